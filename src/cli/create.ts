@@ -1,0 +1,4 @@
+import { runCli } from './run.js';
+export async function main(): Promise<void> {
+  await runCli(async () => {});
+}

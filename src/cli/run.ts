@@ -1,0 +1,33 @@
+import { CliError, errorMessage } from '../core/errors.js';
+
+/**
+ * The single place where a failure becomes an exit code and a message. Every
+ * bin calls its main function through this.
+ */
+export async function runCli(main: () => Promise<void>): Promise<void> {
+  try {
+    await main();
+  } catch (error) {
+    process.exitCode = reportError(error);
+  }
+}
+
+export function reportError(error: unknown): number {
+  if (error instanceof CliError) {
+    process.stderr.write(`${error.name === 'CancelledError' ? 'Operation cancelled' : `error: ${error.message}`}\n`);
+    if (error.hint !== undefined) process.stderr.write(`hint: ${error.hint}\n`);
+    return error.exitCode;
+  }
+  // A bug of ours, not a user's mistake: keep the stack, it is what a bug report needs.
+  process.stderr.write(`internal error: ${errorMessage(error)}\n`);
+  if (error instanceof Error && error.stack !== undefined) process.stderr.write(`${error.stack}\n`);
+  return 70;
+}
+
+/** yargs' own failures (unknown flag, missing argument) get the same shape and exit code 2. */
+export function usageFailure(message: string | undefined, error: Error | undefined): never {
+  throw new CliError((message ?? errorMessage(error)).replace(/^./, (first) => first.toLowerCase()), {
+    exitCode: 2,
+    hint: 'run with --help to see the flags',
+  });
+}

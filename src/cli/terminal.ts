@@ -1,0 +1,28 @@
+/**
+ * Whether we may ask questions: only on a real terminal, never in CI, and
+ * never when the user said --yes or --no-interactive.
+ */
+export function canPrompt(options: { interactive?: boolean | undefined; yes?: boolean | undefined } = {}): boolean {
+  if (options.yes === true || options.interactive === false) return false;
+  if (isCi()) return options.interactive === true && Boolean(process.stdin.isTTY);
+  return Boolean(process.stdin.isTTY && process.stdout.isTTY);
+}
+
+export function isCi(): boolean {
+  const value = process.env['CI'];
+  return value !== undefined && value !== '' && value !== '0' && value.toLowerCase() !== 'false';
+}
+
+/** Progress lines go to stderr, and only on a terminal, so stdout stays parseable. */
+export function showsProgress(json: boolean | undefined): boolean {
+  return json !== true && Boolean(process.stderr.isTTY);
+}
+
+const useColor = Boolean(process.stdout.isTTY) && process.env['NO_COLOR'] === undefined;
+const paint = (code: number) => (text: string) => (useColor ? `\u001b[${code}m${text}\u001b[0m` : text);
+export const bold = paint(1);
+export const dim = paint(2);
+export const red = paint(31);
+export const green = paint(32);
+export const yellow = paint(33);
+export const cyan = paint(36);

@@ -1,0 +1,125 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { architectures, isArchitecture, type Architecture } from './architectures.js';
+import { CliError, errorMessage } from './errors.js';
+import { extensionNameProblem } from './names.js';
+
+export const configFileName = 'lambda-extension.json';
+export const languages = ['go', 'ts'] as const;
+export type Language = (typeof languages)[number];
+export const eventTypes = ['INVOKE', 'SHUTDOWN'] as const;
+export type EventType = (typeof eventTypes)[number];
+
+/** The contents of lambda-extension.json (see schema/lambda-extension.schema.json). */
+export interface ExtensionConfig {
+  name: string;
+  language: Language;
+  entry: string;
+  architectures: Architecture[];
+  version: string;
+  events?: EventType[];
+  sourcemap?: boolean;
+}
+
+const knownFields = new Set(['$schema', 'name', 'language', 'entry', 'architectures', 'version', 'events', 'sourcemap']);
+
+/**
+ * Checks a parsed lambda-extension.json against the schema by hand, so that
+ * each problem names its field. Returns every problem, not just the first.
+ */
+export function configProblems(value: unknown): string[] {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return ['the file must hold a JSON object'];
+  }
+  const config = value as Record<string, unknown>;
+  const problems: string[] = [];
+  for (const key of Object.keys(config)) {
+    if (!knownFields.has(key)) problems.push(`"${key}" is not a known field`);
+  }
+  const stringField = (key: string): string | undefined => {
+    const field = config[key];
+    if (field === undefined) {
+      problems.push(`"${key}" is missing`);
+    } else if (typeof field !== 'string' || field === '') {
+      problems.push(`"${key}" must be a non-empty string`);
+    } else {
+      return field;
+    }
+    return undefined;
+  };
+  const name = stringField('name');
+  if (name !== undefined) {
+    const problem = extensionNameProblem(name);
+    if (problem !== undefined) problems.push(`"name": ${problem}`);
+  }
+  const language = stringField('language');
+  if (language !== undefined && !(languages as readonly string[]).includes(language)) {
+    problems.push(`"language" must be "go" or "ts", not "${language}"`);
+  }
+  stringField('entry');
+  stringField('version');
+  const listField = (key: string, allowed: readonly string[], required: boolean): void => {
+    const field = config[key];
+    if (field === undefined) {
+      if (required) problems.push(`"${key}" is missing`);
+      return;
+    }
+    if (!Array.isArray(field) || (required && field.length === 0)) {
+      problems.push(`"${key}" must be a${required ? ' non-empty' : 'n'} array of ${allowed.map((item) => `"${item}"`).join(', ')}`);
+      return;
+    }
+    field.forEach((item, index) => {
+      if (typeof item !== 'string' || !allowed.includes(item)) {
+        problems.push(`"${key}[${index}]" must be one of ${allowed.map((entry) => `"${entry}"`).join(', ')}, not ${JSON.stringify(item)}`);
+      }
+    });
+    if (new Set(field).size !== field.length) problems.push(`"${key}" lists a value twice`);
+  };
+  listField('architectures', architectures, true);
+  listField('events', eventTypes, false);
+  if (config['sourcemap'] !== undefined && typeof config['sourcemap'] !== 'boolean') {
+    problems.push('"sourcemap" must be true or false');
+  }
+  return problems;
+}
+
+export function parseConfig(text: string, filePath: string): ExtensionConfig {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new CliError(`${filePath} is not valid JSON: ${errorMessage(error)}`, {
+      hint: 'fix the syntax, or scaffold a fresh project with create-lambda-extension',
+    });
+  }
+  const problems = configProblems(value);
+  if (problems.length > 0) {
+    throw new CliError(`${filePath}: ${problems.join('; ')}`, {
+      hint: 'see schema/lambda-extension.schema.json in create-lambda-extension for every field',
+    });
+  }
+  const config = value as ExtensionConfig & { $schema?: string };
+  const { $schema: _schema, ...rest } = config;
+  return { ...rest, architectures: architectures.filter((a) => rest.architectures.some((b) => b === a)) };
+}
+
+/** Reads and validates <projectDirectory>/lambda-extension.json. */
+export async function readConfig(projectDirectory: string): Promise<ExtensionConfig> {
+  const filePath = path.join(projectDirectory, configFileName);
+  let text: string;
+  try {
+    text = await readFile(filePath, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new CliError(`no ${configFileName} in ${projectDirectory}`, {
+        hint: 'run this in a project made by create-lambda-extension, or pass --cwd DIR',
+      });
+    }
+    throw new CliError(`cannot read ${filePath}: ${errorMessage(error)}`);
+  }
+  return parseConfig(text, filePath);
+}
+
+export function isArchitectureList(value: unknown): value is Architecture[] {
+  return Array.isArray(value) && value.every((item) => typeof item === 'string' && isArchitecture(item));
+}

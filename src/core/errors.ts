@@ -1,0 +1,29 @@
+/**
+ * The one error type the CLI reports. Core functions throw it with a
+ * lower-case message that names the flag or path at fault, and a hint that
+ * says which command or flag fixes it. The bins turn it into an exit code in
+ * one place (src/cli/run.ts).
+ */
+export class CliError extends Error {
+  readonly exitCode: number;
+  readonly hint: string | undefined;
+
+  constructor(message: string, options: { hint?: string; exitCode?: number; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'CliError';
+    this.exitCode = options.exitCode ?? 1;
+    this.hint = options.hint;
+  }
+}
+
+/** Thrown when the user presses Ctrl-C or Esc at a prompt. Nothing has been written yet. */
+export class CancelledError extends CliError {
+  constructor() {
+    super('operation cancelled', { exitCode: 130 });
+    this.name = 'CancelledError';
+  }
+}
+
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
