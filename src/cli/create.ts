@@ -1,4 +1,233 @@
-import { runCli } from './run.js';
-export async function main(): Promise<void> {
-  await runCli(async () => {});
+import path from 'node:path';
+import prompts from 'prompts';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { architectures, parseArchitectures, type Architecture } from '../core/architectures.js';
+import { eventTypes, languages, type EventType, type Language } from '../core/config.js';
+import { CancelledError, CliError, errorMessage } from '../core/errors.js';
+import { extensionNameProblem } from '../core/names.js';
+import type { ScaffoldOptions, ScaffoldResult } from '../core/scaffold.js';
+import { runCli, usageFailure } from './run.js';
+import { bold, canPrompt, cyan, dim, green, yellow } from './terminal.js';
+import { toolkitVersion } from './version.js';
+
+/** What the command line said; everything optional, the flag wins over any prompt. */
+export interface CreateArguments {
+  dir?: string | undefined;
+  name?: string | undefined;
+  lang?: string | undefined;
+  template?: string | undefined;
+  arch?: string | undefined;
+  events?: string | undefined;
+  module?: string | undefined;
+  yes?: boolean | undefined;
+  force?: boolean | undefined;
+  interactive?: boolean | undefined;
+  json?: boolean | undefined;
+}
+
+export const defaults = {
+  language: 'go' as Language,
+  template: 'basic',
+  architectures: [...architectures] as Architecture[],
+  events: [...eventTypes] as EventType[],
+};
+
+const languageTitles: Record<Language, string> = { go: 'Go (static binary, runs next to any runtime)', ts: 'TypeScript (needs a Node.js runtime)' };
+const templateDescriptions: Record<string, string> = {
+  basic: 'register, log every event, clean shutdown',
+  telemetry: 'Telemetry API subscriber that ships logs and platform metrics',
+};
+
+/** The prompts we ask, as a function so that tests can drive it with prompts.inject. */
+export type Ask = typeof prompts;
+
+function parseEvents(input: string): EventType[] {
+  const parts = input.split(',').map((part) => part.trim().toUpperCase()).filter((part) => part !== '');
+  const unknown = parts.filter((part) => !(eventTypes as readonly string[]).includes(part));
+  if (unknown.length > 0 || parts.length === 0) {
+    throw new CliError(`--events: unknown event "${unknown[0] ?? input}"`, { hint: 'use INVOKE, SHUTDOWN or INVOKE,SHUTDOWN' });
+  }
+  return eventTypes.filter((event) => parts.includes(event));
+}
+
+function validLanguage(input: string): Language {
+  const language = input.toLowerCase() === 'typescript' ? 'ts' : input.toLowerCase();
+  if (!(languages as readonly string[]).includes(language)) {
+    throw new CliError(`--lang: unknown language "${input}"`, { hint: 'use --lang go or --lang ts' });
+  }
+  return language as Language;
+}
+
+/**
+ * Turns flags (and, on a terminal, answers) into scaffold options. Flags win;
+ * prompts fill gaps only when interactive; otherwise documented defaults, or
+ * a failure listing the flags that are missing.
+ */
+export async function resolveCreateOptions(
+  args: CreateArguments,
+  interactive: boolean,
+  ask: Ask = prompts,
+): Promise<ScaffoldOptions> {
+  const onCancel = () => {
+    throw new CancelledError();
+  };
+  const question = async <T>(object: Omit<prompts.PromptObject, 'name'>): Promise<T> =>
+    ((await ask({ ...object, name: 'value' }, { onCancel })) as { value: T }).value;
+
+  if (args.name !== undefined) {
+    const problem = extensionNameProblem(args.name);
+    if (problem !== undefined) throw new CliError(`--name: ${problem}`, { hint: 'pass a valid --name' });
+  }
+  let directory = args.dir ?? (args.name === undefined ? undefined : args.name);
+  if (directory === undefined) {
+    if (!interactive) {
+      throw new CliError('missing the project directory: pass [dir] or --name', {
+        hint: 'for example: create-lambda-extension my-extension --yes',
+        exitCode: 2,
+      });
+    }
+    directory = await question<string>({
+      type: 'text',
+      message: 'Project directory',
+      initial: 'my-extension',
+      validate: (value: string) => (value.trim() === '' ? 'Enter a directory' : true),
+    });
+    directory = directory.trim();
+  }
+  let name = args.name ?? path.basename(path.resolve(directory));
+  if (args.name === undefined && extensionNameProblem(name) !== undefined) {
+    if (!interactive) {
+      throw new CliError(`--name: the directory name "${name}" is not a valid extension name; ${extensionNameProblem(name)!.replace(/^.*?; /, '')}`, {
+        hint: 'pass --name NAME',
+      });
+    }
+    name = await question<string>({
+      type: 'text',
+      message: 'Extension name (its file name in /opt/extensions)',
+      initial: path.basename(path.resolve(directory)).replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '') || 'my-extension',
+      validate: (value: string) => extensionNameProblem(value) ?? true,
+    });
+  }
+
+  let language: Language;
+  if (args.lang !== undefined) language = validLanguage(args.lang);
+  else if (interactive) {
+    language = await question<Language>({
+      type: 'select',
+      message: 'Language',
+      choices: languages.map((value) => ({ title: languageTitles[value], value })),
+      initial: 0,
+    });
+  } else language = defaults.language;
+
+  let template = args.template;
+  if (template === undefined) {
+    const { availableTemplates } = await import('../core/scaffold.js');
+    const templates = await availableTemplates(language);
+    if (interactive && templates.length > 1) {
+      template = await question<string>({
+        type: 'select',
+        message: 'Template',
+        choices: templates.map((value) => ({ title: value, description: templateDescriptions[value] ?? '', value })),
+        initial: Math.max(0, templates.indexOf(defaults.template)),
+      });
+    } else template = defaults.template;
+  }
+
+  let chosenArchitectures: Architecture[];
+  if (args.arch !== undefined) {
+    try {
+      chosenArchitectures = parseArchitectures(args.arch);
+    } catch (error) {
+      throw new CliError(`--arch: ${errorMessage(error)}`);
+    }
+  } else if (interactive) {
+    chosenArchitectures = await question<Architecture[]>({
+      type: 'multiselect',
+      message: 'Architectures',
+      choices: architectures.map((value) => ({ title: value, value, selected: true })),
+      min: 1,
+      hint: 'space to toggle, enter to confirm',
+      instructions: false,
+    });
+  } else chosenArchitectures = defaults.architectures;
+
+  let events: EventType[];
+  if (args.events !== undefined) events = parseEvents(args.events);
+  else if (interactive) {
+    events = await question<EventType[]>({
+      type: 'multiselect',
+      message: 'Events to register for',
+      choices: eventTypes.map((value) => ({ title: value, value, selected: true })),
+      min: 1,
+      hint: 'space to toggle, enter to confirm',
+      instructions: false,
+    });
+  } else events = defaults.events;
+
+  return {
+    directory,
+    name,
+    language,
+    template,
+    architectures: chosenArchitectures,
+    events,
+    goModule: args.module,
+    force: args.force,
+  };
+}
+
+export function nextSteps(result: ScaffoldResult, cwd = process.cwd()): string {
+  const relative = path.relative(cwd, result.directory) || '.';
+  const lines = [
+    `${green('✔')} Scaffolded ${bold(result.name)} (${result.language}, ${result.template}) in ${relative}`,
+  ];
+  if (result.overwritten.length > 0) {
+    lines.push(yellow(`  overwrote ${result.overwritten.length} file(s): ${result.overwritten.join(', ')}`));
+  }
+  const step = (command: string, comment: string) => `  ${cyan(command.padEnd(20))} ${dim(`# ${comment}`)}`;
+  lines.push('', 'Next steps:');
+  if (relative !== '.') lines.push(step(`cd ${relative.includes(' ') ? JSON.stringify(relative) : relative}`, 'enter the project'));
+  lines.push(step('npm install', 'installs the ext command'));
+  lines.push(step('npx ext build', 'builds Linux binaries per architecture into dist/'));
+  lines.push(step('npx ext pack', `writes dist/${result.name}-<arch>.zip, verified`));
+  lines.push(step('npx ext dev', 'runs it against a local Lambda emulator'));
+  lines.push(step(result.language === 'go' ? 'go test ./...' : 'npm test', 'runs its own tests'));
+  return `${lines.join('\n')}\n`;
+}
+
+export async function main(argv: string[] = hideBin(process.argv)): Promise<void> {
+  await runCli(async () => {
+    const args = (await yargs(argv)
+      .scriptName('create-lambda-extension')
+      .usage('$0 [dir] [options]\n\nScaffold an AWS Lambda extension project in Go or TypeScript.')
+      .command('$0 [dir]', false)
+      .positional('dir', { type: 'string', describe: 'Project directory (its base name is the default --name)' })
+      .options({
+        name: { type: 'string', describe: 'Extension name: its file name in /opt/extensions and Lambda-Extension-Name' },
+        lang: { type: 'string', describe: 'Language: go or ts', defaultDescription: 'go' },
+        template: { type: 'string', describe: 'Template: basic', defaultDescription: 'basic' },
+        arch: { type: 'string', describe: 'Architectures: x86_64, arm64 or both, comma-separated', defaultDescription: 'x86_64,arm64' },
+        events: { type: 'string', describe: 'Events to register for: INVOKE, SHUTDOWN', defaultDescription: 'INVOKE,SHUTDOWN' },
+        module: { type: 'string', describe: 'Go module path', defaultDescription: 'the extension name' },
+        yes: { type: 'boolean', alias: 'y', describe: 'Accept defaults for everything not given; never prompt' },
+        force: { type: 'boolean', describe: 'Write into a non-empty directory (adds and overwrites template files, deletes nothing)' },
+        interactive: { type: 'boolean', describe: 'Ask for what flags did not give (default: only on a terminal and outside CI)' },
+        json: { type: 'boolean', describe: 'Print the result as JSON' },
+      })
+      .example('$0 my-ext', 'ask for the rest on a terminal')
+      .example('$0 my-ext --lang ts --arch arm64 --yes', 'no questions: TypeScript, arm64 only')
+      .example('$0 --name my-ext --lang go --events SHUTDOWN --no-interactive', 'for scripts and CI')
+      .strict()
+      .version(toolkitVersion())
+      .alias('h', 'help')
+      .wrap(Math.min(100, process.stdout.columns || 100))
+      .fail(usageFailure)
+      .parseAsync()) as CreateArguments;
+    const options = await resolveCreateOptions(args, canPrompt(args));
+    const { scaffold } = await import('../core/scaffold.js');
+    const result = await scaffold(options);
+    process.stdout.write(args.json === true ? `${JSON.stringify(result, null, 2)}\n` : nextSteps(result));
+  });
 }

@@ -1,10 +1,35 @@
 import type { CommandModule } from 'yargs';
+import { architectureOption, architecturesFlag, outOption, projectOptions } from '../options.js';
+import { showsProgress } from '../terminal.js';
 
-// Placeholder: replaced by the real 'build' command module.
-export const buildCommand: CommandModule = {
+interface BuildArguments {
+  arch?: string;
+  out: string;
+  cwd: string;
+  json?: boolean;
+}
+
+export const buildCommand: CommandModule<object, BuildArguments> = {
   command: 'build',
-  describe: false,
-  handler: () => {
-    throw new Error('not implemented');
+  describe: 'Cross-compile (Go) or bundle (TypeScript) into dist/<arch>/, the tree Lambda unpacks to /opt',
+  builder: (yargs) =>
+    yargs
+      .options({ arch: architectureOption, out: outOption, ...projectOptions })
+      .example('$0 build', 'every architecture in lambda-extension.json')
+      .example('$0 build --arch arm64 --json', 'arm64 only, list the files built as JSON'),
+  handler: async (args) => {
+    const [{ build }, { buildProgressPrinter }, { printBuildResult }] = await Promise.all([
+      import('../../core/build.js'),
+      import('../progress.js'),
+      import('../report.js'),
+    ]);
+    const result = await build({
+      projectDirectory: args.cwd,
+      architectures: architecturesFlag(args.arch),
+      outDirectory: args.out,
+      onProgress: showsProgress(args.json) ? buildProgressPrinter() : undefined,
+      onOutput: (chunk) => process.stderr.write(chunk),
+    });
+    printBuildResult(result, args.json === true);
   },
 };

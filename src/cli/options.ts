@@ -1,0 +1,31 @@
+import type { Options } from 'yargs';
+import { parseArchitectures, type Architecture } from '../core/architectures.js';
+import { CliError, errorMessage } from '../core/errors.js';
+
+/** Flags shared by the project commands (build, pack, dev). */
+export const projectOptions = {
+  cwd: { type: 'string', describe: 'Project directory (holds lambda-extension.json)', default: '.', defaultDescription: 'current directory' },
+  json: { type: 'boolean', describe: 'Print one JSON document on stdout' },
+} as const satisfies Record<string, Options>;
+
+export const architectureOption = {
+  type: 'string',
+  describe: 'x86_64, arm64 or all (comma-separated list allowed)',
+  defaultDescription: 'the architectures in lambda-extension.json',
+} as const satisfies Options;
+
+export const outOption = {
+  type: 'string',
+  describe: 'Output directory, relative to the project',
+  default: 'dist',
+} as const satisfies Options;
+
+/** `--arch` as given, or undefined to use the config's list. */
+export function architecturesFlag(value: string | undefined): Architecture[] | undefined {
+  if (value === undefined) return undefined;
+  try {
+    return parseArchitectures(value);
+  } catch (error) {
+    throw new CliError(`--arch: ${errorMessage(error)}`, { exitCode: 2 });
+  }
+}

@@ -1,0 +1,276 @@
+import { spawn } from 'node:child_process';
+import { chmod, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { goArchitecture, type Architecture } from './architectures.js';
+import { readConfig, type ExtensionConfig } from './config.js';
+import { CliError, errorMessage } from './errors.js';
+import { isErrorCode, listFiles, replaceDirectory } from './fs-utils.js';
+
+export interface BuildOptions {
+  projectDirectory: string;
+  /** Defaults to the config's list. */
+  architectures?: Architecture[] | undefined;
+  /** Relative to the project; default `dist`. */
+  outDirectory?: string | undefined;
+  /** Overrides the config's version. */
+  version?: string | undefined;
+  /** Overrides the config's sourcemap setting (TypeScript only). */
+  sourcemap?: boolean | undefined;
+  /** The Go command; default `go` on PATH. */
+  goCommand?: string | undefined;
+  onProgress?: ((event: BuildProgress) => void) | undefined;
+  /** Compiler output (Go's stderr, esbuild's messages), as it arrives. */
+  onOutput?: ((chunk: string) => void) | undefined;
+}
+
+export type BuildProgress =
+  | { phase: 'start'; architecture: Architecture }
+  | { phase: 'done'; architecture: Architecture; durationMs: number }
+  | { phase: 'failed'; architecture: Architecture; durationMs: number };
+
+export interface BuiltFile {
+  /** Relative to the layer directory, with forward slashes. */
+  path: string;
+  bytes: number;
+  mode: number;
+}
+
+export interface BuiltLayer {
+  architecture: Architecture;
+  /** Absolute path of `<out>/<arch>`: the folder that becomes /opt. */
+  directory: string;
+  files: BuiltFile[];
+}
+
+export interface BuildResult {
+  name: string;
+  language: ExtensionConfig['language'];
+  version: string;
+  /** Absolute. */
+  outDirectory: string;
+  layers: BuiltLayer[];
+  /** Things the user should know, such as the node dependency of TypeScript layers. */
+  notes: string[];
+}
+
+/** The exact flags production Go extensions use, plus -buildvcs=false and -buildid= for byte-reproducible output. */
+export function goBuildArguments(version: string, output: string, entry: string): string[] {
+  return [
+    'build',
+    '-trimpath',
+    '-buildvcs=false',
+    '-ldflags',
+    `-s -w -buildid= -X main.version=${version}`,
+    '-o',
+    output,
+    entry.startsWith('.') || path.isAbsolute(entry) ? entry : `./${entry}`,
+  ];
+}
+
+export function goBuildEnvironment(architecture: Architecture, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return { ...base, CGO_ENABLED: '0', GOOS: 'linux', GOARCH: goArchitecture(architecture) };
+}
+
+/**
+ * The POSIX sh launcher Lambda starts for a TypeScript extension. It finds
+ * the bundle relative to itself, so the same layer runs from /opt and from
+ * any other folder (such as ext dev's), and fails with a plain message when
+ * the function's runtime has no node.
+ */
+export function launcherScript(name: string, sourcemap: boolean): string {
+  return [
+    '#!/bin/sh',
+    `# Lambda starts this file as /opt/extensions/${name}. It runs the bundled`,
+    `# extension in ../${name}/ with the node on PATH: attach the layer to`,
+    '# functions on a Node.js managed runtime, which provides node.',
+    'set -e',
+    'LAMBDA_EXTENSION_NAME=$(basename "$0")',
+    'export LAMBDA_EXTENSION_NAME',
+    'if ! command -v node >/dev/null 2>&1; then',
+    `  echo "$LAMBDA_EXTENSION_NAME: node is not on PATH; this extension needs a Node.js runtime (nodejs20.x or later)" >&2`,
+    '  exit 127',
+    'fi',
+    `exec node ${sourcemap ? '--enable-source-maps ' : ''}"$(dirname "$0")/../${name}/index.mjs" "$@"`,
+    '',
+  ].join('\n');
+}
+
+/**
+ * esbuild's ESM output cannot call require() for Node built-ins that bundled
+ * CommonJS code asks for; a require made from import.meta.url fixes that.
+ */
+const bundleBanner = [
+  '#!/usr/bin/env node',
+  "import { createRequire as __extensionCreateRequire } from 'node:module';",
+  'const require = __extensionCreateRequire(import.meta.url);',
+].join('\n');
+
+function runGoBuild(
+  goCommand: string,
+  args: string[],
+  options: { cwd: string; env: NodeJS.ProcessEnv },
+): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(goCommand, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, output }));
+  });
+}
+
+async function assertGoAvailable(goCommand: string): Promise<void> {
+  try {
+    await runGoBuild(goCommand, ['version'], { cwd: process.cwd(), env: process.env });
+  } catch (error) {
+    if (isErrorCode(error, 'ENOENT')) {
+      throw new CliError(`go is not on PATH (looked for "${goCommand}")`, {
+        hint: 'install Go 1.21 or later from https://go.dev/dl/ or your package manager, then run ext build again',
+      });
+    }
+    throw new CliError(`cannot run ${goCommand}: ${errorMessage(error)}`);
+  }
+}
+
+async function describeFiles(directory: string): Promise<BuiltFile[]> {
+  return Promise.all(
+    (await listFiles(directory)).map(async (file) => {
+      const info = await stat(path.join(directory, file));
+      return { path: file, bytes: info.size, mode: info.mode & 0o777 };
+    }),
+  );
+}
+
+async function bundleTypeScript(
+  config: ExtensionConfig,
+  projectDirectory: string,
+  stagingLayer: string,
+  version: string,
+  sourcemap: boolean,
+  onOutput: ((chunk: string) => void) | undefined,
+): Promise<void> {
+  const esbuild = await import('esbuild');
+  const entry = path.resolve(projectDirectory, config.entry);
+  const outfile = path.join(stagingLayer, config.name, 'index.mjs');
+  try {
+    await esbuild.build({
+      entryPoints: [entry],
+      outfile,
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      banner: { js: bundleBanner },
+      define: { 'process.env.EXTENSION_VERSION': JSON.stringify(version) },
+      sourcemap: sourcemap ? 'linked' : false,
+      sourcesContent: false,
+      legalComments: 'none',
+      absWorkingDir: projectDirectory,
+      logLevel: 'silent',
+    });
+  } catch (error) {
+    const failure = error as { errors?: import('esbuild').Message[] };
+    if (failure.errors !== undefined && failure.errors.length > 0) {
+      const formatted = await esbuild.formatMessages(failure.errors, { kind: 'error', color: false });
+      onOutput?.(formatted.join(''));
+      const first = failure.errors[0]!;
+      const where = first.location === null ? '' : `${first.location.file}:${first.location.line}: `;
+      throw new CliError(`bundling ${config.entry} failed: ${where}${first.text}`, {
+        hint: 'fix the error above, then run ext build again',
+      });
+    }
+    throw error;
+  }
+  await chmod(outfile, 0o755);
+  const launcher = path.join(stagingLayer, 'extensions', config.name);
+  await mkdir(path.dirname(launcher), { recursive: true });
+  await writeFile(launcher, launcherScript(config.name, sourcemap), { mode: 0o755 });
+  await chmod(launcher, 0o755);
+}
+
+async function buildOne(
+  config: ExtensionConfig,
+  options: BuildOptions,
+  architecture: Architecture,
+  outDirectory: string,
+  version: string,
+): Promise<BuiltLayer> {
+  const projectDirectory = path.resolve(options.projectDirectory);
+  const staging = await mkdtemp(path.join(outDirectory, `.${architecture}.build-`));
+  const started = performance.now();
+  options.onProgress?.({ phase: 'start', architecture });
+  try {
+    if (config.language === 'go') {
+      const output = path.join(staging, 'extensions', config.name);
+      const result = await runGoBuild(options.goCommand ?? 'go', goBuildArguments(version, output, config.entry), {
+        cwd: projectDirectory,
+        env: goBuildEnvironment(architecture),
+      });
+      if (result.output !== '') options.onOutput?.(result.output);
+      if (result.code !== 0) {
+        throw new CliError(`go build failed for ${architecture} (exit code ${result.code ?? 'signal'})`, {
+          hint: "fix the compiler's errors above, then run ext build again",
+        });
+      }
+      await chmod(output, 0o755);
+    } else {
+      await bundleTypeScript(config, projectDirectory, staging, version, options.sourcemap ?? config.sourcemap ?? false, options.onOutput);
+    }
+    await chmod(staging, 0o755);
+    const directory = path.join(outDirectory, architecture);
+    await replaceDirectory(staging, directory);
+    options.onProgress?.({ phase: 'done', architecture, durationMs: performance.now() - started });
+    return { architecture, directory, files: await describeFiles(directory) };
+  } catch (error) {
+    options.onProgress?.({ phase: 'failed', architecture, durationMs: performance.now() - started });
+    await rm(staging, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/**
+ * Builds `<out>/<arch>/` for each architecture: the exact tree that Lambda
+ * unpacks to /opt. Architectures build concurrently; each output directory is
+ * replaced only when its build succeeded, so a failure keeps the last good one.
+ */
+export async function build(options: BuildOptions): Promise<BuildResult> {
+  const projectDirectory = path.resolve(options.projectDirectory);
+  const config = await readConfig(projectDirectory);
+  const architectures = options.architectures ?? config.architectures;
+  const version = options.version ?? config.version;
+  if (config.language === 'go') {
+    if (!/^[^\s'"]+$/.test(version)) {
+      throw new CliError(`"version" must not contain spaces or quotes: ${JSON.stringify(version)}`, {
+        hint: 'set a plain version such as 1.2.3 in lambda-extension.json',
+      });
+    }
+    await assertGoAvailable(options.goCommand ?? 'go');
+  }
+  const outDirectory = path.resolve(projectDirectory, options.outDirectory ?? 'dist');
+  try {
+    await mkdir(outDirectory, { recursive: true });
+  } catch (error) {
+    throw new CliError(`--out: cannot create ${outDirectory}: ${errorMessage(error)}`, {
+      hint: 'choose a writable --out directory',
+    });
+  }
+  // Both architectures usually fail with the same compiler message: show it once.
+  const shownOutput = new Set<string>();
+  const onOutput = (chunk: string) => {
+    if (shownOutput.has(chunk)) return;
+    shownOutput.add(chunk);
+    options.onOutput?.(chunk);
+  };
+  const settled = await Promise.allSettled(
+    architectures.map((architecture) => buildOne(config, { ...options, onOutput }, architecture, outDirectory, version)),
+  );
+  const failure = settled.find((outcome) => outcome.status === 'rejected');
+  if (failure !== undefined) throw failure.reason;
+  const layers = settled.map((outcome) => (outcome as PromiseFulfilledResult<BuiltLayer>).value);
+  const notes =
+    config.language === 'ts'
+      ? ['this layer runs node from PATH: attach it to functions on a Node.js runtime (nodejs20.x or later)']
+      : [];
+  return { name: config.name, language: config.language, version, outDirectory, layers, notes };
+}

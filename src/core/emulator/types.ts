@@ -1,0 +1,207 @@
+/**
+ * Public types of the local Lambda emulator. Everything here is part of the
+ * library API (`runEmulator`, `Emulator`), so names follow Lambda's own words.
+ */
+
+export type ExtensionEventType = 'INVOKE' | 'SHUTDOWN';
+
+/**
+ * RIE's state names (internal/lambda/core/agent_state_names.go). `Started`
+ * means launched but not registered yet.
+ */
+export type ExtensionState =
+  | 'Started'
+  | 'Registered'
+  | 'Ready'
+  | 'Running'
+  | 'InitError'
+  | 'ExitError'
+  | 'ShutdownFailed'
+  | 'Exited'
+  | 'LaunchError';
+
+export type ShutdownReason = 'spindown' | 'timeout' | 'failure';
+
+export type Phase = 'init' | 'invoke' | 'shutdown';
+
+/** What the simulated function does on each invoke. */
+export interface FunctionBehaviour {
+  /** How long the handler runs, in ms. Default 50. */
+  durationMs?: number;
+  /** Lines the handler prints; delivered as `function` telemetry records. */
+  logLines?: string[];
+  /** The handler returns an error (runtimeDone status `error`). */
+  error?: boolean;
+  /** The function timeout in seconds. Default 3, as in Lambda. */
+  timeoutSeconds?: number;
+}
+
+export interface EmulatorOptions {
+  /** The folder that would be mounted at /opt; it holds `extensions/`. */
+  layerDirectory: string;
+  /** Number of invokes `runEmulator` performs. Default 1. */
+  invokes?: number;
+  /** Pause between invokes, in ms. Default 0. */
+  intervalMs?: number;
+  function?: FunctionBehaviour;
+  /** Default `ext-dev-function`. */
+  functionName?: string;
+  /** Default 128. */
+  memorySizeMB?: number;
+  /** Default `us-east-1`. */
+  region?: string;
+  /** The function's handler setting, returned by register. Default `index.handler`. */
+  handler?: string;
+  /** Function environment variables; extensions see them minus the runtime-only ones (docs §1.7). */
+  env?: Record<string, string>;
+  /** The Init phase limit. Default 10,000 ms, as in Lambda. */
+  initTimeoutMs?: number;
+  /** The Shutdown budget with external extensions. Default 2,000 ms, as in Lambda. */
+  shutdownBudgetMs?: number;
+  /** Where the Extensions API listens. Default 127.0.0.1. */
+  host?: string;
+  /** Default 0: a free port. */
+  port?: number;
+  /** Bytes a telemetry subscriber may have queued before records are dropped. Default 4 MiB. */
+  telemetryBufferBytes?: number;
+  /** Every timeline entry as it happens (Lambda-style lines, extension output, verdicts). */
+  onTimeline?: (entry: TimelineEntry) => void;
+  /** Each line an extension prints. */
+  onExtensionOutput?: (name: string, stream: 'stdout' | 'stderr', line: string) => void;
+}
+
+export type TimelineKind =
+  | 'extension'
+  | 'init-start'
+  | 'init-report'
+  | 'start'
+  | 'function-log'
+  | 'runtime-done'
+  | 'end'
+  | 'report'
+  | 'shutdown'
+  | 'shutdown-extension'
+  | 'telemetry'
+  | 'verdict'
+  | 'note'
+  | 'output';
+
+export interface TimelineEntry {
+  /** Milliseconds since the emulator started. */
+  elapsedMs: number;
+  /** ISO-8601 wall-clock time. */
+  time: string;
+  kind: TimelineKind;
+  /** The line as Lambda would log it (or a plain note). */
+  text: string;
+  /** Extension concerned, when there is one. */
+  extension?: string;
+  requestId?: string;
+  stream?: 'stdout' | 'stderr';
+  /** Structured details (durations, states, verdict). */
+  data?: Record<string, unknown>;
+}
+
+export type VerdictKind =
+  | 'launch-error'
+  | 'never-registered'
+  | 'name-mismatch'
+  | 'invalid-event-type'
+  | 'registration-refused'
+  | 'init-error'
+  | 'exit-error'
+  | 'crash'
+  | 'init-timeout'
+  | 'invoke-timeout'
+  | 'shutdown-timeout';
+
+export interface Verdict {
+  kind: VerdictKind;
+  /** The name Lambda uses: `Extension.LaunchError`, `Extension.Crash`, `Sandbox.Timedout`, … */
+  errorType: string;
+  extension: string;
+  phase: Phase;
+  message: string;
+  requestId?: string;
+}
+
+export interface InitResult {
+  status: 'success' | 'error' | 'timeout';
+  durationMs: number;
+}
+
+export interface InvokeResult {
+  requestId: string;
+  /** `success`, `error` (the function returned an error), `timeout` or `failure` (an extension failed). */
+  status: 'success' | 'error' | 'timeout' | 'failure';
+  /** Whole Invoke phase: until the runtime and every extension were done. */
+  durationMs: number;
+  /** Until the runtime returned its response. */
+  runtimeDurationMs: number;
+  /** From the runtime's response to the last extension's `next` (Lambda's PostRuntimeExtensionsDuration). */
+  postRuntimeExtensionsDurationMs: number;
+  billedDurationMs: number;
+  maxMemoryUsedMB: number;
+  initDurationMs?: number;
+}
+
+export interface ShutdownExtensionResult {
+  name: string;
+  /** `exited` after SHUTDOWN, `killed` because it did not subscribe to SHUTDOWN, `killed-at-deadline`, or `already-exited`. */
+  outcome: 'exited' | 'killed' | 'killed-at-deadline' | 'already-exited';
+  /** Time from the start of Shutdown to the process exit. */
+  exitMs?: number;
+  exitCode?: number | null;
+  signal?: string | null;
+}
+
+export interface ShutdownResult {
+  reason: ShutdownReason;
+  durationMs: number;
+  extensions: ShutdownExtensionResult[];
+}
+
+export interface ExtensionReport {
+  name: string;
+  kind: 'external' | 'internal';
+  /** Path of the launched file, for external extensions. */
+  file?: string;
+  state: ExtensionState;
+  events: ExtensionEventType[];
+  pid?: number;
+  exitCode?: number | null;
+  signal?: string | null;
+  /** Error type reported through init/error or exit/error. */
+  reportedErrorType?: string;
+  verdicts: Verdict[];
+}
+
+export interface TelemetrySubscriptionReport {
+  extension: string;
+  api: 'telemetry';
+  schemaVersion: string;
+  types: string[];
+  buffering: { maxItems: number; maxBytes: number; timeoutMs: number };
+  destination: string;
+  deliveredBatches: number;
+  deliveredRecords: number;
+  failedAttempts: number;
+  droppedRecords: number;
+  pendingRecords: number;
+}
+
+export interface EmulatorReport {
+  status: 'passed' | 'failed';
+  exitCode: number;
+  layerDirectory: string;
+  runtimeApi: string;
+  functionName: string;
+  memorySizeMB: number;
+  inits: InitResult[];
+  invokes: InvokeResult[];
+  shutdown?: ShutdownResult;
+  extensions: ExtensionReport[];
+  verdicts: Verdict[];
+  telemetry: { subscriptions: TelemetrySubscriptionReport[]; logsApiCalls: number };
+  timeline: TimelineEntry[];
+}

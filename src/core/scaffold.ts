@@ -1,0 +1,240 @@
+import { execFile } from 'node:child_process';
+import { chmod, copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import Handlebars from 'handlebars';
+import type { Architecture } from './architectures.js';
+import type { EventType, Language } from './config.js';
+import { CliError, errorMessage } from './errors.js';
+import { isErrorCode, listFiles } from './fs-utils.js';
+import { extensionNameProblem } from './names.js';
+import { templatesRoot, toolkitRoot } from './paths.js';
+
+export interface ScaffoldOptions {
+  /** Where the project goes; created if missing. */
+  directory: string;
+  name: string;
+  language: Language;
+  template: string;
+  architectures: Architecture[];
+  events: EventType[];
+  /** Go module path; defaults to the extension name. */
+  goModule?: string | undefined;
+  /** Write into a non-empty directory, adding and overwriting template files (never deleting others). */
+  force?: boolean | undefined;
+}
+
+export interface ScaffoldResult {
+  directory: string;
+  name: string;
+  language: Language;
+  template: string;
+  /** Every file written, relative to the directory. */
+  files: string[];
+  /** Files that existed before and were replaced (only with force). */
+  overwritten: string[];
+}
+
+/** Variables every template may use; see templates/README.md. */
+export interface RenderContext {
+  name: string;
+  packageName: string;
+  language: Language;
+  template: string;
+  architectures: Architecture[];
+  architecturesCsv: string;
+  architecturesSpaced: string;
+  architecturesJson: string;
+  events: EventType[];
+  eventsJson: string;
+  registersInvoke: boolean;
+  registersShutdown: boolean;
+  goModule: string;
+  goVersion: string;
+  toolkitVersion: string;
+}
+
+/**
+ * Template files are stored without their leading dot so that npm publishes
+ * them (it drops .gitignore) and editors do not treat them as live config.
+ */
+export const dotfileNames: Readonly<Record<string, string>> = {
+  _gitignore: '.gitignore',
+  _gitattributes: '.gitattributes',
+  _editorconfig: '.editorconfig',
+  _npmrc: '.npmrc',
+  _github: '.github',
+  _vscode: '.vscode',
+};
+
+/** Maps a template-relative path to the path it gets in the project. */
+export function projectPathOf(templatePath: string): string {
+  const segments = templatePath.split('/').map((segment) => dotfileNames[segment] ?? segment);
+  const last = segments.length - 1;
+  segments[last] = segments[last]!.replace(/\.hbs$/, '');
+  return segments.join('/');
+}
+
+/** An npm package name made from the extension name: lower-case, no leading dot or underscore. */
+export function packageNameOf(name: string): string {
+  return name.toLowerCase().replace(/^[._]+/, '') || 'lambda-extension';
+}
+
+/** `go1.26.8` → `1.26`; anything unexpected gives undefined. */
+export function goDirectiveOf(goVersionOutput: string): string | undefined {
+  const match = /^go(\d+)\.(\d+)/.exec(goVersionOutput.trim());
+  if (match === null) return undefined;
+  const [major, minor] = [Number(match[1]), Number(match[2])];
+  // log/slog, which the Go templates use, arrived in Go 1.21.
+  if (major === 1 && minor < 21) return '1.21';
+  return `${major}.${minor}`;
+}
+
+const fallbackGoDirective = '1.22';
+
+async function localGoDirective(): Promise<string> {
+  try {
+    const { stdout } = await promisify(execFile)('go', ['env', 'GOVERSION'], { timeout: 10_000 });
+    return goDirectiveOf(stdout) ?? fallbackGoDirective;
+  } catch {
+    // No Go here yet: the project must still scaffold; ext build says how to install Go.
+    return fallbackGoDirective;
+  }
+}
+
+export function renderContext(
+  options: ScaffoldOptions,
+  environment: { goVersion: string; toolkitVersion: string },
+): RenderContext {
+  const quoteList = (items: readonly string[]) => `[${items.map((item) => JSON.stringify(item)).join(', ')}]`;
+  return {
+    name: options.name,
+    packageName: packageNameOf(options.name),
+    language: options.language,
+    template: options.template,
+    architectures: [...options.architectures],
+    architecturesCsv: options.architectures.join(','),
+    architecturesSpaced: options.architectures.join(' '),
+    architecturesJson: quoteList(options.architectures),
+    events: [...options.events],
+    eventsJson: quoteList(options.events),
+    registersInvoke: options.events.includes('INVOKE'),
+    registersShutdown: options.events.includes('SHUTDOWN'),
+    goModule: options.goModule ?? options.name,
+    goVersion: environment.goVersion,
+    toolkitVersion: environment.toolkitVersion,
+  };
+}
+
+/** Templates available for a language, read from templates/<language>/. */
+export async function availableTemplates(language: Language): Promise<string[]> {
+  try {
+    const entries = await readdir(path.join(templatesRoot, language), { withFileTypes: true });
+    return entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name).sort();
+  } catch {
+    return [];
+  }
+}
+
+const goModulePattern = /^[A-Za-z0-9][A-Za-z0-9._~/-]*$/;
+
+async function validate(options: ScaffoldOptions): Promise<void> {
+  const nameProblem = extensionNameProblem(options.name);
+  if (nameProblem !== undefined) throw new CliError(`--name: ${nameProblem}`, { hint: 'pass a valid --name' });
+  const templates = await availableTemplates(options.language);
+  if (!templates.includes(options.template)) {
+    throw new CliError(`--template: no "${options.template}" template for ${options.language}`, {
+      hint: `choose one of: ${templates.join(', ')}`,
+    });
+  }
+  if (options.architectures.length === 0) throw new CliError('--arch: choose at least one of x86_64, arm64');
+  if (options.events.length === 0) throw new CliError('--events: choose at least one of INVOKE, SHUTDOWN');
+  if (options.goModule !== undefined && (!goModulePattern.test(options.goModule) || options.goModule.includes('//'))) {
+    throw new CliError(`--module: "${options.goModule}" is not a valid Go module path`, {
+      hint: 'use a path such as github.com/acme/my-extension',
+    });
+  }
+}
+
+/** Files in the directory that would block a plain scaffold (.git is fine: people run git init first). */
+async function blockingEntries(directory: string): Promise<string[] | undefined> {
+  let info;
+  try {
+    info = await stat(directory);
+  } catch (error) {
+    if (isErrorCode(error, 'ENOENT')) return undefined;
+    throw new CliError(`cannot read ${directory}: ${errorMessage(error)}`);
+  }
+  if (!info.isDirectory()) {
+    throw new CliError(`${directory} exists and is not a directory`, { hint: 'choose another directory' });
+  }
+  return (await readdir(directory)).filter((entry) => entry !== '.git');
+}
+
+async function renderTemplate(templateDirectory: string, into: string, context: RenderContext): Promise<string[]> {
+  const written: string[] = [];
+  for (const templatePath of await listFiles(templateDirectory)) {
+    const source = path.join(templateDirectory, templatePath);
+    const projectPath = projectPathOf(templatePath);
+    const target = path.join(into, projectPath);
+    await mkdir(path.dirname(target), { recursive: true });
+    const { mode } = await stat(source);
+    if (templatePath.endsWith('.hbs')) {
+      let rendered: string;
+      try {
+        rendered = Handlebars.compile(await readFile(source, 'utf8'), { noEscape: true, strict: true })(context);
+      } catch (error) {
+        throw new Error(`template ${templatePath}: ${errorMessage(error)}`, { cause: error });
+      }
+      await writeFile(target, rendered);
+    } else {
+      await copyFile(source, target);
+    }
+    await chmod(target, mode & 0o777);
+    written.push(projectPath);
+  }
+  return written;
+}
+
+/**
+ * Renders a template into a new project. The project is rendered into a
+ * temporary directory next to the target and moved into place at the end, so
+ * a failure leaves nothing behind.
+ */
+export async function scaffold(options: ScaffoldOptions): Promise<ScaffoldResult> {
+  await validate(options);
+  const directory = path.resolve(options.directory);
+  const blocking = await blockingEntries(directory);
+  if (blocking !== undefined && blocking.length > 0 && options.force !== true) {
+    throw new CliError(`${directory} is not empty (${blocking.slice(0, 3).join(', ')}${blocking.length > 3 ? ', …' : ''})`, {
+      hint: 'choose an empty or new directory, or pass --force to add the template files to it (other files are kept)',
+    });
+  }
+  const toolkitVersion = (JSON.parse(await readFile(path.join(toolkitRoot, 'package.json'), 'utf8')) as { version: string })
+    .version;
+  const goVersion = options.language === 'go' ? await localGoDirective() : fallbackGoDirective;
+  const context = renderContext(options, { goVersion, toolkitVersion });
+
+  const parent = path.dirname(directory);
+  await mkdir(parent, { recursive: true });
+  const staging = await mkdtemp(path.join(parent, `.${path.basename(directory)}.create-`));
+  try {
+    // mkdtemp makes the directory private; a project directory is not.
+    await chmod(staging, 0o777 & ~process.umask());
+    const files = await renderTemplate(path.join(templatesRoot, options.language, options.template), staging, context);
+    const overwritten: string[] = [];
+    if (blocking === undefined) {
+      await rename(staging, directory);
+    } else {
+      for (const file of files) {
+        const target = path.join(directory, file);
+        if (await stat(target).then(() => true, () => false)) overwritten.push(file);
+        await mkdir(path.dirname(target), { recursive: true });
+        await rename(path.join(staging, file), target);
+      }
+    }
+    return { directory, name: options.name, language: options.language, template: options.template, files, overwritten };
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,68 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The checkout root: build/test/helpers/run-cli.js sits three levels below it. */
+export const repositoryRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export const createBin = path.join(repositoryRoot, 'bin', 'create-lambda-extension.js');
+export const extBin = path.join(repositoryRoot, 'bin', 'ext.js');
+
+export interface RunResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  input?: string;
+  /** Kill the process after this long; the test then fails on the signal. */
+  timeoutMs?: number;
+}
+
+/** Runs a command without a terminal (stdin is a pipe, closed after `input`). */
+export function run(command: string, args: string[], options: RunOptions = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      env: { ...process.env, NO_COLOR: '1', ...options.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+export function runNode(script: string, args: string[], options: RunOptions = {}): Promise<RunResult> {
+  return run(process.execPath, [script, ...args], options);
+}
+
+export const runCreate = (args: string[], options?: RunOptions) => runNode(createBin, args, options);
+export const runExt = (args: string[], options?: RunOptions) => runNode(extBin, args, options);
+
+/** A fresh temporary directory, removed by the returned cleanup. */
+export async function temporaryDirectory(prefix = 'cle-test-'): Promise<{ path: string; cleanup: () => Promise<void> }> {
+  const directory = await mkdtemp(path.join(os.tmpdir(), prefix));
+  return { path: directory, cleanup: () => rm(directory, { recursive: true, force: true }) };
+}
+
+/** One line (for assert messages) describing how a run ended. */
+export function describeRun(result: RunResult): string {
+  return `exit ${result.code ?? result.signal}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`;
+}

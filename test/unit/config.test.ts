@@ -1,0 +1,34 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { configProblems, parseConfig } from '../../src/core/config.js';
+
+const valid = { name: 'my-ext', language: 'go', entry: '.', architectures: ['arm64', 'x86_64'], version: '1.0.0' };
+
+describe('lambda-extension.json validation', () => {
+  it('accepts a valid config and normalises the architecture order', () => {
+    assert.deepEqual(configProblems(valid), []);
+    assert.deepEqual(parseConfig(JSON.stringify({ $schema: 'x', ...valid }), 'f').architectures, ['x86_64', 'arm64']);
+  });
+  const cases: [string, unknown, RegExp][] = [
+    ['missing name', { ...valid, name: undefined }, /"name" is missing/],
+    ['bad name', { ...valid, name: '../x' }, /"name": "\.\.\/x" is not a valid extension name/],
+    ['bad language', { ...valid, language: 'rust' }, /"language" must be "go" or "ts", not "rust"/],
+    ['empty architectures', { ...valid, architectures: [] }, /"architectures" must be a non-empty array/],
+    ['bad architecture', { ...valid, architectures: ['amd64'] }, /"architectures\[0\]" must be one of "x86_64", "arm64", not "amd64"/],
+    ['duplicate architecture', { ...valid, architectures: ['arm64', 'arm64'] }, /"architectures" lists a value twice/],
+    ['bad event', { ...valid, events: ['START'] }, /"events\[0\]" must be one of "INVOKE", "SHUTDOWN"/],
+    ['unknown field', { ...valid, arch: 'x' }, /"arch" is not a known field/],
+    ['version type', { ...valid, version: 3 }, /"version" must be a non-empty string/],
+    ['sourcemap type', { ...valid, sourcemap: 'yes' }, /"sourcemap" must be true or false/],
+    ['not an object', [1], /must hold a JSON object/],
+  ];
+  for (const [label, value, pattern] of cases) {
+    it(`names the field: ${label}`, () => {
+      const problems = configProblems(JSON.parse(JSON.stringify(value)));
+      assert.ok(problems.some((problem) => pattern.test(problem)), problems.join('\n'));
+    });
+  }
+  it('reports invalid JSON with the path', () => {
+    assert.throws(() => parseConfig('{', '/p/lambda-extension.json'), /\/p\/lambda-extension\.json is not valid JSON/);
+  });
+});

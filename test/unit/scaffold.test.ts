@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { dotfileNames, goDirectiveOf, packageNameOf, projectPathOf, renderContext } from '../../src/core/scaffold.js';
+
+describe('template paths', () => {
+  it('renames stored dotfiles and strips .hbs', () => {
+    assert.equal(projectPathOf('_gitignore'), '.gitignore');
+    assert.equal(projectPathOf('_gitattributes'), '.gitattributes');
+    assert.equal(projectPathOf('_github/workflows/ci.yml.hbs'), '.github/workflows/ci.yml');
+    assert.equal(projectPathOf('README.md.hbs'), 'README.md');
+    assert.equal(projectPathOf('extension/client.go'), 'extension/client.go');
+  });
+  it('renames only whole segments in the map', () => {
+    assert.equal(projectPathOf('src/_gitignore_notes.txt'), 'src/_gitignore_notes.txt');
+    assert.equal(projectPathOf('main_test.go'), 'main_test.go');
+    for (const [stored, real] of Object.entries(dotfileNames)) assert.equal(real, `.${stored.slice(1)}`);
+  });
+});
+
+describe('render context', () => {
+  const context = renderContext(
+    { directory: 'x', name: 'My.Ext', language: 'go', template: 'basic', architectures: ['x86_64', 'arm64'], events: ['SHUTDOWN'] },
+    { goVersion: '1.26', toolkitVersion: '0.1.0' },
+  );
+  it('derives every variable', () => {
+    assert.deepEqual(context, {
+      name: 'My.Ext',
+      packageName: 'my.ext',
+      language: 'go',
+      template: 'basic',
+      architectures: ['x86_64', 'arm64'],
+      architecturesCsv: 'x86_64,arm64',
+      architecturesSpaced: 'x86_64 arm64',
+      architecturesJson: '["x86_64", "arm64"]',
+      events: ['SHUTDOWN'],
+      eventsJson: '["SHUTDOWN"]',
+      registersInvoke: false,
+      registersShutdown: true,
+      goModule: 'My.Ext',
+      goVersion: '1.26',
+      toolkitVersion: '0.1.0',
+    });
+  });
+  it('makes npm-safe package names', () => {
+    assert.equal(packageNameOf('Telemetry_Shipper'), 'telemetry_shipper');
+    assert.equal(packageNameOf('9lives'), '9lives');
+  });
+  it('derives the go directive from the toolchain', () => {
+    assert.equal(goDirectiveOf('go1.26.8\n'), '1.26');
+    assert.equal(goDirectiveOf('go1.22rc1'), '1.22');
+    assert.equal(goDirectiveOf('go1.19.3'), '1.21');
+    assert.equal(goDirectiveOf('devel +abc'), undefined);
+  });
+});
