@@ -1,0 +1,235 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, readdir, stat, symlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import prompts from 'prompts';
+import { resolveCreateOptions } from '../../src/cli/create.js';
+import { CancelledError } from '../../src/core/errors.js';
+import { listFiles } from '../../src/core/fs-utils.js';
+import { projectPathOf } from '../../src/core/scaffold.js';
+import { keys, startTerminal } from '../helpers/pseudo-terminal.js';
+import { createBin, describeRun, repositoryRoot, run, runCreate, temporaryDirectory } from '../helpers/run-cli.js';
+
+let workspace: { path: string; cleanup: () => Promise<void> };
+before(async () => {
+  workspace = await temporaryDirectory('cle-create-');
+});
+after(async () => workspace.cleanup());
+
+async function expectedFiles(language: string, template = 'basic'): Promise<string[]> {
+  return (await listFiles(path.join(repositoryRoot, 'templates', language, template))).map(projectPathOf).sort();
+}
+
+async function scaffoldNonInteractive(directory: string, extra: string[]): Promise<void> {
+  const result = await runCreate([directory, '--no-interactive', ...extra], { cwd: workspace.path, timeoutMs: 60_000 });
+  assert.equal(result.code, 0, describeRun(result));
+  assert.match(result.stdout, /Next steps:/);
+}
+
+describe('create-lambda-extension, Go', () => {
+  for (const events of ['INVOKE,SHUTDOWN', 'SHUTDOWN', 'INVOKE']) {
+    it(`scaffolds a project whose own checks pass (events ${events})`, async () => {
+      const directory = path.join(workspace.path, `go-${events.replace(',', '-').toLowerCase()}`);
+      await scaffoldNonInteractive(directory, ['--lang', 'go', '--events', events, '--module', 'example.com/acme/ext']);
+      const files = await listFiles(directory);
+      assert.deepEqual(files, await expectedFiles('go'));
+      for (const required of ['.gitignore', '.gitattributes', 'lambda-extension.json', 'README.md', 'package.json', 'go.mod', 'main.go']) {
+        assert.ok(files.includes(required), `${required} missing from ${files.join(', ')}`);
+      }
+      assert.ok(!files.some((file) => file.endsWith('.hbs') || path.basename(file).startsWith('_')));
+      const config = JSON.parse(await readFile(path.join(directory, 'lambda-extension.json'), 'utf8'));
+      assert.equal(config.name, path.basename(directory));
+      assert.deepEqual(config.events, events.split(','));
+      assert.match(await readFile(path.join(directory, 'go.mod'), 'utf8'), /^module example\.com\/acme\/ext\n\ngo 1\.\d+/);
+
+      const gofmt = await run('gofmt', ['-l', '.'], { cwd: directory });
+      assert.equal(gofmt.stdout, '', `gofmt -l lists files:\n${gofmt.stdout}`);
+      const vet = await run('go', ['vet', './...'], { cwd: directory });
+      assert.equal(vet.code, 0, describeRun(vet));
+      const test = await run('go', ['test', '-count=1', './...'], { cwd: directory });
+      assert.equal(test.code, 0, describeRun(test));
+    });
+  }
+});
+
+describe('create-lambda-extension, TypeScript', () => {
+  let sharedModules: string | undefined;
+  for (const events of ['INVOKE,SHUTDOWN', 'SHUTDOWN', 'INVOKE']) {
+    it(`scaffolds a project whose own typecheck and tests pass (events ${events})`, async () => {
+      const directory = path.join(workspace.path, `ts-${events.replace(',', '-').toLowerCase()}`);
+      await scaffoldNonInteractive(directory, ['--lang', 'ts', '--events', events]);
+      const files = await listFiles(directory);
+      assert.deepEqual(files, await expectedFiles('ts'));
+      for (const required of ['.gitignore', '.gitattributes', 'lambda-extension.json', 'README.md', 'package.json', 'tsconfig.json', 'src/index.ts']) {
+        assert.ok(files.includes(required), `${required} missing`);
+      }
+      const manifest = JSON.parse(await readFile(path.join(directory, 'package.json'), 'utf8'));
+      assert.deepEqual(Object.keys(manifest.dependencies ?? {}), [], 'no runtime dependencies');
+      if (sharedModules === undefined) {
+        // Install once, pointing the toolkit at this checkout rather than the registry.
+        const set = await run('npm', ['pkg', 'set', `devDependencies.create-lambda-extension=file:${repositoryRoot}`], { cwd: directory });
+        assert.equal(set.code, 0, describeRun(set));
+        const install = await run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: directory, timeoutMs: 300_000 });
+        assert.equal(install.code, 0, describeRun(install));
+        sharedModules = path.join(directory, 'node_modules');
+        assert.ok(existsSync(path.join(sharedModules, '.bin', 'ext')), 'the ext bin is installed from the checkout');
+      } else {
+        await symlink(sharedModules, path.join(directory, 'node_modules'), 'dir');
+      }
+      const test = await run('npm', ['test'], { cwd: directory, timeoutMs: 120_000 });
+      assert.equal(test.code, 0, describeRun(test));
+      const typecheck = await run(path.join(sharedModules, '.bin', 'tsc'), ['--noEmit', '-p', '.'], { cwd: directory });
+      assert.equal(typecheck.code, 0, describeRun(typecheck));
+    });
+  }
+});
+
+describe('create-lambda-extension, refusals', () => {
+  it('refuses a non-empty directory and leaves its files byte-identical', async () => {
+    const directory = path.join(workspace.path, 'occupied');
+    await mkdir(directory);
+    const original = Buffer.from('keep me\r\n\u0000binary');
+    await writeFile(path.join(directory, 'main.go'), original);
+    const result = await runCreate([directory, '--yes']);
+    assert.equal(result.code, 1, describeRun(result));
+    assert.match(result.stderr, /is not empty/);
+    assert.match(result.stderr, /--force/);
+    assert.deepEqual(await readFile(path.join(directory, 'main.go')), original);
+    assert.deepEqual(await readdir(directory), ['main.go']);
+    assert.deepEqual((await readdir(workspace.path)).filter((entry) => entry.includes('.create-')), [], 'no staging left behind');
+  });
+
+  it('accepts a directory that holds only .git', async () => {
+    const directory = path.join(workspace.path, 'only-git');
+    await mkdir(path.join(directory, '.git'), { recursive: true });
+    await scaffoldNonInteractive(directory, ['--lang', 'go']);
+    assert.ok(existsSync(path.join(directory, 'main.go')));
+  });
+
+  it('--force adds and overwrites template files, keeps other files and lists what it overwrote', async () => {
+    const directory = path.join(workspace.path, 'forced');
+    await mkdir(directory);
+    await writeFile(path.join(directory, 'README.md'), 'old readme');
+    await writeFile(path.join(directory, 'notes.txt'), 'mine');
+    const result = await runCreate([directory, '--yes', '--force', '--lang', 'ts']);
+    assert.equal(result.code, 0, describeRun(result));
+    assert.match(result.stdout, /overwrote 1 file\(s\): README\.md/);
+    assert.equal(await readFile(path.join(directory, 'notes.txt'), 'utf8'), 'mine');
+    assert.notEqual(await readFile(path.join(directory, 'README.md'), 'utf8'), 'old readme');
+    const json = await runCreate([directory, '--yes', '--force', '--lang', 'ts', '--json']);
+    assert.equal(json.code, 0, describeRun(json));
+    assert.ok(JSON.parse(json.stdout).overwritten.includes('package.json'));
+  });
+
+  const badNames = ['../x', 'a/b', 'has space', "quo'te", 'ünï', '-x', 'x'.repeat(65)];
+  for (const name of badNames) {
+    it(`refuses --name ${JSON.stringify(name)} before writing anything`, async () => {
+      const before = await readdir(workspace.path);
+      const result = await runCreate([`--name=${name}`, '--yes'], { cwd: workspace.path });
+      assert.equal(result.code, 1, describeRun(result));
+      assert.match(result.stderr, /^error: --name: .*letters, digits, "\.", "_" and "-", starting with a letter or digit/m);
+      assert.deepEqual(await readdir(workspace.path), before);
+    });
+  }
+
+  it('refuses a directory whose base name is not a valid name, naming --name', async () => {
+    const result = await runCreate(['bad dir', '--yes'], { cwd: workspace.path });
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /--name/);
+    assert.ok(!existsSync(path.join(workspace.path, 'bad dir')));
+  });
+
+  it('refuses unknown flag values, naming the flag', async () => {
+    for (const [flag, value] of [['--lang', 'rust'], ['--arch', 'amd64'], ['--events', 'START'], ['--template', 'nope']] as const) {
+      const result = await runCreate(['x-bad', flag, value, '--yes'], { cwd: workspace.path });
+      assert.notEqual(result.code, 0);
+      assert.match(result.stderr, new RegExp(`^error: ${flag}`, 'm'), describeRun(result));
+      assert.ok(!existsSync(path.join(workspace.path, 'x-bad')));
+    }
+  });
+
+  it('never hangs without a terminal and without flags: fails fast listing what is missing', async () => {
+    for (const env of [{ CI: '' }, { CI: 'true' }]) {
+      const result = await runCreate([], { cwd: workspace.path, env, timeoutMs: 15_000 });
+      assert.equal(result.code, 2, describeRun(result));
+      assert.match(result.stderr, /missing the project directory: pass \[dir\] or --name/);
+    }
+  });
+
+  it('--name alone scaffolds into ./<name>', async () => {
+    const result = await runCreate(['--name', 'named-only', '--yes'], { cwd: workspace.path });
+    assert.equal(result.code, 0, describeRun(result));
+    assert.ok(existsSync(path.join(workspace.path, 'named-only', 'lambda-extension.json')));
+  });
+});
+
+describe('create-lambda-extension, interactive', () => {
+  it('asks for what flags did not give (prompts.inject)', async () => {
+    prompts.inject(['inj-dir', 'ts', ['arm64'], ['SHUTDOWN']]);
+    const options = await resolveCreateOptions({}, true);
+    assert.deepEqual(options, {
+      directory: 'inj-dir',
+      name: 'inj-dir',
+      language: 'ts',
+      template: 'basic',
+      architectures: ['arm64'],
+      events: ['SHUTDOWN'],
+      goModule: undefined,
+      force: undefined,
+    });
+  });
+
+  it('flags win over prompts: nothing is asked for what was given', async () => {
+    let asked = 0;
+    const ask = (async () => {
+      asked += 1;
+      return {};
+    }) as unknown as typeof prompts;
+    const options = await resolveCreateOptions({ dir: 'd', lang: 'go', template: 'basic', arch: 'x86_64', events: 'INVOKE' }, true, ask);
+    assert.equal(asked, 0);
+    assert.equal(options.language, 'go');
+  });
+
+  it('runs on a real terminal: select, multiselect, then scaffolds', async () => {
+    const session = startTerminal([process.execPath, createBin], { cwd: workspace.path });
+    await session.waitFor(/Project directory/);
+    session.type(`tty-project${keys.enter}`);
+    await session.waitFor(/Language/);
+    session.type(keys.down + keys.enter); // TypeScript
+    await session.waitFor(/Architectures/);
+    session.type(keys.space + keys.enter); // untick x86_64
+    await session.waitFor(/Events to register for/);
+    session.type(keys.enter);
+    const { code, output } = await session.exited;
+    assert.equal(code, 0, output);
+    const config = JSON.parse(await readFile(path.join(workspace.path, 'tty-project', 'lambda-extension.json'), 'utf8'));
+    assert.equal(config.language, 'ts');
+    assert.deepEqual(config.architectures, ['arm64']);
+    assert.deepEqual(config.events, ['INVOKE', 'SHUTDOWN']);
+  });
+
+  for (const [label, key] of [['Ctrl-C', keys.ctrlC], ['Esc', keys.escape]] as const) {
+    it(`${label} at a prompt prints Operation cancelled, exits non-zero and writes nothing`, async () => {
+      const before = await readdir(workspace.path);
+      const session = startTerminal([process.execPath, createBin, 'cancelled-project'], { cwd: workspace.path });
+      await session.waitFor(/Language/);
+      session.type(key);
+      const { code, output } = await session.exited;
+      assert.notEqual(code, 0);
+      assert.match(output, /Operation cancelled/);
+      assert.deepEqual(await readdir(workspace.path), before);
+    });
+  }
+
+  it('CancelledError is what onCancel throws', async () => {
+    prompts.inject([new Error('cancel')]);
+    await assert.rejects(resolveCreateOptions({}, true), CancelledError);
+  });
+
+  it('the staging directory of a successful run is gone', async () => {
+    const leftovers = (await readdir(workspace.path)).filter((entry) => entry.includes('.create-'));
+    assert.deepEqual(leftovers, []);
+    assert.ok((await stat(workspace.path)).isDirectory());
+  });
+});
