@@ -33,7 +33,10 @@ export const defaults = {
   events: [...eventTypes] as EventType[],
 };
 
-const languageTitles: Record<Language, string> = { go: 'Go (static binary, runs next to any runtime)', ts: 'TypeScript (needs a Node.js runtime)' };
+const languageTitles: Record<Language, string> = {
+  go: 'Go (static binary, runs next to any runtime)',
+  ts: 'TypeScript (needs a Node.js runtime)',
+};
 const templateDescriptions: Record<string, string> = {
   basic: 'register, log every event, clean shutdown',
   telemetry: 'Telemetry API subscriber that ships logs and platform metrics',
@@ -43,10 +46,15 @@ const templateDescriptions: Record<string, string> = {
 export type Ask = typeof prompts;
 
 function parseEvents(input: string): EventType[] {
-  const parts = input.split(',').map((part) => part.trim().toUpperCase()).filter((part) => part !== '');
+  const parts = input
+    .split(',')
+    .map((part) => part.trim().toUpperCase())
+    .filter((part) => part !== '');
   const unknown = parts.filter((part) => !(eventTypes as readonly string[]).includes(part));
   if (unknown.length > 0 || parts.length === 0) {
-    throw new CliError(`--events: unknown event "${unknown[0] ?? input}"`, { hint: 'use INVOKE, SHUTDOWN or INVOKE,SHUTDOWN' });
+    throw new CliError(`--events: unknown event "${unknown[0] ?? input}"`, {
+      hint: 'use INVOKE, SHUTDOWN or INVOKE,SHUTDOWN',
+    });
   }
   return eventTypes.filter((event) => parts.includes(event));
 }
@@ -98,14 +106,21 @@ export async function resolveCreateOptions(
   let name = args.name ?? path.basename(path.resolve(directory));
   if (args.name === undefined && extensionNameProblem(name) !== undefined) {
     if (!interactive) {
-      throw new CliError(`--name: the directory name "${name}" is not a valid extension name; ${extensionNameProblem(name)!.replace(/^.*?; /, '')}`, {
-        hint: 'pass --name NAME',
-      });
+      throw new CliError(
+        `--name: the directory name "${name}" is not a valid extension name; ${extensionNameProblem(name)!.replace(/^.*?; /, '')}`,
+        {
+          hint: 'pass --name NAME',
+        },
+      );
     }
     name = await question<string>({
       type: 'text',
       message: 'Extension name (its file name in /opt/extensions)',
-      initial: path.basename(path.resolve(directory)).replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '') || 'my-extension',
+      initial:
+        path
+          .basename(path.resolve(directory))
+          .replace(/[^A-Za-z0-9._-]/g, '-')
+          .replace(/^[^A-Za-z0-9]+/, '') || 'my-extension',
       validate: (value: string) => extensionNameProblem(value) ?? true,
     });
   }
@@ -188,7 +203,8 @@ export function nextSteps(result: ScaffoldResult, cwd = process.cwd()): string {
   }
   const step = (command: string, comment: string) => `  ${cyan(command.padEnd(20))} ${dim(`# ${comment}`)}`;
   lines.push('', 'Next steps:');
-  if (relative !== '.') lines.push(step(`cd ${relative.includes(' ') ? JSON.stringify(relative) : relative}`, 'enter the project'));
+  if (relative !== '.')
+    lines.push(step(`cd ${relative.includes(' ') ? JSON.stringify(relative) : relative}`, 'enter the project'));
   lines.push(step('npm install', 'installs the ext command'));
   lines.push(step('npx ext build', 'builds Linux binaries per architecture into dist/'));
   lines.push(step('npx ext pack', `writes dist/${result.name}-<arch>.zip, verified`));
@@ -205,15 +221,32 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<void
       .command('$0 [dir]', false)
       .positional('dir', { type: 'string', describe: 'Project directory (its base name is the default --name)' })
       .options({
-        name: { type: 'string', describe: 'Extension name: its file name in /opt/extensions and Lambda-Extension-Name' },
+        name: {
+          type: 'string',
+          describe: 'Extension name: its file name in /opt/extensions and Lambda-Extension-Name',
+        },
         lang: { type: 'string', describe: 'Language: go or ts', defaultDescription: 'go' },
         template: { type: 'string', describe: 'Template: basic', defaultDescription: 'basic' },
-        arch: { type: 'string', describe: 'Architectures: x86_64, arm64 or both, comma-separated', defaultDescription: 'x86_64,arm64' },
-        events: { type: 'string', describe: 'Events to register for: INVOKE, SHUTDOWN', defaultDescription: 'INVOKE,SHUTDOWN' },
+        arch: {
+          type: 'string',
+          describe: 'Architectures: x86_64, arm64 or both, comma-separated',
+          defaultDescription: 'x86_64,arm64',
+        },
+        events: {
+          type: 'string',
+          describe: 'Events to register for: INVOKE, SHUTDOWN',
+          defaultDescription: 'INVOKE,SHUTDOWN',
+        },
         module: { type: 'string', describe: 'Go module path', defaultDescription: 'the extension name' },
         yes: { type: 'boolean', alias: 'y', describe: 'Accept defaults for everything not given; never prompt' },
-        force: { type: 'boolean', describe: 'Write into a non-empty directory (adds and overwrites template files, deletes nothing)' },
-        interactive: { type: 'boolean', describe: 'Ask for what flags did not give (default: only on a terminal and outside CI)' },
+        force: {
+          type: 'boolean',
+          describe: 'Write into a non-empty directory (adds and overwrites template files, deletes nothing)',
+        },
+        interactive: {
+          type: 'boolean',
+          describe: 'Ask for what flags did not give (default: only on a terminal and outside CI)',
+        },
         json: { type: 'boolean', describe: 'Print the result as JSON' },
       })
       .example('$0 my-ext', 'ask for the rest on a terminal')

@@ -4,7 +4,12 @@ import { CliError, errorMessage } from '../core/errors.js';
 
 /** Flags shared by the project commands (build, pack, dev). */
 export const projectOptions = {
-  cwd: { type: 'string', describe: 'Project directory (holds lambda-extension.json)', default: '.', defaultDescription: 'current directory' },
+  cwd: {
+    type: 'string',
+    describe: 'Project directory (holds lambda-extension.json)',
+    default: '.',
+    defaultDescription: 'current directory',
+  },
   json: { type: 'boolean', describe: 'Print one JSON document on stdout' },
 } as const satisfies Record<string, Options>;
 

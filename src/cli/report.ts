@@ -17,7 +17,9 @@ export function printBuildResult(result: BuildResult, json: boolean): void {
   for (const layer of result.layers) {
     lines.push(`  ${layer.architecture}  ${dim(path.relative(process.cwd(), layer.directory) || '.')}`);
     for (const file of layer.files) {
-      lines.push(`    ${file.mode.toString(8).padStart(4, '0')}  ${formatBytes(file.bytes).padStart(10)}  ${file.path}`);
+      lines.push(
+        `    ${file.mode.toString(8).padStart(4, '0')}  ${formatBytes(file.bytes).padStart(10)}  ${file.path}`,
+      );
     }
   }
   for (const note of result.notes) lines.push(yellow(`note: ${note}`));

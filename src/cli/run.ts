@@ -26,8 +26,11 @@ export function reportError(error: unknown): number {
 
 /** yargs' own failures (unknown flag, missing argument) get the same shape and exit code 2. */
 export function usageFailure(message: string | undefined, error: Error | undefined): never {
-  throw new CliError((message ?? errorMessage(error)).replace(/^./, (first) => first.toLowerCase()), {
-    exitCode: 2,
-    hint: 'run with --help to see the flags',
-  });
+  throw new CliError(
+    (message ?? errorMessage(error)).replace(/^./, (first) => first.toLowerCase()),
+    {
+      exitCode: 2,
+      hint: 'run with --help to see the flags',
+    },
+  );
 }

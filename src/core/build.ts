@@ -67,7 +67,10 @@ export function goBuildArguments(version: string, output: string, entry: string)
   ];
 }
 
-export function goBuildEnvironment(architecture: Architecture, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+export function goBuildEnvironment(
+  architecture: Architecture,
+  base: NodeJS.ProcessEnv = process.env,
+): NodeJS.ProcessEnv {
   return { ...base, CGO_ENABLED: '0', GOOS: 'linux', GOARCH: goArchitecture(architecture) };
 }
 
@@ -215,7 +218,14 @@ async function buildOne(
       }
       await chmod(output, 0o755);
     } else {
-      await bundleTypeScript(config, projectDirectory, staging, version, options.sourcemap ?? config.sourcemap ?? false, options.onOutput);
+      await bundleTypeScript(
+        config,
+        projectDirectory,
+        staging,
+        version,
+        options.sourcemap ?? config.sourcemap ?? false,
+        options.onOutput,
+      );
     }
     await chmod(staging, 0o755);
     const directory = path.join(outDirectory, architecture);
@@ -263,7 +273,9 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     options.onOutput?.(chunk);
   };
   const settled = await Promise.allSettled(
-    architectures.map((architecture) => buildOne(config, { ...options, onOutput }, architecture, outDirectory, version)),
+    architectures.map((architecture) =>
+      buildOne(config, { ...options, onOutput }, architecture, outDirectory, version),
+    ),
   );
   const failure = settled.find((outcome) => outcome.status === 'rejected');
   if (failure !== undefined) throw failure.reason;

@@ -21,7 +21,16 @@ export interface ExtensionConfig {
   sourcemap?: boolean;
 }
 
-const knownFields = new Set(['$schema', 'name', 'language', 'entry', 'architectures', 'version', 'events', 'sourcemap']);
+const knownFields = new Set([
+  '$schema',
+  'name',
+  'language',
+  'entry',
+  'architectures',
+  'version',
+  'events',
+  'sourcemap',
+]);
 
 /**
  * Checks a parsed lambda-extension.json against the schema by hand, so that
@@ -65,12 +74,16 @@ export function configProblems(value: unknown): string[] {
       return;
     }
     if (!Array.isArray(field) || (required && field.length === 0)) {
-      problems.push(`"${key}" must be a${required ? ' non-empty' : 'n'} array of ${allowed.map((item) => `"${item}"`).join(', ')}`);
+      problems.push(
+        `"${key}" must be a${required ? ' non-empty' : 'n'} array of ${allowed.map((item) => `"${item}"`).join(', ')}`,
+      );
       return;
     }
     field.forEach((item, index) => {
       if (typeof item !== 'string' || !allowed.includes(item)) {
-        problems.push(`"${key}[${index}]" must be one of ${allowed.map((entry) => `"${entry}"`).join(', ')}, not ${JSON.stringify(item)}`);
+        problems.push(
+          `"${key}[${index}]" must be one of ${allowed.map((entry) => `"${entry}"`).join(', ')}, not ${JSON.stringify(item)}`,
+        );
       }
     });
     if (new Set(field).size !== field.length) problems.push(`"${key}" lists a value twice`);

@@ -130,7 +130,10 @@ export function renderContext(
 export async function availableTemplates(language: Language): Promise<string[]> {
   try {
     const entries = await readdir(path.join(templatesRoot, language), { withFileTypes: true });
-    return entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name).sort();
+    return entries
+      .filter((entry) => entry.isDirectory())
+      .map((entry) => entry.name)
+      .sort();
   } catch {
     return [];
   }
@@ -206,12 +209,16 @@ export async function scaffold(options: ScaffoldOptions): Promise<ScaffoldResult
   const directory = path.resolve(options.directory);
   const blocking = await blockingEntries(directory);
   if (blocking !== undefined && blocking.length > 0 && options.force !== true) {
-    throw new CliError(`${directory} is not empty (${blocking.slice(0, 3).join(', ')}${blocking.length > 3 ? ', …' : ''})`, {
-      hint: 'choose an empty or new directory, or pass --force to add the template files to it (other files are kept)',
-    });
+    throw new CliError(
+      `${directory} is not empty (${blocking.slice(0, 3).join(', ')}${blocking.length > 3 ? ', …' : ''})`,
+      {
+        hint: 'choose an empty or new directory, or pass --force to add the template files to it (other files are kept)',
+      },
+    );
   }
-  const toolkitVersion = (JSON.parse(await readFile(path.join(toolkitRoot, 'package.json'), 'utf8')) as { version: string })
-    .version;
+  const toolkitVersion = (
+    JSON.parse(await readFile(path.join(toolkitRoot, 'package.json'), 'utf8')) as { version: string }
+  ).version;
   const goVersion = options.language === 'go' ? await localGoDirective() : fallbackGoDirective;
   const context = renderContext(options, { goVersion, toolkitVersion });
 
@@ -228,12 +235,25 @@ export async function scaffold(options: ScaffoldOptions): Promise<ScaffoldResult
     } else {
       for (const file of files) {
         const target = path.join(directory, file);
-        if (await stat(target).then(() => true, () => false)) overwritten.push(file);
+        if (
+          await stat(target).then(
+            () => true,
+            () => false,
+          )
+        )
+          overwritten.push(file);
         await mkdir(path.dirname(target), { recursive: true });
         await rename(path.join(staging, file), target);
       }
     }
-    return { directory, name: options.name, language: options.language, template: options.template, files, overwritten };
+    return {
+      directory,
+      name: options.name,
+      language: options.language,
+      template: options.template,
+      files,
+      overwritten,
+    };
   } finally {
     await rm(staging, { recursive: true, force: true });
   }

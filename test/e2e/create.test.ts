@@ -34,14 +34,25 @@ describe('create-lambda-extension, Go', () => {
       await scaffoldNonInteractive(directory, ['--lang', 'go', '--events', events, '--module', 'example.com/acme/ext']);
       const files = await listFiles(directory);
       assert.deepEqual(files, await expectedFiles('go'));
-      for (const required of ['.gitignore', '.gitattributes', 'lambda-extension.json', 'README.md', 'package.json', 'go.mod', 'main.go']) {
+      for (const required of [
+        '.gitignore',
+        '.gitattributes',
+        'lambda-extension.json',
+        'README.md',
+        'package.json',
+        'go.mod',
+        'main.go',
+      ]) {
         assert.ok(files.includes(required), `${required} missing from ${files.join(', ')}`);
       }
       assert.ok(!files.some((file) => file.endsWith('.hbs') || path.basename(file).startsWith('_')));
       const config = JSON.parse(await readFile(path.join(directory, 'lambda-extension.json'), 'utf8'));
       assert.equal(config.name, path.basename(directory));
       assert.deepEqual(config.events, events.split(','));
-      assert.match(await readFile(path.join(directory, 'go.mod'), 'utf8'), /^module example\.com\/acme\/ext\n\ngo 1\.\d+/);
+      assert.match(
+        await readFile(path.join(directory, 'go.mod'), 'utf8'),
+        /^module example\.com\/acme\/ext\n\ngo 1\.\d+/,
+      );
 
       const gofmt = await run('gofmt', ['-l', '.'], { cwd: directory });
       assert.equal(gofmt.stdout, '', `gofmt -l lists files:\n${gofmt.stdout}`);
@@ -61,16 +72,29 @@ describe('create-lambda-extension, TypeScript', () => {
       await scaffoldNonInteractive(directory, ['--lang', 'ts', '--events', events]);
       const files = await listFiles(directory);
       assert.deepEqual(files, await expectedFiles('ts'));
-      for (const required of ['.gitignore', '.gitattributes', 'lambda-extension.json', 'README.md', 'package.json', 'tsconfig.json', 'src/index.ts']) {
+      for (const required of [
+        '.gitignore',
+        '.gitattributes',
+        'lambda-extension.json',
+        'README.md',
+        'package.json',
+        'tsconfig.json',
+        'src/index.ts',
+      ]) {
         assert.ok(files.includes(required), `${required} missing`);
       }
       const manifest = JSON.parse(await readFile(path.join(directory, 'package.json'), 'utf8'));
       assert.deepEqual(Object.keys(manifest.dependencies ?? {}), [], 'no runtime dependencies');
       if (sharedModules === undefined) {
         // Install once, pointing the toolkit at this checkout rather than the registry.
-        const set = await run('npm', ['pkg', 'set', `devDependencies.create-lambda-extension=file:${repositoryRoot}`], { cwd: directory });
+        const set = await run('npm', ['pkg', 'set', `devDependencies.create-lambda-extension=file:${repositoryRoot}`], {
+          cwd: directory,
+        });
         assert.equal(set.code, 0, describeRun(set));
-        const install = await run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: directory, timeoutMs: 300_000 });
+        const install = await run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], {
+          cwd: directory,
+          timeoutMs: 300_000,
+        });
         assert.equal(install.code, 0, describeRun(install));
         sharedModules = path.join(directory, 'node_modules');
         assert.ok(existsSync(path.join(sharedModules, '.bin', 'ext')), 'the ext bin is installed from the checkout');
@@ -97,7 +121,11 @@ describe('create-lambda-extension, refusals', () => {
     assert.match(result.stderr, /--force/);
     assert.deepEqual(await readFile(path.join(directory, 'main.go')), original);
     assert.deepEqual(await readdir(directory), ['main.go']);
-    assert.deepEqual((await readdir(workspace.path)).filter((entry) => entry.includes('.create-')), [], 'no staging left behind');
+    assert.deepEqual(
+      (await readdir(workspace.path)).filter((entry) => entry.includes('.create-')),
+      [],
+      'no staging left behind',
+    );
   });
 
   it('accepts a directory that holds only .git', async () => {
@@ -128,7 +156,10 @@ describe('create-lambda-extension, refusals', () => {
       const before = await readdir(workspace.path);
       const result = await runCreate([`--name=${name}`, '--yes'], { cwd: workspace.path });
       assert.equal(result.code, 1, describeRun(result));
-      assert.match(result.stderr, /^error: --name: .*letters, digits, "\.", "_" and "-", starting with a letter or digit/m);
+      assert.match(
+        result.stderr,
+        /^error: --name: .*letters, digits, "\.", "_" and "-", starting with a letter or digit/m,
+      );
       assert.deepEqual(await readdir(workspace.path), before);
     });
   }
@@ -141,7 +172,12 @@ describe('create-lambda-extension, refusals', () => {
   });
 
   it('refuses unknown flag values, naming the flag', async () => {
-    for (const [flag, value] of [['--lang', 'rust'], ['--arch', 'amd64'], ['--events', 'START'], ['--template', 'nope']] as const) {
+    for (const [flag, value] of [
+      ['--lang', 'rust'],
+      ['--arch', 'amd64'],
+      ['--events', 'START'],
+      ['--template', 'nope'],
+    ] as const) {
       const result = await runCreate(['x-bad', flag, value, '--yes'], { cwd: workspace.path });
       assert.notEqual(result.code, 0);
       assert.match(result.stderr, new RegExp(`^error: ${flag}`, 'm'), describeRun(result));
@@ -186,7 +222,11 @@ describe('create-lambda-extension, interactive', () => {
       asked += 1;
       return {};
     }) as unknown as typeof prompts;
-    const options = await resolveCreateOptions({ dir: 'd', lang: 'go', template: 'basic', arch: 'x86_64', events: 'INVOKE' }, true, ask);
+    const options = await resolveCreateOptions(
+      { dir: 'd', lang: 'go', template: 'basic', arch: 'x86_64', events: 'INVOKE' },
+      true,
+      ask,
+    );
     assert.equal(asked, 0);
     assert.equal(options.language, 'go');
   });
@@ -203,13 +243,18 @@ describe('create-lambda-extension, interactive', () => {
     session.type(keys.enter);
     const { code, output } = await session.exited;
     assert.equal(code, 0, output);
-    const config = JSON.parse(await readFile(path.join(workspace.path, 'tty-project', 'lambda-extension.json'), 'utf8'));
+    const config = JSON.parse(
+      await readFile(path.join(workspace.path, 'tty-project', 'lambda-extension.json'), 'utf8'),
+    );
     assert.equal(config.language, 'ts');
     assert.deepEqual(config.architectures, ['arm64']);
     assert.deepEqual(config.events, ['INVOKE', 'SHUTDOWN']);
   });
 
-  for (const [label, key] of [['Ctrl-C', keys.ctrlC], ['Esc', keys.escape]] as const) {
+  for (const [label, key] of [
+    ['Ctrl-C', keys.ctrlC],
+    ['Esc', keys.escape],
+  ] as const) {
     it(`${label} at a prompt prints Operation cancelled, exits non-zero and writes nothing`, async () => {
       const before = await readdir(workspace.path);
       const session = startTerminal([process.execPath, createBin, 'cancelled-project'], { cwd: workspace.path });

@@ -37,6 +37,7 @@ export function startTerminal(command: string[], options: { cwd: string; env?: N
     child.on('close', (code) => resolve({ code, output }));
   });
   // Strip colours and cursor movement so tests can match plain text.
+  // eslint-disable-next-line no-control-regex -- matching ANSI escapes is the point
   const plain = (text: string) => text.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '');
   return {
     exited,

@@ -57,7 +57,9 @@ export const runCreate = (args: string[], options?: RunOptions) => runNode(creat
 export const runExt = (args: string[], options?: RunOptions) => runNode(extBin, args, options);
 
 /** A fresh temporary directory, removed by the returned cleanup. */
-export async function temporaryDirectory(prefix = 'cle-test-'): Promise<{ path: string; cleanup: () => Promise<void> }> {
+export async function temporaryDirectory(
+  prefix = 'cle-test-',
+): Promise<{ path: string; cleanup: () => Promise<void> }> {
   const directory = await mkdtemp(path.join(os.tmpdir(), prefix));
   return { path: directory, cleanup: () => rm(directory, { recursive: true, force: true }) };
 }

@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { architectureOfElfMachine, elfMachine, goArchitecture, parseArchitectures } from '../../src/core/architectures.js';
+import {
+  architectureOfElfMachine,
+  elfMachine,
+  goArchitecture,
+  parseArchitectures,
+} from '../../src/core/architectures.js';
 
 describe('architectures', () => {
   it('maps Lambda names to Go names once', () => {

@@ -14,7 +14,11 @@ describe('lambda-extension.json validation', () => {
     ['bad name', { ...valid, name: '../x' }, /"name": "\.\.\/x" is not a valid extension name/],
     ['bad language', { ...valid, language: 'rust' }, /"language" must be "go" or "ts", not "rust"/],
     ['empty architectures', { ...valid, architectures: [] }, /"architectures" must be a non-empty array/],
-    ['bad architecture', { ...valid, architectures: ['amd64'] }, /"architectures\[0\]" must be one of "x86_64", "arm64", not "amd64"/],
+    [
+      'bad architecture',
+      { ...valid, architectures: ['amd64'] },
+      /"architectures\[0\]" must be one of "x86_64", "arm64", not "amd64"/,
+    ],
     ['duplicate architecture', { ...valid, architectures: ['arm64', 'arm64'] }, /"architectures" lists a value twice/],
     ['bad event', { ...valid, events: ['START'] }, /"events\[0\]" must be one of "INVOKE", "SHUTDOWN"/],
     ['unknown field', { ...valid, arch: 'x' }, /"arch" is not a known field/],
@@ -25,7 +29,10 @@ describe('lambda-extension.json validation', () => {
   for (const [label, value, pattern] of cases) {
     it(`names the field: ${label}`, () => {
       const problems = configProblems(JSON.parse(JSON.stringify(value)));
-      assert.ok(problems.some((problem) => pattern.test(problem)), problems.join('\n'));
+      assert.ok(
+        problems.some((problem) => pattern.test(problem)),
+        problems.join('\n'),
+      );
     });
   }
   it('reports invalid JSON with the path', () => {

@@ -4,7 +4,24 @@ import { extensionNameProblem, isValidExtensionName } from '../../src/core/names
 
 describe('extension names', () => {
   const good = ['my-ext', 'a', '9lives', 'telemetry.v2', 'log_shipper', 'A-B_c.d', 'x'.repeat(64)];
-  const bad = ['', '../x', 'a/b', 'a\\b', 'has space', "quo'te", 'dq"', 'ünïcode', '.hidden', '-dash', '_under', 'x'.repeat(65), 'tab\there', 'new\nline', 'a:b', '..'];
+  const bad = [
+    '',
+    '../x',
+    'a/b',
+    'a\\b',
+    'has space',
+    "quo'te",
+    'dq"',
+    'ünïcode',
+    '.hidden',
+    '-dash',
+    '_under',
+    'x'.repeat(65),
+    'tab\there',
+    'new\nline',
+    'a:b',
+    '..',
+  ];
 
   for (const name of good) {
     it(`accepts ${JSON.stringify(name)}`, () => assert.equal(isValidExtensionName(name), true));

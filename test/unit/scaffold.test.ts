@@ -19,7 +19,14 @@ describe('template paths', () => {
 
 describe('render context', () => {
   const context = renderContext(
-    { directory: 'x', name: 'My.Ext', language: 'go', template: 'basic', architectures: ['x86_64', 'arm64'], events: ['SHUTDOWN'] },
+    {
+      directory: 'x',
+      name: 'My.Ext',
+      language: 'go',
+      template: 'basic',
+      architectures: ['x86_64', 'arm64'],
+      events: ['SHUTDOWN'],
+    },
     { goVersion: '1.26', toolkitVersion: '0.1.0' },
   );
   it('derives every variable', () => {

@@ -1,0 +1,231 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { chmod, cp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { invokeEvent, shutdownEvent, startFakeExtensionsApi } from '../helpers/fake-extensions-api.js';
+import { describeRun, run, runCreate, runExt, temporaryDirectory } from '../helpers/run-cli.js';
+
+let workspace: { path: string; cleanup: () => Promise<void> };
+let goProject: string;
+let tsProject: string;
+
+before(async () => {
+  workspace = await temporaryDirectory('cle-build-');
+  goProject = path.join(workspace.path, 'go-ext');
+  tsProject = path.join(workspace.path, 'ts-ext');
+  for (const [directory, language] of [
+    [goProject, 'go'],
+    [tsProject, 'ts'],
+  ] as const) {
+    const result = await runCreate([directory, '--lang', language, '--yes']);
+    assert.equal(result.code, 0, describeRun(result));
+  }
+});
+after(async () => workspace.cleanup());
+
+const sha256 = async (file: string) =>
+  createHash('sha256')
+    .update(await readFile(file))
+    .digest('hex');
+
+function elfHeader(buffer: Buffer): { elfClass: number; machine: number; hasInterpreter: boolean } {
+  assert.equal(buffer.subarray(0, 4).toString('latin1'), '\u007fELF');
+  const programHeaderOffset = Number(buffer.readBigUInt64LE(0x20));
+  const programHeaderSize = buffer.readUInt16LE(0x36);
+  const programHeaderCount = buffer.readUInt16LE(0x38);
+  let hasInterpreter = false;
+  for (let index = 0; index < programHeaderCount; index += 1) {
+    if (buffer.readUInt32LE(programHeaderOffset + index * programHeaderSize) === 3) hasInterpreter = true;
+  }
+  return { elfClass: buffer[4]!, machine: buffer.readUInt16LE(0x12), hasInterpreter };
+}
+
+describe('ext build, Go', () => {
+  it('cross-compiles static Linux binaries for both architectures, reproducibly', async () => {
+    const first = await runExt(['build', '--json'], { cwd: goProject, timeoutMs: 300_000 });
+    assert.equal(first.code, 0, describeRun(first));
+    const result = JSON.parse(first.stdout);
+    assert.deepEqual(
+      result.layers.map((layer: { architecture: string }) => layer.architecture),
+      ['x86_64', 'arm64'],
+    );
+    const hashes: string[] = [];
+    for (const [architecture, machine] of [
+      ['x86_64', 62],
+      ['arm64', 183],
+    ] as const) {
+      const binary = path.join(goProject, 'dist', architecture, 'extensions', 'go-ext');
+      assert.equal((await stat(binary)).mode & 0o777, 0o755);
+      const header = elfHeader(await readFile(binary));
+      assert.equal(header.elfClass, 2, '64-bit');
+      assert.equal(header.machine, machine);
+      assert.equal(header.hasInterpreter, false, 'static: no PT_INTERP');
+      hashes.push(await sha256(binary));
+    }
+    const layer = result.layers[0];
+    assert.deepEqual(
+      layer.files.map((file: { path: string }) => file.path),
+      ['extensions/go-ext'],
+    );
+    assert.ok(layer.files[0].bytes > 100_000);
+
+    const second = await runExt(['build'], { cwd: goProject, timeoutMs: 300_000 });
+    assert.equal(second.code, 0, describeRun(second));
+    assert.match(second.stdout, /x86_64/);
+    assert.equal(await sha256(path.join(goProject, 'dist', 'x86_64', 'extensions', 'go-ext')), hashes[0]);
+    assert.equal(await sha256(path.join(goProject, 'dist', 'arm64', 'extensions', 'go-ext')), hashes[1]);
+  });
+
+  it('stamps the version and registers with its own file name', async () => {
+    const binary = path.join(goProject, 'dist', 'x86_64', 'extensions', 'go-ext');
+    assert.ok((await readFile(binary)).includes('0.1.0'));
+    const renamed = path.join(workspace.path, 'elsewhere', 'extensions', 'renamed-ext');
+    await cp(binary, renamed);
+    await chmod(renamed, 0o755);
+    const api = await startFakeExtensionsApi([invokeEvent('req-1'), shutdownEvent()]);
+    try {
+      const extension = await run(renamed, [], { env: { AWS_LAMBDA_RUNTIME_API: api.address }, timeoutMs: 10_000 });
+      assert.equal(extension.code, 0, describeRun(extension));
+      assert.equal(api.registrations[0]?.name, 'renamed-ext');
+      assert.equal(api.nextCalls, 2);
+      assert.match(extension.stdout, /0\.1\.0/);
+    } finally {
+      await api.close();
+    }
+  });
+
+  it('shows the compiler output on a compile error and keeps the previous build', async () => {
+    const binary = path.join(goProject, 'dist', 'arm64', 'extensions', 'go-ext');
+    const before = await sha256(binary);
+    const main = path.join(goProject, 'main.go');
+    const source = await readFile(main, 'utf8');
+    await writeFile(main, `${source}\nfunc broken() { undefinedThing() }\n`);
+    try {
+      const result = await runExt(['build'], { cwd: goProject, timeoutMs: 300_000 });
+      assert.equal(result.code, 1, describeRun(result));
+      assert.match(result.stderr, /main\.go:\d+:\d+: undefined: undefinedThing/);
+      assert.equal(
+        result.stderr.match(/undefined: undefinedThing/g)?.length,
+        1,
+        'the same error is shown once, not per architecture',
+      );
+      assert.match(result.stderr, /^error: go build failed for (x86_64|arm64)/m);
+      assert.equal(await sha256(binary), before);
+      const leftovers = (await import('node:fs/promises')).readdir(path.join(goProject, 'dist'));
+      assert.deepEqual((await leftovers).sort(), ['arm64', 'x86_64']);
+    } finally {
+      await writeFile(main, source);
+    }
+  });
+
+  it('says how to install Go when go is not on PATH', async () => {
+    const result = await runExt(['build'], { cwd: goProject, env: { PATH: '/nonexistent' } });
+    assert.equal(result.code, 1, describeRun(result));
+    assert.match(result.stderr, /^error: go is not on PATH/m);
+    assert.match(result.stderr, /go\.dev\/dl/);
+  });
+
+  it('refuses an unknown --arch, naming the flag', async () => {
+    const result = await runExt(['build', '--arch', 'amd64'], { cwd: goProject });
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /^error: --arch: unknown architecture "amd64" \(Lambda calls amd64 "x86_64"\)/m);
+  });
+
+  it('refuses an unwritable --out', async () => {
+    await writeFile(path.join(workspace.path, 'a-file'), '');
+    const result = await runExt(['build', '--out', path.join(workspace.path, 'a-file', 'dist')], { cwd: goProject });
+    assert.equal(result.code, 1, describeRun(result));
+    assert.match(result.stderr, /^error: --out: cannot create .*a-file\/dist/m);
+  });
+});
+
+describe('ext build, configuration errors', () => {
+  it('names the missing lambda-extension.json and --cwd', async () => {
+    const result = await runExt(['build', '--cwd', workspace.path]);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /^error: no lambda-extension\.json in /m);
+    assert.match(result.stderr, /--cwd/);
+  });
+
+  it('names the invalid field', async () => {
+    const project = path.join(workspace.path, 'invalid');
+    await cp(goProject, project, { recursive: true, filter: (source) => !source.includes(`${path.sep}dist`) });
+    const configPath = path.join(project, 'lambda-extension.json');
+    const config = JSON.parse(await readFile(configPath, 'utf8'));
+    await writeFile(configPath, JSON.stringify({ ...config, architectures: ['amd64'] }));
+    const result = await runExt(['build'], { cwd: project });
+    assert.equal(result.code, 1);
+    assert.match(
+      result.stderr,
+      /lambda-extension\.json: "architectures\[0\]" must be one of "x86_64", "arm64", not "amd64"/,
+    );
+    await writeFile(configPath, '{"name": ');
+    const syntax = await runExt(['build'], { cwd: project });
+    assert.match(syntax.stderr, /lambda-extension\.json is not valid JSON/);
+  });
+});
+
+describe('ext build, TypeScript', () => {
+  it('bundles one file per architecture with an LF sh launcher, both 0755', async () => {
+    const result = await runExt(['build', '--json'], { cwd: tsProject, timeoutMs: 120_000 });
+    assert.equal(result.code, 0, describeRun(result));
+    const output = JSON.parse(result.stdout);
+    assert.match(output.notes.join('\n'), /node/);
+    for (const architecture of ['x86_64', 'arm64']) {
+      const layer = path.join(tsProject, 'dist', architecture);
+      const launcher = await readFile(path.join(layer, 'extensions', 'ts-ext'), 'utf8');
+      assert.ok(launcher.startsWith('#!/bin/sh\n'));
+      assert.ok(!launcher.includes('\r'));
+      assert.match(launcher, /exec node "\$\(dirname "\$0"\)\/\.\.\/ts-ext\/index\.mjs"/);
+      assert.equal((await stat(path.join(layer, 'extensions', 'ts-ext'))).mode & 0o777, 0o755);
+      assert.equal((await stat(path.join(layer, 'ts-ext', 'index.mjs'))).mode & 0o777, 0o755);
+      const bundle = await readFile(path.join(layer, 'ts-ext', 'index.mjs'), 'utf8');
+      assert.ok(bundle.startsWith('#!/usr/bin/env node\n'));
+      assert.ok(!/from ["'](?!node:)[a-z]/.test(bundle), 'everything but node built-ins is bundled');
+    }
+  });
+
+  it('runs from any folder: the launcher finds the bundle relative to itself', async () => {
+    const elsewhere = path.join(workspace.path, 'not-opt');
+    await cp(path.join(tsProject, 'dist', 'x86_64'), elsewhere, { recursive: true });
+    const api = await startFakeExtensionsApi([invokeEvent('req-1'), shutdownEvent()]);
+    try {
+      const extension = await run(path.join(elsewhere, 'extensions', 'ts-ext'), [], {
+        env: { AWS_LAMBDA_RUNTIME_API: api.address },
+        timeoutMs: 10_000,
+      });
+      assert.equal(extension.code, 0, describeRun(extension));
+      assert.equal(api.registrations[0]?.name, 'ts-ext');
+      assert.equal(api.nextCalls, 2);
+    } finally {
+      await api.close();
+    }
+  });
+
+  it('explains a missing node on PATH instead of failing obscurely', async () => {
+    const launcher = path.join(tsProject, 'dist', 'x86_64', 'extensions', 'ts-ext');
+    const result = await run('/bin/sh', [launcher], { env: { PATH: '/nonexistent' } });
+    assert.equal(result.code, 127);
+    assert.match(result.stderr, /ts-ext: node is not on PATH; this extension needs a Node\.js runtime/);
+  });
+
+  it('reports a bundling error with the file and line, and keeps the previous build', async () => {
+    const bundle = path.join(tsProject, 'dist', 'x86_64', 'ts-ext', 'index.mjs');
+    const before = await sha256(bundle);
+    const entry = path.join(tsProject, 'src', 'index.ts');
+    const source = await readFile(entry, 'utf8');
+    await writeFile(entry, `${source}\nimport './does-not-exist.js';\n`);
+    try {
+      const result = await runExt(['build'], { cwd: tsProject });
+      assert.equal(result.code, 1, describeRun(result));
+      assert.match(result.stderr, /^error: bundling src\/index\.ts failed: .*index\.ts:\d+: Could not resolve/m);
+      assert.equal(await sha256(bundle), before);
+    } finally {
+      await writeFile(entry, source);
+    }
+    assert.ok(existsSync(bundle));
+    await rm(path.join(workspace.path, 'not-opt'), { recursive: true, force: true });
+  });
+});
