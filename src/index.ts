@@ -1,0 +1,11 @@
+/**
+ * The library API: the same core functions the bins call. None of them reads
+ * argv, prompts, writes to stdout or exits; failures are CliError with a
+ * message and a hint.
+ */
+export { architectures, parseArchitectures, type Architecture } from './core/architectures.js';
+export { build, type BuildOptions, type BuildProgress, type BuildResult, type BuiltLayer } from './core/build.js';
+export { configProblems, readConfig, type EventType, type ExtensionConfig, type Language } from './core/config.js';
+export { CancelledError, CliError } from './core/errors.js';
+export { extensionNameProblem, isValidExtensionName } from './core/names.js';
+export { availableTemplates, scaffold, type ScaffoldOptions, type ScaffoldResult } from './core/scaffold.js';
