@@ -1,0 +1,266 @@
+// Package extension is a client for the AWS Lambda Extensions API (2020-01-01),
+// which an external extension calls to register, wait for events and report
+// failures. See https://docs.aws.amazon.com/lambda/latest/dg/runtimes-extensions-api.html.
+package extension
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// EventType names an event an extension can register for.
+type EventType string
+
+const (
+	// Invoke is sent once per function invocation, in parallel with the handler.
+	Invoke EventType = "INVOKE"
+	// Shutdown is sent once, before Lambda stops the execution environment.
+	Shutdown EventType = "SHUTDOWN"
+)
+
+// ShutdownReason says why the execution environment is shutting down. Compare
+// values with Is: the documentation spells them in upper case, Lambda and the
+// Runtime Interface Emulator send lower case, and the emulator also sends
+// values of its own (SandboxTerminated, ReleaseFail), which are kept as sent.
+type ShutdownReason string
+
+const (
+	// Spindown is a normal shutdown, for example after the environment was idle.
+	Spindown ShutdownReason = "spindown"
+	// Timeout means an invocation ran past the function timeout.
+	Timeout ShutdownReason = "timeout"
+	// Failure means the runtime or an extension failed (a crash or out of memory).
+	Failure ShutdownReason = "failure"
+)
+
+// Is reports whether r and other are the same reason, ignoring case.
+func (r ShutdownReason) Is(other ShutdownReason) bool {
+	return strings.EqualFold(string(r), string(other))
+}
+
+// ErrNoIdentifier means register succeeded without returning the
+// Lambda-Extension-Identifier header, so no later call could be authenticated.
+var ErrNoIdentifier = errors.New("register response has no Lambda-Extension-Identifier header")
+
+// APIError is a non-2xx answer from the Extensions API. ErrorType (for example
+// Extension.InvalidEventType) is kept apart from the message because it is the
+// stable part to match on and to search for when diagnosing.
+type APIError struct {
+	StatusCode   int    `json:"-"`
+	ErrorType    string `json:"errorType"`
+	ErrorMessage string `json:"errorMessage"`
+}
+
+func (e *APIError) Error() string {
+	message := fmt.Sprintf("extensions API answered %d %s", e.StatusCode, http.StatusText(e.StatusCode))
+	if e.ErrorType != "" {
+		message += ": " + e.ErrorType
+	}
+	if e.ErrorMessage != "" {
+		message += ": " + e.ErrorMessage
+	}
+	return message
+}
+
+// RegisterResponse describes the function the extension runs next to.
+type RegisterResponse struct {
+	FunctionName    string `json:"functionName"`
+	FunctionVersion string `json:"functionVersion"`
+	Handler         string `json:"handler"`
+	// AccountID is empty where the API does not support the accountId
+	// feature; the Runtime Interface Emulator never sends it.
+	AccountID string `json:"accountId,omitempty"`
+}
+
+// Event is the answer to NextEvent. INVOKE events fill RequestID,
+// InvokedFunctionARN and Tracing; SHUTDOWN events fill ShutdownReason.
+type Event struct {
+	EventType EventType `json:"eventType"`
+	// DeadlineMs is in Unix milliseconds: the function timeout for INVOKE,
+	// the moment the process is killed for SHUTDOWN.
+	DeadlineMs         int64  `json:"deadlineMs"`
+	RequestID          string `json:"requestId,omitempty"`
+	InvokedFunctionARN string `json:"invokedFunctionArn,omitempty"`
+	// Tracing is nil when the invocation carries no X-Amzn-Trace-Id header,
+	// which is the default under the Runtime Interface Emulator.
+	Tracing        *Tracing       `json:"tracing,omitempty"`
+	ShutdownReason ShutdownReason `json:"shutdownReason,omitempty"`
+}
+
+// Tracing is the X-Ray trace context of an invocation.
+type Tracing struct {
+	Type  string `json:"type"`
+	Value string `json:"value"`
+}
+
+// Deadline returns DeadlineMs as a time, ready for context.WithDeadline.
+func (e *Event) Deadline() time.Time {
+	return time.UnixMilli(e.DeadlineMs)
+}
+
+// UnmarshalJSON accepts deadlineMs as a number (what Lambda sends) or as a
+// numeric string (what the documentation's example shows).
+func (e *Event) UnmarshalJSON(data []byte) error {
+	type plain Event // has no UnmarshalJSON, so decoding into it does not recurse
+	var wire struct {
+		*plain
+		DeadlineMs json.Number `json:"deadlineMs"`
+	}
+	wire.plain = (*plain)(e)
+	if err := json.Unmarshal(data, &wire); err != nil {
+		return err
+	}
+	if wire.DeadlineMs == "" {
+		return nil
+	}
+	deadline, err := wire.DeadlineMs.Int64()
+	if err != nil {
+		return fmt.Errorf("deadlineMs: %w", err)
+	}
+	e.DeadlineMs = deadline
+	return nil
+}
+
+const identifierHeader = "Lambda-Extension-Identifier"
+
+// Client calls the Extensions API. Register must be called first; after it
+// returns, the Client is safe for concurrent use.
+type Client struct {
+	baseURL    string
+	httpClient *http.Client
+	identifier string
+}
+
+// NewClient returns a client for the API at runtimeAPI, the host:port found in
+// the AWS_LAMBDA_RUNTIME_API environment variable.
+func NewClient(runtimeAPI string) *Client {
+	return &Client{
+		baseURL: "http://" + runtimeAPI + "/2020-01-01/extension",
+		// No timeout: event/next blocks until the next event, and the
+		// environment may stay frozen for hours between events. Cancel through
+		// the context instead.
+		httpClient: &http.Client{},
+	}
+}
+
+// Register announces the extension and the events it wants. name must be the
+// file name of the executable in /opt/extensions: Lambda matches the
+// registration to the process it started by that name.
+func (c *Client) Register(ctx context.Context, name string, events ...EventType) (*RegisterResponse, error) {
+	request, err := c.newRequest(ctx, http.MethodPost, "/register", map[string][]EventType{"events": events})
+	if err != nil {
+		return nil, err
+	}
+	request.Header.Set("Lambda-Extension-Name", name)
+	request.Header.Set("Lambda-Extension-Accept-Feature", "accountId")
+	var registered RegisterResponse
+	header, err := c.do(request, &registered)
+	if err != nil {
+		return nil, fmt.Errorf("register %s: %w", name, err)
+	}
+	identifier := header.Get(identifierHeader)
+	if identifier == "" {
+		return nil, ErrNoIdentifier
+	}
+	c.identifier = identifier
+	return &registered, nil
+}
+
+// NextEvent tells Lambda that the extension has finished its current work
+// (init or the previous invoke) and blocks until the next event.
+func (c *Client) NextEvent(ctx context.Context) (*Event, error) {
+	request, err := c.newRequest(ctx, http.MethodGet, "/event/next", nil)
+	if err != nil {
+		return nil, err
+	}
+	var event Event
+	if _, err := c.do(request, &event); err != nil {
+		return nil, fmt.Errorf("next event: %w", err)
+	}
+	return &event, nil
+}
+
+// InitError reports that the extension registered but could not initialise.
+// errorType should read Category.Reason, for example Extension.ConfigInvalid.
+// Lambda then fails the init; the extension should exit.
+func (c *Client) InitError(ctx context.Context, errorType string, err error) error {
+	return c.reportError(ctx, "/init/error", errorType, err)
+}
+
+// ExitError reports a failure after init, just before the extension exits, so
+// that Lambda logs the reason rather than a bare Extension.Crash.
+func (c *Client) ExitError(ctx context.Context, errorType string, err error) error {
+	return c.reportError(ctx, "/exit/error", errorType, err)
+}
+
+func (c *Client) reportError(ctx context.Context, path, errorType string, err error) error {
+	body := struct {
+		ErrorMessage string   `json:"errorMessage"`
+		ErrorType    string   `json:"errorType"`
+		StackTrace   []string `json:"stackTrace"`
+	}{err.Error(), errorType, []string{}}
+	request, err := c.newRequest(ctx, http.MethodPost, path, body)
+	if err != nil {
+		return err
+	}
+	request.Header.Set("Lambda-Extension-Function-Error-Type", errorType)
+	if _, err := c.do(request, nil); err != nil {
+		return fmt.Errorf("report %s: %w", strings.TrimPrefix(path, "/"), err)
+	}
+	return nil
+}
+
+func (c *Client) newRequest(ctx context.Context, method, path string, body any) (*http.Request, error) {
+	var reader io.Reader
+	if body != nil {
+		encoded, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		reader = bytes.NewReader(encoded)
+	}
+	request, err := http.NewRequestWithContext(ctx, method, c.baseURL+path, reader)
+	if err != nil {
+		return nil, err
+	}
+	if body != nil {
+		request.Header.Set("Content-Type", "application/json")
+	}
+	if c.identifier != "" {
+		request.Header.Set(identifierHeader, c.identifier)
+	}
+	return request, nil
+}
+
+// do sends the request and decodes a 2xx JSON answer into out (when not nil).
+// Any 2xx counts as success: the error endpoints answer 202, not 200.
+func (c *Client) do(request *http.Request, out any) (http.Header, error) {
+	response, err := c.httpClient.Do(request)
+	if err != nil {
+		return nil, err
+	}
+	defer response.Body.Close()
+	if response.StatusCode < 200 || response.StatusCode > 299 {
+		body, _ := io.ReadAll(io.LimitReader(response.Body, 64<<10))
+		apiErr := &APIError{StatusCode: response.StatusCode}
+		if json.Unmarshal(body, apiErr) != nil {
+			apiErr.ErrorMessage = strings.TrimSpace(string(body))
+		}
+		return nil, apiErr
+	}
+	if out != nil {
+		if err := json.NewDecoder(response.Body).Decode(out); err != nil {
+			return nil, fmt.Errorf("decode %s response: %w", request.URL.Path, err)
+		}
+	}
+	// Read what is left so the keep-alive connection can be reused.
+	_, _ = io.Copy(io.Discard, response.Body)
+	return response.Header, nil
+}

@@ -1,0 +1,252 @@
+package extension
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+// serve starts a fake Extensions API that answers every request with handler
+// and returns a client for it.
+func serve(t *testing.T, handler http.HandlerFunc) *Client {
+	t.Helper()
+	server := httptest.NewServer(handler)
+	t.Cleanup(server.Close)
+	return NewClient(strings.TrimPrefix(server.URL, "http://"))
+}
+
+// registered returns a client that has registered with a fake API, which then
+// answers every later request with next.
+func registered(t *testing.T, next http.HandlerFunc) *Client {
+	t.Helper()
+	client := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/2020-01-01/extension/register" {
+			w.Header().Set("Lambda-Extension-Identifier", "test-id")
+			io.WriteString(w, `{}`)
+			return
+		}
+		next(w, r)
+	})
+	if _, err := client.Register(context.Background(), "my-ext", Invoke, Shutdown); err != nil {
+		t.Fatal(err)
+	}
+	return client
+}
+
+func TestRegister(t *testing.T) {
+	var nextIdentifier string
+	client := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/2020-01-01/extension/register":
+			if r.Method != http.MethodPost {
+				t.Errorf("register method = %s, want POST", r.Method)
+			}
+			if got := r.Header.Get("Lambda-Extension-Name"); got != "my-ext" {
+				t.Errorf("Lambda-Extension-Name = %q, want my-ext", got)
+			}
+			if got := r.Header.Get("Lambda-Extension-Accept-Feature"); got != "accountId" {
+				t.Errorf("Lambda-Extension-Accept-Feature = %q, want accountId", got)
+			}
+			body, _ := io.ReadAll(r.Body)
+			if string(body) != `{"events":["INVOKE","SHUTDOWN"]}` {
+				t.Errorf("register body = %s", body)
+			}
+			w.Header().Set("Lambda-Extension-Identifier", "5e2f7a3c-0000-4000-8000-000000000001")
+			io.WriteString(w, `{"functionName":"fn","functionVersion":"$LATEST","handler":"index.handler","accountId":"123456789012"}`)
+		case "/2020-01-01/extension/event/next":
+			nextIdentifier = r.Header.Get("Lambda-Extension-Identifier")
+			io.WriteString(w, `{"eventType":"SHUTDOWN","deadlineMs":1,"shutdownReason":"spindown"}`)
+		default:
+			t.Errorf("unexpected request %s %s", r.Method, r.URL.Path)
+		}
+	})
+	if client.httpClient.Timeout != 0 {
+		t.Errorf("http client timeout = %v; event/next must be able to wait indefinitely", client.httpClient.Timeout)
+	}
+
+	got, err := client.Register(context.Background(), "my-ext", Invoke, Shutdown)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := RegisterResponse{FunctionName: "fn", FunctionVersion: "$LATEST", Handler: "index.handler", AccountID: "123456789012"}
+	if *got != want {
+		t.Errorf("Register = %+v, want %+v", *got, want)
+	}
+	if _, err := client.NextEvent(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if nextIdentifier != "5e2f7a3c-0000-4000-8000-000000000001" {
+		t.Errorf("event/next sent identifier %q, want the one register returned", nextIdentifier)
+	}
+}
+
+func TestRegisterWithoutIdentifier(t *testing.T) {
+	client := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `{"functionName":"fn"}`)
+	})
+	if _, err := client.Register(context.Background(), "my-ext", Invoke); !errors.Is(err, ErrNoIdentifier) {
+		t.Fatalf("Register error = %v, want ErrNoIdentifier", err)
+	}
+}
+
+func TestRegisterRejected(t *testing.T) {
+	client := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusForbidden)
+		io.WriteString(w, `{"errorMessage":"Extension limit (10) reached","errorType":"Extension.TooManyExtensions"}`)
+	})
+	_, err := client.Register(context.Background(), "my-ext", Invoke)
+	var apiErr *APIError
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusForbidden || apiErr.ErrorType != "Extension.TooManyExtensions" {
+		t.Fatalf("Register error = %#v, want an APIError with 403 and the errorType", err)
+	}
+	for _, part := range []string{"register my-ext", "403 Forbidden", "Extension.TooManyExtensions", "Extension limit (10) reached"} {
+		if !strings.Contains(err.Error(), part) {
+			t.Errorf("error %q does not mention %q", err, part)
+		}
+	}
+}
+
+func TestAPIErrorWithoutJSONBody(t *testing.T) {
+	client := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "extensions disabled", http.StatusNotFound)
+	})
+	_, err := client.Register(context.Background(), "my-ext", Invoke)
+	if err == nil || !strings.Contains(err.Error(), "404 Not Found: extensions disabled") {
+		t.Fatalf("Register error = %v, want the status and the body text", err)
+	}
+}
+
+func TestNextEvent(t *testing.T) {
+	tests := []struct {
+		name string
+		body string
+		want Event
+	}{
+		{
+			name: "invoke with tracing",
+			body: `{"eventType":"INVOKE","deadlineMs":1767225600123,"requestId":"r1","invokedFunctionArn":"arn:aws:lambda:us-east-1:123456789012:function:fn","tracing":{"type":"X-Amzn-Trace-Id","value":"Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1"}}`,
+			want: Event{EventType: Invoke, DeadlineMs: 1767225600123, RequestID: "r1", InvokedFunctionARN: "arn:aws:lambda:us-east-1:123456789012:function:fn",
+				Tracing: &Tracing{Type: "X-Amzn-Trace-Id", Value: "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1"}},
+		},
+		{
+			name: "invoke without tracing",
+			body: `{"eventType":"INVOKE","deadlineMs":1767225600123,"requestId":"r2","invokedFunctionArn":"arn"}`,
+			want: Event{EventType: Invoke, DeadlineMs: 1767225600123, RequestID: "r2", InvokedFunctionARN: "arn"},
+		},
+		{
+			name: "shutdown with deadlineMs as a string",
+			body: `{"eventType":"SHUTDOWN","shutdownReason":"SPINDOWN","deadlineMs":"1767225602000"}`,
+			want: Event{EventType: Shutdown, DeadlineMs: 1767225602000, ShutdownReason: "SPINDOWN"},
+		},
+		{
+			name: "shutdown with a reason of the emulator's own",
+			body: `{"eventType":"SHUTDOWN","shutdownReason":"SandboxTerminated","deadlineMs":1767225602000}`,
+			want: Event{EventType: Shutdown, DeadlineMs: 1767225602000, ShutdownReason: "SandboxTerminated"},
+		},
+	}
+	for _, test := range tests {
+		t.Run(test.name, func(t *testing.T) {
+			client := registered(t, func(w http.ResponseWriter, r *http.Request) {
+				io.WriteString(w, test.body)
+			})
+			got, err := client.NextEvent(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			gotJSON, _ := json.Marshal(got)
+			wantJSON, _ := json.Marshal(test.want)
+			if string(gotJSON) != string(wantJSON) {
+				t.Errorf("NextEvent = %s, want %s", gotJSON, wantJSON)
+			}
+			if !got.Deadline().Equal(time.UnixMilli(test.want.DeadlineMs)) {
+				t.Errorf("Deadline() = %v, want %v", got.Deadline(), time.UnixMilli(test.want.DeadlineMs))
+			}
+		})
+	}
+}
+
+func TestNextEventRejectsBadDeadline(t *testing.T) {
+	client := registered(t, func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `{"eventType":"INVOKE","deadlineMs":"soon"}`)
+	})
+	if _, err := client.NextEvent(context.Background()); err == nil {
+		t.Fatal("NextEvent accepted deadlineMs \"soon\"")
+	}
+}
+
+func TestNextEventStopsWhenContextIsCancelled(t *testing.T) {
+	polled := make(chan struct{})
+	client := registered(t, func(w http.ResponseWriter, r *http.Request) {
+		close(polled)
+		<-r.Context().Done() // a long poll with no event to deliver
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		<-polled
+		cancel()
+	}()
+	if _, err := client.NextEvent(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("NextEvent error = %v, want context.Canceled", err)
+	}
+}
+
+func TestShutdownReasonIs(t *testing.T) {
+	for _, sent := range []ShutdownReason{"spindown", "SPINDOWN", "Spindown"} {
+		if !sent.Is(Spindown) {
+			t.Errorf("%q.Is(Spindown) = false", sent)
+		}
+		if sent.Is(Timeout) || sent.Is(Failure) {
+			t.Errorf("%q matches Timeout or Failure", sent)
+		}
+	}
+	if ShutdownReason("ReleaseFail").Is(Failure) {
+		t.Error(`"ReleaseFail".Is(Failure) = true`)
+	}
+}
+
+func TestErrorReports(t *testing.T) {
+	reports := map[string]func(*Client, context.Context, string, error) error{
+		"/2020-01-01/extension/init/error": (*Client).InitError,
+		"/2020-01-01/extension/exit/error": (*Client).ExitError,
+	}
+	for path, report := range reports {
+		t.Run(path, func(t *testing.T) {
+			var gotPath, gotType, gotIdentifier, gotBody string
+			client := registered(t, func(w http.ResponseWriter, r *http.Request) {
+				body, _ := io.ReadAll(r.Body)
+				gotPath, gotBody = r.URL.Path, string(body)
+				gotType = r.Header.Get("Lambda-Extension-Function-Error-Type")
+				gotIdentifier = r.Header.Get("Lambda-Extension-Identifier")
+				w.WriteHeader(http.StatusAccepted)
+				io.WriteString(w, `{"status":"OK"}`)
+			})
+			if err := report(client, context.Background(), "Extension.ConfigInvalid", errors.New("MY_EXT_LOG_LEVEL is loud")); err != nil {
+				t.Fatalf("202 Accepted treated as failure: %v", err)
+			}
+			if gotPath != path || gotType != "Extension.ConfigInvalid" || gotIdentifier != "test-id" {
+				t.Errorf("sent %s with error type %q and identifier %q", gotPath, gotType, gotIdentifier)
+			}
+			want := `{"errorMessage":"MY_EXT_LOG_LEVEL is loud","errorType":"Extension.ConfigInvalid","stackTrace":[]}`
+			if gotBody != want {
+				t.Errorf("body = %s, want %s", gotBody, want)
+			}
+		})
+	}
+}
+
+func TestErrorReportRejected(t *testing.T) {
+	client := registered(t, func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusForbidden)
+		io.WriteString(w, `{"errorMessage":"State transition is not allowed","errorType":"Extension.InvalidExtensionState"}`)
+	})
+	err := client.ExitError(context.Background(), "Extension.Failed", errors.New("boom"))
+	if err == nil || !strings.Contains(err.Error(), "Extension.InvalidExtensionState") {
+		t.Fatalf("ExitError = %v, want the API's errorType", err)
+	}
+}
