@@ -1,10 +1,89 @@
-import type { CommandModule } from 'yargs';
+import type { Argv, CommandModule } from 'yargs';
+import { CliError } from '../../core/errors.js';
+import type { InspectReport } from '../../core/inspect.js';
+import { bold, dim, green, red, yellow } from '../terminal.js';
+import { parseArchitectureFlag } from './pack.js';
 
-// Placeholder: replaced by the real 'inspect' command module.
-export const inspectCommand: CommandModule = {
-  command: 'inspect',
-  describe: false,
-  handler: () => {
-    throw new Error('not implemented');
+interface InspectArguments {
+  zip: string;
+  arch?: string;
+  json: boolean;
+}
+
+export const inspectCommand: CommandModule<object, InspectArguments> = {
+  command: 'inspect <zip>',
+  describe: 'Check any layer zip for what breaks extensions on Lambda (layout, exec bits, ELF arch, CRLF, sizes)',
+  builder: (yargs: Argv) =>
+    yargs
+      .positional('zip', { type: 'string', demandOption: true, describe: 'the layer zip to check' })
+      .option('arch', {
+        type: 'string',
+        choices: ['x86_64', 'arm64'],
+        describe: 'target architecture (default: from the file name, else the first ELF binary)',
+      })
+      .option('json', { type: 'boolean', default: false, describe: 'print the report as one JSON document' })
+      .example('$0 inspect dist/my-extension-arm64.zip', 'check a zip made by ext pack')
+      .example(
+        '$0 inspect downloaded-layer.zip --arch x86_64 --json',
+        'check a published layer for an x86_64 function',
+      ) as unknown as Argv<InspectArguments>,
+  handler: async (argv) => {
+    const architectures = argv.arch === undefined ? undefined : parseArchitectureFlag(argv.arch);
+    const { inspect } = await import('../../core/inspect.js');
+    const report = await inspect(argv.zip, architectures === undefined ? {} : { architecture: architectures[0]! });
+    process.stdout.write(argv.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
+    if (!report.ok) {
+      throw new CliError(
+        `${argv.zip} will not work as an extension layer: ${count(report.errors, 'error')}, ${count(report.warnings, 'warning')}`,
+        {
+          hint: 'fix the findings above; ext pack writes zips that pass these checks',
+        },
+      );
+    }
   },
 };
+
+function count(value: number, noun: string): string {
+  return `${value} ${noun}${value === 1 ? '' : 's'}`;
+}
+
+function size(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+}
+
+export function formatReport(report: InspectReport): string {
+  const lines = [bold(report.zipPath)];
+  lines.push(
+    `  ${report.entries} entries (${count(report.files, 'file')}, ${count(report.directories, 'folder')}), ${size(report.zippedBytes)} zipped, ${size(report.unzippedBytes)} unzipped`,
+  );
+  lines.push(
+    `  architecture: ${report.architecture === undefined ? 'unknown (no --arch, no arch in the file name, no ELF binary)' : `${report.architecture} (from ${report.architectureSource === 'option' ? '--arch' : `the ${report.architectureSource}`})`}`,
+  );
+  for (const extension of report.extensions) {
+    const details = [
+      extension.kind === 'elf'
+        ? extension.interpreter === undefined
+          ? 'static ELF'
+          : `dynamic ELF, ${extension.interpreter}`
+        : extension.kind,
+    ];
+    if (extension.kind === 'script' && extension.interpreter !== undefined) details.push(`#!${extension.interpreter}`);
+    if (extension.targets !== undefined) details.push(`runs /opt/${extension.targets.join(', /opt/')}`);
+    lines.push(`  extension: ${extension.name} (${details.join('; ')})`);
+  }
+  lines.push('');
+  const ordered = [...report.findings].sort(
+    (a, b) => Number(a.severity === 'warning') - Number(b.severity === 'warning'),
+  );
+  for (const finding of ordered) {
+    const label = finding.severity === 'error' ? red('error  ') : yellow('warning');
+    lines.push(
+      `${label} ${finding.path === undefined ? '' : `${finding.path}: `}${finding.message} ${dim(`[${finding.code}]`)}`,
+    );
+  }
+  if (report.findings.length === 0) lines.push(green('no problems found'));
+  else if (report.ok) lines.push(green(`no errors (${count(report.warnings, 'warning')})`));
+  return `${lines.join('\n')}\n`;
+}

@@ -1,10 +1,159 @@
-import type { CommandModule } from 'yargs';
+import type { Argv, CommandModule } from 'yargs';
+import { parseArchitectures, type Architecture } from '../../core/architectures.js';
+import { CliError, errorMessage } from '../../core/errors.js';
+import type { PackProgressEvent, PackResult } from '../../core/pack.js';
+import { bold, dim, showsProgress, yellow } from '../terminal.js';
 
-// Placeholder: replaced by the real 'pack' command module.
-export const packCommand: CommandModule = {
+interface PackArguments {
+  arch?: string;
+  build: boolean;
+  out: string;
+  cwd: string;
+  json: boolean;
+}
+
+export const packCommand: CommandModule<object, PackArguments> = {
   command: 'pack',
-  describe: false,
-  handler: () => {
-    throw new Error('not implemented');
+  describe: 'Build, then zip each architecture into a reproducible, verified layer zip',
+  builder: (yargs: Argv) =>
+    yargs
+      .option('arch', {
+        type: 'string',
+        describe: 'x86_64, arm64 or all (default: "architectures" in lambda-extension.json)',
+      })
+      .option('build', {
+        type: 'boolean',
+        default: true,
+        describe: 'run ext build first; --no-build zips what <out>/<arch>/ already holds',
+      })
+      .option('out', { type: 'string', default: 'dist', describe: 'output folder, relative to the project' })
+      .option('cwd', { type: 'string', default: '.', describe: 'the project folder (holding lambda-extension.json)' })
+      .option('json', { type: 'boolean', default: false, describe: 'print the result as one JSON document' })
+      .example('$0 pack', 'build and zip every configured architecture into dist/<name>-<arch>.zip')
+      .example('$0 pack --arch arm64 --no-build', 'zip the arm64 layer that ext build already made')
+      .example(
+        'SOURCE_DATE_EPOCH=$(git log -1 --format=%ct) $0 pack --json',
+        'stamp entries with the last commit time; print JSON',
+      ),
+  handler: async (argv) => {
+    const architectures = argv.arch === undefined ? undefined : parseArchitectureFlag(argv.arch);
+    const { pack } = await import('../../core/pack.js');
+    const result = await withInterruption((signal) =>
+      pack({
+        projectDirectory: argv.cwd,
+        outDirectory: argv.out,
+        noBuild: !argv.build,
+        signal,
+        onOutput: (chunk) => process.stderr.write(chunk),
+        ...(architectures === undefined ? {} : { architectures }),
+        ...(showsProgress(argv.json) ? { onProgress: printProgress } : {}),
+      }),
+    );
+    printPackResult(result, argv.json);
   },
 };
+
+export function parseArchitectureFlag(value: string): Architecture[] {
+  try {
+    return parseArchitectures(value);
+  } catch (error) {
+    throw new CliError(`--arch: ${errorMessage(error)}`, {
+      exitCode: 2,
+      hint: 'pass --arch x86_64, --arch arm64 or --arch all',
+    });
+  }
+}
+
+/** Ctrl-C aborts the pack, which removes its temp files and keeps the previous zips. */
+export async function withInterruption<T>(run: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const abort = (): void => controller.abort();
+  process.once('SIGINT', abort);
+  process.once('SIGTERM', abort);
+  try {
+    return await run(controller.signal);
+  } finally {
+    process.off('SIGINT', abort);
+    process.off('SIGTERM', abort);
+  }
+}
+
+function printProgress(event: PackProgressEvent): void {
+  const what: Record<PackProgressEvent['phase'], string> = {
+    build: 'building',
+    zip: 'zipping',
+    verify: 'verifying',
+    done: 'done',
+  };
+  process.stderr.write(dim(`${what[event.phase]} ${event.architecture}\n`));
+}
+
+const megabyte = 1024 * 1024;
+const zippedLimit = 50 * megabyte;
+const unzippedLimit = 250 * megabyte;
+
+function size(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < megabyte) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${(bytes / megabyte).toFixed(1)} MB`;
+}
+
+function headroom(bytes: number, limit: number): string {
+  return `${size(Math.max(0, limit - bytes))} (${Math.floor(((limit - bytes) / limit) * 100)}%)`;
+}
+
+export function printPackResult(result: PackResult, json: boolean): void {
+  if (json) {
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    return;
+  }
+  // The same warning usually holds for every architecture: say it once.
+  const warnings = new Map<string, { text: string; architectures: string[] }>();
+  for (const layer of result.layers) {
+    for (const warning of layer.warnings) {
+      const text = `${warning.path === undefined ? '' : `${warning.path}: `}${warning.message} [${warning.code}]`;
+      const seen = warnings.get(text) ?? { text, architectures: [] };
+      seen.architectures.push(layer.architecture);
+      warnings.set(text, seen);
+    }
+  }
+  for (const { text, architectures } of warnings.values()) {
+    process.stderr.write(`${yellow('warning')} (${architectures.join(', ')}) ${text}\n`);
+  }
+  const header = [
+    'arch',
+    'zip',
+    'zipped',
+    'unzipped',
+    'files',
+    'sha256',
+    'headroom (50 MB zip)',
+    'headroom (250 MB unzipped)',
+  ];
+  const rows = result.layers.map((layer) => [
+    layer.architecture,
+    layer.zip,
+    size(layer.zippedBytes),
+    size(layer.unzippedBytes),
+    String(layer.files),
+    layer.sha256.slice(0, 12),
+    headroom(layer.zippedBytes, zippedLimit),
+    headroom(layer.unzippedBytes, unzippedLimit),
+  ]);
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
+  const line = (cells: string[]): string =>
+    cells
+      .map((cell, column) => cell.padEnd(widths[column]!))
+      .join('  ')
+      .trimEnd();
+  const lines = [
+    `${bold(`${result.name} ${result.version}`)} packed, entries dated ${result.timestamp}`,
+    '',
+    bold(line(header)),
+    ...rows.map(line),
+    '',
+    `manifest: ${result.manifest} (sha256 and Lambda's base64 CodeSha256 per zip)`,
+    dim('the 250 MB unzipped limit is shared by the function and all its layers'),
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}

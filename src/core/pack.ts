@@ -1,0 +1,358 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { architectures as allArchitectures, type Architecture } from './architectures.js';
+import { readConfig } from './config.js';
+import { CancelledError, CliError, errorMessage } from './errors.js';
+import { inspectZipBuffer, type InspectFinding } from './inspect.js';
+import { collectLayerEntries, dosDateTime, writeLayerZip, zipTimestamp } from './zip-writer.js';
+import { readZip } from './zip-reader.js';
+
+export interface PackOptions {
+  projectDirectory: string;
+  /** Defaults to the config's list. */
+  architectures?: Architecture[];
+  /** Relative to the project; default "dist". */
+  outDirectory?: string;
+  /** Zip what `ext build` already produced instead of building first. */
+  noBuild?: boolean;
+  /** Defaults to process.env.SOURCE_DATE_EPOCH, the reproducible-builds convention. */
+  sourceDateEpoch?: string;
+  /** Aborting removes temp files and rejects with CancelledError; finished zips stay as they were. */
+  signal?: AbortSignal;
+  onProgress?: (event: PackProgressEvent) => void;
+  /** Build tool output (go's compiler messages), streamed through. */
+  onOutput?: (chunk: string) => void;
+}
+
+/** `build` is reported as each architecture's build starts (only when pack builds). */
+export interface PackProgressEvent {
+  phase: 'build' | 'zip' | 'verify' | 'done';
+  architecture: Architecture;
+}
+
+export interface PackedLayer {
+  architecture: Architecture;
+  compatibleArchitectures: Architecture[];
+  /** Relative to the project directory, "/"-separated. */
+  zip: string;
+  zipPath: string;
+  sha256: string;
+  /** What Lambda reports as CodeSha256 for the layer version: base64 of the raw SHA-256. */
+  codeSha256: string;
+  zippedBytes: number;
+  unzippedBytes: number;
+  files: number;
+  /** Verification warnings (errors fail the pack). */
+  warnings: InspectFinding[];
+}
+
+export interface PackResult {
+  name: string;
+  version: string;
+  outDirectory: string;
+  /** Relative to the project directory. */
+  manifest: string;
+  manifestPath: string;
+  timestamp: string;
+  layers: PackedLayer[];
+}
+
+type BuildModule = typeof import('./build.js');
+
+const manifestFileName = 'manifest.json';
+
+export async function pack(options: PackOptions): Promise<PackResult> {
+  const projectDirectory = path.resolve(options.projectDirectory);
+  const config = await readConfig(projectDirectory);
+  const architectures = options.architectures ?? config.architectures;
+  const outDirectory = path.resolve(projectDirectory, options.outDirectory ?? 'dist');
+  const timestamp = zipTimestamp(options.sourceDateEpoch ?? process.env['SOURCE_DATE_EPOCH']);
+  const signal = options.signal;
+  const checkCancelled = (): void => {
+    if (signal?.aborted === true) throw new CancelledError();
+  };
+
+  let name = config.name;
+  let version = config.version;
+  const layerDirectories = new Map<Architecture, string>(
+    architectures.map((architecture) => [architecture, path.join(outDirectory, architecture)]),
+  );
+  if (options.noBuild !== true) {
+    const onProgress = options.onProgress;
+    const { build } = await loadBuild();
+    const built = await build({
+      projectDirectory,
+      architectures,
+      outDirectory,
+      ...(onProgress === undefined
+        ? {}
+        : {
+            onProgress: (event) =>
+              event.phase === 'start' && onProgress({ phase: 'build', architecture: event.architecture }),
+          }),
+      ...(options.onOutput === undefined ? {} : { onOutput: options.onOutput }),
+    });
+    name = built.name;
+    version = built.version;
+    for (const layer of built.layers) layerDirectories.set(layer.architecture, layer.directory);
+    checkCancelled();
+  }
+
+  await ensureOutDirectory(outDirectory);
+  const temporaryFiles: string[] = [];
+  const cleanUp = async (): Promise<void> => {
+    await Promise.all(temporaryFiles.map((file) => rm(file, { force: true })));
+  };
+  try {
+    const settled = await Promise.allSettled(
+      architectures.map(async (architecture) => {
+        const layerDirectory = layerDirectories.get(architecture)!;
+        await requireBuiltLayer(layerDirectory, outDirectory, projectDirectory);
+        const zipPath = path.join(outDirectory, `${name}-${architecture}.zip`);
+        const temporaryPath = path.join(outDirectory, `.${name}-${architecture}.zip.${process.pid}.tmp`);
+        temporaryFiles.push(temporaryPath);
+        options.onProgress?.({ phase: 'zip', architecture });
+        const entries = await collectLayerEntries(layerDirectory);
+        try {
+          await writeLayerZip(entries, temporaryPath, signal === undefined ? { timestamp } : { timestamp, signal });
+        } catch (error) {
+          checkCancelled();
+          throw new CliError(`cannot write ${relativeTo(projectDirectory, zipPath)}: ${errorMessage(error)}`, {
+            hint: 'check that --out points at a writable folder with free space',
+          });
+        }
+        checkCancelled();
+        options.onProgress?.({ phase: 'verify', architecture });
+        const layer = await verifyZip(temporaryPath, zipPath, architecture, timestamp, projectDirectory);
+        return { layer, temporaryPath };
+      }),
+    );
+    checkCancelled();
+    // Wait for every architecture before failing, so that no zip is still being written during clean-up.
+    const failure = settled.find((outcome) => outcome.status === 'rejected');
+    if (failure !== undefined) throw failure.reason;
+    const staged = settled.map(
+      (outcome) => (outcome as PromiseFulfilledResult<{ layer: PackedLayer; temporaryPath: string }>).value,
+    );
+    // Only now, with every zip verified, replace the previous ones.
+    for (const { layer, temporaryPath } of staged) {
+      await rename(temporaryPath, layer.zipPath);
+      options.onProgress?.({ phase: 'done', architecture: layer.architecture });
+    }
+    const layers = staged.map(({ layer }) => layer);
+    const manifestPath = path.join(outDirectory, manifestFileName);
+    const manifest = await mergedManifest(
+      manifestPath,
+      { name, version, timestamp: timestamp.toISOString(), layers },
+      projectDirectory,
+    );
+    const manifestTemporary = `${manifestPath}.${process.pid}.tmp`;
+    temporaryFiles.push(manifestTemporary);
+    await writeFile(manifestTemporary, `${JSON.stringify(manifest, null, 2)}\n`);
+    await rename(manifestTemporary, manifestPath);
+    return {
+      name,
+      version,
+      outDirectory,
+      manifest: relativeTo(projectDirectory, manifestPath),
+      manifestPath,
+      timestamp: timestamp.toISOString(),
+      layers,
+    };
+  } finally {
+    await cleanUp();
+  }
+}
+
+async function loadBuild(): Promise<BuildModule> {
+  // A variable specifier keeps this module compiling and loading while build.ts is absent.
+  const specifier = './build.js';
+  try {
+    return (await import(specifier)) as BuildModule;
+  } catch (error) {
+    if (
+      (error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' &&
+      errorMessage(error).includes(`core${path.sep}build.js`)
+    ) {
+      throw new CliError('ext build is not available in this version of the toolkit', {
+        hint: 'build the layer folders yourself and run ext pack --no-build',
+      });
+    }
+    throw error;
+  }
+}
+
+async function ensureOutDirectory(outDirectory: string): Promise<void> {
+  try {
+    await mkdir(outDirectory, { recursive: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason =
+      code === 'ENOTDIR' || code === 'EEXIST'
+        ? 'a file is in the way'
+        : code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
+          ? 'permission denied'
+          : errorMessage(error);
+    throw new CliError(`cannot create the output folder ${outDirectory}: ${reason}`, {
+      hint: 'pass a writable folder with --out',
+    });
+  }
+}
+
+async function requireBuiltLayer(
+  layerDirectory: string,
+  outDirectory: string,
+  projectDirectory: string,
+): Promise<void> {
+  try {
+    if ((await stat(path.join(layerDirectory, 'extensions'))).isDirectory()) return;
+  } catch {
+    // reported below
+  }
+  throw new CliError(
+    `nothing built in ${relativeTo(projectDirectory, layerDirectory)}: there is no extensions/ folder`,
+    {
+      hint: `run ext build first${outDirectory === path.join(projectDirectory, 'dist') ? '' : ` --out ${relativeTo(projectDirectory, outDirectory)}`}, or drop --no-build`,
+    },
+  );
+}
+
+/** Reads the temp zip back and applies ext inspect's checks plus our own reproducibility contract. */
+async function verifyZip(
+  temporaryPath: string,
+  zipPath: string,
+  architecture: Architecture,
+  timestamp: Date,
+  projectDirectory: string,
+): Promise<PackedLayer> {
+  const buffer = await readFile(temporaryPath);
+  const zip = relativeTo(projectDirectory, zipPath);
+  const report = inspectZipBuffer(buffer, zip, { architecture });
+  const problems = [
+    ...report.findings
+      .filter((finding) => finding.severity === 'error')
+      .map((finding) => `${finding.path === undefined ? '' : `${finding.path}: `}${finding.message} [${finding.code}]`),
+    ...zipContractProblems(buffer, timestamp),
+  ];
+  if (problems.length > 0) {
+    const shown = problems.slice(0, 5).join('; ');
+    throw new CliError(
+      `${zip} failed verification, so it was not written (${problems.length} problem${problems.length === 1 ? '' : 's'}): ${shown}${problems.length > 5 ? '; ...' : ''}`,
+      {
+        hint: `fix the layer in ${relativeTo(projectDirectory, path.join(path.dirname(zipPath), architecture))} and pack again; the previous zip is unchanged`,
+      },
+    );
+  }
+  const digest = createHash('sha256').update(buffer).digest();
+  return {
+    architecture,
+    compatibleArchitectures: [architecture],
+    zip,
+    zipPath,
+    sha256: digest.toString('hex'),
+    codeSha256: digest.toString('base64'),
+    zippedBytes: buffer.length,
+    unzippedBytes: report.unzippedBytes,
+    files: report.files,
+    warnings: report.findings.filter((finding) => finding.severity === 'warning'),
+  };
+}
+
+/** What makes our zips reproducible and Lambda-safe, checked on the bytes we wrote. */
+export function zipContractProblems(buffer: Buffer, timestamp: Date): string[] {
+  const problems: string[] = [];
+  const expected = dosDateTime(timestamp);
+  const archive = readZip(buffer);
+  let seenFile = false;
+  let previous: { directory: boolean; name: string } | undefined;
+  for (const entry of archive.entries) {
+    const directory = entry.name.endsWith('/');
+    if (entry.platform !== 3) problems.push(`${entry.name}: made by platform ${entry.platform}, not Unix`);
+    if (entry.dosDate !== expected.date || entry.dosTime !== expected.time)
+      problems.push(`${entry.name}: timestamp is not the fixed one`);
+    if (entry.extraFields.length > 0 || entry.localExtraFields.length > 0)
+      problems.push(`${entry.name}: has extra fields`);
+    const mode = entry.externalAttributes >>> 16;
+    const permissions = mode & 0o7777;
+    if (permissions !== 0o755 && permissions !== 0o644)
+      problems.push(`${entry.name}: mode ${permissions.toString(8)} is neither 0755 nor 0644`);
+    if (directory && seenFile) problems.push(`${entry.name}: directory after files`);
+    if (
+      previous !== undefined &&
+      previous.directory === directory &&
+      Buffer.compare(Buffer.from(previous.name), Buffer.from(entry.name)) >= 0
+    ) {
+      problems.push(`${entry.name}: entries are not sorted`);
+    }
+    seenFile ||= !directory;
+    previous = { directory, name: entry.name };
+  }
+  return problems;
+}
+
+interface ManifestLayer {
+  architecture: Architecture;
+  compatibleArchitectures: Architecture[];
+  zip: string;
+  sha256: string;
+  codeSha256: string;
+  zippedBytes: number;
+  unzippedBytes: number;
+  files: number;
+}
+
+export interface PackManifest {
+  name: string;
+  version: string;
+  timestamp: string;
+  layers: ManifestLayer[];
+}
+
+/**
+ * Packing one architecture must not drop the other from the manifest, but a
+ * stale entry must not survive either: keep another architecture's entry only
+ * when it is for the same name and version and its zip still has that hash.
+ */
+async function mergedManifest(
+  manifestPath: string,
+  current: { name: string; version: string; timestamp: string; layers: PackedLayer[] },
+  projectDirectory: string,
+): Promise<PackManifest> {
+  const layers: ManifestLayer[] = current.layers.map((layer) => ({
+    architecture: layer.architecture,
+    compatibleArchitectures: layer.compatibleArchitectures,
+    zip: layer.zip,
+    sha256: layer.sha256,
+    codeSha256: layer.codeSha256,
+    zippedBytes: layer.zippedBytes,
+    unzippedBytes: layer.unzippedBytes,
+    files: layer.files,
+  }));
+  try {
+    const previous = JSON.parse(await readFile(manifestPath, 'utf8')) as Partial<PackManifest>;
+    if (
+      previous.name === current.name &&
+      previous.version === current.version &&
+      previous.timestamp === current.timestamp &&
+      Array.isArray(previous.layers)
+    ) {
+      for (const layer of previous.layers) {
+        if (layers.some((kept) => kept.architecture === layer.architecture) || typeof layer.zip !== 'string') continue;
+        const bytes = await readFile(path.resolve(projectDirectory, layer.zip)).catch(() => undefined);
+        if (bytes !== undefined && createHash('sha256').update(bytes).digest('hex') === layer.sha256)
+          layers.push(layer);
+      }
+    }
+  } catch {
+    // No previous manifest, or an unreadable one: write a fresh manifest.
+  }
+  layers.sort((a, b) => allArchitectures.indexOf(a.architecture) - allArchitectures.indexOf(b.architecture));
+  // Key order matters to readers of the file; keep it fixed.
+  return { name: current.name, version: current.version, timestamp: current.timestamp, layers };
+}
+
+function relativeTo(projectDirectory: string, target: string): string {
+  const relative = path.relative(projectDirectory, target);
+  return relative.startsWith('..') || path.isAbsolute(relative) ? target : relative.split(path.sep).join('/');
+}

@@ -1,0 +1,268 @@
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { before, describe, test } from 'node:test';
+import { parseElf } from '../../src/core/elf.js';
+import { readZip } from '../../src/core/zip-reader.js';
+import { dosDateTime, zipTimestamp } from '../../src/core/zip-writer.js';
+import {
+  readWithYauzl,
+  runExt,
+  temporaryDirectory,
+  writeGoLayer,
+  writeProject,
+  writeTsLayer,
+  zipinfo,
+} from '../helpers/layer-fixtures.js';
+
+const sha256 = async (file: string): Promise<string> =>
+  createHash('sha256')
+    .update(await readFile(file))
+    .digest('hex');
+const machines = { x86_64: 62, arm64: 183 } as const;
+
+async function listFiles(directory: string): Promise<string[]> {
+  const entries = await readdir(directory, { recursive: true, withFileTypes: true });
+  return entries.filter((entry) => entry.isFile()).map((entry) => path.join(entry.parentPath, entry.name));
+}
+
+async function touchEverything(directory: string, when: Date): Promise<void> {
+  for (const file of await listFiles(directory)) await utimes(file, when, when);
+}
+
+describe('ext pack --no-build', () => {
+  let goProject: string;
+  let tsProject: string;
+
+  before(async () => {
+    goProject = path.join(await temporaryDirectory('pack-go-'), 'project');
+    await writeProject(goProject, { name: 'demo', language: 'go' });
+    await Promise.all([
+      writeGoLayer(path.join(goProject, 'dist', 'x86_64'), 'x86_64'),
+      writeGoLayer(path.join(goProject, 'dist', 'arm64'), 'arm64'),
+    ]);
+    tsProject = path.join(await temporaryDirectory('pack-ts-'), 'project');
+    await writeProject(tsProject, { name: 'tsdemo', language: 'ts', entry: 'src/index.ts' });
+    await Promise.all([
+      writeTsLayer(path.join(tsProject, 'dist', 'x86_64'), 'tsdemo'),
+      writeTsLayer(path.join(tsProject, 'dist', 'arm64'), 'tsdemo'),
+    ]);
+  });
+
+  test('Go layer: both zips, Unix made-by, 0755, fixed time, no extra fields, static ELF of the right machine', async () => {
+    const result = await runExt(['pack', '--no-build'], { cwd: goProject });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^arch\s+zip\s+zipped\s+unzipped\s+files\s+sha256/m);
+    assert.match(result.stdout, /^x86_64\s+dist\/demo-x86_64\.zip\s/m);
+    assert.match(result.stdout, /^arm64\s+dist\/demo-arm64\.zip\s/m);
+    for (const architecture of ['x86_64', 'arm64'] as const) {
+      const zip = path.join(goProject, 'dist', `demo-${architecture}.zip`);
+      const listing = await zipinfo(zip);
+      assert.equal(listing.length, 2, listing.join('\n'));
+      assert.match(listing[0]!, /^drwxr-xr-x\s+\S+\s+unx\s+0\s+\S+\s+stor\s+80-Jan-01 00:00 extensions\/$/);
+      assert.match(listing[1]!, /^-rwxr-xr-x\s+\S+\s+unx\s+\d+\s+\S+\s+defN\s+80-Jan-01 00:00 extensions\/demo$/);
+      const entries = await readWithYauzl(zip);
+      assert.deepEqual(
+        entries.map((entry) => entry.name),
+        ['extensions/', 'extensions/demo'],
+      );
+      for (const entry of entries) {
+        assert.equal(entry.versionMadeBy >> 8, 3, `${entry.name} made by Unix`);
+        assert.deepEqual(entry.extraFieldIds, [], `${entry.name} has no extra fields`);
+        assert.equal(entry.lastModFileDate, 0x21);
+        assert.equal(entry.lastModFileTime, 0);
+      }
+      assert.equal(entries[1]!.externalFileAttributes >>> 16, 0o100755);
+      const elf = parseElf(entries[1]!.data);
+      assert.equal(elf?.machine, machines[architecture]);
+      assert.equal(elf?.interpreter, undefined, 'static');
+      assert.equal(elf?.bits, 64);
+    }
+  });
+
+  test('TS layer: directories first, sorted, launcher and bundle 0755, source map 0644; --json parses', async () => {
+    const result = await runExt(['pack', '--no-build', '--arch', 'all', '--json'], { cwd: tsProject });
+    assert.equal(result.code, 0, result.stderr);
+    const output = JSON.parse(result.stdout) as {
+      name: string;
+      layers: { architecture: string; zip: string; files: number; warnings: { code: string }[] }[];
+    };
+    assert.equal(output.name, 'tsdemo');
+    assert.deepEqual(
+      output.layers.map((layer) => layer.architecture),
+      ['x86_64', 'arm64'],
+    );
+    assert.equal(output.layers[0]!.files, 3);
+    assert.deepEqual(
+      output.layers[0]!.warnings.map((warning) => warning.code),
+      ['needs-node-runtime'],
+    );
+    const listing = await zipinfo(path.join(tsProject, output.layers[0]!.zip));
+    assert.deepEqual(
+      listing.map((line) => `${line.slice(0, 10)} ${line.split(/\s+/).at(-1)}`),
+      [
+        'drwxr-xr-x extensions/',
+        'drwxr-xr-x tsdemo/',
+        '-rwxr-xr-x extensions/tsdemo',
+        '-rwxr-xr-x tsdemo/index.mjs',
+        '-rw-r--r-- tsdemo/index.mjs.map',
+      ],
+    );
+    const entries = await readWithYauzl(path.join(tsProject, output.layers[1]!.zip));
+    assert.match(entries.find((entry) => entry.name === 'extensions/tsdemo')!.data.toString(), /^#!\/bin\/sh\n/);
+  });
+
+  test('reproducible: touched files and another time zone give the same sha256; manifest has CodeSha256', async () => {
+    const first = await runExt(['pack', '--no-build', '--json'], {
+      cwd: goProject,
+      env: { TZ: 'America/Los_Angeles' },
+    });
+    assert.equal(first.code, 0, first.stderr);
+    const zips = ['x86_64', 'arm64'].map((architecture) => path.join(goProject, 'dist', `demo-${architecture}.zip`));
+    const before = await Promise.all(zips.map(sha256));
+    await touchEverything(path.join(goProject, 'dist', 'x86_64'), new Date(2031, 5, 6, 7, 8, 9));
+    await touchEverything(path.join(goProject, 'dist', 'arm64'), new Date());
+    const second = await runExt(['pack', '--no-build', '--json'], { cwd: goProject, env: { TZ: 'Asia/Tokyo' } });
+    assert.equal(second.code, 0, second.stderr);
+    assert.deepEqual(await Promise.all(zips.map(sha256)), before);
+
+    const manifest = JSON.parse(await readFile(path.join(goProject, 'dist', 'manifest.json'), 'utf8')) as {
+      name: string;
+      version: string;
+      layers: {
+        architecture: string;
+        zip: string;
+        sha256: string;
+        codeSha256: string;
+        zippedBytes: number;
+        unzippedBytes: number;
+        files: number;
+        compatibleArchitectures: string[];
+      }[];
+    };
+    assert.equal(manifest.name, 'demo');
+    assert.equal(manifest.version, '1.2.3');
+    assert.equal(manifest.layers.length, 2);
+    for (const [index, layer] of manifest.layers.entries()) {
+      const bytes = await readFile(path.join(goProject, layer.zip));
+      const digest = createHash('sha256').update(bytes).digest();
+      assert.equal(layer.sha256, digest.toString('hex'));
+      assert.equal(layer.codeSha256, digest.toString('base64'));
+      assert.equal(layer.sha256, before[index]);
+      assert.equal(layer.zippedBytes, bytes.length);
+      assert.equal(
+        layer.unzippedBytes,
+        (await stat(path.join(goProject, 'dist', layer.architecture, 'extensions', 'demo'))).size,
+      );
+      assert.equal(layer.files, 1);
+      assert.deepEqual(layer.compatibleArchitectures, [layer.architecture]);
+    }
+
+    // Packing one architecture keeps the other's still-valid entry.
+    const single = await runExt(['pack', '--no-build', '--arch', 'arm64'], { cwd: goProject });
+    assert.equal(single.code, 0, single.stderr);
+    const after = JSON.parse(await readFile(path.join(goProject, 'dist', 'manifest.json'), 'utf8')) as typeof manifest;
+    assert.deepEqual(
+      after.layers.map((layer) => layer.architecture),
+      ['x86_64', 'arm64'],
+    );
+  });
+
+  test('SOURCE_DATE_EPOCH sets every entry time', async () => {
+    const result = await runExt(['pack', '--no-build', '--arch', 'x86_64'], {
+      cwd: tsProject,
+      env: { SOURCE_DATE_EPOCH: '1700000000', TZ: 'Asia/Tokyo' },
+    });
+    assert.equal(result.code, 0, result.stderr);
+    const zip = path.join(tsProject, 'dist', 'tsdemo-x86_64.zip');
+    const expected = dosDateTime(zipTimestamp('1700000000'));
+    for (const entry of readZip(await readFile(zip)).entries) {
+      assert.deepEqual({ date: entry.dosDate, time: entry.dosTime }, expected, entry.name);
+    }
+    // unzip shows DOS time as written, whatever TZ is: 2023-11-14 22:13 UTC.
+    for (const line of await zipinfo(zip, { TZ: 'America/Los_Angeles' })) assert.match(line, /23-Nov-14 22:13/);
+  });
+
+  test('a failing pack keeps the previous zip and leaves no temp files', async () => {
+    const ok = await runExt(['pack', '--no-build', '--arch', 'arm64'], { cwd: tsProject });
+    assert.equal(ok.code, 0, ok.stderr);
+    const zip = path.join(tsProject, 'dist', 'tsdemo-arm64.zip');
+    const previous = await sha256(zip);
+    const launcher = path.join(tsProject, 'dist', 'arm64', 'extensions', 'tsdemo');
+    const good = await readFile(launcher, 'utf8');
+    await writeFile(launcher, good.replaceAll('\n', '\r\n'));
+    try {
+      const failed = await runExt(['pack', '--no-build', '--arch', 'arm64'], { cwd: tsProject });
+      assert.equal(failed.code, 1);
+      assert.match(
+        failed.stderr,
+        /^error: dist\/tsdemo-arm64\.zip failed verification, so it was not written .*line 1 ends with CRLF/m,
+      );
+      assert.equal(await sha256(zip), previous);
+      assert.deepEqual(
+        (await readdir(path.join(tsProject, 'dist'))).filter((name) => name.endsWith('.tmp')),
+        [],
+      );
+    } finally {
+      await writeFile(launcher, good);
+    }
+  });
+
+  test('Ctrl-C during a pack keeps the previous zip and removes the temp file', async () => {
+    const project = path.join(await temporaryDirectory('pack-int-'), 'project');
+    await writeProject(project, { name: 'big', architectures: ['x86_64'] });
+    const layer = path.join(project, 'dist', 'x86_64');
+    await writeGoLayer(layer, 'x86_64', 'big');
+    assert.equal((await runExt(['pack', '--no-build'], { cwd: project })).code, 0);
+    const zip = path.join(project, 'dist', 'big-x86_64.zip');
+    const previous = await sha256(zip);
+    // Incompressible data keeps deflate busy long enough to interrupt it.
+    await writeFile(path.join(layer, 'payload.bin'), randomBytes(24 * 1024 * 1024));
+    let pid = 0;
+    const running = runExt(['pack', '--no-build'], { cwd: project, onSpawn: (value) => (pid = value) });
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const names = await readdir(path.join(project, 'dist'));
+      if (names.some((name) => name.endsWith('.tmp'))) break;
+      assert.ok(Date.now() < deadline, 'the temp zip never appeared');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    process.kill(pid, 'SIGINT');
+    const result = await running;
+    assert.equal(result.code, 130, result.stderr);
+    assert.match(result.stderr, /cancelled/i);
+    assert.equal(await sha256(zip), previous);
+    assert.deepEqual(
+      (await readdir(path.join(project, 'dist'))).filter((name) => name.endsWith('.tmp')),
+      [],
+    );
+  });
+
+  test('bad input: nothing built, unwritable --out, unknown --arch', async () => {
+    const empty = path.join(await temporaryDirectory('pack-empty-'), 'project');
+    await writeProject(empty);
+    const nothing = await runExt(['pack', '--no-build'], { cwd: empty });
+    assert.equal(nothing.code, 1);
+    assert.match(nothing.stderr, /^error: nothing built in dist\/x86_64: there is no extensions\/ folder$/m);
+    assert.match(nothing.stderr, /^hint: run ext build first/m);
+
+    await writeFile(path.join(empty, 'somefile'), 'not a folder');
+    const blockedHere = await runExt(['pack', '--no-build', '--out', path.join(empty, 'somefile', 'dist')], {
+      cwd: goProject,
+    });
+    assert.equal(blockedHere.code, 1, blockedHere.stderr);
+    assert.match(
+      blockedHere.stderr,
+      /^error: cannot create the output folder .*somefile\/dist: a file is in the way$/m,
+    );
+    assert.doesNotMatch(blockedHere.stderr, /\n\s+at /, 'no stack trace');
+
+    const arch = await runExt(['pack', '--no-build', '--arch', 'amd64'], { cwd: goProject });
+    assert.equal(arch.code, 2);
+    assert.match(
+      arch.stderr,
+      /^error: --arch: unknown architecture "amd64" \(Lambda calls amd64 "x86_64"\); use x86_64, arm64 or all$/m,
+    );
+  });
+});
