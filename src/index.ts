@@ -9,3 +9,5 @@ export { configProblems, readConfig, type EventType, type ExtensionConfig, type 
 export { CancelledError, CliError } from './core/errors.js';
 export { extensionNameProblem, isValidExtensionName } from './core/names.js';
 export { availableTemplates, scaffold, type ScaffoldOptions, type ScaffoldResult } from './core/scaffold.js';
+export { inspect, type InspectFinding, type InspectOptions, type InspectReport } from './core/inspect.js';
+export { pack, type PackedLayer, type PackOptions, type PackResult } from './core/pack.js';

@@ -58,7 +58,6 @@ export interface PackResult {
   layers: PackedLayer[];
 }
 
-type BuildModule = typeof import('./build.js');
 
 const manifestFileName = 'manifest.json';
 
@@ -80,7 +79,7 @@ export async function pack(options: PackOptions): Promise<PackResult> {
   );
   if (options.noBuild !== true) {
     const onProgress = options.onProgress;
-    const { build } = await loadBuild();
+    const { build } = await import('./build.js');
     const built = await build({
       projectDirectory,
       architectures,
@@ -162,24 +161,6 @@ export async function pack(options: PackOptions): Promise<PackResult> {
     };
   } finally {
     await cleanUp();
-  }
-}
-
-async function loadBuild(): Promise<BuildModule> {
-  // A variable specifier keeps this module compiling and loading while build.ts is absent.
-  const specifier = './build.js';
-  try {
-    return (await import(specifier)) as BuildModule;
-  } catch (error) {
-    if (
-      (error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' &&
-      errorMessage(error).includes(`core${path.sep}build.js`)
-    ) {
-      throw new CliError('ext build is not available in this version of the toolkit', {
-        hint: 'build the layer folders yourself and run ext pack --no-build',
-      });
-    }
-    throw error;
   }
 }
 
