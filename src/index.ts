@@ -11,3 +11,5 @@ export { extensionNameProblem, isValidExtensionName } from './core/names.js';
 export { availableTemplates, scaffold, type ScaffoldOptions, type ScaffoldResult } from './core/scaffold.js';
 export { inspect, type InspectFinding, type InspectOptions, type InspectReport } from './core/inspect.js';
 export { pack, type PackedLayer, type PackOptions, type PackResult } from './core/pack.js';
+export * from './core/emulator/index.js';
+export { runDev, type DevOptions } from './core/dev.js';

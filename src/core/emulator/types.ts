@@ -34,6 +34,8 @@ export interface FunctionBehaviour {
   error?: boolean;
   /** The function timeout in seconds. Default 3, as in Lambda. */
   timeoutSeconds?: number;
+  /** How long the runtime and function init code take during Init, in ms. Default 0. Internal extensions may register meanwhile. */
+  initDurationMs?: number;
 }
 
 export interface EmulatorOptions {
@@ -68,6 +70,8 @@ export interface EmulatorOptions {
   onTimeline?: (entry: TimelineEntry) => void;
   /** Each line an extension prints. */
   onExtensionOutput?: (name: string, stream: 'stdout' | 'stderr', line: string) => void;
+  /** Stops `runEmulator` early: the current invoke finishes, then a normal Shutdown runs. */
+  signal?: AbortSignal;
 }
 
 export type TimelineKind =
@@ -163,6 +167,8 @@ export interface ShutdownResult {
 
 export interface ExtensionReport {
   name: string;
+  /** 1 for the first execution environment; a reset (timeout, failure) starts the next one. */
+  environment: number;
   kind: 'external' | 'internal';
   /** Path of the launched file, for external extensions. */
   file?: string;

@@ -1,0 +1,826 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import path from 'node:path';
+import readline from 'node:readline';
+import { ExtensionsApi, type Agent, type ApiHost } from './extensions-api.js';
+import { extensionEnvironment, launchProblem, listExtensionFiles, peakMemoryMB, startExtension } from './launch.js';
+import { TelemetryHub, TelemetrySubscriber, type TelemetryRequest } from './telemetry.js';
+import type {
+  EmulatorOptions,
+  EmulatorReport,
+  ExtensionReport,
+  FunctionBehaviour,
+  InitResult,
+  InvokeResult,
+  Phase,
+  ShutdownExtensionResult,
+  ShutdownReason,
+  ShutdownResult,
+  TimelineEntry,
+  TimelineKind,
+  Verdict,
+} from './types.js';
+
+/** A fake account id, returned when an extension asks for the accountId feature. */
+export const emulatorAccountId = '123456789012';
+
+const defaults = {
+  functionName: 'ext-dev-function',
+  memorySizeMB: 128,
+  region: 'us-east-1',
+  handler: 'index.handler',
+  initTimeoutMs: 10_000,
+  shutdownBudgetMs: 2_000,
+  internalShutdownBudgetMs: 500,
+  telemetryBufferBytes: 4 * 1024 * 1024,
+  durationMs: 50,
+  timeoutSeconds: 3,
+};
+
+const milliseconds = (value: number): string => value.toFixed(2);
+
+function traceHeader(): string {
+  const epoch = Math.floor(Date.now() / 1000)
+    .toString(16)
+    .padStart(8, '0');
+  return `Root=1-${epoch}-${randomBytes(12).toString('hex')};Parent=${randomBytes(8).toString('hex')};Sampled=1`;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Every live extension process group, so an abrupt exit of ours leaves no orphans. */
+const liveProcessGroups = new Set<number>();
+let exitHookInstalled = false;
+function killProcessGroup(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
+}
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const pid of liveProcessGroups) killProcessGroup(pid);
+  });
+}
+
+/**
+ * One emulated Lambda execution environment, as seen by extensions. Drive
+ * it step by step (`start`, `invoke`, `shutdown`, `close`) or use
+ * `runEmulator` for a whole lifecycle. Events: `timeline` (TimelineEntry),
+ * `verdict` (Verdict), `output` (name, stream, line).
+ */
+export class Emulator extends EventEmitter {
+  readonly options: EmulatorOptions;
+  private readonly api: ExtensionsApi;
+  private hub = new TelemetryHub();
+  private readonly allSubscribers: TelemetrySubscriber[] = [];
+  private readonly startedAt = Date.now();
+  private port = 0;
+  private phase: Phase | 'idle' = 'idle';
+  private registrationOpen = false;
+  private subscriptionsOpen = false;
+  private readonly waiters = new Set<() => void>();
+  private readonly verdictList: Verdict[] = [];
+  private readonly timelineEntries: TimelineEntry[] = [];
+  private readonly inits: InitResult[] = [];
+  private readonly invokes: InvokeResult[] = [];
+  private readonly retiredAgents: Agent[] = [];
+  private lastShutdown: ShutdownResult | undefined;
+  private environmentNumber = 0;
+  /** The current environment finished Init and has not been reset since. */
+  private initialized = false;
+  private initDurationForNextReport: number | undefined;
+  private listening = false;
+  private closed = false;
+
+  constructor(options: EmulatorOptions) {
+    super();
+    this.options = options;
+    const host: ApiHost = {
+      phase: () => this.phase,
+      registrationOpen: () => this.registrationOpen,
+      subscriptionsOpen: () => this.subscriptionsOpen,
+      changed: () => this.changed(),
+      verdict: (verdict) => this.addVerdict(verdict),
+      note: (text, extension) => this.record('note', text, { extension }),
+      subscribeTelemetry: (agent, request) => this.subscribeTelemetry(agent, request),
+      logsApiCalled: (agent) =>
+        this.record(
+          'note',
+          `${agent.name} subscribed to the Logs API: answered 202 (local environment), nothing will be delivered; use the Telemetry API`,
+          { extension: agent.name },
+        ),
+      functionMetadata: () => ({
+        functionName: this.functionName,
+        functionVersion: '$LATEST',
+        handler: options.handler ?? defaults.handler,
+        accountId: emulatorAccountId,
+      }),
+      reservedPorts: () => [this.port],
+      environment: () => this.environmentNumber,
+    };
+    this.api = new ExtensionsApi(host);
+    installExitHook();
+  }
+
+  get functionName(): string {
+    return this.options.functionName ?? defaults.functionName;
+  }
+
+  get memorySizeMB(): number {
+    return this.options.memorySizeMB ?? defaults.memorySizeMB;
+  }
+
+  /** `127.0.0.1:<port>`, the value of AWS_LAMBDA_RUNTIME_API. Valid after `listen()` or `start()`. */
+  get runtimeApi(): string {
+    return `${this.options.host ?? '127.0.0.1'}:${this.port}`;
+  }
+
+  get timeline(): readonly TimelineEntry[] {
+    return this.timelineEntries;
+  }
+
+  get verdicts(): readonly Verdict[] {
+    return this.verdictList;
+  }
+
+  /** Extensions of the current (or last) environment. */
+  get extensions(): readonly Agent[] {
+    return this.api.agents;
+  }
+
+  /** Starts the API server without launching anything (for protocol tests that act as an extension). */
+  async listen(): Promise<string> {
+    if (!this.listening) {
+      this.port = await this.api.listen(this.options.host ?? '127.0.0.1', this.options.port ?? 0);
+      this.listening = true;
+    }
+    return this.runtimeApi;
+  }
+
+  /** Starts the API and runs the Init phase. */
+  async start(): Promise<InitResult> {
+    await this.listen();
+    return this.init();
+  }
+
+  // ----- plumbing ---------------------------------------------------------
+
+  private changed(): void {
+    for (const waiter of [...this.waiters]) waiter();
+  }
+
+  /** Resolves true when the predicate holds, false at the deadline. */
+  private waitUntil(predicate: () => boolean, deadline: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const finish = (value: boolean) => {
+        clearTimeout(timer);
+        this.waiters.delete(check);
+        resolve(value);
+      };
+      const check = () => {
+        if (predicate()) finish(true);
+      };
+      const timer = setTimeout(() => finish(predicate()), Math.max(0, deadline - Date.now()));
+      this.waiters.add(check);
+      check();
+    });
+  }
+
+  private record(
+    kind: TimelineKind,
+    text: string,
+    details: {
+      extension?: string | undefined;
+      requestId?: string;
+      stream?: 'stdout' | 'stderr';
+      data?: Record<string, unknown>;
+    } = {},
+  ): TimelineEntry {
+    const now = Date.now();
+    const entry: TimelineEntry = {
+      elapsedMs: now - this.startedAt,
+      time: new Date(now).toISOString(),
+      kind,
+      text,
+      ...(details.extension === undefined ? {} : { extension: details.extension }),
+      ...(details.requestId === undefined ? {} : { requestId: details.requestId }),
+      ...(details.stream === undefined ? {} : { stream: details.stream }),
+      ...(details.data === undefined ? {} : { data: details.data }),
+    };
+    this.timelineEntries.push(entry);
+    this.options.onTimeline?.(entry);
+    this.emit('timeline', entry);
+    return entry;
+  }
+
+  private addVerdict(verdict: Omit<Verdict, 'phase'> & { phase?: Phase }): void {
+    const full: Verdict = { ...verdict, phase: verdict.phase ?? (this.phase === 'idle' ? 'invoke' : this.phase) };
+    this.verdictList.push(full);
+    this.record('verdict', `VERDICT ${full.extension} ${full.errorType} (${full.kind}): ${full.message}`, {
+      extension: full.extension,
+      ...(full.requestId === undefined ? {} : { requestId: full.requestId }),
+      data: { ...full },
+    });
+    this.emit('verdict', full);
+    this.changed();
+  }
+
+  private subscribeTelemetry(agent: Agent, request: TelemetryRequest): void {
+    const subscriber = new TelemetrySubscriber(
+      agent.name,
+      request,
+      this.options.telemetryBufferBytes ?? defaults.telemetryBufferBytes,
+      (message) => this.record('telemetry', `TELEMETRY ${agent.name}: ${message}`, { extension: agent.name }),
+    );
+    this.hub.subscribe(subscriber);
+    this.allSubscribers.push(subscriber);
+    this.record(
+      'telemetry',
+      `TELEMETRY Name: ${agent.name} State: Subscribed Types: [${request.types.join(', ')}] URI: ${request.uri}`,
+      {
+        extension: agent.name,
+        data: {
+          types: request.types,
+          buffering: request.buffering,
+          uri: request.uri,
+          schemaVersion: request.schemaVersion,
+        },
+      },
+    );
+    this.hub.publish('platform.telemetrySubscription', { name: agent.name, state: 'Subscribed', types: request.types });
+  }
+
+  private extensionOutput(agent: Agent, stream: 'stdout' | 'stderr', line: string): void {
+    this.record('output', `[${agent.name}] ${line}`, { extension: agent.name, stream });
+    this.options.onExtensionOutput?.(agent.name, stream, line);
+    this.emit('output', agent.name, stream, line);
+    this.hub.publish('extension', line);
+  }
+
+  private liveExternals(): Agent[] {
+    return this.api.agents.filter((agent) => agent.kind === 'external' && agent.child !== undefined && !agent.exited);
+  }
+
+  private registeredAgents(): Agent[] {
+    return this.api.agents.filter((agent) => agent.id !== undefined);
+  }
+
+  /**
+   * Whether a fatal verdict happened since `mark`. A refused registration is
+   * reported but does not end the phase by itself: on Lambda the process
+   * then usually exits (Crash) or never registers (timeout).
+   */
+  private failedSince(mark: number): boolean {
+    return this.verdictList
+      .slice(mark)
+      .some((verdict) => verdict.kind !== 'invalid-event-type' && verdict.kind !== 'registration-refused');
+  }
+
+  // ----- Init -------------------------------------------------------------
+
+  private async launch(agent: Agent, environment: Record<string, string>): Promise<void> {
+    const file = agent.file!;
+    const problem = await launchProblem(file);
+    const started = problem === undefined ? await startExtension(file, environment) : { error: problem };
+    if ('error' in started) {
+      agent.state = 'LaunchError';
+      this.addVerdict({
+        kind: 'launch-error',
+        errorType: 'Extension.LaunchError',
+        extension: agent.name,
+        message: started.error,
+      });
+      return;
+    }
+    const child = started.child;
+    agent.child = child;
+    agent.pid = child.pid;
+    if (child.pid !== undefined) liveProcessGroups.add(child.pid);
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const source = child[stream];
+      if (source === null) continue;
+      readline
+        .createInterface({ input: source, crlfDelay: Infinity })
+        .on('line', (line) => this.extensionOutput(agent, stream, line));
+    }
+    child.on('exit', (code, signal) => this.processExited(agent, code, signal));
+  }
+
+  private processExited(agent: Agent, code: number | null, signal: NodeJS.Signals | null): void {
+    agent.exited = true;
+    agent.exitCode = code;
+    agent.signal = signal;
+    agent.exitedAt = Date.now();
+    if (agent.pid !== undefined) liveProcessGroups.delete(agent.pid);
+    this.api.releasePending(agent);
+    const expected =
+      agent.killedBy !== undefined ||
+      this.phase === 'shutdown' ||
+      agent.state === 'InitError' ||
+      agent.state === 'ExitError';
+    if (agent.killedBy === 'deadline') {
+      agent.state = 'ShutdownFailed';
+    } else if (agent.state !== 'InitError' && agent.state !== 'ExitError') {
+      agent.state = 'Exited';
+    }
+    if (!expected) {
+      // Lambda: any exit before SHUTDOWN is a crash, even with code 0.
+      const how = signal !== null ? `signal ${signal}` : `exit code ${code ?? 'unknown'}`;
+      this.addVerdict({
+        kind: 'crash',
+        errorType: 'Extension.Crash',
+        extension: agent.name,
+        message: `the process exited (${how}) before SHUTDOWN; an extension must keep calling event/next until it receives SHUTDOWN`,
+      });
+    }
+    this.changed();
+  }
+
+  private kill(agent: Agent, reason: NonNullable<Agent['killedBy']>): void {
+    if (agent.exited || agent.child === undefined) return;
+    agent.killedBy ??= reason;
+    if (agent.pid !== undefined) {
+      // Each extension runs in its own process group: a launcher script's children die with it.
+      killProcessGroup(agent.pid);
+    } else {
+      agent.child.kill('SIGKILL');
+    }
+  }
+
+  private async init(): Promise<InitResult> {
+    if (this.closed) throw new Error('the emulator is closed');
+    this.environmentNumber += 1;
+    this.retiredAgents.push(...this.api.agents);
+    this.api.agents.length = 0;
+    this.hub = new TelemetryHub();
+    this.phase = 'init';
+    this.registrationOpen = true;
+    this.subscriptionsOpen = true;
+    const mark = this.verdictList.length;
+    const initStart = Date.now();
+    const deadline = initStart + (this.options.initTimeoutMs ?? defaults.initTimeoutMs);
+    this.record('init-start', 'INIT_START Runtime Version: emulated (ext dev)', {
+      data: { environment: this.environmentNumber },
+    });
+    this.hub.publish('platform.initStart', { initializationType: 'on-demand', phase: 'init' });
+
+    const files = await listExtensionFiles(this.options.layerDirectory);
+    if (files.length === 0) {
+      this.record('note', `no extensions: ${path.join(this.options.layerDirectory, 'extensions')} holds no files`);
+    }
+    const environment = extensionEnvironment({
+      layerDirectory: this.options.layerDirectory,
+      runtimeApi: this.runtimeApi,
+      functionName: this.functionName,
+      memorySizeMB: this.memorySizeMB,
+      region: this.options.region ?? defaults.region,
+      functionEnv: this.options.env ?? {},
+    });
+    const agents = files.map((file) => this.api.addExternal(file.name, file.file, this.environmentNumber));
+    // Lambda starts all external extensions in parallel.
+    await Promise.all(agents.map((agent) => this.launch(agent, environment)));
+
+    // Extension init: wait until every launched extension has registered (or failed).
+    await this.waitUntil(
+      () => this.failedSince(mark) || agents.every((agent) => agent.state !== 'Started' || agent.exited),
+      deadline,
+    );
+    // Runtime init (simulated: takes no time), then registration closes.
+    let runtimeDone = false;
+    const runtimeInitMs = this.options.function?.initDurationMs ?? 0;
+    if (runtimeInitMs > 0 && !this.failedSince(mark)) {
+      await this.waitUntil(() => this.failedSince(mark), Math.min(deadline, Date.now() + runtimeInitMs));
+    }
+    if (!this.failedSince(mark) && Date.now() < deadline) {
+      this.hub.publish('platform.initRuntimeDone', {
+        initializationType: 'on-demand',
+        phase: 'init',
+        status: 'success',
+      });
+      runtimeDone = true;
+    }
+    this.registrationOpen = false;
+    // Init ends when every registered extension has called event/next.
+    await this.waitUntil(
+      () =>
+        this.failedSince(mark) ||
+        (agents.every((agent) => agent.state !== 'Started' || agent.exited) &&
+          this.registeredAgents().every((agent) => agent.state !== 'Registered' || agent.exited)),
+      deadline,
+    );
+    this.subscriptionsOpen = false;
+    const timedOut = !this.failedSince(mark) && Date.now() >= deadline;
+    if (timedOut) this.initTimeoutVerdicts(agents);
+    if (!runtimeDone) {
+      this.hub.publish('platform.initRuntimeDone', {
+        initializationType: 'on-demand',
+        phase: 'init',
+        status: timedOut ? 'timeout' : 'failure',
+      });
+    }
+    const durationMs = Date.now() - initStart;
+    const status: InitResult['status'] = timedOut ? 'timeout' : this.failedSince(mark) ? 'error' : 'success';
+
+    for (const agent of this.api.agents) {
+      const events = `[${agent.events.join(', ')}]`;
+      const errorType =
+        agent.state === 'LaunchError'
+          ? ' Error Type: Extension.LaunchError'
+          : agent.reportedErrorType
+            ? ` Error Type: ${agent.reportedErrorType}`
+            : '';
+      this.record('extension', `EXTENSION Name: ${agent.name} State: ${agent.state} Events: ${events}${errorType}`, {
+        extension: agent.name,
+        data: { state: agent.state, events: agent.events, kind: agent.kind },
+      });
+      this.hub.publish('platform.extension', { name: agent.name, state: agent.state, events: agent.events });
+    }
+    this.record(
+      'init-report',
+      `INIT_REPORT Init Duration: ${milliseconds(durationMs)} ms Phase: init Status: ${status}`,
+      { data: { durationMs, status } },
+    );
+    this.hub.publish('platform.initReport', {
+      initializationType: 'on-demand',
+      phase: 'init',
+      status: status === 'error' ? 'failure' : status,
+      metrics: { durationMs },
+    });
+    const result: InitResult = { status, durationMs };
+    this.inits.push(result);
+    this.phase = 'idle';
+    if (status === 'success') {
+      this.initialized = true;
+      this.initDurationForNextReport = durationMs;
+    } else {
+      // Lambda resets the environment after a failed Init.
+      await this.shutdown(status === 'timeout' ? 'timeout' : 'failure');
+    }
+    return result;
+  }
+
+  private initTimeoutVerdicts(agents: Agent[]): void {
+    const limit = this.options.initTimeoutMs ?? defaults.initTimeoutMs;
+    const internals = this.api.agents.filter((agent) => agent.kind === 'internal');
+    for (const agent of agents) {
+      if (agent.state === 'Started' && !agent.exited) {
+        const mismatch = internals.length > 0;
+        this.addVerdict({
+          kind: mismatch ? 'name-mismatch' : 'never-registered',
+          errorType: 'Sandbox.Timedout',
+          extension: agent.name,
+          message: mismatch
+            ? `extensions/${agent.name} never registered within the ${limit} ms Init limit, while ${internals
+                .map((internal) => `"${internal.name}"`)
+                .join(
+                  ', ',
+                )} registered under a name that matches no file; register with Lambda-Extension-Name: ${agent.name}`
+            : `extensions/${agent.name} never called /extension/register within the ${limit} ms Init limit`,
+        });
+      }
+    }
+    for (const agent of this.registeredAgents()) {
+      if (agent.state === 'Registered' && !agent.exited) {
+        this.addVerdict({
+          kind: 'init-timeout',
+          errorType: 'Sandbox.Timedout',
+          extension: agent.name,
+          message: `registered but did not call event/next within the ${limit} ms Init limit`,
+        });
+      }
+    }
+  }
+
+  // ----- Invoke -----------------------------------------------------------
+
+  /** One invocation. Re-runs Init first when the environment was reset (as Lambda's next invoke does). */
+  async invoke(behaviour: FunctionBehaviour = {}): Promise<InvokeResult> {
+    if (this.closed) throw new Error('the emulator is closed');
+    if (!this.listening) await this.listen();
+    const settings = { ...this.options.function, ...behaviour };
+    const requestId = randomUUID();
+    if (!this.initialized) {
+      const init = await this.init();
+      if (init.status !== 'success') {
+        const failed: InvokeResult = {
+          requestId,
+          status: 'failure',
+          durationMs: 0,
+          runtimeDurationMs: 0,
+          postRuntimeExtensionsDurationMs: 0,
+          billedDurationMs: 0,
+          maxMemoryUsedMB: 0,
+        };
+        this.invokes.push(failed);
+        return failed;
+      }
+    }
+    this.phase = 'invoke';
+    const mark = this.verdictList.length;
+    const timeoutMs = (settings.timeoutSeconds ?? defaults.timeoutSeconds) * 1000;
+    const start = Date.now();
+    const deadline = start + timeoutMs;
+    const tracing = { type: 'X-Amzn-Trace-Id', value: traceHeader() };
+    const arn = `arn:aws:lambda:${this.options.region ?? defaults.region}:${emulatorAccountId}:function:${this.functionName}`;
+    this.record('start', `START RequestId: ${requestId} Version: $LATEST`, { requestId });
+    this.hub.publish('platform.start', { requestId, version: '$LATEST', tracing });
+
+    const invoked = this.registeredAgents().filter(
+      (agent) => agent.events.includes('INVOKE') && !agent.exited && agent.state === 'Ready',
+    );
+    for (const agent of invoked) {
+      this.api.deliver(agent, {
+        eventType: 'INVOKE',
+        deadlineMs: deadline,
+        requestId,
+        invokedFunctionArn: arn,
+        tracing,
+      });
+    }
+
+    // The simulated handler: prints its lines, runs for durationMs, may error or time out.
+    for (const line of settings.logLines ?? []) {
+      this.record('function-log', `${new Date().toISOString()}\t${requestId}\tINFO\t${line}`, { requestId });
+      this.hub.publish('function', line);
+    }
+    const durationMs = settings.durationMs ?? defaults.durationMs;
+    await this.waitUntil(() => this.failedSince(mark), start + Math.min(durationMs, timeoutMs));
+    const runtimeDoneAt = Date.now();
+    const runtimeDurationMs = runtimeDoneAt - start;
+    const runtimeTimedOut = durationMs >= timeoutMs && !this.failedSince(mark);
+    const runtimeStatus = this.failedSince(mark)
+      ? 'failure'
+      : runtimeTimedOut
+        ? 'timeout'
+        : settings.error
+          ? 'error'
+          : 'success';
+    this.record(
+      'runtime-done',
+      `RUNTIME_DONE RequestId: ${requestId} Status: ${runtimeStatus} Duration: ${milliseconds(runtimeDurationMs)} ms`,
+      {
+        requestId,
+        data: { status: runtimeStatus, durationMs: runtimeDurationMs },
+      },
+    );
+    this.hub.publish('platform.runtimeDone', {
+      requestId,
+      status: runtimeStatus,
+      metrics: { durationMs: runtimeDurationMs, producedBytes: 0 },
+      tracing,
+      spans: [
+        { name: 'responseLatency', start: new Date(start).toISOString(), durationMs: runtimeDurationMs },
+        { name: 'responseDuration', start: new Date(runtimeDoneAt).toISOString(), durationMs: 0 },
+      ],
+    });
+
+    // The phase ends when every invoked extension has called event/next again.
+    const allDone = () =>
+      invoked.every((agent) => agent.exited || (agent.state === 'Ready' && agent.queuedEvent === undefined));
+    if (!runtimeTimedOut) await this.waitUntil(() => this.failedSince(mark) || allDone(), deadline);
+    const end = Date.now();
+    const extensionsTimedOut = !runtimeTimedOut && !this.failedSince(mark) && !allDone();
+    if (extensionsTimedOut) {
+      for (const agent of invoked.filter((candidate) => candidate.state === 'Running' && !candidate.exited)) {
+        this.addVerdict({
+          kind: 'invoke-timeout',
+          errorType: 'Sandbox.Timedout',
+          extension: agent.name,
+          requestId,
+          message: `did not call event/next again within the function timeout (${timeoutMs / 1000} s) after INVOKE; Task timed out`,
+        });
+      }
+    }
+    const lastNext = Math.max(runtimeDoneAt, ...invoked.map((agent) => agent.lastNextAt ?? 0));
+    const postRuntimeExtensionsDurationMs =
+      extensionsTimedOut || runtimeTimedOut ? end - runtimeDoneAt : Math.max(0, lastNext - runtimeDoneAt);
+    const phaseDurationMs = end - start;
+    const status: InvokeResult['status'] =
+      this.failedSince(mark) && !extensionsTimedOut
+        ? 'failure'
+        : runtimeTimedOut || extensionsTimedOut
+          ? 'timeout'
+          : runtimeStatus === 'error'
+            ? 'error'
+            : 'success';
+    const maxMemoryUsedMB = await peakMemoryMB(
+      this.api.agents.filter((agent) => agent.pid !== undefined && !agent.exited).map((agent) => agent.pid!),
+    );
+    const result: InvokeResult = {
+      requestId,
+      status,
+      durationMs: phaseDurationMs,
+      runtimeDurationMs,
+      postRuntimeExtensionsDurationMs,
+      billedDurationMs: Math.ceil(phaseDurationMs),
+      maxMemoryUsedMB,
+      ...(this.initDurationForNextReport === undefined ? {} : { initDurationMs: this.initDurationForNextReport }),
+    };
+    this.initDurationForNextReport = undefined;
+    this.invokes.push(result);
+    this.record('end', `END RequestId: ${requestId}`, { requestId });
+    const initText =
+      result.initDurationMs === undefined ? '' : ` Init Duration: ${milliseconds(result.initDurationMs)} ms`;
+    const statusText = status === 'success' ? '' : ` Status: ${status}`;
+    this.record(
+      'report',
+      `REPORT RequestId: ${requestId} Duration: ${milliseconds(phaseDurationMs)} ms Billed Duration: ${result.billedDurationMs} ms ` +
+        `Memory Size: ${this.memorySizeMB} MB Max Memory Used: ${maxMemoryUsedMB} MB${initText} ` +
+        `PostRuntimeExtensionsDuration: ${milliseconds(postRuntimeExtensionsDurationMs)} ms${statusText}`,
+      { requestId, data: { ...result } },
+    );
+    this.hub.publish('platform.report', {
+      requestId,
+      status,
+      metrics: {
+        durationMs: phaseDurationMs,
+        billedDurationMs: result.billedDurationMs,
+        memorySizeMB: this.memorySizeMB,
+        maxMemoryUsedMB,
+        ...(result.initDurationMs === undefined ? {} : { initDurationMs: result.initDurationMs }),
+      },
+      tracing,
+    });
+    this.phase = 'idle';
+    if (status === 'timeout' || status === 'failure') {
+      // Lambda resets the environment; the next invoke re-runs Init.
+      await this.shutdown(status === 'timeout' ? 'timeout' : 'failure');
+    }
+    return result;
+  }
+
+  // ----- Shutdown ---------------------------------------------------------
+
+  /**
+   * The Shutdown phase: telemetry is flushed, SHUTDOWN goes to the external
+   * extensions that subscribed to it, and everything still running at the
+   * deadline is SIGKILLed. Extensions that did not subscribe to SHUTDOWN are
+   * SIGKILLed at once, as RIE does: they cannot know the phase has started.
+   */
+  async shutdown(reason: ShutdownReason = 'spindown'): Promise<ShutdownResult> {
+    const live = this.liveExternals();
+    const hasInternal = this.api.agents.some((agent) => agent.kind === 'internal' && agent.id !== undefined);
+    if (!this.initialized && live.length === 0 && this.lastShutdown !== undefined && this.phase === 'idle') {
+      return this.lastShutdown;
+    }
+    this.phase = 'shutdown';
+    this.registrationOpen = false;
+    this.subscriptionsOpen = false;
+    const start = Date.now();
+    const budget =
+      live.length > 0
+        ? (this.options.shutdownBudgetMs ?? defaults.shutdownBudgetMs)
+        : hasInternal
+          ? defaults.internalShutdownBudgetMs
+          : 0;
+    const deadline = start + budget;
+    this.record('shutdown', `SHUTDOWN Reason: ${reason} Budget: ${budget} ms`, { data: { reason, budgetMs: budget } });
+
+    // Lambda delivers the last telemetry batch during Shutdown, before extensions stop.
+    await this.hub.flush(start + budget / 2);
+
+    for (const agent of live) {
+      if (
+        agent.id !== undefined &&
+        agent.events.includes('SHUTDOWN') &&
+        agent.state !== 'InitError' &&
+        agent.state !== 'ExitError'
+      ) {
+        this.api.deliver(agent, { eventType: 'SHUTDOWN', shutdownReason: reason, deadlineMs: deadline });
+      } else {
+        this.kill(agent, 'not-subscribed');
+      }
+    }
+    for (const agent of this.api.agents.filter((candidate) => candidate.kind === 'internal'))
+      this.api.releasePending(agent);
+
+    await this.waitUntil(() => live.every((agent) => agent.exited), deadline);
+    const stragglers = live.filter((agent) => !agent.exited);
+    for (const agent of stragglers) {
+      this.kill(agent, 'deadline');
+      this.addVerdict({
+        kind: 'shutdown-timeout',
+        errorType: 'Extension.ShutdownFailed',
+        extension: agent.name,
+        message: `still running at the Shutdown deadline (${budget} ms after SHUTDOWN ${reason}); SIGKILLed`,
+      });
+    }
+    if (stragglers.length > 0) await this.waitUntil(() => stragglers.every((agent) => agent.exited), Date.now() + 1000);
+
+    const extensions: ShutdownExtensionResult[] = [];
+    for (const agent of this.api.agents.filter((candidate) => candidate.kind === 'external')) {
+      const wasLive = live.includes(agent);
+      const outcome: ShutdownExtensionResult['outcome'] = !wasLive
+        ? 'already-exited'
+        : agent.killedBy === 'deadline'
+          ? 'killed-at-deadline'
+          : agent.killedBy === 'not-subscribed'
+            ? 'killed'
+            : 'exited';
+      const exitMs = wasLive && agent.exitedAt !== undefined ? agent.exitedAt - start : undefined;
+      extensions.push({
+        name: agent.name,
+        outcome,
+        ...(exitMs === undefined ? {} : { exitMs }),
+        exitCode: agent.exitCode ?? null,
+        signal: agent.signal ?? null,
+      });
+      if (wasLive) {
+        const how =
+          outcome === 'exited'
+            ? `exited after ${milliseconds(exitMs ?? 0)} ms (${agent.signal ? `signal ${agent.signal}` : `code ${agent.exitCode}`})`
+            : outcome === 'killed'
+              ? `SIGKILLed at once: ${agent.id === undefined ? 'never registered' : agent.state === 'InitError' || agent.state === 'ExitError' ? `in state ${agent.state}` : 'not subscribed to SHUTDOWN'}`
+              : `SIGKILLed at the deadline after ${milliseconds(exitMs ?? budget)} ms`;
+        this.record('shutdown-extension', `SHUTDOWN Name: ${agent.name} ${how}`, {
+          extension: agent.name,
+          data: { outcome, exitMs },
+        });
+      }
+    }
+    const result: ShutdownResult = { reason, durationMs: Date.now() - start, extensions };
+    this.record('shutdown', `SHUTDOWN_REPORT Reason: ${reason} Duration: ${milliseconds(result.durationMs)} ms`, {
+      data: { ...result },
+    });
+    this.hub.close();
+    this.lastShutdown = result;
+    this.initialized = false;
+    this.phase = 'idle';
+    return result;
+  }
+
+  /** Kills whatever still runs and stops the API server. Safe to call twice. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const agent of [...this.retiredAgents, ...this.api.agents]) this.kill(agent, 'cleanup');
+    this.hub.close();
+    if (this.listening) await this.api.close();
+  }
+
+  // ----- Report -----------------------------------------------------------
+
+  report(): EmulatorReport {
+    const agents = [...this.retiredAgents, ...this.api.agents];
+    const extensions: ExtensionReport[] = agents.map((agent) => ({
+      name: agent.name,
+      environment: agent.environment,
+      kind: agent.kind,
+      ...(agent.file === undefined ? {} : { file: agent.file }),
+      state: agent.state,
+      events: [...agent.events],
+      ...(agent.pid === undefined ? {} : { pid: agent.pid }),
+      ...(agent.exited ? { exitCode: agent.exitCode ?? null, signal: agent.signal ?? null } : {}),
+      ...(agent.reportedErrorType === undefined ? {} : { reportedErrorType: agent.reportedErrorType }),
+      verdicts: this.verdictList.filter((verdict) => verdict.extension === agent.name),
+    }));
+    const failed = this.verdictList.length > 0;
+    return {
+      status: failed ? 'failed' : 'passed',
+      exitCode: failed ? 1 : 0,
+      layerDirectory: this.options.layerDirectory,
+      runtimeApi: this.runtimeApi,
+      functionName: this.functionName,
+      memorySizeMB: this.memorySizeMB,
+      inits: [...this.inits],
+      invokes: [...this.invokes],
+      ...(this.lastShutdown === undefined ? {} : { shutdown: this.lastShutdown }),
+      extensions,
+      verdicts: [...this.verdictList],
+      telemetry: {
+        subscriptions: this.allSubscribers.map((subscriber) => subscriber.report()),
+        logsApiCalls: this.api.logsApiCalls,
+      },
+      timeline: [...this.timelineEntries],
+    };
+  }
+}
+
+/**
+ * Runs one whole lifecycle (Init, N invokes, Shutdown) against a layer
+ * directory and returns the report. Stops invoking after the first verdict:
+ * the environment has failed, as it would have on Lambda.
+ */
+export async function runEmulator(options: EmulatorOptions): Promise<EmulatorReport> {
+  const emulator = new Emulator(options);
+  try {
+    const init = await emulator.start();
+    if (init.status === 'success') {
+      const count = options.invokes ?? 1;
+      for (let index = 0; index < count; index += 1) {
+        if (emulator.verdicts.length > 0 || options.signal?.aborted) break;
+        if (index > 0 && (options.intervalMs ?? 0) > 0) await sleep(options.intervalMs ?? 0);
+        if (emulator.verdicts.length > 0 || options.signal?.aborted) break;
+        await emulator.invoke();
+      }
+      await emulator.shutdown('spindown');
+    }
+  } finally {
+    await emulator.close();
+  }
+  return emulator.report();
+}

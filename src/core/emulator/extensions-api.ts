@@ -1,0 +1,515 @@
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ChildProcess } from 'node:child_process';
+import { parseTelemetryRequest, type TelemetryRequest } from './telemetry.js';
+import type { ExtensionEventType, ExtensionState, Phase, Verdict } from './types.js';
+
+/**
+ * The HTTP side of the emulator: the four `/2020-01-01/extension/*` routes,
+ * the Telemetry API and the Logs API, with RIE's error model (docs §1.5:
+ * almost everything is 403 plus an `errorType`).
+ */
+
+export const maxExtensions = 10;
+
+export interface Agent {
+  name: string;
+  kind: 'external' | 'internal';
+  file?: string;
+  id?: string;
+  state: ExtensionState;
+  events: ExtensionEventType[];
+  child?: ChildProcess;
+  pid?: number;
+  /** The parked `event/next` request, waiting for an event. */
+  pendingNext?: http.ServerResponse;
+  /** An event to hand out on the next `event/next` call. */
+  queuedEvent?: Record<string, unknown>;
+  /** When the extension last called `event/next` (epoch ms). */
+  lastNextAt?: number;
+  reportedErrorType?: string;
+  exited: boolean;
+  exitCode?: number | null;
+  signal?: string | null;
+  exitedAt?: number;
+  /** Set when the emulator itself kills the process. */
+  killedBy?: 'not-subscribed' | 'deadline' | 'cleanup';
+  shutdownSent: boolean;
+  /** Which execution environment (1, 2, … after resets) the extension belongs to. */
+  environment: number;
+}
+
+export interface ApiHost {
+  phase(): Phase | 'idle';
+  registrationOpen(): boolean;
+  subscriptionsOpen(): boolean;
+  changed(): void;
+  verdict(verdict: Omit<Verdict, 'phase'>): void;
+  note(text: string, extension?: string): void;
+  subscribeTelemetry(agent: Agent, request: TelemetryRequest): void;
+  logsApiCalled(agent: Agent): void;
+  functionMetadata(): { functionName: string; functionVersion: string; handler: string; accountId: string };
+  reservedPorts(): number[];
+  environment(): number;
+}
+
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const validEvents: readonly string[] = ['INVOKE', 'SHUTDOWN'];
+const maxBodyBytes = 1024 * 1024;
+
+function send(
+  response: http.ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  if (response.headersSent || response.writableEnded) return;
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  response.writeHead(status, {
+    'Content-Type': typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json',
+    'Content-Length': String(Buffer.byteLength(text)),
+    ...headers,
+  });
+  response.end(text);
+}
+
+function forbidden(response: http.ServerResponse, errorType: string, errorMessage: string): void {
+  send(response, 403, { errorMessage, errorType });
+}
+
+function readBody(request: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBodyBytes) {
+        reject(new Error('request body too large'));
+        request.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    request.on('error', reject);
+  });
+}
+
+export class ExtensionsApi {
+  readonly agents: Agent[] = [];
+  private readonly server: http.Server;
+  private readonly sockets = new Set<import('node:net').Socket>();
+  logsApiCalls = 0;
+
+  constructor(private readonly host: ApiHost) {
+    this.server = http.createServer((request, response) => {
+      this.route(request, response).catch((error: unknown) => {
+        this.host.note(`internal error while serving ${request.method} ${request.url}: ${String(error)}`);
+        send(response, 500, { errorMessage: 'Internal Server Error', errorType: 'InternalServerError' });
+      });
+    });
+    // event/next is a long poll with no client timeout: the server must not time it out either.
+    this.server.requestTimeout = 0;
+    this.server.timeout = 0;
+    this.server.keepAliveTimeout = 60_000;
+    this.server.on('connection', (socket) => {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+    });
+  }
+
+  async listen(hostName: string, port: number): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, hostName, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  async close(): Promise<void> {
+    for (const agent of this.agents) this.releasePending(agent);
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** Ends a parked next call, e.g. when its process is gone. */
+  releasePending(agent: Agent): void {
+    const pending = agent.pendingNext;
+    agent.pendingNext = undefined;
+    if (pending !== undefined && !pending.writableEnded) pending.destroy();
+  }
+
+  addExternal(name: string, file: string, environment: number): Agent {
+    const agent: Agent = {
+      name,
+      kind: 'external',
+      file,
+      state: 'Started',
+      events: [],
+      exited: false,
+      shutdownSent: false,
+      environment,
+    };
+    this.agents.push(agent);
+    return agent;
+  }
+
+  /** Hands an event to the extension now if it is waiting in next, otherwise on its next call. */
+  deliver(agent: Agent, event: Record<string, unknown>): void {
+    if (event['eventType'] === 'SHUTDOWN') agent.shutdownSent = true;
+    agent.state = 'Running';
+    const pending = agent.pendingNext;
+    if (pending !== undefined && !pending.writableEnded && !pending.destroyed) {
+      agent.pendingNext = undefined;
+      this.writeEvent(pending, event);
+    } else {
+      agent.pendingNext = undefined;
+      agent.queuedEvent = event;
+    }
+    this.host.changed();
+  }
+
+  private writeEvent(response: http.ServerResponse, event: Record<string, unknown>): void {
+    send(response, 200, event, { 'Lambda-Extension-Event-Identifier': randomUUID() });
+  }
+
+  private async route(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
+    const url = (request.url ?? '/').split('?')[0]!.replace(/\/+$/, '');
+    const method = request.method ?? 'GET';
+    const routes: Record<string, { method: string; handle: () => Promise<void> | void }> = {
+      '/2020-01-01/extension/register': { method: 'POST', handle: () => this.register(request, response) },
+      '/2020-01-01/extension/event/next': {
+        method: 'GET',
+        handle: () => this.withAgent(request, response, (agent) => this.next(agent, response)),
+      },
+      '/2020-01-01/extension/init/error': {
+        method: 'POST',
+        handle: () => this.withAgent(request, response, (agent) => this.reportError(agent, 'init', request, response)),
+      },
+      '/2020-01-01/extension/exit/error': {
+        method: 'POST',
+        handle: () => this.withAgent(request, response, (agent) => this.reportError(agent, 'exit', request, response)),
+      },
+      '/2022-07-01/telemetry': {
+        method: 'PUT',
+        handle: () => this.withAgent(request, response, (agent) => this.subscribeTelemetry(agent, request, response)),
+      },
+      '/2020-08-15/logs': {
+        method: 'PUT',
+        handle: () => this.withAgent(request, response, (agent) => this.subscribeLogs(agent, request, response)),
+      },
+    };
+    const route = routes[url];
+    if (route === undefined) {
+      request.resume();
+      send(response, 404, { errorMessage: `Not found: ${url}`, errorType: 'NotFound' });
+      return;
+    }
+    if (route.method !== method) {
+      request.resume();
+      send(
+        response,
+        405,
+        { errorMessage: `Method ${method} not allowed on ${url}`, errorType: 'MethodNotAllowed' },
+        { Allow: route.method },
+      );
+      return;
+    }
+    await route.handle();
+  }
+
+  /** RIE's identifier middleware, then the registry lookup. */
+  private async withAgent(
+    request: http.IncomingMessage,
+    response: http.ServerResponse,
+    handle: (agent: Agent) => Promise<void> | void,
+  ): Promise<void> {
+    const identifier = request.headers['lambda-extension-identifier'];
+    if (typeof identifier !== 'string' || identifier === '') {
+      request.resume();
+      forbidden(response, 'Extension.MissingExtensionIdentifier', 'Missing Lambda-Extension-Identifier header');
+      return;
+    }
+    if (!uuidPattern.test(identifier)) {
+      request.resume();
+      forbidden(response, 'Extension.InvalidExtensionIdentifier', 'Invalid Lambda-Extension-Identifier');
+      return;
+    }
+    const agent = this.agents.find((candidate) => candidate.id === identifier.toLowerCase());
+    if (agent === undefined) {
+      request.resume();
+      forbidden(response, 'Extension.UnknownExtensionIdentifier', `Unknown extension ${identifier}`);
+      return;
+    }
+    await handle(agent);
+  }
+
+  private async register(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
+    const body = await readBody(request);
+    const name = request.headers['lambda-extension-name'];
+    if (typeof name !== 'string' || name === '') {
+      forbidden(response, 'Extension.InvalidExtensionName', 'Empty extension name');
+      return;
+    }
+    const features = String(request.headers['lambda-extension-accept-feature'] ?? '')
+      .split(',')
+      .map((feature) => feature.trim());
+
+    let events: string[] = [];
+    try {
+      const parsed = JSON.parse(body) as unknown;
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+        throw new Error('the body must be a JSON object');
+      const record = parsed as Record<string, unknown>;
+      if (Array.isArray(record['configurationKeys']) && record['configurationKeys'].length > 0) {
+        throw new Error('configurationKeys are deprecated; use environment variables instead');
+      }
+      if (record['events'] !== undefined && record['events'] !== null) {
+        if (!Array.isArray(record['events']) || record['events'].some((event) => typeof event !== 'string')) {
+          throw new Error('events must be an array of strings');
+        }
+        events = record['events'] as string[];
+      }
+    } catch (error) {
+      forbidden(
+        response,
+        'InvalidRequestFormat',
+        error instanceof SyntaxError ? `invalid JSON: ${error.message}` : (error as Error).message,
+      );
+      return;
+    }
+
+    const external = this.agents.find((agent) => agent.kind === 'external' && agent.name === name);
+    for (const event of events) {
+      const invalid = !validEvents.includes(event);
+      const internalShutdown = external === undefined && event === 'SHUTDOWN';
+      if (invalid || internalShutdown) {
+        const message = invalid
+          ? `${event}: ErrorInvalidEventType`
+          : `${event}: ShutdownEventNotSupportedForInternalExtension`;
+        this.host.verdict({
+          kind: 'invalid-event-type',
+          errorType: 'Extension.InvalidEventType',
+          extension: name,
+          message: invalid
+            ? `register asked for event "${event}"; the only events are INVOKE and SHUTDOWN`
+            : `"${name}" matches no file in extensions/, so Lambda registers it as an internal extension, and internal extensions cannot receive SHUTDOWN`,
+        });
+        forbidden(response, 'Extension.InvalidEventType', message);
+        return;
+      }
+    }
+    const registered = this.agents.filter((agent) => agent.id !== undefined).length;
+    let agent: Agent;
+    if (external !== undefined) {
+      if (external.state !== 'Started') {
+        forbidden(
+          response,
+          'Extension.InvalidExtensionState',
+          `State transition from ${external.state} to Registered failed for extension ${name}. Error: State transition is not allowed`,
+        );
+        return;
+      }
+      if (!this.host.registrationOpen()) {
+        forbidden(response, 'Extension.RegistrationClosed', 'Extension registration closed already');
+        return;
+      }
+      if (registered >= maxExtensions) {
+        this.registrationRefused(name, `Extension limit (${maxExtensions}) reached`);
+        forbidden(response, 'Extension.TooManyExtensions', `Extension limit (${maxExtensions}) reached`);
+        return;
+      }
+      agent = external;
+    } else {
+      if (!this.host.registrationOpen()) {
+        forbidden(response, 'Extension.RegistrationClosed', 'Extension registration closed already');
+        return;
+      }
+      if (this.agents.some((candidate) => candidate.kind === 'internal' && candidate.name === name)) {
+        forbidden(response, 'Extension.InvalidExtensionState', 'Extension with this name already registered');
+        return;
+      }
+      if (registered >= maxExtensions) {
+        this.registrationRefused(name, `Extension limit (${maxExtensions}) reached`);
+        forbidden(response, 'Extension.TooManyExtensions', `Extension limit (${maxExtensions}) reached`);
+        return;
+      }
+      agent = {
+        name,
+        kind: 'internal',
+        state: 'Started',
+        events: [],
+        exited: false,
+        shutdownSent: false,
+        environment: this.host.environment(),
+      };
+      this.agents.push(agent);
+      const files = this.agents.filter((candidate) => candidate.kind === 'external').map((candidate) => candidate.name);
+      this.host.note(
+        `"${name}" registered as an internal extension: no file extensions/${name} exists` +
+          (files.length > 0 ? ` (files: ${files.join(', ')}); Lambda-Extension-Name must be the file name` : ''),
+        name,
+      );
+    }
+    agent.id = randomUUID();
+    agent.state = 'Registered';
+    agent.events = events as ExtensionEventType[];
+    const metadata = this.host.functionMetadata();
+    send(
+      response,
+      200,
+      {
+        functionName: metadata.functionName,
+        functionVersion: metadata.functionVersion,
+        handler: metadata.handler,
+        ...(features.includes('accountId') ? { accountId: metadata.accountId } : {}),
+      },
+      { 'Lambda-Extension-Identifier': agent.id },
+    );
+    this.host.changed();
+  }
+
+  private registrationRefused(name: string, message: string): void {
+    this.host.verdict({
+      kind: 'registration-refused',
+      errorType: 'Extension.TooManyExtensions',
+      extension: name,
+      message,
+    });
+  }
+
+  private next(agent: Agent, response: http.ServerResponse): void {
+    if (agent.state === 'Registered' || agent.state === 'Running') {
+      agent.state = 'Ready';
+    } else {
+      // RIE: Ready -> Ready is not a transition, and terminal states accept nothing.
+      forbidden(
+        response,
+        'Extension.InvalidExtensionState',
+        `State transition from ${agent.state} to Ready failed for extension ${agent.id}. Error: State transition is not allowed`,
+      );
+      if (agent.state === 'Ready') {
+        this.host.note(
+          `${agent.name} called event/next again while its earlier call was still pending; the earlier call was probably dropped by a client timeout (event/next must have none)`,
+          agent.name,
+        );
+      }
+      return;
+    }
+    agent.lastNextAt = Date.now();
+    const queued = agent.queuedEvent;
+    if (queued !== undefined) {
+      agent.queuedEvent = undefined;
+      agent.state = 'Running';
+      this.writeEvent(response, queued);
+    } else {
+      agent.pendingNext = response;
+      response.on('close', () => {
+        if (agent.pendingNext === response && !response.writableEnded) {
+          agent.pendingNext = undefined;
+          if (!agent.exited && this.host.phase() !== 'shutdown') {
+            this.host.note(
+              `${agent.name} dropped its pending event/next call (client timeout or closed connection)`,
+              agent.name,
+            );
+          }
+        }
+      });
+    }
+    this.host.changed();
+  }
+
+  private async reportError(
+    agent: Agent,
+    kind: 'init' | 'exit',
+    request: http.IncomingMessage,
+    response: http.ServerResponse,
+  ): Promise<void> {
+    const body = await readBody(request);
+    const errorType = request.headers['lambda-extension-function-error-type'];
+    if (typeof errorType !== 'string' || errorType === '') {
+      forbidden(response, 'Extension.MissingHeader', 'Missing Lambda-Extension-Function-Error-Type header');
+      return;
+    }
+    const allowed: ExtensionState[] =
+      kind === 'init' ? ['Registered', 'InitError'] : ['Registered', 'Ready', 'Running', 'ExitError'];
+    if (!allowed.includes(agent.state)) {
+      const target = kind === 'init' ? 'InitError' : 'ExitError';
+      forbidden(
+        response,
+        'Extension.InvalidExtensionState',
+        `State transition from ${agent.state} to ${target} failed for extension ${agent.id}. Error: State transition is not allowed`,
+      );
+      return;
+    }
+    const first = agent.state !== 'InitError' && agent.state !== 'ExitError';
+    agent.state = kind === 'init' ? 'InitError' : 'ExitError';
+    this.releasePending(agent);
+    if (first) {
+      agent.reportedErrorType = errorType;
+      let detail = '';
+      try {
+        const parsed = JSON.parse(body) as { errorMessage?: unknown };
+        if (typeof parsed.errorMessage === 'string') detail = `: ${parsed.errorMessage}`;
+      } catch {
+        // The body is optional and RIE ignores it; we only borrow its message when it parses.
+      }
+      this.host.verdict({
+        kind: kind === 'init' ? 'init-error' : 'exit-error',
+        errorType: kind === 'init' ? 'Extension.InitError' : 'Extension.ExitError',
+        extension: agent.name,
+        message: `${agent.name} reported ${kind}/error ${errorType}${detail}`,
+      });
+    }
+    send(response, 202, { status: 'OK' });
+    this.host.changed();
+  }
+
+  private async subscribeTelemetry(
+    agent: Agent,
+    request: http.IncomingMessage,
+    response: http.ServerResponse,
+  ): Promise<void> {
+    const body = await readBody(request);
+    if (!this.host.subscriptionsOpen()) {
+      forbidden(
+        response,
+        'Telemetry.SubscriptionClosed',
+        'Telemetry API subscriptions are only accepted during the Init phase',
+      );
+      return;
+    }
+    const parsed = parseTelemetryRequest(body, this.host.reservedPorts());
+    if (!parsed.ok) {
+      send(response, 400, { errorType: 'ValidationError', errorMessage: parsed.message });
+      return;
+    }
+    this.host.subscribeTelemetry(agent, parsed.request);
+    send(response, 200, 'OK');
+  }
+
+  /**
+   * Our choice for the Logs API: answer 202, which the docs define as the
+   * answer of a local testing environment (RIE answers the same), and
+   * deliver nothing. The Telemetry API supersedes it and is fully emulated;
+   * a timeline note tells the user so.
+   */
+  private async subscribeLogs(
+    agent: Agent,
+    request: http.IncomingMessage,
+    response: http.ServerResponse,
+  ): Promise<void> {
+    await readBody(request);
+    this.logsApiCalls += 1;
+    this.host.logsApiCalled(agent);
+    send(response, 202, {
+      errorType: 'Logs.NotSupported',
+      errorMessage:
+        'Logs API is not supported by this local environment; subscribe to the Telemetry API (/2022-07-01/telemetry) instead',
+    });
+  }
+}

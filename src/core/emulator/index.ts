@@ -1,0 +1,10 @@
+/**
+ * The local Lambda emulator, as seen by extensions: Extensions API,
+ * Telemetry API (with real delivery), lifecycle and verdicts.
+ */
+export { Emulator, runEmulator, emulatorAccountId } from './emulator.js';
+export { formatTimelineEntry } from './timeline.js';
+export { extractLayerZip } from './layer-zip.js';
+export { parseTelemetryRequest, telemetrySchemaVersions, telemetryTypes } from './telemetry.js';
+export type { Buffering, TelemetryEnvelope, TelemetryRequest, TelemetryType } from './telemetry.js';
+export type * from './types.js';

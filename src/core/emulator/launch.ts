@@ -1,0 +1,188 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { constants as fsConstants } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { architectureOfElfMachine, elfMachine, hostArchitecture } from '../architectures.js';
+
+/**
+ * Starting extension processes the way Lambda does: every regular file at
+ * the top of `<layer>/extensions`, in parallel, with the extension
+ * environment of docs §1.7.
+ */
+
+export interface ExtensionFile {
+  name: string;
+  file: string;
+}
+
+/** RIE lists the top level only and skips sub-directories. Sorted for a stable order. */
+export async function listExtensionFiles(layerDirectory: string): Promise<ExtensionFile[]> {
+  const directory = path.join(layerDirectory, 'extensions');
+  let names: string[];
+  try {
+    names = await fs.readdir(directory);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  const files: ExtensionFile[] = [];
+  for (const name of names.sort()) {
+    const file = path.join(directory, name);
+    const stat = await fs.stat(file).catch(() => undefined);
+    if (stat?.isFile()) files.push({ name, file });
+  }
+  return files;
+}
+
+/**
+ * Predicts a launch failure before exec, so the message names the cause
+ * Lambda would hit: missing exec bit, CRLF shebang, missing interpreter,
+ * wrong-architecture ELF, or a file that is neither ELF nor script. A
+ * wrong-arch ELF could even run here through binfmt/qemu, but never on Lambda.
+ */
+export async function launchProblem(file: string): Promise<string | undefined> {
+  try {
+    await fs.access(file, fsConstants.X_OK);
+  } catch {
+    return `fork/exec ${file}: permission denied (the file is not executable; chmod 755 it and keep the mode in the zip)`;
+  }
+  const handle = await fs.open(file, 'r');
+  const head = Buffer.alloc(256);
+  let length: number;
+  try {
+    ({ bytesRead: length } = await handle.read(head, 0, head.length, 0));
+  } finally {
+    await handle.close();
+  }
+  const bytes = head.subarray(0, length);
+  if (bytes.length >= 20 && bytes[0] === 0x7f && bytes.toString('latin1', 1, 4) === 'ELF') {
+    const littleEndian = bytes[5] === 1;
+    const machine = littleEndian ? bytes.readUInt16LE(18) : bytes.readUInt16BE(18);
+    const host = hostArchitecture();
+    if (host !== undefined && machine !== elfMachine(host)) {
+      const architecture = architectureOfElfMachine(machine) ?? `e_machine ${machine}`;
+      return `fork/exec ${file}: exec format error (the binary is built for ${architecture}, the function runs ${host})`;
+    }
+    return undefined;
+  }
+  if (bytes.toString('latin1', 0, 2) === '#!') {
+    const newline = bytes.indexOf(0x0a);
+    const line = bytes.toString('latin1', 2, newline === -1 ? bytes.length : newline);
+    if (line.endsWith('\r')) {
+      const interpreter = line.trim().split(/\s+/)[0] ?? '';
+      return `fork/exec ${file}: no such file or directory (bad interpreter "${interpreter}^M": the script has CRLF line endings; convert it to LF)`;
+    }
+    const interpreter = line.trim().split(/\s+/)[0] ?? '';
+    if (interpreter === '' || !path.isAbsolute(interpreter)) {
+      return `fork/exec ${file}: exec format error (the shebang "#!${line.trim()}" has no absolute interpreter path)`;
+    }
+    try {
+      await fs.access(interpreter, fsConstants.X_OK);
+    } catch {
+      return `fork/exec ${file}: no such file or directory (interpreter ${interpreter} does not exist)`;
+    }
+    return undefined;
+  }
+  return `fork/exec ${file}: exec format error (neither an ELF binary nor a script with a #! line)`;
+}
+
+/** Variables that belong to the runtime process only (docs §1.7). */
+const runtimeOnlyVariables = new Set([
+  'AWS_EXECUTION_ENV',
+  'AWS_LAMBDA_LOG_GROUP_NAME',
+  'AWS_LAMBDA_LOG_STREAM_NAME',
+  'AWS_XRAY_CONTEXT_MISSING',
+  'AWS_XRAY_DAEMON_ADDRESS',
+  'LAMBDA_RUNTIME_DIR',
+  'LAMBDA_TASK_ROOT',
+  '_AWS_XRAY_DAEMON_ADDRESS',
+  '_AWS_XRAY_DAEMON_PORT',
+  '_HANDLER',
+]);
+
+export interface EnvironmentSettings {
+  layerDirectory: string;
+  runtimeApi: string;
+  functionName: string;
+  memorySizeMB: number;
+  region: string;
+  functionEnv: Record<string, string>;
+}
+
+/**
+ * The extension environment. The host's environment is deliberately not
+ * inherited, so an extension that silently relies on it fails here as it
+ * would on Lambda. PATH mirrors Lambda's, with the layer's bin (Lambda's
+ * /opt/bin) and the directory of the node running us (the nodejs runtimes
+ * provide `node` on PATH) in front.
+ */
+export function extensionEnvironment(settings: EnvironmentSettings): Record<string, string> {
+  const environment: Record<string, string> = {};
+  for (const [key, value] of Object.entries(settings.functionEnv)) {
+    // RIE also drops every key that starts with "_".
+    if (runtimeOnlyVariables.has(key) || key.startsWith('_')) continue;
+    environment[key] = value;
+  }
+  const nodeDirectory = path.dirname(process.execPath);
+  const pathEntries = [path.join(settings.layerDirectory, 'bin'), nodeDirectory, '/usr/local/bin', '/usr/bin', '/bin'];
+  return {
+    LANG: 'en_US.UTF-8',
+    TZ: ':UTC',
+    LD_LIBRARY_PATH: [path.join(settings.layerDirectory, 'lib'), '/lib64', '/usr/lib64'].join(':'),
+    ...environment,
+    PATH: [...new Set(pathEntries)].join(':'),
+    AWS_LAMBDA_RUNTIME_API: settings.runtimeApi,
+    AWS_LAMBDA_FUNCTION_NAME: settings.functionName,
+    AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(settings.memorySizeMB),
+    AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+    AWS_REGION: settings.region,
+    AWS_DEFAULT_REGION: settings.region,
+  };
+}
+
+/**
+ * Spawns one extension. Resolves once the process has started or failed to
+ * start; a spawn error (EACCES, ENOENT, ENOEXEC) is returned as a message.
+ */
+export function startExtension(
+  file: string,
+  environment: Record<string, string>,
+): Promise<{ child: ChildProcess } | { error: string }> {
+  return new Promise((resolve) => {
+    let child: ChildProcess;
+    try {
+      // cwd "/" as on Lambda: an extension must not depend on where it was started from.
+      child = spawn(file, [], { cwd: '/', env: environment, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    } catch (error) {
+      resolve({ error: describeSpawnError(file, error as NodeJS.ErrnoException) });
+      return;
+    }
+    child.once('spawn', () => resolve({ child }));
+    child.once('error', (error: NodeJS.ErrnoException) => resolve({ error: describeSpawnError(file, error) }));
+  });
+}
+
+function describeSpawnError(file: string, error: NodeJS.ErrnoException): string {
+  switch (error.code) {
+    case 'EACCES':
+      return `fork/exec ${file}: permission denied`;
+    case 'ENOENT':
+      return `fork/exec ${file}: no such file or directory (is the #! interpreter missing?)`;
+    case 'ENOEXEC':
+      return `fork/exec ${file}: exec format error`;
+    default:
+      return `fork/exec ${file}: ${error.message}`;
+  }
+}
+
+/** Peak resident memory of the given processes in MB (Linux /proc; 0 elsewhere). */
+export async function peakMemoryMB(pids: number[]): Promise<number> {
+  let kilobytes = 0;
+  for (const pid of pids) {
+    const status = await fs.readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
+    const match = /^VmHWM:\s+(\d+)\s+kB/m.exec(status);
+    if (match) kilobytes += Number(match[1]);
+  }
+  return Math.ceil(kilobytes / 1024);
+}
