@@ -81,19 +81,20 @@ export function goBuildEnvironment(
  * the function's runtime has no node.
  */
 export function launcherScript(name: string, sourcemap: boolean): string {
+  // Only shell built-ins: a function's PATH may lack even basename and dirname.
   return [
     '#!/bin/sh',
     `# Lambda starts this file as /opt/extensions/${name}. It runs the bundled`,
     `# extension in ../${name}/ with the node on PATH: attach the layer to`,
     '# functions on a Node.js managed runtime, which provides node.',
     'set -e',
-    'LAMBDA_EXTENSION_NAME=$(basename "$0")',
+    'LAMBDA_EXTENSION_NAME=${0##*/}',
     'export LAMBDA_EXTENSION_NAME',
     'if ! command -v node >/dev/null 2>&1; then',
     `  echo "$LAMBDA_EXTENSION_NAME: node is not on PATH; this extension needs a Node.js runtime (nodejs20.x or later)" >&2`,
     '  exit 127',
     'fi',
-    `exec node ${sourcemap ? '--enable-source-maps ' : ''}"$(dirname "$0")/../${name}/index.mjs" "$@"`,
+    `exec node ${sourcemap ? '--enable-source-maps ' : ''}"\${0%/*}/../${name}/index.mjs" "$@"`,
     '',
   ].join('\n');
 }

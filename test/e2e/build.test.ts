@@ -178,7 +178,7 @@ describe('ext build, TypeScript', () => {
       const launcher = await readFile(path.join(layer, 'extensions', 'ts-ext'), 'utf8');
       assert.ok(launcher.startsWith('#!/bin/sh\n'));
       assert.ok(!launcher.includes('\r'));
-      assert.match(launcher, /exec node "\$\(dirname "\$0"\)\/\.\.\/ts-ext\/index\.mjs"/);
+      assert.match(launcher, /exec node "\$\{0%\/\*\}\/\.\.\/ts-ext\/index\.mjs"/);
       assert.equal((await stat(path.join(layer, 'extensions', 'ts-ext'))).mode & 0o777, 0o755);
       assert.equal((await stat(path.join(layer, 'ts-ext', 'index.mjs'))).mode & 0o777, 0o755);
       const bundle = await readFile(path.join(layer, 'ts-ext', 'index.mjs'), 'utf8');
