@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { goArchitecture, type Architecture } from './architectures.js';
 import { readConfig, type ExtensionConfig } from './config.js';
@@ -193,41 +193,59 @@ async function bundleTypeScript(
   await chmod(launcher, 0o755);
 }
 
-async function buildOne(
+/** Fills a staging directory with one architecture's layer tree. */
+type LayerProducer = (staging: string, architecture: Architecture) => Promise<void>;
+
+function goLayerProducer(config: ExtensionConfig, options: BuildOptions, version: string): LayerProducer {
+  return async (staging, architecture) => {
+    const output = path.join(staging, 'extensions', config.name);
+    const result = await runGoBuild(options.goCommand ?? 'go', goBuildArguments(version, output, config.entry), {
+      cwd: path.resolve(options.projectDirectory),
+      env: goBuildEnvironment(architecture),
+    });
+    if (result.output !== '') options.onOutput?.(result.output);
+    if (result.code !== 0) {
+      throw new CliError(`go build failed for ${architecture} (exit code ${result.code ?? 'signal'})`, {
+        hint: "fix the compiler's errors above, then run ext build again",
+      });
+    }
+    await chmod(output, 0o755);
+  };
+}
+
+/** The bundle does not depend on the architecture: make it once and give each architecture a copy. */
+function typeScriptLayerProducer(
   config: ExtensionConfig,
+  options: BuildOptions,
+  version: string,
+  bundleDirectory: string,
+): LayerProducer {
+  let bundled: Promise<void> | undefined;
+  return async (staging) => {
+    bundled ??= bundleTypeScript(
+      config,
+      path.resolve(options.projectDirectory),
+      bundleDirectory,
+      version,
+      options.sourcemap ?? config.sourcemap ?? false,
+      options.onOutput,
+    );
+    await bundled;
+    await cp(bundleDirectory, staging, { recursive: true });
+  };
+}
+
+async function buildOne(
+  produce: LayerProducer,
   options: BuildOptions,
   architecture: Architecture,
   outDirectory: string,
-  version: string,
 ): Promise<BuiltLayer> {
-  const projectDirectory = path.resolve(options.projectDirectory);
   const staging = await mkdtemp(path.join(outDirectory, `.${architecture}.build-`));
   const started = performance.now();
   options.onProgress?.({ phase: 'start', architecture });
   try {
-    if (config.language === 'go') {
-      const output = path.join(staging, 'extensions', config.name);
-      const result = await runGoBuild(options.goCommand ?? 'go', goBuildArguments(version, output, config.entry), {
-        cwd: projectDirectory,
-        env: goBuildEnvironment(architecture),
-      });
-      if (result.output !== '') options.onOutput?.(result.output);
-      if (result.code !== 0) {
-        throw new CliError(`go build failed for ${architecture} (exit code ${result.code ?? 'signal'})`, {
-          hint: "fix the compiler's errors above, then run ext build again",
-        });
-      }
-      await chmod(output, 0o755);
-    } else {
-      await bundleTypeScript(
-        config,
-        projectDirectory,
-        staging,
-        version,
-        options.sourcemap ?? config.sourcemap ?? false,
-        options.onOutput,
-      );
-    }
+    await produce(staging, architecture);
     await chmod(staging, 0o755);
     const directory = path.join(outDirectory, architecture);
     await replaceDirectory(staging, directory);
@@ -273,11 +291,16 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     shownOutput.add(chunk);
     options.onOutput?.(chunk);
   };
+  const buildOptions = { ...options, onOutput };
+  const bundleDirectory = config.language === 'ts' ? await mkdtemp(path.join(outDirectory, '.bundle-')) : undefined;
+  const produce =
+    bundleDirectory === undefined
+      ? goLayerProducer(config, buildOptions, version)
+      : typeScriptLayerProducer(config, buildOptions, version, bundleDirectory);
   const settled = await Promise.allSettled(
-    architectures.map((architecture) =>
-      buildOne(config, { ...options, onOutput }, architecture, outDirectory, version),
-    ),
+    architectures.map((architecture) => buildOne(produce, buildOptions, architecture, outDirectory)),
   );
+  if (bundleDirectory !== undefined) await rm(bundleDirectory, { recursive: true, force: true });
   const failure = settled.find((outcome) => outcome.status === 'rejected');
   if (failure !== undefined) throw failure.reason;
   const layers = settled.map((outcome) => (outcome as PromiseFulfilledResult<BuiltLayer>).value);
