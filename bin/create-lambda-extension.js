@@ -1,4 +1,4 @@
 #!/usr/bin/env node
-import { main } from '../build/src/cli/create.js';
+import { main } from '../build/cli/create.mjs';
 
 await main();

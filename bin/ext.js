@@ -1,4 +1,4 @@
 #!/usr/bin/env node
-import { main } from '../build/src/cli/ext.js';
+import { main } from '../build/cli/ext.mjs';
 
 await main();

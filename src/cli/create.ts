@@ -1,7 +1,6 @@
 import path from 'node:path';
-import prompts from 'prompts';
+import type prompts from 'prompts';
 import yargs from 'yargs';
-import { hideBin } from 'yargs/helpers';
 import { architectures, parseArchitectures, type Architecture } from '../core/architectures.js';
 import { eventTypes, languages, type EventType, type Language } from '../core/config.js';
 import { CancelledError, CliError, errorMessage } from '../core/errors.js';
@@ -75,13 +74,16 @@ function validLanguage(input: string): Language {
 export async function resolveCreateOptions(
   args: CreateArguments,
   interactive: boolean,
-  ask: Ask = prompts,
+  ask?: Ask,
 ): Promise<ScaffoldOptions> {
   const onCancel = () => {
     throw new CancelledError();
   };
-  const question = async <T>(object: Omit<prompts.PromptObject, 'name'>): Promise<T> =>
-    ((await ask({ ...object, name: 'value' }, { onCancel })) as { value: T }).value;
+  const question = async <T>(object: Omit<prompts.PromptObject, 'name'>): Promise<T> => {
+    // prompts is only loaded when there is someone to ask.
+    ask ??= (await import('prompts')).default;
+    return ((await ask({ ...object, name: 'value' }, { onCancel })) as { value: T }).value;
+  };
 
   if (args.name !== undefined) {
     const problem = extensionNameProblem(args.name);
@@ -213,7 +215,7 @@ export function nextSteps(result: ScaffoldResult, cwd = process.cwd()): string {
   return `${lines.join('\n')}\n`;
 }
 
-export async function main(argv: string[] = hideBin(process.argv)): Promise<void> {
+export async function main(argv: string[] = process.argv.slice(2)): Promise<void> {
   await runCli(async () => {
     const args = (await yargs(argv)
       .scriptName('create-lambda-extension')

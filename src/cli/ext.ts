@@ -1,9 +1,3 @@
-import yargs from 'yargs';
-import { hideBin } from 'yargs/helpers';
-import { buildCommand } from './commands/build.js';
-import { devCommand } from './commands/dev.js';
-import { inspectCommand } from './commands/inspect.js';
-import { packCommand } from './commands/pack.js';
 import { runCli, usageFailure } from './run.js';
 import { toolkitVersion } from './version.js';
 
@@ -11,8 +5,21 @@ import { toolkitVersion } from './version.js';
  * `ext`: the command modules are cheap to import; each handler loads its core
  * module lazily so that `ext --help` stays fast.
  */
-export async function main(argv: string[] = hideBin(process.argv)): Promise<void> {
+export async function main(argv: string[] = process.argv.slice(2)): Promise<void> {
+  // Scripts call `ext --version` to check the toolchain: answer without loading the argument parser.
+  if (argv.length === 1 && argv[0] === '--version') {
+    process.stdout.write(`${toolkitVersion()}\n`);
+    return;
+  }
   await runCli(async () => {
+    const [{ default: yargs }, { buildCommand }, { packCommand }, { inspectCommand }, { devCommand }] =
+      await Promise.all([
+        import('yargs'),
+        import('./commands/build.js'),
+        import('./commands/pack.js'),
+        import('./commands/inspect.js'),
+        import('./commands/dev.js'),
+      ]);
     await yargs(argv)
       .scriptName('ext')
       .usage('$0 <command> [options]\n\nBuild, pack, inspect and run AWS Lambda extension layers.')

@@ -45,6 +45,8 @@ export function run(command: string, args: string[], options: RunOptions = {}): 
       clearTimeout(timer);
       resolve({ code, signal, stdout, stderr });
     });
+    // A process that exits before reading its input closes the pipe: that is not the test's failure.
+    child.stdin.on('error', () => {});
     child.stdin.end(options.input ?? '');
   });
 }
