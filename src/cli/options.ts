@@ -31,6 +31,9 @@ export function architecturesFlag(value: string | undefined): Architecture[] | u
   try {
     return parseArchitectures(value);
   } catch (error) {
-    throw new CliError(`--arch: ${errorMessage(error)}`, { exitCode: 2 });
+    throw new CliError(`--arch: ${errorMessage(error)}`, {
+      exitCode: 2,
+      hint: 'pass --arch x86_64, --arch arm64 or --arch all',
+    });
   }
 }

@@ -2,7 +2,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { CliError } from '../../core/errors.js';
 import type { InspectReport } from '../../core/inspect.js';
 import { bold, dim, green, red, yellow } from '../terminal.js';
-import { parseArchitectureFlag } from './pack.js';
+import { architecturesFlag } from '../options.js';
 
 interface InspectArguments {
   zip: string;
@@ -28,7 +28,7 @@ export const inspectCommand: CommandModule<object, InspectArguments> = {
         'check a published layer for an x86_64 function',
       ) as unknown as Argv<InspectArguments>,
   handler: async (argv) => {
-    const architectures = argv.arch === undefined ? undefined : parseArchitectureFlag(argv.arch);
+    const architectures = architecturesFlag(argv.arch);
     const { inspect } = await import('../../core/inspect.js');
     const report = await inspect(argv.zip, architectures === undefined ? {} : { architecture: architectures[0]! });
     process.stdout.write(argv.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));

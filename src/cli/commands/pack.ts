@@ -1,7 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
-import { parseArchitectures, type Architecture } from '../../core/architectures.js';
-import { CliError, errorMessage } from '../../core/errors.js';
 import type { PackProgressEvent, PackResult } from '../../core/pack.js';
+import { architectureOption, architecturesFlag, outOption, projectOptions } from '../options.js';
 import { bold, dim, showsProgress, yellow } from '../terminal.js';
 
 interface PackArguments {
@@ -9,7 +8,7 @@ interface PackArguments {
   build: boolean;
   out: string;
   cwd: string;
-  json: boolean;
+  json?: boolean;
 }
 
 export const packCommand: CommandModule<object, PackArguments> = {
@@ -17,18 +16,12 @@ export const packCommand: CommandModule<object, PackArguments> = {
   describe: 'Build, then zip each architecture into a reproducible, verified layer zip',
   builder: (yargs: Argv) =>
     yargs
-      .option('arch', {
-        type: 'string',
-        describe: 'x86_64, arm64 or all (default: "architectures" in lambda-extension.json)',
-      })
+      .options({ arch: architectureOption, out: outOption, ...projectOptions })
       .option('build', {
         type: 'boolean',
         default: true,
         describe: 'run ext build first; --no-build zips what <out>/<arch>/ already holds',
       })
-      .option('out', { type: 'string', default: 'dist', describe: 'output folder, relative to the project' })
-      .option('cwd', { type: 'string', default: '.', describe: 'the project folder (holding lambda-extension.json)' })
-      .option('json', { type: 'boolean', default: false, describe: 'print the result as one JSON document' })
       .example('$0 pack', 'build and zip every configured architecture into dist/<name>-<arch>.zip')
       .example('$0 pack --arch arm64 --no-build', 'zip the arm64 layer that ext build already made')
       .example(
@@ -36,7 +29,7 @@ export const packCommand: CommandModule<object, PackArguments> = {
         'stamp entries with the last commit time; print JSON',
       ),
   handler: async (argv) => {
-    const architectures = argv.arch === undefined ? undefined : parseArchitectureFlag(argv.arch);
+    const architectures = architecturesFlag(argv.arch);
     const { pack } = await import('../../core/pack.js');
     const result = await withInterruption((signal) =>
       pack({
@@ -49,20 +42,9 @@ export const packCommand: CommandModule<object, PackArguments> = {
         ...(showsProgress(argv.json) ? { onProgress: printProgress } : {}),
       }),
     );
-    printPackResult(result, argv.json);
+    printPackResult(result, argv.json === true);
   },
 };
-
-export function parseArchitectureFlag(value: string): Architecture[] {
-  try {
-    return parseArchitectures(value);
-  } catch (error) {
-    throw new CliError(`--arch: ${errorMessage(error)}`, {
-      exitCode: 2,
-      hint: 'pass --arch x86_64, --arch arm64 or --arch all',
-    });
-  }
-}
 
 /** Ctrl-C aborts the pack, which removes its temp files and keeps the previous zips. */
 export async function withInterruption<T>(run: (signal: AbortSignal) => Promise<T>): Promise<T> {
