@@ -27,7 +27,7 @@ await build({
   target: 'node20',
   minifySyntax: true,
   // Native binaries and code that loads files relative to itself stay as installed packages.
-  external: ['esbuild', 'handlebars', 'archiver'],
+  external: ['esbuild', 'archiver'],
   banner: {
     js: "import { createRequire as __bundleCreateRequire } from 'node:module'; const require = __bundleCreateRequire(import.meta.url);",
   },
