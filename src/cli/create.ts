@@ -36,10 +36,6 @@ const languageTitles: Record<Language, string> = {
   go: 'Go (static binary, runs next to any runtime)',
   ts: 'TypeScript (needs a Node.js runtime)',
 };
-const templateDescriptions: Record<string, string> = {
-  basic: 'register, log every event, clean shutdown',
-  telemetry: 'Telemetry API subscriber that ships logs and platform metrics',
-};
 
 /** The prompts we ask, as a function so that tests can drive it with prompts.inject. */
 export type Ask = typeof prompts;
@@ -127,6 +123,7 @@ export async function resolveCreateOptions(
     });
   }
 
+  const { availableTemplates, templateInfo } = await import('../core/scaffold.js');
   let language: Language;
   if (args.lang !== undefined) language = validLanguage(args.lang);
   else if (interactive) {
@@ -140,13 +137,18 @@ export async function resolveCreateOptions(
 
   let template = args.template;
   if (template === undefined) {
-    const { availableTemplates } = await import('../core/scaffold.js');
     const templates = await availableTemplates(language);
     if (interactive && templates.length > 1) {
       template = await question<string>({
         type: 'select',
         message: 'Template',
-        choices: templates.map((value) => ({ title: value, description: templateDescriptions[value] ?? '', value })),
+        choices: await Promise.all(
+          templates.map(async (value) => ({
+            title: value,
+            description: (await templateInfo(language, value)).description,
+            value,
+          })),
+        ),
         initial: Math.max(0, templates.indexOf(defaults.template)),
       });
     } else template = defaults.template;
@@ -170,8 +172,10 @@ export async function resolveCreateOptions(
     });
   } else chosenArchitectures = defaults.architectures;
 
+  const fixedEvents = (await templateInfo(language, template)).events;
   let events: EventType[];
   if (args.events !== undefined) events = parseEvents(args.events);
+  else if (fixedEvents !== undefined) events = fixedEvents;
   else if (interactive) {
     events = await question<EventType[]>({
       type: 'multiselect',
@@ -228,7 +232,11 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
           describe: 'Extension name: its file name in /opt/extensions and Lambda-Extension-Name',
         },
         lang: { type: 'string', describe: 'Language: go or ts', defaultDescription: 'go' },
-        template: { type: 'string', describe: 'Template: basic', defaultDescription: 'basic' },
+        template: {
+          type: 'string',
+          describe: 'Template: basic, or telemetry (a Telemetry API subscriber)',
+          defaultDescription: 'basic',
+        },
         arch: {
           type: 'string',
           describe: 'Architectures: x86_64, arm64 or both, comma-separated',

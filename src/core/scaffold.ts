@@ -126,6 +126,38 @@ export function renderContext(
   };
 }
 
+/**
+ * A template may hold a `template.json` (never copied) with a one-line
+ * description and the template it extends: the base's files are laid down
+ * first and the template's own files replace those with the same path, so
+ * shared code such as the API client lives in one place.
+ */
+export const templateManifestName = 'template.json';
+
+export interface TemplateInfo {
+  name: string;
+  description: string;
+  extends?: string;
+  /** Events the template always registers for, whatever --events says (a telemetry subscriber needs both). */
+  events?: EventType[];
+}
+
+export async function templateInfo(language: Language, template: string): Promise<TemplateInfo> {
+  try {
+    const text = await readFile(path.join(templatesRoot, language, template, templateManifestName), 'utf8');
+    const manifest = JSON.parse(text) as { description?: string; extends?: string; events?: EventType[] };
+    return {
+      name: template,
+      description: manifest.description ?? '',
+      ...(manifest.extends === undefined ? {} : { extends: manifest.extends }),
+      ...(manifest.events === undefined ? {} : { events: manifest.events }),
+    };
+  } catch (error) {
+    if (isErrorCode(error, 'ENOENT')) return { name: template, description: '' };
+    throw error;
+  }
+}
+
 /** Templates available for a language, read from templates/<language>/. */
 export async function availableTemplates(language: Language): Promise<string[]> {
   try {
@@ -137,6 +169,31 @@ export async function availableTemplates(language: Language): Promise<string[]> 
   } catch {
     return [];
   }
+}
+
+/** Every file a template renders, by project path, with the base templates' files first. */
+export async function templateSources(
+  language: Language,
+  template: string,
+  seen: string[] = [],
+): Promise<Map<string, { source: string; templatePath: string }>> {
+  if (seen.includes(template))
+    throw new Error(`templates/${language}: "${template}" extends itself through ${seen.join(' -> ')}`);
+  const info = await templateInfo(language, template);
+  const sources =
+    info.extends === undefined ? new Map() : await templateSources(language, info.extends, [...seen, template]);
+  const directory = path.join(templatesRoot, language, template);
+  for (const templatePath of await listFiles(directory)) {
+    if (templatePath === templateManifestName) continue;
+    const projectPath = projectPathOf(templatePath);
+    // Delete then set, so that an override keeps its own place in the order.
+    sources.delete(projectPath);
+    sources.set(projectPath, {
+      source: path.join(directory, templatePath),
+      templatePath: `${template}/${templatePath}`,
+    });
+  }
+  return sources;
 }
 
 const goModulePattern = /^[A-Za-z0-9][A-Za-z0-9._~/-]*$/;
@@ -152,6 +209,12 @@ async function validate(options: ScaffoldOptions): Promise<void> {
   }
   if (options.architectures.length === 0) throw new CliError('--arch: choose at least one of x86_64, arm64');
   if (options.events.length === 0) throw new CliError('--events: choose at least one of INVOKE, SHUTDOWN');
+  const fixedEvents = (await templateInfo(options.language, options.template)).events;
+  if (fixedEvents !== undefined && fixedEvents.join(',') !== options.events.join(',')) {
+    throw new CliError(`--events: the ${options.template} template always registers for ${fixedEvents.join(',')}`, {
+      hint: `leave out --events, or pass --events ${fixedEvents.join(',')}`,
+    });
+  }
   if (options.goModule !== undefined && (!goModulePattern.test(options.goModule) || options.goModule.includes('//'))) {
     throw new CliError(`--module: "${options.goModule}" is not a valid Go module path`, {
       hint: 'use a path such as github.com/acme/my-extension',
@@ -174,11 +237,9 @@ async function blockingEntries(directory: string): Promise<string[] | undefined>
   return (await readdir(directory)).filter((entry) => entry !== '.git');
 }
 
-async function renderTemplate(templateDirectory: string, into: string, context: RenderContext): Promise<string[]> {
-  const written: string[] = [];
-  for (const templatePath of await listFiles(templateDirectory)) {
-    const source = path.join(templateDirectory, templatePath);
-    const projectPath = projectPathOf(templatePath);
+async function renderTemplate(options: ScaffoldOptions, into: string, context: RenderContext): Promise<string[]> {
+  const sources = await templateSources(options.language, options.template);
+  for (const [projectPath, { source, templatePath }] of sources) {
     const target = path.join(into, projectPath);
     await mkdir(path.dirname(target), { recursive: true });
     const { mode } = await stat(source);
@@ -187,16 +248,15 @@ async function renderTemplate(templateDirectory: string, into: string, context: 
       try {
         rendered = Handlebars.compile(await readFile(source, 'utf8'), { noEscape: true, strict: true })(context);
       } catch (error) {
-        throw new Error(`template ${templatePath}: ${errorMessage(error)}`, { cause: error });
+        throw new Error(`template ${options.language}/${templatePath}: ${errorMessage(error)}`, { cause: error });
       }
       await writeFile(target, rendered);
     } else {
       await copyFile(source, target);
     }
     await chmod(target, mode & 0o777);
-    written.push(projectPath);
   }
-  return written;
+  return [...sources.keys()].sort();
 }
 
 /**
@@ -228,7 +288,7 @@ export async function scaffold(options: ScaffoldOptions): Promise<ScaffoldResult
   try {
     // mkdtemp makes the directory private; a project directory is not.
     await chmod(staging, 0o777 & ~process.umask());
-    const files = await renderTemplate(path.join(templatesRoot, options.language, options.template), staging, context);
+    const files = await renderTemplate(options, staging, context);
     const overwritten: string[] = [];
     if (blocking === undefined) {
       await rename(staging, directory);

@@ -7,7 +7,7 @@ import prompts from 'prompts';
 import { resolveCreateOptions } from '../../src/cli/create.js';
 import { CancelledError } from '../../src/core/errors.js';
 import { listFiles } from '../../src/core/fs-utils.js';
-import { projectPathOf } from '../../src/core/scaffold.js';
+import { templateSources } from '../../src/core/scaffold.js';
 import { keys, startTerminal } from '../helpers/pseudo-terminal.js';
 import { createBin, describeRun, repositoryRoot, run, runCreate, temporaryDirectory } from '../helpers/run-cli.js';
 
@@ -17,8 +17,8 @@ before(async () => {
 });
 after(async () => workspace.cleanup());
 
-async function expectedFiles(language: string, template = 'basic'): Promise<string[]> {
-  return (await listFiles(path.join(repositoryRoot, 'templates', language, template))).map(projectPathOf).sort();
+async function expectedFiles(language: 'go' | 'ts', template = 'basic'): Promise<string[]> {
+  return [...(await templateSources(language, template)).keys()].sort();
 }
 
 async function scaffoldNonInteractive(directory: string, extra: string[]): Promise<void> {
@@ -202,7 +202,7 @@ describe('create-lambda-extension, refusals', () => {
 
 describe('create-lambda-extension, interactive', () => {
   it('asks for what flags did not give (prompts.inject)', async () => {
-    prompts.inject(['inj-dir', 'ts', ['arm64'], ['SHUTDOWN']]);
+    prompts.inject(['inj-dir', 'ts', 'basic', ['arm64'], ['SHUTDOWN']]);
     const options = await resolveCreateOptions({}, true);
     assert.deepEqual(options, {
       directory: 'inj-dir',
@@ -237,6 +237,8 @@ describe('create-lambda-extension, interactive', () => {
     session.type(`tty-project${keys.enter}`);
     await session.waitFor(/Language/);
     session.type(keys.down + keys.enter); // TypeScript
+    await session.waitFor(/Template/);
+    session.type(keys.enter); // basic
     await session.waitFor(/Architectures/);
     session.type(keys.space + keys.enter); // untick x86_64
     await session.waitFor(/Events to register for/);
@@ -276,5 +278,16 @@ describe('create-lambda-extension, interactive', () => {
     const leftovers = (await readdir(workspace.path)).filter((entry) => entry.includes('.create-'));
     assert.deepEqual(leftovers, []);
     assert.ok((await stat(workspace.path)).isDirectory());
+  });
+});
+
+describe('create-lambda-extension, templates with fixed events', () => {
+  it('refuses --events that a template cannot honour, naming --events', async () => {
+    const result = await runCreate(['fixed-events', '--template', 'telemetry', '--events', 'SHUTDOWN', '--yes'], {
+      cwd: workspace.path,
+    });
+    assert.equal(result.code, 1, describeRun(result));
+    assert.match(result.stderr, /^error: --events: the telemetry template always registers for INVOKE,SHUTDOWN/m);
+    assert.ok(!existsSync(path.join(workspace.path, 'fixed-events')));
   });
 });

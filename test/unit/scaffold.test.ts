@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { dotfileNames, goDirectiveOf, packageNameOf, projectPathOf, renderContext } from '../../src/core/scaffold.js';
+import {
+  dotfileNames,
+  goDirectiveOf,
+  packageNameOf,
+  projectPathOf,
+  renderContext,
+  templateInfo,
+  templateSources,
+} from '../../src/core/scaffold.js';
 
 describe('template paths', () => {
   it('renames stored dotfiles and strips .hbs', () => {
@@ -57,5 +65,22 @@ describe('render context', () => {
     assert.equal(goDirectiveOf('go1.22rc1'), '1.22');
     assert.equal(goDirectiveOf('go1.19.3'), '1.21');
     assert.equal(goDirectiveOf('devel +abc'), undefined);
+  });
+});
+
+describe('template layering', () => {
+  it('a template that extends another gets the base files, with its own replacing same-named ones', async () => {
+    const sources = await templateSources('go', 'telemetry');
+    assert.match(sources.get('extension/client.go')!.templatePath, /^basic\//);
+    assert.match(sources.get('main.go')!.templatePath, /^telemetry\//);
+    assert.match(sources.get('telemetry/queue.go')!.templatePath, /^telemetry\//);
+    assert.ok(!sources.has('template.json'), 'the manifest is never copied');
+    assert.ok(sources.has('.gitignore'));
+  });
+  it('reads the description and fixed events from template.json', async () => {
+    const info = await templateInfo('go', 'telemetry');
+    assert.equal(info.extends, 'basic');
+    assert.deepEqual(info.events, ['INVOKE', 'SHUTDOWN']);
+    assert.notEqual((await templateInfo('go', 'basic')).description, '');
   });
 });

@@ -173,6 +173,12 @@ func (c *Client) Register(ctx context.Context, name string, events ...EventType)
 	return &registered, nil
 }
 
+// Identifier returns the Lambda-Extension-Identifier that Register received.
+// Other APIs, such as the Telemetry API, need it too.
+func (c *Client) Identifier() string {
+	return c.identifier
+}
+
 // NextEvent tells Lambda that the extension has finished its current work
 // (init or the previous invoke) and blocks until the next event.
 func (c *Client) NextEvent(ctx context.Context) (*Event, error) {

@@ -78,6 +78,9 @@ func TestRegister(t *testing.T) {
 	if *got != want {
 		t.Errorf("Register = %+v, want %+v", *got, want)
 	}
+	if got := client.Identifier(); got != "5e2f7a3c-0000-4000-8000-000000000001" {
+		t.Errorf("Identifier() = %q, want the one register returned", got)
+	}
 	if _, err := client.NextEvent(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,113 @@
+package telemetry
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sync/atomic"
+)
+
+// maxBatchBody bounds one delivery. Lambda sends at most about twice the
+// subscription's maxBytes (1 MiB at most) plus metadata; anything far larger
+// is not Lambda.
+const maxBatchBody = 8 << 20
+
+// Listener is the HTTP handler Lambda POSTs telemetry batches to. It
+// answers at once: the records go into the queue (which drops the oldest
+// ones when full), and nothing on this path waits for a sink or logs, since
+// a log line here would come back as a record of its own.
+type Listener struct {
+	queue *Queue
+	own   OwnOutput
+
+	received atomic.Int64
+	ownLines atomic.Int64
+	rejected atomic.Int64
+	arrivals chan struct{}
+}
+
+// NewListener returns a listener that queues into queue and leaves out the
+// records own matches.
+func NewListener(queue *Queue, own OwnOutput) *Listener {
+	return &Listener{queue: queue, own: own, arrivals: make(chan struct{}, 1)}
+}
+
+// ListenerCounts are the listener's totals since it was made.
+type ListenerCounts struct {
+	// Received counts records queued.
+	Received int64
+	// OwnLines counts extension records that were this extension's own output.
+	OwnLines int64
+	// Rejected counts deliveries that were not a JSON array of records.
+	Rejected int64
+}
+
+// Counts returns the listener's totals.
+func (l *Listener) Counts() ListenerCounts {
+	return ListenerCounts{Received: l.received.Load(), OwnLines: l.ownLines.Load(), Rejected: l.rejected.Load()}
+}
+
+// Arrivals receives a value after a batch has been queued (one pending value
+// at most, so a slow reader never blocks the listener).
+func (l *Listener) Arrivals() <-chan struct{} {
+	return l.arrivals
+}
+
+func (l *Listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost && r.Method != http.MethodPut {
+		w.Header().Set("Allow", "POST, PUT")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	records, err := decodeBatch(http.MaxBytesReader(w, r.Body, maxBatchBody))
+	if err != nil {
+		// Lambda retries failed deliveries; a malformed one would fail again,
+		// so it is refused with a 4xx and counted, never logged from here.
+		l.rejected.Add(1)
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	kept := records[:0]
+	for index := range records {
+		if l.own.Matches(&records[index]) {
+			l.ownLines.Add(1)
+			continue
+		}
+		kept = append(kept, records[index])
+	}
+	clear(records[len(kept):])
+	l.queue.Push(kept)
+	l.received.Add(int64(len(kept)))
+	select {
+	case l.arrivals <- struct{}{}:
+	default:
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// decodeBatch reads a JSON array of records one element at a time, so the
+// body is never held twice.
+func decodeBatch(body io.Reader) ([]Record, error) {
+	decoder := json.NewDecoder(body)
+	token, err := decoder.Token()
+	if err != nil {
+		return nil, fmt.Errorf("batch: %w", err)
+	}
+	if delimiter, ok := token.(json.Delim); !ok || delimiter != '[' {
+		return nil, errors.New("batch: want a JSON array of records")
+	}
+	var records []Record
+	for decoder.More() {
+		var record Record
+		if err := decoder.Decode(&record); err != nil {
+			return nil, fmt.Errorf("batch record %d: %w", len(records), err)
+		}
+		records = append(records, record)
+	}
+	if _, err := decoder.Token(); err != nil {
+		return nil, fmt.Errorf("batch: %w", err)
+	}
+	return records, nil
+}
