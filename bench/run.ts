@@ -5,11 +5,13 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { goBuildArguments, goBuildEnvironment } from '../src/core/build.js';
-import { runEmulator } from '../src/core/emulator/index.js';
+import { Emulator, runEmulator } from '../src/core/emulator/index.js';
 import { invokeEvent, startFakeExtensionsApi } from '../test/helpers/fake-extensions-api.js';
 import { median, paired, timeCommand, type PairedResult } from './measure.js';
 
@@ -318,6 +320,60 @@ async function emulatorFigure(goLayer: string): Promise<void> {
   );
 }
 
+/**
+ * Peak resident memory of a telemetry extension while the function prints a
+ * burst of log lines on every invoke, shipped to a healthy local HTTP sink.
+ */
+async function telemetryMemoryFigure(workspace: string, language: 'go' | 'ts', limitMiB: number): Promise<void> {
+  log(`${language} telemetry extension under 10,000 log lines per invoke`);
+  const name = `bench-telemetry-${language}`;
+  await timeCommand(node, [createBin, name, '--lang', language, '--template', 'telemetry', '--yes'], {
+    cwd: workspace,
+  });
+  const project = path.join(workspace, name);
+  await timeCommand(node, [extBin, 'build', '--arch', 'x86_64'], { cwd: project });
+  const sink = http.createServer((request, response) => {
+    request.resume();
+    request.on('end', () => response.end());
+  });
+  await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
+  const prefix = `${name.toUpperCase().replace(/[^A-Z0-9]+/g, '_')}_`;
+  const logLines = Array.from({ length: 10_000 }, (_, index) => `${index} ${'x'.repeat(80)}`);
+  const emulator = new Emulator({
+    layerDirectory: path.join(project, 'dist', 'x86_64'),
+    function: { logLines, durationMs: 100 },
+    env: {
+      [`${prefix}SINK`]: 'http',
+      [`${prefix}HTTP_URL`]: `http://127.0.0.1:${(sink.address() as AddressInfo).port}/ingest`,
+    },
+  });
+  const invokes = quick ? 5 : 20;
+  try {
+    await emulator.start();
+    const pid = emulator.report().extensions[0]?.pid;
+    if (pid === undefined) throw new Error(`the ${language} telemetry extension did not start`);
+    const peaks: number[] = [];
+    for (let index = 0; index < invokes; index += 1) {
+      await emulator.invoke();
+      peaks.push(await peakResidentMiB(pid));
+    }
+    await emulator.shutdown();
+    const peak = peaks.at(-1)!;
+    const half = peaks[Math.floor(peaks.length / 2)]!;
+    absoluteRow(
+      `generated ${language === 'go' ? 'Go' : 'TS'} telemetry extension: peak RSS, ${invokes} invokes of 10,000 log lines each`,
+      peak,
+      'MiB',
+      `≤ ${limitMiB} MiB`,
+      peak <= limitMiB,
+      `${half.toFixed(1)} MiB at invoke ${Math.floor(peaks.length / 2) + 1}`,
+    );
+  } finally {
+    await emulator.close();
+    sink.close();
+  }
+}
+
 function formatRow(row: Row): string {
   const number = (value: number | undefined, digits = 2) => (value === undefined ? '' : value.toFixed(digits));
   const measured = row.ratio !== undefined ? `${number(row.ratio)}×` : `${number(row.value)} ${row.unit ?? ''}`;
@@ -349,6 +405,7 @@ async function main(): Promise<void> {
     );
     await binarySizeFigures(path.join(goProject, 'dist'), 'bench-go');
     await emulatorFigure(path.join(goProject, 'dist', 'x86_64'));
+    await telemetryMemoryFigure(workspace, 'go', 40);
   } finally {
     await rm(workspace, { recursive: true, force: true });
   }

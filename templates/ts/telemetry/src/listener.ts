@@ -1,0 +1,165 @@
+/**
+ * The HTTP listener Lambda POSTs telemetry batches to. It answers at once:
+ * the records go into the bounded queue (which drops the oldest when full)
+ * and nothing on this path waits for a sink or logs, since a log line here
+ * would come back as a record of its own.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { queuedRecord, type BoundedQueue, type QueuedRecord } from './queue.js';
+
+/** Where Lambda POSTs the batches. */
+export const listenerPath = '/telemetry';
+
+/**
+ * Bounds one delivery. Lambda sends at most about twice the subscription's
+ * maxBytes (1 MiB at most) plus metadata; anything far larger is not Lambda.
+ */
+export const maxBatchBodyBytes = 8 * 1024 * 1024;
+
+/**
+ * Recognises this extension's own output when Lambda delivers it back as an
+ * `extension` record. Lambda delivers everything an extension prints back to
+ * it; shipping those lines by printing them would print them again, forever.
+ * Every line this extension prints (log lines and the stdout sink's lines)
+ * carries the member `"extension":"<name>"`. Lines of other extensions are kept.
+ */
+export function ownOutputFilter(name: string): (envelope: { type?: unknown; record?: unknown }) => boolean {
+  const marker = `"extension":${JSON.stringify(name)}`;
+  return ({ type, record }) => {
+    if (type !== 'extension') return false;
+    if (typeof record === 'string') return record.includes(marker);
+    // With the JSON log format Lambda may hand the line over already parsed.
+    if (typeof record === 'object' && record !== null) {
+      const fields = record as Record<string, unknown>;
+      return fields['extension'] === name || (typeof fields['message'] === 'string' && fields['message'].includes(marker));
+    }
+    return false;
+  };
+}
+
+export interface ListenerCounts {
+  /** Records queued. */
+  received: number;
+  /** `extension` records that were this extension's own output, left out. */
+  ownLines: number;
+  /** Deliveries refused because they were not a JSON array of records. */
+  rejected: number;
+}
+
+export class TelemetryListener {
+  readonly counts: ListenerCounts = { received: 0, ownLines: 0, rejected: 0 };
+  readonly #queue: BoundedQueue;
+  readonly #isOwnOutput: (envelope: { type?: unknown; record?: unknown }) => boolean;
+  readonly #server: http.Server;
+  readonly #arrivalWaiters = new Set<() => void>();
+  #arrivals = 0;
+
+  constructor(queue: BoundedQueue, name: string) {
+    this.#queue = queue;
+    this.#isOwnOutput = ownOutputFilter(name);
+    this.#server = http.createServer((request, response) => this.#handle(request, response));
+    // Lambda keeps its connection open between deliveries; the environment
+    // may be frozen meanwhile, so do not time idle sockets out early.
+    this.#server.keepAliveTimeout = 60_000;
+  }
+
+  /** Deliveries accepted so far; compare two readings to see whether one came in between. */
+  get arrivals(): number {
+    return this.#arrivals;
+  }
+
+  /** Binds all interfaces: Lambda connects through sandbox.localdomain, whose address is not documented. */
+  async listen(port: number): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      const failed = (error: Error): void => reject(error);
+      this.#server.once('error', failed);
+      this.#server.listen(port, () => {
+        this.#server.off('error', failed);
+        resolve();
+      });
+    });
+    return (this.#server.address() as AddressInfo).port;
+  }
+
+  /** Resolves at the next accepted delivery, or with false after `timeoutMs`. */
+  nextArrival(timeoutMs: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const done = (arrived: boolean): void => {
+        clearTimeout(timer);
+        this.#arrivalWaiters.delete(wake);
+        resolve(arrived);
+      };
+      const wake = (): void => done(true);
+      const timer = setTimeout(() => done(false), Math.max(0, timeoutMs));
+      this.#arrivalWaiters.add(wake);
+    });
+  }
+
+  async close(): Promise<void> {
+    if (!this.#server.listening) return;
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    this.#server.closeAllConnections();
+    await closed;
+  }
+
+  #handle(request: http.IncomingMessage, response: http.ServerResponse): void {
+    if (request.method !== 'POST' && request.method !== 'PUT') {
+      request.resume();
+      response.writeHead(405, { Allow: 'POST, PUT' }).end();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBatchBodyBytes) tooLarge = true;
+      if (!tooLarge) chunks.push(chunk);
+    });
+    request.on('end', () => {
+      if (tooLarge) {
+        this.counts.rejected += 1;
+        response.writeHead(413, { Connection: 'close' }).end();
+        return;
+      }
+      const records = this.#decode(Buffer.concat(chunks, size).toString('utf8'));
+      if (records === undefined) {
+        // Lambda retries failed deliveries; a malformed one would fail again,
+        // so it is refused with a 4xx and counted, never logged from here.
+        this.counts.rejected += 1;
+        response.writeHead(400).end();
+        return;
+      }
+      this.#queue.push(records);
+      this.counts.received += records.length;
+      this.#arrivals += 1;
+      response.writeHead(200).end();
+      for (const wake of [...this.#arrivalWaiters]) wake();
+    });
+    request.on('error', () => {
+      // The peer went away mid-request; Lambda will retry the delivery.
+    });
+  }
+
+  #decode(body: string): QueuedRecord[] | undefined {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      return undefined;
+    }
+    if (!Array.isArray(parsed)) return undefined;
+    const records: QueuedRecord[] = [];
+    for (const envelope of parsed as unknown[]) {
+      if (typeof envelope !== 'object' || envelope === null || Array.isArray(envelope)) return undefined;
+      const fields = envelope as { time?: unknown; type?: unknown; record?: unknown };
+      if (this.#isOwnOutput(fields)) {
+        this.counts.ownLines += 1;
+        continue;
+      }
+      records.push(queuedRecord(fields));
+    }
+    return records;
+  }
+}

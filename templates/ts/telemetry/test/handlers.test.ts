@@ -1,0 +1,199 @@
+import assert from 'node:assert/strict';
+import { test, type TestContext } from 'node:test';
+import { run, type RunOptions } from '../src/extension.js';
+import { ExtensionsApiClient } from '../src/extensions-api.js';
+import { createTelemetryHandlers, events } from '../src/handlers.js';
+import { StdoutSink } from '../src/sinks.js';
+import { FakeExtensionsApi, telemetryPath } from '../test-support/fake-extensions-api.js';
+import { captureLog, deliver, envelope, functionLine, RecordingSink } from '../test-support/telemetry.js';
+
+const name = 'my-ext';
+const invokeEvent = (requestId: string, inMs = 3000) => ({
+  eventType: 'INVOKE',
+  deadlineMs: Date.now() + inMs,
+  requestId,
+  invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:f',
+});
+const shutdownEvent = (inMs = 2000) => ({ eventType: 'SHUTDOWN', deadlineMs: Date.now() + inMs, shutdownReason: 'spindown' });
+
+interface StartOptions {
+  env?: Record<string, string>;
+  sink?: RecordingSink | StdoutSink;
+  runOptions?: Partial<RunOptions>;
+  /** Configures the fake API before the extension starts. */
+  prepare?: (api: FakeExtensionsApi) => void;
+}
+
+async function start(t: TestContext, options: StartOptions = {}) {
+  const api = await FakeExtensionsApi.start();
+  options.prepare?.(api);
+  const client = new ExtensionsApiClient(api.address);
+  const { log, lines } = captureLog('debug', name);
+  const handlers = createTelemetryHandlers({ sink: options.sink ?? new RecordingSink(), shipper: { retry: { attempts: 3, firstBackoffMs: 10, maxBackoffMs: 20 } } });
+  t.after(async () => {
+    await handlers.pipeline?.close();
+    client.close();
+    await api.close();
+  });
+  const env = { AWS_LAMBDA_RUNTIME_API: api.address, MY_EXT_PORT: '0', ...options.env };
+  const exitCode = run({ client, name, version: '1.2.3', events, handlers, log, env, safetyMarginMs: 100, ...options.runOptions });
+  const port = async (): Promise<number> => {
+    await api.waitFor('/event/next');
+    return handlers.pipeline?.port ?? assert.fail('no pipeline after setup');
+  };
+  return { api, exitCode, lines, handlers, port, messages: () => lines.map((line) => line['msg']) };
+}
+
+test('subscribes during init with the listener already up, ships each invoke, drains at SHUTDOWN', async (t) => {
+  const sink = new RecordingSink();
+  const { api, exitCode, lines, port } = await start(t, { sink, env: { MY_EXT_BUFFER_TIMEOUT_MS: '25' } });
+  const listenerPort = await port();
+
+  const subscription = api.requests.find((request) => request.path === telemetryPath);
+  assert.equal(subscription?.method, 'PUT');
+  assert.equal(subscription?.headers['lambda-extension-identifier'], api.identifier);
+  assert.deepEqual(JSON.parse(subscription?.body ?? ''), {
+    schemaVersion: '2022-12-13',
+    types: ['platform', 'function', 'extension'],
+    buffering: { maxItems: 1000, maxBytes: 262144, timeoutMs: 25 },
+    destination: { protocol: 'HTTP', URI: `http://sandbox.localdomain:${listenerPort}/telemetry` },
+  });
+  assert.ok(
+    api.requests.findIndex((request) => request.path === telemetryPath) < api.requests.findIndex((request) => request.path === '/event/next'),
+    'subscribed during init, before the first next',
+  );
+
+  assert.equal((await deliver(listenerPort, [envelope('platform.start', { requestId: 'r-1' }), functionLine('hello')])).status, 200);
+  api.push(invokeEvent('r-1'));
+  await api.waitFor('/event/next', 2);
+  assert.deepEqual(
+    sink.shipped.map((record) => record.type),
+    ['platform.start', 'function'],
+  );
+  const summary = lines.find((line) => line['msg'] === 'telemetry');
+  assert.deepEqual(
+    { ...summary, extension: undefined },
+    { level: 'debug', msg: 'telemetry', extension: undefined, requestId: 'r-1', received: 2, shipped: 2, queued: 0, queuedBytes: 0 },
+  );
+
+  // The last invoke's report arrives after its end, and the final batch during Shutdown.
+  api.push(shutdownEvent());
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  await deliver(listenerPort, [envelope('platform.report', { requestId: 'r-1' })]);
+  assert.equal(await exitCode, 0);
+  assert.deepEqual(
+    sink.shipped.map((record) => record.type),
+    ['platform.start', 'function', 'platform.report'],
+  );
+  const totals = lines.find((line) => line['msg'] === 'telemetry totals');
+  assert.equal(totals?.['level'], 'info');
+  assert.equal(totals?.['shipped'], 3);
+  assert.equal(totals?.['lost'], 0);
+  assert.equal(totals?.['dropped'], 0);
+});
+
+test('a dead sink: each invoke returns by its deadline, the summary reports failures and drops', async (t) => {
+  const sink = new RecordingSink();
+  sink.fail = (_call, signal) => new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(new Error('stopped at the deadline'))));
+  const { api, exitCode, lines, port } = await start(t, { sink, env: { MY_EXT_QUEUE_MAX_RECORDS: '100' } });
+  const listenerPort = await port();
+  await deliver(listenerPort, Array.from({ length: 150 }, (_, index) => functionLine(`line ${index}`)));
+  const started = Date.now();
+  api.push(invokeEvent('r-1', 400));
+  await api.waitFor('/event/next', 2);
+  const elapsed = Date.now() - started;
+  assert.ok(elapsed >= 250 && elapsed < 450, `next after ${elapsed} ms for a deadline in 400 ms (margin 100)`);
+  const summary = lines.find((line) => line['msg'] === 'telemetry');
+  assert.equal(summary?.['level'], 'warn');
+  assert.equal(summary?.['dropped'], 50);
+  assert.ok(Number(summary?.['failedSends']) >= 1);
+  assert.equal(summary?.['queued'], 100);
+  assert.equal(summary?.['lastError'], 'stopped at the deadline');
+
+  api.push(shutdownEvent(600));
+  const shutdownStarted = Date.now();
+  assert.equal(await exitCode, 0);
+  assert.ok(Date.now() - shutdownStarted < 600, 'exited within the shutdown deadline');
+  const totals = lines.find((line) => line['msg'] === 'telemetry totals');
+  assert.equal(totals?.['level'], 'warn');
+  assert.equal(totals?.['lost'], 100);
+  assert.equal(totals?.['dropped'], 50);
+  assert.equal(totals?.['shipped'], 0);
+});
+
+test('no feedback loop: the stdout sink output comes back and is not shipped again', async (t) => {
+  const printed: string[] = [];
+  const sink = new StdoutSink(name, (text, done) => {
+    printed.push(...text.split('\n').filter(Boolean));
+    done();
+  });
+  const { api, exitCode, lines, port, handlers } = await start(t, { sink });
+  const listenerPort = await port();
+  let shippedLines = 0;
+  for (let invoke = 1; invoke <= 5; invoke += 1) {
+    // Lambda delivers this invoke's platform event plus everything the extension printed before, as `extension` records.
+    const echoed = [...printed.splice(0), ...lines.splice(0).map((line) => JSON.stringify(line))].map((line) => envelope('extension', line));
+    await deliver(listenerPort, [envelope('platform.start', { requestId: `r-${invoke}` }), ...echoed]);
+    api.push(invokeEvent(`r-${invoke}`));
+    await api.waitFor('/event/next', invoke + 1);
+    const shipped = handlers.pipeline?.shipper.counts.shipped ?? 0;
+    assert.equal(shipped - shippedLines, 1, `invoke ${invoke} shipped exactly its one platform record`);
+    shippedLines = shipped;
+  }
+  assert.ok((handlers.pipeline?.listener.counts.ownLines ?? 0) >= 8);
+  api.push(shutdownEvent());
+  assert.equal(await exitCode, 0);
+});
+
+test('a refused subscription reports init/error and frees the port', async (t) => {
+  const { api, exitCode, lines } = await start(t, {
+    prepare: (api) => api.replies.set(telemetryPath, { status: 400, body: { errorType: 'ValidationError', errorMessage: 'types should not be empty' } }),
+  });
+  assert.equal(await exitCode, 1);
+  const report = api.requests.at(-1);
+  assert.equal(report?.path, '/init/error');
+  assert.equal(report?.headers['lambda-extension-function-error-type'], 'Extension.TelemetrySubscriptionFailed');
+  assert.match(JSON.parse(report?.body ?? '').errorMessage, /400 ValidationError: types should not be empty/);
+  assert.equal(lines.at(-1)?.['msg'], 'setup failed');
+});
+
+test('bad settings report init/error with Extension.ConfigInvalid before anything listens', async (t) => {
+  const { api, exitCode } = await start(t, { env: { MY_EXT_PORT: '9001', MY_EXT_BUFFER_TIMEOUT_MS: '5' } });
+  assert.equal(await exitCode, 1);
+  const report = api.requests.at(-1);
+  assert.equal(report?.headers['lambda-extension-function-error-type'], 'Extension.ConfigInvalid');
+  const message = JSON.parse(report?.body ?? '').errorMessage as string;
+  assert.match(message, /MY_EXT_PORT="9001"/);
+  assert.match(message, /MY_EXT_BUFFER_TIMEOUT_MS="5"/);
+  assert.equal(
+    api.requests.some((request) => request.path === telemetryPath),
+    false,
+  );
+});
+
+test('202 (local environment) is logged once, and SHUTDOWN does not wait for a final batch', async (t) => {
+  const { api, exitCode, lines } = await start(t, {
+    prepare: (api) => api.replies.set(telemetryPath, { status: 202, body: { errorType: 'Telemetry.NotSupported' } }),
+  });
+  await api.waitFor('/event/next');
+  api.push(invokeEvent('r-1'));
+  api.push(shutdownEvent());
+  const started = Date.now();
+  assert.equal(await exitCode, 0);
+  assert.ok(Date.now() - started < 250);
+  assert.equal(lines.filter((line) => String(line['msg']).includes('answered 202')).length, 1);
+});
+
+test('SIGTERM (the run signal) flushes what is queued before returning', async (t) => {
+  const sink = new RecordingSink();
+  const controller = new AbortController();
+  const { exitCode, port, lines } = await start(t, { sink, runOptions: { signal: controller.signal } });
+  await deliver(await port(), [functionLine('last words')]);
+  controller.abort();
+  assert.equal(await exitCode, 0);
+  assert.deepEqual(
+    sink.shipped.map((record) => record.record),
+    ['last words'],
+  );
+  assert.equal(lines.find((line) => line['msg'] === 'telemetry totals')?.['shipped'], 1);
+});

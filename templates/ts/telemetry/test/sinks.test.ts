@@ -1,0 +1,114 @@
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { test, type TestContext } from 'node:test';
+import { BoundedQueue } from '../src/queue.js';
+import { Shipper } from '../src/shipper.js';
+import { HttpSink, PermanentError, StdoutSink } from '../src/sinks.js';
+import { records, startDestination, type Destination } from '../test-support/telemetry.js';
+
+async function destination(t: TestContext, answer?: Parameters<typeof startDestination>[0]): Promise<Destination> {
+  const started = await startDestination(answer);
+  t.after(() => started.close());
+  return started;
+}
+
+function httpSink(t: TestContext, url: string, timeoutMs = 2000): HttpSink {
+  const sink = new HttpSink({ url, headers: { authorization: 'Bearer abc' }, timeoutMs, userAgent: 'my-ext/1.2.3' });
+  t.after(() => sink.close());
+  return sink;
+}
+
+const never = new AbortController().signal;
+
+test('the http sink POSTs a gzip-compressed JSON array of the envelopes, with its headers', async (t) => {
+  const server = await destination(t);
+  const batch = records(3);
+  await httpSink(t, server.url).send(batch, never);
+  const [request] = server.requests;
+  assert.equal(request?.headers['content-encoding'], 'gzip');
+  assert.equal(request?.headers['content-type'], 'application/json');
+  assert.equal(request?.headers['authorization'], 'Bearer abc');
+  assert.equal(request?.headers['user-agent'], 'my-ext/1.2.3');
+  assert.equal(request?.body[0], 0x1f, 'gzip magic number');
+  assert.equal(request?.body[1], 0x8b);
+  assert.deepEqual(
+    request?.json,
+    batch.map((record) => JSON.parse(record.json)),
+  );
+});
+
+test('408, 429 and 5xx are retryable; other 4xx are permanent', async (t) => {
+  const statuses = [500, 503, 429, 408, 400, 401, 413];
+  const server = await destination(t, (call) => ({ status: statuses[call - 1] ?? 200 }));
+  const sink = httpSink(t, server.url);
+  for (const status of statuses) {
+    const error = await sink.send(records(1), never).then(
+      () => assert.fail(`${status} should fail`),
+      (caught: unknown) => caught,
+    );
+    assert.equal(error instanceof PermanentError, status < 500 && status !== 408 && status !== 429, `status ${status}`);
+    assert.match(String((error as Error).message), new RegExp(`answered ${status}`));
+  }
+});
+
+test('through the shipper: a 503 then a 200 ships the batch once, after one retry', async (t) => {
+  const server = await destination(t, (call) => ({ status: call === 1 ? 503 : 200 }));
+  const queue = new BoundedQueue(100, 1e6);
+  queue.push(records(4));
+  const shipper = new Shipper(queue, httpSink(t, server.url), { retry: { attempts: 3, firstBackoffMs: 20, maxBackoffMs: 40 } });
+  assert.equal(await shipper.flush({ deadline: Date.now() + 2000 }), true);
+  assert.equal(server.requests.length, 2);
+  assert.equal(shipper.counts.shipped, 4);
+  assert.equal(shipper.counts.failedSends, 1);
+});
+
+test('a slow destination hits the per-request timeout', async (t) => {
+  const server = await destination(t, () => ({ status: 200, delayMs: 2000 }));
+  const started = Date.now();
+  await assert.rejects(httpSink(t, server.url, 150).send(records(1), never), /timed out/);
+  const elapsed = Date.now() - started;
+  assert.ok(elapsed >= 140 && elapsed < 1000, `gave up after ${elapsed} ms`);
+});
+
+test('a destination slower than the deadline: the flush returns at the deadline and keeps the records', async (t) => {
+  const server = await destination(t, () => 'hang');
+  const queue = new BoundedQueue(100, 1e6);
+  queue.push(records(2));
+  const shipper = new Shipper(queue, httpSink(t, server.url, 10_000));
+  const started = Date.now();
+  assert.equal(await shipper.flush({ deadline: started + 200 }), false);
+  const elapsed = Date.now() - started;
+  assert.ok(elapsed >= 190 && elapsed < 600, `returned after ${elapsed} ms`);
+  assert.equal(queue.length, 2);
+  assert.equal(shipper.failing, true);
+  assert.match(shipper.counts.lastError ?? '', /deadline/);
+});
+
+test('a dead destination fails fast with the connection error', async (t) => {
+  const closed = http.createServer();
+  await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+  const { port } = closed.address() as AddressInfo;
+  await new Promise<void>((resolve) => closed.close(() => resolve()));
+  const started = Date.now();
+  await assert.rejects(httpSink(t, `http://127.0.0.1:${port}/x`).send(records(1), never), /ECONNREFUSED/);
+  assert.ok(Date.now() - started < 500);
+});
+
+test('the stdout sink writes one line per record, each marked as this extension', async () => {
+  const written: string[] = [];
+  const sink = new StdoutSink('my-ext', (text, done) => {
+    written.push(text);
+    done();
+  });
+  const batch = records(2);
+  await sink.send(batch, never);
+  assert.equal(written.length, 1, 'one write per batch');
+  const lines = written[0]!.split('\n');
+  assert.equal(lines.pop(), '');
+  assert.deepEqual(
+    lines.map((line) => JSON.parse(line)),
+    batch.map((record) => ({ extension: 'my-ext', ...JSON.parse(record.json) })),
+  );
+  assert.ok(lines.every((line) => line.startsWith('{"extension":"my-ext",')));
+});
