@@ -1,7 +1,8 @@
 /**
- * `npm run example`: the main job on a fresh clone. Scaffolds the Go and the
- * TypeScript example extensions into ./example with the real bins, then
- * builds and packs both architectures of each and prints the pack tables.
+ * `npm run example [-- DIR]`: the main job on a fresh clone. Scaffolds the Go
+ * and the TypeScript example extensions into ./example (or DIR) with the real
+ * bins, then builds and packs both architectures of each and prints the pack
+ * tables.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,7 +10,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const exampleDirectory = path.join(root, 'example');
+// An optional argument puts the examples elsewhere (the tests use a temporary folder).
+const exampleDirectory = path.resolve(process.argv[2] ?? path.join(root, 'example'));
 const marker = path.join(exampleDirectory, '.made-by-npm-run-example');
 
 function step(title: string, command: string[], cwd: string): void {
