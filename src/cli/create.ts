@@ -3,7 +3,7 @@ import type prompts from 'prompts';
 import yargs from 'yargs';
 import { architectures, parseArchitectures, type Architecture } from '../core/architectures.js';
 import { eventTypes, languages, type EventType, type Language } from '../core/config.js';
-import { CancelledError, CliError, errorMessage } from '../core/errors.js';
+import { CancelledError, CliError, errorMessage, usageError } from '../core/errors.js';
 import { extensionNameProblem } from '../core/names.js';
 import type { ScaffoldOptions, ScaffoldResult } from '../core/scaffold.js';
 import { runCli, usageFailure } from './run.js';
@@ -48,6 +48,7 @@ function parseEvents(input: string): EventType[] {
   const unknown = parts.filter((part) => !(eventTypes as readonly string[]).includes(part));
   if (unknown.length > 0 || parts.length === 0) {
     throw new CliError(`--events: unknown event "${unknown[0] ?? input}"`, {
+      exitCode: 2,
       hint: 'use INVOKE, SHUTDOWN or INVOKE,SHUTDOWN',
     });
   }
@@ -57,7 +58,7 @@ function parseEvents(input: string): EventType[] {
 function validLanguage(input: string): Language {
   const language = input.toLowerCase() === 'typescript' ? 'ts' : input.toLowerCase();
   if (!(languages as readonly string[]).includes(language)) {
-    throw new CliError(`--lang: unknown language "${input}"`, { hint: 'use --lang go or --lang ts' });
+    throw usageError(`--lang: unknown language "${input}"`, 'use --lang go or --lang ts');
   }
   return language as Language;
 }
@@ -83,8 +84,9 @@ export async function resolveCreateOptions(
 
   if (args.name !== undefined) {
     const problem = extensionNameProblem(args.name);
-    if (problem !== undefined) throw new CliError(`--name: ${problem}`, { hint: 'pass a valid --name' });
+    if (problem !== undefined) throw usageError(`--name: ${problem}`, 'pass a valid --name');
   }
+  const { availableTemplates, checkTargetDirectory, templateInfo } = await import('../core/scaffold.js');
   let directory = args.dir ?? (args.name === undefined ? undefined : args.name);
   if (directory === undefined) {
     if (!interactive) {
@@ -104,11 +106,9 @@ export async function resolveCreateOptions(
   let name = args.name ?? path.basename(path.resolve(directory));
   if (args.name === undefined && extensionNameProblem(name) !== undefined) {
     if (!interactive) {
-      throw new CliError(
+      throw usageError(
         `--name: the directory name "${name}" is not a valid extension name; ${extensionNameProblem(name)!.replace(/^.*?; /, '')}`,
-        {
-          hint: 'pass --name NAME',
-        },
+        'pass --name NAME',
       );
     }
     name = await question<string>({
@@ -123,7 +123,9 @@ export async function resolveCreateOptions(
     });
   }
 
-  const { availableTemplates, templateInfo } = await import('../core/scaffold.js');
+  // Refuse an occupied directory before asking anything else, not after.
+  if (interactive) await checkTargetDirectory(directory, args.force);
+
   let language: Language;
   if (args.lang !== undefined) language = validLanguage(args.lang);
   else if (interactive) {
@@ -159,7 +161,7 @@ export async function resolveCreateOptions(
     try {
       chosenArchitectures = parseArchitectures(args.arch);
     } catch (error) {
-      throw new CliError(`--arch: ${errorMessage(error)}`);
+      throw usageError(`--arch: ${errorMessage(error)}`, 'pass --arch x86_64, --arch arm64 or --arch x86_64,arm64');
     }
   } else if (interactive) {
     chosenArchitectures = await question<Architecture[]>({
@@ -268,6 +270,12 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
       .wrap(Math.min(100, process.stdout.columns || 100))
       .fail(usageFailure)
       .parseAsync()) as CreateArguments;
+    if (args.interactive === true && args.yes !== true && !canPrompt(args)) {
+      throw usageError(
+        '--interactive: there is no terminal to ask on (stdin or stdout is not a TTY)',
+        'leave out --interactive and pass the answers as flags, or --yes for the defaults',
+      );
+    }
     const options = await resolveCreateOptions(args, canPrompt(args));
     const { scaffold } = await import('../core/scaffold.js');
     const result = await scaffold(options);

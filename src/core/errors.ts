@@ -24,6 +24,11 @@ export class CancelledError extends CliError {
   }
 }
 
+/** A bad flag or argument: exit code 2, like every command-line parser. */
+export function usageError(message: string, hint?: string): CliError {
+  return new CliError(message, { exitCode: 2, ...(hint === undefined ? {} : { hint }) });
+}
+
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }

@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import Handlebars from 'handlebars';
 import type { Architecture } from './architectures.js';
 import type { EventType, Language } from './config.js';
-import { CliError, errorMessage } from './errors.js';
+import { CliError, errorMessage, usageError } from './errors.js';
 import { isErrorCode, listFiles } from './fs-utils.js';
 import { extensionNameProblem } from './names.js';
 import { templatesRoot, toolkitRoot } from './paths.js';
@@ -200,26 +200,50 @@ const goModulePattern = /^[A-Za-z0-9][A-Za-z0-9._~/-]*$/;
 
 async function validate(options: ScaffoldOptions): Promise<void> {
   const nameProblem = extensionNameProblem(options.name);
-  if (nameProblem !== undefined) throw new CliError(`--name: ${nameProblem}`, { hint: 'pass a valid --name' });
+  if (nameProblem !== undefined) throw usageError(`--name: ${nameProblem}`, 'pass a valid --name');
   const templates = await availableTemplates(options.language);
   if (!templates.includes(options.template)) {
-    throw new CliError(`--template: no "${options.template}" template for ${options.language}`, {
-      hint: `choose one of: ${templates.join(', ')}`,
-    });
+    throw usageError(
+      `--template: no "${options.template}" template for ${options.language}`,
+      `choose one of: ${templates.join(', ')}`,
+    );
   }
-  if (options.architectures.length === 0) throw new CliError('--arch: choose at least one of x86_64, arm64');
-  if (options.events.length === 0) throw new CliError('--events: choose at least one of INVOKE, SHUTDOWN');
+  if (options.architectures.length === 0) throw usageError('--arch: choose at least one of x86_64, arm64');
+  if (options.events.length === 0) throw usageError('--events: choose at least one of INVOKE, SHUTDOWN');
   const fixedEvents = (await templateInfo(options.language, options.template)).events;
   if (fixedEvents !== undefined && fixedEvents.join(',') !== options.events.join(',')) {
-    throw new CliError(`--events: the ${options.template} template always registers for ${fixedEvents.join(',')}`, {
-      hint: `leave out --events, or pass --events ${fixedEvents.join(',')}`,
-    });
+    throw usageError(
+      `--events: the ${options.template} template always registers for ${fixedEvents.join(',')}`,
+      `leave out --events, or pass --events ${fixedEvents.join(',')}`,
+    );
   }
   if (options.goModule !== undefined && (!goModulePattern.test(options.goModule) || options.goModule.includes('//'))) {
-    throw new CliError(`--module: "${options.goModule}" is not a valid Go module path`, {
-      hint: 'use a path such as github.com/acme/my-extension',
-    });
+    throw usageError(
+      `--module: "${options.goModule}" is not a valid Go module path`,
+      'use a path such as github.com/acme/my-extension',
+    );
   }
+}
+
+/**
+ * Throws unless `directory` is missing, empty (but for .git) or `force` is
+ * set. Returns the entries that are in the way, or undefined when it does not
+ * exist. The CLI calls it before asking questions, scaffold again before writing.
+ */
+export async function checkTargetDirectory(
+  directory: string,
+  force: boolean | undefined,
+): Promise<string[] | undefined> {
+  const blocking = await blockingEntries(path.resolve(directory));
+  if (blocking !== undefined && blocking.length > 0 && force !== true) {
+    throw new CliError(
+      `${path.resolve(directory)} is not empty (${blocking.slice(0, 3).join(', ')}${blocking.length > 3 ? ', …' : ''})`,
+      {
+        hint: 'choose an empty or new directory, or pass --force to add the template files to it (other files are kept)',
+      },
+    );
+  }
+  return blocking;
 }
 
 /** Files in the directory that would block a plain scaffold (.git is fine: people run git init first). */
@@ -267,15 +291,7 @@ async function renderTemplate(options: ScaffoldOptions, into: string, context: R
 export async function scaffold(options: ScaffoldOptions): Promise<ScaffoldResult> {
   await validate(options);
   const directory = path.resolve(options.directory);
-  const blocking = await blockingEntries(directory);
-  if (blocking !== undefined && blocking.length > 0 && options.force !== true) {
-    throw new CliError(
-      `${directory} is not empty (${blocking.slice(0, 3).join(', ')}${blocking.length > 3 ? ', …' : ''})`,
-      {
-        hint: 'choose an empty or new directory, or pass --force to add the template files to it (other files are kept)',
-      },
-    );
-  }
+  const blocking = await checkTargetDirectory(directory, options.force);
   const toolkitVersion = (
     JSON.parse(await readFile(path.join(toolkitRoot, 'package.json'), 'utf8')) as { version: string }
   ).version;

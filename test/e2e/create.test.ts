@@ -155,7 +155,7 @@ describe('create-lambda-extension, refusals', () => {
     it(`refuses --name ${JSON.stringify(name)} before writing anything`, async () => {
       const before = await readdir(workspace.path);
       const result = await runCreate([`--name=${name}`, '--yes'], { cwd: workspace.path });
-      assert.equal(result.code, 1, describeRun(result));
+      assert.equal(result.code, 2, describeRun(result));
       assert.match(
         result.stderr,
         /^error: --name: .*letters, digits, "\.", "_" and "-", starting with a letter or digit/m,
@@ -166,7 +166,7 @@ describe('create-lambda-extension, refusals', () => {
 
   it('refuses a directory whose base name is not a valid name, naming --name', async () => {
     const result = await runCreate(['bad dir', '--yes'], { cwd: workspace.path });
-    assert.equal(result.code, 1);
+    assert.equal(result.code, 2);
     assert.match(result.stderr, /--name/);
     assert.ok(!existsSync(path.join(workspace.path, 'bad dir')));
   });
@@ -179,8 +179,9 @@ describe('create-lambda-extension, refusals', () => {
       ['--template', 'nope'],
     ] as const) {
       const result = await runCreate(['x-bad', flag, value, '--yes'], { cwd: workspace.path });
-      assert.notEqual(result.code, 0);
+      assert.equal(result.code, 2, describeRun(result));
       assert.match(result.stderr, new RegExp(`^error: ${flag}`, 'm'), describeRun(result));
+      assert.match(result.stderr, /^hint: /m);
       assert.ok(!existsSync(path.join(workspace.path, 'x-bad')));
     }
   });
@@ -269,6 +270,24 @@ describe('create-lambda-extension, interactive', () => {
     });
   }
 
+  it('refuses a non-empty directory before asking anything', async () => {
+    const directory = path.join(workspace.path, 'occupied-tty');
+    await mkdir(directory);
+    await writeFile(path.join(directory, 'keep.txt'), 'mine');
+    const session = startTerminal([process.execPath, createBin, directory], { cwd: workspace.path });
+    const { code, output } = await session.exited;
+    assert.equal(code, 1, output);
+    assert.match(output, /is not empty/);
+    assert.doesNotMatch(output, /Language/);
+  });
+
+  it('--interactive without a terminal fails at once instead of hanging or guessing', async () => {
+    const result = await runCreate(['no-tty', '--interactive'], { cwd: workspace.path, timeoutMs: 15_000 });
+    assert.equal(result.code, 2, describeRun(result));
+    assert.match(result.stderr, /^error: --interactive: there is no terminal to ask on/m);
+    assert.ok(!existsSync(path.join(workspace.path, 'no-tty')));
+  });
+
   it('CancelledError is what onCancel throws', async () => {
     prompts.inject([new Error('cancel')]);
     await assert.rejects(resolveCreateOptions({}, true), CancelledError);
@@ -286,7 +305,7 @@ describe('create-lambda-extension, templates with fixed events', () => {
     const result = await runCreate(['fixed-events', '--template', 'telemetry', '--events', 'SHUTDOWN', '--yes'], {
       cwd: workspace.path,
     });
-    assert.equal(result.code, 1, describeRun(result));
+    assert.equal(result.code, 2, describeRun(result));
     assert.match(result.stderr, /^error: --events: the telemetry template always registers for INVOKE,SHUTDOWN/m);
     assert.ok(!existsSync(path.join(workspace.path, 'fixed-events')));
   });
