@@ -2,20 +2,16 @@ import { spawn } from 'node:child_process';
 import { chmod, cp, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { goArchitecture, type Architecture } from './architectures.js';
-import { readConfig, type ExtensionConfig } from './config.js';
+import { applyConfigOverrides, readConfig, type ConfigOverrides, type ExtensionConfig } from './config.js';
 import { CliError, errorMessage } from './errors.js';
 import { isErrorCode, listFiles, replaceDirectory } from './fs-utils.js';
 
-export interface BuildOptions {
+export interface BuildOptions extends ConfigOverrides {
   projectDirectory: string;
   /** Defaults to the config's list. */
   architectures?: Architecture[] | undefined;
   /** Relative to the project; default `dist`. */
   outDirectory?: string | undefined;
-  /** Overrides the config's version. */
-  version?: string | undefined;
-  /** Overrides the config's sourcemap setting (TypeScript only). */
-  sourcemap?: boolean | undefined;
   /** The Go command; default `go` on PATH. */
   goCommand?: string | undefined;
   onProgress?: ((event: BuildProgress) => void) | undefined;
@@ -109,18 +105,25 @@ const bundleBanner = [
   'const require = __extensionCreateRequire(import.meta.url);',
 ].join('\n');
 
+/** Runs go, passing each complete line of its output on as it arrives. */
 function runGoBuild(
   goCommand: string,
   args: string[],
-  options: { cwd: string; env: NodeJS.ProcessEnv },
-): Promise<{ code: number | null; output: string }> {
+  options: { cwd: string; env: NodeJS.ProcessEnv; onLine?: ((line: string) => void) | undefined },
+): Promise<{ code: number | null }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(goCommand, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const child = spawn(goCommand, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    for (const stream of [child.stdout, child.stderr]) {
+      let pending = '';
+      stream.on('data', (chunk: Buffer) => {
+        const lines = (pending + chunk.toString()).split('\n');
+        pending = lines.pop()!;
+        lines.forEach((line) => options.onLine?.(`${line}\n`));
+      });
+      stream.on('end', () => pending !== '' && options.onLine?.(`${pending}\n`));
+    }
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code, output }));
+    child.on('close', (code) => resolve({ code }));
   });
 }
 
@@ -202,8 +205,8 @@ function goLayerProducer(config: ExtensionConfig, options: BuildOptions, version
     const result = await runGoBuild(options.goCommand ?? 'go', goBuildArguments(version, output, config.entry), {
       cwd: path.resolve(options.projectDirectory),
       env: goBuildEnvironment(architecture),
+      onLine: options.onOutput,
     });
-    if (result.output !== '') options.onOutput?.(result.output);
     if (result.code !== 0) {
       throw new CliError(`go build failed for ${architecture} (exit code ${result.code ?? 'signal'})`, {
         hint: "fix the compiler's errors above, then run ext build again",
@@ -227,7 +230,7 @@ function typeScriptLayerProducer(
       path.resolve(options.projectDirectory),
       bundleDirectory,
       version,
-      options.sourcemap ?? config.sourcemap ?? false,
+      config.sourcemap ?? false,
       options.onOutput,
     );
     await bundled;
@@ -265,9 +268,9 @@ async function buildOne(
  */
 export async function build(options: BuildOptions): Promise<BuildResult> {
   const projectDirectory = path.resolve(options.projectDirectory);
-  const config = await readConfig(projectDirectory);
+  const config = applyConfigOverrides(await readConfig(projectDirectory), options);
   const architectures = options.architectures ?? config.architectures;
-  const version = options.version ?? config.version;
+  const version = config.version;
   if (config.language === 'go') {
     if (!/^[^\s'"]+$/.test(version)) {
       throw new CliError(`"version" must not contain spaces or quotes: ${JSON.stringify(version)}`, {
@@ -284,12 +287,12 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       hint: 'choose a writable --out directory',
     });
   }
-  // Both architectures usually fail with the same compiler message: show it once.
-  const shownOutput = new Set<string>();
+  // Both architectures usually fail with the same compiler messages: show each line once.
+  const shownLines = new Set<string>();
   const onOutput = (chunk: string) => {
-    if (shownOutput.has(chunk)) return;
-    shownOutput.add(chunk);
-    options.onOutput?.(chunk);
+    const fresh = chunk.split(/(?<=\n)/).filter((line) => !shownLines.has(line));
+    fresh.forEach((line) => shownLines.add(line));
+    if (fresh.length > 0) options.onOutput?.(fresh.join(''));
   };
   const buildOptions = { ...options, onOutput };
   const bundleDirectory = config.language === 'ts' ? await mkdtemp(path.join(outDirectory, '.bundle-')) : undefined;

@@ -1,7 +1,8 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { architectures, isArchitecture, type Architecture } from './architectures.js';
-import { CliError, errorMessage } from './errors.js';
+import { CliError, errorMessage, usageError } from './errors.js';
 import { extensionNameProblem } from './names.js';
 
 export const configFileName = 'lambda-extension.json';
@@ -116,6 +117,34 @@ export function parseConfig(text: string, filePath: string): ExtensionConfig {
   return { ...rest, architectures: architectures.filter((a) => rest.architectures.some((b) => b === a)) };
 }
 
+/** Values given on the command line that replace the config's for one run. */
+export interface ConfigOverrides {
+  name?: string | undefined;
+  entry?: string | undefined;
+  version?: string | undefined;
+  sourcemap?: boolean | undefined;
+}
+
+/** The config with the overrides applied, each checked as strictly as the file's own fields. */
+export function applyConfigOverrides(config: ExtensionConfig, overrides: ConfigOverrides): ExtensionConfig {
+  const result = { ...config };
+  if (overrides.name !== undefined) {
+    const problem = extensionNameProblem(overrides.name);
+    if (problem !== undefined) throw usageError(`--name: ${problem}`, 'pass a valid --name');
+    result.name = overrides.name;
+  }
+  if (overrides.entry !== undefined) {
+    if (overrides.entry === '') throw usageError('--entry: must not be empty');
+    result.entry = overrides.entry;
+  }
+  if (overrides.version !== undefined) {
+    if (overrides.version === '') throw usageError('--extension-version: must not be empty');
+    result.version = overrides.version;
+  }
+  if (overrides.sourcemap !== undefined) result.sourcemap = overrides.sourcemap;
+  return result;
+}
+
 /** Reads and validates <projectDirectory>/lambda-extension.json. */
 export async function readConfig(projectDirectory: string): Promise<ExtensionConfig> {
   const filePath = path.join(projectDirectory, configFileName);
@@ -123,6 +152,11 @@ export async function readConfig(projectDirectory: string): Promise<ExtensionCon
   try {
     text = await readFile(filePath, 'utf8');
   } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT' && !existsSync(projectDirectory)) {
+      throw new CliError(`the project directory ${projectDirectory} does not exist`, {
+        hint: 'pass --cwd with the folder that holds lambda-extension.json',
+      });
+    }
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
       throw new CliError(`no ${configFileName} in ${projectDirectory}`, {
         hint: 'run this in a project made by create-lambda-extension, or pass --cwd DIR',

@@ -141,7 +141,45 @@ describe('ext build, Go', () => {
   });
 });
 
+describe('ext build, flags override lambda-extension.json', () => {
+  it('--name and --extension-version replace the config for one run', async () => {
+    const out = path.join(workspace.path, 'override-dist');
+    const result = await runExt(
+      ['build', '--arch', 'x86_64', '--name', 'other-name', '--extension-version', '7.7.7-rc1', '--out', out],
+      { cwd: goProject, timeoutMs: 300_000 },
+    );
+    assert.equal(result.code, 0, describeRun(result));
+    const binary = await readFile(path.join(out, 'x86_64', 'extensions', 'other-name'));
+    assert.ok(binary.includes('7.7.7-rc1'));
+    const config = JSON.parse(await readFile(path.join(goProject, 'lambda-extension.json'), 'utf8'));
+    assert.equal(config.name, 'go-ext', 'the file is not rewritten');
+  });
+
+  it('--sourcemap writes a map next to the bundle and enables it in the launcher', async () => {
+    const out = path.join(workspace.path, 'sourcemap-dist');
+    const result = await runExt(['build', '--arch', 'arm64', '--sourcemap', '--out', out], { cwd: tsProject });
+    assert.equal(result.code, 0, describeRun(result));
+    assert.ok(existsSync(path.join(out, 'arm64', 'ts-ext', 'index.mjs.map')));
+    assert.match(
+      await readFile(path.join(out, 'arm64', 'extensions', 'ts-ext'), 'utf8'),
+      /exec node --enable-source-maps /,
+    );
+  });
+
+  it('refuses a bad --name override with exit code 2', async () => {
+    const result = await runExt(['build', '--name', '../escape'], { cwd: goProject });
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /^error: --name: "\.\.\/escape" is not a valid extension name/m);
+  });
+});
+
 describe('ext build, configuration errors', () => {
+  it('says when the --cwd directory does not exist', async () => {
+    const result = await runExt(['build', '--cwd', path.join(workspace.path, 'no-such-dir')]);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /^error: the project directory .*no-such-dir does not exist/m);
+  });
+
   it('names the missing lambda-extension.json and --cwd', async () => {
     const result = await runExt(['build', '--cwd', workspace.path]);
     assert.equal(result.code, 1);

@@ -1,8 +1,16 @@
 import type { CommandModule } from 'yargs';
-import { architectureOption, architecturesFlag, outOption, projectOptions } from '../options.js';
+import {
+  architectureOption,
+  architecturesFlag,
+  configOverrideOptions,
+  configOverrides,
+  outOption,
+  projectOptions,
+  type ConfigOverrideArguments,
+} from '../options.js';
 import { showsProgress } from '../terminal.js';
 
-interface BuildArguments {
+interface BuildArguments extends ConfigOverrideArguments {
   arch?: string;
   out: string;
   cwd: string;
@@ -14,9 +22,10 @@ export const buildCommand: CommandModule<object, BuildArguments> = {
   describe: 'Cross-compile (Go) or bundle (TypeScript) into dist/<arch>/, the tree Lambda unpacks to /opt',
   builder: (yargs) =>
     yargs
-      .options({ arch: architectureOption, out: outOption, ...projectOptions })
+      .options({ arch: architectureOption, out: outOption, ...configOverrideOptions, ...projectOptions })
       .example('$0 build', 'every architecture in lambda-extension.json')
-      .example('$0 build --arch arm64 --json', 'arm64 only, list the files built as JSON'),
+      .example('$0 build --arch arm64 --json', 'arm64 only, list the files built as JSON')
+      .example('$0 build --extension-version "$(git describe --tags)"', 'stamp the version from git'),
   handler: async (args) => {
     const [{ build }, { buildProgressPrinter }, { printBuildResult }] = await Promise.all([
       import('../../core/build.js'),
@@ -24,6 +33,7 @@ export const buildCommand: CommandModule<object, BuildArguments> = {
       import('../report.js'),
     ]);
     const result = await build({
+      ...configOverrides(args),
       projectDirectory: args.cwd,
       architectures: architecturesFlag(args.arch),
       outDirectory: args.out,
