@@ -1,4 +1,4 @@
-import { runCli, usageFailure } from './run.js';
+import { commandUsageFailure, runCli } from './run.js';
 import { toolkitVersion } from './version.js';
 
 /**
@@ -33,7 +33,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
       .version(toolkitVersion())
       .alias('h', 'help')
       .wrap(Math.min(100, process.stdout.columns || 100))
-      .fail(usageFailure)
+      .fail(commandUsageFailure(argv, ['build', 'pack', 'inspect', 'dev']))
       .parseAsync();
   });
 }

@@ -34,3 +34,17 @@ export function usageFailure(message: string | undefined, error: Error | undefin
     },
   );
 }
+
+/** Like usageFailure, but a mistyped command is called a command, not an "argument". */
+export function commandUsageFailure(argv: readonly string[], commands: readonly string[]) {
+  return (message: string | undefined, error: Error | undefined): never => {
+    const first = argv[0];
+    if (first !== undefined && !first.startsWith('-') && !commands.includes(first)) {
+      throw new CliError(`unknown command "${first}"`, {
+        exitCode: 2,
+        hint: `the commands are ${commands.join(', ')}; run ext --help`,
+      });
+    }
+    return usageFailure(message, error);
+  };
+}
