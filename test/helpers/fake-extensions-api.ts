@@ -71,11 +71,18 @@ export async function startFakeExtensionsApi(
   });
 }
 
-export const shutdownEvent = () => ({ eventType: 'SHUTDOWN', shutdownReason: 'spindown', deadlineMs: Date.now() + 2000 });
+export const shutdownEvent = () => ({
+  eventType: 'SHUTDOWN',
+  shutdownReason: 'spindown',
+  deadlineMs: Date.now() + 2000,
+});
 export const invokeEvent = (requestId: string) => ({
   eventType: 'INVOKE',
   requestId,
   deadlineMs: Date.now() + 3000,
   invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:fake',
-  tracing: { type: 'X-Amzn-Trace-Id', value: 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1' },
+  tracing: {
+    type: 'X-Amzn-Trace-Id',
+    value: 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1',
+  },
 });
