@@ -76,7 +76,8 @@ export function goBuildEnvironment(
  * any other folder (such as ext dev's), and fails with a plain message when
  * the function's runtime has no node.
  */
-export function launcherScript(name: string, sourcemap: boolean): string {
+export function launcherScript(name: string, sourcemap: boolean, nodeOptions: readonly string[] = []): string {
+  const flags = [...(sourcemap ? ['--enable-source-maps'] : []), ...nodeOptions].map((flag) => `${flag} `).join('');
   // Only shell built-ins: a function's PATH may lack even basename and dirname.
   return [
     '#!/bin/sh',
@@ -90,7 +91,7 @@ export function launcherScript(name: string, sourcemap: boolean): string {
     `  echo "$LAMBDA_EXTENSION_NAME: node is not on PATH; this extension needs a Node.js runtime (nodejs20.x or later)" >&2`,
     '  exit 127',
     'fi',
-    `exec node ${sourcemap ? '--enable-source-maps ' : ''}"\${0%/*}/../${name}/index.mjs" "$@"`,
+    `exec node ${flags}"\${0%/*}/../${name}/index.mjs" "$@"`,
     '',
   ].join('\n');
 }
@@ -192,7 +193,7 @@ async function bundleTypeScript(
   await chmod(outfile, 0o755);
   const launcher = path.join(stagingLayer, 'extensions', config.name);
   await mkdir(path.dirname(launcher), { recursive: true });
-  await writeFile(launcher, launcherScript(config.name, sourcemap), { mode: 0o755 });
+  await writeFile(launcher, launcherScript(config.name, sourcemap, config.nodeOptions), { mode: 0o755 });
   await chmod(launcher, 0o755);
 }
 

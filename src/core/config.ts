@@ -20,7 +20,11 @@ export interface ExtensionConfig {
   version: string;
   events?: EventType[];
   sourcemap?: boolean;
+  /** TypeScript only: flags for node, written into the launcher. */
+  nodeOptions?: string[];
 }
+
+const nodeFlagPattern = /^--[A-Za-z0-9][A-Za-z0-9-]*(=[A-Za-z0-9._:/,=-]+)?$/;
 
 const knownFields = new Set([
   '$schema',
@@ -31,6 +35,7 @@ const knownFields = new Set([
   'version',
   'events',
   'sourcemap',
+  'nodeOptions',
 ]);
 
 /**
@@ -91,6 +96,21 @@ export function configProblems(value: unknown): string[] {
   };
   listField('architectures', architectures, true);
   listField('events', eventTypes, false);
+  const nodeOptions = config['nodeOptions'];
+  if (nodeOptions !== undefined) {
+    if (!Array.isArray(nodeOptions))
+      problems.push('"nodeOptions" must be an array of node flags such as "--max-semi-space-size=1"');
+    else {
+      nodeOptions.forEach((flag, index) => {
+        // The flags are written into a shell script: nothing that the shell would interpret.
+        if (typeof flag !== 'string' || !nodeFlagPattern.test(flag)) {
+          problems.push(
+            `"nodeOptions[${index}]" must be a node flag such as "--max-semi-space-size=1", not ${JSON.stringify(flag)}`,
+          );
+        }
+      });
+    }
+  }
   if (config['sourcemap'] !== undefined && typeof config['sourcemap'] !== 'boolean') {
     problems.push('"sourcemap" must be true or false');
   }

@@ -25,6 +25,13 @@ describe('lambda-extension.json validation', () => {
     ['version type', { ...valid, version: 3 }, /"version" must be a non-empty string/],
     ['sourcemap type', { ...valid, sourcemap: 'yes' }, /"sourcemap" must be true or false/],
     ['not an object', [1], /must hold a JSON object/],
+    [
+      'node flag with a shell character',
+      { ...valid, nodeOptions: ['--x=$(id)'] },
+      /"nodeOptions\[0\]" must be a node flag/,
+    ],
+    ['node flag without dashes', { ...valid, nodeOptions: ['inspect'] }, /"nodeOptions\[0\]" must be a node flag/],
+    ['nodeOptions not a list', { ...valid, nodeOptions: '--x' }, /"nodeOptions" must be an array/],
   ];
   for (const [label, value, pattern] of cases) {
     it(`names the field: ${label}`, () => {
@@ -35,6 +42,12 @@ describe('lambda-extension.json validation', () => {
       );
     });
   }
+  it('accepts node flags with values', () => {
+    assert.deepEqual(
+      configProblems({ ...valid, nodeOptions: ['--max-semi-space-size=1', '--enable-source-maps'] }),
+      [],
+    );
+  });
   it('reports invalid JSON with the path', () => {
     assert.throws(() => parseConfig('{', '/p/lambda-extension.json'), /\/p\/lambda-extension\.json is not valid JSON/);
   });

@@ -9,6 +9,7 @@ import {
   templateInfo,
   templateSources,
 } from '../../src/core/scaffold.js';
+import { launcherScript } from '../../src/core/build.js';
 
 describe('template paths', () => {
   it('renames stored dotfiles and strips .hbs', () => {
@@ -82,5 +83,18 @@ describe('template layering', () => {
     assert.equal(info.extends, 'basic');
     assert.deepEqual(info.events, ['INVOKE', 'SHUTDOWN']);
     assert.notEqual((await templateInfo('go', 'basic')).description, '');
+  });
+});
+
+describe('TypeScript launcher', () => {
+  it('passes source maps and node flags before the bundle path, using only shell built-ins', () => {
+    const script = launcherScript('my-ext', true, ['--max-semi-space-size=1']);
+    assert.ok(script.startsWith('#!/bin/sh\n'));
+    assert.ok(!script.includes('\r'));
+    assert.match(
+      script,
+      /\nexec node --enable-source-maps --max-semi-space-size=1 "\$\{0%\/\*\}\/\.\.\/my-ext\/index\.mjs" "\$@"\n$/,
+    );
+    assert.doesNotMatch(script, /basename|dirname/);
   });
 });
