@@ -25,6 +25,11 @@ export class ExtensionError extends Error {
 export interface SetupContext {
   log: Logger;
   registration: RegisterResponse;
+  /** The extension's name (its file name in /opt/extensions) and version. */
+  name: string;
+  version: string;
+  /** The Lambda-Extension-Identifier from register, for the other APIs (Telemetry). */
+  identifier: string;
   /** Prefix of this extension's environment variables, e.g. MY_EXT_ for my-ext (extensions share the function's environment). */
   settingsPrefix: string;
   env: NodeJS.ProcessEnv;
@@ -42,10 +47,12 @@ export interface Handlers {
   setup?(context: SetupContext): Promise<void> | void;
   invoke?(event: InvokeEvent, context: WorkContext): Promise<void> | void;
   shutdown?(event: ShutdownEvent, context: WorkContext): Promise<void> | void;
+  /** Runs when `signal` (SIGTERM or SIGINT) stops the extension after setup, bounded by `stopBudgetMs`. */
+  stop?(context: WorkContext): Promise<void> | void;
 }
 
 export interface RunOptions {
-  client: Pick<ExtensionsApiClient, 'register' | 'next' | 'initError' | 'exitError'>;
+  client: Pick<ExtensionsApiClient, 'register' | 'next' | 'initError' | 'exitError' | 'identifier'>;
   /** Must equal the file name in /opt/extensions. */
   name: string;
   version?: string;
@@ -57,9 +64,14 @@ export interface RunOptions {
   env?: NodeJS.ProcessEnv;
   /** Time kept back before each deadline to wrap up and call next or exit. */
   safetyMarginMs?: number;
+  /** How long `handlers.stop` may run: a signal carries no deadline. */
+  stopBudgetMs?: number;
+  /** Level of the line logged for each INVOKE; a telemetry subscriber uses debug, since its own lines come back to it. */
+  eventLogLevel?: 'info' | 'debug';
 }
 
 export const defaultSafetyMarginMs = 300;
+export const defaultStopBudgetMs = 500;
 
 /** Upper snake case of the name, starting with a letter as Lambda requires of variable names. */
 export function settingsPrefixFor(name: string): string {
@@ -72,6 +84,12 @@ export async function run(options: RunOptions): Promise<number> {
   const { client, name, events, handlers, signal } = options;
   const log = options.log ?? createLogger({ base: { extension: name } });
   const margin = options.safetyMarginMs ?? defaultSafetyMarginMs;
+  // After setup, a signal still gets a short, bounded last run (e.g. a final flush).
+  const stop = async (): Promise<number> => {
+    const work = handlers.stop;
+    if (work) await bounded('stop', log, Date.now() + (options.stopBudgetMs ?? defaultStopBudgetMs), undefined, work);
+    return stopped(log);
+  };
 
   let registration: RegisterResponse;
   try {
@@ -87,7 +105,15 @@ export async function run(options: RunOptions): Promise<number> {
 
   try {
     const settingsPrefix = settingsPrefixFor(name);
-    await handlers.setup?.({ log, registration, settingsPrefix, env: options.env ?? process.env });
+    await handlers.setup?.({
+      log,
+      registration,
+      name,
+      version: options.version ?? 'dev',
+      identifier: client.identifier ?? '',
+      settingsPrefix,
+      env: options.env ?? process.env,
+    });
   } catch (error) {
     const expected = error instanceof ExtensionError;
     const errorType = expected ? error.errorType : 'Extension.UnknownReason';
@@ -97,12 +123,12 @@ export async function run(options: RunOptions): Promise<number> {
   }
 
   for (;;) {
-    if (signal?.aborted) return stopped(log);
+    if (signal?.aborted) return stop();
     let event;
     try {
       event = await client.next(signal);
     } catch (error) {
-      if (signal?.aborted) return stopped(log);
+      if (signal?.aborted) return stop();
       log.error('event/next failed', { error });
       await report(log, client.exitError('Extension.EventLoopFailed', error));
       return 1;
@@ -119,7 +145,7 @@ export async function run(options: RunOptions): Promise<number> {
     }
 
     const { requestId, invokedFunctionArn, tracing, deadlineMs } = event;
-    log.info('invoke', { requestId, invokedFunctionArn, traceId: tracing?.value, remainingMs: deadlineMs - Date.now() });
+    log[options.eventLogLevel ?? 'info']('invoke', { requestId, invokedFunctionArn, traceId: tracing?.value, remainingMs: deadlineMs - Date.now() });
     const invoke = handlers.invoke;
     if (invoke) await bounded('invoke', log, deadlineMs - margin, signal, (context) => invoke(event, context));
   }

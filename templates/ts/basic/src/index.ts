@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { run } from './extension.js';
 import { ExtensionsApiClient } from './extensions-api.js';
-import { events, handlers } from './handlers.js';
+import { eventLogLevel, events, handlers } from './handlers.js';
 import { createLogger, stackOf } from './log.js';
 
 // `ext build` replaces process.env.EXTENSION_VERSION with the version in lambda-extension.json.
@@ -45,7 +45,7 @@ async function main(): Promise<number> {
   process.on('uncaughtException', crash);
   process.on('unhandledRejection', crash);
   try {
-    return await run({ client, name, version, events, handlers, log, signal: controller.signal });
+    return await run({ client, name, version, events, handlers, eventLogLevel, log, signal: controller.signal });
   } finally {
     client.close();
   }

@@ -1,6 +1,9 @@
 /**
  * Structured logs: one JSON object per line on stdout, which Lambda sends to
- * the function's CloudWatch log stream (and to Telemetry API subscribers).
+ * the function's CloudWatch log stream, and to Telemetry API subscribers as
+ * `extension` records. Every line carries the `base` fields
+ * (`"extension":"<name>"`), which is how a subscriber recognises its own
+ * lines and leaves them out: keep it that way.
  */
 export const logLevels = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof logLevels)[number];
@@ -41,14 +44,15 @@ export function createLogger({ level = 'info', base = {}, write = (line) => proc
   };
   function emit(lineLevel: LogLevel, msg: string, fields: LogFields = {}): void {
     if (logLevels.indexOf(lineLevel) < logLevels.indexOf(logger.level)) return;
-    // level and msg come first and cannot be overwritten by a field of the same name.
-    const line = Object.assign({ level: lineLevel, msg }, base, fields, { level: lineLevel, msg });
-    write(`${stringify(line)}\n`);
+    // level and msg come first; neither they nor the base fields (the marker
+    // of our own lines) can be overwritten by a field of the same name.
+    const line = Object.assign({ level: lineLevel, msg }, base, fields, { level: lineLevel, msg }, base);
+    write(`${stringify(line, base)}\n`);
   }
   return logger;
 }
 
-function stringify(line: LogFields): string {
+function stringify(line: LogFields, base: LogFields): string {
   try {
     return JSON.stringify(line, (_key, value: unknown) => {
       // Own enumerable fields (status, errorType…) are kept; name and message are not enumerable.
@@ -57,6 +61,6 @@ function stringify(line: LogFields): string {
     });
   } catch (error) {
     // A circular field must not take the extension down with it.
-    return JSON.stringify({ level: line['level'], msg: line['msg'], logError: String(error) });
+    return JSON.stringify({ level: line['level'], msg: line['msg'], ...base, logError: String(error) });
   }
 }

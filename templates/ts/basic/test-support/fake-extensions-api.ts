@@ -1,7 +1,8 @@
 /**
  * A small in-process stand-in for the Lambda Extensions API, for tests.
  * It records every request, answers register/init-error/exit-error like the
- * platform (202 for errors), and parks event/next until an event is queued.
+ * platform (202 for errors) and the Telemetry API subscription (200), and
+ * parks event/next until an event is queued.
  * (Kept outside test/ so that `node --test` does not run it as a test file.)
  */
 import { randomUUID } from 'node:crypto';
@@ -10,6 +11,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export const prefix = '/2020-01-01/extension';
+export const telemetryPath = '/2022-07-01/telemetry';
 
 export interface RecordedRequest {
   method: string;
@@ -45,6 +47,8 @@ export class FakeExtensionsApi {
     ],
     ['/init/error', { status: 202, body: { status: 'OK' } }],
     ['/exit/error', { status: 202, body: { status: 'OK' } }],
+    // The Telemetry API lives on the same server, outside the extension prefix.
+    [telemetryPath, { status: 200, body: 'OK' }],
   ]);
   readonly #queue: Responder[] = [];
   readonly #parked: Array<{ request: http.IncomingMessage; response: http.ServerResponse }> = [];
@@ -121,7 +125,7 @@ export class FakeExtensionsApi {
         else this.#parked.push({ request, response });
         return;
       }
-      const responder = request.method === 'POST' ? this.replies.get(path) : undefined;
+      const responder = request.method === (path === telemetryPath ? 'PUT' : 'POST') ? this.replies.get(path) : undefined;
       this.#answer(
         responder ?? { status: 404, body: { errorType: 'NotFound', errorMessage: `no route for ${request.method} ${path}` } },
         request,
