@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { run, type RunOptions } from '../src/extension.js';
 import { ExtensionsApiClient } from '../src/extensions-api.js';
-import { createTelemetryHandlers, events } from '../src/handlers.js';
+import { createTelemetryHandlers, events, handlers as projectHandlers } from '../src/handlers.js';
 import { StdoutSink } from '../src/sinks.js';
 import { FakeExtensionsApi, telemetryPath } from '../test-support/fake-extensions-api.js';
 import { captureLog, deliver, envelope, functionLine, RecordingSink } from '../test-support/telemetry.js';
@@ -43,6 +43,13 @@ async function start(t: TestContext, options: StartOptions = {}) {
   };
   return { api, exitCode, lines, handlers, port, messages: () => lines.map((line) => line['msg']) };
 }
+
+test('the project registers for INVOKE and SHUTDOWN and handles both, and a signal', () => {
+  assert.deepEqual(events, ['INVOKE', 'SHUTDOWN']);
+  assert.equal(typeof projectHandlers.invoke, 'function');
+  assert.equal(typeof projectHandlers.shutdown, 'function');
+  assert.equal(typeof projectHandlers.stop, 'function');
+});
 
 test('subscribes during init with the listener already up, ships each invoke, drains at SHUTDOWN', async (t) => {
   const sink = new RecordingSink();
