@@ -1,32 +1,11 @@
 import assert from 'node:assert/strict';
-import { test, type TestContext } from 'node:test';
-import { ExtensionError, run, settingsPrefixFor, type Handlers, type RunOptions } from '../src/extension.js';
+import { test } from 'node:test';
+import { ExtensionError, run, settingsPrefixFor } from '../src/extension.js';
 import { ExtensionsApiClient, type InvokeEvent, type ShutdownEvent } from '../src/extensions-api.js';
 import { events } from '../src/handlers.js';
 import { createLogger, type LogFields } from '../src/log.js';
 import { FakeExtensionsApi } from '../test-support/fake-extensions-api.js';
-
-async function start(t: TestContext, handlers: Handlers, options: Partial<RunOptions> = {}) {
-  const api = await FakeExtensionsApi.start();
-  const client = new ExtensionsApiClient(api.address);
-  const lines: LogFields[] = [];
-  const log = createLogger({ level: 'debug', base: { extension: 'my-ext' }, write: (line) => lines.push(JSON.parse(line) as LogFields) });
-  t.after(async () => {
-    client.close();
-    await api.close();
-  });
-  const exitCode = run({ client, name: 'my-ext', version: '1.2.3', events, handlers, log, env: {}, ...options });
-  return { api, exitCode, lines, messages: () => lines.map((line) => line['msg']) };
-}
-
-const inSeconds = (seconds: number): number => Date.now() + seconds * 1000;
-const invokeEvent = (requestId: string, deadlineMs = inSeconds(3)) => ({
-  eventType: 'INVOKE',
-  deadlineMs,
-  requestId,
-  invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:f',
-});
-const shutdownEvent = (deadlineMs = inSeconds(2)) => ({ eventType: 'SHUTDOWN', deadlineMs, shutdownReason: 'spindown' });
+import { inSeconds, invokeEvent, shutdownEvent, start } from '../test-support/lifecycle.js';
 
 test('INVOKE then SHUTDOWN: runs the handlers, logs each event and exits 0', async (t) => {
   const seen: Array<InvokeEvent | ShutdownEvent> = [];
