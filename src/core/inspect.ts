@@ -51,9 +51,17 @@ export interface InspectReport {
   warnings: number;
   architecture?: Architecture;
   architectureSource?: 'option' | 'file name' | 'ELF header';
+  /**
+   * Entries in the zip: always `files + directories`. Folders that only
+   * appear in paths (zips made without folder entries) are `impliedDirectories`.
+   */
   entries: number;
+  /** File entries, symbolic links included, duplicates counted. */
   files: number;
+  /** Folder entries. */
   directories: number;
+  /** Folders that unpack from paths alone, with no entry of their own (Info-ZIP -D, SAM, many JS tools). */
+  impliedDirectories: number;
   extensions: InspectedExtension[];
   zippedBytes: number;
   unzippedBytes: number;
@@ -118,7 +126,11 @@ interface FileEntry {
 class LayerInspection {
   private readonly findings: InspectFinding[] = [];
   private readonly files = new Map<string, FileEntry>();
+  /** Every folder the zip unpacks to, with or without its own entry ("a/b", no trailing slash). */
   private readonly directoryNames = new Set<string>();
+  private readonly explicitDirectoryNames = new Set<string>();
+  private fileEntries = 0;
+  private directoryEntries = 0;
   private architecture: Architecture | undefined;
   private architectureSource: InspectReport['architectureSource'];
   private readonly extensions: InspectedExtension[] = [];
@@ -154,8 +166,9 @@ class LayerInspection {
         ? {}
         : { architecture: this.architecture, architectureSource: this.architectureSource }),
       entries: this.archive.entries.length,
-      files: this.files.size,
-      directories: this.directoryNames.size,
+      files: this.fileEntries,
+      directories: this.directoryEntries,
+      impliedDirectories: [...this.directoryNames].filter((name) => !this.explicitDirectoryNames.has(name)).length,
       extensions: this.extensions,
       zippedBytes: this.archive.byteLength,
       unzippedBytes,
@@ -193,14 +206,22 @@ class LayerInspection {
       }
       const segments = name.split('/');
       if (segments[0] === '__MACOSX' || segments.includes('.DS_Store')) macosLitter.push(name);
+      // Parent folders exist even when the zip has no entries for them; the empty
+      // prefix of an absolute path ("/a/b") is not a folder.
+      for (let index = 1; index < segments.length; index++) {
+        const parent = segments.slice(0, index).join('/');
+        if (parent !== '') this.directoryNames.add(parent);
+      }
       if (isDirectoryEntry(entry)) {
-        this.directoryNames.add(name.replace(/\/+$/, ''));
+        this.directoryEntries++;
+        const folder = name.replace(/\/+$/, '');
+        this.directoryNames.add(folder);
+        this.explicitDirectoryNames.add(folder);
         continue;
       }
+      this.fileEntries++;
       const file: FileEntry = { entry };
       this.files.set(name, file);
-      // Parent folders exist even when the zip has no entries for them (Info-ZIP -D, SAM, many JS tools).
-      for (let index = 1; index < segments.length; index++) this.directoryNames.add(segments.slice(0, index).join('/'));
       try {
         const data = readEntryData(this.buffer, entry);
         if (entryCrc32(data) !== entry.crc32) {
@@ -231,7 +252,7 @@ class LayerInspection {
       this.add(
         'warning',
         'macos-metadata',
-        `${macosLitter.length} macOS metadata entr${macosLitter.length === 1 ? 'y' : 'ies'} (__MACOSX/, .DS_Store) end up in /opt; zip with "zip -r -X" or exclude them`,
+        `${macosLitter.length} macOS metadata ${macosLitter.length === 1 ? 'entry (__MACOSX/, .DS_Store) ends' : 'entries (__MACOSX/, .DS_Store) end'} up in /opt; zip with "zip -r -X" or exclude them`,
         macosLitter[0],
       );
     }

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { architectures as allArchitectures, type Architecture } from './architectures.js';
 import { readConfig } from './config.js';
 import { CancelledError, CliError, errorMessage } from './errors.js';
 import { inspectZipBuffer, type InspectFinding } from './inspect.js';
-import { collectLayerEntries, dosDateTime, writeLayerZip, zipTimestamp } from './zip-writer.js';
+import { collectLayerEntries, dosDateTime, resolveZipTimestamp, writeLayerZip } from './zip-writer.js';
 import { readZip } from './zip-reader.js';
 
 export interface PackOptions {
@@ -56,8 +57,9 @@ export interface PackResult {
   manifestPath: string;
   timestamp: string;
   layers: PackedLayer[];
+  /** Things the user should know that are not problems (e.g. a SOURCE_DATE_EPOCH moved to 1980). */
+  notes: string[];
 }
-
 
 const manifestFileName = 'manifest.json';
 
@@ -66,7 +68,8 @@ export async function pack(options: PackOptions): Promise<PackResult> {
   const config = await readConfig(projectDirectory);
   const architectures = options.architectures ?? config.architectures;
   const outDirectory = path.resolve(projectDirectory, options.outDirectory ?? 'dist');
-  const timestamp = zipTimestamp(options.sourceDateEpoch ?? process.env['SOURCE_DATE_EPOCH']);
+  const { timestamp, note } = resolveZipTimestamp(options.sourceDateEpoch ?? process.env['SOURCE_DATE_EPOCH']);
+  const notes = note === undefined ? [] : [note];
   const signal = options.signal;
   const checkCancelled = (): void => {
     if (signal?.aborted === true) throw new CancelledError();
@@ -77,6 +80,8 @@ export async function pack(options: PackOptions): Promise<PackResult> {
   const layerDirectories = new Map<Architecture, string>(
     architectures.map((architecture) => [architecture, path.join(outDirectory, architecture)]),
   );
+  // Before building, so that a bad --out fails fast and build never meets it.
+  await ensureOutDirectory(outDirectory);
   if (options.noBuild !== true) {
     const onProgress = options.onProgress;
     const { build } = await import('./build.js');
@@ -98,7 +103,6 @@ export async function pack(options: PackOptions): Promise<PackResult> {
     checkCancelled();
   }
 
-  await ensureOutDirectory(outDirectory);
   const temporaryFiles: string[] = [];
   const cleanUp = async (): Promise<void> => {
     await Promise.all(temporaryFiles.map((file) => rm(file, { force: true })));
@@ -158,26 +162,65 @@ export async function pack(options: PackOptions): Promise<PackResult> {
       manifestPath,
       timestamp: timestamp.toISOString(),
       layers,
+      notes,
     };
   } finally {
     await cleanUp();
   }
 }
 
+/**
+ * Creates --out one level at a time below its nearest existing ancestor.
+ * Node's recursive mkdir spins forever where mkdir answers ENOENT although the
+ * parent exists (/proc, /sys and other virtual filesystems); creating each
+ * level ourselves turns that into one clear error.
+ */
 async function ensureOutDirectory(outDirectory: string): Promise<void> {
-  try {
-    await mkdir(outDirectory, { recursive: true });
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const reason =
-      code === 'ENOTDIR' || code === 'EEXIST'
-        ? 'a file is in the way'
-        : code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
-          ? 'permission denied'
-          : errorMessage(error);
-    throw new CliError(`cannot create the output folder ${outDirectory}: ${reason}`, {
-      hint: 'pass a writable folder with --out',
+  const fail = (reason: string): never => {
+    throw new CliError(`--out: cannot create the output folder ${outDirectory}: ${reason}`, {
+      hint: 'pass a writable folder on a regular filesystem with --out (default: dist in the project)',
     });
+  };
+  const missing: string[] = [];
+  let existing = outDirectory;
+  for (;;) {
+    const info = await stat(existing).catch((error: NodeJS.ErrnoException) =>
+      // ENOTDIR: a file somewhere above; walking up names it.
+      error.code === 'ENOENT' || error.code === 'ENOTDIR' ? undefined : fail(`${existing}: ${errorMessage(error)}`),
+    );
+    if (info !== undefined) {
+      if (!info.isDirectory()) fail(`a file is in the way (${existing})`);
+      break;
+    }
+    const parent = path.dirname(existing);
+    if (parent === existing) fail('its root does not exist');
+    missing.unshift(existing);
+    existing = parent;
+  }
+  if (missing.length === 0) return;
+  try {
+    await access(existing, constants.W_OK | constants.X_OK);
+  } catch {
+    fail(`permission denied (${existing} is not writable)`);
+  }
+  for (const directory of missing) {
+    try {
+      await mkdir(directory);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST' && (await stat(directory).catch(() => undefined))?.isDirectory() === true) continue;
+      fail(
+        code === 'EEXIST' || code === 'ENOTDIR'
+          ? `a file is in the way (${code === 'EEXIST' ? directory : path.dirname(directory)})`
+          : code === 'EACCES' || code === 'EPERM'
+            ? `permission denied (in ${path.dirname(directory)})`
+            : code === 'EROFS'
+              ? `${path.dirname(directory)} is on a read-only filesystem`
+              : code === 'ENOENT'
+                ? `${path.dirname(directory)} does not accept new folders (a virtual filesystem, like /proc?)`
+                : errorMessage(error),
+      );
+    }
   }
 }
 

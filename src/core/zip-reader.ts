@@ -115,7 +115,7 @@ function decodeName(raw: Buffer, flags: number): string {
 
 /** Reads the central directory and every local header. Throws ZipFormatError. */
 export function readZip(buffer: Buffer): ZipArchive {
-  if (buffer.length < 22) throw new ZipFormatError(`only ${buffer.length} bytes, too short to be a zip`);
+  if (buffer.length < 22) throw new ZipFormatError(`only ${bytes(buffer.length)}, too short to be a zip`);
   const endOffset = findEndOfCentralDirectory(buffer);
   let entryCount = buffer.readUInt16LE(endOffset + 10);
   let directorySize = buffer.readUInt32LE(endOffset + 12);
@@ -231,7 +231,7 @@ export function readEntryData(buffer: Buffer, entry: ZipEntry): Buffer {
     throw new ZipFormatError(`compression method ${entry.method} is not supported (only store and deflate are)`);
   }
   if (data.length !== entry.uncompressedSize) {
-    throw new ZipFormatError(`the entry holds ${data.length} bytes, the header says ${entry.uncompressedSize}`);
+    throw new ZipFormatError(`the entry holds ${bytes(data.length)}, the header says ${entry.uncompressedSize}`);
   }
   return data;
 }
@@ -273,4 +273,8 @@ export function formatDosDateTime(dosDate: number, dosTime: number): string {
   const pad = (value: number): string => String(value).padStart(2, '0');
   const year = 1980 + (dosDate >> 9);
   return `${year}-${pad((dosDate >> 5) & 0xf)}-${pad(dosDate & 0x1f)} ${pad(dosTime >> 11)}:${pad((dosTime >> 5) & 0x3f)}:${pad((dosTime & 0x1f) * 2)}`;
+}
+
+function bytes(count: number): string {
+  return `${count} byte${count === 1 ? '' : 's'}`;
 }

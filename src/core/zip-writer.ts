@@ -26,26 +26,63 @@ export interface LayerEntry {
 
 /** 1980-01-01 00:00:00 UTC, the earliest DOS time. */
 export const defaultZipTimestamp = new Date(Date.UTC(1980, 0, 1, 0, 0, 0));
-/** archiver's DOS encoder saturates here (its 32-bit arithmetic overflows in 2044). */
-const latestZipTimestamp = new Date(Date.UTC(2043, 11, 31, 23, 59, 58));
+/**
+ * The latest time we can write. DOS dates run to 2107-12-31, but archiver
+ * (compress-commons' dateToDos) silently pins every year from 2044 on to
+ * 2043-12-31 23:59:58, so a later SOURCE_DATE_EPOCH would not be what the zip says.
+ */
+export const latestZipTimestamp = new Date(Date.UTC(2043, 11, 31, 23, 59, 58));
+const earliestSeconds = defaultZipTimestamp.getTime() / 1000;
+/** 2043-12-31 23:59:59: its odd second rounds down to the last writable DOS time. */
+const latestSeconds = latestZipTimestamp.getTime() / 1000 + 1;
+
+export interface ZipTimestamp {
+  timestamp: Date;
+  /** Set when SOURCE_DATE_EPOCH was moved to fit a DOS time, to tell the user. */
+  note?: string;
+}
 
 /**
- * The timestamp for every entry: SOURCE_DATE_EPOCH (seconds since 1970, UTC)
- * when given, else 1980-01-01. Clamped to what a DOS time can hold.
+ * The timestamp for every entry: SOURCE_DATE_EPOCH (whole seconds since 1970,
+ * UTC, per reproducible-builds.org) when given, else 1980-01-01, rounded down
+ * to DOS time's two-second resolution. A time before 1980 becomes 1980-01-01
+ * with a note, as strip-nondeterminism and Debian's zip tooling do, because
+ * SOURCE_DATE_EPOCH=0 is a common way to say "no date". A time after what
+ * the zip can hold, or a value that is not an integer, is refused: writing any
+ * other date than the one asked for would break the reproducibility contract.
  */
-export function zipTimestamp(sourceDateEpoch: string | undefined): Date {
-  if (sourceDateEpoch === undefined || sourceDateEpoch.trim() === '') return defaultZipTimestamp;
-  if (!/^\s*\d+\s*$/.test(sourceDateEpoch)) {
-    throw new CliError(`SOURCE_DATE_EPOCH must be a whole number of seconds since 1970, not "${sourceDateEpoch}"`, {
-      hint: 'set it with SOURCE_DATE_EPOCH=$(git log -1 --format=%ct), or unset it to use 1980-01-01',
+export function resolveZipTimestamp(sourceDateEpoch: string | undefined): ZipTimestamp {
+  if (sourceDateEpoch === undefined || sourceDateEpoch.trim() === '') return { timestamp: defaultZipTimestamp };
+  const range = `${earliestSeconds} (1980-01-01) to ${latestSeconds} (2043-12-31T23:59:59Z)`;
+  const hint = 'set it with SOURCE_DATE_EPOCH=$(git log -1 --format=%ct), or unset it to date entries 1980-01-01';
+  const text = sourceDateEpoch.trim();
+  if (!/^-?\d+$/.test(text)) {
+    throw new CliError(
+      `SOURCE_DATE_EPOCH must be a whole number of seconds since 1970 from ${range}, not "${sourceDateEpoch}"`,
+      { hint },
+    );
+  }
+  const seconds = Number(text);
+  if (seconds > latestSeconds) {
+    const asked = new Date(seconds * 1000);
+    const shown = Number.isNaN(asked.getTime()) ? '' : ` (${asked.toISOString().slice(0, 10)})`;
+    throw new CliError(`SOURCE_DATE_EPOCH=${text}${shown} is out of range: zip entries can be dated from ${range}`, {
+      hint: `zip entries hold DOS dates and archiver, the zip writer, stops at 2043; ${hint}`,
     });
   }
-  const milliseconds = Number(sourceDateEpoch) * 1000;
+  if (seconds < earliestSeconds) {
+    return {
+      timestamp: defaultZipTimestamp,
+      note: `SOURCE_DATE_EPOCH=${text} is before 1980, the earliest date a zip entry can hold; entries are dated 1980-01-01T00:00:00Z`,
+    };
+  }
   // DOS time has a two-second resolution.
-  const date = new Date(Math.floor(milliseconds / 2000) * 2000);
-  if (date < defaultZipTimestamp) return defaultZipTimestamp;
-  if (date > latestZipTimestamp) return latestZipTimestamp;
-  return date;
+  return { timestamp: new Date(Math.floor(seconds / 2) * 2000) };
+}
+
+/** `resolveZipTimestamp` without the note. */
+export function zipTimestamp(sourceDateEpoch: string | undefined): Date {
+  return resolveZipTimestamp(sourceDateEpoch).timestamp;
 }
 
 /** The DOS date and time fields of a zip header, from the UTC calendar so the time zone never matters. */

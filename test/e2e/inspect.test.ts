@@ -80,6 +80,22 @@ describe('ext inspect', () => {
     assert.match(human.stdout, /architecture: x86_64 \(from the file name\)/);
     assert.match(human.stdout, /extension: demo \(static ELF\)/);
     assert.match(human.stdout, /no problems found/);
+    assert.match(human.stdout, /^ {2}2 entries \(1 file, 1 folder\), /m);
+    // zip -D writes no folder entries: the count says so instead of adding them to the entries.
+    const noFolders = await runExt(['inspect', zips[1]!]);
+    assert.match(noFolders.stdout, /^ {2}1 entry \(1 file, 0 folders; 1 folder only implied by paths\), /m);
+  });
+
+  test('counts stay consistent for a zip with an absolute path', async () => {
+    const zip = await raw('absolute-x86_64.zip', [
+      { name: 'extensions/demo', data: x86, mode: 0o100755 },
+      { name: '/abs/path/file', data: 'x' },
+    ]);
+    const result = await runExt(['inspect', zip]);
+    assert.equal(result.code, 1);
+    assert.match(result.stdout, /^ {2}2 entries \(2 files, 0 folders; 3 folders only implied by paths\), /m);
+    assert.match(result.stdout, /\/abs\/path\/file: the path is absolute/);
+    assert.match(result.stderr, /will not work as an extension layer: 1 error, 0 warnings$/m);
   });
 
   test('each broken layer gives its finding and the right exit code', async () => {

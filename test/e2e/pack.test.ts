@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdir, readdir, readFile, rename, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
 import { parseElf } from '../../src/core/elf.js';
 import { readZip } from '../../src/core/zip-reader.js';
 import { dosDateTime, zipTimestamp } from '../../src/core/zip-writer.js';
 import {
+  createBin,
   readWithYauzl,
   runExt,
   temporaryDirectory,
@@ -21,6 +24,7 @@ const sha256 = async (file: string): Promise<string> =>
     .update(await readFile(file))
     .digest('hex');
 const machines = { x86_64: 62, arm64: 183 } as const;
+const runFile = promisify(execFile);
 
 async function listFiles(directory: string): Promise<string[]> {
   const entries = await readdir(directory, { recursive: true, withFileTypes: true });
@@ -53,9 +57,25 @@ describe('ext pack --no-build', () => {
   test('Go layer: both zips, Unix made-by, 0755, fixed time, no extra fields, static ELF of the right machine', async () => {
     const result = await runExt(['pack', '--no-build'], { cwd: goProject });
     assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stdout, /^arch\s+zip\s+zipped\s+unzipped\s+files\s+sha256/m);
+    assert.match(result.stdout, /^arch\s+zip\s+zipped\s+unzipped\s+files\s+headroom \(50 MB zip\)/m);
     assert.match(result.stdout, /^x86_64\s+dist\/demo-x86_64\.zip\s/m);
     assert.match(result.stdout, /^arm64\s+dist\/demo-arm64\.zip\s/m);
+    // The table's checksums are the manifest's: full sha256 and Lambda's base64 CodeSha256 per zip.
+    const manifest = JSON.parse(await readFile(path.join(goProject, 'dist', 'manifest.json'), 'utf8')) as {
+      layers: { architecture: string; sha256: string; codeSha256: string }[];
+    };
+    assert.equal(manifest.layers.length, 2);
+    for (const layer of manifest.layers) {
+      const escaped = layer.codeSha256.replace(/[+/]/g, '\\$&');
+      assert.match(
+        result.stdout,
+        new RegExp(`^${layer.architecture} +sha256 +${layer.sha256}\n +CodeSha256 +${escaped}$`, 'm'),
+      );
+    }
+    assert.ok(
+      result.stdout.split('\n').every((line) => line.length <= 120),
+      'the table fits in 120 columns',
+    );
     for (const architecture of ['x86_64', 'arm64'] as const) {
       const zip = path.join(goProject, 'dist', `demo-${architecture}.zip`);
       const listing = await zipinfo(zip);
@@ -184,6 +204,41 @@ describe('ext pack --no-build', () => {
     for (const line of await zipinfo(zip, { TZ: 'America/Los_Angeles' })) assert.match(line, /23-Nov-14 22:13/);
   });
 
+  test('SOURCE_DATE_EPOCH before 1980 is moved to 1980 with a note; after 2043 or not an integer is refused', async () => {
+    const zip = path.join(tsProject, 'dist', 'tsdemo-x86_64.zip');
+    const early = await runExt(['pack', '--no-build', '--arch', 'x86_64'], {
+      cwd: tsProject,
+      env: { SOURCE_DATE_EPOCH: '0' },
+    });
+    assert.equal(early.code, 0, early.stderr);
+    assert.match(early.stderr, /^note SOURCE_DATE_EPOCH=0 is before 1980, .*1980-01-01T00:00:00Z$/m);
+    assert.match(early.stdout, /entries dated 1980-01-01T00:00:00\.000Z/);
+    const packed = await sha256(zip);
+    for (const entry of readZip(await readFile(zip)).entries) assert.equal(entry.dosDate, 0x21, entry.name);
+    const json = await runExt(['pack', '--no-build', '--arch', 'x86_64', '--json'], {
+      cwd: tsProject,
+      env: { SOURCE_DATE_EPOCH: '0' },
+    });
+    assert.equal(json.code, 0, json.stderr);
+    assert.match((JSON.parse(json.stdout) as { notes: string[] }).notes.join('\n'), /SOURCE_DATE_EPOCH=0/);
+
+    for (const [value, message] of [
+      ['9999999999', /^error: SOURCE_DATE_EPOCH=9999999999 \(2286-11-20\) is out of range: .*2043-12-31T23:59:59Z\)$/],
+      ['1700000000.5', /^error: SOURCE_DATE_EPOCH must be a whole number of seconds since 1970 from 315532800 /],
+    ] as const) {
+      const refused = await runExt(['pack', '--no-build', '--arch', 'x86_64'], {
+        cwd: tsProject,
+        env: { SOURCE_DATE_EPOCH: value },
+      });
+      assert.equal(refused.code, 1, refused.stderr);
+      const lines = refused.stderr.trim().split('\n');
+      assert.match(lines[0]!, message);
+      assert.equal(lines.length, 2, refused.stderr);
+      assert.match(lines[1]!, /^hint: /);
+      assert.equal(await sha256(zip), packed, 'the previous zip stays');
+    }
+  });
+
   test('a failing pack keeps the previous zip and leaves no temp files', async () => {
     const ok = await runExt(['pack', '--no-build', '--arch', 'arm64'], { cwd: tsProject });
     assert.equal(ok.code, 0, ok.stderr);
@@ -254,9 +309,33 @@ describe('ext pack --no-build', () => {
     assert.equal(blockedHere.code, 1, blockedHere.stderr);
     assert.match(
       blockedHere.stderr,
-      /^error: cannot create the output folder .*somefile\/dist: a file is in the way$/m,
+      /^error: --out: cannot create the output folder .*somefile\/dist: a file is in the way \(.*somefile\)$/m,
     );
     assert.doesNotMatch(blockedHere.stderr, /\n\s+at /, 'no stack trace');
+
+    // Node's recursive mkdir spins forever under /proc; pack (with or without build) must fail at once.
+    for (const args of [['pack'], ['pack', '--no-build']]) {
+      for (const out of ['/proc/nope', '/proc/nope/deeper']) {
+        const virtual = await runExt([...args, '--out', out], { cwd: goProject, timeoutMs: 15_000 });
+        assert.equal(virtual.signal, null, `ext ${args.join(' ')} --out ${out} hung`);
+        assert.equal(virtual.code, 1, virtual.stderr);
+        assert.match(
+          virtual.stderr,
+          new RegExp(`^error: --out: cannot create the output folder ${out}: /proc does not accept new folders`, 'm'),
+        );
+        assert.match(virtual.stderr, /^hint: .*--out/m);
+      }
+    }
+    if (process.getuid?.() !== 0) {
+      const readOnly = path.join(empty, 'read-only');
+      await mkdir(readOnly, { mode: 0o555 });
+      const denied = await runExt(['pack', '--no-build', '--out', path.join(readOnly, 'a', 'b')], { cwd: goProject });
+      assert.equal(denied.code, 1, denied.stderr);
+      assert.match(
+        denied.stderr,
+        /^error: --out: cannot create the output folder .*read-only\/a\/b: permission denied/m,
+      );
+    }
 
     const arch = await runExt(['pack', '--no-build', '--arch', 'amd64'], { cwd: goProject });
     assert.equal(arch.code, 2);
@@ -264,5 +343,86 @@ describe('ext pack --no-build', () => {
       arch.stderr,
       /^error: --arch: unknown architecture "amd64" \(Lambda calls amd64 "x86_64"\); use x86_64, arm64 or all$/m,
     );
+  });
+});
+
+describe('ext pack on freshly scaffolded projects', () => {
+  test('Go and TypeScript: touched sources, another folder and another TZ give byte-identical zips and manifest', async () => {
+    const root = await temporaryDirectory('pack-determinism-');
+    const firstCheckout = path.join(root, 'first');
+    const secondCheckout = path.join(root, 'second-checkout');
+    await mkdir(firstCheckout);
+    const projects = [
+      { language: 'go', name: 'detgo' },
+      { language: 'ts', name: 'detts' },
+    ] as const;
+    await Promise.all(
+      projects.map(({ language, name }) =>
+        runFile(process.execPath, [createBin, name, '--lang', language, '--yes'], { cwd: firstCheckout }),
+      ),
+    );
+    // Source maps hold paths; ship one so that they are covered too.
+    const tsConfigPath = path.join(firstCheckout, 'detts', 'lambda-extension.json');
+    const tsConfig = JSON.parse(await readFile(tsConfigPath, 'utf8')) as Record<string, unknown>;
+    await writeFile(tsConfigPath, JSON.stringify({ ...tsConfig, sourcemap: true }, null, 2));
+
+    interface Packed {
+      zips: Record<string, string>;
+      manifest: string;
+      codeSha256: string[];
+      builtAt: number;
+    }
+    const packAll = (checkout: string, timeZone: string): Promise<Packed[]> =>
+      Promise.all(
+        projects.map(async ({ name }) => {
+          const project = path.join(checkout, name);
+          // With build: this is what users run.
+          const result = await runExt(['pack', '--json'], { cwd: project, env: { TZ: timeZone }, timeoutMs: 300_000 });
+          assert.equal(result.code, 0, `${name}: ${result.stderr}`);
+          const dist = path.join(project, 'dist');
+          const zipNames = (await readdir(dist)).filter((file) => file.endsWith('.zip')).sort();
+          assert.deepEqual(zipNames, [`${name}-arm64.zip`, `${name}-x86_64.zip`]);
+          const zips: Record<string, string> = {};
+          for (const zip of zipNames) zips[zip] = await sha256(path.join(dist, zip));
+          const manifestText = await readFile(path.join(dist, 'manifest.json'), 'utf8');
+          const manifest = JSON.parse(manifestText) as {
+            layers: { zip: string; sha256: string; codeSha256: string }[];
+          };
+          for (const layer of manifest.layers) {
+            assert.equal(layer.sha256, zips[path.basename(layer.zip)], layer.zip);
+            assert.equal(layer.codeSha256, Buffer.from(layer.sha256, 'hex').toString('base64'), layer.zip);
+          }
+          return {
+            zips,
+            manifest: manifestText,
+            codeSha256: manifest.layers.map((layer) => layer.codeSha256),
+            builtAt: (await stat(path.join(dist, 'x86_64', 'extensions', name))).mtimeMs,
+          };
+        }),
+      );
+
+    const first = await packAll(firstCheckout, 'America/Los_Angeles');
+    // Every source (and folder) an hour in the future, in a checkout at another path.
+    const later = new Date(Date.now() + 3600_000);
+    for (const { name } of projects) {
+      const project = path.join(firstCheckout, name);
+      const entries = await readdir(project, { recursive: true, withFileTypes: true });
+      for (const entry of entries) {
+        const file = path.join(entry.parentPath, entry.name);
+        if (!path.relative(project, file).startsWith('dist')) await utimes(file, later, later);
+      }
+    }
+    await rename(firstCheckout, secondCheckout);
+    const second = await packAll(secondCheckout, 'Asia/Tokyo');
+
+    for (const [index, { name }] of projects.entries()) {
+      assert.notEqual(second[index]!.builtAt, first[index]!.builtAt, `${name}: the second pack built again`);
+      assert.deepEqual(second[index]!.zips, first[index]!.zips, `${name}: zip sha256`);
+      assert.deepEqual(second[index]!.codeSha256, first[index]!.codeSha256, `${name}: CodeSha256`);
+      assert.equal(second[index]!.manifest, first[index]!.manifest, `${name}: manifest.json`);
+    }
+    // The TS bundle is the same for both architectures; the Go binaries are not.
+    assert.equal(new Set(Object.values(first[1]!.zips)).size, 1);
+    assert.equal(new Set(Object.values(first[0]!.zips)).size, 2);
   });
 });

@@ -9,6 +9,7 @@ import yauzl from 'yauzl';
 
 export const repositoryRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const extBin = path.join(repositoryRoot, 'bin', 'ext.js');
+export const createBin = path.join(repositoryRoot, 'bin', 'create-lambda-extension.js');
 const run = promisify(execFile);
 
 const temporaryDirectories: string[] = [];
@@ -100,7 +101,13 @@ export interface ExtRun {
 
 export function runExt(
   args: string[],
-  options: { cwd?: string; env?: NodeJS.ProcessEnv; onSpawn?: (pid: number) => void } = {},
+  options: {
+    cwd?: string;
+    env?: NodeJS.ProcessEnv;
+    onSpawn?: (pid: number) => void;
+    /** SIGKILL after this long, so a hang fails the test (on the signal) instead of stalling the suite. */
+    timeoutMs?: number;
+  } = {},
 ): Promise<ExtRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [extBin, ...args], {
@@ -112,9 +119,17 @@ export function runExt(
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', reject);
+    const timer =
+      options.timeoutMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), options.timeoutMs);
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
     if (options.onSpawn !== undefined && child.pid !== undefined) options.onSpawn(child.pid);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
   });
 }
 

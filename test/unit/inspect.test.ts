@@ -79,7 +79,36 @@ test('a good Go layer and a good TS layer have no findings except the node note'
   assert.deepEqual(codes(ts), ['warning:needs-node-runtime']);
   assert.equal(ts.ok, true);
   assert.deepEqual(ts.extensions[0]?.targets, ['demo/index.mjs']);
-  assert.equal(ts.directories, 2, 'folders implied by file paths count');
+  assert.equal(ts.directories, 0, 'no folder entries');
+  assert.equal(ts.impliedDirectories, 2, 'extensions/ and demo/ come from the file paths');
+  assert.equal(ts.entries, ts.files + ts.directories);
+});
+
+test('counts: entries are files plus folder entries; folders without an entry are counted apart', () => {
+  const withFolders = report([
+    { name: 'extensions/' },
+    { name: 'extensions/demo', data: staticX86, mode: 0o100755 },
+    { name: 'demo/lib/' },
+    { name: 'demo/lib/a.js', data: 'a' },
+  ]);
+  assert.deepEqual(
+    [withFolders.entries, withFolders.files, withFolders.directories, withFolders.impliedDirectories],
+    [4, 2, 2, 1],
+    'demo/ is only implied by demo/lib/',
+  );
+  // An absolute path's empty first segment is not a folder: /abs and /abs/path are.
+  const absolute = report([
+    { name: 'extensions/demo', data: staticX86, mode: 0o100755 },
+    { name: '/abs/path/file', data: 'x' },
+  ]);
+  assert.ok(codes(absolute).includes('error:absolute-path'));
+  assert.deepEqual([absolute.entries, absolute.files, absolute.directories, absolute.impliedDirectories], [2, 2, 0, 3]);
+  const duplicate = report([
+    { name: 'extensions/demo', data: staticX86, mode: 0o100755 },
+    { name: 'extensions/demo', data: staticX86, mode: 0o100755 },
+  ]);
+  assert.equal(duplicate.entries, duplicate.files + duplicate.directories);
+  assert.equal(duplicate.files, 2);
 });
 
 test('each broken layer gives its specific finding', () => {

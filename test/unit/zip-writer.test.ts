@@ -3,11 +3,14 @@ import { chmod, mkdir, mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
+import { CliError } from '../../src/core/errors.js';
 import { readZip } from '../../src/core/zip-reader.js';
 import {
   collectLayerEntries,
   defaultZipTimestamp,
   dosDateTime,
+  latestZipTimestamp,
+  resolveZipTimestamp,
   writeLayerZip,
   zipTimestamp,
 } from '../../src/core/zip-writer.js';
@@ -20,14 +23,48 @@ test('DOS date and time come from the UTC calendar', () => {
   assert.deepEqual(dosDateTime(new Date(0)), dosDateTime(defaultZipTimestamp), 'before 1980 clamps to 1980');
 });
 
-test('SOURCE_DATE_EPOCH parsing, defaults and clamping', () => {
+test('SOURCE_DATE_EPOCH: parsed, defaulted, rounded to two seconds; before 1980 clamps with a note', () => {
   assert.equal(zipTimestamp(undefined).toISOString(), '1980-01-01T00:00:00.000Z');
   assert.equal(zipTimestamp('').toISOString(), '1980-01-01T00:00:00.000Z');
+  assert.equal(resolveZipTimestamp(undefined).note, undefined);
   assert.equal(zipTimestamp('1700000001').toISOString(), '2023-11-14T22:13:20.000Z');
-  assert.equal(zipTimestamp('0').toISOString(), '1980-01-01T00:00:00.000Z');
-  assert.equal(zipTimestamp('99999999999').toISOString(), '2043-12-31T23:59:58.000Z');
-  assert.throws(() => zipTimestamp('yesterday'), /SOURCE_DATE_EPOCH must be a whole number/);
-  assert.throws(() => zipTimestamp('-5'), /SOURCE_DATE_EPOCH/);
+  assert.equal(zipTimestamp(' 1700000000\n').toISOString(), '2023-11-14T22:13:20.000Z');
+  assert.equal(resolveZipTimestamp('1700000000').note, undefined);
+  assert.equal(zipTimestamp('315532800').toISOString(), '1980-01-01T00:00:00.000Z');
+  assert.equal(resolveZipTimestamp('315532800').note, undefined, '1980-01-01 itself is in range');
+  for (const early of ['0', '315532799', '-86400']) {
+    const resolved = resolveZipTimestamp(early);
+    assert.equal(resolved.timestamp.toISOString(), '1980-01-01T00:00:00.000Z', early);
+    assert.match(resolved.note ?? '', new RegExp(`^SOURCE_DATE_EPOCH=${early} is before 1980.*1980-01-01`), early);
+  }
+  // The last second archiver can write; its odd second rounds down.
+  assert.equal(zipTimestamp('2335219199').toISOString(), latestZipTimestamp.toISOString());
+  assert.equal(latestZipTimestamp.toISOString(), '2043-12-31T23:59:58.000Z');
+});
+
+test('SOURCE_DATE_EPOCH: refused after 2043 and when not an integer, in one line naming the range', () => {
+  for (const late of ['2335219200', '9999999999', '4354819199', '9'.repeat(400)]) {
+    assert.throws(
+      () => zipTimestamp(late),
+      (error: unknown) =>
+        error instanceof CliError &&
+        /^SOURCE_DATE_EPOCH=\d+( \(\d{4,}-\d\d-\d\d\))? is out of range: zip entries can be dated from 315532800 \(1980-01-01\) to 2335219199 \(2043-12-31T23:59:59Z\)$/.test(
+          error.message,
+        ),
+      late.slice(0, 20),
+    );
+  }
+  assert.throws(() => zipTimestamp('9999999999'), /\(2286-11-20\) is out of range/);
+  for (const bad of ['yesterday', '1.5', '1e9', '0x10', '17000 00000', '+5']) {
+    assert.throws(
+      () => zipTimestamp(bad),
+      (error: unknown) =>
+        error instanceof CliError &&
+        !error.message.includes('\n') &&
+        error.message.startsWith('SOURCE_DATE_EPOCH must be a whole number of seconds since 1970 from 315532800'),
+      bad,
+    );
+  }
 });
 
 test('layer entries: directories first, byte-sorted, modes normalised; zips are identical across mtimes', async () => {

@@ -43,8 +43,8 @@ export const inspectCommand: CommandModule<object, InspectArguments> = {
   },
 };
 
-function count(value: number, noun: string): string {
-  return `${value} ${noun}${value === 1 ? '' : 's'}`;
+function count(value: number, noun: string, plural = `${noun}s`): string {
+  return `${value} ${value === 1 ? noun : plural}`;
 }
 
 function size(bytes: number): string {
@@ -56,7 +56,8 @@ function size(bytes: number): string {
 export function formatReport(report: InspectReport): string {
   const lines = [bold(report.zipPath)];
   lines.push(
-    `  ${report.entries} entries (${count(report.files, 'file')}, ${count(report.directories, 'folder')}), ${size(report.zippedBytes)} zipped, ${size(report.unzippedBytes)} unzipped`,
+    // entries = files + folders; folders without an entry of their own are counted apart.
+    `  ${count(report.entries, 'entry', 'entries')} (${count(report.files, 'file')}, ${count(report.directories, 'folder')}${report.impliedDirectories === 0 ? '' : `; ${count(report.impliedDirectories, 'folder')} only implied by paths`}), ${size(report.zippedBytes)} zipped, ${size(report.unzippedBytes)} unzipped`,
   );
   lines.push(
     `  architecture: ${report.architecture === undefined ? 'unknown (no --arch, no arch in the file name, no ELF binary)' : `${report.architecture} (from ${report.architectureSource === 'option' ? '--arch' : `the ${report.architectureSource}`})`}`,

@@ -102,23 +102,14 @@ export function printPackResult(result: PackResult, json: boolean): void {
   for (const { text, architectures } of warnings.values()) {
     process.stderr.write(`${yellow('warning')} (${architectures.join(', ')}) ${text}\n`);
   }
-  const header = [
-    'arch',
-    'zip',
-    'zipped',
-    'unzipped',
-    'files',
-    'sha256',
-    'headroom (50 MB zip)',
-    'headroom (250 MB unzipped)',
-  ];
+  for (const note of result.notes) process.stderr.write(`${dim('note')} ${note}\n`);
+  const header = ['arch', 'zip', 'zipped', 'unzipped', 'files', 'headroom (50 MB zip)', 'headroom (250 MB unzipped)'];
   const rows = result.layers.map((layer) => [
     layer.architecture,
     layer.zip,
     size(layer.zippedBytes),
     size(layer.unzippedBytes),
     String(layer.files),
-    layer.sha256.slice(0, 12),
     headroom(layer.zippedBytes, zippedLimit),
     headroom(layer.unzippedBytes, unzippedLimit),
   ]);
@@ -128,14 +119,22 @@ export function printPackResult(result: PackResult, json: boolean): void {
       .map((cell, column) => cell.padEnd(widths[column]!))
       .join('  ')
       .trimEnd();
+  const archWidth = widths[0]!;
   const lines = [
     `${bold(`${result.name} ${result.version}`)} packed, entries dated ${result.timestamp}`,
     '',
     bold(line(header)),
     ...rows.map(line),
-    '',
-    `manifest: ${result.manifest} (sha256 and Lambda's base64 CodeSha256 per zip)`,
     dim('the 250 MB unzipped limit is shared by the function and all its layers'),
+    '',
+    // Full hashes do not fit in the table; CodeSha256 is what `aws lambda get-layer-version` reports, to compare.
+    bold('checksums') + dim(" (CodeSha256 is Lambda's: base64 of the sha256)"),
+    ...result.layers.flatMap((layer) => [
+      `${layer.architecture.padEnd(archWidth)}  sha256      ${layer.sha256}`,
+      `${''.padEnd(archWidth)}  CodeSha256  ${layer.codeSha256}`,
+    ]),
+    '',
+    `manifest: ${result.manifest}`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 }
