@@ -4,7 +4,7 @@ import path from 'node:path';
 import { goArchitecture, type Architecture } from './architectures.js';
 import { applyConfigOverrides, readConfig, type ConfigOverrides, type ExtensionConfig } from './config.js';
 import { CliError, errorMessage } from './errors.js';
-import { isErrorCode, listFiles, replaceDirectory } from './fs-utils.js';
+import { ensureOutDirectory, isErrorCode, listFiles, replaceDirectory } from './fs-utils.js';
 
 export interface BuildOptions extends ConfigOverrides {
   projectDirectory: string;
@@ -281,13 +281,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     await assertGoAvailable(options.goCommand ?? 'go');
   }
   const outDirectory = path.resolve(projectDirectory, options.outDirectory ?? 'dist');
-  try {
-    await mkdir(outDirectory, { recursive: true });
-  } catch (error) {
-    throw new CliError(`--out: cannot create ${outDirectory}: ${errorMessage(error)}`, {
-      hint: 'choose a writable --out directory',
-    });
-  }
+  await ensureOutDirectory(outDirectory);
   // Both architectures usually fail with the same compiler messages: show each line once.
   const shownLines = new Set<string>();
   const onOutput = (chunk: string) => {

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { CliError, errorMessage } from './errors.js';
 
 /** A sibling path that the final rename can atomically replace (same directory, same filesystem). */
 export function temporarySibling(target: string, label = 'tmp'): string {
@@ -54,4 +56,59 @@ export async function listFiles(root: string): Promise<string[]> {
 
 export function isErrorCode(error: unknown, ...codes: string[]): boolean {
   return codes.includes((error as NodeJS.ErrnoException | undefined)?.code ?? '');
+}
+
+/**
+ * Creates --out one level at a time below its nearest existing ancestor.
+ * Node's recursive mkdir spins forever where mkdir answers ENOENT although the
+ * parent exists (/proc, /sys and other virtual filesystems); creating each
+ * level ourselves turns that into one clear error.
+ */
+export async function ensureOutDirectory(outDirectory: string): Promise<void> {
+  const fail = (reason: string): never => {
+    throw new CliError(`--out: cannot create the output folder ${outDirectory}: ${reason}`, {
+      hint: 'pass a writable folder on a regular filesystem with --out (default: dist in the project)',
+    });
+  };
+  const missing: string[] = [];
+  let existing = outDirectory;
+  for (;;) {
+    const info = await stat(existing).catch((error: NodeJS.ErrnoException) =>
+      // ENOTDIR: a file somewhere above; walking up names it.
+      error.code === 'ENOENT' || error.code === 'ENOTDIR' ? undefined : fail(`${existing}: ${errorMessage(error)}`),
+    );
+    if (info !== undefined) {
+      if (!info.isDirectory()) fail(`a file is in the way (${existing})`);
+      break;
+    }
+    const parent = path.dirname(existing);
+    if (parent === existing) fail('its root does not exist');
+    missing.unshift(existing);
+    existing = parent;
+  }
+  if (missing.length === 0) return;
+  try {
+    await access(existing, constants.W_OK | constants.X_OK);
+  } catch {
+    fail(`permission denied (${existing} is not writable)`);
+  }
+  for (const directory of missing) {
+    try {
+      await mkdir(directory);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST' && (await stat(directory).catch(() => undefined))?.isDirectory() === true) continue;
+      fail(
+        code === 'EEXIST' || code === 'ENOTDIR'
+          ? `a file is in the way (${code === 'EEXIST' ? directory : path.dirname(directory)})`
+          : code === 'EACCES' || code === 'EPERM'
+            ? `permission denied (in ${path.dirname(directory)})`
+            : code === 'EROFS'
+              ? `${path.dirname(directory)} is on a read-only filesystem`
+              : code === 'ENOENT'
+                ? `${path.dirname(directory)} does not accept new folders (a virtual filesystem, like /proc?)`
+                : errorMessage(error),
+      );
+    }
+  }
 }
