@@ -216,7 +216,7 @@ describe('ext build, TypeScript', () => {
       const launcher = await readFile(path.join(layer, 'extensions', 'ts-ext'), 'utf8');
       assert.ok(launcher.startsWith('#!/bin/sh\n'));
       assert.ok(!launcher.includes('\r'));
-      assert.match(launcher, /exec node "\$\{0%\/\*\}\/\.\.\/ts-ext\/index\.mjs"/);
+      assert.match(launcher, /\nexec node --max-semi-space-size=1 "\$\{0%\/\*\}\/\.\.\/ts-ext\/index\.mjs" "\$@"\n/);
       assert.equal((await stat(path.join(layer, 'extensions', 'ts-ext'))).mode & 0o777, 0o755);
       assert.equal((await stat(path.join(layer, 'ts-ext', 'index.mjs'))).mode & 0o777, 0o755);
       const bundle = await readFile(path.join(layer, 'ts-ext', 'index.mjs'), 'utf8');
@@ -265,5 +265,14 @@ describe('ext build, TypeScript', () => {
     }
     assert.ok(existsSync(bundle));
     await rm(path.join(workspace.path, 'not-opt'), { recursive: true, force: true });
+  });
+});
+
+describe('ext build, output folder', () => {
+  it('fails clearly, instead of hanging, when --out is on a filesystem that takes no folders', async () => {
+    const result = await runExt(['build', '--out', '/proc/no-such-folder'], { cwd: goProject, timeoutMs: 15_000 });
+    assert.equal(result.signal, null, 'it did not hang');
+    assert.equal(result.code, 1, describeRun(result));
+    assert.match(result.stderr, /^error: --out: cannot create the output folder \/proc\/no-such-folder/m);
   });
 });
