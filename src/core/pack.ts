@@ -2,14 +2,14 @@ import { createHash } from 'node:crypto';
 import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { architectures as allArchitectures, type Architecture } from './architectures.js';
-import { readConfig } from './config.js';
+import { applyConfigOverrides, readConfig, type ConfigOverrides } from './config.js';
 import { CancelledError, CliError, errorMessage } from './errors.js';
 import { inspectZipBuffer, type InspectFinding } from './inspect.js';
 import { collectLayerEntries, dosDateTime, resolveZipTimestamp, writeLayerZip } from './zip-writer.js';
 import { readZip } from './zip-reader.js';
 import { ensureOutDirectory } from './fs-utils.js';
 
-export interface PackOptions {
+export interface PackOptions extends ConfigOverrides {
   projectDirectory: string;
   /** Defaults to the config's list. */
   architectures?: Architecture[];
@@ -65,7 +65,7 @@ const manifestFileName = 'manifest.json';
 
 export async function pack(options: PackOptions): Promise<PackResult> {
   const projectDirectory = path.resolve(options.projectDirectory);
-  const config = await readConfig(projectDirectory);
+  const config = applyConfigOverrides(await readConfig(projectDirectory), options);
   const architectures = options.architectures ?? config.architectures;
   const outDirectory = path.resolve(projectDirectory, options.outDirectory ?? 'dist');
   const { timestamp, note } = resolveZipTimestamp(options.sourceDateEpoch ?? process.env['SOURCE_DATE_EPOCH']);
@@ -86,6 +86,10 @@ export async function pack(options: PackOptions): Promise<PackResult> {
     const onProgress = options.onProgress;
     const { build } = await import('./build.js');
     const built = await build({
+      name: options.name,
+      entry: options.entry,
+      version: options.version,
+      sourcemap: options.sourcemap,
       projectDirectory,
       architectures,
       outDirectory,

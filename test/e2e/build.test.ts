@@ -166,6 +166,20 @@ describe('ext build, flags override lambda-extension.json', () => {
     );
   });
 
+  it('ext pack takes the same overrides, naming the zip and its entry after --name', async () => {
+    const out = path.join(workspace.path, 'override-pack');
+    const result = await runExt(
+      ['pack', '--arch', 'x86_64', '--name', 'packed-name', '--extension-version', '2.0.0', '--out', out, '--json'],
+      { cwd: goProject, timeoutMs: 300_000 },
+    );
+    assert.equal(result.code, 0, describeRun(result));
+    const manifest = JSON.parse(await readFile(path.join(out, 'manifest.json'), 'utf8'));
+    assert.equal(manifest.name, 'packed-name');
+    assert.equal(manifest.version, '2.0.0');
+    const listing = await run('unzip', ['-Z1', path.join(out, 'packed-name-x86_64.zip')]);
+    assert.deepEqual(listing.stdout.trim().split('\n'), ['extensions/', 'extensions/packed-name']);
+  });
+
   it('refuses a bad --name override with exit code 2', async () => {
     const result = await runExt(['build', '--name', '../escape'], { cwd: goProject });
     assert.equal(result.code, 2);

@@ -1,9 +1,17 @@
 import type { Argv, CommandModule } from 'yargs';
 import type { PackProgressEvent, PackResult } from '../../core/pack.js';
-import { architectureOption, architecturesFlag, outOption, projectOptions } from '../options.js';
+import {
+  architectureOption,
+  architecturesFlag,
+  configOverrideOptions,
+  configOverrides,
+  outOption,
+  projectOptions,
+  type ConfigOverrideArguments,
+} from '../options.js';
 import { bold, dim, showsProgress, yellow } from '../terminal.js';
 
-interface PackArguments {
+interface PackArguments extends ConfigOverrideArguments {
   arch?: string;
   build: boolean;
   out: string;
@@ -16,7 +24,7 @@ export const packCommand: CommandModule<object, PackArguments> = {
   describe: 'Build, then zip each architecture into a reproducible, verified layer zip',
   builder: (yargs: Argv) =>
     yargs
-      .options({ arch: architectureOption, out: outOption, ...projectOptions })
+      .options({ arch: architectureOption, out: outOption, ...configOverrideOptions, ...projectOptions })
       .option('build', {
         type: 'boolean',
         default: true,
@@ -33,6 +41,7 @@ export const packCommand: CommandModule<object, PackArguments> = {
     const { pack } = await import('../../core/pack.js');
     const result = await withInterruption((signal) =>
       pack({
+        ...configOverrides(argv),
         projectDirectory: argv.cwd,
         outDirectory: argv.out,
         noBuild: !argv.build,
