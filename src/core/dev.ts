@@ -1,4 +1,3 @@
-import { watch, type FSWatcher } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,13 +12,16 @@ import type { EmulatorOptions, EmulatorReport } from './emulator/types.js';
  * on every source change.
  */
 
+/** `progress` is chatter a terminal user wants; `warning` and `error` matter everywhere. */
+export type DevStatusKind = 'progress' | 'warning' | 'error';
+
 export interface DevOptions extends Omit<EmulatorOptions, 'layerDirectory' | 'signal'> {
   /** The project to build when no layer is given. */
   projectDirectory: string;
   /** A layer directory (the folder that becomes /opt) or a layer zip. Default: build the project. */
   layer?: string | undefined;
-  /** Build and status messages ("building…", "change detected…"). */
-  onStatus?: ((message: string) => void) | undefined;
+  /** Build and status messages ("building…", "change detected…", warnings, errors while watching). */
+  onStatus?: ((message: string, kind: DevStatusKind) => void) | undefined;
   /** Compiler output while building. */
   onBuildOutput?: ((chunk: string) => void) | undefined;
   signal?: AbortSignal | undefined;
@@ -27,12 +29,26 @@ export interface DevOptions extends Omit<EmulatorOptions, 'layerDirectory' | 'si
 
 interface PreparedLayer {
   directory: string;
-  /** What to watch for changes. */
-  watchRoot: string;
   cleanup(): Promise<void>;
 }
 
-async function prepareLayer(options: DevOptions): Promise<PreparedLayer> {
+/** What `--watch` polls: the layer (directory or zip) when one is given, else the project. */
+function watchRoot(options: DevOptions): string {
+  return options.layer === undefined
+    ? path.resolve(options.projectDirectory)
+    : path.resolve(options.projectDirectory, options.layer);
+}
+
+/** The build's hints say "run ext build again"; inside `ext dev` the way out is different. */
+function devBuildError(error: CliError, watching: boolean): CliError {
+  const retry = watching
+    ? 'ext dev --watch rebuilds on the next change'
+    : 'then rerun ext dev (or use ext dev --watch, which rebuilds on every change)';
+  const hint = error.hint?.replace(/,? then run ext build again\.?$/, watching ? `; ${retry}` : `, ${retry}`);
+  return new CliError(error.message, { exitCode: error.exitCode, hint: hint ?? retry, cause: error });
+}
+
+async function prepareLayer(options: DevOptions, watching: boolean): Promise<PreparedLayer> {
   if (options.layer !== undefined) {
     const layer = path.resolve(options.projectDirectory, options.layer);
     const stat = await fs.stat(layer).catch(() => undefined);
@@ -44,9 +60,12 @@ async function prepareLayer(options: DevOptions): Promise<PreparedLayer> {
     if (stat.isDirectory()) {
       const hasExtensions = await fs.stat(path.join(layer, 'extensions')).catch(() => undefined);
       if (hasExtensions === undefined) {
-        options.onStatus?.(`warning: ${layer} has no extensions/ folder; Lambda would start nothing from it`);
+        options.onStatus?.(
+          `warning: ${layer} has no extensions/ folder; Lambda would start nothing from it`,
+          'warning',
+        );
       }
-      return { directory: layer, watchRoot: layer, cleanup: async () => {} };
+      return { directory: layer, cleanup: async () => {} };
     }
     const directory = await fs.mkdtemp(path.join(os.tmpdir(), 'ext-dev-layer-'));
     try {
@@ -57,7 +76,7 @@ async function prepareLayer(options: DevOptions): Promise<PreparedLayer> {
         hint: 'pass a zip made by `ext pack` or any layer zip, or a layer directory',
       });
     }
-    return { directory, watchRoot: layer, cleanup: () => fs.rm(directory, { recursive: true, force: true }) };
+    return { directory, cleanup: () => fs.rm(directory, { recursive: true, force: true }) };
   }
   const architecture = hostArchitecture();
   if (architecture === undefined) {
@@ -65,17 +84,22 @@ async function prepareLayer(options: DevOptions): Promise<PreparedLayer> {
       hint: 'build on an x86_64 or arm64 machine, or pass --layer',
     });
   }
-  options.onStatus?.(`building ${options.projectDirectory} for ${architecture}…`);
+  options.onStatus?.(`building ${options.projectDirectory} for ${architecture}…`, 'progress');
   const { build } = await import('./build.js');
-  const result = await build({
-    projectDirectory: options.projectDirectory,
-    architectures: [architecture],
-    outDirectory: path.join('dist', '.dev'),
-    onOutput: options.onBuildOutput,
-  });
+  let result: Awaited<ReturnType<typeof build>>;
+  try {
+    result = await build({
+      projectDirectory: options.projectDirectory,
+      architectures: [architecture],
+      outDirectory: path.join('dist', '.dev'),
+      onOutput: options.onBuildOutput,
+    });
+  } catch (error) {
+    throw error instanceof CliError ? devBuildError(error, watching) : error;
+  }
   const layer = result.layers[0];
   if (layer === undefined) throw new CliError('the build produced no layer', { hint: 'run `ext build` to see why' });
-  return { directory: layer.directory, watchRoot: options.projectDirectory, cleanup: async () => {} };
+  return { directory: layer.directory, cleanup: async () => {} };
 }
 
 function emulatorOptions(
@@ -96,7 +120,7 @@ function emulatorOptions(
 
 /** Builds or unpacks the layer and runs one lifecycle in the emulator. */
 export async function runDev(options: DevOptions): Promise<EmulatorReport> {
-  const layer = await prepareLayer(options);
+  const layer = await prepareLayer(options, false);
   try {
     return await runEmulator(emulatorOptions(options, layer.directory, options.signal));
   } finally {
@@ -104,39 +128,127 @@ export async function runDev(options: DevOptions): Promise<EmulatorReport> {
   }
 }
 
-const ignoredInWatch = /(^|[/\\])(dist|node_modules|\.git|build)([/\\]|$)/;
+// ----- watching -------------------------------------------------------------
+
+/** Build output, dependencies and VCS data: never sources, and rewritten by the build itself. */
+const ignoredDirectories = new Set(['dist', 'node_modules', '.git', 'build']);
+/** Editor swap, backup and lock files change while typing, not on save. */
+const editorScratch = /(\.sw[a-px]|~)$|^\.#|^#.*#$|^4913$/;
+
+export const watchPollIntervalMs = 300;
+
+/** Path (relative to the root) → what identifies this version of the file. */
+type Snapshot = Map<string, string>;
 
 /**
- * Runs a lifecycle, then again after every change (debounced) until the
- * signal aborts. A change during a run cuts it short: the current invoke
- * finishes, a normal Shutdown runs, then the new layer starts.
+ * Every file under `root` with its mtime, size, inode and mode. Polling
+ * stats, not fs.watch: an editor's atomic save (write a temp file, rename
+ * it over the original) gives the file a new inode, and Node 20's recursive
+ * watcher on Linux keeps watching the old one, so later saves go unseen.
+ * Polling sees every save, of a zip too, at the cost of a stat per file.
+ */
+export async function snapshotFiles(root: string): Promise<Snapshot> {
+  const files: Snapshot = new Map();
+  const signature = (stat: { mtimeMs: number; size: number; ino: number; mode: number }) =>
+    `${stat.mtimeMs}:${stat.size}:${stat.ino}:${stat.mode}`;
+  const rootStat = await fs.stat(root).catch(() => undefined);
+  if (rootStat === undefined) return files;
+  if (!rootStat.isDirectory()) {
+    files.set(path.basename(root), signature(rootStat));
+    return files;
+  }
+  const walk = async (directory: string, relative: string): Promise<void> => {
+    const entries = await fs.readdir(directory, { withFileTypes: true }).catch(() => []);
+    await Promise.all(
+      entries.map(async (entry) => {
+        const name = relative === '' ? entry.name : `${relative}/${entry.name}`;
+        if (entry.isDirectory()) {
+          if (!ignoredDirectories.has(entry.name)) await walk(path.join(directory, entry.name), name);
+          return;
+        }
+        if (editorScratch.test(entry.name)) return;
+        // stat, not lstat: a symlinked file changes when its target does.
+        const stat = await fs.stat(path.join(directory, entry.name)).catch(() => undefined);
+        if (stat !== undefined) files.set(name, signature(stat));
+      }),
+    );
+  };
+  await walk(root, '');
+  return files;
+}
+
+/** The first path that differs between two snapshots, or undefined. */
+export function firstDifference(before: Snapshot, after: Snapshot): string | undefined {
+  for (const [file, signature] of after) {
+    if (before.get(file) !== signature) return file;
+  }
+  for (const file of before.keys()) {
+    if (!after.has(file)) return file;
+  }
+  return undefined;
+}
+
+/**
+ * Polls `root` and calls `onChange` once the tree has changed and then held
+ * still for one poll, so a save that writes a temp file and renames it (or a
+ * `git checkout` touching many files) is one change, not several.
+ */
+export function pollForChanges(
+  root: string,
+  onChange: (file: string) => void,
+  intervalMs = watchPollIntervalMs,
+): { ready: Promise<void>; close(): void } {
+  let closed = false;
+  let timer: NodeJS.Timeout | undefined;
+  let previous: Snapshot = new Map();
+  let settling: string | undefined;
+  const poll = async (): Promise<void> => {
+    const current = await snapshotFiles(root);
+    if (closed) return;
+    const changed = firstDifference(previous, current);
+    previous = current;
+    if (changed !== undefined) {
+      // The latest name: after a temp-file-and-rename save, that is the saved file, not the temp one.
+      settling = changed;
+    } else if (settling !== undefined) {
+      const file = settling;
+      settling = undefined;
+      onChange(file);
+    }
+    if (!closed) timer = setTimeout(() => void poll(), intervalMs);
+  };
+  const ready = snapshotFiles(root).then((first) => {
+    previous = first;
+    if (!closed) timer = setTimeout(() => void poll(), intervalMs);
+  });
+  return {
+    ready,
+    close: () => {
+      closed = true;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/**
+ * Runs a lifecycle, then again after every change until the signal aborts.
+ * A change during a run cuts it short: the current invoke finishes, a
+ * normal Shutdown runs, then the new layer starts.
  */
 export async function watchDev(options: DevOptions & { onReport: (report: EmulatorReport) => void }): Promise<void> {
   const outer = options.signal;
-  // An object, not a let: the watcher callback sets it between the loop's reads.
+  // An object, not a let: the poller's callback sets it between the loop's reads.
   const pending = { change: false };
   let wake: (() => void) | undefined;
   let cycle: AbortController | undefined;
-  let debounce: NodeJS.Timeout | undefined;
-  let watcher: FSWatcher | undefined;
-  let watchedRoot: string | undefined;
 
-  const onChange = (file: string | null) => {
-    if (file !== null && ignoredInWatch.test(file)) return;
-    clearTimeout(debounce);
-    debounce = setTimeout(() => {
-      pending.change = true;
-      options.onStatus?.(`change detected${file ? ` (${file})` : ''}; restarting…`);
-      cycle?.abort();
-      wake?.();
-    }, 200);
-  };
-  const ensureWatcher = (root: string) => {
-    if (watchedRoot === root) return;
-    watcher?.close();
-    watchedRoot = root;
-    watcher = watch(root, { recursive: true }, (_event, file) => onChange(file === null ? null : String(file)));
-  };
+  // Watching starts before the first build, so a save during that build is not missed.
+  const watcher = pollForChanges(watchRoot(options), (file) => {
+    pending.change = true;
+    options.onStatus?.(`change detected (${file}); restarting…`, 'progress');
+    cycle?.abort();
+    wake?.();
+  });
   const stopped = new Promise<void>((resolve) => {
     if (outer?.aborted) resolve();
     outer?.addEventListener('abort', () => {
@@ -147,34 +259,34 @@ export async function watchDev(options: DevOptions & { onReport: (report: Emulat
   });
 
   try {
+    await watcher.ready;
     while (!outer?.aborted) {
       pending.change = false;
       cycle = new AbortController();
       let layer: PreparedLayer | undefined;
       try {
-        layer = await prepareLayer(options);
-        ensureWatcher(layer.watchRoot);
-        options.onReport(await runEmulator(emulatorOptions(options, layer.directory, cycle.signal)));
+        layer = await prepareLayer(options, true);
+        // A change during the build makes this layer stale already: build again rather than run it.
+        if (!cycle.signal.aborted) {
+          options.onReport(await runEmulator(emulatorOptions(options, layer.directory, cycle.signal)));
+        }
       } catch (error) {
         if (!(error instanceof CliError)) throw error;
-        options.onStatus?.(`error: ${error.message}`);
-        ensureWatcher(
-          options.layer === undefined
-            ? options.projectDirectory
-            : path.resolve(options.projectDirectory, options.layer),
+        options.onStatus?.(
+          `error: ${error.message}${error.hint === undefined ? '' : `\nhint: ${error.hint}`}`,
+          'error',
         );
       } finally {
         await layer?.cleanup();
       }
       if (outer?.aborted) break;
       if (!pending.change) {
-        options.onStatus?.('watching for changes (Ctrl-C to stop)…');
+        options.onStatus?.('watching for changes (Ctrl-C to stop)…', 'progress');
         await Promise.race([new Promise<void>((resolve) => (wake = resolve)), stopped]);
         wake = undefined;
       }
     }
   } finally {
-    clearTimeout(debounce);
-    watcher?.close();
+    watcher.close();
   }
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { chmod, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -11,7 +11,9 @@ import { addFile, addNodeExtension, freePort, makeLayer, type FixtureBehaviour }
 import { extBin, repositoryRoot, run } from '../helpers/run-cli.js';
 
 const layers: string[] = [];
+const children = new Set<ChildProcess>();
 after(async () => {
+  for (const child of children) child.kill('SIGKILL');
   await Promise.all(layers.map((layer) => rm(layer, { recursive: true, force: true })));
 });
 
@@ -180,7 +182,7 @@ test('a well-behaved extension runs clean for 5 invokes, with a Lambda-like time
     assert.ok(overhead >= 40, report);
   }
   assert.equal(find(/\[good-ext\] working/).length, 5);
-  assert.equal(find(/SHUTDOWN Name: good-ext exited after [\d.]+ ms/).length, 1);
+  assert.equal(find(/SHUTDOWN Name: good-ext exited [\d.]+ ms after SHUTDOWN \(code 0\)/).length, 1);
   assert.match(result.stdout, /passed: 5 invoke/);
 });
 
@@ -392,4 +394,249 @@ test('library API: a function timeout resets the environment (SHUTDOWN "timeout"
     await emulator.close();
     await rm(eventsFile, { force: true });
   }
+});
+
+/** `ext dev` running in the background, its output readable while it runs. */
+interface LiveDev {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  /** Resolves once the condition holds (checked on each output chunk and every 50 ms). */
+  until: (condition: () => boolean | Promise<boolean>, what: string, timeoutMs?: number) => Promise<void>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+function startDev(args: string[], cwd = repositoryRoot): LiveDev {
+  const child = spawn(process.execPath, [extBin, 'dev', ...args], {
+    cwd,
+    env: { ...process.env, NO_COLOR: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.add(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('close', (code, signal) => {
+      children.delete(child);
+      resolve({ code, signal });
+    }),
+  );
+  const until = async (condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000) => {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await condition())) {
+      if (Date.now() > deadline || child.exitCode !== null) {
+        throw new Error(`timed out waiting for ${what}\n--- stdout\n${stdout}\n--- stderr\n${stderr}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
+  return { child, stdout: () => stdout, stderr: () => stderr, until, exited };
+}
+
+const count = (text: string, pattern: RegExp) => text.match(new RegExp(pattern.source, 'g'))?.length ?? 0;
+
+test('--watch re-reads the layer after in-place writes and atomic saves (temp file + rename); Ctrl-C exits 130', async () => {
+  const layer = await layerWith((dir) => addNodeExtension(dir, 'watched', { printOnInvoke: ['version 1'] }));
+  const file = path.join(layer, 'extensions', 'watched');
+  const dev = startDev(['--watch', '--layer', layer, '--function-duration', '1']);
+  const runs = () => count(dev.stdout(), /passed: 1 invoke/);
+  const ranVersion = async (version: number) => {
+    await dev.until(
+      () => runs() >= version && dev.stdout().includes(`[watched] version ${version}`),
+      `run ${version} with version ${version}`,
+    );
+  };
+  await ranVersion(1);
+
+  await addNodeExtension(layer, 'watched', { printOnInvoke: ['version 2'] });
+  await ranVersion(2);
+
+  // What vim, sed -i and most editors do: write a temp file, rename it over the original (a new inode).
+  for (const version of [3, 4]) {
+    const temporary = path.join(layer, 'extensions', `.watched.${version}.new`);
+    await writeFile(temporary, (await readFile(file, 'utf8')).replace(/version \d/, `version ${version}`), {
+      mode: 0o755,
+    });
+    await rename(temporary, file);
+    await ranVersion(version);
+  }
+  // The file now has a new inode: an in-place write must still be seen (Node 20's recursive fs.watch misses it).
+  await addNodeExtension(layer, 'watched', { printOnInvoke: ['version 5'] });
+  await ranVersion(5);
+  assert.equal(runs(), 5, `one restart per change:\n${dev.stdout()}`);
+  assert.equal(count(dev.stdout(), /INIT_START/), 5);
+
+  dev.child.kill('SIGINT');
+  const { code } = await dev.exited;
+  assert.equal(code, 130, dev.stderr());
+  assert.doesNotMatch(dev.stderr(), /internal error/);
+  assert.match(dev.stderr(), /cancelled/i);
+});
+
+test('Ctrl-C: the current invoke finishes, a clean Shutdown runs, exit 130, the JSON report says interrupted', async () => {
+  const eventsFile = path.join(os.tmpdir(), `ext-dev-interrupt-${process.pid}.jsonl`);
+  layers.push(eventsFile);
+  const layer = await layerWith((dir) => addNodeExtension(dir, 'recorder', { eventsFile }));
+  const dev = startDev(['--layer', layer, '--invokes', '1000', '--function-duration', '20', '--json']);
+  const received = async () =>
+    (await readFile(eventsFile, 'utf8').catch(() => ''))
+      .trim()
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => (JSON.parse(line) as { event: Record<string, unknown> }).event);
+  await dev.until(async () => (await received()).length >= 2, 'two INVOKE events');
+  dev.child.kill('SIGINT');
+  const { code } = await dev.exited;
+  assert.equal(code, 130, dev.stderr());
+  const report = JSON.parse(dev.stdout()) as EmulatorReport;
+  assert.equal(report.interrupted, true);
+  assert.equal(report.status, 'interrupted');
+  assert.equal(report.exitCode, 130);
+  assert.deepEqual(report.verdicts, []);
+  assert.ok(report.invokes.length >= 2 && report.invokes.length < 1000, `${report.invokes.length} invokes`);
+  for (const invoke of report.invokes) assert.equal(invoke.status, 'success');
+  assert.equal(report.shutdown?.extensions[0]?.outcome, 'exited', 'the extension got SHUTDOWN and exited');
+  const events = await received();
+  assert.deepEqual(events.at(-1), { ...events.at(-1), eventType: 'SHUTDOWN', shutdownReason: 'spindown' });
+  assert.equal(events.filter((event) => event['eventType'] === 'INVOKE').length, report.invokes.length);
+});
+
+test('a subscriber whose listener is down gets SHUTDOWN at once, and its exit time is measured from SHUTDOWN', async () => {
+  const port = await freePort();
+  const telemetryFile = path.join(os.tmpdir(), `ext-dev-down-${process.pid}.jsonl`);
+  layers.push(telemetryFile);
+  const layer = await layerWith((dir) =>
+    addNodeExtension(dir, 'subscriber', {
+      telemetry: { port, file: telemetryFile, types: ['platform', 'function'], listenAfterMs: 60_000 },
+    }),
+  );
+  const { code, report, stderr } = await dev(layer, '--function-log', 'hello');
+  assert.equal(code, 0, stderr);
+  const shutdown = report.shutdown!;
+  const subscriber = shutdown.extensions.find((extension) => extension.name === 'subscriber')!;
+  assert.equal(subscriber.outcome, 'exited');
+  // The fixture exits as soon as it sees SHUTDOWN: its exit time is node's exit, not the telemetry retries.
+  assert.ok(subscriber.exitMs! < 400, `exited ${subscriber.exitMs} ms after SHUTDOWN`);
+  assert.ok(shutdown.telemetryFlushMs >= 150 && shutdown.telemetryFlushMs < 500, `${shutdown.telemetryFlushMs} ms`);
+  assert.ok(shutdown.durationMs < 1000, `Shutdown took ${shutdown.durationMs} ms`);
+  const texts = report.timeline.map((entry) => entry.text);
+  assert.ok(
+    texts.some((text) => /SHUTDOWN sent anyway/.test(text)),
+    texts.join('\n'),
+  );
+  assert.ok(texts.some((text) => /record\(s\) never delivered/.test(text)));
+  assert.ok(report.telemetry.subscriptions[0]!.pendingRecords > 0);
+});
+
+test('a verdict during Init (internal extension asking for SHUTDOWN) fails Init, and the summary says why nothing ran', async () => {
+  const layer = await layerWith((dir) =>
+    addNodeExtension(dir, 'with-sidecar', {
+      registerInternalFirst: { name: 'sidecar', events: ['INVOKE', 'SHUTDOWN'] },
+    }),
+  );
+  const result = await run(process.execPath, [extBin, 'dev', '--layer', layer, '--invokes', '3'], {
+    timeoutMs: 30_000,
+  });
+  assert.equal(result.code, 1, result.stderr);
+  assert.match(result.stdout, /VERDICT sidecar Extension\.InvalidEventType/);
+  assert.match(result.stdout, /INIT_REPORT Init Duration: [\d.]+ ms Phase: init Status: error/);
+  assert.doesNotMatch(result.stdout, /START RequestId/);
+  assert.match(result.stdout, /SHUTDOWN Reason: failure/);
+  assert.match(
+    result.stdout,
+    /failed: sidecar Extension\.InvalidEventType \(invalid-event-type\); no invoke ran: Init failed/,
+  );
+});
+
+test('--function-error: status error in runtimeDone and REPORT, the environment is kept (no reset), exit 0', async () => {
+  const eventsFile = path.join(os.tmpdir(), `ext-dev-function-error-${process.pid}.jsonl`);
+  layers.push(eventsFile);
+  const layer = await layerWith((dir) => addNodeExtension(dir, 'recorder', { eventsFile }));
+  const { code, report, stderr } = await dev(layer, '--function-error', '--invokes', '2', '--function-duration', '5');
+  assert.equal(code, 0, `a function error is the function's fault, not the extension's: ${stderr}`);
+  assert.equal(report.status, 'passed');
+  assert.deepEqual(
+    report.invokes.map((invoke) => invoke.status),
+    ['error', 'error'],
+  );
+  const runtimeDone = report.timeline.filter((entry) => entry.kind === 'runtime-done');
+  assert.deepEqual(
+    runtimeDone.map((entry) => entry.data?.['status']),
+    ['error', 'error'],
+  );
+  assert.equal(report.timeline.filter((entry) => /^REPORT .* Status: error$/.test(entry.text)).length, 2);
+  // Docs §2.3: only a timeout or a runtime crash resets; a returned error keeps the environment.
+  assert.equal(report.inits.length, 1);
+  const events = (await readFile(eventsFile, 'utf8'))
+    .trim()
+    .split('\n')
+    .map((line) => (JSON.parse(line) as { event: Record<string, unknown> }).event);
+  assert.deepEqual(
+    events.map((event) => [event['eventType'], event['shutdownReason']]),
+    [
+      ['INVOKE', undefined],
+      ['INVOKE', undefined],
+      ['SHUTDOWN', 'spindown'],
+    ],
+  );
+});
+
+test('--interval spaces the invokes and --function-duration bounds REPORT Duration from below', async () => {
+  const layer = await layerWith((dir) => addNodeExtension(dir, 'timed', {}));
+  const { code, report, stderr } = await dev(
+    layer,
+    '--invokes',
+    '3',
+    '--interval',
+    '250',
+    '--function-duration',
+    '150',
+  );
+  assert.equal(code, 0, stderr);
+  for (const invoke of report.invokes) {
+    assert.ok(invoke.runtimeDurationMs >= 150, `runtime ${invoke.runtimeDurationMs} ms`);
+    assert.ok(invoke.durationMs >= 150, `REPORT Duration ${invoke.durationMs} ms`);
+  }
+  const starts = report.timeline.filter((entry) => entry.kind === 'start').map((entry) => entry.elapsedMs);
+  const ends = report.timeline.filter((entry) => entry.kind === 'report').map((entry) => entry.elapsedMs);
+  assert.equal(starts.length, 3);
+  for (let index = 1; index < 3; index += 1) {
+    assert.ok(
+      starts[index]! - ends[index - 1]! >= 250,
+      `pause before invoke ${index + 1}: ${starts[index]! - ends[index - 1]!} ms`,
+    );
+  }
+});
+
+test('flag and build messages: the user input echoed, no progress off a terminal, a hint that fits ext dev', async () => {
+  const invalid = await run(process.execPath, [extBin, 'dev', '--invokes', 'abc']);
+  assert.equal(invalid.code, 2);
+  assert.match(invalid.stderr, /--invokes: expected a whole number >= 1, got "abc"/);
+  const fraction = await run(process.execPath, [extBin, 'dev', '--memory', '200.5', '--interval', '10']);
+  assert.equal(fraction.code, 2);
+  assert.match(fraction.stderr, /--memory: expected a whole number >= 128, got "200.5"/);
+
+  const project = await mkdtemp(path.join(os.tmpdir(), 'ext-dev-broken-'));
+  layers.push(project);
+  await writeFile(
+    path.join(project, 'lambda-extension.json'),
+    JSON.stringify({
+      name: 'broken-ext',
+      language: 'ts',
+      entry: 'src/index.ts',
+      architectures: ['x86_64'],
+      version: '0.1.0',
+    }),
+  );
+  await mkdir(path.join(project, 'src'));
+  await writeFile(path.join(project, 'src', 'index.ts'), 'const = ;\n');
+  const broken = await run(process.execPath, [extBin, 'dev', '--cwd', project, '--json'], { timeoutMs: 30_000 });
+  assert.equal(broken.code, 1, broken.stderr);
+  assert.equal(broken.stdout, '');
+  assert.doesNotMatch(broken.stderr, /building/, 'no progress off a terminal');
+  assert.match(broken.stderr, /error: bundling src\/index\.ts failed/);
+  assert.match(broken.stderr, /hint: fix the error above, then rerun ext dev/);
+  assert.doesNotMatch(broken.stderr, /ext build again/);
 });

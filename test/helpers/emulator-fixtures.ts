@@ -13,6 +13,8 @@ export interface FixtureBehaviour {
   registerAs?: string;
   events?: string[];
   acceptAccountId?: boolean;
+  /** Before registering itself, register this internal extension (a name matching no file), ignoring the answer. */
+  registerInternalFirst?: { name: string; events: string[] };
   /** Never call register (sleeps instead). */
   neverRegister?: boolean;
   /** Report init/error after registering, then exit 1. */
@@ -71,6 +73,10 @@ function call(method, route, headers, body) {
 const sleepForever = () => setInterval(() => {}, 1 << 30);
 async function main() {
   if (config.neverRegister) return sleepForever();
+  if (config.registerInternalFirst) {
+    const internal = config.registerInternalFirst;
+    await call('POST', '/2020-01-01/extension/register', { 'Lambda-Extension-Name': internal.name }, JSON.stringify({ events: internal.events }));
+  }
   const headers = { 'Lambda-Extension-Name': name, 'Content-Type': 'application/json' };
   if (config.acceptAccountId) headers['Lambda-Extension-Accept-Feature'] = 'accountId';
   const registered = await call('POST', '/2020-01-01/extension/register', headers, JSON.stringify({ events: config.events || ['INVOKE', 'SHUTDOWN'] }));

@@ -1,28 +1,44 @@
 import type { CommandModule } from 'yargs';
 import type { EmulatorReport, TimelineEntry } from '../../core/emulator/types.js';
-import { CliError } from '../../core/errors.js';
+import type { DevStatusKind } from '../../core/dev.js';
+import { CancelledError, CliError } from '../../core/errors.js';
 import { projectOptions } from '../options.js';
-import { cyan, dim, red, yellow } from '../terminal.js';
+import { cyan, dim, red, showsProgress, yellow } from '../terminal.js';
+
+/** Numeric flags are untyped for yargs, so that a mistyped value reaches us as written, not as NaN. */
+type FlagValue = string | number | (string | number)[];
 
 interface DevArguments {
   layer?: string;
-  invokes: number;
-  interval: number;
-  'function-duration': number;
+  invokes: FlagValue;
+  interval: FlagValue;
+  'function-duration': FlagValue;
   'function-error'?: boolean;
   'function-log'?: string[];
-  timeout: number;
-  'init-timeout': number;
-  memory: number;
+  timeout: FlagValue;
+  'init-timeout': FlagValue;
+  memory: FlagValue;
   env?: string[];
   watch?: boolean;
   cwd: string;
   json?: boolean;
 }
 
-function positive(name: string, value: number, minimum = 0): number {
-  if (!Number.isFinite(value) || value < minimum) {
-    throw new CliError(`--${name}: expected a number >= ${minimum}, got ${String(value)}`, { exitCode: 2 });
+/** A numeric flag, checked against its range; the error echoes what the user typed. */
+function numberFlag(
+  name: string,
+  given: FlagValue,
+  { minimum, whole = false }: { minimum: number; whole?: boolean },
+): number {
+  // Repeated flags arrive as an array; the last one wins, as with every other flag.
+  const raw = Array.isArray(given) ? given[given.length - 1] : given;
+  const value = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN;
+  if (!Number.isFinite(value) || value < minimum || (whole && !Number.isInteger(value))) {
+    const expected = whole ? `a whole number >= ${minimum}` : `a number >= ${minimum}`;
+    throw new CliError(`--${name}: expected ${expected}, got "${String(raw)}"`, {
+      exitCode: 2,
+      hint: 'run ext dev --help to see the flags and their defaults',
+    });
   }
   return value;
 }
@@ -51,11 +67,28 @@ function printEntry(entry: TimelineEntry, format: (entry: TimelineEntry) => stri
   process.stdout.write(`${painted}\n`);
 }
 
-function summary(report: EmulatorReport): string {
+/** The last line of a run: what happened, and why fewer invokes ran than asked for. */
+function summary(report: EmulatorReport, requestedInvokes: number): string {
+  const ran = report.invokes.length;
   if (report.status === 'passed') {
-    return `passed: ${report.invokes.length} invoke(s), ${report.extensions.length} extension(s), no verdicts`;
+    return `passed: ${ran} invoke(s), ${report.extensions.length} extension(s), no verdicts`;
   }
-  return `failed: ${report.verdicts.map((verdict) => `${verdict.extension} ${verdict.errorType} (${verdict.kind})`).join('; ')}`;
+  const interrupted = report.interrupted ? `interrupted after ${ran} of ${requestedInvokes} invoke(s)` : '';
+  if (report.status === 'interrupted') return `${interrupted}, then a normal Shutdown; no verdicts`;
+  const failedInit = report.inits.find((init) => init.status !== 'success');
+  const skipped =
+    ran === 0 && failedInit !== undefined
+      ? `no invoke ran: Init failed (INIT_REPORT Status: ${failedInit.status}), and Lambda does not invoke a failed environment`
+      : ran < requestedInvokes && !report.interrupted
+        ? `stopped after ${ran} of ${requestedInvokes} invoke(s): the environment failed`
+        : '';
+  const verdicts = report.verdicts
+    .map((verdict) => `${verdict.extension} ${verdict.errorType} (${verdict.kind})`)
+    .join('; ');
+  return `failed: ${verdicts}${[skipped, interrupted]
+    .filter((part) => part !== '')
+    .map((part) => `; ${part}`)
+    .join('')}`;
 }
 
 function verdictError(report: EmulatorReport): CliError {
@@ -66,6 +99,53 @@ function verdictError(report: EmulatorReport): CliError {
       hint: 'each verdict line in the timeline (or "verdicts" in --json) says what Lambda would report and why',
     },
   );
+}
+
+function devOptions(args: DevArguments, printTimeline: ((entry: TimelineEntry) => void) | undefined) {
+  const progress = showsProgress(args.json);
+  return {
+    projectDirectory: args.cwd,
+    layer: args.layer,
+    invokes: numberFlag('invokes', args.invokes, { minimum: 1, whole: true }),
+    intervalMs: numberFlag('interval', args.interval, { minimum: 0 }),
+    function: {
+      durationMs: numberFlag('function-duration', args['function-duration'], { minimum: 0 }),
+      error: args['function-error'] === true,
+      logLines: args['function-log'] ?? [],
+      timeoutSeconds: numberFlag('timeout', args.timeout, { minimum: 0.001 }),
+    },
+    initTimeoutMs: numberFlag('init-timeout', args['init-timeout'], { minimum: 1 }),
+    memorySizeMB: numberFlag('memory', args.memory, { minimum: 128, whole: true }),
+    env: parseEnv(args.env),
+    onTimeline: printTimeline,
+    // Progress is for a person at a terminal; warnings and errors while watching go out always.
+    onStatus: (message: string, kind: DevStatusKind) => {
+      if (kind !== 'progress' || progress) process.stderr.write(`${kind === 'progress' ? cyan(message) : message}\n`);
+    },
+    onBuildOutput: (chunk: string) => process.stderr.write(chunk),
+  };
+}
+
+/**
+ * Ctrl-C (or SIGTERM): finish the current invoke, run a normal Shutdown,
+ * report, exit 130. A second Ctrl-C quits at once; the emulator's exit hook
+ * still kills the extensions' process groups.
+ */
+async function interruptible(json: boolean | undefined, run: (signal: AbortSignal) => Promise<void>): Promise<void> {
+  const controller = new AbortController();
+  const stop = () => {
+    if (controller.signal.aborted) process.exit(130);
+    if (showsProgress(json))
+      process.stderr.write(dim('stopping: Shutdown runs first (Ctrl-C again to quit at once)\n'));
+    controller.abort();
+  };
+  process.on('SIGINT', stop).on('SIGTERM', stop);
+  try {
+    await run(controller.signal);
+  } finally {
+    process.off('SIGINT', stop).off('SIGTERM', stop);
+  }
+  if (controller.signal.aborted) throw new CancelledError();
 }
 
 export const devCommand: CommandModule<object, DevArguments> = {
@@ -80,22 +160,29 @@ export const devCommand: CommandModule<object, DevArguments> = {
           describe: 'A layer zip or directory (the folder that becomes /opt)',
           defaultDescription: 'build the project for this machine',
         },
-        invokes: { type: 'number', default: 1, describe: 'Number of invocations' },
-        interval: { type: 'number', default: 0, describe: 'Pause between invocations, in ms' },
-        'function-duration': { type: 'number', default: 50, describe: 'How long the simulated handler runs, in ms' },
-        'function-error': { type: 'boolean', describe: 'The simulated handler returns an error' },
+        invokes: { default: 1, requiresArg: true, describe: 'Number of invocations' },
+        interval: { default: 0, requiresArg: true, describe: 'Pause between invocations, in ms' },
+        'function-duration': {
+          default: 50,
+          requiresArg: true,
+          describe: 'How long the simulated handler runs, in ms',
+        },
+        'function-error': {
+          type: 'boolean',
+          describe: 'The simulated handler returns an error (status error; the environment is kept, as on Lambda)',
+        },
         'function-log': {
           type: 'string',
           array: true,
           describe: 'A line the handler prints on each invoke (repeatable)',
         },
         timeout: {
-          type: 'number',
           default: 3,
+          requiresArg: true,
           describe: 'Function timeout in seconds (bounds each invoke, extensions included)',
         },
-        'init-timeout': { type: 'number', default: 10_000, describe: 'Init phase limit in ms (Lambda: 10,000)' },
-        memory: { type: 'number', default: 128, describe: 'Function memory size in MB' },
+        'init-timeout': { default: 10_000, requiresArg: true, describe: 'Init phase limit in ms (Lambda: 10,000)' },
+        memory: { default: 128, requiresArg: true, describe: 'Function memory size in MB' },
         env: { type: 'string', array: true, describe: 'A function environment variable KEY=VALUE (repeatable)' },
         watch: { type: 'boolean', describe: 'Rebuild (or re-read the layer) and restart on changes' },
         ...projectOptions,
@@ -110,45 +197,18 @@ export const devCommand: CommandModule<object, DevArguments> = {
       import('../../core/emulator/timeline.js'),
     ]);
     const json = args.json === true;
-    const options = {
-      projectDirectory: args.cwd,
-      layer: args.layer,
-      invokes: positive('invokes', args.invokes, 1),
-      intervalMs: positive('interval', args.interval),
-      function: {
-        durationMs: positive('function-duration', args['function-duration']),
-        error: args['function-error'] === true,
-        logLines: args['function-log'] ?? [],
-        timeoutSeconds: positive('timeout', args.timeout, 0.001),
-      },
-      initTimeoutMs: positive('init-timeout', args['init-timeout'], 1),
-      memorySizeMB: positive('memory', args.memory, 128),
-      env: parseEnv(args.env),
-      onTimeline: json ? undefined : (entry: TimelineEntry) => printEntry(entry, formatTimelineEntry),
-      onStatus: (message: string) => process.stderr.write(`${cyan(message)}\n`),
-      onBuildOutput: (chunk: string) => process.stderr.write(chunk),
-    };
-    const printReport = (report: EmulatorReport) =>
+    const options = devOptions(args, json ? undefined : (entry) => printEntry(entry, formatTimelineEntry));
+    const printReport = (report: EmulatorReport) => {
+      const text = summary(report, options.invokes);
       process.stdout.write(
-        json
-          ? `${JSON.stringify(report, null, 2)}\n`
-          : `${report.status === 'passed' ? summary(report) : red(summary(report))}\n`,
+        json ? `${JSON.stringify(report, null, 2)}\n` : `${report.status === 'failed' ? red(text) : text}\n`,
       );
-    if (args.watch === true) {
-      const controller = new AbortController();
-      const stop = () => (controller.signal.aborted ? process.exit(130) : controller.abort());
-      process.on('SIGINT', stop).on('SIGTERM', stop);
-      await watchDev({ ...options, signal: controller.signal, onReport: printReport });
-      return;
-    }
-    const controller = new AbortController();
-    // Ctrl-C: finish the current invoke, run a normal Shutdown, report; a second Ctrl-C quits at once.
-    process.once('SIGINT', () => {
-      controller.abort();
-      process.once('SIGINT', () => process.exit(130));
+    };
+    await interruptible(args.json, async (signal) => {
+      if (args.watch === true) return watchDev({ ...options, signal, onReport: printReport });
+      const report = await runDev({ ...options, signal });
+      printReport(report);
+      if (report.status === 'failed' && !signal.aborted) throw verdictError(report);
     });
-    const report = await runDev({ ...options, signal: controller.signal });
-    printReport(report);
-    if (report.status === 'failed') throw verdictError(report);
   },
 };

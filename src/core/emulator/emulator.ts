@@ -32,6 +32,8 @@ const defaults = {
   initTimeoutMs: 10_000,
   shutdownBudgetMs: 2_000,
   internalShutdownBudgetMs: 500,
+  /** How long Shutdown waits for buffered telemetry before sending SHUTDOWN anyway. */
+  preShutdownFlushMs: 200,
   telemetryBufferBytes: 4 * 1024 * 1024,
   durationMs: 50,
   timeoutSeconds: 3,
@@ -184,7 +186,13 @@ export class Emulator extends EventEmitter {
       const check = () => {
         if (predicate()) finish(true);
       };
-      const timer = setTimeout(() => finish(predicate()), Math.max(0, deadline - Date.now()));
+      // Timers may fire a hair early by the wall clock; a simulated 300 ms handler must never last 299.
+      const expire = (): void => {
+        const left = deadline - Date.now();
+        if (left > 0) timer = setTimeout(expire, left);
+        else finish(predicate());
+      };
+      let timer = setTimeout(expire, Math.max(0, deadline - Date.now()));
       this.waiters.add(check);
       check();
     });
@@ -423,7 +431,9 @@ export class Emulator extends EventEmitter {
       });
     }
     const durationMs = Date.now() - initStart;
-    const status: InitResult['status'] = timedOut ? 'timeout' : this.failedSince(mark) ? 'error' : 'success';
+    // Any verdict fails Init, even one that did not end it early (a refused registration): the
+    // environment is not one Lambda would invoke.
+    const status: InitResult['status'] = timedOut ? 'timeout' : this.verdictList.length > mark ? 'error' : 'success';
 
     for (const agent of this.api.agents) {
       const events = `[${agent.events.join(', ')}]`;
@@ -656,10 +666,12 @@ export class Emulator extends EventEmitter {
   // ----- Shutdown ---------------------------------------------------------
 
   /**
-   * The Shutdown phase: telemetry is flushed, SHUTDOWN goes to the external
-   * extensions that subscribed to it, and everything still running at the
-   * deadline is SIGKILLed. Extensions that did not subscribe to SHUTDOWN are
-   * SIGKILLed at once, as RIE does: they cannot know the phase has started.
+   * The Shutdown phase: buffered telemetry goes out, SHUTDOWN goes to the
+   * external extensions that subscribed to it, and everything still running
+   * at the deadline is SIGKILLed. Extensions that did not subscribe to
+   * SHUTDOWN are SIGKILLed at once, as RIE does: they cannot know the phase
+   * has started. Each extension gets its whole budget from the moment
+   * SHUTDOWN is sent, and its exit time is measured from then.
    */
   async shutdown(reason: ShutdownReason = 'spindown'): Promise<ShutdownResult> {
     const live = this.liveExternals();
@@ -677,11 +689,29 @@ export class Emulator extends EventEmitter {
         : hasInternal
           ? defaults.internalShutdownBudgetMs
           : 0;
-    const deadline = start + budget;
     this.record('shutdown', `SHUTDOWN Reason: ${reason} Budget: ${budget} ms`, { data: { reason, budgetMs: budget } });
 
-    // Lambda delivers the last telemetry batch during Shutdown, before extensions stop.
-    await this.hub.flush(start + budget / 2);
+    // Lambda delivers the last telemetry batch during Shutdown. A subscriber drains when it sees
+    // SHUTDOWN, so a healthy listener gets the batch first; a listener that is down gets a short
+    // grace only, then delivery goes on while the extensions shut down, never eating their budget.
+    const subscribers = this.hub.subscribers;
+    if (budget > 0 && subscribers.length > 0) {
+      const delivered = await this.hub.flush(start + Math.min(defaults.preShutdownFlushMs, budget));
+      if (!delivered) {
+        for (const subscriber of subscribers.filter((candidate) => candidate.pendingRecords > 0)) {
+          this.record(
+            'telemetry',
+            `TELEMETRY ${subscriber.extension}: ${subscriber.pendingRecords} record(s) not accepted by ${subscriber.request.uri} ` +
+              `within ${Date.now() - start} ms; SHUTDOWN sent anyway, delivery goes on during Shutdown`,
+            { extension: subscriber.extension },
+          );
+        }
+      }
+    }
+    const shutdownSentAt = Date.now();
+    const telemetryFlushMs = shutdownSentAt - start;
+    const deadline = shutdownSentAt + budget;
+    const delivery = budget > 0 ? this.hub.flush(deadline) : Promise.resolve(true);
 
     for (const agent of live) {
       if (
@@ -710,6 +740,8 @@ export class Emulator extends EventEmitter {
       });
     }
     if (stragglers.length > 0) await this.waitUntil(() => stragglers.every((agent) => agent.exited), Date.now() + 1000);
+    // With only internal extensions left, nothing can receive telemetry any more once they are released.
+    if (live.length === 0) await delivery;
 
     const extensions: ShutdownExtensionResult[] = [];
     for (const agent of this.api.agents.filter((candidate) => candidate.kind === 'external')) {
@@ -721,7 +753,7 @@ export class Emulator extends EventEmitter {
           : agent.killedBy === 'not-subscribed'
             ? 'killed'
             : 'exited';
-      const exitMs = wasLive && agent.exitedAt !== undefined ? agent.exitedAt - start : undefined;
+      const exitMs = wasLive && agent.exitedAt !== undefined ? Math.max(0, agent.exitedAt - shutdownSentAt) : undefined;
       extensions.push({
         name: agent.name,
         outcome,
@@ -732,20 +764,31 @@ export class Emulator extends EventEmitter {
       if (wasLive) {
         const how =
           outcome === 'exited'
-            ? `exited after ${milliseconds(exitMs ?? 0)} ms (${agent.signal ? `signal ${agent.signal}` : `code ${agent.exitCode}`})`
+            ? `exited ${milliseconds(exitMs ?? 0)} ms after SHUTDOWN (${agent.signal ? `signal ${agent.signal}` : `code ${agent.exitCode}`})`
             : outcome === 'killed'
               ? `SIGKILLed at once: ${agent.id === undefined ? 'never registered' : agent.state === 'InitError' || agent.state === 'ExitError' ? `in state ${agent.state}` : 'not subscribed to SHUTDOWN'}`
-              : `SIGKILLed at the deadline after ${milliseconds(exitMs ?? budget)} ms`;
+              : `SIGKILLed at the deadline, ${milliseconds(exitMs ?? budget)} ms after SHUTDOWN`;
         this.record('shutdown-extension', `SHUTDOWN Name: ${agent.name} ${how}`, {
           extension: agent.name,
           data: { outcome, exitMs },
         });
       }
     }
-    const result: ShutdownResult = { reason, durationMs: Date.now() - start, extensions };
-    this.record('shutdown', `SHUTDOWN_REPORT Reason: ${reason} Duration: ${milliseconds(result.durationMs)} ms`, {
-      data: { ...result },
-    });
+    for (const subscriber of subscribers.filter((candidate) => candidate.pendingRecords > 0)) {
+      this.record(
+        'telemetry',
+        `TELEMETRY ${subscriber.extension}: ${subscriber.pendingRecords} record(s) never delivered: ${subscriber.request.uri} did not accept them before Shutdown ended`,
+        { extension: subscriber.extension },
+      );
+    }
+    const result: ShutdownResult = { reason, durationMs: Date.now() - start, telemetryFlushMs, extensions };
+    const flushText =
+      subscribers.length > 0 ? ` Telemetry flush before SHUTDOWN: ${milliseconds(telemetryFlushMs)} ms` : '';
+    this.record(
+      'shutdown',
+      `SHUTDOWN_REPORT Reason: ${reason} Duration: ${milliseconds(result.durationMs)} ms${flushText}`,
+      { data: { ...result } },
+    );
     this.hub.close();
     this.lastShutdown = result;
     this.initialized = false;
@@ -779,9 +822,11 @@ export class Emulator extends EventEmitter {
       verdicts: this.verdictList.filter((verdict) => verdict.extension === agent.name),
     }));
     const failed = this.verdictList.length > 0;
+    const interrupted = this.options.signal?.aborted === true;
     return {
-      status: failed ? 'failed' : 'passed',
-      exitCode: failed ? 1 : 0,
+      status: failed ? 'failed' : interrupted ? 'interrupted' : 'passed',
+      exitCode: interrupted ? 130 : failed ? 1 : 0,
+      interrupted,
       layerDirectory: this.options.layerDirectory,
       runtimeApi: this.runtimeApi,
       functionName: this.functionName,

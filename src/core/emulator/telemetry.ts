@@ -414,8 +414,10 @@ export class TelemetryHub {
     this.history.length = 0;
   }
 
-  async flush(deadline: number): Promise<void> {
-    await Promise.all(this.subscribers.map((subscriber) => subscriber.flush(deadline)));
+  /** Resolves true when every subscriber has delivered everything, false at the deadline. */
+  async flush(deadline: number): Promise<boolean> {
+    const results = await Promise.all(this.subscribers.map((subscriber) => subscriber.flush(deadline)));
+    return results.every(Boolean);
   }
 
   close(): void {

@@ -70,7 +70,7 @@ export interface EmulatorOptions {
   onTimeline?: (entry: TimelineEntry) => void;
   /** Each line an extension prints. */
   onExtensionOutput?: (name: string, stream: 'stdout' | 'stderr', line: string) => void;
-  /** Stops `runEmulator` early: the current invoke finishes, then a normal Shutdown runs. */
+  /** Stops `runEmulator` early: the current invoke finishes, then a normal Shutdown runs; the report says `interrupted`. */
   signal?: AbortSignal;
 }
 
@@ -153,7 +153,7 @@ export interface ShutdownExtensionResult {
   name: string;
   /** `exited` after SHUTDOWN, `killed` because it did not subscribe to SHUTDOWN, `killed-at-deadline`, or `already-exited`. */
   outcome: 'exited' | 'killed' | 'killed-at-deadline' | 'already-exited';
-  /** Time from the start of Shutdown to the process exit. */
+  /** Time from SHUTDOWN (or the SIGKILL, for an extension not subscribed to it) to the process exit. */
   exitMs?: number;
   exitCode?: number | null;
   signal?: string | null;
@@ -161,7 +161,10 @@ export interface ShutdownExtensionResult {
 
 export interface ShutdownResult {
   reason: ShutdownReason;
+  /** The whole phase: telemetry flush, then the extensions' exits. */
   durationMs: number;
+  /** How long buffered telemetry delivery held SHUTDOWN back (at most 200 ms, then delivery continues alongside). */
+  telemetryFlushMs: number;
   extensions: ShutdownExtensionResult[];
 }
 
@@ -197,8 +200,12 @@ export interface TelemetrySubscriptionReport {
 }
 
 export interface EmulatorReport {
-  status: 'passed' | 'failed';
+  /** `failed` on any verdict; else `interrupted` when `signal` stopped the run early; else `passed`. */
+  status: 'passed' | 'failed' | 'interrupted';
+  /** What `ext dev` exits with: 130 when interrupted, 1 on a verdict, else 0. */
   exitCode: number;
+  /** `signal` aborted before the run ended (Ctrl-C); the invokes left were skipped, Shutdown ran normally. */
+  interrupted: boolean;
   layerDirectory: string;
   runtimeApi: string;
   functionName: string;
