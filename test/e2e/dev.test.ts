@@ -640,3 +640,13 @@ test('flag and build messages: the user input echoed, no progress off a terminal
   assert.match(broken.stderr, /hint: fix the error above, then rerun ext dev/);
   assert.doesNotMatch(broken.stderr, /ext build again/);
 });
+
+test('library API: a layer path relative to the working directory works', async () => {
+  const { runEmulator } = (await import(
+    path.join(repositoryRoot, 'build/src/core/emulator/index.js')
+  )) as typeof import('../../src/core/emulator/index.js');
+  const layer = await layerWith((dir) => addNodeExtension(dir, 'relative', {}));
+  const report = await runEmulator({ layerDirectory: path.relative(process.cwd(), layer), invokes: 1 });
+  assert.equal(report.status, 'passed', JSON.stringify(report.verdicts));
+  assert.equal(report.extensions[0]?.exitCode, 0);
+});

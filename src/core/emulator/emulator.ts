@@ -100,7 +100,8 @@ export class Emulator extends EventEmitter {
 
   constructor(options: EmulatorOptions) {
     super();
-    this.options = options;
+    // Extensions run with / as their working directory, so a relative layer path would point nowhere.
+    this.options = { ...options, layerDirectory: path.resolve(options.layerDirectory) };
     const host: ApiHost = {
       phase: () => this.phase,
       registrationOpen: () => this.registrationOpen,
