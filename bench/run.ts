@@ -406,6 +406,7 @@ async function main(): Promise<void> {
     await binarySizeFigures(path.join(goProject, 'dist'), 'bench-go');
     await emulatorFigure(path.join(goProject, 'dist', 'x86_64'));
     await telemetryMemoryFigure(workspace, 'go', 40);
+    await telemetryMemoryFigure(workspace, 'ts', 96);
   } finally {
     await rm(workspace, { recursive: true, force: true });
   }
