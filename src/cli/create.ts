@@ -214,7 +214,14 @@ export function nextSteps(result: ScaffoldResult, cwd = process.cwd()): string {
   if (relative !== '.')
     lines.push(step(`cd ${relative.includes(' ') ? JSON.stringify(relative) : relative}`, 'enter the project'));
   lines.push(step('npm install', 'installs the ext command'));
-  lines.push(step('npx ext build', 'builds Linux binaries per architecture into dist/'));
+  lines.push(
+    step(
+      'npx ext build',
+      result.language === 'go'
+        ? 'builds Linux binaries per architecture into dist/'
+        : 'bundles it with a launcher into dist/<arch>/',
+    ),
+  );
   lines.push(step('npx ext pack', `writes dist/${result.name}-<arch>.zip, verified`));
   lines.push(step('npx ext dev', 'runs it against a local Lambda emulator'));
   lines.push(step(result.language === 'go' ? 'go test ./...' : 'npm test', 'runs its own tests'));
