@@ -1,14 +1,26 @@
 import { execFile } from 'node:child_process';
-import { chmod, copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  copyFile,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  realpath,
+  rename,
+  rm,
+  stat,
+  writeFile,
+} from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import Handlebars from 'handlebars';
 import type { Architecture } from './architectures.js';
 import type { EventType, Language } from './config.js';
 import { CliError, errorMessage, usageError } from './errors.js';
 import { isErrorCode, listFiles } from './fs-utils.js';
 import { extensionNameProblem } from './names.js';
 import { templatesRoot, toolkitRoot } from './paths.js';
+import { renderHandlebars } from './template-engine.js';
 
 export interface ScaffoldOptions {
   /** Where the project goes; created if missing. */
@@ -92,7 +104,26 @@ export function goDirectiveOf(goVersionOutput: string): string | undefined {
 
 const fallbackGoDirective = '1.22';
 
+/**
+ * The go on PATH sits in GOROOT/bin, and GOROOT/VERSION starts with its
+ * version: reading it is much cheaper than starting the go tool.
+ */
+async function goVersionFromGoroot(): Promise<string | undefined> {
+  for (const directory of (process.env['PATH'] ?? '').split(path.delimiter)) {
+    if (directory === '') continue;
+    try {
+      const goroot = path.dirname(path.dirname(await realpath(path.join(directory, 'go'))));
+      return (await readFile(path.join(goroot, 'VERSION'), 'utf8')).split('\n')[0];
+    } catch {
+      // Not in this directory, or not a standard GOROOT layout: keep looking, then ask go.
+    }
+  }
+  return undefined;
+}
+
 async function localGoDirective(): Promise<string> {
+  const fromFile = goDirectiveOf((await goVersionFromGoroot()) ?? '');
+  if (fromFile !== undefined) return fromFile;
   try {
     const { stdout } = await promisify(execFile)('go', ['env', 'GOVERSION'], { timeout: 10_000 });
     return goDirectiveOf(stdout) ?? fallbackGoDirective;
@@ -270,7 +301,8 @@ async function renderTemplate(options: ScaffoldOptions, into: string, context: R
     if (templatePath.endsWith('.hbs')) {
       let rendered: string;
       try {
-        rendered = Handlebars.compile(await readFile(source, 'utf8'), { noEscape: true, strict: true })(context);
+        const key = path.relative(templatesRoot, source).split(path.sep).join('/');
+        rendered = await renderHandlebars(key, await readFile(source, 'utf8'), context);
       } catch (error) {
         throw new Error(`template ${options.language}/${templatePath}: ${errorMessage(error)}`, { cause: error });
       }

@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { describe, it } from 'node:test';
+import Handlebars from 'handlebars';
+import { listFiles } from '../../src/core/fs-utils.js';
+import { templatesRoot } from '../../src/core/paths.js';
+import {
+  handlebarsOptions,
+  precompiledTemplatesFile,
+  renderHandlebars,
+  templateHash,
+} from '../../src/core/template-engine.js';
+
+const context = {
+  name: 'my-ext',
+  packageName: 'my-ext',
+  language: 'go',
+  template: 'basic',
+  architectures: ['x86_64', 'arm64'],
+  architecturesCsv: 'x86_64,arm64',
+  architecturesSpaced: 'x86_64 arm64',
+  architecturesJson: '["x86_64", "arm64"]',
+  events: ['INVOKE', 'SHUTDOWN'],
+  eventsJson: '["INVOKE", "SHUTDOWN"]',
+  registersInvoke: true,
+  registersShutdown: true,
+  goModule: 'example.com/<my-ext>',
+  goVersion: '1.26',
+  toolkitVersion: '0.1.0',
+};
+
+describe('template engine', () => {
+  it('the build precompiled every template, with the hash of its current source', async () => {
+    const { templates } = (await import(pathToFileURL(precompiledTemplatesFile).href)) as {
+      templates: Record<string, { hash: string }>;
+    };
+    const sources = (await listFiles(templatesRoot)).filter((file) => file.endsWith('.hbs'));
+    assert.deepEqual(Object.keys(templates).sort(), sources.sort());
+    for (const file of sources) {
+      assert.equal(templates[file]?.hash, templateHash(await readFile(path.join(templatesRoot, file), 'utf8')), file);
+    }
+  });
+
+  it('precompiled output equals what the compiler makes, without HTML escaping', async () => {
+    const key = 'go/basic/go.mod.hbs';
+    const source = await readFile(path.join(templatesRoot, key), 'utf8');
+    const rendered = await renderHandlebars(key, source, context);
+    assert.equal(rendered, Handlebars.compile(source, handlebarsOptions)(context));
+    assert.match(rendered, /^module example\.com\/<my-ext>$/m, 'no &lt; in Go source');
+  });
+
+  it('a template edited since the build is compiled from its source, not taken from the stale build', async () => {
+    const rendered = await renderHandlebars('go/basic/go.mod.hbs', 'edited {{name}}\n', context);
+    assert.equal(rendered, 'edited my-ext\n');
+  });
+
+  it('strict: an unknown variable is an error', async () => {
+    await assert.rejects(renderHandlebars('nowhere.hbs', '{{nope}}', context), /"nope" not defined/);
+  });
+});
