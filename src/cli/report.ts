@@ -1,12 +1,7 @@
 import path from 'node:path';
 import type { BuildResult } from '../core/build.js';
+import { formatBytes } from '../core/format.js';
 import { bold, dim, yellow } from './terminal.js';
-
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
-  return `${(bytes / 1024 / 1024).toFixed(2)} MiB`;
-}
 
 export function printBuildResult(result: BuildResult, json: boolean): void {
   if (json) {

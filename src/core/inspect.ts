@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { formatBytes } from './format.js';
 import { architectureOfElfMachine, elfMachine, type Architecture } from './architectures.js';
 import { elfMachineName, elfTypeName, elfTypes, isElf, parseElf, type ElfInfo } from './elf.js';
 import { CliError, errorMessage } from './errors.js';
@@ -805,10 +806,4 @@ function expandShell(text: string, self: string, variables: Map<string, string>)
     current = next;
   }
   return current;
-}
-
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
-  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
 }

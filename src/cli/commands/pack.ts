@@ -1,4 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
+import { formatBytes } from '../../core/format.js';
 import type { PackProgressEvent, PackResult } from '../../core/pack.js';
 import {
   architectureOption,
@@ -83,14 +84,8 @@ const megabyte = 1024 * 1024;
 const zippedLimit = 50 * megabyte;
 const unzippedLimit = 250 * megabyte;
 
-function size(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < megabyte) return `${(bytes / 1024).toFixed(1)} KB`;
-  return `${(bytes / megabyte).toFixed(1)} MB`;
-}
-
 function headroom(bytes: number, limit: number): string {
-  return `${size(Math.max(0, limit - bytes))} (${Math.floor(((limit - bytes) / limit) * 100)}%)`;
+  return `${formatBytes(Math.max(0, limit - bytes))} (${Math.floor(((limit - bytes) / limit) * 100)}%)`;
 }
 
 export function printPackResult(result: PackResult, json: boolean): void {
@@ -116,8 +111,8 @@ export function printPackResult(result: PackResult, json: boolean): void {
   const rows = result.layers.map((layer) => [
     layer.architecture,
     layer.zip,
-    size(layer.zippedBytes),
-    size(layer.unzippedBytes),
+    formatBytes(layer.zippedBytes),
+    formatBytes(layer.unzippedBytes),
     String(layer.files),
     headroom(layer.zippedBytes, zippedLimit),
     headroom(layer.unzippedBytes, unzippedLimit),
