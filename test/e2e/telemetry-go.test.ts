@@ -85,7 +85,7 @@ function assertWellBehaved(report: EmulatorReport, invokes: number, timeoutMs: n
 
 describe('Go telemetry template under ext dev', () => {
   it('ships every platform.report and function line exactly once to a healthy HTTP sink over 200 invokes', async () => {
-    const sink = await startTelemetrySink('healthy');
+    const sink = await startTelemetrySink();
     try {
       const invokes = 200;
       const { report, output } = await dev(
@@ -181,7 +181,7 @@ describe('Go telemetry template under ext dev', () => {
   });
 
   it('keeps every invoke within its deadline when the sink is slower than the deadline', async () => {
-    const sink = await startTelemetrySink('hanging');
+    const sink = await startTelemetrySink({ hang: true });
     try {
       const invokes = 4;
       const { report, output } = await dev(

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runEmulator, type EmulatorReport } from '../../src/core/emulator/index.js';
 import { describeRun, runCreate, runExt, temporaryDirectory } from '../helpers/run-cli.js';
-import { deadUrl, startDestination, type ShippedRecord } from '../helpers/telemetry-ts-sink.js';
+import { deadSinkUrl, startTelemetrySink, type ShippedRecord } from '../helpers/telemetry-sink.js';
 
 /**
  * The TypeScript telemetry template, scaffolded and built with the bins, run
@@ -91,7 +91,7 @@ const requestIdOf = (record: ShippedRecord): string => (record.record as { reque
 
 describe('TypeScript telemetry template under the emulator', () => {
   it('ships every platform.report and function line exactly once to a healthy HTTP sink over 200 invokes', async () => {
-    const destination = await startDestination();
+    const destination = await startTelemetrySink();
     try {
       const invokes = 200;
       const run = await emulate({
@@ -141,7 +141,7 @@ describe('TypeScript telemetry template under the emulator', () => {
   });
 
   it('stays up, keeps invokes within their deadline and reports drops when the sink is down', async () => {
-    const url = await deadUrl();
+    const url = await deadSinkUrl();
     const invokes = 20;
     const run = await emulate({
       invokes,
@@ -179,7 +179,7 @@ describe('TypeScript telemetry template under the emulator', () => {
   });
 
   it('keeps every invoke within its deadline when the sink is slower than the deadline', async () => {
-    const destination = await startDestination({ delayMs: 3 * timeoutMs });
+    const destination = await startTelemetrySink({ delayMs: 3 * timeoutMs });
     try {
       const invokes = 4;
       const run = await emulate({

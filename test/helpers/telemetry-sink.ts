@@ -11,46 +11,62 @@ export interface ShippedRecord {
 
 export interface TelemetrySink {
   url: string;
-  /** Every batch POSTed, gunzipped and parsed, in arrival order. */
+  /** Every batch accepted, gunzipped and parsed, in arrival order. */
   batches: ShippedRecord[][];
   records(): ShippedRecord[];
   /** Requests that were not a gzip-compressed JSON array. */
   malformed: string[];
+  /** Requests received, answered or not. */
+  readonly requests: number;
   close(): Promise<void>;
 }
 
-export type SinkBehaviour =
-  /** Answers 200 at once. */
-  | 'healthy'
-  /** Reads the request, then never answers until closed. */
-  | 'hanging';
+export interface SinkBehaviour {
+  /** Answer this late (slower than a deadline); a batch counts as accepted only once answered. */
+  delayMs?: number;
+  /** Read each request, then never answer until closed. */
+  hang?: boolean;
+}
 
 /**
- * A destination for the telemetry templates' http sink, on 127.0.0.1. It
- * records every batch, so tests can check that each record arrives exactly
- * once.
+ * A destination for the telemetry templates' http sink (Go and TypeScript),
+ * on 127.0.0.1. It records every batch, so tests can check that each record
+ * arrives exactly once.
  */
-export async function startTelemetrySink(behaviour: SinkBehaviour = 'healthy'): Promise<TelemetrySink> {
+export async function startTelemetrySink(behaviour: SinkBehaviour = {}): Promise<TelemetrySink> {
   const batches: ShippedRecord[][] = [];
   const malformed: string[] = [];
+  const timers = new Set<NodeJS.Timeout>();
+  let requests = 0;
   const server = http.createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
-      if (behaviour === 'hanging') return; // the socket stays open until close()
+      requests += 1;
+      if (behaviour.hang === true) return; // the socket stays open until close()
+      let batch: ShippedRecord[];
       try {
-        const body = Buffer.concat(chunks);
-        const text =
-          request.headers['content-encoding'] === 'gzip' ? gunzipSync(body).toString('utf8') : body.toString('utf8');
-        const batch = JSON.parse(text) as unknown;
-        if (!Array.isArray(batch)) throw new Error('not an array');
         if (request.headers['content-encoding'] !== 'gzip') throw new Error('not gzip');
-        batches.push(batch as ShippedRecord[]);
-        response.writeHead(200).end();
+        const parsed = JSON.parse(gunzipSync(Buffer.concat(chunks)).toString('utf8')) as unknown;
+        if (!Array.isArray(parsed)) throw new Error('not an array');
+        batch = parsed as ShippedRecord[];
       } catch (error) {
         malformed.push(String(error));
         response.writeHead(400).end();
+        return;
       }
+      const answer = (): void => {
+        // A client that gave up (deadline) did not get its batch accepted.
+        if (request.socket.destroyed) return;
+        batches.push(batch);
+        response.writeHead(200).end();
+      };
+      if (behaviour.delayMs === undefined) return answer();
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        answer();
+      }, behaviour.delayMs);
+      timers.add(timer);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -60,8 +76,12 @@ export async function startTelemetrySink(behaviour: SinkBehaviour = 'healthy'): 
     batches,
     records: () => batches.flat(),
     malformed,
+    get requests() {
+      return requests;
+    },
     close: () =>
       new Promise<void>((resolve) => {
+        for (const timer of timers) clearTimeout(timer);
         server.closeAllConnections();
         server.close(() => resolve());
       }),
