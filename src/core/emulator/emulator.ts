@@ -776,11 +776,16 @@ export class Emulator extends EventEmitter {
       }
     }
     for (const subscriber of subscribers.filter((candidate) => candidate.pendingRecords > 0)) {
-      this.record(
-        'telemetry',
-        `TELEMETRY ${subscriber.extension}: ${subscriber.pendingRecords} record(s) never delivered: ${subscriber.request.uri} did not accept them before Shutdown ended`,
-        { extension: subscriber.extension },
-      );
+      const exited = extensions.some((entry) => entry.name === subscriber.extension && entry.outcome === 'exited');
+      const listened = subscriber.stats.deliveredBatches > 0;
+      // Lines a subscriber logs while it shuts down come after its listener closed: Lambda cannot deliver them either.
+      const why =
+        exited && listened
+          ? `were still queued when ${subscriber.extension} exited (typically its own last log lines, logged after its listener closed; Lambda cannot deliver those either)`
+          : `never delivered: ${subscriber.request.uri} did not accept them before Shutdown ended`;
+      this.record('telemetry', `TELEMETRY ${subscriber.extension}: ${subscriber.pendingRecords} record(s) ${why}`, {
+        extension: subscriber.extension,
+      });
     }
     const result: ShutdownResult = { reason, durationMs: Date.now() - start, telemetryFlushMs, extensions };
     const flushText =
