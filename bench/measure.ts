@@ -41,7 +41,7 @@ export interface PairedResult {
 
 /**
  * Measures A against B pair by pair (A B A B …) so that drift in machine load
- * affects both sides alike. `prepare` runs untimed before each measurement.
+ * affects both sides alike, after `warmup` untimed rounds.
  */
 export async function paired(
   runs: number,

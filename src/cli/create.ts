@@ -202,7 +202,9 @@ export async function resolveCreateOptions(
 }
 
 export function nextSteps(result: ScaffoldResult, cwd = process.cwd()): string {
-  const relative = path.relative(cwd, result.directory) || '.';
+  // A path that climbs out of the working directory reads better absolute.
+  const fromHere = path.relative(cwd, result.directory) || '.';
+  const relative = fromHere.startsWith('..') ? result.directory : fromHere;
   const lines = [
     `${green('✔')} Scaffolded ${bold(result.name)} (${result.language}, ${result.template}) in ${relative}`,
   ];
