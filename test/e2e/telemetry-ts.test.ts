@@ -152,12 +152,19 @@ describe('TypeScript telemetry template under the emulator', () => {
     assertWellBehaved(run, invokes);
     const warnings = run.logs.filter((line) => line['msg'] === 'telemetry' && line['level'] === 'warn');
     assert.ok(warnings.length > 0 && warnings.length <= invokes, 'at most one summary line per invoke');
-    assert.ok(
-      warnings.every((line) => Number(line['failedSends']) >= 1 && /ECONNREFUSED/.test(String(line['lastError']))),
-    );
+    const failures = warnings.filter((line) => Number(line['failedSends']) >= 1);
+    assert.ok(failures.length > 0);
+    assert.ok(failures.every((line) => /ECONNREFUSED/.test(String(line['lastError']))));
     assert.ok(
       warnings.some((line) => Number(line['dropped']) > 0),
       'drops are reported per invoke',
+    );
+    assert.equal(
+      run.logs
+        .filter((line) => String(line['msg']).startsWith('destination failing'))
+        .filter((line) => line['level'] === 'warn').length,
+      1,
+      'the pause is logged once, not per invoke',
     );
     const totals = logLine(run, 'telemetry totals');
     assert.equal(totals['level'], 'warn');
@@ -169,8 +176,8 @@ describe('TypeScript telemetry template under the emulator', () => {
       Number(totals['received']),
       'every record received is either dropped or lost, all counted',
     );
-    // Once the destination has failed, an invoke costs one connection attempt, not the backoff schedule.
-    const firstFailure = run.report.invokes.findIndex((invoke) => invoke.requestId === warnings[0]?.['requestId']);
+    // Once the destination has failed, sends pause: later invokes do not wait for it.
+    const firstFailure = run.report.invokes.findIndex((invoke) => invoke.requestId === failures[0]?.['requestId']);
     assert.ok(firstFailure >= 0 && firstFailure < invokes - 5, `first failure at invoke ${firstFailure}`);
     const slowest = Math.max(
       ...run.report.invokes.slice(firstFailure + 1).map((invoke) => invoke.postRuntimeExtensionsDurationMs),
@@ -189,15 +196,37 @@ describe('TypeScript telemetry template under the emulator', () => {
         env: { SINK: 'http', HTTP_URL: destination.url, BUFFER_TIMEOUT_MS: 25, HTTP_TIMEOUT_MS: 10_000 },
       });
       assertWellBehaved(run, invokes);
-      assert.ok(destination.requests >= invokes, `the sink was tried ${destination.requests} times`);
       assert.equal(destination.batches.length, 0, 'nothing was ever answered in time');
+      // The first invoke with records to send waits for the destination up to its deadline; then sends
+      // pause (1 s) and the next invokes return at once without a request.
+      const firstFailure = run.report.invokes.findIndex((invoke) =>
+        run.logs.some(
+          (line) =>
+            line['msg'] === 'telemetry' && line['requestId'] === invoke.requestId && Number(line['failedSends']) >= 1,
+        ),
+      );
+      assert.ok(firstFailure >= 0 && firstFailure < invokes - 1, `first failure at invoke ${firstFailure}`);
+      const waited = run.report.invokes[firstFailure]?.postRuntimeExtensionsDurationMs ?? 0;
+      assert.ok(waited > 300, `the first failing invoke waited ${waited} ms`);
+      const slowest = Math.max(
+        ...run.report.invokes.slice(firstFailure + 1).map((invoke) => invoke.postRuntimeExtensionsDurationMs),
+      );
+      assert.ok(slowest < 100, `a later invoke waited ${slowest} ms for the extension`);
+      assert.ok(
+        destination.requests >= 1 && destination.requests < invokes,
+        `the sink was tried ${destination.requests} times`,
+      );
       const totals = logLine(run, 'telemetry totals');
       assert.equal(totals['shipped'], 0);
       assert.equal(totals['level'], 'warn');
       assert.ok(Number(totals['lost']) > 0, 'what could not be sent is counted as lost');
-      assert.ok(Number(totals['failedSends']) >= invokes, `failedSends ${String(totals['failedSends'])}`);
-      const warnings = run.logs.filter((line) => line['msg'] === 'telemetry' && line['level'] === 'warn');
-      assert.ok(warnings.length >= invokes - 1 && warnings.length <= invokes);
+      assert.ok(Number(totals['failedSends']) >= 1, `failedSends ${String(totals['failedSends'])}`);
+      assert.ok(
+        run.logs.some(
+          (line) => line['level'] === 'warn' && line['msg'] === 'destination failing, pausing sends for 1 s',
+        ),
+        'the pause is logged',
+      );
     } finally {
       await destination.close();
     }

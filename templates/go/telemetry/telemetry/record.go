@@ -1,6 +1,7 @@
-// Package telemetry receives records from the Lambda Telemetry API
-// (2022-07-01): it subscribes, runs the listener Lambda pushes batches to and
-// keeps the records in a bounded queue until a sink ships them.
+// Package telemetry receives records from the Lambda Telemetry API: it
+// subscribes (PUT /2022-07-01/telemetry, records in schema version
+// 2022-12-13), runs the listener Lambda pushes batches to and keeps the
+// records in a bounded queue until a sink ships them.
 // See https://docs.aws.amazon.com/lambda/latest/dg/telemetry-api.html.
 package telemetry
 

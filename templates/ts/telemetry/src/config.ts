@@ -4,6 +4,7 @@
  * the function's environment, so unprefixed names such as PORT or LOG_LEVEL
  * would be the function's settings, not ours.
  */
+import v8 from 'node:v8';
 import { isLogLevel, logLevels, type LogLevel } from './log.js';
 import { bufferingRanges, type Buffering, type Range } from './telemetry-api.js';
 
@@ -51,7 +52,22 @@ export class ConfigError extends Error {
   }
 }
 
-export function loadConfig(prefix: string, env: NodeJS.ProcessEnv): Config {
+/**
+ * A queued record takes roughly three times its JSON size in node's heap
+ * (the string, the object around it, and the copies made to batch and
+ * compress it), and the heap needs room for everything else: so the queue may
+ * hold at most a quarter of the heap limit. Beyond that a dead destination
+ * would end in a V8 out-of-memory abort, which Lambda reports as
+ * Extension.Crash.
+ */
+export const heapPerQueuedByte = 4;
+
+export interface LoadConfigOptions {
+  /** The heap limit in bytes; defaults to this process's (set by --max-old-space-size in nodeOptions). */
+  heapLimitBytes?: number;
+}
+
+export function loadConfig(prefix: string, env: NodeJS.ProcessEnv, options: LoadConfigOptions = {}): Config {
   const problems: string[] = [];
   const read = (key: string): string | undefined => {
     const value = env[prefix + key]?.trim();
@@ -86,6 +102,15 @@ export function loadConfig(prefix: string, env: NodeJS.ProcessEnv): Config {
   };
   const queueMaxRecords = integer('QUEUE_MAX_RECORDS', defaults.queueMaxRecords, ranges.queueMaxRecords);
   const queueMaxBytes = integer('QUEUE_MAX_BYTES', defaults.queueMaxBytes, ranges.queueMaxBytes);
+  const heapLimitBytes = options.heapLimitBytes ?? v8.getHeapStatistics().heap_size_limit;
+  const queueBytesAllowed = Math.floor(heapLimitBytes / heapPerQueuedByte);
+  if (queueMaxBytes > queueBytesAllowed) {
+    const setting = read('QUEUE_MAX_BYTES') === undefined ? `${prefix}QUEUE_MAX_BYTES (default ${queueMaxBytes})` : `${prefix}QUEUE_MAX_BYTES="${queueMaxBytes}"`;
+    problems.push(
+      `${setting}: a full queue takes about ${heapPerQueuedByte - 1}x its size in node's heap, and the heap limit is ${mebibytes(heapLimitBytes)} MiB, ` +
+        `so the queue may hold at most ${queueBytesAllowed} bytes; raise --max-old-space-size in nodeOptions in lambda-extension.json, or lower ${prefix}QUEUE_MAX_BYTES`,
+    );
+  }
 
   let sink: SinkKind = 'stdout';
   const sinkName = read('SINK')?.toLowerCase();
@@ -116,6 +141,10 @@ export function loadConfig(prefix: string, env: NodeJS.ProcessEnv): Config {
 
   if (problems.length > 0) throw new ConfigError(problems);
   return { logLevel, port, buffering, queueMaxRecords, queueMaxBytes, sink, httpUrl, httpHeaders, httpTimeoutMs };
+}
+
+function mebibytes(bytes: number): string {
+  return String(Math.round((bytes / 1024 / 1024) * 10) / 10);
 }
 
 /** Reads "Name=value,Other-Name=value"; undefined when malformed. */

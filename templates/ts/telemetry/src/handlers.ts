@@ -3,7 +3,7 @@
  * src/extension.ts runs: subscribe during setup, ship at every invoke, drain
  * at shutdown. The moving parts are in src/pipeline.ts.
  */
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig, type LoadConfigOptions } from './config.js';
 import { ExtensionError, type Handlers } from './extension.js';
 import type { EventType } from './extensions-api.js';
 import { TelemetryPipeline, type PipelineOptions } from './pipeline.js';
@@ -27,8 +27,9 @@ export interface TelemetryHandlers extends Handlers {
 }
 
 /** Fresh handlers with their own pipeline; `overrides` replace parts of it (tests, a custom sink). */
-export function createTelemetryHandlers(overrides: Pick<PipelineOptions, 'sink' | 'shipper'> = {}): TelemetryHandlers {
+export function createTelemetryHandlers(overrides: Pick<PipelineOptions, 'sink' | 'shipper'> & LoadConfigOptions = {}): TelemetryHandlers {
   let pipeline: TelemetryPipeline | undefined;
+  const { heapLimitBytes, ...pipelineOverrides } = overrides;
 
   const drain = async (deadline: number, signal: AbortSignal): Promise<void> => {
     if (!pipeline) return;
@@ -46,7 +47,7 @@ export function createTelemetryHandlers(overrides: Pick<PipelineOptions, 'sink' 
     async setup({ log, name, version, identifier, settingsPrefix, env }) {
       let config;
       try {
-        config = loadConfig(settingsPrefix, env);
+        config = loadConfig(settingsPrefix, env, heapLimitBytes === undefined ? {} : { heapLimitBytes });
       } catch (error) {
         if (error instanceof ConfigError) throw new ExtensionError('Extension.ConfigInvalid', error.message);
         throw error;
@@ -55,7 +56,7 @@ export function createTelemetryHandlers(overrides: Pick<PipelineOptions, 'sink' 
       const runtimeApi = env['AWS_LAMBDA_RUNTIME_API'];
       if (!runtimeApi) throw new ExtensionError('Extension.ConfigInvalid', 'AWS_LAMBDA_RUNTIME_API is not set');
       try {
-        pipeline = await TelemetryPipeline.start({ name, version, config, log, runtimeApi, identifier, ...overrides });
+        pipeline = await TelemetryPipeline.start({ name, version, config, log, runtimeApi, identifier, ...pipelineOverrides });
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
         throw new ExtensionError('Extension.TelemetrySubscriptionFailed', message, { cause: error });

@@ -1,14 +1,22 @@
 /**
- * Moves records from the queue to the sink, in batches, retrying failed
- * sends with backoff but never past the deadline it is given (the invoke's or
- * the shutdown's, minus a margin). A batch that cannot be sent in time goes
- * back to the queue, which keeps it unless it overflows.
+ * Moves records from the queue to the sink, in batches, never past the
+ * deadline it is given (the invoke's or the shutdown's, minus a margin).
+ *
+ * An invoke lasts until the extension calls next, so time spent here can be
+ * billed. A per-invoke flush therefore makes one attempt per batch, and after
+ * a failed send a circuit breaker stops contacting the destination for a
+ * cool-down (1 s, doubling up to 30 s, reset by a success): while it is open,
+ * flushes return at once and records wait in the bounded queue. Retries with
+ * backoff happen only in the final flush (SHUTDOWN, or a signal), the last
+ * chance to ship. A batch that cannot be sent goes back to the queue, which
+ * keeps it unless it overflows.
  */
+import type { Logger } from './log.js';
 import type { BoundedQueue, QueuedRecord } from './queue.js';
 import { PermanentError, type Sink } from './sinks.js';
 
 export interface RetryPolicy {
-  /** Most sends per batch in one flush, the first included. */
+  /** Most sends per batch in the final flush, the first included. */
   attempts: number;
   /** Wait before the first retry; each later wait doubles up to `maxBackoffMs`. Waits are jittered by up to half. */
   firstBackoffMs: number;
@@ -17,6 +25,14 @@ export interface RetryPolicy {
 
 /** Four retries within about a second and a half, when the deadline allows it. */
 export const defaultRetry: RetryPolicy = { attempts: 5, firstBackoffMs: 100, maxBackoffMs: 1000 };
+
+export interface BreakerPolicy {
+  /** Pause after the first failed send; each failed probe after a pause doubles it, up to `maxCooldownMs`. */
+  firstCooldownMs: number;
+  maxCooldownMs: number;
+}
+
+export const defaultBreaker: BreakerPolicy = { firstCooldownMs: 1000, maxCooldownMs: 30_000 };
 
 /** Batch limits keep each request, and the memory to encode it, small. A single larger record still goes, alone. */
 export const batchRecords = 1000;
@@ -30,36 +46,48 @@ export interface ShipperCounts {
   failedSends: number;
   /** Records in batches refused for good (PermanentError). */
   discarded: number;
+  /** Per-invoke flushes that did not contact the destination because sends were paused. */
+  pausedFlushes: number;
   /** The latest send failure. */
   lastError: string | undefined;
 }
 
 export interface FlushOptions {
-  /** Epoch ms; no send or wait goes past it. */
+  /** Epoch ms; no send or wait goes past it, so it also bounds each request. */
   deadline: number;
   /** Aborts the flush early (e.g. the event's own deadline signal). */
   signal?: AbortSignal;
-  /** The last flush before exit: every retry the deadline allows, even while the destination is failing. */
+  /** The last flush before exit: sends even while paused, with every retry the deadline allows. */
   final?: boolean;
 }
 
 export interface ShipperOptions {
   retry?: RetryPolicy;
+  breaker?: BreakerPolicy;
+  /** Where the breaker's state changes are logged (once per change, never per record). */
+  log?: Pick<Logger, 'warn' | 'info' | 'debug'>;
   /** Waits `ms` or until `signal` aborts; tests replace it. */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   random?: () => number;
+  now?: () => number;
 }
 
 export class Shipper {
-  readonly counts: ShipperCounts = { shipped: 0, batches: 0, failedSends: 0, discarded: 0, lastError: undefined };
+  readonly counts: ShipperCounts = { shipped: 0, batches: 0, failedSends: 0, discarded: 0, pausedFlushes: 0, lastError: undefined };
   readonly #queue: BoundedQueue;
   readonly #sink: Sink;
   readonly #retry: RetryPolicy;
+  readonly #breaker: BreakerPolicy;
+  readonly #log: Pick<Logger, 'warn' | 'info' | 'debug'> | undefined;
   readonly #sleep: (ms: number, signal: AbortSignal) => Promise<void>;
   readonly #random: () => number;
-  // Set while the destination is down: a flush then tries each batch once, so
-  // a dead destination does not hold every invoke for the whole backoff schedule.
+  readonly #now: () => number;
+  // The breaker: set after a failed send; no per-invoke flush contacts the
+  // destination before #pausedUntil. #cooldownMs is the next pause's length.
   #failing = false;
+  #failingSince = 0;
+  #pausedUntil = 0;
+  #cooldownMs: number;
   // Flushes never overlap: one cut off at its deadline may still be settling.
   #running: Promise<unknown> = Promise.resolve();
 
@@ -67,18 +95,28 @@ export class Shipper {
     this.#queue = queue;
     this.#sink = sink;
     this.#retry = options.retry ?? defaultRetry;
+    this.#breaker = options.breaker ?? defaultBreaker;
+    this.#log = options.log;
     this.#sleep = options.sleep ?? sleep;
     this.#random = options.random ?? Math.random;
+    this.#now = options.now ?? Date.now;
+    this.#cooldownMs = this.#breaker.firstCooldownMs;
   }
 
+  /** True from a failed send until the next successful one. */
   get failing(): boolean {
     return this.#failing;
   }
 
+  /** True while per-invoke flushes leave the destination alone. */
+  get paused(): boolean {
+    return this.#failing && this.#now() < this.#pausedUntil;
+  }
+
   /**
    * Sends queued batches until the queue is empty, a batch cannot be
-   * delivered, or the deadline comes. Resolves to true when the queue was
-   * emptied. Never rejects: failures are counted.
+   * delivered, sends are paused, or the deadline comes. Resolves to true
+   * when the queue was emptied. Never rejects: failures are counted.
    */
   flush(options: FlushOptions): Promise<boolean> {
     const run = this.#running.then(() => this.#flush(options));
@@ -87,27 +125,35 @@ export class Shipper {
   }
 
   async #flush({ deadline, signal, final = false }: FlushOptions): Promise<boolean> {
-    const remaining = deadline - Date.now();
-    if (remaining <= 0 || signal?.aborted) return this.#queue.length === 0;
+    if (this.#queue.length === 0) return true;
+    if (!final && this.paused) {
+      this.counts.pausedFlushes += 1;
+      return false;
+    }
+    const remaining = deadline - this.#now();
+    if (remaining <= 0 || signal?.aborted) return false;
+    // Aborting at the deadline caps every request at the time left, below the sink's own timeout when that is longer.
     const stop = new AbortController();
-    const timer = setTimeout(() => stop.abort(new Error('deadline reached')), remaining);
+    const timer = setTimeout(() => stop.abort(new Error('stopped at the deadline')), remaining);
     const limit = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
     try {
       for (;;) {
         if (limit.aborted) return false;
         const batch = this.#queue.take(batchRecords, batchBytes);
         if (batch.length === 0) return true;
-        const attempts = this.#failing && !final ? 1 : Math.max(1, this.#retry.attempts);
+        const attempts = final ? Math.max(1, this.#retry.attempts) : 1;
         const outcome = await this.#send(batch, attempts, deadline, limit);
         if (outcome === 'sent') {
-          this.#failing = false;
+          this.#recovered();
           this.counts.shipped += batch.length;
           this.counts.batches += 1;
         } else if (outcome === 'refused') {
+          // The destination answered: it is up, it refused this batch only.
+          this.#recovered();
           this.counts.discarded += batch.length;
         } else {
-          this.#failing = true;
           this.#queue.requeue(batch);
+          this.#pause();
           return false;
         }
       }
@@ -131,7 +177,7 @@ export class Shipper {
       // Jitter spreads the retries of many execution environments: half the backoff plus up to half again.
       const wait = backoff / 2 + this.#random() * (backoff / 2);
       // Never start a wait that would end past the deadline.
-      if (Date.now() + wait >= deadline) return 'failed';
+      if (this.#now() + wait >= deadline) return 'failed';
       try {
         await this.#sleep(wait, signal);
       } catch {
@@ -139,6 +185,30 @@ export class Shipper {
       }
       backoff = Math.min(backoff * 2, this.#retry.maxBackoffMs);
     }
+  }
+
+  /** Opens the breaker for the current cool-down and doubles the next one. */
+  #pause(): void {
+    const pauseMs = this.#cooldownMs;
+    this.#pausedUntil = this.#now() + pauseMs;
+    this.#cooldownMs = Math.min(pauseMs * 2, this.#breaker.maxCooldownMs);
+    const fields = { pauseMs, lastError: this.counts.lastError };
+    // Warn once when the destination goes down; the longer pauses after failed probes are detail.
+    if (this.#failing) {
+      this.#log?.debug(`destination still failing, pausing sends for ${pauseMs / 1000} s`, fields);
+    } else {
+      this.#failing = true;
+      this.#failingSince = this.#now();
+      this.#log?.warn(`destination failing, pausing sends for ${pauseMs / 1000} s`, fields);
+    }
+  }
+
+  #recovered(): void {
+    this.#cooldownMs = this.#breaker.firstCooldownMs;
+    this.#pausedUntil = 0;
+    if (!this.#failing) return;
+    this.#failing = false;
+    this.#log?.info('destination back', { failingForMs: this.#now() - this.#failingSince });
   }
 }
 

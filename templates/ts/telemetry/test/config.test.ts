@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ConfigError, defaults, loadConfig, parseHeaders } from '../src/config.js';
+import v8 from 'node:v8';
+import { ConfigError, defaults, heapPerQueuedByte, loadConfig, parseHeaders } from '../src/config.js';
 
 const load = (env: Record<string, string>) => loadConfig('MY_EXT_', env);
 
@@ -89,4 +90,49 @@ test('header pairs: names must be tokens', () => {
   assert.deepEqual(parseHeaders('A=1,,B = 2 '), { a: '1', b: '2' });
   assert.equal(parseHeaders('Bad Name=1'), undefined);
   assert.equal(parseHeaders('=1'), undefined);
+});
+
+test('QUEUE_MAX_BYTES must fit in a quarter of the heap limit of the running node', () => {
+  // The test runner's heap is larger than the 64 MB nodeOptions gives the extension: compute its limit.
+  const allowed = Math.floor(v8.getHeapStatistics().heap_size_limit / heapPerQueuedByte);
+  const fitting = Math.min(allowed, 512 * 1024 * 1024);
+  assert.equal(load({ MY_EXT_QUEUE_MAX_BYTES: String(fitting) }).queueMaxBytes, fitting);
+  if (allowed < 512 * 1024 * 1024) {
+    const problems = problemsOf({ MY_EXT_QUEUE_MAX_BYTES: String(allowed + 1) });
+    assert.equal(problems.length, 1);
+    assert.match(problems[0] ?? '', new RegExp(`at most ${allowed} bytes`));
+  }
+});
+
+test('with the 64 MB heap of nodeOptions, a large queue is refused with the fix, before it could crash the extension', () => {
+  // node --max-old-space-size=64 --max-semi-space-size=1 reports a heap_size_limit of 67 MiB.
+  const heapLimitBytes = 67 * 1024 * 1024;
+  const loadWithHeap = (env: Record<string, string>) => loadConfig('MY_EXT_', env, { heapLimitBytes });
+  assert.equal(loadWithHeap({}).queueMaxBytes, defaults.queueMaxBytes, 'the default fits');
+  assert.equal(loadWithHeap({ MY_EXT_QUEUE_MAX_BYTES: String(heapLimitBytes / 4) }).queueMaxBytes, heapLimitBytes / 4);
+  let problems: string[] = [];
+  try {
+    loadWithHeap({ MY_EXT_QUEUE_MAX_BYTES: String(256 * 1024 * 1024), MY_EXT_PORT: '9001' });
+  } catch (error) {
+    assert.ok(error instanceof ConfigError);
+    problems = error.problems;
+  }
+  assert.equal(problems.length, 2, 'reported with the other problems');
+  const problem = problems.find((text) => text.includes('QUEUE_MAX_BYTES')) ?? '';
+  assert.match(problem, /^MY_EXT_QUEUE_MAX_BYTES="268435456": /);
+  assert.match(problem, /heap limit is 67 MiB/);
+  assert.match(problem, new RegExp(`at most ${heapLimitBytes / 4} bytes`));
+  assert.match(problem, /raise --max-old-space-size in nodeOptions in lambda-extension\.json, or lower MY_EXT_QUEUE_MAX_BYTES$/);
+  // A heap too small even for the default says so.
+  assert.match(
+    (() => {
+      try {
+        loadConfig('MY_EXT_', {}, { heapLimitBytes: 16 * 1024 * 1024 });
+      } catch (error) {
+        return String((error as Error).message);
+      }
+      return '';
+    })(),
+    /MY_EXT_QUEUE_MAX_BYTES \(default 8388608\): /,
+  );
 });

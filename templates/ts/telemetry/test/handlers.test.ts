@@ -3,9 +3,10 @@ import { test, type TestContext } from 'node:test';
 import { run, type RunOptions } from '../src/extension.js';
 import { ExtensionsApiClient } from '../src/extensions-api.js';
 import { createTelemetryHandlers, events, handlers as projectHandlers } from '../src/handlers.js';
+import type { ShipperOptions } from '../src/shipper.js';
 import { StdoutSink } from '../src/sinks.js';
 import { FakeExtensionsApi, telemetryPath } from '../test-support/fake-extensions-api.js';
-import { captureLog, deliver, envelope, functionLine, RecordingSink } from '../test-support/telemetry.js';
+import { captureLog, deliver, envelope, functionLine, RecordingSink, startDestination } from '../test-support/telemetry.js';
 
 const name = 'my-ext';
 const invokeEvent = (requestId: string, inMs = 3000) => ({
@@ -18,7 +19,10 @@ const shutdownEvent = (inMs = 2000) => ({ eventType: 'SHUTDOWN', deadlineMs: Dat
 
 interface StartOptions {
   env?: Record<string, string>;
-  sink?: RecordingSink | StdoutSink;
+  /** 'configured': the sink the settings choose (the real http sink). */
+  sink?: RecordingSink | StdoutSink | 'configured';
+  shipper?: ShipperOptions;
+  heapLimitBytes?: number;
   runOptions?: Partial<RunOptions>;
   /** Configures the fake API before the extension starts. */
   prepare?: (api: FakeExtensionsApi) => void;
@@ -29,7 +33,10 @@ async function start(t: TestContext, options: StartOptions = {}) {
   options.prepare?.(api);
   const client = new ExtensionsApiClient(api.address);
   const { log, lines } = captureLog('debug', name);
-  const handlers = createTelemetryHandlers({ sink: options.sink ?? new RecordingSink(), shipper: { retry: { attempts: 3, firstBackoffMs: 10, maxBackoffMs: 20 } } });
+  const shipper = { retry: { attempts: 3, firstBackoffMs: 10, maxBackoffMs: 20 }, ...options.shipper };
+  const sink = options.sink ?? new RecordingSink();
+  const heap = options.heapLimitBytes === undefined ? {} : { heapLimitBytes: options.heapLimitBytes };
+  const handlers = createTelemetryHandlers(sink === 'configured' ? { shipper, ...heap } : { sink, shipper, ...heap });
   t.after(async () => {
     await handlers.pipeline?.close();
     client.close();
@@ -128,6 +135,63 @@ test('a dead sink: each invoke returns by its deadline, the summary reports fail
   assert.equal(totals?.['shipped'], 0);
 });
 
+test('a destination that never answers: one attempt, then invokes return at once until the cool-down ends and records ship again', async (t) => {
+  let answering = false;
+  const destination = await startDestination(() => (answering ? { status: 200 } : 'hang'));
+  t.after(() => destination.close());
+  const { api, exitCode, lines, port } = await start(t, {
+    sink: 'configured',
+    // A short cool-down keeps the test fast; Lambda gets 1 s, doubling up to 30 s.
+    shipper: { breaker: { firstCooldownMs: 600, maxCooldownMs: 1200 } },
+    env: { MY_EXT_SINK: 'http', MY_EXT_HTTP_URL: destination.url, MY_EXT_HTTP_TIMEOUT_MS: '200' },
+  });
+  const listenerPort = await port();
+  const invoke = async (requestId: string, count: number): Promise<number> => {
+    await deliver(listenerPort, [functionLine(`during ${requestId}`)]);
+    const started = Date.now();
+    api.push(invokeEvent(requestId));
+    await api.waitFor('/event/next', count);
+    return Date.now() - started;
+  };
+
+  // One attempt, cut off by the request timeout (200 ms), no backoff after it,
+  // although the invoke's deadline (3 s) would allow retries.
+  const first = await invoke('r-1', 2);
+  assert.ok(first >= 180 && first < 450, `first invoke took ${first} ms`);
+  assert.equal(destination.requests.length, 1);
+  const failedAt = Date.now();
+
+  for (const [index, requestId] of ['r-2', 'r-3', 'r-4'].entries()) {
+    const elapsed = await invoke(requestId, index + 3);
+    assert.ok(elapsed < 100, `${requestId} took ${elapsed} ms while sends were paused`);
+  }
+  assert.equal(destination.requests.length, 1, 'no connection attempt while paused');
+
+  answering = true;
+  await new Promise((resolve) => setTimeout(resolve, failedAt + 650 - Date.now()));
+  await invoke('r-5', 6);
+  assert.equal(destination.requests.length, 2, 'one request carries everything queued');
+  assert.deepEqual(
+    destination.requests[1]?.json,
+    ['r-1', 'r-2', 'r-3', 'r-4', 'r-5'].map((requestId) => functionLine(`during ${requestId}`)),
+  );
+
+  api.push(shutdownEvent());
+  assert.equal(await exitCode, 0);
+  const changes = lines.filter((line) => /^destination/.test(String(line['msg'])));
+  assert.deepEqual(
+    changes.map((line) => [line['level'], line['msg']]),
+    [
+      ['warn', 'destination failing, pausing sends for 0.6 s'],
+      ['info', 'destination back'],
+    ],
+  );
+  const totals = lines.find((line) => line['msg'] === 'telemetry totals');
+  assert.equal(totals?.['shipped'], 5);
+  assert.equal(totals?.['failedSends'], 1);
+  assert.equal(totals?.['lost'], 0);
+});
+
 test('no feedback loop: the stdout sink output comes back and is not shipped again', async (t) => {
   const printed: string[] = [];
   const sink = new StdoutSink(name, (text, done) => {
@@ -172,6 +236,19 @@ test('bad settings report init/error with Extension.ConfigInvalid before anythin
   const message = JSON.parse(report?.body ?? '').errorMessage as string;
   assert.match(message, /MY_EXT_PORT="9001"/);
   assert.match(message, /MY_EXT_BUFFER_TIMEOUT_MS="5"/);
+  assert.equal(
+    api.requests.some((request) => request.path === telemetryPath),
+    false,
+  );
+});
+
+test('a queue larger than the heap allows is refused with Extension.ConfigInvalid', async (t) => {
+  // The heap limit node reports under the template's nodeOptions (--max-old-space-size=64).
+  const { api, exitCode } = await start(t, { heapLimitBytes: 67 * 1024 * 1024, env: { MY_EXT_QUEUE_MAX_BYTES: String(64 * 1024 * 1024) } });
+  assert.equal(await exitCode, 1);
+  const report = api.requests.at(-1);
+  assert.equal(report?.headers['lambda-extension-function-error-type'], 'Extension.ConfigInvalid');
+  assert.match(JSON.parse(report?.body ?? '').errorMessage as string, /MY_EXT_QUEUE_MAX_BYTES="67108864": .*raise --max-old-space-size in nodeOptions/);
   assert.equal(
     api.requests.some((request) => request.path === telemetryPath),
     false,

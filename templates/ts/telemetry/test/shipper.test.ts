@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { BoundedQueue } from '../src/queue.js';
-import { batchRecords, Shipper, type RetryPolicy } from '../src/shipper.js';
+import { batchRecords, defaultBreaker, Shipper, type BreakerPolicy, type RetryPolicy } from '../src/shipper.js';
 import { PermanentError } from '../src/sinks.js';
-import { RecordingSink, records } from '../test-support/telemetry.js';
+import { captureLog, RecordingSink, records } from '../test-support/telemetry.js';
 
 const retry: RetryPolicy = { attempts: 5, firstBackoffMs: 100, maxBackoffMs: 300 };
 
@@ -35,12 +35,12 @@ test('ships everything queued, in batches, and counts it', async () => {
   assert.equal(shipper.counts.batches, 3);
 });
 
-test('retries failed sends with doubling backoff up to the limit, then succeeds', async () => {
+test('the final flush retries failed sends with doubling backoff up to the limit, then succeeds', async () => {
   const { sink, shipper, waits } = setup();
   sink.fail = (call) => {
     if (call <= 4) throw new Error(`boom ${call}`);
   };
-  assert.equal(await shipper.flush({ deadline: inMs(5000) }), true);
+  assert.equal(await shipper.flush({ deadline: inMs(5000), final: true }), true);
   assert.deepEqual(waits, [100, 200, 300, 300]);
   assert.equal(sink.calls, 5);
   assert.equal(shipper.counts.failedSends, 4);
@@ -54,28 +54,120 @@ test('after the last attempt the batch goes back to the queue, in order', async 
   sink.fail = () => {
     throw new Error('down');
   };
-  assert.equal(await shipper.flush({ deadline: inMs(5000) }), false);
+  assert.equal(await shipper.flush({ deadline: inMs(5000), final: true }), false);
   assert.equal(sink.calls, retry.attempts);
   assert.equal(queue.length, 3);
   assert.equal(JSON.parse(queue.take(1, 1e9)[0]!.json).record, 'line 0');
   assert.equal(shipper.failing, true);
 });
 
-test('while the destination is failing a flush tries once; a final flush retries; success clears it', async () => {
-  const { sink, shipper } = setup();
+test('a per-invoke flush makes one attempt, with no backoff, even when the destination has just failed', async () => {
+  const { queue, sink, shipper, waits } = setup();
   sink.fail = () => {
     throw new Error('down');
   };
-  await shipper.flush({ deadline: inMs(5000) });
-  sink.calls = 0;
-  await shipper.flush({ deadline: inMs(5000) });
-  assert.equal(sink.calls, 1, 'one attempt per invoke while failing');
-  sink.calls = 0;
-  await shipper.flush({ deadline: inMs(5000), final: true });
-  assert.equal(sink.calls, retry.attempts, 'the final flush uses every attempt');
+  assert.equal(await shipper.flush({ deadline: inMs(5000) }), false);
+  assert.equal(sink.calls, 1);
+  assert.deepEqual(waits, []);
+  assert.equal(queue.length, 3, 'the batch is kept');
+  assert.equal(shipper.failing, true);
+});
+
+/** A shipper on a hand-driven clock, with a failing sink. */
+function breakerSetup(breaker: BreakerPolicy = defaultBreaker) {
+  const queue = new BoundedQueue(1000, 1e6);
+  queue.push(records(3));
+  const sink = new RecordingSink();
+  sink.fail = () => {
+    throw new Error('down');
+  };
+  let now = 1_000_000;
+  const { log, lines } = captureLog('debug');
+  const shipper = new Shipper(queue, sink, { retry, breaker, log, now: () => now, sleep: async () => undefined, random: () => 1 });
+  const flush = (final = false) => shipper.flush({ deadline: now + 5000, final });
+  const advance = (ms: number) => {
+    now += ms;
+  };
+  return { queue, sink, shipper, lines, flush, advance };
+}
+
+test('after a failed send the breaker leaves the destination alone for a doubling cool-down, capped', async () => {
+  const { sink, shipper, flush, advance } = breakerSetup();
+  await flush();
+  assert.equal(sink.calls, 1);
+  // Cool-downs 1 s, 2 s, 4 s, 8 s, 16 s, then 30 s for good: probe just before and just after each.
+  for (const cooldownMs of [1000, 2000, 4000, 8000, 16_000, 30_000, 30_000]) {
+    const calls: number = sink.calls;
+    advance(cooldownMs - 1);
+    assert.equal(shipper.paused, true);
+    assert.equal(await flush(), false);
+    assert.equal(sink.calls, calls, `no send ${cooldownMs - 1} ms into a ${cooldownMs} ms pause`);
+    advance(1);
+    assert.equal(shipper.paused, false);
+    assert.equal(await flush(), false);
+    assert.equal(sink.calls, calls + 1, `one probe after ${cooldownMs} ms`);
+  }
+  assert.equal(shipper.counts.pausedFlushes, 7);
+});
+
+test('a success closes the breaker and resets the cool-down; the change is logged once each way', async () => {
+  const { queue, sink, shipper, lines, flush, advance } = breakerSetup();
+  await flush();
+  advance(1000);
+  await flush(); // a failed probe: the next pause is 2 s
+  advance(2000);
   sink.fail = undefined;
-  assert.equal(await shipper.flush({ deadline: inMs(5000) }), true);
+  assert.equal(await flush(), true);
   assert.equal(shipper.failing, false);
+  assert.equal(queue.length, 0);
+  queue.push(records(1));
+  sink.fail = () => {
+    throw new Error('down again');
+  };
+  await flush();
+  advance(999);
+  const calls: number = sink.calls;
+  await flush();
+  assert.equal(sink.calls, calls, 'paused again');
+  advance(1);
+  await flush();
+  assert.equal(sink.calls, calls + 1, 'after 1 s: the cool-down started over');
+
+  const changes = lines.filter((line) => /^destination/.test(String(line['msg'])));
+  assert.deepEqual(
+    changes.map((line) => [line['level'], line['msg']]),
+    [
+      ['warn', 'destination failing, pausing sends for 1 s'],
+      ['debug', 'destination still failing, pausing sends for 2 s'],
+      ['info', 'destination back'],
+      ['warn', 'destination failing, pausing sends for 1 s'],
+      ['debug', 'destination still failing, pausing sends for 2 s'],
+    ],
+  );
+  assert.equal(changes[0]?.['lastError'], 'down');
+  assert.equal(changes[2]?.['failingForMs'], 3000);
+});
+
+test('the final flush sends and retries even while paused', async () => {
+  const { sink, shipper, flush } = breakerSetup();
+  await flush();
+  assert.equal(shipper.paused, true);
+  const calls: number = sink.calls;
+  await flush(true);
+  assert.equal(sink.calls, calls + retry.attempts);
+  sink.fail = undefined;
+  assert.equal(await flush(true), true);
+  assert.equal(shipper.failing, false);
+});
+
+test('a refused batch does not open the breaker: the destination answered', async () => {
+  const { sink, shipper, flush } = breakerSetup();
+  sink.fail = () => {
+    throw new PermanentError('400');
+  };
+  assert.equal(await flush(), true);
+  assert.equal(shipper.failing, false);
+  assert.equal(shipper.counts.discarded, 3);
 });
 
 test('never starts a backoff wait that would end past the deadline', async () => {
@@ -84,7 +176,7 @@ test('never starts a backoff wait that would end past the deadline', async () =>
     throw new Error('down');
   };
   // The sleeps are instant: a 100 ms wait fits before the deadline, a 200 ms one does not.
-  assert.equal(await shipper.flush({ deadline: Date.now() + 150 }), false);
+  assert.equal(await shipper.flush({ deadline: Date.now() + 150, final: true }), false);
   assert.deepEqual(waits, [100]);
   assert.equal(sink.calls, 2);
 });
@@ -137,7 +229,8 @@ test('the caller signal stops a flush, and flushes never overlap', async () => {
   const controller = new AbortController();
   const first = shipper.flush({ deadline: inMs(5000), signal: controller.signal });
   setTimeout(() => controller.abort(), 10);
-  const second = shipper.flush({ deadline: inMs(5000) });
+  // The stopped send counts as a failure and pauses per-invoke flushes; a final one still goes.
+  const second = shipper.flush({ deadline: inMs(5000), final: true });
   assert.equal(await first, false);
   assert.equal(await second, true);
   assert.equal(overlapped, false);

@@ -52,15 +52,26 @@ test('408, 429 and 5xx are retryable; other 4xx are permanent', async (t) => {
   }
 });
 
-test('through the shipper: a 503 then a 200 ships the batch once, after one retry', async (t) => {
+test('through the shipper: a 503 then a 200 ships the batch once, after one retry in the final flush', async (t) => {
   const server = await destination(t, (call) => ({ status: call === 1 ? 503 : 200 }));
   const queue = new BoundedQueue(100, 1e6);
   queue.push(records(4));
   const shipper = new Shipper(queue, httpSink(t, server.url), { retry: { attempts: 3, firstBackoffMs: 20, maxBackoffMs: 40 } });
-  assert.equal(await shipper.flush({ deadline: Date.now() + 2000 }), true);
+  assert.equal(await shipper.flush({ deadline: Date.now() + 2000, final: true }), true);
   assert.equal(server.requests.length, 2);
   assert.equal(shipper.counts.shipped, 4);
   assert.equal(shipper.counts.failedSends, 1);
+});
+
+test('through the shipper: a per-invoke flush sends once on a 503 and keeps the batch for later', async (t) => {
+  const server = await destination(t, (call) => ({ status: call === 1 ? 503 : 200 }));
+  const queue = new BoundedQueue(100, 1e6);
+  queue.push(records(4));
+  const shipper = new Shipper(queue, httpSink(t, server.url), { retry: { attempts: 3, firstBackoffMs: 20, maxBackoffMs: 40 } });
+  assert.equal(await shipper.flush({ deadline: Date.now() + 2000 }), false);
+  assert.equal(server.requests.length, 1);
+  assert.equal(queue.length, 4);
+  assert.equal(shipper.paused, true);
 });
 
 test('a slow destination hits the per-request timeout', async (t) => {
