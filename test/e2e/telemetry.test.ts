@@ -1,0 +1,261 @@
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { hostArchitecture } from '../../src/core/architectures.js';
+import type { EmulatorReport } from '../../src/core/emulator/index.js';
+import { describeRun, runCreate, runExt, temporaryDirectory } from '../helpers/run-cli.js';
+import { deadSinkUrl, startTelemetrySink, type ShippedRecord } from '../helpers/telemetry-sink.js';
+
+/**
+ * Both telemetry templates (Go and TypeScript share their settings, log
+ * fields and behaviour), built for this machine and run under `ext dev` with
+ * real Telemetry API delivery, against healthy, dead and hanging destinations
+ * and with the stdout sink.
+ */
+
+interface ExtensionOutput {
+  /** The extension's log lines. */
+  logs: Record<string, unknown>[];
+  /** Records the stdout sink printed. */
+  shipped: (ShippedRecord & { extension: string })[];
+}
+
+const timeoutMs = 1000;
+const levelOf = (line: Record<string, unknown>): string => String(line['level']).toLowerCase();
+const requestIdOf = (record: ShippedRecord): string => (record.record as { requestId: string }).requestId;
+
+for (const language of ['go', 'ts'] as const) {
+  describe(`${language === 'go' ? 'Go' : 'TypeScript'} telemetry template under ext dev`, () => {
+    const name = `tel-${language}`;
+    const prefix = `TEL_${language.toUpperCase()}_`;
+    let workspace: { path: string; cleanup: () => Promise<void> };
+    let layer: string;
+
+    before(async () => {
+      workspace = await temporaryDirectory(`cle-telemetry-${language}-`);
+      const project = path.join(workspace.path, name);
+      const created = await runCreate([project, '--lang', language, '--template', 'telemetry', '--yes']);
+      assert.equal(created.code, 0, describeRun(created));
+      const architecture = hostArchitecture() ?? 'x86_64';
+      const built = await runExt(['build', '--arch', architecture], { cwd: project, timeoutMs: 300_000 });
+      assert.equal(built.code, 0, describeRun(built));
+      layer = path.join(project, 'dist', architecture);
+    });
+    after(async () => workspace?.cleanup());
+
+    async function dev(
+      options: { invokes: number; intervalMs?: number; logLines?: string[] },
+      env: Record<string, string | number>,
+    ): Promise<{ report: EmulatorReport; output: ExtensionOutput }> {
+      const args = [
+        ...['--invokes', `${options.invokes}`, '--interval', `${options.intervalMs ?? 0}`],
+        ...['--function-duration', '2', '--timeout', `${timeoutMs / 1000}`],
+        ...(options.logLines ?? []).flatMap((line) => ['--function-log', line]),
+        // Port 0: a free port, so test files running in parallel never collide.
+        ...Object.entries({ PORT: 0, ...env }).flatMap(([key, value]) => ['--env', `${prefix}${key}=${value}`]),
+      ];
+      const result = await runExt(['dev', '--layer', layer, '--json', ...args], { timeoutMs: 60_000 });
+      let report: EmulatorReport;
+      try {
+        report = JSON.parse(result.stdout) as EmulatorReport;
+      } catch {
+        assert.fail(`ext dev printed no JSON report\n${describeRun(result)}`);
+      }
+      const output: ExtensionOutput = { logs: [], shipped: [] };
+      for (const entry of report.timeline) {
+        if (entry.kind !== 'output' || entry.extension !== name) continue;
+        const line = JSON.parse(entry.text.slice(`[${name}] `.length)) as Record<string, unknown>;
+        assert.equal(line['extension'], name, `every line carries the extension's name: ${entry.text}`);
+        if ('type' in line && 'record' in line)
+          output.shipped.push(line as unknown as ExtensionOutput['shipped'][number]);
+        else output.logs.push(line);
+      }
+      return { report, output };
+    }
+
+    function logLine(output: ExtensionOutput, msg: string): Record<string, unknown> {
+      const found = output.logs.find((line) => line['msg'] === msg);
+      assert.ok(found, `no "${msg}" line in ${JSON.stringify(output.logs.map((line) => line['msg']))}`);
+      return found;
+    }
+
+    /** The guarantees that hold whatever the destination does. */
+    function assertWellBehaved(report: EmulatorReport, invokes: number): void {
+      assert.deepEqual(report.verdicts, [], 'no crash, no invoke timeout, no shutdown timeout');
+      assert.equal(report.status, 'passed');
+      assert.equal(report.invokes.length, invokes, 'the extension stayed up for every invoke');
+      for (const invoke of report.invokes) {
+        assert.equal(invoke.status, 'success', `invoke ${invoke.requestId}`);
+        assert.ok(invoke.durationMs < timeoutMs, `invoke took ${invoke.durationMs} ms with a ${timeoutMs} ms timeout`);
+      }
+      const shutdown = report.shutdown?.extensions.find((extension) => extension.name === name);
+      assert.equal(shutdown?.outcome, 'exited', 'exited on SHUTDOWN, not killed');
+      assert.equal(shutdown?.exitCode, 0);
+      assert.ok((shutdown?.exitMs ?? Infinity) < 2000, `exited ${shutdown?.exitMs} ms after SHUTDOWN, budget 2000 ms`);
+    }
+
+    /** Index of the first invoke whose summary line reports a failed send. */
+    function firstFailure(report: EmulatorReport, output: ExtensionOutput): number {
+      return report.invokes.findIndex((invoke) =>
+        output.logs.some(
+          (line) =>
+            line['msg'] === 'telemetry' && line['requestId'] === invoke.requestId && Number(line['failedSends']) >= 1,
+        ),
+      );
+    }
+
+    it('ships every platform.report and function line exactly once to a healthy HTTP sink over 200 invokes', async () => {
+      const sink = await startTelemetrySink();
+      try {
+        const invokes = 200;
+        const { report, output } = await dev(
+          { invokes, logLines: ['first line', 'second line'] },
+          { SINK: 'http', HTTP_URL: sink.url, BUFFER_TIMEOUT_MS: 25 },
+        );
+        assertWellBehaved(report, invokes);
+        assert.deepEqual(sink.malformed, []);
+        const records = sink.records();
+
+        const requestIds = report.invokes.map((invoke) => invoke.requestId).sort();
+        const reports = records.filter((record) => record.type === 'platform.report');
+        assert.deepEqual(reports.map(requestIdOf).sort(), requestIds, 'one platform.report per invoke, no duplicates');
+        const starts = records.filter((record) => record.type === 'platform.start');
+        assert.deepEqual(starts.map(requestIdOf).sort(), requestIds);
+
+        const functionLines = records.filter((record) => record.type === 'function').map((record) => record.record);
+        assert.equal(functionLines.filter((line) => line === 'first line').length, invokes);
+        assert.equal(functionLines.filter((line) => line === 'second line').length, invokes);
+        assert.equal(functionLines.length, 2 * invokes);
+        assert.equal(records.filter((record) => record.type === 'extension').length, 0, 'none of its own output');
+
+        const subscription = report.telemetry.subscriptions.find((entry) => entry.extension === name);
+        assert.equal(subscription?.droppedRecords, 0, 'Lambda dropped nothing: the listener kept up');
+        assert.equal(subscription?.schemaVersion, '2022-12-13');
+        assert.deepEqual(subscription?.types, ['platform', 'function', 'extension']);
+        assert.match(subscription?.destination ?? '', /^http:\/\/sandbox\.localdomain:\d+\/telemetry$/);
+
+        const totals = logLine(output, 'telemetry totals');
+        assert.equal(totals['dropped'], 0);
+        assert.equal(totals['lost'], 0);
+        assert.equal(totals['failedSends'], 0);
+        assert.equal(totals['shipped'], records.length);
+        assert.deepEqual(
+          output.logs.filter((line) => levelOf(line) === 'warn' || levelOf(line) === 'error'),
+          [],
+        );
+      } finally {
+        await sink.close();
+      }
+    });
+
+    it('stays up, keeps invokes within their deadline and reports drops when the sink is down', async () => {
+      const invokes = 20;
+      const { report, output } = await dev(
+        { invokes, intervalMs: 50, logLines: Array<string>(6).fill('a line') },
+        { SINK: 'http', HTTP_URL: await deadSinkUrl(), BUFFER_TIMEOUT_MS: 25, QUEUE_MAX_RECORDS: 100 },
+      );
+      assertWellBehaved(report, invokes);
+      const warnings = output.logs.filter((line) => line['msg'] === 'telemetry' && levelOf(line) === 'warn');
+      assert.ok(warnings.length > 0 && warnings.length <= invokes, 'at most one summary line per invoke');
+      const failures = warnings.filter((line) => Number(line['failedSends']) >= 1);
+      assert.ok(failures.length > 0);
+      assert.ok(
+        failures.every((line) => /refused/i.test(String(line['lastError']))),
+        JSON.stringify(failures),
+      );
+      assert.ok(
+        warnings.some((line) => Number(line['dropped']) > 0),
+        'drops are reported per invoke',
+      );
+      const announcements = output.logs.filter(
+        (line) => String(line['msg']).startsWith('destination failing') && levelOf(line) === 'warn',
+      );
+      assert.deepEqual(
+        announcements.map((line) => line['msg']),
+        ['destination failing, pausing sends for 1 s'],
+        'the failure is announced once',
+      );
+      const totals = logLine(output, 'telemetry totals');
+      assert.equal(levelOf(totals), 'warn');
+      assert.equal(totals['shipped'], 0);
+      assert.ok(Number(totals['dropped']) > 0);
+      assert.ok(Number(totals['lost']) > 0 && Number(totals['lost']) <= 100, 'the queue stayed within its 100 records');
+      assert.equal(
+        Number(totals['dropped']) + Number(totals['lost']),
+        Number(totals['received']),
+        'every record received is either dropped or lost, all counted',
+      );
+      // Once the destination has failed, sends pause: later invokes wait for no connection attempt.
+      const first = firstFailure(report, output);
+      assert.ok(first >= 0 && first < invokes - 5, `first failure at invoke ${first}`);
+      const slowest = Math.max(
+        ...report.invokes.slice(first + 1).map((invoke) => invoke.postRuntimeExtensionsDurationMs),
+      );
+      assert.ok(slowest < 200, `a later invoke waited ${slowest} ms for the extension`);
+    });
+
+    it('keeps every invoke within its deadline when the sink never answers', async () => {
+      const sink = await startTelemetrySink({ hang: true });
+      try {
+        const invokes = 4;
+        const { report, output } = await dev(
+          { invokes, intervalMs: 50, logLines: ['a line'] },
+          { SINK: 'http', HTTP_URL: sink.url, BUFFER_TIMEOUT_MS: 25, HTTP_TIMEOUT_MS: 10_000 },
+        );
+        assertWellBehaved(report, invokes);
+        // The first invoke with records to send waits for the destination up to its deadline; then
+        // sends pause (1 s) and the next invokes return at once, without a request.
+        const first = firstFailure(report, output);
+        assert.ok(first >= 0 && first < invokes - 1, `first failure at invoke ${first}`);
+        for (const invoke of report.invokes.slice(first + 1)) {
+          assert.ok(
+            invoke.postRuntimeExtensionsDurationMs < 100,
+            `invoke ${invoke.requestId} waited ${invoke.postRuntimeExtensionsDurationMs} ms while sends were paused`,
+          );
+        }
+        assert.ok(sink.requests >= 1 && sink.requests < invokes + 1, `the sink was tried ${sink.requests} times`);
+        const totals = logLine(output, 'telemetry totals');
+        assert.equal(totals['shipped'], 0);
+        assert.equal(levelOf(totals), 'warn');
+        assert.ok(Number(totals['lost']) > 0, 'what could not be sent is counted as lost');
+        assert.ok(Number(totals['failedSends']) >= 1, `failedSends ${String(totals['failedSends'])}`);
+        assert.ok(
+          output.logs.some(
+            (line) => levelOf(line) === 'warn' && line['msg'] === 'destination failing, pausing sends for 1 s',
+          ),
+          'the pause is logged',
+        );
+      } finally {
+        await sink.close();
+      }
+    });
+
+    it('does not feed its own stdout back into the stdout sink', async () => {
+      const invokes = 30;
+      // The interval lets each invoke's records arrive before the next one, as
+      // they would in Lambda with the default buffering.
+      const { report, output } = await dev({ invokes, intervalMs: 40 }, { BUFFER_TIMEOUT_MS: 25, LOG_LEVEL: 'debug' });
+      assertWellBehaved(report, invokes);
+      const perInvoke = output.logs
+        .filter((line) => line['msg'] === 'telemetry')
+        .map((line) => Number(line['shipped']));
+      assert.equal(perInvoke.length, invokes);
+      // Each invoke has three platform events (start, runtimeDone, report); the
+      // first ones also carry the Init phase's events, and delivery timing may
+      // move some into a neighbouring flush. A feedback loop would grow without bound.
+      assert.ok(
+        perInvoke.slice(2).every((count) => count <= 6),
+        `shipped per invoke: ${perInvoke.join(' ')}`,
+      );
+      const firstHalf = perInvoke.slice(2, 16).reduce((sum, count) => sum + count, 0);
+      const secondHalf = perInvoke.slice(16).reduce((sum, count) => sum + count, 0);
+      assert.ok(secondHalf <= firstHalf + 6, `shipped ${firstHalf} then ${secondHalf}: growing`);
+      assert.equal(output.shipped.filter((record) => record.type === 'extension').length, 0);
+      assert.equal(output.shipped.filter((record) => record.type === 'platform.report').length, invokes);
+      const totals = logLine(output, 'telemetry totals');
+      assert.ok(Number(totals['ownLinesSkipped']) >= invokes, 'its own lines did come back, and were skipped');
+      assert.equal(totals['dropped'], 0);
+      assert.equal(totals['lost'], 0);
+    });
+  });
+}
