@@ -294,24 +294,27 @@ async function blockingEntries(directory: string): Promise<string[] | undefined>
 
 async function renderTemplate(options: ScaffoldOptions, into: string, context: RenderContext): Promise<string[]> {
   const sources = await templateSources(options.language, options.template);
-  for (const [projectPath, { source, templatePath }] of sources) {
-    const target = path.join(into, projectPath);
-    await mkdir(path.dirname(target), { recursive: true });
-    const { mode } = await stat(source);
-    if (templatePath.endsWith('.hbs')) {
-      let rendered: string;
-      try {
-        const key = path.relative(templatesRoot, source).split(path.sep).join('/');
-        rendered = await renderHandlebars(key, await readFile(source, 'utf8'), context);
-      } catch (error) {
-        throw new Error(`template ${options.language}/${templatePath}: ${errorMessage(error)}`, { cause: error });
+  // Files are independent: write them all at once rather than one after another.
+  await Promise.all(
+    [...sources].map(async ([projectPath, { source, templatePath }]) => {
+      const target = path.join(into, projectPath);
+      await mkdir(path.dirname(target), { recursive: true });
+      const { mode } = await stat(source);
+      if (templatePath.endsWith('.hbs')) {
+        let rendered: string;
+        try {
+          const key = path.relative(templatesRoot, source).split(path.sep).join('/');
+          rendered = await renderHandlebars(key, await readFile(source, 'utf8'), context);
+        } catch (error) {
+          throw new Error(`template ${options.language}/${templatePath}: ${errorMessage(error)}`, { cause: error });
+        }
+        await writeFile(target, rendered, { mode: mode & 0o777 });
+      } else {
+        await copyFile(source, target);
       }
-      await writeFile(target, rendered);
-    } else {
-      await copyFile(source, target);
-    }
-    await chmod(target, mode & 0o777);
-  }
+      await chmod(target, mode & 0o777);
+    }),
+  );
   return [...sources.keys()].sort();
 }
 
