@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import type { PackManifest } from '../../src/core/pack.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { mkdir, readdir, readFile, rename, stat, utimes, writeFile } from 'node:fs/promises';
@@ -61,9 +62,7 @@ describe('ext pack --no-build', () => {
     assert.match(result.stdout, /^x86_64\s+dist\/demo-x86_64\.zip\s/m);
     assert.match(result.stdout, /^arm64\s+dist\/demo-arm64\.zip\s/m);
     // The table's checksums are the manifest's: full sha256 and Lambda's base64 CodeSha256 per zip.
-    const manifest = JSON.parse(await readFile(path.join(goProject, 'dist', 'manifest.json'), 'utf8')) as {
-      layers: { architecture: string; sha256: string; codeSha256: string }[];
-    };
+    const manifest = JSON.parse(await readFile(path.join(goProject, 'dist', 'manifest.json'), 'utf8')) as PackManifest;
     assert.equal(manifest.layers.length, 2);
     for (const layer of manifest.layers) {
       const escaped = layer.codeSha256.replace(/[+/]/g, '\\$&');

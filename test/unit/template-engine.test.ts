@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import Handlebars from 'handlebars';
 import { listFiles } from '../../src/core/fs-utils.js';
 import { templatesRoot } from '../../src/core/paths.js';
+import { renderContext } from '../../src/core/scaffold.js';
 import {
   handlebarsOptions,
   precompiledTemplatesFile,
@@ -13,23 +14,18 @@ import {
   templateHash,
 } from '../../src/core/template-engine.js';
 
-const context = {
-  name: 'my-ext',
-  packageName: 'my-ext',
-  language: 'go',
-  template: 'basic',
-  architectures: ['x86_64', 'arm64'],
-  architecturesCsv: 'x86_64,arm64',
-  architecturesSpaced: 'x86_64 arm64',
-  architecturesJson: '["x86_64", "arm64"]',
-  events: ['INVOKE', 'SHUTDOWN'],
-  eventsJson: '["INVOKE", "SHUTDOWN"]',
-  registersInvoke: true,
-  registersShutdown: true,
-  goModule: 'example.com/<my-ext>',
-  goVersion: '1.26',
-  toolkitVersion: '0.1.0',
-};
+const context = renderContext(
+  {
+    directory: 'x',
+    name: 'my-ext',
+    language: 'go',
+    template: 'basic',
+    architectures: ['x86_64', 'arm64'],
+    events: ['INVOKE', 'SHUTDOWN'],
+    goModule: 'example.com/<my-ext>',
+  },
+  { goVersion: '1.26', toolkitVersion: '0.1.0' },
+);
 
 describe('template engine', () => {
   it('the build precompiled every template, with the hash of its current source', async () => {

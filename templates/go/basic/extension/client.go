@@ -49,17 +49,30 @@ func (r ShutdownReason) Is(other ShutdownReason) bool {
 // Lambda-Extension-Identifier header, so no later call could be authenticated.
 var ErrNoIdentifier = errors.New("register response has no Lambda-Extension-Identifier header")
 
-// APIError is a non-2xx answer from the Extensions API. ErrorType (for example
+// APIError is a non-2xx answer from a Lambda API (Extensions or Telemetry:
+// they share the error model). ErrorType (for example
 // Extension.InvalidEventType) is kept apart from the message because it is the
 // stable part to match on and to search for when diagnosing.
 type APIError struct {
+	API          string `json:"-"`
 	StatusCode   int    `json:"-"`
 	ErrorType    string `json:"errorType"`
 	ErrorMessage string `json:"errorMessage"`
 }
 
+// NewAPIError reads the error body of a non-2xx response from the named API.
+// A body that is not the usual JSON becomes the message as it is.
+func NewAPIError(api string, response *http.Response) *APIError {
+	body, _ := io.ReadAll(io.LimitReader(response.Body, 64<<10))
+	apiErr := &APIError{API: api, StatusCode: response.StatusCode}
+	if json.Unmarshal(body, apiErr) != nil {
+		apiErr.ErrorMessage = strings.TrimSpace(string(body))
+	}
+	return apiErr
+}
+
 func (e *APIError) Error() string {
-	message := fmt.Sprintf("extensions API answered %d %s", e.StatusCode, http.StatusText(e.StatusCode))
+	message := fmt.Sprintf("%s API answered %d %s", e.API, e.StatusCode, http.StatusText(e.StatusCode))
 	if e.ErrorType != "" {
 		message += ": " + e.ErrorType
 	}
@@ -254,12 +267,7 @@ func (c *Client) do(request *http.Request, out any) (http.Header, error) {
 	}
 	defer response.Body.Close()
 	if response.StatusCode < 200 || response.StatusCode > 299 {
-		body, _ := io.ReadAll(io.LimitReader(response.Body, 64<<10))
-		apiErr := &APIError{StatusCode: response.StatusCode}
-		if json.Unmarshal(body, apiErr) != nil {
-			apiErr.ErrorMessage = strings.TrimSpace(string(body))
-		}
-		return nil, apiErr
+		return nil, NewAPIError("extensions", response)
 	}
 	if out != nil {
 		if err := json.NewDecoder(response.Body).Decode(out); err != nil {
