@@ -146,20 +146,7 @@ describe('ext pack --no-build', () => {
     assert.equal(second.code, 0, second.stderr);
     assert.deepEqual(await Promise.all(zips.map(sha256)), before);
 
-    const manifest = JSON.parse(await readFile(path.join(goProject, 'dist', 'manifest.json'), 'utf8')) as {
-      name: string;
-      version: string;
-      layers: {
-        architecture: string;
-        zip: string;
-        sha256: string;
-        codeSha256: string;
-        zippedBytes: number;
-        unzippedBytes: number;
-        files: number;
-        compatibleArchitectures: string[];
-      }[];
-    };
+    const manifest = JSON.parse(await readFile(path.join(goProject, 'dist', 'manifest.json'), 'utf8')) as PackManifest;
     assert.equal(manifest.name, 'demo');
     assert.equal(manifest.version, '1.2.3');
     assert.equal(manifest.layers.length, 2);
