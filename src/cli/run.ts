@@ -1,4 +1,5 @@
 import { CliError, errorMessage } from '../core/errors.js';
+import { escapeControlCharacters, printableLine } from '../core/text.js';
 
 /**
  * The single place where a failure becomes an exit code and a message. Every
@@ -14,13 +15,16 @@ export async function runCli(main: () => Promise<void>): Promise<void> {
 
 export function reportError(error: unknown): number {
   if (error instanceof CliError) {
-    process.stderr.write(`${error.name === 'CancelledError' ? 'Operation cancelled' : `error: ${error.message}`}\n`);
-    if (error.hint !== undefined) process.stderr.write(`hint: ${error.hint}\n`);
+    process.stderr.write(
+      `${error.name === 'CancelledError' ? 'Operation cancelled' : `error: ${printableLine(error.message, 2000)}`}\n`,
+    );
+    if (error.hint !== undefined) process.stderr.write(`hint: ${printableLine(error.hint, 2000)}\n`);
     return error.exitCode;
   }
   // A bug of ours, not a user's mistake: keep the stack, it is what a bug report needs.
-  process.stderr.write(`internal error: ${errorMessage(error)}\n`);
-  if (error instanceof Error && error.stack !== undefined) process.stderr.write(`${error.stack}\n`);
+  process.stderr.write(`internal error: ${printableLine(errorMessage(error), 2000)}\n`);
+  if (error instanceof Error && error.stack !== undefined)
+    process.stderr.write(`${escapeControlCharacters(error.stack)}\n`);
   return 70;
 }
 

@@ -1,0 +1,36 @@
+/**
+ * Text that came from outside (zip entry names, extension output, config
+ * values, request bodies) is printed through these, so that it can neither
+ * drive the terminal (ESC sequences, a bare CR that repaints a line, bidi
+ * overrides that reorder it) nor flood it.
+ */
+
+// C0 controls except tab and newline, DEL, C1 controls, and the Unicode
+// format characters that reorder or hide text (bidi embeddings, overrides
+// and isolates, zero-width marks, line and paragraph separators).
+// eslint-disable-next-line no-control-regex
+const unsafeCharacters = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]/gu;
+// eslint-disable-next-line no-control-regex
+const unsafeCharactersAndNewlines = /[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]/gu;
+
+function escapeCharacter(character: string): string {
+  const code = character.codePointAt(0) ?? 0;
+  return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+}
+
+/** Escapes every character that could move the cursor or restyle the terminal; keeps tabs and newlines. */
+export function escapeControlCharacters(text: string): string {
+  return text.replace(unsafeCharacters, escapeCharacter);
+}
+
+/**
+ * One line of untrusted text, safe to print: control characters and newlines
+ * escaped, and cut to `maximumLength` characters with a visible marker that
+ * says how much was left out.
+ */
+export function printableLine(text: string, maximumLength = 500): string {
+  const cut = text.length > maximumLength;
+  const kept = cut ? text.slice(0, maximumLength) : text;
+  const escaped = kept.replace(unsafeCharactersAndNewlines, escapeCharacter);
+  return cut ? `${escaped}… (${text.length - maximumLength} more characters)` : escaped;
+}
