@@ -20,6 +20,7 @@ import { CliError, errorMessage, usageError } from './errors.js';
 import { isErrorCode, listFiles } from './fs-utils.js';
 import { extensionNameProblem } from './names.js';
 import { templatesRoot, toolkitRoot } from './paths.js';
+import { findToolkitSource, type ToolkitSource } from './toolkit-source.js';
 import { renderHandlebars } from './template-engine.js';
 
 export interface ScaffoldOptions {
@@ -64,6 +65,10 @@ export interface RenderContext {
   goModule: string;
   goVersion: string;
   toolkitVersion: string;
+  /** What the generated package.json depends on: a registry range, or the exact checkout or tarball. */
+  toolkitDependency: string;
+  toolkitDependencyJson: string;
+  toolkitFromRegistry: boolean;
 }
 
 /**
@@ -135,8 +140,12 @@ async function localGoDirective(): Promise<string> {
 
 export function renderContext(
   options: ScaffoldOptions,
-  environment: { goVersion: string; toolkitVersion: string },
+  environment: { goVersion: string; toolkitVersion: string; toolkitSource?: ToolkitSource },
 ): RenderContext {
+  const toolkitSource = environment.toolkitSource ?? {
+    dependency: `^${environment.toolkitVersion}`,
+    origin: 'registry',
+  };
   const quoteList = (items: readonly string[]) => `[${items.map((item) => JSON.stringify(item)).join(', ')}]`;
   return {
     name: options.name,
@@ -154,6 +163,9 @@ export function renderContext(
     goModule: options.goModule ?? options.name,
     goVersion: environment.goVersion,
     toolkitVersion: environment.toolkitVersion,
+    toolkitDependency: toolkitSource.dependency,
+    toolkitDependencyJson: JSON.stringify(toolkitSource.dependency),
+    toolkitFromRegistry: toolkitSource.origin === 'registry',
   };
 }
 
@@ -331,7 +343,8 @@ export async function scaffold(options: ScaffoldOptions): Promise<ScaffoldResult
     JSON.parse(await readFile(path.join(toolkitRoot, 'package.json'), 'utf8')) as { version: string }
   ).version;
   const goVersion = options.language === 'go' ? await localGoDirective() : fallbackGoDirective;
-  const context = renderContext(options, { goVersion, toolkitVersion });
+  const toolkitSource = await findToolkitSource(toolkitRoot, toolkitVersion);
+  const context = renderContext(options, { goVersion, toolkitVersion, toolkitSource });
 
   const parent = path.dirname(directory);
   await mkdir(parent, { recursive: true });

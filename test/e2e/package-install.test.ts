@@ -1,0 +1,153 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { cp, lstat, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { describeRun, repositoryRoot, run, temporaryDirectory, type RunResult } from '../helpers/run-cli.js';
+
+/**
+ * The package as users get it. Every other test runs the CLI from this
+ * checkout, and a `file:` install is a symlink that hides whatever the
+ * tarball lacks. Here: copy the checkout as a clean clone has it (no build/,
+ * no node_modules), `npm pack` it, install the tarball into a scratch
+ * project, scaffold from there and run each generated project's flow exactly
+ * as its README says.
+ */
+let workspace: { path: string; cleanup: () => Promise<void> };
+let tarball: string;
+let scratch: string;
+
+const quiet = ['--no-audit', '--no-fund', '--loglevel=error'];
+
+function ok(result: RunResult, what: string): RunResult {
+  assert.equal(result.code, 0, `${what}: ${describeRun(result)}`);
+  return result;
+}
+
+before(async () => {
+  workspace = await temporaryDirectory('cle-package-');
+  const clone = path.join(workspace.path, 'clone');
+  // What `git clone` would give, uncommitted edits included: tracked and
+  // untracked-but-not-ignored files, so build/ and node_modules stay behind.
+  const listed = ok(
+    await run('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: repositoryRoot }),
+    'git ls-files',
+  );
+  for (const file of listed.stdout.split('\0').filter(Boolean)) {
+    if (!existsSync(path.join(repositoryRoot, file))) continue; // deleted but not yet committed
+    await mkdir(path.dirname(path.join(clone, file)), { recursive: true });
+    await cp(path.join(repositoryRoot, file), path.join(clone, file));
+  }
+  ok(await run('npm', ['ci', ...quiet], { cwd: clone, timeoutMs: 300_000 }), 'npm ci in the clone');
+  const packed = ok(
+    await run('npm', ['pack', '--json', '--pack-destination', workspace.path], { cwd: clone, timeoutMs: 300_000 }),
+    'npm pack',
+  );
+  const [details] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as [{ filename: string }];
+  tarball = path.join(workspace.path, details.filename);
+
+  scratch = path.join(workspace.path, 'scratch');
+  await mkdir(scratch);
+  await writeFile(path.join(scratch, 'package.json'), '{ "private": true }\n');
+  ok(await run('npm', ['install', ...quiet, tarball], { cwd: scratch, timeoutMs: 300_000 }), 'npm install tarball');
+});
+after(async () => workspace?.cleanup());
+
+describe('the published package', () => {
+  it('holds the built CLI, the precompiled templates and the licence, and nothing of the toolkit’s own tests or sources', async () => {
+    const listing = ok(await run('tar', ['-tzf', tarball]), 'tar -t');
+    const files = listing.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((file) => file.replace(/^package\//u, ''));
+    for (const required of [
+      'LICENSE',
+      'README.md',
+      'package.json',
+      'bin/ext.js',
+      'bin/create-lambda-extension.js',
+      'build/cli/ext.mjs',
+      'build/cli/create.mjs',
+      'build/src/index.js',
+      'build/src/index.d.ts',
+      'build/templates.precompiled.mjs',
+      'templates/go.mod',
+    ]) {
+      assert.ok(files.includes(required), `${required} is missing from the tarball`);
+    }
+    const unwanted = files.filter(
+      (file) =>
+        /^(src|test|bench|scripts|build\/test|build\/bench|build\/scripts)\//u.test(file) || file.endsWith('.map'),
+    );
+    assert.deepEqual(unwanted, [], 'the tarball ships no tests, fixtures, sources or source maps');
+
+    const installed = path.join(scratch, 'node_modules', 'create-lambda-extension');
+    assert.ok(!(await lstat(installed)).isSymbolicLink(), 'a tarball install is a real copy');
+  });
+
+  for (const language of ['go', 'ts'] as const) {
+    it(
+      `scaffolds a ${language} project whose whole README flow works against the tarball`,
+      { timeout: 600_000 },
+      async () => {
+        const project = path.join(scratch, `${language}-ext`);
+        const created = ok(
+          await run(
+            path.join(scratch, 'node_modules', '.bin', 'create-lambda-extension'),
+            [project, '--lang', language, '--yes'],
+            {
+              cwd: scratch,
+            },
+          ),
+          'create-lambda-extension',
+        );
+        assert.match(created.stdout, /npm install/u, 'next steps start with npm install');
+
+        const manifest = JSON.parse(await readFile(path.join(project, 'package.json'), 'utf8')) as {
+          devDependencies: Record<string, string>;
+        };
+        assert.equal(
+          manifest.devDependencies['create-lambda-extension'],
+          `file:${tarball}`,
+          'an unpublished toolkit is depended on by its exact tarball, not by a registry range',
+        );
+
+        ok(await run('npm', ['install', ...quiet], { cwd: project, timeoutMs: 300_000 }), 'npm install');
+        const toolkit = path.join(project, 'node_modules', 'create-lambda-extension');
+        assert.ok(!(await lstat(toolkit)).isSymbolicLink(), 'the project got a copy of the tarball');
+        assert.ok(existsSync(path.join(project, 'node_modules', '.bin', 'ext')), 'the ext bin is ours');
+
+        ok(await run('npm', ['test'], { cwd: project, timeoutMs: 300_000 }), 'npm test');
+        if (language === 'go') {
+          // Go's ./... must not walk into the installed toolkit's Go templates.
+          ok(await run('go', ['vet', './...'], { cwd: project, timeoutMs: 300_000 }), 'go vet ./...');
+          ok(await run('go', ['test', './...'], { cwd: project, timeoutMs: 300_000 }), 'go test ./...');
+        }
+        ok(await run('npm', ['run', 'build'], { cwd: project, timeoutMs: 300_000 }), 'npm run build');
+        ok(await run('npm', ['run', 'pack'], { cwd: project, timeoutMs: 300_000 }), 'npm run pack');
+        const zips = (await readdir(path.join(project, 'dist'))).filter((file) => file.endsWith('.zip'));
+        assert.deepEqual(zips.sort(), [`${language}-ext-arm64.zip`, `${language}-ext-x86_64.zip`]);
+        const dev = ok(
+          await run('npm', ['run', 'dev', '--', '--invokes', '2'], { cwd: project, timeoutMs: 300_000 }),
+          'npm run dev -- --invokes 2',
+        );
+        assert.match(dev.stdout + dev.stderr, /passed/u);
+      },
+    );
+  }
+
+  it('the top README’s quick start installs before it runs ext', async () => {
+    const readme = await readFile(path.join(repositoryRoot, 'README.md'), 'utf8');
+    const quickStart = readme.slice(0, readme.indexOf('\n## '));
+    const install = quickStart.indexOf('npm install');
+    const firstExt = Math.min(
+      ...['npx ext', 'npm run build', 'npm run pack']
+        .map((command) => quickStart.indexOf(command))
+        .filter((at) => at >= 0),
+    );
+    assert.ok(
+      install >= 0 && install < firstExt,
+      'cd into the project and npm install come before the first ext command',
+    );
+  });
+});
