@@ -4,7 +4,8 @@ import path from 'node:path';
 import { goArchitecture, type Architecture } from './architectures.js';
 import { applyConfigOverrides, readConfig, type ConfigOverrides, type ExtensionConfig } from './config.js';
 import { CliError, errorMessage } from './errors.js';
-import { ensureOutDirectory, isErrorCode, listFiles, replaceDirectory } from './fs-utils.js';
+import { isErrorCode, listFiles, replaceDirectory } from './fs-utils.js';
+import { OutputDirectory } from './output-ownership.js';
 
 export interface BuildOptions extends ConfigOverrides {
   projectDirectory: string;
@@ -243,8 +244,9 @@ async function buildOne(
   produce: LayerProducer,
   options: BuildOptions,
   architecture: Architecture,
-  outDirectory: string,
+  output: OutputDirectory,
 ): Promise<BuiltLayer> {
+  const outDirectory = output.path;
   const staging = await mkdtemp(path.join(outDirectory, `.${architecture}.build-`));
   const started = performance.now();
   options.onProgress?.({ phase: 'start', architecture });
@@ -252,6 +254,7 @@ async function buildOne(
     await produce(staging, architecture);
     await chmod(staging, 0o755);
     const directory = path.join(outDirectory, architecture);
+    await output.record(architecture);
     await replaceDirectory(staging, directory);
     options.onProgress?.({ phase: 'done', architecture, durationMs: performance.now() - started });
     return { architecture, directory, files: await describeFiles(directory) };
@@ -280,8 +283,10 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     }
     await assertGoAvailable(options.goCommand ?? 'go');
   }
-  const outDirectory = path.resolve(projectDirectory, options.outDirectory ?? 'dist');
-  await ensureOutDirectory(outDirectory);
+  const output = await OutputDirectory.open(projectDirectory, options.outDirectory ?? 'dist');
+  const outDirectory = output.path;
+  // Before compiling, so that a folder we may not replace fails at once, not after a long build.
+  for (const architecture of architectures) await output.assertReplaceable(architecture, 'layer');
   // Both architectures usually fail with the same compiler messages: show each line once.
   const shownLines = new Set<string>();
   const onOutput = (chunk: string) => {
@@ -296,7 +301,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       ? goLayerProducer(config, buildOptions, version)
       : typeScriptLayerProducer(config, buildOptions, version, bundleDirectory);
   const settled = await Promise.allSettled(
-    architectures.map((architecture) => buildOne(produce, buildOptions, architecture, outDirectory)),
+    architectures.map((architecture) => buildOne(produce, buildOptions, architecture, output)),
   );
   if (bundleDirectory !== undefined) await rm(bundleDirectory, { recursive: true, force: true });
   const failure = settled.find((outcome) => outcome.status === 'rejected');
