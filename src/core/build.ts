@@ -276,11 +276,6 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   const architectures = options.architectures ?? config.architectures;
   const version = config.version;
   if (config.language === 'go') {
-    if (!/^[^\s'"]+$/.test(version)) {
-      throw new CliError(`"version" must not contain spaces or quotes: ${JSON.stringify(version)}`, {
-        hint: 'set a plain version such as 1.2.3 in lambda-extension.json',
-      });
-    }
     await assertGoAvailable(options.goCommand ?? 'go');
   }
   const output = await OutputDirectory.open(projectDirectory, options.outDirectory ?? 'dist');

@@ -18,7 +18,7 @@ import type { Architecture } from './architectures.js';
 import type { EventType, Language } from './config.js';
 import { CliError, errorMessage, usageError } from './errors.js';
 import { isErrorCode, listFiles } from './fs-utils.js';
-import { extensionNameProblem } from './names.js';
+import { extensionNameProblem, goModuleProblem, npmNameProblem } from './names.js';
 import { templatesRoot, toolkitRoot } from './paths.js';
 import { renderHandlebars } from './template-engine.js';
 
@@ -227,8 +227,6 @@ export async function templateSources(
   return sources;
 }
 
-const goModulePattern = /^[A-Za-z0-9][A-Za-z0-9._~/-]*$/;
-
 async function validate(options: ScaffoldOptions): Promise<void> {
   const nameProblem = extensionNameProblem(options.name);
   if (nameProblem !== undefined) throw usageError(`--name: ${nameProblem}`, 'pass a valid --name');
@@ -248,12 +246,39 @@ async function validate(options: ScaffoldOptions): Promise<void> {
       `leave out --events, or pass --events ${fixedEvents.join(',')}`,
     );
   }
-  if (options.goModule !== undefined && (!goModulePattern.test(options.goModule) || options.goModule.includes('//'))) {
-    throw usageError(
-      `--module: "${options.goModule}" is not a valid Go module path`,
-      'use a path such as github.com/acme/my-extension',
-    );
+  const problems = nameProblems(options);
+  if (problems.length > 0) throw usageError(problems[0]!.message, problems[0]!.hint);
+}
+
+/**
+ * The names a project is made of, checked as go and npm check them, so that
+ * every accepted name gives a project that installs and builds.
+ */
+export function nameProblems(
+  options: Pick<ScaffoldOptions, 'name' | 'language' | 'goModule'>,
+): { message: string; hint: string }[] {
+  const problems: { message: string; hint: string }[] = [];
+  if (options.goModule !== undefined) {
+    const problem = goModuleProblem(options.goModule);
+    if (problem !== undefined) problems.push({ message: `--module: ${problem}`, hint: 'pass a valid --module' });
+  } else if (options.language === 'go') {
+    const problem = goModuleProblem(options.name);
+    if (problem !== undefined) {
+      problems.push({
+        message: `--name: the Go module path defaults to the name, and ${problem}`,
+        hint: `pass --module with a module path such as example.com/${options.name.replace(/[^A-Za-z0-9_-]/g, '') || 'my-extension'}, or choose another --name`,
+      });
+    }
   }
+  const packageName = packageNameOf(options.name);
+  const npmProblem = npmNameProblem(packageName);
+  if (npmProblem !== undefined) {
+    problems.push({
+      message: `--name: package.json takes its name from the extension name, and ${npmProblem}`,
+      hint: 'choose another --name',
+    });
+  }
+  return problems;
 }
 
 /**
