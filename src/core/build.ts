@@ -247,10 +247,11 @@ async function buildOne(
   output: OutputDirectory,
 ): Promise<BuiltLayer> {
   const outDirectory = output.path;
-  const staging = await mkdtemp(path.join(outDirectory, `.${architecture}.build-`));
   const started = performance.now();
   options.onProgress?.({ phase: 'start', architecture });
+  let staging: string | undefined;
   try {
+    staging = await mkdtemp(path.join(outDirectory, `.${architecture}.build-`));
     await produce(staging, architecture);
     await chmod(staging, 0o755);
     const directory = path.join(outDirectory, architecture);
@@ -260,8 +261,12 @@ async function buildOne(
     return { architecture, directory, files: await describeFiles(directory) };
   } catch (error) {
     options.onProgress?.({ phase: 'failed', architecture, durationMs: performance.now() - started });
-    await rm(staging, { recursive: true, force: true });
-    throw error;
+    if (staging !== undefined) await rm(staging, { recursive: true, force: true });
+    if (error instanceof CliError || (error as NodeJS.ErrnoException).code === undefined) throw error;
+    // A filesystem failure in --out (full disk, a folder removed under us): one line, not a stack trace.
+    throw new CliError(`writing the ${architecture} layer into ${outDirectory} failed: ${errorMessage(error)}`, {
+      hint: 'check that --out is a writable folder with free space, and that no other ext build writes to it',
+    });
   }
 }
 

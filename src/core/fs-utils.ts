@@ -25,24 +25,37 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array,
 /**
  * Puts a freshly built directory at `target`, replacing what was there. The
  * old directory is moved aside first and removed only once the new one is in
- * place, so a failure at any point leaves one complete version.
+ * place, so a failure at any point leaves one complete version. Another run
+ * replacing the same target at the same moment (two `ext pack`s) can put its
+ * directory back in between: then that one is moved aside too, and the last
+ * run to finish wins.
  */
 export async function replaceDirectory(freshDirectory: string, target: string): Promise<void> {
-  const previous = temporarySibling(target, 'old');
-  let movedAside = false;
+  const previous: string[] = [];
   try {
-    await rename(target, previous);
-    movedAside = true;
+    for (let attempt = 0; ; attempt += 1) {
+      const aside = temporarySibling(target, 'old');
+      try {
+        await rename(target, aside);
+        previous.push(aside);
+      } catch (error) {
+        if (!isErrorCode(error, 'ENOENT')) throw error;
+      }
+      try {
+        await rename(freshDirectory, target);
+        break;
+      } catch (error) {
+        if (!isErrorCode(error, 'ENOTEMPTY', 'EEXIST') || attempt >= 20) throw error;
+      }
+    }
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-  }
-  try {
-    await rename(freshDirectory, target);
-  } catch (error) {
-    if (movedAside) await rename(previous, target);
+    // Put the newest previous version back, if the target is still free.
+    const newest = previous.pop();
+    if (newest !== undefined) await rename(newest, target).catch(() => previous.push(newest));
+    await Promise.all(previous.map((directory) => rm(directory, { recursive: true, force: true })));
     throw error;
   }
-  if (movedAside) await rm(previous, { recursive: true, force: true });
+  await Promise.all(previous.map((directory) => rm(directory, { recursive: true, force: true })));
 }
 
 /** Relative paths of every file below `root`, sorted, with forward slashes. */

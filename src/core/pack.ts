@@ -7,6 +7,7 @@ import { CancelledError, CliError, errorMessage } from './errors.js';
 import { inspectZipBuffer, type InspectFinding } from './inspect.js';
 import { collectLayerEntries, dosDateTime, resolveZipTimestamp, writeLayerZip } from './zip-writer.js';
 import { readZip } from './zip-reader.js';
+import { isErrorCode } from './fs-utils.js';
 import { OutputDirectory } from './output-ownership.js';
 
 export interface PackOptions extends ConfigOverrides {
@@ -132,11 +133,22 @@ export async function pack(options: PackOptions): Promise<PackResult> {
         const temporaryPath = path.join(outDirectory, `.${name}-${architecture}.zip.${uniqueSuffix()}.tmp`);
         temporaryFiles.push(temporaryPath);
         options.onProgress?.({ phase: 'zip', architecture });
-        const entries = await collectLayerEntries(layerDirectory);
         try {
+          const entries = await collectLayerEntries(layerDirectory);
           await writeLayerZip(entries, temporaryPath, signal === undefined ? { timestamp } : { timestamp, signal });
         } catch (error) {
           checkCancelled();
+          if (error instanceof CliError) throw error;
+          // A file that vanished mid-zip: another build replaced the layer folder under us.
+          if (
+            isErrorCode(error, 'ENOENT') &&
+            !isErrorCode(await stat(outDirectory).catch((e: unknown) => e), 'ENOENT')
+          ) {
+            throw new CliError(
+              `${relativeTo(projectDirectory, layerDirectory)} changed while it was being zipped: ${errorMessage(error)}`,
+              { hint: 'run one ext build or ext pack at a time on the same --out, then pack again' },
+            );
+          }
           throw new CliError(`cannot write ${relativeTo(projectDirectory, zipPath)}: ${errorMessage(error)}`, {
             hint: 'check that --out points at a writable folder with free space',
           });
