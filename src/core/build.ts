@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
 import { chmod, cp, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { goArchitecture, type Architecture } from './architectures.js';
 import { applyConfigOverrides, readConfig, type ConfigOverrides, type ExtensionConfig } from './config.js';
-import { CliError, errorMessage } from './errors.js';
+import { CancelledError, CliError, errorMessage } from './errors.js';
 import { isErrorCode, listFiles, replaceDirectory } from './fs-utils.js';
 import { OutputDirectory } from './output-ownership.js';
 
@@ -18,6 +19,8 @@ export interface BuildOptions extends ConfigOverrides {
   onProgress?: ((event: BuildProgress) => void) | undefined;
   /** Compiler output (Go's stderr, esbuild's messages), as it arrives. */
   onOutput?: ((chunk: string) => void) | undefined;
+  /** Aborting kills the compilers, removes every temp path and rejects with CancelledError; finished layers stay. */
+  signal?: AbortSignal | undefined;
 }
 
 export type BuildProgress =
@@ -107,14 +110,44 @@ const bundleBanner = [
   'const require = __extensionCreateRequire(import.meta.url);',
 ].join('\n');
 
+interface GoRun {
+  code: number | null;
+  /** Set when go died of a signal (ours on cancel, or a Ctrl-C sent to it directly). */
+  signal: NodeJS.Signals | null;
+}
+
 /** Runs go, passing each complete line of its output on as it arrives. */
 function runGoBuild(
   goCommand: string,
   args: string[],
-  options: { cwd: string; env: NodeJS.ProcessEnv; onLine?: ((line: string) => void) | undefined },
-): Promise<{ code: number | null }> {
+  options: {
+    cwd: string;
+    env: NodeJS.ProcessEnv;
+    onLine?: ((line: string) => void) | undefined;
+    signal?: AbortSignal | undefined;
+  },
+): Promise<GoRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(goCommand, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    if (options.signal?.aborted === true) {
+      resolve({ code: null, signal: 'SIGKILL' });
+      return;
+    }
+    // In its own process group, so that cancelling kills go together with every compile and link
+    // it started, and so that a Ctrl-C reaches us, who clean up, rather than only the compiler.
+    const child = spawn(goCommand, args, {
+      cwd: options.cwd,
+      env: options.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    const kill = (): void => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    };
+    options.signal?.addEventListener('abort', kill, { once: true });
     for (const stream of [child.stdout, child.stderr]) {
       let pending = '';
       stream.on('data', (chunk: Buffer) => {
@@ -124,8 +157,14 @@ function runGoBuild(
       });
       stream.on('end', () => pending !== '' && options.onLine?.(`${pending}\n`));
     }
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code }));
+    child.on('error', (error) => {
+      options.signal?.removeEventListener('abort', kill);
+      reject(error);
+    });
+    child.on('close', (code, signal) => {
+      options.signal?.removeEventListener('abort', kill);
+      resolve({ code, signal });
+    });
   });
 }
 
@@ -198,17 +237,32 @@ async function bundleTypeScript(
   await chmod(launcher, 0o755);
 }
 
+/** A function, not an inline check, so that the compiler does not take `aborted` for a constant. */
+function throwIfCancelled(signal: AbortSignal | undefined): void {
+  if (signal?.aborted === true) throw new CancelledError();
+}
+
 /** Fills a staging directory with one architecture's layer tree. */
 type LayerProducer = (staging: string, architecture: Architecture) => Promise<void>;
 
-function goLayerProducer(config: ExtensionConfig, options: BuildOptions, version: string): LayerProducer {
+function goLayerProducer(
+  config: ExtensionConfig,
+  options: BuildOptions,
+  version: string,
+  goTemporaryDirectory: string,
+): LayerProducer {
   return async (staging, architecture) => {
     const output = path.join(staging, 'extensions', config.name);
     const result = await runGoBuild(options.goCommand ?? 'go', goBuildArguments(version, output, config.entry), {
       cwd: path.resolve(options.projectDirectory),
-      env: goBuildEnvironment(architecture),
+      // go's work directories go into a folder of ours, which is removed however the build ends.
+      env: { ...goBuildEnvironment(architecture), GOTMPDIR: goTemporaryDirectory },
       onLine: options.onOutput,
+      signal: options.signal,
     });
+    // Killed by our cancel, or by a Ctrl-C sent to the whole process group: cancelled, not a compiler failure.
+    if (options.signal?.aborted === true || ['SIGINT', 'SIGTERM', 'SIGKILL', 'SIGHUP'].includes(result.signal ?? ''))
+      throw new CancelledError();
     if (result.code !== 0) {
       throw new CliError(`go build failed for ${architecture} (exit code ${result.code ?? 'signal'})`, {
         hint: "fix the compiler's errors above, then run ext build again",
@@ -236,6 +290,7 @@ function typeScriptLayerProducer(
       options.onOutput,
     );
     await bundled;
+    if (options.signal?.aborted === true) throw new CancelledError();
     await cp(bundleDirectory, staging, { recursive: true });
   };
 }
@@ -253,6 +308,7 @@ async function buildOne(
   try {
     staging = await mkdtemp(path.join(outDirectory, `.${architecture}.build-`));
     await produce(staging, architecture);
+    if (options.signal?.aborted === true) throw new CancelledError();
     await chmod(staging, 0o755);
     const directory = path.join(outDirectory, architecture);
     await output.record(architecture);
@@ -280,6 +336,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   const config = applyConfigOverrides(await readConfig(projectDirectory), options);
   const architectures = options.architectures ?? config.architectures;
   const version = config.version;
+  throwIfCancelled(options.signal);
   if (config.language === 'go') {
     await assertGoAvailable(options.goCommand ?? 'go');
   }
@@ -295,15 +352,26 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     if (fresh.length > 0) options.onOutput?.(fresh.join(''));
   };
   const buildOptions = { ...options, onOutput };
-  const bundleDirectory = config.language === 'ts' ? await mkdtemp(path.join(outDirectory, '.bundle-')) : undefined;
-  const produce =
-    bundleDirectory === undefined
-      ? goLayerProducer(config, buildOptions, version)
-      : typeScriptLayerProducer(config, buildOptions, version, bundleDirectory);
-  const settled = await Promise.allSettled(
-    architectures.map((architecture) => buildOne(produce, buildOptions, architecture, output)),
-  );
-  if (bundleDirectory !== undefined) await rm(bundleDirectory, { recursive: true, force: true });
+  const temporaryDirectories: string[] = [];
+  let settled: PromiseSettledResult<BuiltLayer>[];
+  try {
+    let produce: LayerProducer;
+    if (config.language === 'ts') {
+      const bundleDirectory = await mkdtemp(path.join(outDirectory, '.bundle-'));
+      temporaryDirectories.push(bundleDirectory);
+      produce = typeScriptLayerProducer(config, buildOptions, version, bundleDirectory);
+    } else {
+      const goTemporaryDirectory = await mkdtemp(path.join(os.tmpdir(), 'ext-go-build-'));
+      temporaryDirectories.push(goTemporaryDirectory);
+      produce = goLayerProducer(config, buildOptions, version, goTemporaryDirectory);
+    }
+    settled = await Promise.allSettled(
+      architectures.map((architecture) => buildOne(produce, buildOptions, architecture, output)),
+    );
+  } finally {
+    await Promise.all(temporaryDirectories.map((directory) => rm(directory, { recursive: true, force: true })));
+  }
+  throwIfCancelled(options.signal);
   const failure = settled.find((outcome) => outcome.status === 'rejected');
   if (failure !== undefined) throw failure.reason;
   const layers = settled.map((outcome) => (outcome as PromiseFulfilledResult<BuiltLayer>).value);

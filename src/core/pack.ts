@@ -113,6 +113,7 @@ export async function pack(options: PackOptions): Promise<PackResult> {
               event.phase === 'start' && onProgress({ phase: 'build', architecture: event.architecture }),
           }),
       ...(options.onOutput === undefined ? {} : { onOutput: options.onOutput }),
+      signal,
     });
     name = built.name;
     version = built.version;
