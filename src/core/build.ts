@@ -261,7 +261,7 @@ function goLayerProducer(
       signal: options.signal,
     });
     // Killed by our cancel, or by a Ctrl-C sent to the whole process group: cancelled, not a compiler failure.
-    if (options.signal?.aborted === true || ['SIGINT', 'SIGTERM', 'SIGKILL', 'SIGHUP'].includes(result.signal ?? ''))
+    if (options.signal?.aborted === true || ['SIGINT', 'SIGTERM', 'SIGHUP'].includes(result.signal ?? ''))
       throw new CancelledError();
     if (result.code !== 0) {
       throw new CliError(`go build failed for ${architecture} (exit code ${result.code ?? 'signal'})`, {
@@ -361,7 +361,11 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       temporaryDirectories.push(bundleDirectory);
       produce = typeScriptLayerProducer(config, buildOptions, version, bundleDirectory);
     } else {
-      const goTemporaryDirectory = await mkdtemp(path.join(os.tmpdir(), 'ext-go-build-'));
+      const goTemporaryDirectory = await mkdtemp(path.join(os.tmpdir(), 'ext-go-build-')).catch((error: unknown) => {
+        throw new CliError(`cannot create a temporary folder for go in ${os.tmpdir()}: ${errorMessage(error)}`, {
+          hint: 'set TMPDIR to a writable folder',
+        });
+      });
       temporaryDirectories.push(goTemporaryDirectory);
       produce = goLayerProducer(config, buildOptions, version, goTemporaryDirectory);
     }

@@ -141,10 +141,7 @@ export async function pack(options: PackOptions): Promise<PackResult> {
           checkCancelled();
           if (error instanceof CliError) throw error;
           // A file that vanished mid-zip: another build replaced the layer folder under us.
-          if (
-            isErrorCode(error, 'ENOENT') &&
-            !isErrorCode(await stat(outDirectory).catch((e: unknown) => e), 'ENOENT')
-          ) {
+          if (isErrorCode(error, 'ENOENT')) {
             throw new CliError(
               `${relativeTo(projectDirectory, layerDirectory)} changed while it was being zipped: ${errorMessage(error)}`,
               { hint: 'run one ext build or ext pack at a time on the same --out, then pack again' },
