@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
+import { OutputDirectory } from '../../src/core/output-ownership.js';
 import { runExt, temporaryDirectory, writeProject } from '../helpers/layer-fixtures.js';
 
 /** A TypeScript project: esbuild builds it in well under a second, so each case stays fast. */
@@ -21,8 +22,13 @@ describe('--out never removes or replaces what the toolkit did not write', { tim
     const project = await tsProject('out-danger-');
     const alias = path.join(path.dirname(project), 'alias');
     await symlink(path.dirname(project), alias);
+    // The root is checked on the core function, which writes nothing even if the check were lost;
+    // the bin would write /x86_64 as root if it ever regressed.
+    await assert.rejects(
+      OutputDirectory.open(project, '/'),
+      /^CliError: --out: refusing to write into \/: it is the filesystem root$/,
+    );
     const cases: [string, RegExp][] = [
-      ['/', /\/: it is the filesystem root/],
       ['.', /.*\/project: it is the project directory itself/],
       ['..', /.*-\w+: it holds the project directory/],
       [alias, /.*\/alias \(.*\): it holds the project directory/],
@@ -36,7 +42,6 @@ describe('--out never removes or replaces what the toolkit did not write', { tim
         noStackTrace(result.stderr);
       }
     }
-    assert.equal(existsSync('/x86_64'), false);
     assert.deepEqual((await readdir(project)).sort(), ['lambda-extension.json', 'src']);
   });
 
