@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
-import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { architectures, isArchitecture, type Architecture } from './architectures.js';
 import { CliError, errorMessage, usageError } from './errors.js';
+import { readBoundedText } from './fs-utils.js';
 import { extensionNameProblem, versionProblem } from './names.js';
 
 export const configFileName = 'lambda-extension.json';
@@ -179,34 +179,18 @@ export function applyConfigOverrides(config: ExtensionConfig, overrides: ConfigO
   return result;
 }
 
-/** Reads a file as UTF-8, refusing one larger than `maximumBytes` without reading the rest of it. */
-async function readBoundedText(filePath: string, maximumBytes: number): Promise<string> {
-  const handle = await open(filePath, 'r');
-  try {
-    const buffer = Buffer.alloc(maximumBytes + 1);
-    let length = 0;
-    for (;;) {
-      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
-      if (bytesRead === 0) break;
-      length += bytesRead;
-      if (length > maximumBytes) {
-        throw new CliError(`${filePath} is larger than ${maximumBytes / 1024 / 1024} MiB, so it is not read`, {
-          hint: 'a lambda-extension.json is a few hundred bytes; scaffold a fresh one with create-lambda-extension',
-        });
-      }
-    }
-    return buffer.subarray(0, length).toString('utf8');
-  } finally {
-    await handle.close();
-  }
-}
-
 /** Reads and validates <projectDirectory>/lambda-extension.json. */
 export async function readConfig(projectDirectory: string): Promise<ExtensionConfig> {
   const filePath = path.join(projectDirectory, configFileName);
   let text: string;
   try {
-    text = await readBoundedText(filePath, maximumConfigBytes);
+    const bounded = await readBoundedText(filePath, maximumConfigBytes);
+    if (bounded === undefined) {
+      throw new CliError(`${filePath} is larger than ${maximumConfigBytes / 1024 / 1024} MiB, so it is not read`, {
+        hint: 'a lambda-extension.json is a few hundred bytes; scaffold a fresh one with create-lambda-extension',
+      });
+    }
+    text = bounded;
   } catch (error) {
     if (error instanceof CliError) throw error;
     if ((error as NodeJS.ErrnoException).code === 'ENOENT' && !existsSync(projectDirectory)) {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { access, mkdir, open, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CliError, errorMessage } from './errors.js';
 
@@ -123,5 +123,26 @@ export async function ensureOutDirectory(outDirectory: string): Promise<void> {
                 : errorMessage(error),
       );
     }
+  }
+}
+
+/**
+ * Reads a whole file as UTF-8 unless it is larger than `maximumBytes`, in
+ * which case it gives undefined having read no more than that: a config or
+ * marker file may be anything, /dev/zero included.
+ */
+export async function readBoundedText(file: string, maximumBytes: number): Promise<string | undefined> {
+  const handle = await open(file, 'r');
+  try {
+    const buffer = Buffer.alloc(maximumBytes + 1);
+    let length = 0;
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
+      if (bytesRead === 0) return buffer.subarray(0, length).toString('utf8');
+      length += bytesRead;
+      if (length > maximumBytes) return undefined;
+    }
+  } finally {
+    await handle.close();
   }
 }

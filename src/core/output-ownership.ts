@@ -1,8 +1,8 @@
-import { constants } from 'node:fs';
-import { access, lstat, open, readdir, realpath } from 'node:fs/promises';
+import { constants, type Dirent } from 'node:fs';
+import { access, lstat, opendir, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { CliError, errorMessage } from './errors.js';
-import { ensureOutDirectory, isErrorCode, writeFileAtomic } from './fs-utils.js';
+import { ensureOutDirectory, isErrorCode, readBoundedText, writeFileAtomic } from './fs-utils.js';
 
 /**
  * --out is a folder the user names, so it may hold anything. ext build and
@@ -15,7 +15,7 @@ export const ownershipMarkerName = '.ext-output.json';
 const markerTool = 'create-lambda-extension';
 const markerNote = 'ext build and ext pack replace only the entries listed here; delete this file to make them stop.';
 const maximumMarkerBytes = 1024 * 1024;
-/** A layer we built holds a handful of files; a folder with more is not one of ours. */
+/** A layer folder we built holds a handful of entries per level; a folder with more is not one of ours. */
 const maximumLegacyLayerEntries = 1000;
 
 /** What an --out entry is, so that a folder is never taken for a zip and the other way round. */
@@ -43,17 +43,6 @@ function refuseDangerousOut(projectDirectory: string, outDirectory: string, show
   if (path.parse(outDirectory).root === outDirectory) refuseOut(shownAs, 'it is the filesystem root');
   if (outDirectory === projectDirectory) refuseOut(shownAs, 'it is the project directory itself');
   if (isWithin(projectDirectory, outDirectory)) refuseOut(shownAs, 'it holds the project directory');
-}
-
-async function readSmallFile(file: string, maximumBytes: number): Promise<string | undefined> {
-  const handle = await open(file, 'r');
-  try {
-    const buffer = Buffer.alloc(maximumBytes + 1);
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-    return bytesRead > maximumBytes ? undefined : buffer.subarray(0, bytesRead).toString('utf8');
-  } finally {
-    await handle.close();
-  }
 }
 
 function parseMarker(text: string | undefined): Marker | undefined {
@@ -95,7 +84,7 @@ export function isPackManifestShape(value: unknown): boolean {
 
 async function readPackManifest(file: string): Promise<{ layers: { zip: string }[] } | undefined> {
   try {
-    const value = JSON.parse((await readSmallFile(file, maximumMarkerBytes)) ?? '') as unknown;
+    const value = JSON.parse((await readBoundedText(file, maximumMarkerBytes)) ?? '') as unknown;
     return isPackManifestShape(value) ? (value as { layers: { zip: string }[] }) : undefined;
   } catch {
     return undefined;
@@ -109,30 +98,34 @@ async function readPackManifest(file: string): Promise<{ layers: { zip: string }
  * tree, a home folder or anything else the user keeps does not look like that.
  */
 async function isLegacyLayerFolder(directory: string): Promise<boolean> {
-  let entries;
-  try {
-    entries = await readdir(directory, { recursive: true, withFileTypes: true });
-  } catch {
-    return false;
-  }
-  if (entries.length > maximumLegacyLayerEntries) return false;
-  const extensionFiles = new Set<string>();
-  const bundles = new Map<string, string[]>();
-  for (const entry of entries) {
-    const relative = path.relative(directory, path.join(entry.parentPath, entry.name)).split(path.sep);
-    if (relative.length === 1) {
-      if (!entry.isDirectory()) return false;
-      if (entry.name !== 'extensions') bundles.set(entry.name, []);
-    } else if (relative.length === 2 && relative[0] === 'extensions') {
-      if (!entry.isFile()) return false;
-      extensionFiles.add(entry.name);
-    } else if (relative.length === 2) {
-      if (!entry.isFile() || !['index.mjs', 'index.mjs.map'].includes(entry.name)) return false;
-    } else {
-      return false;
+  // Read one level at a time and stop at the first thing out of shape, so a huge user tree costs little.
+  const list = async (folder: string): Promise<Dirent[] | undefined> => {
+    const entries: Dirent[] = [];
+    try {
+      for await (const entry of await opendir(folder)) {
+        entries.push(entry);
+        if (entries.length > maximumLegacyLayerEntries) return undefined;
+      }
+    } catch {
+      return undefined;
     }
+    return entries;
+  };
+  const top = await list(directory);
+  if (top === undefined || !top.every((entry) => entry.isDirectory())) return false;
+  const extensions = top.some((entry) => entry.name === 'extensions')
+    ? await list(path.join(directory, 'extensions'))
+    : undefined;
+  if (extensions === undefined || extensions.length === 0 || !extensions.every((entry) => entry.isFile())) return false;
+  const extensionNames = new Set(extensions.map((entry) => entry.name));
+  for (const bundle of top) {
+    if (bundle.name === 'extensions') continue;
+    if (!extensionNames.has(bundle.name)) return false;
+    const files = await list(path.join(directory, bundle.name));
+    if (files?.every((entry) => entry.isFile() && ['index.mjs', 'index.mjs.map'].includes(entry.name)) !== true)
+      return false;
   }
-  return extensionFiles.size > 0 && [...bundles.keys()].every((name) => extensionFiles.has(name));
+  return true;
 }
 
 /**
@@ -177,7 +170,7 @@ export class OutputDirectory {
     let owned: string[] = [];
     try {
       const info = await lstat(markerPath);
-      const marker = info.isFile() ? parseMarker(await readSmallFile(markerPath, maximumMarkerBytes)) : undefined;
+      const marker = info.isFile() ? parseMarker(await readBoundedText(markerPath, maximumMarkerBytes)) : undefined;
       if (marker === undefined) {
         throw new CliError(`--out: ${markerPath} was not written by ext build or ext pack`, {
           hint: `choose an empty or new --out, or remove ${markerPath} yourself`,
@@ -231,7 +224,7 @@ export class OutputDirectory {
     const markerPath = path.join(this.path, ownershipMarkerName);
     const write = async (): Promise<void> => {
       // Merge with the file, not just what this run read at the start: a build inside this pack, or another run, may have added entries since.
-      const onDisk = parseMarker(await readSmallFile(markerPath, maximumMarkerBytes).catch(() => undefined));
+      const onDisk = parseMarker(await readBoundedText(markerPath, maximumMarkerBytes).catch(() => undefined));
       const kept = await Promise.all(
         [...new Set([...this.owned, ...(onDisk?.entries ?? [])])].map(async (entry) =>
           (await lstat(path.join(this.path, entry)).then(
