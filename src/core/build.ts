@@ -197,27 +197,43 @@ async function bundleTypeScript(
   version: string,
   sourcemap: boolean,
   onOutput: ((chunk: string) => void) | undefined,
+  signal: AbortSignal | undefined,
 ): Promise<void> {
   const esbuild = await import('esbuild');
   const entry = path.resolve(projectDirectory, config.entry);
   const outfile = path.join(stagingLayer, config.name, 'index.mjs');
+  const context = await esbuild.context({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    banner: { js: bundleBanner },
+    define: { 'process.env.EXTENSION_VERSION': JSON.stringify(version) },
+    sourcemap: sourcemap ? 'linked' : false,
+    sourcesContent: false,
+    legalComments: 'none',
+    absWorkingDir: projectDirectory,
+    logLevel: 'silent',
+  });
+  // esbuild checks for cancellation only between files, so one large file would keep it busy for
+  // seconds: on abort, stop its service, which ends the build at once with nothing more written,
+  // and stop waiting for it (a stopped service never answers).
+  let cancel = (): void => {};
+  const cancelled = new Promise<never>((_, reject) => {
+    cancel = () => {
+      void esbuild.stop();
+      reject(new CancelledError());
+    };
+  });
+  signal?.addEventListener('abort', cancel, { once: true });
   try {
-    await esbuild.build({
-      entryPoints: [entry],
-      outfile,
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      banner: { js: bundleBanner },
-      define: { 'process.env.EXTENSION_VERSION': JSON.stringify(version) },
-      sourcemap: sourcemap ? 'linked' : false,
-      sourcesContent: false,
-      legalComments: 'none',
-      absWorkingDir: projectDirectory,
-      logLevel: 'silent',
-    });
+    // Aborted while esbuild was loading: the listener came too late to hear it.
+    throwIfCancelled(signal);
+    await Promise.race([context.rebuild(), cancelled]);
   } catch (error) {
+    throwIfCancelled(signal);
     const failure = error as { errors?: import('esbuild').Message[] };
     if (failure.errors !== undefined && failure.errors.length > 0) {
       const formatted = await esbuild.formatMessages(failure.errors, { kind: 'error', color: false });
@@ -229,6 +245,9 @@ async function bundleTypeScript(
       });
     }
     throw error;
+  } finally {
+    signal?.removeEventListener('abort', cancel);
+    if (signal?.aborted !== true) await context.dispose();
   }
   await chmod(outfile, 0o755);
   const launcher = path.join(stagingLayer, 'extensions', config.name);
@@ -288,6 +307,7 @@ function typeScriptLayerProducer(
       version,
       config.sourcemap ?? false,
       options.onOutput,
+      options.signal,
     );
     await bundled;
     if (options.signal?.aborted === true) throw new CancelledError();

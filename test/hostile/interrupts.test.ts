@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { extBin, runCreate, temporaryDirectory } from '../helpers/run-cli.js';
@@ -17,7 +17,13 @@ interface InterruptedRun {
  * layer build has started, then sends SIGINT to the process alone or, like a
  * terminal's Ctrl-C, to the whole group.
  */
-function interrupt(args: string[], project: string, env: NodeJS.ProcessEnv, target: 'process' | 'group') {
+function interrupt(
+  args: string[],
+  project: string,
+  env: NodeJS.ProcessEnv,
+  target: 'process' | 'group',
+  delayMs = 1500,
+) {
   return new Promise<InterruptedRun>((resolve, reject) => {
     const child = spawn(process.execPath, [extBin, ...args], {
       cwd: project,
@@ -33,12 +39,12 @@ function interrupt(args: string[], project: string, env: NodeJS.ProcessEnv, targ
       void readdir(path.join(project, 'dist')).then(
         (names) => {
           if (signalledAt !== 0 || !names.some((name) => name.includes('.build-'))) return;
-          // Give go time to start its compilers, so that there are children to stop.
+          // Give the compiler time to start, so that there is work to stop.
           signalledAt = -1;
           setTimeout(() => {
             signalledAt = performance.now();
             process.kill(target === 'group' ? -child.pid! : child.pid!, 'SIGINT');
-          }, 1500);
+          }, delayMs);
         },
         () => {},
       );
@@ -93,4 +99,37 @@ describe('Ctrl-C stops a build or pack at once and leaves nothing', { timeout: 2
       }
     });
   }
+
+  test('ext build of a TypeScript project: esbuild is cancelled, not waited for', { timeout: 90_000 }, async () => {
+    const workspace = await temporaryDirectory('interrupt-ts-');
+    try {
+      const project = path.join(workspace.path, 'project');
+      await mkdir(path.join(project, 'src'), { recursive: true });
+      await writeFile(
+        path.join(project, 'lambda-extension.json'),
+        JSON.stringify({
+          name: 'demo',
+          language: 'ts',
+          entry: 'src/index.ts',
+          architectures: ['x86_64'],
+          version: '1',
+        }),
+      );
+      // About 25 MB of source: several seconds of bundling, far longer than the bound below.
+      const lines = Array.from(
+        { length: 200_000 },
+        (_, index) =>
+          `export const v${index} = { a: ${index}, f(x: number): number { return x * ${index} + this.a; } };`,
+      );
+      await writeFile(path.join(project, 'src', 'index.ts'), `${lines.join('\n')}\nconsole.log(v1);\n`);
+      const result = await interrupt(['build'], project, {}, 'process', 300);
+      assert.equal(result.code, 130, result.stderr);
+      assert.match(result.stderr, /^Operation cancelled$/m);
+      assert.ok(result.stopMs < 1500, `stopped ${Math.round(result.stopMs)} ms after the signal`);
+      const leftovers = (await readdir(path.join(project, 'dist'))).filter((name) => name !== '.ext-output.json');
+      assert.deepEqual(leftovers, [], 'no temp folders in dist');
+    } finally {
+      await workspace.cleanup();
+    }
+  });
 });
