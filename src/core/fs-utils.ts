@@ -78,10 +78,16 @@ export function isErrorCode(error: unknown, ...codes: string[]): boolean {
  * level ourselves turns that into one clear error.
  */
 export async function ensureOutDirectory(outDirectory: string): Promise<void> {
+  await ensureDirectory(outDirectory, {
+    what: '--out: cannot create the output folder',
+    hint: 'pass a writable folder on a regular filesystem with --out (default: dist in the project)',
+  });
+}
+
+/** ensureOutDirectory for any folder: `what` starts the error message, which then names the folder and the reason. */
+export async function ensureDirectory(outDirectory: string, describe: { what: string; hint: string }): Promise<void> {
   const fail = (reason: string): never => {
-    throw new CliError(`--out: cannot create the output folder ${outDirectory}: ${reason}`, {
-      hint: 'pass a writable folder on a regular filesystem with --out (default: dist in the project)',
-    });
+    throw new CliError(`${describe.what} ${outDirectory}: ${reason}`, { hint: describe.hint });
   };
   const missing: string[] = [];
   let existing = outDirectory;

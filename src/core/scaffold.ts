@@ -19,7 +19,7 @@ import { promisify } from 'node:util';
 import type { Architecture } from './architectures.js';
 import type { EventType, Language } from './config.js';
 import { CliError, errorMessage, usageError } from './errors.js';
-import { isErrorCode, listFiles } from './fs-utils.js';
+import { ensureDirectory, isErrorCode, listFiles } from './fs-utils.js';
 import { extensionNameProblem, goModuleProblem, npmNameProblem } from './names.js';
 import { templatesRoot, toolkitRoot } from './paths.js';
 import { renderHandlebars } from './template-engine.js';
@@ -465,12 +465,11 @@ export async function scaffold(options: ScaffoldOptions): Promise<ScaffoldResult
   const context = renderContext(options, { goVersion, toolkitVersion });
 
   const parent = path.dirname(directory);
-  try {
-    await mkdir(parent, { recursive: true });
-  } catch (error) {
-    throw new CliError(`cannot create ${parent}: ${errorMessage(error)}`, { hint: 'choose another directory' });
-  }
-  const staging = await mkdtemp(path.join(parent, `.${path.basename(directory)}.create-`));
+  const hint = 'choose a directory on a writable, regular filesystem';
+  await ensureDirectory(parent, { what: 'cannot create the folder', hint });
+  const staging = await mkdtemp(path.join(parent, `.${path.basename(directory)}.create-`)).catch((error: unknown) => {
+    throw new CliError(`cannot write into ${parent}: ${errorMessage(error)}`, { hint });
+  });
   try {
     // mkdtemp makes the directory private; a project directory is not.
     await chmod(staging, 0o777 & ~process.umask());

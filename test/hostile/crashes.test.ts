@@ -121,7 +121,7 @@ describe('failures that used to crash with a stack trace are one-line errors', {
     }
   });
 
-  test('scaffolding into a dangling symlink names the link', async () => {
+  test('scaffolding into a dangling symlink names the link; onto /proc fails at once', async () => {
     const workspace = await temporaryDirectory('dangling-');
     try {
       const link = path.join(workspace.path, 'my-ext');
@@ -129,6 +129,11 @@ describe('failures that used to crash with a stack trace are one-line errors', {
       const result = await runCreate([link, '--yes'], { timeoutMs: 30_000 });
       assertOneLineError(result, 1, /^error: .*\/my-ext is a symbolic link to .*\/nowhere, which does not exist$/m);
       assert.deepEqual((await readdir(workspace.path)).sort(), ['my-ext']);
+      // Node's recursive mkdir spins forever under /proc; the scaffolder must fail at once instead.
+      for (const target of ['/proc/no-such-project', '/proc/self/no/such/project']) {
+        const virtual = await runCreate([target, '--name', 'x', '--yes'], { timeoutMs: 15_000 });
+        assertOneLineError(virtual, 1, /^error: cannot (write into|create the folder) \/proc/m);
+      }
     } finally {
       await workspace.cleanup();
     }
