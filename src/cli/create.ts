@@ -86,7 +86,7 @@ export async function resolveCreateOptions(
     const problem = extensionNameProblem(args.name);
     if (problem !== undefined) throw usageError(`--name: ${problem}`, 'pass a valid --name');
   }
-  const { availableTemplates, checkTargetDirectory, templateInfo } = await import('../core/scaffold.js');
+  const { availableTemplates, checkTargetDirectory, nameProblems, templateInfo } = await import('../core/scaffold.js');
   let directory = args.dir ?? (args.name === undefined ? undefined : args.name);
   if (directory === undefined) {
     if (!interactive) {
@@ -136,6 +136,9 @@ export async function resolveCreateOptions(
       initial: 0,
     });
   } else language = defaults.language;
+  // A name that go or npm would refuse fails now, before the remaining questions.
+  const nameProblem = nameProblems({ name, language, goModule: args.module })[0];
+  if (nameProblem !== undefined) throw usageError(nameProblem.message, nameProblem.hint);
 
   let template = args.template;
   if (template === undefined) {

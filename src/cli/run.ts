@@ -52,3 +52,21 @@ export function commandUsageFailure(argv: readonly string[], commands: readonly 
     return usageFailure(message, error);
   };
 }
+
+/**
+ * The one place where Ctrl-C (SIGINT) and SIGTERM become cancellation: the
+ * command's core function gets the signal, stops its children, removes its
+ * temp paths and throws CancelledError, which runCli reports with exit 130.
+ */
+export async function withInterruption<T>(run: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const abort = (): void => controller.abort();
+  process.once('SIGINT', abort);
+  process.once('SIGTERM', abort);
+  try {
+    return await run(controller.signal);
+  } finally {
+    process.off('SIGINT', abort);
+    process.off('SIGTERM', abort);
+  }
+}

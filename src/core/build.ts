@@ -1,10 +1,12 @@
 import { spawn } from 'node:child_process';
 import { chmod, cp, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { goArchitecture, type Architecture } from './architectures.js';
 import { applyConfigOverrides, readConfig, type ConfigOverrides, type ExtensionConfig } from './config.js';
-import { CliError, errorMessage } from './errors.js';
-import { ensureOutDirectory, isErrorCode, listFiles, replaceDirectory } from './fs-utils.js';
+import { CancelledError, CliError, errorMessage } from './errors.js';
+import { isErrorCode, listFiles, replaceDirectory } from './fs-utils.js';
+import { OutputDirectory } from './output-ownership.js';
 
 export interface BuildOptions extends ConfigOverrides {
   projectDirectory: string;
@@ -17,6 +19,8 @@ export interface BuildOptions extends ConfigOverrides {
   onProgress?: ((event: BuildProgress) => void) | undefined;
   /** Compiler output (Go's stderr, esbuild's messages), as it arrives. */
   onOutput?: ((chunk: string) => void) | undefined;
+  /** Aborting kills the compilers, removes every temp path and rejects with CancelledError; finished layers stay. */
+  signal?: AbortSignal | undefined;
 }
 
 export type BuildProgress =
@@ -106,14 +110,44 @@ const bundleBanner = [
   'const require = __extensionCreateRequire(import.meta.url);',
 ].join('\n');
 
+interface GoRun {
+  code: number | null;
+  /** Set when go died of a signal (ours on cancel, or a Ctrl-C sent to it directly). */
+  signal: NodeJS.Signals | null;
+}
+
 /** Runs go, passing each complete line of its output on as it arrives. */
 function runGoBuild(
   goCommand: string,
   args: string[],
-  options: { cwd: string; env: NodeJS.ProcessEnv; onLine?: ((line: string) => void) | undefined },
-): Promise<{ code: number | null }> {
+  options: {
+    cwd: string;
+    env: NodeJS.ProcessEnv;
+    onLine?: ((line: string) => void) | undefined;
+    signal?: AbortSignal | undefined;
+  },
+): Promise<GoRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(goCommand, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    if (options.signal?.aborted === true) {
+      resolve({ code: null, signal: 'SIGKILL' });
+      return;
+    }
+    // In its own process group, so that cancelling kills go together with every compile and link
+    // it started, and so that a Ctrl-C reaches us, who clean up, rather than only the compiler.
+    const child = spawn(goCommand, args, {
+      cwd: options.cwd,
+      env: options.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    const kill = (): void => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    };
+    options.signal?.addEventListener('abort', kill, { once: true });
     for (const stream of [child.stdout, child.stderr]) {
       let pending = '';
       stream.on('data', (chunk: Buffer) => {
@@ -123,8 +157,14 @@ function runGoBuild(
       });
       stream.on('end', () => pending !== '' && options.onLine?.(`${pending}\n`));
     }
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code }));
+    child.on('error', (error) => {
+      options.signal?.removeEventListener('abort', kill);
+      reject(error);
+    });
+    child.on('close', (code, signal) => {
+      options.signal?.removeEventListener('abort', kill);
+      resolve({ code, signal });
+    });
   });
 }
 
@@ -157,27 +197,43 @@ async function bundleTypeScript(
   version: string,
   sourcemap: boolean,
   onOutput: ((chunk: string) => void) | undefined,
+  signal: AbortSignal | undefined,
 ): Promise<void> {
   const esbuild = await import('esbuild');
   const entry = path.resolve(projectDirectory, config.entry);
   const outfile = path.join(stagingLayer, config.name, 'index.mjs');
+  const context = await esbuild.context({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    banner: { js: bundleBanner },
+    define: { 'process.env.EXTENSION_VERSION': JSON.stringify(version) },
+    sourcemap: sourcemap ? 'linked' : false,
+    sourcesContent: false,
+    legalComments: 'none',
+    absWorkingDir: projectDirectory,
+    logLevel: 'silent',
+  });
+  // esbuild checks for cancellation only between files, so one large file would keep it busy for
+  // seconds: on abort, stop its service, which ends the build at once with nothing more written,
+  // and stop waiting for it (a stopped service never answers).
+  let cancel = (): void => {};
+  const cancelled = new Promise<never>((_, reject) => {
+    cancel = () => {
+      void esbuild.stop();
+      reject(new CancelledError());
+    };
+  });
+  signal?.addEventListener('abort', cancel, { once: true });
   try {
-    await esbuild.build({
-      entryPoints: [entry],
-      outfile,
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      banner: { js: bundleBanner },
-      define: { 'process.env.EXTENSION_VERSION': JSON.stringify(version) },
-      sourcemap: sourcemap ? 'linked' : false,
-      sourcesContent: false,
-      legalComments: 'none',
-      absWorkingDir: projectDirectory,
-      logLevel: 'silent',
-    });
+    // Aborted while esbuild was loading: the listener came too late to hear it.
+    throwIfCancelled(signal);
+    await Promise.race([context.rebuild(), cancelled]);
   } catch (error) {
+    throwIfCancelled(signal);
     const failure = error as { errors?: import('esbuild').Message[] };
     if (failure.errors !== undefined && failure.errors.length > 0) {
       const formatted = await esbuild.formatMessages(failure.errors, { kind: 'error', color: false });
@@ -189,6 +245,9 @@ async function bundleTypeScript(
       });
     }
     throw error;
+  } finally {
+    signal?.removeEventListener('abort', cancel);
+    if (signal?.aborted !== true) await context.dispose();
   }
   await chmod(outfile, 0o755);
   const launcher = path.join(stagingLayer, 'extensions', config.name);
@@ -197,17 +256,32 @@ async function bundleTypeScript(
   await chmod(launcher, 0o755);
 }
 
+/** A function, not an inline check, so that the compiler does not take `aborted` for a constant. */
+function throwIfCancelled(signal: AbortSignal | undefined): void {
+  if (signal?.aborted === true) throw new CancelledError();
+}
+
 /** Fills a staging directory with one architecture's layer tree. */
 type LayerProducer = (staging: string, architecture: Architecture) => Promise<void>;
 
-function goLayerProducer(config: ExtensionConfig, options: BuildOptions, version: string): LayerProducer {
+function goLayerProducer(
+  config: ExtensionConfig,
+  options: BuildOptions,
+  version: string,
+  goTemporaryDirectory: string,
+): LayerProducer {
   return async (staging, architecture) => {
     const output = path.join(staging, 'extensions', config.name);
     const result = await runGoBuild(options.goCommand ?? 'go', goBuildArguments(version, output, config.entry), {
       cwd: path.resolve(options.projectDirectory),
-      env: goBuildEnvironment(architecture),
+      // go's work directories go into a folder of ours, which is removed however the build ends.
+      env: { ...goBuildEnvironment(architecture), GOTMPDIR: goTemporaryDirectory },
       onLine: options.onOutput,
+      signal: options.signal,
     });
+    // Killed by our cancel, or by a Ctrl-C sent to the whole process group: cancelled, not a compiler failure.
+    if (options.signal?.aborted === true || ['SIGINT', 'SIGTERM', 'SIGHUP'].includes(result.signal ?? ''))
+      throw new CancelledError();
     if (result.code !== 0) {
       throw new CliError(`go build failed for ${architecture} (exit code ${result.code ?? 'signal'})`, {
         hint: "fix the compiler's errors above, then run ext build again",
@@ -233,8 +307,10 @@ function typeScriptLayerProducer(
       version,
       config.sourcemap ?? false,
       options.onOutput,
+      options.signal,
     );
     await bundled;
+    if (options.signal?.aborted === true) throw new CancelledError();
     await cp(bundleDirectory, staging, { recursive: true });
   };
 }
@@ -243,22 +319,30 @@ async function buildOne(
   produce: LayerProducer,
   options: BuildOptions,
   architecture: Architecture,
-  outDirectory: string,
+  output: OutputDirectory,
 ): Promise<BuiltLayer> {
-  const staging = await mkdtemp(path.join(outDirectory, `.${architecture}.build-`));
+  const outDirectory = output.path;
   const started = performance.now();
   options.onProgress?.({ phase: 'start', architecture });
+  let staging: string | undefined;
   try {
+    staging = await mkdtemp(path.join(outDirectory, `.${architecture}.build-`));
     await produce(staging, architecture);
+    if (options.signal?.aborted === true) throw new CancelledError();
     await chmod(staging, 0o755);
     const directory = path.join(outDirectory, architecture);
+    await output.record(architecture);
     await replaceDirectory(staging, directory);
     options.onProgress?.({ phase: 'done', architecture, durationMs: performance.now() - started });
     return { architecture, directory, files: await describeFiles(directory) };
   } catch (error) {
     options.onProgress?.({ phase: 'failed', architecture, durationMs: performance.now() - started });
-    await rm(staging, { recursive: true, force: true });
-    throw error;
+    if (staging !== undefined) await rm(staging, { recursive: true, force: true });
+    if (error instanceof CliError || (error as NodeJS.ErrnoException).code === undefined) throw error;
+    // A filesystem failure in --out (full disk, a folder removed under us): one line, not a stack trace.
+    throw new CliError(`writing the ${architecture} layer into ${outDirectory} failed: ${errorMessage(error)}`, {
+      hint: 'check that --out is a writable folder with free space, and that no other ext build writes to it',
+    });
   }
 }
 
@@ -272,16 +356,14 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   const config = applyConfigOverrides(await readConfig(projectDirectory), options);
   const architectures = options.architectures ?? config.architectures;
   const version = config.version;
+  throwIfCancelled(options.signal);
   if (config.language === 'go') {
-    if (!/^[^\s'"]+$/.test(version)) {
-      throw new CliError(`"version" must not contain spaces or quotes: ${JSON.stringify(version)}`, {
-        hint: 'set a plain version such as 1.2.3 in lambda-extension.json',
-      });
-    }
     await assertGoAvailable(options.goCommand ?? 'go');
   }
-  const outDirectory = path.resolve(projectDirectory, options.outDirectory ?? 'dist');
-  await ensureOutDirectory(outDirectory);
+  const output = await OutputDirectory.open(projectDirectory, options.outDirectory ?? 'dist');
+  const outDirectory = output.path;
+  // Before compiling, so that a folder we may not replace fails at once, not after a long build.
+  for (const architecture of architectures) await output.assertReplaceable(architecture, 'layer');
   // Both architectures usually fail with the same compiler messages: show each line once.
   const shownLines = new Set<string>();
   const onOutput = (chunk: string) => {
@@ -290,15 +372,30 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     if (fresh.length > 0) options.onOutput?.(fresh.join(''));
   };
   const buildOptions = { ...options, onOutput };
-  const bundleDirectory = config.language === 'ts' ? await mkdtemp(path.join(outDirectory, '.bundle-')) : undefined;
-  const produce =
-    bundleDirectory === undefined
-      ? goLayerProducer(config, buildOptions, version)
-      : typeScriptLayerProducer(config, buildOptions, version, bundleDirectory);
-  const settled = await Promise.allSettled(
-    architectures.map((architecture) => buildOne(produce, buildOptions, architecture, outDirectory)),
-  );
-  if (bundleDirectory !== undefined) await rm(bundleDirectory, { recursive: true, force: true });
+  const temporaryDirectories: string[] = [];
+  let settled: PromiseSettledResult<BuiltLayer>[];
+  try {
+    let produce: LayerProducer;
+    if (config.language === 'ts') {
+      const bundleDirectory = await mkdtemp(path.join(outDirectory, '.bundle-'));
+      temporaryDirectories.push(bundleDirectory);
+      produce = typeScriptLayerProducer(config, buildOptions, version, bundleDirectory);
+    } else {
+      const goTemporaryDirectory = await mkdtemp(path.join(os.tmpdir(), 'ext-go-build-')).catch((error: unknown) => {
+        throw new CliError(`cannot create a temporary folder for go in ${os.tmpdir()}: ${errorMessage(error)}`, {
+          hint: 'set TMPDIR to a writable folder',
+        });
+      });
+      temporaryDirectories.push(goTemporaryDirectory);
+      produce = goLayerProducer(config, buildOptions, version, goTemporaryDirectory);
+    }
+    settled = await Promise.allSettled(
+      architectures.map((architecture) => buildOne(produce, buildOptions, architecture, output)),
+    );
+  } finally {
+    await Promise.all(temporaryDirectories.map((directory) => rm(directory, { recursive: true, force: true })));
+  }
+  throwIfCancelled(options.signal);
   const failure = settled.find((outcome) => outcome.status === 'rejected');
   if (failure !== undefined) throw failure.reason;
   const layers = settled.map((outcome) => (outcome as PromiseFulfilledResult<BuiltLayer>).value);

@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { architectures, isArchitecture, type Architecture } from './architectures.js';
 import { CliError, errorMessage, usageError } from './errors.js';
-import { extensionNameProblem } from './names.js';
+import { readBoundedText } from './fs-utils.js';
+import { extensionNameProblem, versionProblem } from './names.js';
 
 export const configFileName = 'lambda-extension.json';
 export const languages = ['go', 'ts'] as const;
@@ -72,7 +72,11 @@ export function configProblems(value: unknown): string[] {
     problems.push(`"language" must be "go" or "ts", not "${language}"`);
   }
   stringField('entry');
-  stringField('version');
+  const version = stringField('version');
+  if (version !== undefined) {
+    const problem = versionProblem(version);
+    if (problem !== undefined) problems.push(`"version": ${problem}`);
+  }
   const listField = (key: string, allowed: readonly string[], required: boolean): void => {
     const field = config[key];
     if (field === undefined) {
@@ -117,10 +121,17 @@ export function configProblems(value: unknown): string[] {
   return problems;
 }
 
+/** Config problems shown in one error; a file can hold millions, and one line must stay readable. */
+const maximumReportedProblems = 5;
+
+/** Far more than any real lambda-extension.json (a few hundred bytes); reading stops there. */
+export const maximumConfigBytes = 1024 * 1024;
+
 export function parseConfig(text: string, filePath: string): ExtensionConfig {
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    // Windows editors save UTF-8 with a byte-order mark, which JSON.parse refuses.
+    value = JSON.parse(text.startsWith('\ufeff') ? text.slice(1) : text);
   } catch (error) {
     throw new CliError(`${filePath} is not valid JSON: ${errorMessage(error)}`, {
       hint: 'fix the syntax, or scaffold a fresh project with create-lambda-extension',
@@ -128,7 +139,9 @@ export function parseConfig(text: string, filePath: string): ExtensionConfig {
   }
   const problems = configProblems(value);
   if (problems.length > 0) {
-    throw new CliError(`${filePath}: ${problems.join('; ')}`, {
+    const shown = problems.slice(0, maximumReportedProblems).join('; ');
+    const more = problems.length - maximumReportedProblems;
+    throw new CliError(`${filePath}: ${shown}${more > 0 ? `; and ${more} more problem${more === 1 ? '' : 's'}` : ''}`, {
       hint: 'see schema/lambda-extension.schema.json in create-lambda-extension for every field',
     });
   }
@@ -158,7 +171,8 @@ export function applyConfigOverrides(config: ExtensionConfig, overrides: ConfigO
     result.entry = overrides.entry;
   }
   if (overrides.version !== undefined) {
-    if (overrides.version === '') throw usageError('--extension-version: must not be empty');
+    const problem = versionProblem(overrides.version);
+    if (problem !== undefined) throw usageError(`--extension-version: ${problem}`, 'pass a valid --extension-version');
     result.version = overrides.version;
   }
   if (overrides.sourcemap !== undefined) result.sourcemap = overrides.sourcemap;
@@ -170,8 +184,15 @@ export async function readConfig(projectDirectory: string): Promise<ExtensionCon
   const filePath = path.join(projectDirectory, configFileName);
   let text: string;
   try {
-    text = await readFile(filePath, 'utf8');
+    const bounded = await readBoundedText(filePath, maximumConfigBytes);
+    if (bounded === undefined) {
+      throw new CliError(`${filePath} is larger than ${maximumConfigBytes / 1024 / 1024} MiB, so it is not read`, {
+        hint: 'a lambda-extension.json is a few hundred bytes; scaffold a fresh one with create-lambda-extension',
+      });
+    }
+    text = bounded;
   } catch (error) {
+    if (error instanceof CliError) throw error;
     if ((error as NodeJS.ErrnoException).code === 'ENOENT' && !existsSync(projectDirectory)) {
       throw new CliError(`the project directory ${projectDirectory} does not exist`, {
         hint: 'pass --cwd with the folder that holds lambda-extension.json',

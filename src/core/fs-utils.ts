@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { access, mkdir, open, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CliError, errorMessage } from './errors.js';
 
@@ -25,24 +25,37 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array,
 /**
  * Puts a freshly built directory at `target`, replacing what was there. The
  * old directory is moved aside first and removed only once the new one is in
- * place, so a failure at any point leaves one complete version.
+ * place, so a failure at any point leaves one complete version. Another run
+ * replacing the same target at the same moment (two `ext pack`s) can put its
+ * directory back in between: then that one is moved aside too, and the last
+ * run to finish wins.
  */
 export async function replaceDirectory(freshDirectory: string, target: string): Promise<void> {
-  const previous = temporarySibling(target, 'old');
-  let movedAside = false;
+  const previous: string[] = [];
   try {
-    await rename(target, previous);
-    movedAside = true;
+    for (let attempt = 0; ; attempt += 1) {
+      const aside = temporarySibling(target, 'old');
+      try {
+        await rename(target, aside);
+        previous.push(aside);
+      } catch (error) {
+        if (!isErrorCode(error, 'ENOENT')) throw error;
+      }
+      try {
+        await rename(freshDirectory, target);
+        break;
+      } catch (error) {
+        if (!isErrorCode(error, 'ENOTEMPTY', 'EEXIST') || attempt >= 20) throw error;
+      }
+    }
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-  }
-  try {
-    await rename(freshDirectory, target);
-  } catch (error) {
-    if (movedAside) await rename(previous, target);
+    // Put the newest previous version back, if the target is still free.
+    const newest = previous.pop();
+    if (newest !== undefined) await rename(newest, target).catch(() => previous.push(newest));
+    await Promise.all(previous.map((directory) => rm(directory, { recursive: true, force: true })));
     throw error;
   }
-  if (movedAside) await rm(previous, { recursive: true, force: true });
+  await Promise.all(previous.map((directory) => rm(directory, { recursive: true, force: true })));
 }
 
 /** Relative paths of every file below `root`, sorted, with forward slashes. */
@@ -65,10 +78,16 @@ export function isErrorCode(error: unknown, ...codes: string[]): boolean {
  * level ourselves turns that into one clear error.
  */
 export async function ensureOutDirectory(outDirectory: string): Promise<void> {
+  await ensureDirectory(outDirectory, {
+    what: '--out: cannot create the output folder',
+    hint: 'pass a writable folder on a regular filesystem with --out (default: dist in the project)',
+  });
+}
+
+/** ensureOutDirectory for any folder: `what` starts the error message, which then names the folder and the reason. */
+export async function ensureDirectory(outDirectory: string, describe: { what: string; hint: string }): Promise<void> {
   const fail = (reason: string): never => {
-    throw new CliError(`--out: cannot create the output folder ${outDirectory}: ${reason}`, {
-      hint: 'pass a writable folder on a regular filesystem with --out (default: dist in the project)',
-    });
+    throw new CliError(`${describe.what} ${outDirectory}: ${reason}`, { hint: describe.hint });
   };
   const missing: string[] = [];
   let existing = outDirectory;
@@ -110,5 +129,26 @@ export async function ensureOutDirectory(outDirectory: string): Promise<void> {
                 : errorMessage(error),
       );
     }
+  }
+}
+
+/**
+ * Reads a whole file as UTF-8 unless it is larger than `maximumBytes`, in
+ * which case it gives undefined having read no more than that: a config or
+ * marker file may be anything, /dev/zero included.
+ */
+export async function readBoundedText(file: string, maximumBytes: number): Promise<string | undefined> {
+  const handle = await open(file, 'r');
+  try {
+    const buffer = Buffer.alloc(maximumBytes + 1);
+    let length = 0;
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
+      if (bytesRead === 0) return buffer.subarray(0, length).toString('utf8');
+      length += bytesRead;
+      if (length > maximumBytes) return undefined;
+    }
+  } finally {
+    await handle.close();
   }
 }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { architectures as allArchitectures, type Architecture } from './architectures.js';
@@ -7,7 +7,8 @@ import { CancelledError, CliError, errorMessage } from './errors.js';
 import { inspectZipBuffer, type InspectFinding } from './inspect.js';
 import { collectLayerEntries, dosDateTime, resolveZipTimestamp, writeLayerZip } from './zip-writer.js';
 import { readZip } from './zip-reader.js';
-import { ensureOutDirectory } from './fs-utils.js';
+import { isErrorCode } from './fs-utils.js';
+import { OutputDirectory } from './output-ownership.js';
 
 export interface PackOptions extends ConfigOverrides {
   projectDirectory: string;
@@ -63,11 +64,19 @@ export interface PackResult {
 
 const manifestFileName = 'manifest.json';
 
+/** Temp names must differ between concurrent runs, even in two containers that share a pid. */
+function uniqueSuffix(): string {
+  return `${process.pid}-${randomBytes(4).toString('hex')}`;
+}
+
+function zipFileName(name: string, architecture: Architecture): string {
+  return `${name}-${architecture}.zip`;
+}
+
 export async function pack(options: PackOptions): Promise<PackResult> {
   const projectDirectory = path.resolve(options.projectDirectory);
   const config = applyConfigOverrides(await readConfig(projectDirectory), options);
   const architectures = options.architectures ?? config.architectures;
-  const outDirectory = path.resolve(projectDirectory, options.outDirectory ?? 'dist');
   const { timestamp, note } = resolveZipTimestamp(options.sourceDateEpoch ?? process.env['SOURCE_DATE_EPOCH']);
   const notes = note === undefined ? [] : [note];
   const signal = options.signal;
@@ -75,13 +84,17 @@ export async function pack(options: PackOptions): Promise<PackResult> {
     if (signal?.aborted === true) throw new CancelledError();
   };
 
+  // Before building, so that a bad --out, or one holding files we did not write, fails fast.
+  const output = await OutputDirectory.open(projectDirectory, options.outDirectory ?? 'dist');
+  const outDirectory = output.path;
+  await output.assertReplaceable(manifestFileName, 'manifest');
+  for (const architecture of architectures)
+    await output.assertReplaceable(zipFileName(config.name, architecture), 'zip');
   let name = config.name;
   let version = config.version;
   const layerDirectories = new Map<Architecture, string>(
     architectures.map((architecture) => [architecture, path.join(outDirectory, architecture)]),
   );
-  // Before building, so that a bad --out fails fast and build never meets it.
-  await ensureOutDirectory(outDirectory);
   if (options.noBuild !== true) {
     const onProgress = options.onProgress;
     const { build } = await import('./build.js');
@@ -100,6 +113,7 @@ export async function pack(options: PackOptions): Promise<PackResult> {
               event.phase === 'start' && onProgress({ phase: 'build', architecture: event.architecture }),
           }),
       ...(options.onOutput === undefined ? {} : { onOutput: options.onOutput }),
+      signal,
     });
     name = built.name;
     version = built.version;
@@ -116,15 +130,23 @@ export async function pack(options: PackOptions): Promise<PackResult> {
       architectures.map(async (architecture) => {
         const layerDirectory = layerDirectories.get(architecture)!;
         await requireBuiltLayer(layerDirectory, outDirectory, projectDirectory);
-        const zipPath = path.join(outDirectory, `${name}-${architecture}.zip`);
-        const temporaryPath = path.join(outDirectory, `.${name}-${architecture}.zip.${process.pid}.tmp`);
+        const zipPath = path.join(outDirectory, zipFileName(name, architecture));
+        const temporaryPath = path.join(outDirectory, `.${name}-${architecture}.zip.${uniqueSuffix()}.tmp`);
         temporaryFiles.push(temporaryPath);
         options.onProgress?.({ phase: 'zip', architecture });
-        const entries = await collectLayerEntries(layerDirectory);
         try {
+          const entries = await collectLayerEntries(layerDirectory);
           await writeLayerZip(entries, temporaryPath, signal === undefined ? { timestamp } : { timestamp, signal });
         } catch (error) {
           checkCancelled();
+          if (error instanceof CliError) throw error;
+          // A file that vanished mid-zip: another build replaced the layer folder under us.
+          if (isErrorCode(error, 'ENOENT')) {
+            throw new CliError(
+              `${relativeTo(projectDirectory, layerDirectory)} changed while it was being zipped: ${errorMessage(error)}`,
+              { hint: 'run one ext build or ext pack at a time on the same --out, then pack again' },
+            );
+          }
           throw new CliError(`cannot write ${relativeTo(projectDirectory, zipPath)}: ${errorMessage(error)}`, {
             hint: 'check that --out points at a writable folder with free space',
           });
@@ -143,6 +165,7 @@ export async function pack(options: PackOptions): Promise<PackResult> {
       (outcome) => (outcome as PromiseFulfilledResult<{ layer: PackedLayer; temporaryPath: string }>).value,
     );
     // Only now, with every zip verified, replace the previous ones.
+    await output.record(...staged.map(({ layer }) => path.basename(layer.zipPath)), manifestFileName);
     for (const { layer, temporaryPath } of staged) {
       await rename(temporaryPath, layer.zipPath);
       options.onProgress?.({ phase: 'done', architecture: layer.architecture });
@@ -154,7 +177,7 @@ export async function pack(options: PackOptions): Promise<PackResult> {
       { name, version, timestamp: timestamp.toISOString(), layers },
       projectDirectory,
     );
-    const manifestTemporary = `${manifestPath}.${process.pid}.tmp`;
+    const manifestTemporary = path.join(outDirectory, `.${manifestFileName}.${uniqueSuffix()}.tmp`);
     temporaryFiles.push(manifestTemporary);
     await writeFile(manifestTemporary, `${JSON.stringify(manifest, null, 2)}\n`);
     await rename(manifestTemporary, manifestPath);

@@ -3,9 +3,11 @@ import {
   chmod,
   copyFile,
   mkdir,
+  lstat,
   mkdtemp,
   readdir,
   readFile,
+  readlink,
   realpath,
   rename,
   rm,
@@ -17,8 +19,8 @@ import { promisify } from 'node:util';
 import type { Architecture } from './architectures.js';
 import type { EventType, Language } from './config.js';
 import { CliError, errorMessage, usageError } from './errors.js';
-import { isErrorCode, listFiles } from './fs-utils.js';
-import { extensionNameProblem } from './names.js';
+import { ensureDirectory, isErrorCode, listFiles } from './fs-utils.js';
+import { extensionNameProblem, goModuleProblem, npmNameProblem } from './names.js';
 import { templatesRoot, toolkitRoot } from './paths.js';
 import { findToolkitSource, type ToolkitSource } from './toolkit-source.js';
 import { renderHandlebars } from './template-engine.js';
@@ -239,8 +241,6 @@ export async function templateSources(
   return sources;
 }
 
-const goModulePattern = /^[A-Za-z0-9][A-Za-z0-9._~/-]*$/;
-
 async function validate(options: ScaffoldOptions): Promise<void> {
   const nameProblem = extensionNameProblem(options.name);
   if (nameProblem !== undefined) throw usageError(`--name: ${nameProblem}`, 'pass a valid --name');
@@ -260,12 +260,39 @@ async function validate(options: ScaffoldOptions): Promise<void> {
       `leave out --events, or pass --events ${fixedEvents.join(',')}`,
     );
   }
-  if (options.goModule !== undefined && (!goModulePattern.test(options.goModule) || options.goModule.includes('//'))) {
-    throw usageError(
-      `--module: "${options.goModule}" is not a valid Go module path`,
-      'use a path such as github.com/acme/my-extension',
-    );
+  const problems = nameProblems(options);
+  if (problems.length > 0) throw usageError(problems[0]!.message, problems[0]!.hint);
+}
+
+/**
+ * The names a project is made of, checked as go and npm check them, so that
+ * every accepted name gives a project that installs and builds.
+ */
+export function nameProblems(
+  options: Pick<ScaffoldOptions, 'name' | 'language' | 'goModule'>,
+): { message: string; hint: string }[] {
+  const problems: { message: string; hint: string }[] = [];
+  if (options.goModule !== undefined) {
+    const problem = goModuleProblem(options.goModule);
+    if (problem !== undefined) problems.push({ message: `--module: ${problem}`, hint: 'pass a valid --module' });
+  } else if (options.language === 'go') {
+    const problem = goModuleProblem(options.name);
+    if (problem !== undefined) {
+      problems.push({
+        message: `--name: the Go module path defaults to the name, and ${problem}`,
+        hint: `pass --module with a module path such as example.com/${options.name.replace(/[^A-Za-z0-9_-]/g, '') || 'my-extension'}, or choose another --name`,
+      });
+    }
   }
+  const packageName = packageNameOf(options.name);
+  const npmProblem = npmNameProblem(packageName);
+  if (npmProblem !== undefined) {
+    problems.push({
+      message: `--name: package.json takes its name from the extension name, and ${npmProblem}`,
+      hint: 'choose another --name',
+    });
+  }
+  return problems;
 }
 
 /**
@@ -295,13 +322,117 @@ async function blockingEntries(directory: string): Promise<string[] | undefined>
   try {
     info = await stat(directory);
   } catch (error) {
-    if (isErrorCode(error, 'ENOENT')) return undefined;
-    throw new CliError(`cannot read ${directory}: ${errorMessage(error)}`);
+    if (isErrorCode(error, 'ENOENT')) {
+      // stat follows links: a link to nothing looks missing, and moving the project onto it would fail late.
+      const link = await readlink(directory).catch(() => undefined);
+      if (link !== undefined) {
+        throw new CliError(`${directory} is a symbolic link to ${link}, which does not exist`, {
+          hint: 'create the folder it points to, remove the link, or choose another directory',
+        });
+      }
+      return undefined;
+    }
+    throw new CliError(`cannot read ${directory}: ${errorMessage(error)}`, { hint: 'choose another directory' });
   }
   if (!info.isDirectory()) {
     throw new CliError(`${directory} exists and is not a directory`, { hint: 'choose another directory' });
   }
   return (await readdir(directory)).filter((entry) => entry !== '.git');
+}
+
+/**
+ * Under --force, every template file must be able to take the place of what
+ * is at its path. All of them are checked before the first write, so a
+ * refusal leaves the directory exactly as it was: no folder where a file
+ * goes, no file where a folder goes, and no folder reached through a symlink
+ * that leads out of the project.
+ */
+async function replacementProblems(directory: string, files: string[]): Promise<string[]> {
+  const realDirectory = await realpath(directory);
+  const checks = new Map<string, Promise<'missing' | 'ok' | string>>();
+  const check = (relative: string, isFile: boolean): Promise<'missing' | 'ok' | string> => {
+    const key = `${relative}\0${isFile}`;
+    let result = checks.get(key);
+    if (result === undefined) {
+      result = (async () => {
+        const target = path.join(directory, relative);
+        let info;
+        try {
+          info = await lstat(target);
+        } catch (error) {
+          return isErrorCode(error, 'ENOENT') ? 'missing' : `${relative} cannot be read (${errorMessage(error)})`;
+        }
+        if (isFile) return info.isDirectory() ? `${relative} is a folder where the template has a file` : 'ok';
+        if (info.isDirectory()) return 'ok';
+        if (info.isSymbolicLink()) {
+          const resolved = await realpath(target).catch(() => undefined);
+          if (resolved === undefined) return `${relative} is a broken symbolic link where the template has a folder`;
+          const inside = path.relative(realDirectory, resolved);
+          if (inside.startsWith('..') || path.isAbsolute(inside))
+            return `${relative} is a symbolic link to ${resolved}, outside the project`;
+          return (await stat(resolved)).isDirectory() ? 'ok' : `${relative} is a file where the template has a folder`;
+        }
+        return `${relative} is a file where the template has a folder`;
+      })();
+      checks.set(key, result);
+    }
+    return result;
+  };
+  const problems = new Set<string>();
+  for (const file of files) {
+    const segments = file.split('/');
+    for (let count = 1; count <= segments.length; count += 1) {
+      const outcome = await check(segments.slice(0, count).join('/'), count === segments.length);
+      if (outcome === 'missing') break;
+      if (outcome !== 'ok') {
+        problems.add(outcome);
+        break;
+      }
+    }
+  }
+  return [...problems];
+}
+
+/**
+ * Moves the rendered files over the existing directory. What each replaces is
+ * moved aside first, so that a failure half-way puts every file back.
+ */
+async function moveIntoExistingDirectory(
+  staging: string,
+  directory: string,
+  files: string[],
+  backups: string,
+): Promise<string[]> {
+  const overwritten: string[] = [];
+  const applied: { target: string; backup: string | undefined; createdDirectory: string | undefined }[] = [];
+  try {
+    for (const file of files) {
+      const target = path.join(directory, file);
+      const existed = await lstat(target).then(
+        () => true,
+        () => false,
+      );
+      const createdDirectory = await mkdir(path.dirname(target), { recursive: true });
+      let backup: string | undefined;
+      if (existed) {
+        backup = path.join(backups, file);
+        await mkdir(path.dirname(backup), { recursive: true });
+        await rename(target, backup);
+        overwritten.push(file);
+      }
+      applied.push({ target, backup, createdDirectory });
+      await rename(path.join(staging, file), target);
+    }
+  } catch (error) {
+    for (const { target, backup, createdDirectory } of applied.reverse()) {
+      await (backup === undefined ? rm(target, { force: true }) : rename(backup, target)).catch(() => {});
+      if (createdDirectory !== undefined) await rm(createdDirectory, { recursive: true, force: true }).catch(() => {});
+    }
+    throw new CliError(`cannot write the project into ${directory}: ${errorMessage(error)}`, {
+      hint: 'nothing was changed; check that the directory is writable and try again',
+    });
+  }
+  return overwritten;
 }
 
 async function renderTemplate(options: ScaffoldOptions, into: string, context: RenderContext): Promise<string[]> {
@@ -347,28 +478,33 @@ export async function scaffold(options: ScaffoldOptions): Promise<ScaffoldResult
   const context = renderContext(options, { goVersion, toolkitVersion, toolkitSource });
 
   const parent = path.dirname(directory);
-  await mkdir(parent, { recursive: true });
-  const staging = await mkdtemp(path.join(parent, `.${path.basename(directory)}.create-`));
+  const hint = 'choose a directory on a writable, regular filesystem';
+  await ensureDirectory(parent, { what: 'cannot create the folder', hint });
+  const staging = await mkdtemp(path.join(parent, `.${path.basename(directory)}.create-`)).catch((error: unknown) => {
+    throw new CliError(`cannot write into ${parent}: ${errorMessage(error)}`, { hint });
+  });
   try {
     // mkdtemp makes the directory private; a project directory is not.
     await chmod(staging, 0o777 & ~process.umask());
     const files = await renderTemplate(options, staging, context);
-    const overwritten: string[] = [];
+    let overwritten: string[] = [];
     if (blocking === undefined) {
-      await rename(staging, directory);
-    } else {
-      for (const file of files) {
-        const target = path.join(directory, file);
-        if (
-          await stat(target).then(
-            () => true,
-            () => false,
-          )
-        )
-          overwritten.push(file);
-        await mkdir(path.dirname(target), { recursive: true });
-        await rename(path.join(staging, file), target);
+      try {
+        await rename(staging, directory);
+      } catch (error) {
+        throw new CliError(`cannot create ${directory}: ${errorMessage(error)}`, {
+          hint: 'nothing was written; choose another directory',
+        });
       }
+    } else {
+      const problems = await replacementProblems(directory, files);
+      if (problems.length > 0) {
+        throw new CliError(
+          `--force: cannot put the template files into ${directory}: ${problems.slice(0, 3).join('; ')}${problems.length > 3 ? `; and ${problems.length - 3} more` : ''}`,
+          { hint: 'nothing was changed; move those paths aside, or choose an empty or new directory' },
+        );
+      }
+      overwritten = await moveIntoExistingDirectory(staging, directory, files, path.join(staging, '.replaced'));
     }
     return {
       directory,

@@ -114,7 +114,7 @@ describe('ext build, Go', () => {
       assert.match(result.stderr, /^error: go build failed for (x86_64|arm64)/m);
       assert.equal(await sha256(binary), before);
       const leftovers = (await import('node:fs/promises')).readdir(path.join(goProject, 'dist'));
-      assert.deepEqual((await leftovers).sort(), ['arm64', 'x86_64']);
+      assert.deepEqual((await leftovers).sort(), ['.ext-output.json', 'arm64', 'x86_64']);
     } finally {
       await writeFile(main, source);
     }

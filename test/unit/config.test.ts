@@ -51,4 +51,42 @@ describe('lambda-extension.json validation', () => {
   it('reports invalid JSON with the path', () => {
     assert.throws(() => parseConfig('{', '/p/lambda-extension.json'), /\/p\/lambda-extension\.json is not valid JSON/);
   });
+
+  it('accepts a UTF-8 byte-order mark at the start of the file', () => {
+    assert.equal(parseConfig(`\ufeff${JSON.stringify(valid)}`, 'f').name, 'my-ext');
+  });
+
+  it('reports at most five problems, then how many more, however many there are', { timeout: 10_000 }, () => {
+    const events = Array.from({ length: 100_000 }, () => 'START');
+    assert.throws(
+      () => parseConfig(JSON.stringify({ ...valid, events }), 'f'),
+      (error: Error) => {
+        assert.match(error.message, /; and 99996 more problems$/);
+        assert.equal(error.message.match(/"events\[\d+\]"/g)?.length, 5);
+        assert.ok(error.message.length < 1000, `${error.message.length} characters`);
+        return true;
+      },
+    );
+  });
+
+  it('refuses a lambda-extension.json over 1 MiB without reading all of it', { timeout: 10_000 }, async () => {
+    const { mkdtemp, rm, writeFile } = await import('node:fs/promises');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const { readConfig } = await import('../../src/core/config.js');
+    const directory = await mkdtemp(path.join(os.tmpdir(), 'config-size-'));
+    try {
+      await writeFile(
+        path.join(directory, 'lambda-extension.json'),
+        JSON.stringify({ ...valid, events: Array.from({ length: 300_000 }, () => 'START') }),
+      );
+      await assert.rejects(readConfig(directory), /lambda-extension\.json is larger than 1 MiB, so it is not read/);
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a version that a command line cannot carry', () => {
+    assert.match(configProblems({ ...valid, version: '1 2' }).join(), /"version": "1 2" is not a valid version/);
+  });
 });

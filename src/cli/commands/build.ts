@@ -8,6 +8,7 @@ import {
   projectOptions,
   type ConfigOverrideArguments,
 } from '../options.js';
+import { withInterruption } from '../run.js';
 import { showsProgress } from '../terminal.js';
 
 interface BuildArguments extends ConfigOverrideArguments {
@@ -32,14 +33,18 @@ export const buildCommand: CommandModule<object, BuildArguments> = {
       import('../progress.js'),
       import('../report.js'),
     ]);
-    const result = await build({
-      ...configOverrides(args),
-      projectDirectory: args.cwd,
-      architectures: architecturesFlag(args.arch),
-      outDirectory: args.out,
-      onProgress: showsProgress(args.json) ? buildProgressPrinter() : undefined,
-      onOutput: (chunk) => process.stderr.write(chunk),
-    });
+    const architectures = architecturesFlag(args.arch);
+    const result = await withInterruption((signal) =>
+      build({
+        ...configOverrides(args),
+        projectDirectory: args.cwd,
+        architectures,
+        outDirectory: args.out,
+        onProgress: showsProgress(args.json) ? buildProgressPrinter() : undefined,
+        onOutput: (chunk) => process.stderr.write(chunk),
+        signal,
+      }),
+    );
     printBuildResult(result, args.json === true);
   },
 };

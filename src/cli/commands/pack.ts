@@ -10,6 +10,7 @@ import {
   projectOptions,
   type ConfigOverrideArguments,
 } from '../options.js';
+import { withInterruption } from '../run.js';
 import { bold, dim, showsProgress, yellow } from '../terminal.js';
 
 interface PackArguments extends ConfigOverrideArguments {
@@ -55,20 +56,6 @@ export const packCommand: CommandModule<object, PackArguments> = {
     printPackResult(result, argv.json === true);
   },
 };
-
-/** Ctrl-C aborts the pack, which removes its temp files and keeps the previous zips. */
-export async function withInterruption<T>(run: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const controller = new AbortController();
-  const abort = (): void => controller.abort();
-  process.once('SIGINT', abort);
-  process.once('SIGTERM', abort);
-  try {
-    return await run(controller.signal);
-  } finally {
-    process.off('SIGINT', abort);
-    process.off('SIGTERM', abort);
-  }
-}
 
 function printProgress(event: PackProgressEvent): void {
   const what: Record<PackProgressEvent['phase'], string> = {

@@ -1,0 +1,112 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { OutputDirectory } from '../../src/core/output-ownership.js';
+import { runExt, temporaryDirectory, writeProject } from '../helpers/layer-fixtures.js';
+
+/** A TypeScript project: esbuild builds it in well under a second, so each case stays fast. */
+async function tsProject(prefix: string): Promise<string> {
+  const project = path.join(await temporaryDirectory(prefix), 'project');
+  await writeProject(project, { name: 'demo', language: 'ts', entry: 'src/index.ts' });
+  await mkdir(path.join(project, 'src'), { recursive: true });
+  await writeFile(path.join(project, 'src', 'index.ts'), 'console.log("extension");\n');
+  return project;
+}
+
+const noStackTrace = (stderr: string): void => assert.doesNotMatch(stderr, /\n\s+at /, 'no stack trace');
+
+describe('--out never removes or replaces what the toolkit did not write', { timeout: 120_000 }, () => {
+  test('the filesystem root, the project itself and its ancestors are refused, also through a symlink', async () => {
+    const project = await tsProject('out-danger-');
+    const alias = path.join(path.dirname(project), 'alias');
+    await symlink(path.dirname(project), alias);
+    // The root is checked on the core function, which writes nothing even if the check were lost;
+    // the bin would write /x86_64 as root if it ever regressed.
+    await assert.rejects(
+      OutputDirectory.open(project, '/'),
+      /^CliError: --out: refusing to write into \/: it is the filesystem root$/,
+    );
+    const cases: [string, RegExp][] = [
+      ['.', /.*\/project: it is the project directory itself/],
+      ['..', /.*-\w+: it holds the project directory/],
+      [alias, /.*\/alias \(.*\): it holds the project directory/],
+    ];
+    for (const command of ['build', 'pack']) {
+      for (const [out, message] of cases) {
+        const result = await runExt([command, '--out', out], { cwd: project, timeoutMs: 30_000 });
+        assert.equal(result.code, 1, `${command} --out ${out}: ${result.stderr}`);
+        assert.match(result.stderr, new RegExp(`^error: --out: refusing to write into ${message.source}`, 'm'));
+        assert.match(result.stderr, /^hint: choose an empty or new folder for --out/m);
+        noStackTrace(result.stderr);
+      }
+    }
+    assert.deepEqual((await readdir(project)).sort(), ['lambda-extension.json', 'src']);
+  });
+
+  test("a folder, manifest.json or zip of the user's in --out is refused by name and kept", async () => {
+    const project = await tsProject('out-foreign-');
+    const out = path.join(project, 'site');
+    await mkdir(path.join(out, 'x86_64'), { recursive: true });
+    await writeFile(path.join(out, 'x86_64', 'main.go'), 'package main\n');
+    const build = await runExt(['build', '--out', 'site'], { cwd: project, timeoutMs: 30_000 });
+    assert.equal(build.code, 1, build.stderr);
+    assert.match(build.stderr, /^error: --out: .*site\/x86_64 exists and was not written by ext build/m);
+    assert.match(build.stderr, /^hint: choose an empty or new --out, or remove .*site\/x86_64 yourself/m);
+    assert.equal(await readFile(path.join(out, 'x86_64', 'main.go'), 'utf8'), 'package main\n');
+    assert.equal(existsSync(path.join(out, 'arm64')), false, 'nothing built when one folder is refused');
+
+    await rm(path.join(out, 'x86_64'), { recursive: true });
+    await writeFile(path.join(out, 'manifest.json'), '{"short_name":"my web app"}\n');
+    const pack = await runExt(['pack', '--out', 'site'], { cwd: project, timeoutMs: 30_000 });
+    assert.equal(pack.code, 1, pack.stderr);
+    assert.match(pack.stderr, /^error: --out: .*site\/manifest\.json exists and was not written by ext pack/m);
+    assert.equal(await readFile(path.join(out, 'manifest.json'), 'utf8'), '{"short_name":"my web app"}\n');
+
+    await rm(path.join(out, 'manifest.json'));
+    await writeFile(path.join(out, 'demo-arm64.zip'), 'my own zip');
+    const zip = await runExt(['pack', '--out', 'site'], { cwd: project, timeoutMs: 30_000 });
+    assert.equal(zip.code, 1, zip.stderr);
+    assert.match(zip.stderr, /site\/demo-arm64\.zip exists and was not written by ext pack/);
+    assert.equal(await readFile(path.join(out, 'demo-arm64.zip'), 'utf8'), 'my own zip');
+
+    // A marker that is not ours is not trusted either.
+    await rm(path.join(out, 'demo-arm64.zip'));
+    await writeFile(path.join(out, '.ext-output.json'), '{"entries":["x86_64"]}');
+    const marker = await runExt(['build', '--out', 'site'], { cwd: project, timeoutMs: 30_000 });
+    assert.equal(marker.code, 1, marker.stderr);
+    assert.match(marker.stderr, /site\/\.ext-output\.json was not written by ext build or ext pack/);
+    noStackTrace(build.stderr + pack.stderr + zip.stderr + marker.stderr);
+  });
+
+  test('what the toolkit wrote is replaced on the next run, and so is a dist/ from before the marker', async () => {
+    const project = await tsProject('out-ours-');
+    const first = await runExt(['pack'], { cwd: project, timeoutMs: 30_000 });
+    assert.equal(first.code, 0, first.stderr);
+    const marker = JSON.parse(await readFile(path.join(project, 'dist', '.ext-output.json'), 'utf8')) as {
+      entries: string[];
+    };
+    assert.deepEqual(marker.entries, ['arm64', 'demo-arm64.zip', 'demo-x86_64.zip', 'manifest.json', 'x86_64']);
+    const again = await runExt(['pack'], { cwd: project, timeoutMs: 30_000 });
+    assert.equal(again.code, 0, again.stderr);
+
+    // A dist/ written before the marker existed: recognised by the shape of what ext build and pack write.
+    await rm(path.join(project, 'dist', '.ext-output.json'));
+    const legacy = await runExt(['pack'], { cwd: project, timeoutMs: 30_000 });
+    assert.equal(legacy.code, 0, legacy.stderr);
+    assert.deepEqual(
+      (await readdir(path.join(project, 'dist'))).sort(),
+      ['.ext-output.json', 'arm64', 'demo-arm64.zip', 'demo-x86_64.zip', 'manifest.json', 'x86_64'],
+      'no temp files left',
+    );
+
+    // ...but a layer folder that also holds something else is not ours.
+    await rm(path.join(project, 'dist', '.ext-output.json'));
+    await writeFile(path.join(project, 'dist', 'arm64', 'notes.txt'), 'mine');
+    const mixed = await runExt(['build'], { cwd: project, timeoutMs: 30_000 });
+    assert.equal(mixed.code, 1, mixed.stderr);
+    assert.match(mixed.stderr, /dist\/arm64 exists and was not written by ext build/);
+    assert.equal(await readFile(path.join(project, 'dist', 'arm64', 'notes.txt'), 'utf8'), 'mine');
+  });
+});
