@@ -1,17 +1,20 @@
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { formatBytes } from './format.js';
 import { architectureOfElfMachine, elfMachine, type Architecture } from './architectures.js';
 import { elfMachineName, elfTypeName, elfTypes, isElf, parseElf, type ElfInfo } from './elf.js';
 import { CliError, errorMessage } from './errors.js';
+import { LayerLinks, pathComponents, unusableNameProblem } from './layer-links.js';
 import {
-  entryCrc32,
+  checkEntryData,
+  declaredUncompressedBytes,
   isDirectoryEntry,
   isExecutableEntry,
   isSymlinkEntry,
+  localHeaderMismatches,
+  overlappingEntries,
   platformName,
-  readEntryData,
   readZip,
+  readZipFile,
   unixMode,
   ZipFormatError,
   type ZipArchive,
@@ -76,20 +79,8 @@ export interface InspectOptions {
 
 /** Reads and checks a layer zip. Throws CliError only when the file is not a readable zip. */
 export async function inspect(zipPath: string, options: InspectOptions = {}): Promise<InspectReport> {
-  let buffer: Buffer;
-  try {
-    buffer = await readFile(zipPath);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') {
-      throw new CliError(`${zipPath} does not exist`, {
-        hint: 'pass the path of a layer zip, e.g. dist/<name>-x86_64.zip (made by ext pack)',
-      });
-    }
-    if (code === 'EISDIR')
-      throw new CliError(`${zipPath} is a directory, not a zip file`, { hint: 'pass the path of a layer zip' });
-    throw new CliError(`cannot read ${zipPath}: ${errorMessage(error)}`);
-  }
+  // Bounded: refuses devices, FIFOs and files larger than any layer zip can be.
+  const buffer = await readZipFile(zipPath);
   return inspectZipBuffer(buffer, zipPath, options);
 }
 
@@ -118,9 +109,23 @@ export function architectureFromFileName(fileName: string): Architecture | undef
   return word === 'arm64' || word === 'aarch64' ? 'arm64' : 'x86_64';
 }
 
+/**
+ * What inspect keeps of each entry's bytes: memory must stay bounded whatever
+ * the zip, so files are inflated one at a time and only their first bytes are
+ * kept, enough for ELF and program headers, shebang lines and launcher scripts.
+ */
+const extensionHeadBytes = 64 * 1024;
+const otherHeadBytes = 1024;
+const elfHeadBytes = 64 * 1024;
+const linkTargetBytes = 4096;
+
 interface FileEntry {
   entry: ZipEntry;
-  data?: Buffer;
+  /** The first bytes of the file (all of it when small); absent when it could not be read. */
+  head?: Buffer;
+  /** The inflated size, when the entry could be read. */
+  size?: number;
+  isElf: boolean;
   elf?: ElfInfo;
 }
 
@@ -135,6 +140,11 @@ class LayerInspection {
   private architecture: Architecture | undefined;
   private architectureSource: InspectReport['architectureSource'];
   private readonly extensions: InspectedExtension[] = [];
+  /** Paths that already have an ELF finding, so each ELF file is reported once (kept in a set: linear time). */
+  private readonly elfFindingPaths = new Set<string>();
+  /** Off when the declared sizes are over the limit: nothing is inflated then. */
+  private inflate = true;
+  private readonly unsafeEntries = new Set<ZipEntry>();
 
   constructor(
     private readonly buffer: Buffer,
@@ -144,13 +154,16 @@ class LayerInspection {
   ) {}
 
   private add(severity: FindingSeverity, code: string, message: string, entryPath?: string): void {
+    if (entryPath !== undefined && code.startsWith('elf-')) this.elfFindingPaths.add(entryPath);
     this.findings.push(
       entryPath === undefined ? { severity, code, message } : { severity, code, path: entryPath, message },
     );
   }
 
   run(): InspectReport {
+    this.checkStructure();
     this.checkEntries();
+    this.checkLinks();
     this.chooseArchitecture();
     const extensionFiles = this.checkLayout();
     extensionFiles.sort((a, b) => (a.entry.name < b.entry.name ? -1 : a.entry.name > b.entry.name ? 1 : 0));
@@ -177,7 +190,126 @@ class LayerInspection {
     };
   }
 
-  /** Path safety, duplicates, symlinks, macOS litter, CRCs; collects files and directories. */
+  /**
+   * What can be checked without inflating anything: entries sharing bytes,
+   * local headers contradicting the central directory, and declared sizes. A
+   * zip declaring more than Lambda's limit is not inflated at all, so no zip
+   * costs more than 250 MB of inflation to inspect.
+   */
+  private checkStructure(): void {
+    for (const { entry, overlaps } of overlappingEntries(this.archive)) {
+      this.unsafeEntries.add(entry);
+      this.add(
+        'error',
+        'overlapping-entries',
+        `the entry shares its bytes with ${overlaps}: a zip bomb or a corrupt zip, which unzip tools unpack differently`,
+        entry.name,
+      );
+    }
+    for (const entry of this.archive.entries) {
+      const mismatches = localHeaderMismatches(entry);
+      if (mismatches.length === 0) continue;
+      this.unsafeEntries.add(entry);
+      this.add(
+        'error',
+        'local-header-mismatch',
+        `the local header disagrees with the central directory (${mismatches.join(', ')}), so tools unpack different files from this zip`,
+        entry.name,
+      );
+    }
+    if (declaredUncompressedBytes(this.archive) > unzippedLimitBytes) this.inflate = false;
+  }
+
+  /** Reads one file entry, keeping only its first bytes; reports unreadable and corrupt data. */
+  private readEntryHead(file: FileEntry): void {
+    const { entry } = file;
+    if (!this.inflate || this.unsafeEntries.has(entry)) return;
+    const symlink = isSymlinkEntry(entry);
+    if (symlink && entry.uncompressedSize > linkTargetBytes) {
+      this.add('error', 'unreadable-entry', `the symbolic link's target is over ${linkTargetBytes} bytes`, entry.name);
+      return;
+    }
+    try {
+      const checked = checkEntryData(this.buffer, entry, Math.max(elfHeadBytes, extensionHeadBytes));
+      if (!checked.crcMatches) {
+        this.add('error', 'crc-mismatch', 'the data does not match its CRC-32: the zip is corrupt', entry.name);
+        return;
+      }
+      file.size = checked.size;
+      let head = checked.head;
+      if (!symlink && isElf(head)) {
+        file.isElf = true;
+        try {
+          const elf = parseElf(head, checked.size);
+          if (elf !== undefined) file.elf = elf;
+        } catch (error) {
+          this.add('error', 'elf-damaged', `the ELF file is damaged: ${errorMessage(error)}`, entry.name);
+        }
+      }
+      const keep = symlink
+        ? linkTargetBytes
+        : /^extensions\/[^/]+$/.test(entry.name)
+          ? extensionHeadBytes
+          : otherHeadBytes;
+      if (head.length > keep) head = Buffer.from(head.subarray(0, keep));
+      file.head = head;
+    } catch (error) {
+      this.add('error', 'unreadable-entry', `cannot read the entry: ${errorMessage(error)}`, entry.name);
+    }
+  }
+
+  /**
+   * Links are resolved over the archive's own tree, through chains of links:
+   * a link that leaves the layer (or a path that runs through a link) is an
+   * error, as unzip tools either refuse it or write outside the folder.
+   */
+  private checkLinks(): void {
+    const targets = new Map<string, string>();
+    const linkNames = new Map<string, string>();
+    for (const file of this.files.values()) {
+      if (!isSymlinkEntry(file.entry) || file.head === undefined) continue;
+      const normalized = pathComponents(file.entry.name).join('/');
+      targets.set(normalized, file.head.toString('utf8'));
+      linkNames.set(normalized, file.entry.name);
+    }
+    if (targets.size === 0) return;
+    const links = new LayerLinks(targets);
+    for (const entry of this.archive.entries) {
+      const above = links.linkAbove(entry.name);
+      if (above !== undefined) {
+        this.add(
+          'error',
+          'path-through-symlink',
+          `the path runs through the symbolic link "${linkNames.get(above) ?? above}", so unpacking it writes wherever that link leads`,
+          entry.name,
+        );
+      }
+    }
+    for (const [normalized, target] of targets) {
+      const name = linkNames.get(normalized)!;
+      const resolution = links.resolve(normalized);
+      if (resolution.kind === 'inside') {
+        this.add(
+          'warning',
+          'symlink',
+          `the entry is a symbolic link to "${target}"; make sure the target exists at run time (Lambda's own tools rarely write links)`,
+          name,
+        );
+      } else if (resolution.kind === 'loop') {
+        this.add('error', 'symlink-loop', `the symbolic link to "${target}" is part of a loop of links`, name);
+      } else {
+        const extension = /^extensions\/[^/]+$/.test(normalized);
+        this.add(
+          'error',
+          'symlink-outside-layer',
+          `the entry is a symbolic link to "${target}", which leads outside the layer${extension ? ': the extension Lambda starts would not be part of it' : ''}; unzip tools refuse such links or write outside the folder`,
+          name,
+        );
+      }
+    }
+  }
+
+  /** Path safety, duplicates, macOS litter, CRCs; collects files and directories. */
   private checkEntries(): void {
     const seen = new Set<string>();
     const macosLitter: string[] = [];
@@ -205,6 +337,8 @@ class LayerInspection {
       if (name.split(/[/\\]/).includes('..')) {
         this.add('error', 'parent-path', 'the path contains ".." and would unpack outside /opt (or be refused)', name);
       }
+      const unusable = unusableNameProblem(name);
+      if (unusable !== undefined) this.add('error', unusable.code, unusable.message, name);
       const segments = name.split('/');
       if (segments[0] === '__MACOSX' || segments.includes('.DS_Store')) macosLitter.push(name);
       // Parent folders exist even when the zip has no entries for them; the empty
@@ -221,33 +355,9 @@ class LayerInspection {
         continue;
       }
       this.fileEntries++;
-      const file: FileEntry = { entry };
+      const file: FileEntry = { entry, isElf: false };
       this.files.set(name, file);
-      try {
-        const data = readEntryData(this.buffer, entry);
-        if (entryCrc32(data) !== entry.crc32) {
-          this.add('error', 'crc-mismatch', 'the data does not match its CRC-32: the zip is corrupt', name);
-        } else {
-          file.data = data;
-        }
-      } catch (error) {
-        this.add('error', 'unreadable-entry', `cannot read the entry: ${errorMessage(error)}`, name);
-      }
-      if (file.data !== undefined && isSymlinkEntry(entry)) {
-        this.add(
-          'warning',
-          'symlink',
-          `the entry is a symbolic link to "${file.data.toString('utf8')}"; make sure the target exists at run time (Lambda's own tools rarely write links)`,
-          name,
-        );
-      } else if (file.data !== undefined && isElf(file.data)) {
-        try {
-          const elf = parseElf(file.data);
-          if (elf !== undefined) file.elf = elf;
-        } catch (error) {
-          this.add('error', 'elf-damaged', `the ELF file is damaged: ${errorMessage(error)}`, name);
-        }
-      }
+      this.readEntryHead(file);
     }
     if (macosLitter.length > 0) {
       this.add(
@@ -358,7 +468,7 @@ class LayerInspection {
       file.entry,
       'Lambda starts every file in /opt/extensions, so this one fails with "permission denied" (Extension.LaunchError)',
     );
-    const data = file.data;
+    const data = file.head;
     if (data === undefined) return;
     if (file.elf !== undefined) {
       extension.kind = 'elf';
@@ -366,7 +476,7 @@ class LayerInspection {
       this.checkNativeExecutable(name, file.elf);
       return;
     }
-    if (isElf(data)) return; // damaged ELF, already reported
+    if (file.isElf) return; // damaged ELF, already reported
     if (data.subarray(0, 2).toString('latin1') !== '#!') {
       const format = binaryFormatName(data);
       if (format !== undefined) {
@@ -435,11 +545,11 @@ class LayerInspection {
     if (!target.direct) return false;
     // Run directly, the target needs its own exec bit and a valid first line.
     this.checkExecutable(file.entry, `${launcher} runs it directly, so it fails with "permission denied"`);
-    if (file.data === undefined || isElf(file.data)) {
+    if (file.head === undefined || file.isElf) {
       if (file.elf !== undefined) this.checkNativeExecutable(targetPath, file.elf);
       return false;
     }
-    const shebang = checkScriptText(file.data.toString('utf8'), targetPath, this.add.bind(this));
+    const shebang = checkScriptText(file.head.toString('utf8'), targetPath, this.add.bind(this));
     return shebang.program === 'node';
   }
 
@@ -527,8 +637,7 @@ class LayerInspection {
   private checkOtherElfFiles(extensionNames: Set<string>): void {
     for (const file of this.files.values()) {
       if (file.elf === undefined || extensionNames.has(file.entry.name)) continue;
-      if (this.findings.some((finding) => finding.path === file.entry.name && finding.code.startsWith('elf-')))
-        continue;
+      if (this.elfFindingPaths.has(file.entry.name)) continue;
       this.checkElfMachine(file.entry.name, file.elf);
     }
   }

@@ -68,6 +68,7 @@ export async function extractLayerZip(
 
   const root = await fs.realpath(destination);
   const created = new Set<string>();
+  let current: string | undefined;
   const remember = (components: string[]): void => {
     created.add(components[0]!);
   };
@@ -78,6 +79,7 @@ export async function extractLayerZip(
     }
     let unpacked = 0;
     for (const { entry, components } of plan.files) {
+      current = entry.name;
       remember(components);
       const target = path.join(root, ...components);
       await fs.mkdir(path.dirname(target), { recursive: true });
@@ -129,7 +131,7 @@ export async function extractLayerZip(
     // rm does not follow links, so this removes only what we created.
     await Promise.all([...created].map((top) => fs.rm(path.join(root, top), { recursive: true, force: true })));
     if (error instanceof CliError) throw error;
-    if (error instanceof ZipFormatError) throw fail(error.message);
+    if (error instanceof ZipFormatError) throw fail(`the entry "${current}": ${error.message}`);
     const code = (error as NodeJS.ErrnoException).code;
     // fs messages hold the temp path; the user only knows entry names.
     throw fail(code === undefined ? errorMessage(error) : `cannot write the layer (${code})`);
