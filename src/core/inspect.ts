@@ -501,7 +501,19 @@ class LayerInspection {
     const shebang = checkScriptText(script, name, this.add.bind(this));
     extension.interpreter = shebang.interpreter;
     let needsNode = shebang.program === 'node';
-    const targets = launcherTargets(script, name);
+    let targets: LauncherTarget[];
+    try {
+      targets = launcherTargets(script, name);
+    } catch (error) {
+      if (!(error instanceof LauncherTooComplexError)) throw error;
+      this.add(
+        'warning',
+        'launcher-not-analysed',
+        `could not analyse the launcher (${error.message}); check by hand that what it runs is in the layer`,
+        name,
+      );
+      targets = [];
+    }
     const resolved: string[] = [];
     for (const target of targets) {
       if (target.path === undefined) {
@@ -643,8 +655,10 @@ class LayerInspection {
   }
 
   private checkSizes(): number {
+    // Declared sizes of every file entry (duplicates too: they are errors anyway), so a zip
+    // that was not inflated because of its size still reports it.
     let unzipped = 0;
-    for (const file of this.files.values()) unzipped += file.entry.uncompressedSize;
+    for (const entry of this.archive.entries) if (!isDirectoryEntry(entry)) unzipped += entry.uncompressedSize;
     const zipped = this.archive.byteLength;
     const check = (
       bytes: number,
@@ -787,6 +801,7 @@ const interpreters = new Set([
 export function launcherTargets(script: string, launcherPath: string): LauncherTarget[] {
   const self = `/opt/${launcherPath}`;
   const variables = new Map<string, string>();
+  const budget = { characters: maximumExpansionWork };
   const targets: LauncherTarget[] = [];
   const lines = script.split('\n');
   lines.forEach((rawLine, index) => {
@@ -798,11 +813,11 @@ export function launcherTargets(script: string, launcherPath: string): LauncherT
     if (line === '') return;
     const assignment = /^(?:(?:export|local|readonly)\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
     if (assignment !== null) {
-      const value = unquote(expandShell(assignment[2]!, self, variables));
+      const value = unquote(expandShell(assignment[2]!, self, variables, budget));
       if (!/[$`]/.test(value)) variables.set(assignment[1]!, value);
       return;
     }
-    const words = splitWords(expandShell(line, self, variables));
+    const words = splitWords(expandShell(line, self, variables, budget));
     if (words[0] === 'exec') {
       words.shift();
       while (words[0]?.startsWith('-') === true) if (words.shift() === '-a') words.shift();
@@ -874,8 +889,43 @@ function splitWords(line: string): string[] {
   return words;
 }
 
-/** Substitutes the idioms listed on `launcherTargets` until nothing changes. */
-function expandShell(text: string, self: string, variables: Map<string, string>): string {
+/** Thrown when a launcher's expansions grow past what any real launcher needs. */
+export class LauncherTooComplexError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LauncherTooComplexError';
+  }
+}
+
+/**
+ * Real launchers expand to a path or a short command line; variables that
+ * double each other grow exponentially, so one expansion and all of them
+ * together are capped (in characters produced).
+ */
+export const maximumExpansionLength = 8 * 1024;
+export const maximumExpansionWork = 1024 * 1024;
+
+/** Substitutes the idioms listed on `launcherTargets` until nothing changes, within `budget`. */
+function expandShell(
+  text: string,
+  self: string,
+  variables: Map<string, string>,
+  budget: { characters: number },
+): string {
+  const spend = (characters: number): void => {
+    budget.characters -= characters;
+    if (budget.characters < 0) {
+      throw new LauncherTooComplexError(`its expansions produce more than ${maximumExpansionWork} characters`);
+    }
+  };
+  const substitute = (value: string): string => {
+    produced += value.length;
+    if (produced > maximumExpansionLength) {
+      throw new LauncherTooComplexError(`a line expands to more than ${maximumExpansionLength} characters`);
+    }
+    return value;
+  };
+  let produced = 0;
   const literal = String.raw`"([^"$\x60]*)"|'([^']*)'|([^\s"'$\x60()]+)`;
   const argument = (match: RegExpExecArray | string[], start: number): string =>
     match[start] ?? match[start + 1] ?? match[start + 2] ?? '';
@@ -900,17 +950,23 @@ function expandShell(text: string, self: string, variables: Map<string, string>)
   ];
   let current = text;
   for (let round = 0; round < 10; round++) {
+    produced = current.length;
     let next = current
-      .replaceAll('${0%/*}', path.posix.dirname(self))
-      .replaceAll('${0##*/}', path.posix.basename(self))
+      .replaceAll('${0%/*}', () => substitute(path.posix.dirname(self)))
+      .replaceAll('${0##*/}', () => substitute(path.posix.basename(self)))
       .replace(
         /\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g,
-        (whole, braced: string | undefined, bare: string | undefined) => variables.get(braced ?? bare ?? '') ?? whole,
+        (whole, braced: string | undefined, bare: string | undefined) =>
+          substitute(variables.get(braced ?? bare ?? '') ?? whole),
       )
-      .replace(/\$\{0\}|\$0(?![0-9])/g, self);
+      .replace(/\$\{0\}|\$0(?![0-9])/g, () => substitute(self));
     for (const [pattern, evaluate] of commands) {
       next = next.replace(pattern, (...match: string[]) => evaluate(argument(match, 1)));
     }
+    if (next.length > maximumExpansionLength) {
+      throw new LauncherTooComplexError(`a line expands to more than ${maximumExpansionLength} characters`);
+    }
+    spend(next.length);
     if (next === current) break;
     current = next;
   }

@@ -41,7 +41,12 @@ export function overlappingEntriesZip(count: number, streamBytes = 1024 * 1024):
   const directoryOffset = single.readUInt32LE(endOffset + 16);
   const central = single.subarray(directoryOffset, endOffset);
   const copies: Buffer[] = [];
-  for (let index = 0; index < count; index++) copies.push(central);
+  for (let index = 0; index < count; index++) {
+    const copy = Buffer.from(central);
+    // Distinct names of the same length ("lib/x00000001"...), so each copy is a file of its own.
+    if (index > 0) copy.write(`lib/x${String(index).padStart('extensions/demo'.length - 5, '0')}`, 46, 'latin1');
+    copies.push(copy);
+  }
   const directory = Buffer.concat(copies);
   const end = Buffer.from(single.subarray(endOffset));
   end.writeUInt16LE(count, 8);

@@ -1,0 +1,155 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { formatReport } from '../../src/cli/commands/inspect.js';
+import { inspectZipBuffer, launcherTargets, type InspectReport } from '../../src/core/inspect.js';
+import { extensionEntry, overlappingEntriesZip, symlink, symlinkChainZip } from '../helpers/hostile-zips.js';
+import { buildZip, elfImage, type RawZipEntry } from '../helpers/zip-fixtures.js';
+
+const staticArm = elfImage({ machine: 183 });
+
+function report(entries: RawZipEntry[], zipName = 'layer.zip'): InspectReport {
+  return inspectZipBuffer(buildZip(entries), zipName);
+}
+
+function codes(result: InspectReport): string[] {
+  return result.findings.map((finding) => `${finding.severity}:${finding.code}`);
+}
+
+function assertHas(result: InspectReport, code: string, path?: string): void {
+  const found = result.findings.some(
+    (finding) => `${finding.severity}:${finding.code}` === code && (path === undefined || finding.path === path),
+  );
+  assert.ok(found, `expected ${code}${path === undefined ? '' : ` on ${path}`}, got ${codes(result).join(', ')}`);
+}
+
+test('symlink chains that climb out of the layer are errors, not warnings', () => {
+  const result = inspectZipBuffer(symlinkChainZip(), 'chain.zip');
+  assert.equal(result.ok, false);
+  assertHas(result, 'error:symlink-outside-layer', 'h1');
+  assertHas(result, 'error:symlink-outside-layer', 'h2');
+  assertHas(result, 'error:path-through-symlink', 'h1/y');
+  assertHas(result, 'error:path-through-symlink', 'h2/victim/file');
+  assertHas(result, 'warning:symlink', 'y'); // y -> . stays inside
+});
+
+test('an extension that is a link out of the layer, or into a loop, is an error', () => {
+  const outside = report([symlink('extensions/demo', '/usr/bin/python3')]);
+  assertHas(outside, 'error:symlink-outside-layer', 'extensions/demo');
+  const loop = report([symlink('extensions/demo', '../a'), symlink('a', 'extensions/demo')]);
+  assertHas(loop, 'error:symlink-loop', 'extensions/demo');
+  const inside = report([
+    symlink('extensions/demo', '/opt/bin/run'),
+    { name: 'bin/run', data: staticArm, mode: 0o100755 },
+  ]);
+  assert.deepEqual(codes(inside), ['warning:symlink']);
+});
+
+test('declared sizes over 250 MB are an error found before anything is inflated', { timeout: 10_000 }, () => {
+  // A wrong CRC would be reported if the entry were inflated.
+  const result = report([
+    extensionEntry,
+    {
+      name: 'big',
+      data: 'x',
+      crc: 1,
+      uncompressedSize: 300 * 1024 * 1024,
+      local: { uncompressedSize: 300 * 1024 * 1024 },
+    },
+  ]);
+  assertHas(result, 'error:unzipped-too-large');
+  assert.ok(!codes(result).includes('error:crc-mismatch'), codes(result).join(', '));
+});
+
+test('2,000 entries sharing one stream are reported without inflating it 2,000 times', { timeout: 20_000 }, () => {
+  const zip = overlappingEntriesZip(2000, 1024 * 1024);
+  const before = process.memoryUsage().rss;
+  const started = performance.now();
+  const result = inspectZipBuffer(zip, 'bomb.zip');
+  assert.ok(performance.now() - started < 5000);
+  assert.ok(process.memoryUsage().rss - before < 200 * 1024 * 1024);
+  assertHas(result, 'error:overlapping-entries');
+  assertHas(result, 'error:unzipped-too-large');
+  // Under the size limit the shared entries are still not inflated: they are errors already.
+  const small = inspectZipBuffer(overlappingEntriesZip(20, 1024 * 1024), 'bomb.zip');
+  assert.equal(small.findings.filter((finding) => finding.code === 'overlapping-entries').length, 19);
+});
+
+test('a stream that inflates past its declared size is an error', { timeout: 10_000 }, () => {
+  const result = report([extensionEntry, { name: 'liar', data: Buffer.alloc(4 * 1024 * 1024), uncompressedSize: 100 }]);
+  assertHas(result, 'error:unreadable-entry', 'liar');
+});
+
+test('launchers whose variables double each other degrade to "could not analyse"', { timeout: 10_000 }, () => {
+  const lines = ['#!/bin/sh', 'v0="$(dirname "$0")"'];
+  for (let index = 1; index <= 40; index++) lines.push(`v${index}="$v${index - 1}$v${index - 1}"`);
+  lines.push('exec "$v40/run"');
+  const script = `${lines.join('\n')}\n`;
+  assert.throws(() => launcherTargets(script, 'extensions/demo'), /expand|characters/);
+  const result = report([{ name: 'extensions/demo', data: script, mode: 0o100755 }]);
+  assertHas(result, 'warning:launcher-not-analysed', 'extensions/demo');
+});
+
+test('inspect is linear in the number of ELF files', { timeout: 60_000 }, () => {
+  // Each arm64 ELF in an x86_64 zip gets a finding; checking earlier findings per file was quadratic.
+  const zipOf = (count: number): Buffer =>
+    buildZip([
+      extensionEntry,
+      ...Array.from({ length: count }, (_, index) => ({
+        name: `lib/f${index}.so`,
+        data: staticArm,
+        method: 0 as const,
+      })),
+    ]);
+  const small = zipOf(1_000);
+  const large = zipOf(30_000);
+  const time = (zip: Buffer): number => {
+    let best = Infinity;
+    for (let run = 0; run < 3; run++) {
+      const started = performance.now();
+      const result = inspectZipBuffer(zip, 'layer-x86_64.zip');
+      best = Math.min(best, performance.now() - started);
+      assert.ok(result.findings.length >= 1_000);
+    }
+    return best;
+  };
+  const ratio = time(large) / time(small);
+  // 30 times the files: linear measures about 12 (fixed costs), the quadratic version about 150.
+  assert.ok(ratio < 60, `30,000 ELF files took ${ratio.toFixed(1)} times as long as 1,000`);
+});
+
+test('layers that cannot work are errors: truncated ELF, NUL and overlong names, local header mismatches', () => {
+  const truncatedSections = Buffer.from(staticArm);
+  truncatedSections.writeBigUInt64LE(BigInt(staticArm.length + 4096), 0x28); // e_shoff
+  truncatedSections.writeUInt16LE(64, 0x3a);
+  truncatedSections.writeUInt16LE(10, 0x3c);
+  const truncatedSegments = Buffer.from(staticArm);
+  truncatedSegments.writeBigUInt64LE(BigInt(1 << 20), 64 + 0x20); // PT_LOAD p_filesz
+  const result = report([
+    { name: 'extensions/demo', data: truncatedSections, mode: 0o100755 },
+    { name: 'extensions/other', data: truncatedSegments, mode: 0o100755 },
+    { name: 'extensions/cut', data: staticArm.subarray(0, 70), mode: 0o100755 },
+    { name: 'lib/nul\0name', data: 'x' },
+    { name: `lib/${'a'.repeat(256)}`, data: 'x' },
+    { name: 'lib/renamed', data: 'x', local: { name: 'lib/other' } },
+    { name: 'lib/resized', data: 'abc', local: { uncompressedSize: 2 } },
+    { name: 'lib/method', data: 'abc', method: 8, local: { method: 0 } },
+  ]);
+  assertHas(result, 'error:elf-damaged', 'extensions/demo');
+  assertHas(result, 'error:elf-damaged', 'extensions/other');
+  assertHas(result, 'error:elf-damaged', 'extensions/cut');
+  assertHas(result, 'error:nul-in-name', 'lib/nul\0name');
+  assertHas(result, 'error:name-too-long');
+  assertHas(result, 'error:local-header-mismatch', 'lib/renamed');
+  assertHas(result, 'error:local-header-mismatch', 'lib/resized');
+  assertHas(result, 'error:local-header-mismatch', 'lib/method');
+});
+
+test('entry names cannot drive the terminal; JSON keeps them raw', () => {
+  const hostile = 'extensions/demo\x1b[2K\r\x1b[32mno problems found\x1b[0m\n';
+  const result = report([{ name: hostile, data: 'not a script' }, symlink('lib/link', '\x1b]0;title\x07../../x')]);
+  const text = formatReport(result);
+  assert.doesNotMatch(text, /\r|\x1b\[2K|\x1b\]0;|\x07/);
+  assert.match(text, /\\x1b\[2K\\x0d/);
+  assert.ok(result.findings.some((finding) => finding.path === hostile));
+  assert.ok(JSON.stringify(result).includes('\\u001b[2K\\r'));
+});
