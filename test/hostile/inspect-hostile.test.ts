@@ -148,6 +148,7 @@ test('entry names cannot drive the terminal; JSON keeps them raw', () => {
   const hostile = 'extensions/demo\x1b[2K\r\x1b[32mno problems found\x1b[0m\n';
   const result = report([{ name: hostile, data: 'not a script' }, symlink('lib/link', '\x1b]0;title\x07../../x')]);
   const text = formatReport(result);
+  // eslint-disable-next-line no-control-regex
   assert.doesNotMatch(text, /\r|\x1b\[2K|\x1b\]0;|\x07/);
   assert.match(text, /\\x1b\[2K\\x0d/);
   assert.ok(result.findings.some((finding) => finding.path === hostile));
