@@ -45,7 +45,8 @@ export interface ExtractLayerOptions {
  * are created first with exclusive, no-follow opens, links last, and each link
  * is then resolved on disk against the real root. Sizes are counted as bytes
  * inflate (Lambda's 250 MB cap) and CRCs checked. On any error, whatever was
- * written is removed.
+ * written is removed. `destination` must be an empty folder of our own (a
+ * fresh temp dir): cleanup removes every top-level name the zip holds.
  */
 export async function extractLayerZip(
   zipFile: string,
