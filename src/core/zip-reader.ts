@@ -16,6 +16,14 @@ export class ZipFormatError extends Error {
   }
 }
 
+/** An entry's bytes do not match its CRC-32. */
+export class CrcMismatchError extends ZipFormatError {
+  constructor() {
+    super('the data does not match its CRC-32: the zip is corrupt');
+    this.name = 'CrcMismatchError';
+  }
+}
+
 export interface ZipExtraField {
   id: number;
   data: Buffer;
@@ -445,7 +453,29 @@ export async function streamEntryData(
   if (size !== entry.uncompressedSize) {
     throw new ZipFormatError(`the entry holds ${bytes(size)}, the header says ${entry.uncompressedSize}`);
   }
-  if (crc >>> 0 !== entry.crc32) throw new ZipFormatError('the data does not match its CRC-32: the zip is corrupt');
+  if (crc >>> 0 !== entry.crc32) throw new CrcMismatchError();
+}
+
+/** `checkEntryData` for large entries: streams them, so memory holds one chunk and the head, never the file. */
+export async function streamEntryHead(buffer: Buffer, entry: ZipEntry, keepBytes: number): Promise<CheckedEntryData> {
+  const parts: Buffer[] = [];
+  let kept = 0;
+  let size = 0;
+  const keep = async (chunk: Buffer): Promise<void> => {
+    size += chunk.length;
+    if (kept >= keepBytes) return;
+    const part = Buffer.from(chunk.subarray(0, keepBytes - kept));
+    parts.push(part);
+    kept += part.length;
+  };
+  let crcMatches = true;
+  try {
+    await streamEntryData(buffer, entry, keep);
+  } catch (error) {
+    if (!(error instanceof CrcMismatchError)) throw error;
+    crcMatches = false;
+  }
+  return { head: Buffer.concat(parts), size, crcMatches };
 }
 
 export function entryCrc32(data: Buffer): number {

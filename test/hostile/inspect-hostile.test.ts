@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { test } from 'node:test';
 import { formatReport } from '../../src/cli/commands/inspect.js';
-import { inspectZipBuffer, launcherTargets, type InspectReport } from '../../src/core/inspect.js';
+import { inspect, inspectZipBuffer, launcherTargets, type InspectReport } from '../../src/core/inspect.js';
 import { extensionEntry, overlappingEntriesZip, symlink, symlinkChainZip } from '../helpers/hostile-zips.js';
 import { buildZip, elfImage, type RawZipEntry } from '../helpers/zip-fixtures.js';
 
@@ -175,4 +178,27 @@ test('entry names cannot drive the terminal; JSON keeps them raw', () => {
   assert.match(text, /\\x1b\[2K\\x0d/);
   assert.ok(result.findings.some((finding) => finding.path === hostile));
   assert.ok(JSON.stringify(result).includes('\\u001b[2K\\r'));
+});
+
+test('ext inspect streams large entries: sizes, CRCs and lies are still caught', { timeout: 20_000 }, async () => {
+  const directory = await mkdtemp(path.join(os.tmpdir(), 'inspect-stream-'));
+  try {
+    const zipFile = path.join(directory, 'layer-arm64.zip');
+    const big = Buffer.alloc(8 * 1024 * 1024, 7);
+    await writeFile(
+      zipFile,
+      buildZip([
+        { name: 'extensions/demo', data: Buffer.concat([staticArm, big]), mode: 0o100755 },
+        { name: 'lib/corrupt', data: big, crc: 1 },
+        { name: 'lib/liar', data: Buffer.concat([big, big]), uncompressedSize: big.length + 10 },
+      ]),
+    );
+    const result = await inspect(zipFile);
+    assert.equal(result.extensions[0]?.kind, 'elf');
+    assertHas(result, 'error:crc-mismatch', 'lib/corrupt');
+    assertHas(result, 'error:unreadable-entry', 'lib/liar');
+    assert.equal(result.findings.length, 2, codes(result).join(', '));
+  } finally {
+    await rm(directory, { recursive: true, force: true });
+  }
 });

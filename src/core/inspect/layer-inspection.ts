@@ -18,6 +18,7 @@ import {
   checkSizes,
   checkZipStructure,
   readEntryHead,
+  type EntryReader,
   type FileEntry,
   type ZipStructure,
 } from './zip-structure.js';
@@ -46,7 +47,7 @@ export class LayerInspection {
   private readonly addFinding: AddFinding = (...finding) => this.add(...finding);
 
   constructor(
-    private readonly buffer: Buffer,
+    private readonly readEntry: EntryReader,
     private readonly archive: ZipArchive,
     private readonly zipPath: string,
     private readonly options: InspectOptions,
@@ -142,7 +143,7 @@ export class LayerInspection {
       const file: FileEntry = { entry, isElf: false };
       this.files.set(name, file);
       if (this.structure.inflate && !this.structure.unsafeEntries.has(entry)) {
-        readEntryHead(this.buffer, file, this.addFinding);
+        readEntryHead(this.readEntry, file, this.addFinding);
       }
     }
     if (macosLitter.length > 0) {

@@ -3,12 +3,12 @@ import { errorMessage } from '../errors.js';
 import { formatBytes } from '../format.js';
 import { LayerLinks, pathComponents } from '../layer-links.js';
 import {
-  checkEntryData,
   declaredUncompressedBytes,
   isDirectoryEntry,
   isSymlinkEntry,
   localHeaderMismatches,
   overlappingEntries,
+  type CheckedEntryData,
   type ZipArchive,
   type ZipEntry,
 } from '../zip-reader.js';
@@ -31,6 +31,8 @@ const extensionHeadBytes = 64 * 1024;
 const otherHeadBytes = 1024;
 const elfHeadBytes = 64 * 1024;
 const linkTargetBytes = 4096;
+/** The most any check reads of one entry. */
+export const entryHeadBytes = Math.max(elfHeadBytes, extensionHeadBytes, linkTargetBytes);
 
 export interface FileEntry {
   entry: ZipEntry;
@@ -81,7 +83,10 @@ export function checkZipStructure(archive: ZipArchive, add: AddFinding): ZipStru
 }
 
 /** Reads one file entry, keeping only its first bytes; reports unreadable and corrupt data. */
-export function readEntryHead(buffer: Buffer, file: FileEntry, add: AddFinding): void {
+/** Inflates an entry, checking its size and CRC, and returns at most its first `keepBytes`. */
+export type EntryReader = (entry: ZipEntry, keepBytes: number) => CheckedEntryData;
+
+export function readEntryHead(read: EntryReader, file: FileEntry, add: AddFinding): void {
   const { entry } = file;
   const symlink = isSymlinkEntry(entry);
   if (symlink && entry.uncompressedSize > linkTargetBytes) {
@@ -89,7 +94,7 @@ export function readEntryHead(buffer: Buffer, file: FileEntry, add: AddFinding):
     return;
   }
   try {
-    const checked = checkEntryData(buffer, entry, Math.max(elfHeadBytes, extensionHeadBytes));
+    const checked = read(entry, entryHeadBytes);
     if (!checked.crcMatches) {
       add('error', 'crc-mismatch', 'the data does not match its CRC-32: the zip is corrupt', entry.name);
       return;
