@@ -72,6 +72,12 @@ async function prepareLayer(options: DevOptions, watching: boolean): Promise<Pre
       await extractLayerZip(layer, directory);
     } catch (error) {
       await fs.rm(directory, { recursive: true, force: true });
+      // extractLayerZip's CliErrors already name the zip and say what to fix.
+      if (error instanceof CliError)
+        throw new CliError(`--layer: ${error.message}`, {
+          ...(error.hint === undefined ? {} : { hint: error.hint }),
+          cause: error,
+        });
       throw new CliError(`--layer: cannot unpack ${layer}: ${errorMessage(error)}`, {
         hint: 'pass a zip made by `ext pack` or any layer zip, or a layer directory',
       });

@@ -51,11 +51,14 @@ export function elfTypeName(type: number): string {
 
 /**
  * Parses the ELF header and program headers. Returns undefined when the data
- * is not ELF; throws an Error naming the problem when it is ELF but damaged.
+ * is not ELF; throws an Error naming the problem when it is ELF but damaged,
+ * including a file shorter than its headers say (truncated: the kernel or the
+ * loader refuses it). `data` may be only the first bytes of a file of
+ * `fileSize` bytes: tables past it are checked against the size but not read.
  */
-export function parseElf(data: Buffer): ElfInfo | undefined {
+export function parseElf(data: Buffer, fileSize = data.length): ElfInfo | undefined {
   if (!isElf(data)) return undefined;
-  if (data.length < 52) throw new Error('the ELF header is truncated');
+  if (fileSize < 52 || data.length < 52) throw new Error('the ELF header is truncated');
   const elfClass = data[4];
   const elfData = data[5];
   if (elfClass !== 1 && elfClass !== 2) throw new Error(`unknown ELF class ${elfClass}`);
@@ -72,24 +75,47 @@ export function parseElf(data: Buffer): ElfInfo | undefined {
   if (bits === 64 && data.length < 64) throw new Error('the ELF header is truncated');
   const info: ElfInfo = { bits, endianness: little ? 'little' : 'big', type: u16(16), machine: u16(18) };
 
+  const sectionHeaderOffset = bits === 64 ? word(0x28) : word(0x20);
+  const sectionHeaderSize = u16(bits === 64 ? 0x3a : 0x2e);
+  const sectionHeaderCount = u16(bits === 64 ? 0x3c : 0x30);
+  if (sectionHeaderOffset !== 0 && sectionHeaderOffset + sectionHeaderSize * sectionHeaderCount > fileSize) {
+    throw new Error(
+      `the section headers lie beyond the end of the file (it has ${fileSize} bytes; truncated download or copy?)`,
+    );
+  }
+
   const programHeaderOffset = bits === 64 ? word(0x20) : word(0x1c);
   const programHeaderSize = u16(bits === 64 ? 0x36 : 0x2a);
   const programHeaderCount = u16(bits === 64 ? 0x38 : 0x2c);
   if (programHeaderCount === 0) return info;
   const minimumSize = bits === 64 ? 56 : 32;
   if (programHeaderSize < minimumSize) throw new Error(`program header size ${programHeaderSize} is too small`);
-  if (programHeaderOffset + programHeaderSize * programHeaderCount > data.length) {
+  if (programHeaderOffset + programHeaderSize * programHeaderCount > fileSize) {
     throw new Error('the program headers lie beyond the end of the file (truncated?)');
   }
+  // Program headers sit right after the ELF header in every real binary; if
+  // they lie past the bytes we were given, there is nothing more to learn.
+  if (programHeaderOffset + programHeaderSize * programHeaderCount > data.length) return info;
+  const PT_LOAD = 1;
+  const PT_INTERP = 3;
   for (let index = 0; index < programHeaderCount; index++) {
     const header = programHeaderOffset + index * programHeaderSize;
-    const PT_INTERP = 3;
-    if (u32(header) !== PT_INTERP) continue;
+    const type = u32(header);
+    if (type !== PT_INTERP && type !== PT_LOAD) continue;
     const offset = bits === 64 ? word(header + 8) : word(header + 4);
     const size = bits === 64 ? word(header + 0x20) : word(header + 16);
-    if (offset + size > data.length) throw new Error('the PT_INTERP segment lies beyond the end of the file');
-    info.interpreter = data.toString('latin1', offset, offset + size).replace(/\0.*$/s, '');
-    break;
+    if (type === PT_LOAD) {
+      if (offset + size > fileSize) {
+        throw new Error(
+          `a loadable segment ends at byte ${offset + size}, past the end of the ${fileSize}-byte file (truncated?)`,
+        );
+      }
+      continue;
+    }
+    if (offset + size > fileSize) throw new Error('the PT_INTERP segment lies beyond the end of the file');
+    if (info.interpreter === undefined && offset + size <= data.length) {
+      info.interpreter = data.toString('latin1', offset, offset + size).replace(/\0.*$/s, '');
+    }
   }
   return info;
 }

@@ -1,4 +1,6 @@
-import { crc32, inflateRawSync } from 'node:zlib';
+import { open } from 'node:fs/promises';
+import { crc32, createInflateRaw, inflateRawSync } from 'node:zlib';
+import { CliError, errorMessage } from './errors.js';
 
 /**
  * A small zip reader that keeps what general-purpose libraries hide: the raw
@@ -11,6 +13,14 @@ export class ZipFormatError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'ZipFormatError';
+  }
+}
+
+/** An entry's bytes do not match its CRC-32. */
+export class CrcMismatchError extends ZipFormatError {
+  constructor() {
+    super('the data does not match its CRC-32: the zip is corrupt');
+    this.name = 'CrcMismatchError';
   }
 }
 
@@ -40,10 +50,21 @@ export interface ZipEntry {
   comment: string;
   /** Where the entry's (compressed) bytes start in the archive. */
   dataOffset: number;
+  /** The local header's own copy of the fields the central directory also holds. */
+  local: {
+    name: string;
+    flags: number;
+    method: number;
+    crc32: number;
+    compressedSize: number;
+    uncompressedSize: number;
+  };
 }
 
 export interface ZipArchive {
   entries: ZipEntry[];
+  /** Where the central directory starts: every entry's data must end before it. */
+  directoryOffset: number;
   comment: string;
   zip64: boolean;
   byteLength: number;
@@ -177,6 +198,16 @@ export function readZip(buffer: Buffer): ZipArchive {
     const localExtraStart = localHeaderOffset + 30 + localNameLength;
     const dataOffset = localExtraStart + localExtraLength;
     if (dataOffset > buffer.length) throw new ZipFormatError(`the local header of entry ${index + 1} is truncated`);
+    const localExtraFields = parseExtraFields(buffer.subarray(localExtraStart, dataOffset));
+    const localFlags = buffer.readUInt16LE(localHeaderOffset + 6);
+    let localCompressedSize = buffer.readUInt32LE(localHeaderOffset + 18);
+    let localUncompressedSize = buffer.readUInt32LE(localHeaderOffset + 22);
+    const localZip64 = localExtraFields.find((field) => field.id === zip64ExtraId);
+    if (localZip64 !== undefined && localZip64.data.length >= 16) {
+      // The local zip64 field holds both sizes, uncompressed first, whenever it is present.
+      if (localUncompressedSize === 0xffffffff) localUncompressedSize = readUInt64(localZip64.data, 0);
+      if (localCompressedSize === 0xffffffff) localCompressedSize = readUInt64(localZip64.data, 8);
+    }
     entries.push({
       name: decodeName(buffer.subarray(nameStart, nameStart + nameLength), flags),
       versionMadeBy,
@@ -193,13 +224,127 @@ export function readZip(buffer: Buffer): ZipArchive {
       externalAttributes: buffer.readUInt32LE(offset + 38),
       localHeaderOffset,
       extraFields,
-      localExtraFields: parseExtraFields(buffer.subarray(localExtraStart, dataOffset)),
+      localExtraFields,
       comment: buffer.toString('latin1', nameStart + nameLength + extraLength, variableEnd),
       dataOffset,
+      local: {
+        name: decodeName(buffer.subarray(localHeaderOffset + 30, localExtraStart), flags),
+        flags: localFlags,
+        method: buffer.readUInt16LE(localHeaderOffset + 8),
+        crc32: buffer.readUInt32LE(localHeaderOffset + 14),
+        compressedSize: localCompressedSize,
+        uncompressedSize: localUncompressedSize,
+      },
     });
     offset = variableEnd;
   }
-  return { entries, comment, zip64, byteLength: buffer.length };
+  return { entries, directoryOffset, comment, zip64, byteLength: buffer.length };
+}
+
+const flagDataDescriptor = 0x8;
+
+/**
+ * How the local header contradicts the central directory. Unzip tools trust
+ * one or the other, so such a zip unpacks differently depending on the tool
+ * (and inspect would check other bytes than Lambda unpacks).
+ */
+export function localHeaderMismatches(entry: ZipEntry): string[] {
+  const problems: string[] = [];
+  if (entry.local.name !== entry.name) problems.push('name');
+  if (entry.local.method !== entry.method) problems.push('compression method');
+  // With a data descriptor the local CRC and sizes may legitimately be zero.
+  const deferred = (entry.local.flags & flagDataDescriptor) !== 0;
+  const agrees = (local: number, central: number): boolean => local === central || (deferred && local === 0);
+  if (!agrees(entry.local.crc32, entry.crc32)) problems.push('CRC-32');
+  if (!agrees(entry.local.compressedSize, entry.compressedSize)) problems.push('compressed size');
+  if (!agrees(entry.local.uncompressedSize, entry.uncompressedSize)) problems.push('uncompressed size');
+  return problems;
+}
+
+/**
+ * Pairs of entries whose bytes (local header through data) share part of the
+ * file, and entries whose data runs into the central directory. Overlapping
+ * entries are how small zips inflate the same stream thousands of times.
+ */
+export function overlappingEntries(archive: ZipArchive): { entry: ZipEntry; overlaps: string }[] {
+  const spans = archive.entries
+    .map((entry) => ({ entry, start: entry.localHeaderOffset, end: entry.dataOffset + entry.compressedSize }))
+    .sort((a, b) => a.start - b.start);
+  const found: { entry: ZipEntry; overlaps: string }[] = [];
+  let previous: (typeof spans)[number] | undefined;
+  for (const span of spans) {
+    // Sorted by start, so comparing with the furthest-reaching earlier span finds every overlap.
+    if (previous !== undefined && span.start < previous.end) {
+      found.push({ entry: span.entry, overlaps: `the entry "${previous.entry.name}"` });
+    }
+    if (span.end > archive.directoryOffset) found.push({ entry: span.entry, overlaps: 'the central directory' });
+    if (previous === undefined || span.end > previous.end) previous = span;
+  }
+  return found;
+}
+
+/** The uncompressed sizes the central directory declares, summed. */
+export function declaredUncompressedBytes(archive: ZipArchive): number {
+  let total = 0;
+  for (const entry of archive.entries) total += entry.uncompressedSize;
+  return total;
+}
+
+/**
+ * No valid layer zip is larger than this: Lambda refuses layers over 250 MB
+ * unzipped, and a zip is at most its contents plus headers. The margin leaves
+ * room for the headers of a stored (uncompressed) zip of 250 MB.
+ */
+export const maximumZipFileBytes = 300 * 1024 * 1024;
+
+/**
+ * Reads a zip file the user named, refusing what no layer zip can be: a
+ * device or FIFO (`/dev/zero` would never end) or a file over
+ * `maximumZipFileBytes`. Checks the opened handle, so a file swapped after
+ * the check is not read either. Messages name `label` (the user's path).
+ */
+export async function readZipFile(filePath: string, label = filePath): Promise<Buffer> {
+  let handle;
+  try {
+    handle = await open(filePath, 'r');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') {
+      throw new CliError(`${label} does not exist`, {
+        hint: 'pass the path of a layer zip, e.g. dist/<name>-x86_64.zip (made by ext pack)',
+      });
+    }
+    throw new CliError(`cannot read ${label}: ${errorMessage(error)}`);
+  }
+  try {
+    const stat = await handle.stat();
+    if (stat.isDirectory())
+      throw new CliError(`${label} is a directory, not a zip file`, { hint: 'pass the path of a layer zip' });
+    if (!stat.isFile()) {
+      throw new CliError(`${label} is not a regular file (a device, FIFO or socket), so it cannot be a layer zip`, {
+        hint: 'pass the path of a layer zip file',
+      });
+    }
+    if (stat.size > maximumZipFileBytes) {
+      throw new CliError(
+        `${label} is ${stat.size} bytes, larger than any layer zip can be (${maximumZipFileBytes} bytes: Lambda's 250 MB unzipped limit plus headers)`,
+        { hint: 'check that this is the layer zip you meant; Lambda refuses layers this large' },
+      );
+    }
+    const buffer = Buffer.alloc(stat.size);
+    let filled = 0;
+    while (filled < buffer.length) {
+      const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    return buffer.subarray(0, filled);
+  } catch (error) {
+    if (error instanceof CliError) throw error;
+    throw new CliError(`cannot read ${label}: ${errorMessage(error)}`);
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Entries larger than this are not inflated: they blow Lambda's limits anyway. */
@@ -210,30 +355,127 @@ export const maximumInflatedBytes = 512 * 1024 * 1024;
  * cannot be produced; the caller compares the CRC itself (see `entryCrc32`).
  */
 export function readEntryData(buffer: Buffer, entry: ZipEntry): Buffer {
-  if (entry.flags & flagEncrypted) throw new ZipFormatError('the entry is encrypted');
   if (entry.uncompressedSize > maximumInflatedBytes) {
     throw new ZipFormatError(`the entry claims ${entry.uncompressedSize} bytes, too many to check`);
   }
-  const end = entry.dataOffset + entry.compressedSize;
-  if (end > buffer.length) throw new ZipFormatError('the entry data runs past the end of the file (truncated?)');
-  const compressed = buffer.subarray(entry.dataOffset, end);
+  const compressed = compressedData(buffer, entry);
   let data: Buffer;
   if (entry.method === 0) {
     data = compressed;
-  } else if (entry.method === 8) {
+  } else {
     try {
       // One byte of slack lets us notice data longer than the header claims.
       data = inflateRawSync(compressed, { maxOutputLength: entry.uncompressedSize + 1 });
     } catch (error) {
       throw new ZipFormatError(`cannot inflate the entry: ${(error as Error).message}`);
     }
-  } else {
-    throw new ZipFormatError(`compression method ${entry.method} is not supported (only store and deflate are)`);
   }
   if (data.length !== entry.uncompressedSize) {
     throw new ZipFormatError(`the entry holds ${bytes(data.length)}, the header says ${entry.uncompressedSize}`);
   }
   return data;
+}
+
+function compressedData(buffer: Buffer, entry: ZipEntry): Buffer {
+  if (entry.flags & flagEncrypted) throw new ZipFormatError('the entry is encrypted');
+  if (entry.method !== 0 && entry.method !== 8) {
+    throw new ZipFormatError(`compression method ${entry.method} is not supported (only store and deflate are)`);
+  }
+  const end = entry.dataOffset + entry.compressedSize;
+  if (end > buffer.length) throw new ZipFormatError('the entry data runs past the end of the file (truncated?)');
+  return buffer.subarray(entry.dataOffset, end);
+}
+
+export interface CheckedEntryData {
+  /** The first bytes of the entry, at most what the caller asked to keep. */
+  head: Buffer;
+  size: number;
+  crcMatches: boolean;
+}
+
+/**
+ * Inflates one entry to check its size and CRC-32, and keeps only its first
+ * `keepBytes`. Inflation stops one byte past the declared size, so a stream
+ * that inflates to more than declared costs no more than declared (and is an
+ * error): the caller bounds the declared sizes first.
+ */
+export function checkEntryData(buffer: Buffer, entry: ZipEntry, keepBytes: number): CheckedEntryData {
+  const data = readEntryData(buffer, entry);
+  // A copy, so the (possibly large) inflated buffer can be freed at once.
+  const head = Buffer.from(data.subarray(0, Math.min(keepBytes, data.length)));
+  return { head, size: data.length, crcMatches: entryCrc32(data) === entry.crc32 };
+}
+
+/**
+ * Streams one entry's uncompressed bytes to `write`, never holding more than
+ * one chunk, and fails when they exceed the declared size, fall short of it,
+ * or do not match the CRC-32. `onBytes` sees each chunk's length first, so the
+ * caller can enforce a total across entries while inflating.
+ */
+export async function streamEntryData(
+  buffer: Buffer,
+  entry: ZipEntry,
+  write: (chunk: Buffer) => Promise<unknown>,
+  onBytes: (count: number) => void = () => {},
+): Promise<void> {
+  const compressed = compressedData(buffer, entry);
+  let size = 0;
+  let crc = 0;
+  const accept = async (chunk: Buffer): Promise<void> => {
+    size += chunk.length;
+    if (size > entry.uncompressedSize) {
+      throw new ZipFormatError(`the entry inflates to more than the ${bytes(entry.uncompressedSize)} its header says`);
+    }
+    onBytes(chunk.length);
+    crc = crc32(chunk, crc);
+    await write(chunk);
+  };
+  if (entry.method === 0) {
+    const chunkSize = 1024 * 1024;
+    for (let start = 0; start < compressed.length; start += chunkSize) {
+      await accept(compressed.subarray(start, start + chunkSize));
+    }
+  } else {
+    const inflater = createInflateRaw();
+    inflater.end(compressed);
+    try {
+      for await (const chunk of inflater) await accept(chunk as Buffer);
+    } catch (error) {
+      inflater.destroy();
+      // zlib's own errors carry Z_* codes; anything else came from `accept` and stays as it is.
+      const code = (error as NodeJS.ErrnoException).code;
+      if (typeof code === 'string' && code.startsWith('Z_')) {
+        throw new ZipFormatError(`cannot inflate the entry: ${errorMessage(error)}`);
+      }
+      throw error;
+    }
+  }
+  if (size !== entry.uncompressedSize) {
+    throw new ZipFormatError(`the entry holds ${bytes(size)}, the header says ${entry.uncompressedSize}`);
+  }
+  if (crc >>> 0 !== entry.crc32) throw new CrcMismatchError();
+}
+
+/** `checkEntryData` for large entries: streams them, so memory holds one chunk and the head, never the file. */
+export async function streamEntryHead(buffer: Buffer, entry: ZipEntry, keepBytes: number): Promise<CheckedEntryData> {
+  const parts: Buffer[] = [];
+  let kept = 0;
+  let size = 0;
+  const keep = async (chunk: Buffer): Promise<void> => {
+    size += chunk.length;
+    if (kept >= keepBytes) return;
+    const part = Buffer.from(chunk.subarray(0, keepBytes - kept));
+    parts.push(part);
+    kept += part.length;
+  };
+  let crcMatches = true;
+  try {
+    await streamEntryData(buffer, entry, keep);
+  } catch (error) {
+    if (!(error instanceof CrcMismatchError)) throw error;
+    crcMatches = false;
+  }
+  return { head: Buffer.concat(parts), size, crcMatches };
 }
 
 export function entryCrc32(data: Buffer): number {

@@ -21,6 +21,10 @@ export interface RawZipEntry {
   crc?: number;
   dosDate?: number;
   dosTime?: number;
+  /** Declared instead of the real uncompressed size (in both headers unless `local` overrides it). */
+  uncompressedSize?: number;
+  /** What the local header says instead of the central directory's values. */
+  local?: { name?: string; method?: number; uncompressedSize?: number };
 }
 
 export function buildZip(entries: RawZipEntry[]): Buffer {
@@ -34,6 +38,8 @@ export function buildZip(entries: RawZipEntry[]): Buffer {
     const body = method === 8 ? deflateRawSync(data) : data;
     const crc = entry.crc ?? crc32(data) >>> 0;
     const name = Buffer.from(entry.name);
+    const localName = Buffer.from(entry.local?.name ?? entry.name);
+    const declaredSize = entry.uncompressedSize ?? data.length;
     const extra = entry.extra ?? Buffer.alloc(0);
     const platform = entry.platform ?? 3;
     const mode = entry.mode ?? (directory ? 0o40755 : 0o100644);
@@ -48,23 +54,23 @@ export function buildZip(entries: RawZipEntry[]): Buffer {
     local.writeUInt32LE(0x04034b50, 0);
     local.writeUInt16LE(20, 4);
     local.writeUInt16LE(flags, 6);
-    local.writeUInt16LE(method, 8);
+    local.writeUInt16LE(entry.local?.method ?? method, 8);
     local.writeUInt16LE(dosTime, 10);
     local.writeUInt16LE(dosDate, 12);
     if (entry.dataDescriptor !== true) {
       local.writeUInt32LE(crc, 14);
       local.writeUInt32LE(body.length, 18);
-      local.writeUInt32LE(data.length, 22);
+      local.writeUInt32LE(entry.local?.uncompressedSize ?? declaredSize, 22);
     }
-    local.writeUInt16LE(name.length, 26);
+    local.writeUInt16LE(localName.length, 26);
     local.writeUInt16LE(extra.length, 28);
-    const parts = [local, name, extra, body];
+    const parts = [local, localName, extra, body];
     if (entry.dataDescriptor === true) {
       const descriptor = Buffer.alloc(16);
       descriptor.writeUInt32LE(0x08074b50, 0);
       descriptor.writeUInt32LE(crc, 4);
       descriptor.writeUInt32LE(body.length, 8);
-      descriptor.writeUInt32LE(data.length, 12);
+      descriptor.writeUInt32LE(declaredSize, 12);
       parts.push(descriptor);
     }
     const localBytes = Buffer.concat(parts);
@@ -79,7 +85,7 @@ export function buildZip(entries: RawZipEntry[]): Buffer {
     central.writeUInt16LE(dosDate, 14);
     central.writeUInt32LE(crc, 16);
     central.writeUInt32LE(body.length, 20);
-    central.writeUInt32LE(data.length, 24);
+    central.writeUInt32LE(declaredSize, 24);
     central.writeUInt16LE(name.length, 28);
     central.writeUInt16LE(extra.length, 30);
     central.writeUInt32LE(external, 38);

@@ -1,13 +1,17 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  declaredUncompressedBytes,
   entryCrc32,
   formatDosDateTime,
   isDirectoryEntry,
   isExecutableEntry,
   isSymlinkEntry,
+  localHeaderMismatches,
+  overlappingEntries,
   readEntryData,
   readZip,
+  streamEntryData,
   unixMode,
   ZipFormatError,
 } from '../../src/core/zip-reader.js';
@@ -85,4 +89,39 @@ test('not-a-zip, truncated and damaged inputs raise ZipFormatError', () => {
   const centralOffset = unsupported.length - 22 - 47;
   unsupported.writeUInt16LE(12, centralOffset + 10);
   assert.throws(() => readEntryData(unsupported, readZip(unsupported).entries[0]!), /method 12/);
+});
+
+test('ordinary zips have no overlaps and no local header mismatches, data descriptors included', () => {
+  const zip = buildZip([
+    { name: 'extensions/' },
+    { name: 'extensions/demo', data: 'hello', mode: 0o100755 },
+    { name: 'streamed', data: 'streamed data', dataDescriptor: true },
+    { name: 'empty', data: '', method: 0 },
+  ]);
+  const archive = readZip(zip);
+  assert.deepEqual(overlappingEntries(archive), []);
+  for (const entry of archive.entries) assert.deepEqual(localHeaderMismatches(entry), [], entry.name);
+  assert.equal(declaredUncompressedBytes(archive), 'hello'.length + 'streamed data'.length);
+});
+
+test('streamEntryData writes chunks, checks size and CRC, and stops past the declared size', async () => {
+  const zip = buildZip([
+    { name: 'ok', data: 'x'.repeat(100_000) },
+    { name: 'liar', data: Buffer.alloc(1_000_000), uncompressedSize: 10 },
+    { name: 'bad-crc', data: 'payload', crc: 1 },
+  ]);
+  const [ok, liar, badCrc] = readZip(zip).entries;
+  const chunks: Buffer[] = [];
+  await streamEntryData(zip, ok!, async (chunk) => chunks.push(chunk));
+  assert.equal(Buffer.concat(chunks).toString(), 'x'.repeat(100_000));
+  let written = 0;
+  await assert.rejects(
+    streamEntryData(zip, liar!, async (chunk) => (written += chunk.length)),
+    /inflates to more than the 10 bytes/,
+  );
+  assert.equal(written, 0);
+  await assert.rejects(
+    streamEntryData(zip, badCrc!, async () => {}),
+    /CRC-32/,
+  );
 });

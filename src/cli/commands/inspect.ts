@@ -1,6 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { CliError } from '../../core/errors.js';
 import type { InspectReport } from '../../core/inspect.js';
+import { printableLine } from '../../core/text.js';
 import { bold, dim, green, red, yellow } from '../terminal.js';
 import { architecturesFlag } from '../options.js';
 
@@ -53,8 +54,15 @@ function size(bytes: number): string {
   return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
 }
 
+/**
+ * Entry names, link targets and script excerpts come from the zip: each is
+ * printed as one escaped line, so none can move the cursor, repaint a line
+ * (a bare CR) or add a fake one. The JSON report keeps the raw strings.
+ */
+const safe = (text: string): string => printableLine(text, 2000);
+
 export function formatReport(report: InspectReport): string {
-  const lines = [bold(report.zipPath)];
+  const lines = [bold(safe(report.zipPath))];
   lines.push(
     // entries = files + folders; folders without an entry of their own are counted apart.
     `  ${count(report.entries, 'entry', 'entries')} (${count(report.files, 'file')}, ${count(report.directories, 'folder')}${report.impliedDirectories === 0 ? '' : `; ${count(report.impliedDirectories, 'folder')} only implied by paths`}), ${size(report.zippedBytes)} zipped, ${size(report.unzippedBytes)} unzipped`,
@@ -67,12 +75,13 @@ export function formatReport(report: InspectReport): string {
       extension.kind === 'elf'
         ? extension.interpreter === undefined
           ? 'static ELF'
-          : `dynamic ELF, ${extension.interpreter}`
+          : `dynamic ELF, ${safe(extension.interpreter)}`
         : extension.kind,
     ];
-    if (extension.kind === 'script' && extension.interpreter !== undefined) details.push(`#!${extension.interpreter}`);
-    if (extension.targets !== undefined) details.push(`runs /opt/${extension.targets.join(', /opt/')}`);
-    lines.push(`  extension: ${extension.name} (${details.join('; ')})`);
+    if (extension.kind === 'script' && extension.interpreter !== undefined)
+      details.push(`#!${safe(extension.interpreter)}`);
+    if (extension.targets !== undefined) details.push(safe(`runs /opt/${extension.targets.join(', /opt/')}`));
+    lines.push(`  extension: ${safe(extension.name)} (${details.join('; ')})`);
   }
   lines.push('');
   const ordered = [...report.findings].sort(
@@ -81,7 +90,7 @@ export function formatReport(report: InspectReport): string {
   for (const finding of ordered) {
     const label = finding.severity === 'error' ? red('error  ') : yellow('warning');
     lines.push(
-      `${label} ${finding.path === undefined ? '' : `${finding.path}: `}${finding.message} ${dim(`[${finding.code}]`)}`,
+      `${label} ${finding.path === undefined ? '' : `${safe(finding.path)}: `}${safe(finding.message)} ${dim(`[${finding.code}]`)}`,
     );
   }
   if (report.findings.length === 0) lines.push(green('no problems found'));

@@ -1,43 +1,238 @@
+import { constants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { isDirectoryEntry, isSymlinkEntry, readEntryData, readZip, unixMode } from '../zip-reader.js';
+import { CliError, errorMessage } from '../errors.js';
+import { LayerLinks, pathComponents, unusableNameProblem } from '../layer-links.js';
+import {
+  checkEntryData,
+  declaredUncompressedBytes,
+  isDirectoryEntry,
+  isSymlinkEntry,
+  localHeaderMismatches,
+  overlappingEntries,
+  readZip,
+  readZipFile,
+  streamEntryData,
+  unixMode,
+  ZipFormatError,
+  type ZipArchive,
+  type ZipEntry,
+} from '../zip-reader.js';
+
+/** Lambda's limit on a function's unzipped code and layers (250 MiB, as AWS counts). */
+export const unpackedLimitBytes = 250 * 1024 * 1024;
+/** Linux PATH_MAX: no link target is longer. */
+const maximumLinkTargetBytes = 4096;
+
+export interface ExtractLayerOptions {
+  /** How messages name the zip (the path the user typed); defaults to `zipFile`. */
+  label?: string;
+  /** Defaults to Lambda's 250 MB; tests lower it. */
+  limitBytes?: number;
+}
 
 /**
  * Unpacks a layer zip the way Lambda does into /opt, keeping the Unix modes
  * stored in the external attributes. An entry without Unix attributes (a
  * zip made on Windows, or by a library that drops them) becomes 0644, so a
  * missing exec bit shows up here as the LaunchError it causes on Lambda.
+ *
+ * The zip is untrusted. Lambda keeps symbolic links in layers (shared
+ * libraries are often `libx.so -> libx.so.1`), so links are kept too, but
+ * unpacking never goes through one: every check runs on the archive's own
+ * tree before anything is written (no entry may lie under a link, every link
+ * must resolve inside the layer, through chains of links), folders and files
+ * are created first with exclusive, no-follow opens, links last, and each link
+ * is then resolved on disk against the real root. Sizes are counted as bytes
+ * inflate (Lambda's 250 MB cap) and CRCs checked. On any error, whatever was
+ * written is removed. `destination` must be an empty folder of our own (a
+ * fresh temp dir): cleanup removes every top-level name the zip holds.
  */
-export async function extractLayerZip(zipFile: string, destination: string): Promise<number> {
-  const buffer = await fs.readFile(zipFile);
-  const archive = readZip(buffer);
-  const root = path.resolve(destination);
-  let files = 0;
+export async function extractLayerZip(
+  zipFile: string,
+  destination: string,
+  options: ExtractLayerOptions = {},
+): Promise<number> {
+  const label = options.label ?? zipFile;
+  const fail = (message: string, hint?: string): CliError =>
+    new CliError(`cannot unpack ${label}: ${message}`, hint === undefined ? {} : { hint });
+  const buffer = await readZipFile(zipFile, label);
+  let archive: ZipArchive;
+  try {
+    archive = readZip(buffer);
+  } catch (error) {
+    if (error instanceof ZipFormatError) throw fail(`not a readable zip file: ${error.message}`);
+    throw error;
+  }
+  const limitBytes = options.limitBytes ?? unpackedLimitBytes;
+  const plan = planExtraction(buffer, archive, limitBytes, fail);
+
+  const root = await fs.realpath(destination);
+  const created = new Set<string>();
+  let current: string | undefined;
+  const remember = (components: string[]): void => {
+    created.add(components[0]!);
+  };
+  try {
+    for (const folder of plan.directories) {
+      remember(folder);
+      await fs.mkdir(path.join(root, ...folder), { recursive: true });
+    }
+    let unpacked = 0;
+    for (const { entry, components } of plan.files) {
+      current = entry.name;
+      remember(components);
+      const target = path.join(root, ...components);
+      await fs.mkdir(path.dirname(target), { recursive: true });
+      const mode = (unixMode(entry) ?? 0o644) & 0o777;
+      const handle = await fs.open(
+        target,
+        constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+        0o600,
+      );
+      try {
+        await streamEntryData(
+          buffer,
+          entry,
+          (chunk) => handle.write(chunk),
+          (count) => {
+            unpacked += count;
+            if (unpacked > limitBytes) {
+              throw fail(
+                `it unpacks to more than ${limitBytes} bytes, over Lambda's 250 MB unzipped limit`,
+                'trim the layer; Lambda refuses it too',
+              );
+            }
+          },
+        );
+        // The open mode is filtered by the umask; Lambda keeps the stored bits.
+        await handle.chmod(mode);
+      } finally {
+        await handle.close();
+      }
+    }
+    for (const { components, target } of plan.links) {
+      remember(components);
+      const linkPath = path.join(root, ...components);
+      await fs.mkdir(path.dirname(linkPath), { recursive: true });
+      // An absolute target means /opt/...; here the layer root plays /opt.
+      const onDisk = target.startsWith('/')
+        ? path.relative(path.dirname(linkPath), path.join(root, target.slice('/opt'.length))) || '.'
+        : target;
+      await fs.symlink(onDisk, linkPath);
+    }
+    for (const { name, components } of plan.links) {
+      const resolved = await fs.realpath(path.join(root, ...components)).catch(() => undefined);
+      if (resolved !== undefined && resolved !== root && !resolved.startsWith(root + path.sep)) {
+        throw fail(`the symlink "${name}" resolves outside the layer`);
+      }
+    }
+    return plan.files.length;
+  } catch (error) {
+    // rm does not follow links, so this removes only what we created.
+    await Promise.all([...created].map((top) => fs.rm(path.join(root, top), { recursive: true, force: true })));
+    if (error instanceof CliError) throw error;
+    if (error instanceof ZipFormatError) throw fail(`the entry "${current}": ${error.message}`);
+    const code = (error as NodeJS.ErrnoException).code;
+    // fs messages hold the temp path; the user only knows entry names.
+    throw fail(code === undefined ? errorMessage(error) : `cannot write the layer (${code})`);
+  }
+}
+
+interface ExtractionPlan {
+  directories: string[][];
+  files: { entry: ZipEntry; components: string[] }[];
+  links: { name: string; components: string[]; target: string }[];
+}
+
+/** Every check that needs no disk, so a bad zip is refused before anything is written. */
+function planExtraction(
+  buffer: Buffer,
+  archive: ZipArchive,
+  limitBytes: number,
+  fail: (message: string, hint?: string) => CliError,
+): ExtractionPlan {
+  const overlap = overlappingEntries(archive)[0];
+  if (overlap !== undefined) {
+    throw fail(
+      `the entry "${overlap.entry.name}" shares its bytes with ${overlap.overlaps} (a zip bomb or a corrupt zip)`,
+    );
+  }
+  const declared = declaredUncompressedBytes(archive);
+  if (declared > limitBytes) {
+    throw fail(
+      `its entries declare ${declared} bytes, over Lambda's 250 MB unzipped limit (${limitBytes} bytes)`,
+      'trim the layer; Lambda refuses it too',
+    );
+  }
+  const plan: ExtractionPlan = { directories: [], files: [], links: [] };
+  const seen = new Set<string>();
+  const links = new Map<string, string>();
+  const entries: { entry: ZipEntry; name: string; components: string[] }[] = [];
   for (const entry of archive.entries) {
-    const target = path.resolve(root, entry.name);
-    if (target !== root && !target.startsWith(root + path.sep)) {
-      throw new Error(`the zip entry "${entry.name}" points outside the layer`);
+    const quoted = `"${entry.name}"`;
+    const mismatches = localHeaderMismatches(entry);
+    if (mismatches.length > 0) {
+      throw fail(`the local header of ${quoted} disagrees with the central directory (${mismatches.join(', ')})`);
+    }
+    const problem = unusableNameProblem(entry.name);
+    if (problem !== undefined) throw fail(`the entry ${quoted}: ${problem.message}`);
+    const components = pathComponents(entry.name);
+    if (entry.name.startsWith('/') || components.includes('..')) {
+      throw fail(`the zip entry ${quoted} points outside the layer`);
+    }
+    const name = components.join('/');
+    if (name === '') {
+      if (isDirectoryEntry(entry)) continue;
+      throw fail(`the entry ${quoted} has no file name`);
+    }
+    if (seen.has(name)) throw fail(`the zip holds "${name}" twice`);
+    seen.add(name);
+    entries.push({ entry, name, components });
+    if (isDirectoryEntry(entry) || !isSymlinkEntry(entry)) continue;
+    if (entry.uncompressedSize > maximumLinkTargetBytes) throw fail(`the symlink ${quoted} has an overlong target`);
+    let checked;
+    try {
+      checked = checkEntryData(buffer, entry, maximumLinkTargetBytes);
+    } catch (error) {
+      throw fail(`cannot read the symlink ${quoted}: ${errorMessage(error)}`);
+    }
+    if (!checked.crcMatches) throw fail(`the symlink ${quoted} does not match its CRC-32: the zip is corrupt`);
+    const target = checked.head.toString('utf8');
+    if (target === '' || target.includes('\0')) throw fail(`the symlink ${quoted} has an empty or invalid target`);
+    links.set(name, target);
+  }
+  const layerLinks = new LayerLinks(links);
+  let hasExtension = false;
+  for (const { entry, name, components } of entries) {
+    const above = layerLinks.linkAbove(name);
+    if (above !== undefined) {
+      throw fail(
+        `the entry "${entry.name}" lies inside the symlink "${above}", so unpacking it would write through the link`,
+      );
     }
     if (isDirectoryEntry(entry)) {
-      await fs.mkdir(target, { recursive: true });
+      plan.directories.push(components);
       continue;
     }
-    await fs.mkdir(path.dirname(target), { recursive: true });
-    const data = readEntryData(buffer, entry);
-    if (isSymlinkEntry(entry)) {
-      const linkTarget = data.toString('utf8');
-      const resolved = path.resolve(path.dirname(target), linkTarget);
-      if (resolved !== root && !resolved.startsWith(root + path.sep)) {
-        throw new Error(`the zip symlink "${entry.name}" points outside the layer (${linkTarget})`);
-      }
-      await fs.symlink(linkTarget, target);
+    if (components.length === 2 && components[0] === 'extensions') hasExtension = true;
+    const target = links.get(name);
+    if (target === undefined) {
+      plan.files.push({ entry, components });
       continue;
     }
-    const mode = (unixMode(entry) ?? 0o644) & 0o777;
-    await fs.writeFile(target, data, { mode });
-    // writeFile's mode is filtered by the umask; Lambda keeps the stored bits.
-    await fs.chmod(target, mode);
-    files += 1;
+    const resolution = layerLinks.resolve(name);
+    if (resolution.kind === 'loop') throw fail(`the symlink "${entry.name}" is part of a loop of links`);
+    if (resolution.kind === 'outside') {
+      throw fail(`the symlink "${entry.name}" points outside the layer (${target})`);
+    }
+    plan.links.push({ name: entry.name, components, target });
   }
-  return files;
+  if (!hasExtension) {
+    throw fail(
+      'the zip has no file under extensions/, so Lambda would start nothing from this layer',
+      'put the executable at extensions/<name> (ext pack does), or inspect the zip with ext inspect',
+    );
+  }
+  return plan;
 }

@@ -1,0 +1,61 @@
+/** What `ext inspect` reports, and the Lambda limits it checks against. */
+import type { Architecture } from '../architectures.js';
+
+/** Lambda's documented limits (MiB, as AWS counts them). */
+export const zippedLimitBytes = 50 * 1024 * 1024;
+export const unzippedLimitBytes = 250 * 1024 * 1024;
+export const maximumExtensions = 10;
+/** Above this share of a limit we warn. */
+export const limitWarningRatio = 0.8;
+
+export type FindingSeverity = 'error' | 'warning';
+
+export interface InspectFinding {
+  severity: FindingSeverity;
+  /** Stable and kebab-case, for scripts that filter findings. */
+  code: string;
+  path?: string;
+  message: string;
+}
+
+export interface InspectedExtension {
+  /** The file name under extensions/, which is also the name it must register with. */
+  name: string;
+  kind: 'elf' | 'script' | 'symlink' | 'other';
+  /** The shebang interpreter, or the ELF dynamic linker. */
+  interpreter?: string;
+  /** Layer paths the launcher script runs, resolved against /opt. */
+  targets?: string[];
+}
+
+export interface InspectReport {
+  zipPath: string;
+  ok: boolean;
+  errors: number;
+  warnings: number;
+  architecture?: Architecture;
+  architectureSource?: 'option' | 'file name' | 'ELF header';
+  /**
+   * Entries in the zip: always `files + directories`. Folders that only
+   * appear in paths (zips made without folder entries) are `impliedDirectories`.
+   */
+  entries: number;
+  /** File entries, symbolic links included, duplicates counted. */
+  files: number;
+  /** Folder entries. */
+  directories: number;
+  /** Folders that unpack from paths alone, with no entry of their own (Info-ZIP -D, SAM, many JS tools). */
+  impliedDirectories: number;
+  extensions: InspectedExtension[];
+  zippedBytes: number;
+  unzippedBytes: number;
+  findings: InspectFinding[];
+}
+
+export interface InspectOptions {
+  /** The target architecture; inferred from the file name or the first ELF when absent. */
+  architecture?: Architecture;
+}
+
+/** How checks record findings; the path is the zip entry's name. */
+export type AddFinding = (severity: FindingSeverity, code: string, message: string, entryPath?: string) => void;
