@@ -1,9 +1,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import fs from 'node:fs/promises';
 import path from 'node:path';
-import readline from 'node:readline';
+import { CliError } from '../errors.js';
 import { ExtensionsApi, type Agent, type ApiHost } from './extensions-api.js';
 import { extensionEnvironment, launchProblem, listExtensionFiles, peakMemoryMB, startExtension } from './launch.js';
+import { BoundedTimeline, cutLineMarker, LineSplitter, maxOutputLineBytes } from './output.js';
+import { ProcessSupervisor } from './processes.js';
 import { TelemetryHub, TelemetrySubscriber, type TelemetryRequest } from './telemetry.js';
 import type {
   EmulatorOptions,
@@ -50,23 +53,8 @@ function traceHeader(): string {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** Every live extension process group, so an abrupt exit of ours leaves no orphans. */
-const liveProcessGroups = new Set<number>();
-let exitHookInstalled = false;
-function killProcessGroup(pid: number): void {
-  try {
-    process.kill(-pid, 'SIGKILL');
-  } catch {
-    // Already gone.
-  }
-}
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const pid of liveProcessGroups) killProcessGroup(pid);
-  });
-}
+/** How long `close` waits for the last output of killed extensions to be read. */
+const outputDrainMs = 1000;
 
 /**
  * One emulated Lambda execution environment, as seen by extensions. Drive
@@ -86,7 +74,11 @@ export class Emulator extends EventEmitter {
   private subscriptionsOpen = false;
   private readonly waiters = new Set<() => void>();
   private readonly verdictList: Verdict[] = [];
-  private readonly timelineEntries: TimelineEntry[] = [];
+  private readonly timelineEntries = new BoundedTimeline();
+  private readonly supervisor = new ProcessSupervisor();
+  /** Resolve when an extension's stdout and stderr have ended. */
+  private readonly outputsClosed: Promise<void>[] = [];
+  private readonly outputStats = { lines: 0, bytes: 0, linesCut: 0 };
   private readonly inits: InitResult[] = [];
   private readonly invokes: InvokeResult[] = [];
   private readonly retiredAgents: Agent[] = [];
@@ -126,7 +118,6 @@ export class Emulator extends EventEmitter {
       environment: () => this.environmentNumber,
     };
     this.api = new ExtensionsApi(host);
-    installExitHook();
   }
 
   get functionName(): string {
@@ -142,8 +133,9 @@ export class Emulator extends EventEmitter {
     return `${this.options.host ?? '127.0.0.1'}:${this.port}`;
   }
 
+  /** The first and last entries of the run, with a note where entries were left out (see BoundedTimeline). */
   get timeline(): readonly TimelineEntry[] {
-    return this.timelineEntries;
+    return this.timelineEntries.entries();
   }
 
   get verdicts(): readonly Verdict[] {
@@ -220,7 +212,7 @@ export class Emulator extends EventEmitter {
       ...(details.stream === undefined ? {} : { stream: details.stream }),
       ...(details.data === undefined ? {} : { data: details.data }),
     };
-    this.timelineEntries.push(entry);
+    this.timelineEntries.add(entry);
     this.options.onTimeline?.(entry);
     this.emit('timeline', entry);
     return entry;
@@ -263,8 +255,19 @@ export class Emulator extends EventEmitter {
     this.hub.publish('platform.telemetrySubscription', { name: agent.name, state: 'Subscribed', types: request.types });
   }
 
-  private extensionOutput(agent: Agent, stream: 'stdout' | 'stderr', line: string): void {
-    this.record('output', `[${agent.name}] ${line}`, { extension: agent.name, stream });
+  private extensionOutput(agent: Agent, stream: 'stdout' | 'stderr', kept: string, droppedBytes: number): void {
+    this.outputStats.lines += 1;
+    this.outputStats.bytes += Buffer.byteLength(kept) + droppedBytes;
+    let line = kept;
+    if (droppedBytes > 0) {
+      this.outputStats.linesCut += 1;
+      line = `${kept}${cutLineMarker(droppedBytes)}`;
+    }
+    this.record('output', `[${agent.name}] ${line}`, {
+      extension: agent.name,
+      stream,
+      ...(droppedBytes > 0 ? { data: { cutBytes: droppedBytes } } : {}),
+    });
     this.options.onExtensionOutput?.(agent.name, stream, line);
     this.emit('output', agent.name, stream, line);
     this.hub.publish('extension', line);
@@ -294,7 +297,10 @@ export class Emulator extends EventEmitter {
   private async launch(agent: Agent, environment: Record<string, string>): Promise<void> {
     const file = agent.file!;
     const problem = await launchProblem(file);
-    const started = problem === undefined ? await startExtension(file, environment) : { error: problem };
+    const started =
+      problem === undefined
+        ? await startExtension(file, this.supervisor.environment(environment))
+        : { error: problem };
     if ('error' in started) {
       agent.state = 'LaunchError';
       this.addVerdict({
@@ -308,13 +314,21 @@ export class Emulator extends EventEmitter {
     const child = started.child;
     agent.child = child;
     agent.pid = child.pid;
-    if (child.pid !== undefined) liveProcessGroups.add(child.pid);
+    if (child.pid !== undefined) this.supervisor.adopt(child.pid);
     for (const stream of ['stdout', 'stderr'] as const) {
       const source = child[stream];
       if (source === null) continue;
-      readline
-        .createInterface({ input: source, crlfDelay: Infinity })
-        .on('line', (line) => this.extensionOutput(agent, stream, line));
+      // Not readline: it holds a line until its newline, and a line may never end.
+      const lines = new LineSplitter((line, dropped) => this.extensionOutput(agent, stream, line, dropped));
+      source.on('data', (chunk: Buffer) => lines.write(chunk));
+      this.outputsClosed.push(
+        new Promise((resolve) => {
+          source.once('close', () => {
+            lines.end();
+            resolve();
+          });
+        }),
+      );
     }
     child.on('exit', (code, signal) => this.processExited(agent, code, signal));
   }
@@ -324,7 +338,6 @@ export class Emulator extends EventEmitter {
     agent.exitCode = code;
     agent.signal = signal;
     agent.exitedAt = Date.now();
-    if (agent.pid !== undefined) liveProcessGroups.delete(agent.pid);
     this.api.releasePending(agent);
     const expected =
       agent.killedBy !== undefined ||
@@ -354,7 +367,7 @@ export class Emulator extends EventEmitter {
     agent.killedBy ??= reason;
     if (agent.pid !== undefined) {
       // Each extension runs in its own process group: a launcher script's children die with it.
-      killProcessGroup(agent.pid);
+      this.supervisor.killGroup(agent.pid);
     } else {
       agent.child.kill('SIGKILL');
     }
@@ -807,6 +820,11 @@ export class Emulator extends EventEmitter {
     if (this.closed) return;
     this.closed = true;
     for (const agent of [...this.retiredAgents, ...this.api.agents]) this.kill(agent, 'cleanup');
+    // Also what the extensions left behind: children in their groups, setsid escapees.
+    this.supervisor.reap();
+    // Read what the extensions printed last; a pipe held open by something we could not kill does not hold us.
+    const drained = Promise.all(this.outputsClosed);
+    await Promise.race([drained, sleep(outputDrainMs)]);
     this.hub.close();
     if (this.listening) await this.api.close();
   }
@@ -846,7 +864,15 @@ export class Emulator extends EventEmitter {
         subscriptions: this.allSubscribers.map((subscriber) => subscriber.report()),
         logsApiCalls: this.api.logsApiCalls,
       },
-      timeline: [...this.timelineEntries],
+      output: {
+        lines: this.outputStats.lines,
+        bytes: this.outputStats.bytes,
+        linesCut: this.outputStats.linesCut,
+        maxLineBytes: maxOutputLineBytes,
+        timelineEntriesLeftOut: this.timelineEntries.entriesLeftOut,
+        outputLinesLeftOut: this.timelineEntries.outputLinesLeftOut,
+      },
+      timeline: this.timelineEntries.entries(),
     };
   }
 }
@@ -857,6 +883,7 @@ export class Emulator extends EventEmitter {
  * the environment has failed, as it would have on Lambda.
  */
 export async function runEmulator(options: EmulatorOptions): Promise<EmulatorReport> {
+  await requireExtensions(options.layerDirectory);
   const emulator = new Emulator(options);
   try {
     const init = await emulator.start();
@@ -874,4 +901,22 @@ export async function runEmulator(options: EmulatorOptions): Promise<EmulatorRep
     await emulator.close();
   }
   return emulator.report();
+}
+
+/**
+ * A run with nothing to run would "pass" and prove nothing: refuse it,
+ * naming the folder as the caller gave it.
+ */
+async function requireExtensions(layerDirectory: string): Promise<void> {
+  const stat = await fs.stat(layerDirectory).catch(() => undefined);
+  if (stat === undefined || !stat.isDirectory()) {
+    throw new CliError(`layer directory ${layerDirectory} ${stat === undefined ? 'does not exist' : 'is not a folder'}`, {
+      hint: 'pass the folder that becomes /opt, holding extensions/',
+    });
+  }
+  if ((await listExtensionFiles(path.resolve(layerDirectory))).length === 0) {
+    throw new CliError(`no extension to run: ${path.join(layerDirectory, 'extensions')} holds no files`, {
+      hint: 'Lambda starts every file at the top of extensions/; put the extension executable there',
+    });
+  }
 }
