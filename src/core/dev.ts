@@ -121,7 +121,9 @@ async function requireExtensions(directory: string, shownAs: string): Promise<vo
   const hasFolder = await fs.stat(path.join(directory, 'extensions')).catch(() => undefined);
   throw new CliError(
     `--layer: ${shownAs} has ${hasFolder === undefined ? 'no extensions/ folder' : 'no files in extensions/'}; Lambda would start nothing from it`,
-    { hint: 'pass the folder that becomes /opt (or its zip), with the extension executables at the top of extensions/' },
+    {
+      hint: 'pass the folder that becomes /opt (or its zip), with the extension executables at the top of extensions/',
+    },
   );
 }
 

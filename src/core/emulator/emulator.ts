@@ -298,9 +298,7 @@ export class Emulator extends EventEmitter {
     const file = agent.file!;
     const problem = await launchProblem(file);
     const started =
-      problem === undefined
-        ? await startExtension(file, this.supervisor.environment(environment))
-        : { error: problem };
+      problem === undefined ? await startExtension(file, this.supervisor.environment(environment)) : { error: problem };
     if ('error' in started) {
       agent.state = 'LaunchError';
       this.addVerdict({
@@ -910,9 +908,12 @@ export async function runEmulator(options: EmulatorOptions): Promise<EmulatorRep
 async function requireExtensions(layerDirectory: string): Promise<void> {
   const stat = await fs.stat(layerDirectory).catch(() => undefined);
   if (stat === undefined || !stat.isDirectory()) {
-    throw new CliError(`layer directory ${layerDirectory} ${stat === undefined ? 'does not exist' : 'is not a folder'}`, {
-      hint: 'pass the folder that becomes /opt, holding extensions/',
-    });
+    throw new CliError(
+      `layer directory ${layerDirectory} ${stat === undefined ? 'does not exist' : 'is not a folder'}`,
+      {
+        hint: 'pass the folder that becomes /opt, holding extensions/',
+      },
+    );
   }
   if ((await listExtensionFiles(path.resolve(layerDirectory))).length === 0) {
     throw new CliError(`no extension to run: ${path.join(layerDirectory, 'extensions')} holds no files`, {
