@@ -142,6 +142,25 @@ describe('request bodies and headers', () => {
     );
   }
 
+  test(
+    'an extension looping on bad register calls cannot grow the verdict list without bound',
+    { timeout: 20_000 },
+    async () => {
+      for (let index = 0; index < 300; index += 1) {
+        const answer = await rawRequest(
+          api,
+          'POST',
+          '/2020-01-01/extension/register',
+          { 'Lambda-Extension-Name': `loop-${index}` },
+          JSON.stringify({ events: [`BOGUS-${index}`] }),
+        );
+        assert.equal(answer.status, 403);
+      }
+      assert.equal(emulator.verdicts.length, 100);
+      assert.ok(emulator.timeline.some((entry) => /later ones are not reported/.test(entry.text)));
+    },
+  );
+
   test('a huge extension name is refused, and a huge error type is stored cut', { timeout: 10_000 }, async () => {
     const long = await rawRequest(
       api,

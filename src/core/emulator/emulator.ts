@@ -22,6 +22,7 @@ import type {
   TimelineEntry,
   TimelineKind,
   Verdict,
+  VerdictKind,
 } from './types.js';
 
 /** A fake account id, returned when an extension asks for the accountId feature. */
@@ -53,6 +54,10 @@ function traceHeader(): string {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/** Verdicts that do not end a phase by themselves (see failedSince) are reported up to this many. */
+const maxNonFatalVerdicts = 100;
+const isFatal = (kind: VerdictKind): boolean => kind !== 'invalid-event-type' && kind !== 'registration-refused';
+
 /** How long `close` waits for the last output of killed extensions to be read. */
 const outputDrainMs = 1000;
 
@@ -79,6 +84,7 @@ export class Emulator extends EventEmitter {
   /** Resolve when an extension's stdout and stderr have ended. */
   private readonly outputsClosed: Promise<void>[] = [];
   private readonly outputStats = { lines: 0, bytes: 0, linesCut: 0 };
+  private nonFatalVerdicts = 0;
   private readonly inits: InitResult[] = [];
   private readonly invokes: InvokeResult[] = [];
   private readonly retiredAgents: Agent[] = [];
@@ -219,6 +225,20 @@ export class Emulator extends EventEmitter {
   }
 
   private addVerdict(verdict: Omit<Verdict, 'phase'> & { phase?: Phase }): void {
+    // These come from requests, so an extension in a loop could make millions. Fatal ones end the
+    // phase, so there are few of them; these are kept up to a cap, which is enough to fail the run.
+    if (!isFatal(verdict.kind)) {
+      this.nonFatalVerdicts += 1;
+      if (this.nonFatalVerdicts > maxNonFatalVerdicts) {
+        if (this.nonFatalVerdicts === maxNonFatalVerdicts + 1) {
+          this.record(
+            'note',
+            `more than ${maxNonFatalVerdicts} refused registrations or invalid event types; later ones are not reported`,
+          );
+        }
+        return;
+      }
+    }
     const full: Verdict = { ...verdict, phase: verdict.phase ?? (this.phase === 'idle' ? 'invoke' : this.phase) };
     this.verdictList.push(full);
     this.record('verdict', `VERDICT ${full.extension} ${full.errorType} (${full.kind}): ${full.message}`, {
@@ -287,9 +307,7 @@ export class Emulator extends EventEmitter {
    * then usually exits (Crash) or never registers (timeout).
    */
   private failedSince(mark: number): boolean {
-    return this.verdictList
-      .slice(mark)
-      .some((verdict) => verdict.kind !== 'invalid-event-type' && verdict.kind !== 'registration-refused');
+    return this.verdictList.slice(mark).some((verdict) => isFatal(verdict.kind));
   }
 
   // ----- Init -------------------------------------------------------------
