@@ -2,7 +2,7 @@ import type { CommandModule } from 'yargs';
 import type { EmulatorReport, TimelineEntry } from '../../core/emulator/types.js';
 import type { DevStatusKind } from '../../core/dev.js';
 import { CancelledError, CliError } from '../../core/errors.js';
-import { printableLine } from '../../core/text.js';
+import { escapeControlCharacters, printableLine } from '../../core/text.js';
 import { projectOptions } from '../options.js';
 import { cyan, dim, red, showsProgress, yellow } from '../terminal.js';
 
@@ -138,7 +138,9 @@ function devOptions(args: DevArguments, printTimeline: ((entry: TimelineEntry) =
     onTimeline: printTimeline,
     // Progress is for a person at a terminal; warnings and errors while watching go out always.
     onStatus: (message: string, kind: DevStatusKind) => {
-      if (kind !== 'progress' || progress) process.stderr.write(`${kind === 'progress' ? cyan(message) : message}\n`);
+      // Messages can quote the layer (a zip's entry names, a changed file's name): escaped.
+      const text = escapeControlCharacters(message);
+      if (kind !== 'progress' || progress) process.stderr.write(`${kind === 'progress' ? cyan(text) : text}\n`);
     },
     onBuildOutput: (chunk: string) => process.stderr.write(chunk),
   };
