@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { hostArchitecture } from './architectures.js';
 import { CliError, errorMessage } from './errors.js';
-import { runEmulator } from './emulator/emulator.js';
+import { runEmulator } from './emulator/run-emulator.js';
 import { listExtensionFiles } from './emulator/launch.js';
 import { extractLayerZip } from './emulator/layer-zip.js';
 import { cleanupOnExit } from './emulator/processes.js';

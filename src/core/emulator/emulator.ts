@@ -1,12 +1,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import fs from 'node:fs/promises';
 import path from 'node:path';
-import { CliError } from '../errors.js';
 import { ExtensionsApi, type Agent, type ApiHost } from './extensions-api.js';
-import { extensionEnvironment, launchProblem, listExtensionFiles, peakMemoryMB, startExtension } from './launch.js';
-import { BoundedTimeline, cutLineMarker, LineSplitter, maxOutputLineBytes } from './output.js';
-import { ProcessSupervisor } from './processes.js';
+import { extensionEnvironment, listExtensionFiles, peakMemoryMB } from './launch.js';
+import { ExtensionProcesses } from './extension-processes.js';
+import { BoundedTimeline, cutLineMarker, maxOutputLineBytes } from './output.js';
 import { TelemetryHub, TelemetrySubscriber, type TelemetryRequest } from './telemetry.js';
 import type {
   EmulatorOptions,
@@ -22,8 +20,8 @@ import type {
   TimelineEntry,
   TimelineKind,
   Verdict,
-  VerdictKind,
 } from './types.js';
+import { maxNonFatalVerdicts, VerdictLog } from './verdicts.js';
 
 /** A fake account id, returned when an extension asks for the accountId feature. */
 export const emulatorAccountId = '123456789012';
@@ -52,15 +50,6 @@ function traceHeader(): string {
   return `Root=1-${epoch}-${randomBytes(12).toString('hex')};Parent=${randomBytes(8).toString('hex')};Sampled=1`;
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** Verdicts that do not end a phase by themselves (see failedSince) are reported up to this many. */
-const maxNonFatalVerdicts = 100;
-const isFatal = (kind: VerdictKind): boolean => kind !== 'invalid-event-type' && kind !== 'registration-refused';
-
-/** How long `close` waits for the last output of killed extensions to be read. */
-const outputDrainMs = 1000;
-
 /**
  * One emulated Lambda execution environment, as seen by extensions. Drive
  * it step by step (`start`, `invoke`, `shutdown`, `close`) or use
@@ -78,13 +67,13 @@ export class Emulator extends EventEmitter {
   private registrationOpen = false;
   private subscriptionsOpen = false;
   private readonly waiters = new Set<() => void>();
-  private readonly verdictList: Verdict[] = [];
+  private readonly verdictLog = new VerdictLog();
   private readonly timelineEntries = new BoundedTimeline();
-  private readonly supervisor = new ProcessSupervisor();
-  /** Resolve when an extension's stdout and stderr have ended. */
-  private readonly outputsClosed: Promise<void>[] = [];
+  private readonly processes = new ExtensionProcesses({
+    output: (agent, stream, line, droppedBytes) => this.extensionOutput(agent, stream, line, droppedBytes),
+    exited: (agent, code, signal) => this.processExited(agent, code, signal),
+  });
   private readonly outputStats = { lines: 0, bytes: 0, linesCut: 0 };
-  private nonFatalVerdicts = 0;
   private readonly inits: InitResult[] = [];
   private readonly invokes: InvokeResult[] = [];
   private readonly retiredAgents: Agent[] = [];
@@ -145,7 +134,7 @@ export class Emulator extends EventEmitter {
   }
 
   get verdicts(): readonly Verdict[] {
-    return this.verdictList;
+    return this.verdictLog.all;
   }
 
   /** Extensions of the current (or last) environment. */
@@ -225,22 +214,14 @@ export class Emulator extends EventEmitter {
   }
 
   private addVerdict(verdict: Omit<Verdict, 'phase'> & { phase?: Phase }): void {
-    // These come from requests, so an extension in a loop could make millions. Fatal ones end the
-    // phase, so there are few of them; these are kept up to a cap, which is enough to fail the run.
-    if (!isFatal(verdict.kind)) {
-      this.nonFatalVerdicts += 1;
-      if (this.nonFatalVerdicts > maxNonFatalVerdicts) {
-        if (this.nonFatalVerdicts === maxNonFatalVerdicts + 1) {
-          this.record(
-            'note',
-            `more than ${maxNonFatalVerdicts} refused registrations or invalid event types; later ones are not reported`,
-          );
-        }
-        return;
-      }
-    }
     const full: Verdict = { ...verdict, phase: verdict.phase ?? (this.phase === 'idle' ? 'invoke' : this.phase) };
-    this.verdictList.push(full);
+    const kept = this.verdictLog.add(full, () =>
+      this.record(
+        'note',
+        `more than ${maxNonFatalVerdicts} refused registrations or invalid event types; later ones are not reported`,
+      ),
+    );
+    if (!kept) return;
     this.record('verdict', `VERDICT ${full.extension} ${full.errorType} (${full.kind}): ${full.message}`, {
       extension: full.extension,
       ...(full.requestId === undefined ? {} : { requestId: full.requestId }),
@@ -307,46 +288,21 @@ export class Emulator extends EventEmitter {
    * then usually exits (Crash) or never registers (timeout).
    */
   private failedSince(mark: number): boolean {
-    return this.verdictList.slice(mark).some((verdict) => isFatal(verdict.kind));
+    return this.verdictLog.failedSince(mark);
   }
 
   // ----- Init -------------------------------------------------------------
 
   private async launch(agent: Agent, environment: Record<string, string>): Promise<void> {
-    const file = agent.file!;
-    const problem = await launchProblem(file);
-    const started =
-      problem === undefined ? await startExtension(file, this.supervisor.environment(environment)) : { error: problem };
-    if ('error' in started) {
-      agent.state = 'LaunchError';
-      this.addVerdict({
-        kind: 'launch-error',
-        errorType: 'Extension.LaunchError',
-        extension: agent.name,
-        message: started.error,
-      });
-      return;
-    }
-    const child = started.child;
-    agent.child = child;
-    agent.pid = child.pid;
-    if (child.pid !== undefined) this.supervisor.adopt(child.pid);
-    for (const stream of ['stdout', 'stderr'] as const) {
-      const source = child[stream];
-      if (source === null) continue;
-      // Not readline: it holds a line until its newline, and a line may never end.
-      const lines = new LineSplitter((line, dropped) => this.extensionOutput(agent, stream, line, dropped));
-      source.on('data', (chunk: Buffer) => lines.write(chunk));
-      this.outputsClosed.push(
-        new Promise((resolve) => {
-          source.once('close', () => {
-            lines.end();
-            resolve();
-          });
-        }),
-      );
-    }
-    child.on('exit', (code, signal) => this.processExited(agent, code, signal));
+    const error = await this.processes.start(agent, environment);
+    if (error === undefined) return;
+    agent.state = 'LaunchError';
+    this.addVerdict({
+      kind: 'launch-error',
+      errorType: 'Extension.LaunchError',
+      extension: agent.name,
+      message: error,
+    });
   }
 
   private processExited(agent: Agent, code: number | null, signal: NodeJS.Signals | null): void {
@@ -379,14 +335,7 @@ export class Emulator extends EventEmitter {
   }
 
   private kill(agent: Agent, reason: NonNullable<Agent['killedBy']>): void {
-    if (agent.exited || agent.child === undefined) return;
-    agent.killedBy ??= reason;
-    if (agent.pid !== undefined) {
-      // Each extension runs in its own process group: a launcher script's children die with it.
-      this.supervisor.killGroup(agent.pid);
-    } else {
-      agent.child.kill('SIGKILL');
-    }
+    this.processes.kill(agent, reason);
   }
 
   private async init(): Promise<InitResult> {
@@ -398,7 +347,7 @@ export class Emulator extends EventEmitter {
     this.phase = 'init';
     this.registrationOpen = true;
     this.subscriptionsOpen = true;
-    const mark = this.verdictList.length;
+    const mark = this.verdictLog.mark;
     const initStart = Date.now();
     const deadline = initStart + (this.options.initTimeoutMs ?? defaults.initTimeoutMs);
     this.record('init-start', 'INIT_START Runtime Version: emulated (ext dev)', {
@@ -463,7 +412,7 @@ export class Emulator extends EventEmitter {
     const durationMs = Date.now() - initStart;
     // Any verdict fails Init, even one that did not end it early (a refused registration): the
     // environment is not one Lambda would invoke.
-    const status: InitResult['status'] = timedOut ? 'timeout' : this.verdictList.length > mark ? 'error' : 'success';
+    const status: InitResult['status'] = timedOut ? 'timeout' : this.verdictLog.since(mark) ? 'error' : 'success';
 
     for (const agent of this.api.agents) {
       const events = `[${agent.events.join(', ')}]`;
@@ -560,7 +509,7 @@ export class Emulator extends EventEmitter {
       }
     }
     this.phase = 'invoke';
-    const mark = this.verdictList.length;
+    const mark = this.verdictLog.mark;
     const timeoutMs = (settings.timeoutSeconds ?? defaults.timeoutSeconds) * 1000;
     const start = Date.now();
     const deadline = start + timeoutMs;
@@ -835,12 +784,7 @@ export class Emulator extends EventEmitter {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const agent of [...this.retiredAgents, ...this.api.agents]) this.kill(agent, 'cleanup');
-    // Also what the extensions left behind: children in their groups, setsid escapees.
-    this.supervisor.reap();
-    // Read what the extensions printed last; a pipe held open by something we could not kill does not hold us.
-    const drained = Promise.all(this.outputsClosed);
-    await Promise.race([drained, sleep(outputDrainMs)]);
+    await this.processes.stopAll([...this.retiredAgents, ...this.api.agents]);
     this.hub.close();
     if (this.listening) await this.api.close();
   }
@@ -859,9 +803,9 @@ export class Emulator extends EventEmitter {
       ...(agent.pid === undefined ? {} : { pid: agent.pid }),
       ...(agent.exited ? { exitCode: agent.exitCode ?? null, signal: agent.signal ?? null } : {}),
       ...(agent.reportedErrorType === undefined ? {} : { reportedErrorType: agent.reportedErrorType }),
-      verdicts: this.verdictList.filter((verdict) => verdict.extension === agent.name),
+      verdicts: this.verdictLog.of(agent.name),
     }));
-    const failed = this.verdictList.length > 0;
+    const failed = this.verdictLog.all.length > 0;
     const interrupted = this.options.signal?.aborted === true;
     return {
       status: failed ? 'failed' : interrupted ? 'interrupted' : 'passed',
@@ -875,7 +819,7 @@ export class Emulator extends EventEmitter {
       invokes: [...this.invokes],
       ...(this.lastShutdown === undefined ? {} : { shutdown: this.lastShutdown }),
       extensions,
-      verdicts: [...this.verdictList],
+      verdicts: [...this.verdictLog.all],
       telemetry: {
         subscriptions: this.allSubscribers.map((subscriber) => subscriber.report()),
         logsApiCalls: this.api.logsApiCalls,
@@ -890,52 +834,5 @@ export class Emulator extends EventEmitter {
       },
       timeline: this.timelineEntries.entries(),
     };
-  }
-}
-
-/**
- * Runs one whole lifecycle (Init, N invokes, Shutdown) against a layer
- * directory and returns the report. Stops invoking after the first verdict:
- * the environment has failed, as it would have on Lambda.
- */
-export async function runEmulator(options: EmulatorOptions): Promise<EmulatorReport> {
-  await requireExtensions(options.layerDirectory);
-  const emulator = new Emulator(options);
-  try {
-    const init = await emulator.start();
-    if (init.status === 'success') {
-      const count = options.invokes ?? 1;
-      for (let index = 0; index < count; index += 1) {
-        if (emulator.verdicts.length > 0 || options.signal?.aborted) break;
-        if (index > 0 && (options.intervalMs ?? 0) > 0) await sleep(options.intervalMs ?? 0);
-        if (emulator.verdicts.length > 0 || options.signal?.aborted) break;
-        await emulator.invoke();
-      }
-      await emulator.shutdown('spindown');
-    }
-  } finally {
-    await emulator.close();
-  }
-  return emulator.report();
-}
-
-/**
- * A run with nothing to run would "pass" and prove nothing: refuse it,
- * naming the folder as the caller gave it.
- */
-async function requireExtensions(layerDirectory: string): Promise<void> {
-  const stat = await fs.stat(layerDirectory).catch(() => undefined);
-  if (stat === undefined || !stat.isDirectory()) {
-    throw new CliError(
-      `layer directory ${layerDirectory} ${stat === undefined ? 'does not exist' : 'is not a folder'}`,
-      {
-        hint: 'pass the folder that becomes /opt, holding extensions/',
-      },
-    );
-  }
-  if ((await listExtensionFiles(path.resolve(layerDirectory))).length === 0) {
-    throw new CliError(`no extension to run: ${path.join(layerDirectory, 'extensions')} holds no files`, {
-      hint: 'Lambda starts every file at the top of extensions/; put the extension executable there',
-    });
   }
 }
