@@ -4,7 +4,7 @@ import path from 'node:path';
 import { ExtensionsApi, type Agent, type ApiHost } from './extensions-api.js';
 import { extensionEnvironment, listExtensionFiles, peakMemoryMB } from './launch.js';
 import { ExtensionProcesses } from './extension-processes.js';
-import { BoundedTimeline, cutLineMarker, maxOutputLineBytes } from './output.js';
+import { RunRecorder, type EntryDetails } from './output.js';
 import { TelemetryHub, TelemetrySubscriber, type TelemetryRequest } from './telemetry.js';
 import type {
   EmulatorOptions,
@@ -61,19 +61,20 @@ export class Emulator extends EventEmitter {
   private readonly api: ExtensionsApi;
   private hub = new TelemetryHub();
   private readonly allSubscribers: TelemetrySubscriber[] = [];
-  private readonly startedAt = Date.now();
   private port = 0;
   private phase: Phase | 'idle' = 'idle';
   private registrationOpen = false;
   private subscriptionsOpen = false;
   private readonly waiters = new Set<() => void>();
   private readonly verdictLog = new VerdictLog();
-  private readonly timelineEntries = new BoundedTimeline();
+  private readonly recorder = new RunRecorder((entry) => {
+    this.options.onTimeline?.(entry);
+    this.emit('timeline', entry);
+  });
   private readonly processes = new ExtensionProcesses({
     output: (agent, stream, line, droppedBytes) => this.extensionOutput(agent, stream, line, droppedBytes),
     exited: (agent, code, signal) => this.processExited(agent, code, signal),
   });
-  private readonly outputStats = { lines: 0, bytes: 0, linesCut: 0 };
   private readonly inits: InitResult[] = [];
   private readonly invokes: InvokeResult[] = [];
   private readonly retiredAgents: Agent[] = [];
@@ -130,7 +131,7 @@ export class Emulator extends EventEmitter {
 
   /** The first and last entries of the run, with a note where entries were left out (see BoundedTimeline). */
   get timeline(): readonly TimelineEntry[] {
-    return this.timelineEntries.entries();
+    return this.recorder.entries();
   }
 
   get verdicts(): readonly Verdict[] {
@@ -186,31 +187,8 @@ export class Emulator extends EventEmitter {
     });
   }
 
-  private record(
-    kind: TimelineKind,
-    text: string,
-    details: {
-      extension?: string | undefined;
-      requestId?: string;
-      stream?: 'stdout' | 'stderr';
-      data?: Record<string, unknown>;
-    } = {},
-  ): TimelineEntry {
-    const now = Date.now();
-    const entry: TimelineEntry = {
-      elapsedMs: now - this.startedAt,
-      time: new Date(now).toISOString(),
-      kind,
-      text,
-      ...(details.extension === undefined ? {} : { extension: details.extension }),
-      ...(details.requestId === undefined ? {} : { requestId: details.requestId }),
-      ...(details.stream === undefined ? {} : { stream: details.stream }),
-      ...(details.data === undefined ? {} : { data: details.data }),
-    };
-    this.timelineEntries.add(entry);
-    this.options.onTimeline?.(entry);
-    this.emit('timeline', entry);
-    return entry;
+  private record(kind: TimelineKind, text: string, details: EntryDetails = {}): TimelineEntry {
+    return this.recorder.record(kind, text, details);
   }
 
   private addVerdict(verdict: Omit<Verdict, 'phase'> & { phase?: Phase }): void {
@@ -257,18 +235,7 @@ export class Emulator extends EventEmitter {
   }
 
   private extensionOutput(agent: Agent, stream: 'stdout' | 'stderr', kept: string, droppedBytes: number): void {
-    this.outputStats.lines += 1;
-    this.outputStats.bytes += Buffer.byteLength(kept) + droppedBytes;
-    let line = kept;
-    if (droppedBytes > 0) {
-      this.outputStats.linesCut += 1;
-      line = `${kept}${cutLineMarker(droppedBytes)}`;
-    }
-    this.record('output', `[${agent.name}] ${line}`, {
-      extension: agent.name,
-      stream,
-      ...(droppedBytes > 0 ? { data: { cutBytes: droppedBytes } } : {}),
-    });
+    const line = this.recorder.output(agent.name, stream, kept, droppedBytes);
     this.options.onExtensionOutput?.(agent.name, stream, line);
     this.emit('output', agent.name, stream, line);
     this.hub.publish('extension', line);
@@ -824,15 +791,8 @@ export class Emulator extends EventEmitter {
         subscriptions: this.allSubscribers.map((subscriber) => subscriber.report()),
         logsApiCalls: this.api.logsApiCalls,
       },
-      output: {
-        lines: this.outputStats.lines,
-        bytes: this.outputStats.bytes,
-        linesCut: this.outputStats.linesCut,
-        maxLineBytes: maxOutputLineBytes,
-        timelineEntriesLeftOut: this.timelineEntries.entriesLeftOut,
-        outputLinesLeftOut: this.timelineEntries.outputLinesLeftOut,
-      },
-      timeline: this.timelineEntries.entries(),
+      output: this.recorder.outputReport(),
+      timeline: this.recorder.entries(),
     };
   }
 }

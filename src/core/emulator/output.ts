@@ -1,4 +1,4 @@
-import type { TimelineEntry } from './types.js';
+import type { OutputReport, TimelineEntry, TimelineKind } from './types.js';
 
 /**
  * Extension output is untrusted and unbounded: an extension may print
@@ -164,5 +164,72 @@ export class BoundedTimeline {
       data: { entriesLeftOut: this.leftOut, outputLinesLeftOut: this.leftOutOutput },
     };
     return [...this.head, marker, ...tail];
+  }
+}
+
+export interface EntryDetails {
+  extension?: string | undefined;
+  requestId?: string;
+  stream?: 'stdout' | 'stderr';
+  data?: Record<string, unknown>;
+}
+
+/**
+ * What a run records: timeline entries (bounded) and how much output the
+ * extensions printed. `onEntry` sees every entry as it happens, including
+ * the ones the bounded timeline later leaves out.
+ */
+export class RunRecorder {
+  private readonly startedAt = Date.now();
+  private readonly timeline = new BoundedTimeline();
+  private readonly stats = { lines: 0, bytes: 0, linesCut: 0 };
+
+  constructor(private readonly onEntry: (entry: TimelineEntry) => void) {}
+
+  record(kind: TimelineKind, text: string, details: EntryDetails = {}): TimelineEntry {
+    const now = Date.now();
+    const entry: TimelineEntry = {
+      elapsedMs: now - this.startedAt,
+      time: new Date(now).toISOString(),
+      kind,
+      text,
+      ...(details.extension === undefined ? {} : { extension: details.extension }),
+      ...(details.requestId === undefined ? {} : { requestId: details.requestId }),
+      ...(details.stream === undefined ? {} : { stream: details.stream }),
+      ...(details.data === undefined ? {} : { data: details.data }),
+    };
+    this.timeline.add(entry);
+    this.onEntry(entry);
+    return entry;
+  }
+
+  /** Records one output line (as cut by LineSplitter) and returns it as shown, with the cut marker. */
+  output(extension: string, stream: 'stdout' | 'stderr', kept: string, droppedBytes: number): string {
+    this.stats.lines += 1;
+    this.stats.bytes += Buffer.byteLength(kept) + droppedBytes;
+    let line = kept;
+    if (droppedBytes > 0) {
+      this.stats.linesCut += 1;
+      line = `${kept}${cutLineMarker(droppedBytes)}`;
+    }
+    this.record('output', `[${extension}] ${line}`, {
+      extension,
+      stream,
+      ...(droppedBytes > 0 ? { data: { cutBytes: droppedBytes } } : {}),
+    });
+    return line;
+  }
+
+  entries(): TimelineEntry[] {
+    return this.timeline.entries();
+  }
+
+  outputReport(): OutputReport {
+    return {
+      ...this.stats,
+      maxLineBytes: maxOutputLineBytes,
+      timelineEntriesLeftOut: this.timeline.entriesLeftOut,
+      outputLinesLeftOut: this.timeline.outputLinesLeftOut,
+    };
   }
 }
