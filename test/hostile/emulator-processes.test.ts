@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { runEmulator } from '../../src/core/emulator/index.js';
-import { addFile, makeLayer } from '../helpers/emulator-fixtures.js';
+import { addFile, addNodeExtension, makeLayer } from '../helpers/emulator-fixtures.js';
 import { extBin } from '../helpers/run-cli.js';
 import { buildZip } from '../helpers/zip-fixtures.js';
 
@@ -144,3 +144,27 @@ test(
     }
   },
 );
+
+test('Ctrl-C during a long --interval pause does not wait the pause out', { timeout: 20_000 }, async () => {
+  const layer = await makeLayer();
+  cleanups.push(layer);
+  await addNodeExtension(layer, 'patient');
+  const controller = new AbortController();
+  let abortedAt = 0;
+  const report = await runEmulator({
+    layerDirectory: layer,
+    invokes: 2,
+    intervalMs: 60_000,
+    function: { durationMs: 1 },
+    signal: controller.signal,
+    onTimeline: (entry) => {
+      if (entry.kind === 'report' && abortedAt === 0) {
+        abortedAt = Date.now();
+        controller.abort();
+      }
+    },
+  });
+  assert.equal(report.status, 'interrupted');
+  assert.equal(report.invokes.length, 1);
+  assert.ok(Date.now() - abortedAt < 1_500, `stopped ${Date.now() - abortedAt} ms after the interrupt`);
+});

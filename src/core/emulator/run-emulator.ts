@@ -5,7 +5,19 @@ import { Emulator } from './emulator.js';
 import { listExtensionFiles } from './launch.js';
 import type { EmulatorOptions, EmulatorReport } from './types.js';
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** A pause between invokes that ends early when the run is interrupted: Ctrl-C must not wait out --interval. */
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done);
+  });
+}
 
 /**
  * Runs one whole lifecycle (Init, N invokes, Shutdown) against a layer
@@ -21,7 +33,7 @@ export async function runEmulator(options: EmulatorOptions): Promise<EmulatorRep
       const count = options.invokes ?? 1;
       for (let index = 0; index < count; index += 1) {
         if (emulator.verdicts.length > 0 || options.signal?.aborted) break;
-        if (index > 0 && (options.intervalMs ?? 0) > 0) await sleep(options.intervalMs ?? 0);
+        if (index > 0 && (options.intervalMs ?? 0) > 0) await pause(options.intervalMs ?? 0, options.signal);
         if (emulator.verdicts.length > 0 || options.signal?.aborted) break;
         await emulator.invoke();
       }
