@@ -93,7 +93,7 @@ test(
   async () => {
     const seconds = uniqueSeconds();
     // The launcher lives long enough for the periodic /proc walk (every second) to see its child.
-    const layer = await layerWithScript(`setsid env -i /bin/sleep ${seconds} &\n/bin/sleep 1.5\nexit 0`);
+    const layer = await layerWithScript(`setsid env -i /bin/sleep ${seconds} &\n/bin/sleep 3\nexit 0`);
     const run = runEmulator({ layerDirectory: layer, initTimeoutMs: 5_000 });
     await until(() => sleepers(seconds).length === 1, 'the scrubbed child');
     await run;
