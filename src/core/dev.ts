@@ -1,10 +1,13 @@
+import { rmSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { hostArchitecture } from './architectures.js';
 import { CliError, errorMessage } from './errors.js';
-import { runEmulator } from './emulator/emulator.js';
+import { runEmulator } from './emulator/run-emulator.js';
+import { listExtensionFiles } from './emulator/launch.js';
 import { extractLayerZip } from './emulator/layer-zip.js';
+import { cleanupOnExit } from './emulator/processes.js';
 import type { EmulatorOptions, EmulatorReport } from './emulator/types.js';
 
 /**
@@ -58,20 +61,20 @@ async function prepareLayer(options: DevOptions, watching: boolean): Promise<Pre
       });
     }
     if (stat.isDirectory()) {
-      const hasExtensions = await fs.stat(path.join(layer, 'extensions')).catch(() => undefined);
-      if (hasExtensions === undefined) {
-        options.onStatus?.(
-          `warning: ${layer} has no extensions/ folder; Lambda would start nothing from it`,
-          'warning',
-        );
-      }
+      await requireExtensions(layer, layer);
       return { directory: layer, cleanup: async () => {} };
     }
     const directory = await fs.mkdtemp(path.join(os.tmpdir(), 'ext-dev-layer-'));
+    // A second Ctrl-C exits at once, without unwinding to our cleanup: remove the folder on exit too.
+    const forget = cleanupOnExit(() => rmSync(directory, { recursive: true, force: true }));
+    const cleanup = async () => {
+      await fs.rm(directory, { recursive: true, force: true });
+      forget();
+    };
     try {
       await extractLayerZip(layer, directory);
     } catch (error) {
-      await fs.rm(directory, { recursive: true, force: true });
+      await cleanup();
       // extractLayerZip's CliErrors already name the zip and say what to fix.
       if (error instanceof CliError)
         throw new CliError(`--layer: ${error.message}`, {
@@ -82,7 +85,13 @@ async function prepareLayer(options: DevOptions, watching: boolean): Promise<Pre
         hint: 'pass a zip made by `ext pack` or any layer zip, or a layer directory',
       });
     }
-    return { directory, cleanup: () => fs.rm(directory, { recursive: true, force: true }) };
+    try {
+      await requireExtensions(directory, layer);
+    } catch (error) {
+      await cleanup();
+      throw error;
+    }
+    return { directory, cleanup };
   }
   const architecture = hostArchitecture();
   if (architecture === undefined) {
@@ -106,6 +115,22 @@ async function prepareLayer(options: DevOptions, watching: boolean): Promise<Pre
   const layer = result.layers[0];
   if (layer === undefined) throw new CliError('the build produced no layer', { hint: 'run `ext build` to see why' });
   return { directory: layer.directory, cleanup: async () => {} };
+}
+
+/**
+ * Lambda starts nothing from a layer without files in extensions/, so a run
+ * would "pass" without testing anything. `shownAs` is the path the user
+ * gave, not the temp folder a zip was unpacked to.
+ */
+async function requireExtensions(directory: string, shownAs: string): Promise<void> {
+  if ((await listExtensionFiles(directory)).length > 0) return;
+  const hasFolder = await fs.stat(path.join(directory, 'extensions')).catch(() => undefined);
+  throw new CliError(
+    `--layer: ${shownAs} has ${hasFolder === undefined ? 'no extensions/ folder' : 'no files in extensions/'}; Lambda would start nothing from it`,
+    {
+      hint: 'pass the folder that becomes /opt (or its zip), with the extension executables at the top of extensions/',
+    },
+  );
 }
 
 function emulatorOptions(

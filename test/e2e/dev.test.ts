@@ -650,3 +650,30 @@ test('library API: a layer path relative to the working directory works', async 
   assert.equal(report.status, 'passed', JSON.stringify(report.verdicts));
   assert.equal(report.extensions[0]?.exitCode, 0);
 });
+
+test('no extension to run is a failure naming the path given, never a pass', { timeout: 30_000 }, async () => {
+  const noFolder = await mkdtemp(path.join(os.tmpdir(), 'ext-dev-empty-'));
+  layers.push(noFolder);
+  const missing = await run(process.execPath, [extBin, 'dev', '--layer', noFolder], { timeoutMs: 20_000 });
+  assert.equal(missing.code, 1, missing.stdout);
+  assert.doesNotMatch(missing.stdout, /passed/);
+  assert.match(missing.stderr, new RegExp(`^error: --layer: ${noFolder} has no extensions/ folder`, 'm'));
+
+  const emptyFolder = await layerWith(async () => {});
+  const empty = await run(process.execPath, [extBin, 'dev', '--layer', emptyFolder, '--json'], { timeoutMs: 20_000 });
+  assert.equal(empty.code, 1, empty.stdout);
+  assert.equal(empty.stdout, '');
+  assert.match(empty.stderr, new RegExp(`^error: --layer: ${emptyFolder} has no files in extensions/`, 'm'));
+
+  const { runEmulator } = (await import(
+    path.join(repositoryRoot, 'build/src/core/emulator/index.js')
+  )) as typeof import('../../src/core/emulator/index.js');
+  const nowhere = path.join(noFolder, 'does-not-exist');
+  await assert.rejects(runEmulator({ layerDirectory: nowhere }), {
+    name: 'CliError',
+    message: `layer directory ${nowhere} does not exist`,
+  });
+  await assert.rejects(runEmulator({ layerDirectory: emptyFolder }), {
+    message: `no extension to run: ${path.join(emptyFolder, 'extensions')} holds no files`,
+  });
+});

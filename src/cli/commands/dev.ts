@@ -2,6 +2,7 @@ import type { CommandModule } from 'yargs';
 import type { EmulatorReport, TimelineEntry } from '../../core/emulator/types.js';
 import type { DevStatusKind } from '../../core/dev.js';
 import { CancelledError, CliError } from '../../core/errors.js';
+import { escapeControlCharacters, printableLine } from '../../core/text.js';
 import { projectOptions } from '../options.js';
 import { cyan, dim, red, showsProgress, yellow } from '../terminal.js';
 
@@ -67,8 +68,25 @@ function printEntry(entry: TimelineEntry, format: (entry: TimelineEntry) => stri
   process.stdout.write(`${painted}\n`);
 }
 
-/** The last line of a run: what happened, and why fewer invokes ran than asked for. */
+/** What the report holds of a flood of output, when it does not hold all of it. */
+function outputNote(report: EmulatorReport): string {
+  const { linesCut, maxLineBytes, timelineEntriesLeftOut } = report.output;
+  const parts = [
+    linesCut > 0 ? `${linesCut} output line(s) cut at ${maxLineBytes} bytes` : '',
+    timelineEntriesLeftOut > 0 ? `${timelineEntriesLeftOut} timeline entries left out` : '',
+  ].filter((part) => part !== '');
+  return parts.length === 0 ? '' : ` (${parts.join(', ')})`;
+}
+
+/**
+ * The last line of a run: what happened, and why fewer invokes ran than asked
+ * for. Extension names and error types come from the layer, hence printableLine.
+ */
 function summary(report: EmulatorReport, requestedInvokes: number): string {
+  return printableLine(`${outcome(report, requestedInvokes)}${outputNote(report)}`, 4000);
+}
+
+function outcome(report: EmulatorReport, requestedInvokes: number): string {
   const ran = report.invokes.length;
   if (report.status === 'passed') {
     return `passed: ${ran} invoke(s), ${report.extensions.length} extension(s), no verdicts`;
@@ -120,7 +138,9 @@ function devOptions(args: DevArguments, printTimeline: ((entry: TimelineEntry) =
     onTimeline: printTimeline,
     // Progress is for a person at a terminal; warnings and errors while watching go out always.
     onStatus: (message: string, kind: DevStatusKind) => {
-      if (kind !== 'progress' || progress) process.stderr.write(`${kind === 'progress' ? cyan(message) : message}\n`);
+      // Messages can quote the layer (a zip's entry names, a changed file's name): escaped.
+      const text = escapeControlCharacters(message);
+      if (kind !== 'progress' || progress) process.stderr.write(`${kind === 'progress' ? cyan(text) : text}\n`);
     },
     onBuildOutput: (chunk: string) => process.stderr.write(chunk),
   };
@@ -128,8 +148,8 @@ function devOptions(args: DevArguments, printTimeline: ((entry: TimelineEntry) =
 
 /**
  * Ctrl-C (or SIGTERM): finish the current invoke, run a normal Shutdown,
- * report, exit 130. A second Ctrl-C quits at once; the emulator's exit hook
- * still kills the extensions' process groups.
+ * report, exit 130. A second Ctrl-C quits at once; exit hooks still kill
+ * every process of the layer and remove the unpacked layer folder.
  */
 async function interruptible(json: boolean | undefined, run: (signal: AbortSignal) => Promise<void>): Promise<void> {
   const controller = new AbortController();

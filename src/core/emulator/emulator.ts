@@ -1,9 +1,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
-import readline from 'node:readline';
 import { ExtensionsApi, type Agent, type ApiHost } from './extensions-api.js';
-import { extensionEnvironment, launchProblem, listExtensionFiles, peakMemoryMB, startExtension } from './launch.js';
+import { extensionEnvironment, listExtensionFiles, peakMemoryMB } from './launch.js';
+import { ExtensionProcesses } from './extension-processes.js';
+import { RunRecorder, type EntryDetails } from './output.js';
 import { TelemetryHub, TelemetrySubscriber, type TelemetryRequest } from './telemetry.js';
 import type {
   EmulatorOptions,
@@ -20,6 +21,7 @@ import type {
   TimelineKind,
   Verdict,
 } from './types.js';
+import { maxNonFatalVerdicts, VerdictLog } from './verdicts.js';
 
 /** A fake account id, returned when an extension asks for the accountId feature. */
 export const emulatorAccountId = '123456789012';
@@ -48,26 +50,6 @@ function traceHeader(): string {
   return `Root=1-${epoch}-${randomBytes(12).toString('hex')};Parent=${randomBytes(8).toString('hex')};Sampled=1`;
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** Every live extension process group, so an abrupt exit of ours leaves no orphans. */
-const liveProcessGroups = new Set<number>();
-let exitHookInstalled = false;
-function killProcessGroup(pid: number): void {
-  try {
-    process.kill(-pid, 'SIGKILL');
-  } catch {
-    // Already gone.
-  }
-}
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const pid of liveProcessGroups) killProcessGroup(pid);
-  });
-}
-
 /**
  * One emulated Lambda execution environment, as seen by extensions. Drive
  * it step by step (`start`, `invoke`, `shutdown`, `close`) or use
@@ -79,14 +61,20 @@ export class Emulator extends EventEmitter {
   private readonly api: ExtensionsApi;
   private hub = new TelemetryHub();
   private readonly allSubscribers: TelemetrySubscriber[] = [];
-  private readonly startedAt = Date.now();
   private port = 0;
   private phase: Phase | 'idle' = 'idle';
   private registrationOpen = false;
   private subscriptionsOpen = false;
   private readonly waiters = new Set<() => void>();
-  private readonly verdictList: Verdict[] = [];
-  private readonly timelineEntries: TimelineEntry[] = [];
+  private readonly verdictLog = new VerdictLog();
+  private readonly recorder = new RunRecorder((entry) => {
+    this.options.onTimeline?.(entry);
+    this.emit('timeline', entry);
+  });
+  private readonly processes = new ExtensionProcesses({
+    output: (agent, stream, line, droppedBytes) => this.extensionOutput(agent, stream, line, droppedBytes),
+    exited: (agent, code, signal) => this.processExited(agent, code, signal),
+  });
   private readonly inits: InitResult[] = [];
   private readonly invokes: InvokeResult[] = [];
   private readonly retiredAgents: Agent[] = [];
@@ -126,7 +114,6 @@ export class Emulator extends EventEmitter {
       environment: () => this.environmentNumber,
     };
     this.api = new ExtensionsApi(host);
-    installExitHook();
   }
 
   get functionName(): string {
@@ -142,12 +129,13 @@ export class Emulator extends EventEmitter {
     return `${this.options.host ?? '127.0.0.1'}:${this.port}`;
   }
 
+  /** The first and last entries of the run, with a note where entries were left out (see BoundedTimeline). */
   get timeline(): readonly TimelineEntry[] {
-    return this.timelineEntries;
+    return this.recorder.entries();
   }
 
   get verdicts(): readonly Verdict[] {
-    return this.verdictList;
+    return this.verdictLog.all;
   }
 
   /** Extensions of the current (or last) environment. */
@@ -199,36 +187,19 @@ export class Emulator extends EventEmitter {
     });
   }
 
-  private record(
-    kind: TimelineKind,
-    text: string,
-    details: {
-      extension?: string | undefined;
-      requestId?: string;
-      stream?: 'stdout' | 'stderr';
-      data?: Record<string, unknown>;
-    } = {},
-  ): TimelineEntry {
-    const now = Date.now();
-    const entry: TimelineEntry = {
-      elapsedMs: now - this.startedAt,
-      time: new Date(now).toISOString(),
-      kind,
-      text,
-      ...(details.extension === undefined ? {} : { extension: details.extension }),
-      ...(details.requestId === undefined ? {} : { requestId: details.requestId }),
-      ...(details.stream === undefined ? {} : { stream: details.stream }),
-      ...(details.data === undefined ? {} : { data: details.data }),
-    };
-    this.timelineEntries.push(entry);
-    this.options.onTimeline?.(entry);
-    this.emit('timeline', entry);
-    return entry;
+  private record(kind: TimelineKind, text: string, details: EntryDetails = {}): TimelineEntry {
+    return this.recorder.record(kind, text, details);
   }
 
   private addVerdict(verdict: Omit<Verdict, 'phase'> & { phase?: Phase }): void {
     const full: Verdict = { ...verdict, phase: verdict.phase ?? (this.phase === 'idle' ? 'invoke' : this.phase) };
-    this.verdictList.push(full);
+    const kept = this.verdictLog.add(full, () =>
+      this.record(
+        'note',
+        `more than ${maxNonFatalVerdicts} refused registrations or invalid event types; later ones are not reported`,
+      ),
+    );
+    if (!kept) return;
     this.record('verdict', `VERDICT ${full.extension} ${full.errorType} (${full.kind}): ${full.message}`, {
       extension: full.extension,
       ...(full.requestId === undefined ? {} : { requestId: full.requestId }),
@@ -263,8 +234,8 @@ export class Emulator extends EventEmitter {
     this.hub.publish('platform.telemetrySubscription', { name: agent.name, state: 'Subscribed', types: request.types });
   }
 
-  private extensionOutput(agent: Agent, stream: 'stdout' | 'stderr', line: string): void {
-    this.record('output', `[${agent.name}] ${line}`, { extension: agent.name, stream });
+  private extensionOutput(agent: Agent, stream: 'stdout' | 'stderr', kept: string, droppedBytes: number): void {
+    const line = this.recorder.output(agent.name, stream, kept, droppedBytes);
     this.options.onExtensionOutput?.(agent.name, stream, line);
     this.emit('output', agent.name, stream, line);
     this.hub.publish('extension', line);
@@ -284,39 +255,21 @@ export class Emulator extends EventEmitter {
    * then usually exits (Crash) or never registers (timeout).
    */
   private failedSince(mark: number): boolean {
-    return this.verdictList
-      .slice(mark)
-      .some((verdict) => verdict.kind !== 'invalid-event-type' && verdict.kind !== 'registration-refused');
+    return this.verdictLog.failedSince(mark);
   }
 
   // ----- Init -------------------------------------------------------------
 
   private async launch(agent: Agent, environment: Record<string, string>): Promise<void> {
-    const file = agent.file!;
-    const problem = await launchProblem(file);
-    const started = problem === undefined ? await startExtension(file, environment) : { error: problem };
-    if ('error' in started) {
-      agent.state = 'LaunchError';
-      this.addVerdict({
-        kind: 'launch-error',
-        errorType: 'Extension.LaunchError',
-        extension: agent.name,
-        message: started.error,
-      });
-      return;
-    }
-    const child = started.child;
-    agent.child = child;
-    agent.pid = child.pid;
-    if (child.pid !== undefined) liveProcessGroups.add(child.pid);
-    for (const stream of ['stdout', 'stderr'] as const) {
-      const source = child[stream];
-      if (source === null) continue;
-      readline
-        .createInterface({ input: source, crlfDelay: Infinity })
-        .on('line', (line) => this.extensionOutput(agent, stream, line));
-    }
-    child.on('exit', (code, signal) => this.processExited(agent, code, signal));
+    const error = await this.processes.start(agent, environment);
+    if (error === undefined) return;
+    agent.state = 'LaunchError';
+    this.addVerdict({
+      kind: 'launch-error',
+      errorType: 'Extension.LaunchError',
+      extension: agent.name,
+      message: error,
+    });
   }
 
   private processExited(agent: Agent, code: number | null, signal: NodeJS.Signals | null): void {
@@ -324,7 +277,6 @@ export class Emulator extends EventEmitter {
     agent.exitCode = code;
     agent.signal = signal;
     agent.exitedAt = Date.now();
-    if (agent.pid !== undefined) liveProcessGroups.delete(agent.pid);
     this.api.releasePending(agent);
     const expected =
       agent.killedBy !== undefined ||
@@ -350,14 +302,7 @@ export class Emulator extends EventEmitter {
   }
 
   private kill(agent: Agent, reason: NonNullable<Agent['killedBy']>): void {
-    if (agent.exited || agent.child === undefined) return;
-    agent.killedBy ??= reason;
-    if (agent.pid !== undefined) {
-      // Each extension runs in its own process group: a launcher script's children die with it.
-      killProcessGroup(agent.pid);
-    } else {
-      agent.child.kill('SIGKILL');
-    }
+    this.processes.kill(agent, reason);
   }
 
   private async init(): Promise<InitResult> {
@@ -369,7 +314,7 @@ export class Emulator extends EventEmitter {
     this.phase = 'init';
     this.registrationOpen = true;
     this.subscriptionsOpen = true;
-    const mark = this.verdictList.length;
+    const mark = this.verdictLog.mark;
     const initStart = Date.now();
     const deadline = initStart + (this.options.initTimeoutMs ?? defaults.initTimeoutMs);
     this.record('init-start', 'INIT_START Runtime Version: emulated (ext dev)', {
@@ -434,7 +379,7 @@ export class Emulator extends EventEmitter {
     const durationMs = Date.now() - initStart;
     // Any verdict fails Init, even one that did not end it early (a refused registration): the
     // environment is not one Lambda would invoke.
-    const status: InitResult['status'] = timedOut ? 'timeout' : this.verdictList.length > mark ? 'error' : 'success';
+    const status: InitResult['status'] = timedOut ? 'timeout' : this.verdictLog.since(mark) ? 'error' : 'success';
 
     for (const agent of this.api.agents) {
       const events = `[${agent.events.join(', ')}]`;
@@ -531,7 +476,7 @@ export class Emulator extends EventEmitter {
       }
     }
     this.phase = 'invoke';
-    const mark = this.verdictList.length;
+    const mark = this.verdictLog.mark;
     const timeoutMs = (settings.timeoutSeconds ?? defaults.timeoutSeconds) * 1000;
     const start = Date.now();
     const deadline = start + timeoutMs;
@@ -806,7 +751,7 @@ export class Emulator extends EventEmitter {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const agent of [...this.retiredAgents, ...this.api.agents]) this.kill(agent, 'cleanup');
+    await this.processes.stopAll([...this.retiredAgents, ...this.api.agents]);
     this.hub.close();
     if (this.listening) await this.api.close();
   }
@@ -825,9 +770,9 @@ export class Emulator extends EventEmitter {
       ...(agent.pid === undefined ? {} : { pid: agent.pid }),
       ...(agent.exited ? { exitCode: agent.exitCode ?? null, signal: agent.signal ?? null } : {}),
       ...(agent.reportedErrorType === undefined ? {} : { reportedErrorType: agent.reportedErrorType }),
-      verdicts: this.verdictList.filter((verdict) => verdict.extension === agent.name),
+      verdicts: this.verdictLog.of(agent.name),
     }));
-    const failed = this.verdictList.length > 0;
+    const failed = this.verdictLog.all.length > 0;
     const interrupted = this.options.signal?.aborted === true;
     return {
       status: failed ? 'failed' : interrupted ? 'interrupted' : 'passed',
@@ -841,37 +786,13 @@ export class Emulator extends EventEmitter {
       invokes: [...this.invokes],
       ...(this.lastShutdown === undefined ? {} : { shutdown: this.lastShutdown }),
       extensions,
-      verdicts: [...this.verdictList],
+      verdicts: [...this.verdictLog.all],
       telemetry: {
         subscriptions: this.allSubscribers.map((subscriber) => subscriber.report()),
         logsApiCalls: this.api.logsApiCalls,
       },
-      timeline: [...this.timelineEntries],
+      output: this.recorder.outputReport(),
+      timeline: this.recorder.entries(),
     };
   }
-}
-
-/**
- * Runs one whole lifecycle (Init, N invokes, Shutdown) against a layer
- * directory and returns the report. Stops invoking after the first verdict:
- * the environment has failed, as it would have on Lambda.
- */
-export async function runEmulator(options: EmulatorOptions): Promise<EmulatorReport> {
-  const emulator = new Emulator(options);
-  try {
-    const init = await emulator.start();
-    if (init.status === 'success') {
-      const count = options.invokes ?? 1;
-      for (let index = 0; index < count; index += 1) {
-        if (emulator.verdicts.length > 0 || options.signal?.aborted) break;
-        if (index > 0 && (options.intervalMs ?? 0) > 0) await sleep(options.intervalMs ?? 0);
-        if (emulator.verdicts.length > 0 || options.signal?.aborted) break;
-        await emulator.invoke();
-      }
-      await emulator.shutdown('spindown');
-    }
-  } finally {
-    await emulator.close();
-  }
-  return emulator.report();
 }

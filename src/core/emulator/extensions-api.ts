@@ -78,22 +78,61 @@ function forbidden(response: http.ServerResponse, errorType: string, errorMessag
   send(response, 403, { errorMessage, errorType });
 }
 
-function readBody(request: http.IncomingMessage): Promise<string> {
+/**
+ * The request body, or undefined once it has answered 413: a body over
+ * `maxBodyBytes` is not read further, and the connection closes after the
+ * answer (the rest of the body would otherwise have to be read to reuse it).
+ */
+function readBody(request: http.IncomingMessage, response: http.ServerResponse): Promise<string | undefined> {
+  const declared = Number(request.headers['content-length']);
+  if (Number.isFinite(declared) && declared > maxBodyBytes) {
+    tooLarge(request, response);
+    return Promise.resolve(undefined);
+  }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    request.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size > maxBodyBytes) {
-        reject(new Error('request body too large'));
-        request.destroy();
+        request.off('data', onData);
+        chunks.length = 0;
+        tooLarge(request, response);
+        resolve(undefined);
         return;
       }
       chunks.push(chunk);
-    });
+    };
+    request.on('data', onData);
     request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     request.on('error', reject);
   });
+}
+
+function tooLarge(request: http.IncomingMessage, response: http.ServerResponse): void {
+  request.pause();
+  send(
+    response,
+    413,
+    {
+      errorMessage: `request body larger than ${maxBodyBytes} bytes; the emulator reads no more of it`,
+      errorType: 'RequestEntityTooLarge',
+    },
+    { Connection: 'close' },
+  );
+  // Once the answer is out, drop the connection rather than read the rest of the body.
+  response.once('finish', () => request.socket.destroy());
+}
+
+/** Longest header value (extension name, error type) the emulator keeps; Lambda's own names are far shorter. */
+export const maxHeaderValueLength = 256;
+/** Longest error message borrowed from an init/error or exit/error body. */
+const maxErrorMessageLength = 1024;
+
+function capped(text: string, maximumLength: number): string {
+  return text.length > maximumLength
+    ? `${text.slice(0, maximumLength)}… (${text.length - maximumLength} more characters)`
+    : text;
 }
 
 export class ExtensionsApi {
@@ -105,7 +144,9 @@ export class ExtensionsApi {
   constructor(private readonly host: ApiHost) {
     this.server = http.createServer((request, response) => {
       this.route(request, response).catch((error: unknown) => {
-        this.host.note(`internal error while serving ${request.method} ${request.url}: ${String(error)}`);
+        this.host.note(
+          `internal error while serving ${request.method} ${capped(request.url ?? '', maxHeaderValueLength)}: ${String(error)}`,
+        );
         send(response, 500, { errorMessage: 'Internal Server Error', errorType: 'InternalServerError' });
       });
     });
@@ -206,7 +247,7 @@ export class ExtensionsApi {
     const route = routes[url];
     if (route === undefined) {
       request.resume();
-      send(response, 404, { errorMessage: `Not found: ${url}`, errorType: 'NotFound' });
+      send(response, 404, { errorMessage: `Not found: ${capped(url, maxHeaderValueLength)}`, errorType: 'NotFound' });
       return;
     }
     if (route.method !== method) {
@@ -214,7 +255,10 @@ export class ExtensionsApi {
       send(
         response,
         405,
-        { errorMessage: `Method ${method} not allowed on ${url}`, errorType: 'MethodNotAllowed' },
+        {
+          errorMessage: `Method ${capped(method, maxHeaderValueLength)} not allowed on ${url}`,
+          errorType: 'MethodNotAllowed',
+        },
         { Allow: route.method },
       );
       return;
@@ -249,10 +293,20 @@ export class ExtensionsApi {
   }
 
   private async register(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
-    const body = await readBody(request);
+    const body = await readBody(request, response);
+    if (body === undefined) return;
     const name = request.headers['lambda-extension-name'];
     if (typeof name !== 'string' || name === '') {
       forbidden(response, 'Extension.InvalidExtensionName', 'Empty extension name');
+      return;
+    }
+    if (name.length > maxHeaderValueLength) {
+      // A file name has at most 255 bytes, so no extension file can match a longer name.
+      forbidden(
+        response,
+        'Extension.InvalidExtensionName',
+        `Extension name longer than ${maxHeaderValueLength} characters`,
+      );
       return;
     }
     const features = String(request.headers['lambda-extension-accept-feature'] ?? '')
@@ -288,15 +342,16 @@ export class ExtensionsApi {
       const invalid = !validEvents.includes(event);
       const internalShutdown = external === undefined && event === 'SHUTDOWN';
       if (invalid || internalShutdown) {
+        const shown = capped(event, maxHeaderValueLength);
         const message = invalid
-          ? `${event}: ErrorInvalidEventType`
-          : `${event}: ShutdownEventNotSupportedForInternalExtension`;
+          ? `${shown}: ErrorInvalidEventType`
+          : `${shown}: ShutdownEventNotSupportedForInternalExtension`;
         this.host.verdict({
           kind: 'invalid-event-type',
           errorType: 'Extension.InvalidEventType',
           extension: name,
           message: invalid
-            ? `register asked for event "${event}"; the only events are INVOKE and SHUTDOWN`
+            ? `register asked for event "${shown}"; the only events are INVOKE and SHUTDOWN`
             : `"${name}" matches no file in extensions/, so Lambda registers it as an internal extension, and internal extensions cannot receive SHUTDOWN`,
         });
         forbidden(response, 'Extension.InvalidEventType', message);
@@ -429,12 +484,14 @@ export class ExtensionsApi {
     request: http.IncomingMessage,
     response: http.ServerResponse,
   ): Promise<void> {
-    const body = await readBody(request);
-    const errorType = request.headers['lambda-extension-function-error-type'];
-    if (typeof errorType !== 'string' || errorType === '') {
+    const body = await readBody(request, response);
+    if (body === undefined) return;
+    const header = request.headers['lambda-extension-function-error-type'];
+    if (typeof header !== 'string' || header === '') {
       forbidden(response, 'Extension.MissingHeader', 'Missing Lambda-Extension-Function-Error-Type header');
       return;
     }
+    const errorType = capped(header, maxHeaderValueLength);
     const allowed: ExtensionState[] =
       kind === 'init' ? ['Registered', 'InitError'] : ['Registered', 'Ready', 'Running', 'ExitError'];
     if (!allowed.includes(agent.state)) {
@@ -454,7 +511,7 @@ export class ExtensionsApi {
       let detail = '';
       try {
         const parsed = JSON.parse(body) as { errorMessage?: unknown };
-        if (typeof parsed.errorMessage === 'string') detail = `: ${parsed.errorMessage}`;
+        if (typeof parsed.errorMessage === 'string') detail = `: ${capped(parsed.errorMessage, maxErrorMessageLength)}`;
       } catch {
         // The body is optional and RIE ignores it; we only borrow its message when it parses.
       }
@@ -474,7 +531,8 @@ export class ExtensionsApi {
     request: http.IncomingMessage,
     response: http.ServerResponse,
   ): Promise<void> {
-    const body = await readBody(request);
+    const body = await readBody(request, response);
+    if (body === undefined) return;
     if (!this.host.subscriptionsOpen()) {
       forbidden(
         response,
@@ -503,7 +561,7 @@ export class ExtensionsApi {
     request: http.IncomingMessage,
     response: http.ServerResponse,
   ): Promise<void> {
-    await readBody(request);
+    if ((await readBody(request, response)) === undefined) return;
     this.logsApiCalls += 1;
     this.host.logsApiCalled(agent);
     send(response, 202, {

@@ -199,6 +199,25 @@ export interface TelemetrySubscriptionReport {
   pendingRecords: number;
 }
 
+/**
+ * Extension output is kept bounded, whatever an extension prints: each line
+ * is cut at `maxLineBytes` (the timeline entry says how much was cut), and
+ * the timeline keeps its first and last entries only.
+ */
+export interface OutputReport {
+  /** Lines the extensions printed (stdout and stderr). */
+  lines: number;
+  /** Bytes they printed, line breaks excluded. */
+  bytes: number;
+  /** Lines longer than `maxLineBytes`, cut. */
+  linesCut: number;
+  maxLineBytes: number;
+  /** Timeline entries left out between the first and the last ones. */
+  timelineEntriesLeftOut: number;
+  /** Of those, extension output lines. */
+  outputLinesLeftOut: number;
+}
+
 export interface EmulatorReport {
   /** `failed` on any verdict; else `interrupted` when `signal` stopped the run early; else `passed`. */
   status: 'passed' | 'failed' | 'interrupted';
@@ -216,5 +235,8 @@ export interface EmulatorReport {
   extensions: ExtensionReport[];
   verdicts: Verdict[];
   telemetry: { subscriptions: TelemetrySubscriptionReport[]; logsApiCalls: number };
+  /** What the extensions printed, and what of it the report does not hold. */
+  output: OutputReport;
+  /** The first and last entries of the run; a `note` entry marks where entries were left out (see `output`). */
   timeline: TimelineEntry[];
 }

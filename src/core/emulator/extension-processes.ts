@@ -1,0 +1,80 @@
+import type { Agent } from './extensions-api.js';
+import { launchProblem, startExtension } from './launch.js';
+import { LineSplitter } from './output.js';
+import { ProcessSupervisor } from './processes.js';
+
+/**
+ * The processes of a run's external extensions: starting them, reading
+ * their output line by line (bounded), noticing their exit, killing them,
+ * and at the end reaping everything they started.
+ */
+
+/** How long `stopAll` waits for the last output of killed extensions to be read. */
+const outputDrainMs = 1000;
+
+export interface ProcessListener {
+  output(agent: Agent, stream: 'stdout' | 'stderr', line: string, droppedBytes: number): void;
+  exited(agent: Agent, code: number | null, signal: NodeJS.Signals | null): void;
+}
+
+export class ExtensionProcesses {
+  private readonly supervisor = new ProcessSupervisor();
+  /** Resolve when an extension's stdout and stderr have ended. */
+  private readonly outputsClosed: Promise<void>[] = [];
+
+  constructor(private readonly listener: ProcessListener) {}
+
+  /** Starts the agent's file; resolves with the launch error Lambda would report, or undefined once it runs. */
+  async start(agent: Agent, environment: Record<string, string>): Promise<string | undefined> {
+    const file = agent.file!;
+    const problem = await launchProblem(file);
+    const started =
+      problem === undefined ? await startExtension(file, this.supervisor.environment(environment)) : { error: problem };
+    if ('error' in started) return started.error;
+    const child = started.child;
+    agent.child = child;
+    agent.pid = child.pid;
+    if (child.pid !== undefined) this.supervisor.adopt(child.pid);
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const source = child[stream];
+      if (source === null) continue;
+      // Not readline: it holds a line until its newline, and a line may never end.
+      const lines = new LineSplitter((line, dropped) => this.listener.output(agent, stream, line, dropped));
+      source.on('data', (chunk: Buffer) => lines.write(chunk));
+      this.outputsClosed.push(
+        new Promise((resolve) => {
+          source.once('close', () => {
+            lines.end();
+            resolve();
+          });
+        }),
+      );
+    }
+    child.on('exit', (code, signal) => this.listener.exited(agent, code, signal));
+    return undefined;
+  }
+
+  kill(agent: Agent, reason: NonNullable<Agent['killedBy']>): void {
+    if (agent.exited || agent.child === undefined) return;
+    agent.killedBy ??= reason;
+    if (agent.pid !== undefined) {
+      // Each extension runs in its own process group: a launcher script's children die with it.
+      this.supervisor.killGroup(agent.pid);
+    } else {
+      agent.child.kill('SIGKILL');
+    }
+  }
+
+  /** Kills the agents and everything they left behind (group children, setsid escapees), then reads their last output. */
+  async stopAll(agents: Agent[]): Promise<void> {
+    for (const agent of agents) this.kill(agent, 'cleanup');
+    this.supervisor.reap();
+    // A pipe held open by something we could not kill does not hold us.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(this.outputsClosed),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, outputDrainMs))),
+    ]);
+    clearTimeout(timer);
+  }
+}

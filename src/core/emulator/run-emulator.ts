@@ -1,0 +1,67 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { CliError } from '../errors.js';
+import { Emulator } from './emulator.js';
+import { listExtensionFiles } from './launch.js';
+import type { EmulatorOptions, EmulatorReport } from './types.js';
+
+/** A pause between invokes that ends early when the run is interrupted: Ctrl-C must not wait out --interval. */
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done);
+  });
+}
+
+/**
+ * Runs one whole lifecycle (Init, N invokes, Shutdown) against a layer
+ * directory and returns the report. Stops invoking after the first verdict:
+ * the environment has failed, as it would have on Lambda.
+ */
+export async function runEmulator(options: EmulatorOptions): Promise<EmulatorReport> {
+  await requireExtensions(options.layerDirectory);
+  const emulator = new Emulator(options);
+  try {
+    const init = await emulator.start();
+    if (init.status === 'success') {
+      const count = options.invokes ?? 1;
+      for (let index = 0; index < count; index += 1) {
+        if (emulator.verdicts.length > 0 || options.signal?.aborted) break;
+        if (index > 0 && (options.intervalMs ?? 0) > 0) await pause(options.intervalMs ?? 0, options.signal);
+        if (emulator.verdicts.length > 0 || options.signal?.aborted) break;
+        await emulator.invoke();
+      }
+      await emulator.shutdown('spindown');
+    }
+  } finally {
+    await emulator.close();
+  }
+  return emulator.report();
+}
+
+/**
+ * A run with nothing to run would "pass" and prove nothing: refuse it,
+ * naming the folder as the caller gave it.
+ */
+async function requireExtensions(layerDirectory: string): Promise<void> {
+  const stat = await fs.stat(layerDirectory).catch(() => undefined);
+  if (stat === undefined || !stat.isDirectory()) {
+    throw new CliError(
+      `layer directory ${layerDirectory} ${stat === undefined ? 'does not exist' : 'is not a folder'}`,
+      {
+        hint: 'pass the folder that becomes /opt, holding extensions/',
+      },
+    );
+  }
+  if ((await listExtensionFiles(path.resolve(layerDirectory))).length === 0) {
+    throw new CliError(`no extension to run: ${path.join(layerDirectory, 'extensions')} holds no files`, {
+      hint: 'Lambda starts every file at the top of extensions/; put the extension executable there',
+    });
+  }
+}

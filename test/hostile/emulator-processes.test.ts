@@ -1,0 +1,170 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, test } from 'node:test';
+import { runEmulator } from '../../src/core/emulator/index.js';
+import { addFile, addNodeExtension, makeLayer } from '../helpers/emulator-fixtures.js';
+import { extBin } from '../helpers/run-cli.js';
+import { buildZip } from '../helpers/zip-fixtures.js';
+
+/**
+ * A layer's processes are untrusted: whatever an extension starts, in its
+ * process group or out of it (setsid, a scrubbed environment), is gone when
+ * the run ends, and so is the unpacked layer, even after a second Ctrl-C.
+ */
+
+const linux = process.platform === 'linux';
+const cleanups: string[] = [];
+const strays = new Set<number>();
+after(async () => {
+  for (const pid of strays) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // Gone, as it should be.
+    }
+  }
+  await Promise.all(cleanups.map((entry) => rm(entry, { recursive: true, force: true })));
+});
+
+/** A sleep duration no other process on the machine uses, so its processes can be found by command line. */
+const uniqueSeconds = () => 900_000 + Math.floor(Math.random() * 90_000);
+
+/** Live (not zombie) processes whose command line is exactly `sleep <seconds>` or `/bin/sleep <seconds>`. */
+function sleepers(seconds: number): number[] {
+  const wanted = [`sleep\0${seconds}\0`, `/bin/sleep\0${seconds}\0`];
+  const found: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      if (/\) [ZX] /.test(stat)) continue;
+      if (wanted.includes(readFileSync(`/proc/${name}/cmdline`, 'latin1'))) found.push(Number(name));
+    } catch {
+      // Exited meanwhile.
+    }
+  }
+  for (const pid of found) strays.add(pid);
+  return found;
+}
+
+async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+async function layerWithScript(script: string): Promise<string> {
+  const layer = await makeLayer();
+  cleanups.push(layer);
+  await addFile(layer, 'spawner', `#!/bin/sh\n${script}\n`, 0o755);
+  return layer;
+}
+
+test(
+  'a child left in the process group after the extension exits 0 is killed',
+  { skip: !linux, timeout: 20_000 },
+  async () => {
+    const seconds = uniqueSeconds();
+    const layer = await layerWithScript(`sleep ${seconds} &\nexit 0`);
+    const report = await runEmulator({ layerDirectory: layer, initTimeoutMs: 3_000 });
+    assert.equal(report.verdicts[0]?.kind, 'crash');
+    assert.deepEqual(sleepers(seconds), []);
+  },
+);
+
+test('a child that called setsid is killed', { skip: !linux, timeout: 20_000 }, async () => {
+  const seconds = uniqueSeconds();
+  const layer = await layerWithScript(
+    `setsid sleep ${seconds} &\nsetsid sh -c 'sleep ${seconds} & exit 0' &\nsleep 0.2\nexit 0`,
+  );
+  await runEmulator({ layerDirectory: layer, initTimeoutMs: 3_000 });
+  assert.deepEqual(sleepers(seconds), []);
+});
+
+test(
+  'a setsid child with a scrubbed environment is killed too, once seen as a descendant',
+  { skip: !linux, timeout: 20_000 },
+  async () => {
+    const seconds = uniqueSeconds();
+    // The launcher lives long enough for the periodic /proc walk (every second) to see its child.
+    const layer = await layerWithScript(`setsid env -i /bin/sleep ${seconds} &\n/bin/sleep 3\nexit 0`);
+    const run = runEmulator({ layerDirectory: layer, initTimeoutMs: 5_000 });
+    await until(() => sleepers(seconds).length === 1, 'the scrubbed child');
+    await run;
+    assert.deepEqual(sleepers(seconds), []);
+  },
+);
+
+test(
+  'a second Ctrl-C quits at once, and leaves no unpacked layer and no process behind',
+  { skip: !linux, timeout: 30_000 },
+  async () => {
+    const seconds = uniqueSeconds();
+    const work = await mkdtemp(path.join(os.tmpdir(), 'ext-dev-interrupt-'));
+    cleanups.push(work);
+    const temp = path.join(work, 'tmp');
+    await rm(temp, { recursive: true, force: true });
+    await import('node:fs/promises').then((fs) => fs.mkdir(temp));
+    const zip = path.join(work, 'layer.zip');
+    const script = `#!/bin/sh\nsleep ${seconds} &\nsetsid sleep ${seconds} &\nexec sleep ${seconds}\n`;
+    await writeFile(
+      zip,
+      buildZip([
+        { name: 'extensions/', mode: 0o40755 },
+        { name: 'extensions/stubborn', data: script, mode: 0o100755 },
+      ]),
+    );
+    const child = spawn(process.execPath, [extBin, 'dev', '--layer', zip, '--json'], {
+      env: { ...process.env, NO_COLOR: '1', TMPDIR: temp },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    try {
+      await until(() => sleepers(seconds).length === 3, 'the extension and its two children');
+      assert.equal((await readdir(temp)).filter((name) => name.startsWith('ext-dev-layer-')).length, 1);
+      child.kill('SIGINT');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const secondAt = Date.now();
+      child.kill('SIGINT');
+      const code = await exited;
+      assert.equal(code, 130, stderr);
+      assert.ok(Date.now() - secondAt < 1_000, `quit ${Date.now() - secondAt} ms after the second Ctrl-C`);
+      assert.deepEqual(await readdir(temp), [], 'the unpacked layer is removed');
+      assert.deepEqual(sleepers(seconds), [], 'no process of the layer is left');
+    } finally {
+      child.kill('SIGKILL');
+    }
+  },
+);
+
+test('Ctrl-C during a long --interval pause does not wait the pause out', { timeout: 20_000 }, async () => {
+  const layer = await makeLayer();
+  cleanups.push(layer);
+  await addNodeExtension(layer, 'patient');
+  const controller = new AbortController();
+  let abortedAt = 0;
+  const report = await runEmulator({
+    layerDirectory: layer,
+    invokes: 2,
+    intervalMs: 60_000,
+    function: { durationMs: 1 },
+    signal: controller.signal,
+    onTimeline: (entry) => {
+      if (entry.kind === 'report' && abortedAt === 0) {
+        abortedAt = Date.now();
+        controller.abort();
+      }
+    },
+  });
+  assert.equal(report.status, 'interrupted');
+  assert.equal(report.invokes.length, 1);
+  assert.ok(Date.now() - abortedAt < 1_500, `stopped ${Date.now() - abortedAt} ms after the interrupt`);
+});

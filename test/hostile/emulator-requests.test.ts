@@ -1,0 +1,188 @@
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { rm } from 'node:fs/promises';
+import { after, before, describe, test } from 'node:test';
+import { Emulator } from '../../src/core/emulator/index.js';
+import { addFile, makeLayer, rawRequest } from '../helpers/emulator-fixtures.js';
+
+/**
+ * Requests to the emulator come from untrusted extensions: a huge body gets
+ * a 413 in the emulator's error model, is not read to its end, and the
+ * emulator goes on serving; header values it keeps or prints are capped.
+ */
+
+interface Answer {
+  status: number;
+  body: string;
+  /** Body bytes the client managed to send before the answer came. */
+  sent: number;
+}
+
+/** Streams `totalBytes` of body (chunked, or with a Content-Length up front) and resolves with the answer. */
+function streamBody(
+  api: string,
+  method: string,
+  route: string,
+  headers: Record<string, string>,
+  totalBytes: number,
+  declareLength: boolean,
+): Promise<Answer> {
+  const [host, port] = api.split(':');
+  return new Promise((resolve, reject) => {
+    let sent = 0;
+    let answered = false;
+    const request = http.request(
+      {
+        host,
+        port: Number(port),
+        path: route,
+        method,
+        agent: false,
+        headers: { ...headers, ...(declareLength ? { 'Content-Length': String(totalBytes) } : {}) },
+      },
+      (response) => {
+        answered = true;
+        let text = '';
+        response.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, body: text, sent }));
+        response.on('error', () => resolve({ status: response.statusCode ?? 0, body: text, sent }));
+      },
+    );
+    // Once the server has answered and closed, writing fails: that is the point, not the test's failure.
+    request.on('error', (error) => {
+      if (!answered) reject(error);
+    });
+    const chunk = Buffer.alloc(64 * 1024, 'a');
+    const pump = () => {
+      while (!answered && !request.destroyed && sent < totalBytes) {
+        sent += chunk.length;
+        if (!request.write(chunk)) {
+          request.once('drain', pump);
+          return;
+        }
+      }
+      if (sent >= totalBytes) request.end();
+    };
+    pump();
+  });
+}
+
+const hundredMegabytes = 100 * 1024 * 1024;
+
+describe('request bodies and headers', () => {
+  let layer: string;
+  let emulator: Emulator;
+  let api: string;
+  let id: string;
+
+  before(async () => {
+    layer = await makeLayer();
+    await addFile(layer, 'sleeper', '#!/bin/sh\nexec sleep 30\n', 0o755);
+    // A long simulated runtime init keeps registration and subscriptions open for the whole test.
+    emulator = new Emulator({ layerDirectory: layer, function: { initDurationMs: 8_000 }, initTimeoutMs: 9_000 });
+    api = await emulator.listen();
+    void emulator.start();
+    while (!emulator.extensions.some((extension) => extension.pid !== undefined)) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    const registered = await rawRequest(
+      api,
+      'POST',
+      '/2020-01-01/extension/register',
+      { 'Lambda-Extension-Name': 'sleeper' },
+      JSON.stringify({ events: ['INVOKE', 'SHUTDOWN'] }),
+    );
+    assert.equal(registered.status, 200, registered.body);
+    id = registered.headers['lambda-extension-identifier'] as string;
+  });
+
+  after(async () => {
+    await emulator.close();
+    await rm(layer, { recursive: true, force: true });
+  });
+
+  const routes = (): [string, string, Record<string, string>][] => [
+    ['POST', '/2020-01-01/extension/register', { 'Lambda-Extension-Name': 'big' }],
+    [
+      'POST',
+      '/2020-01-01/extension/init/error',
+      { 'Lambda-Extension-Identifier': id, 'Lambda-Extension-Function-Error-Type': 'Big.Error' },
+    ],
+    [
+      'POST',
+      '/2020-01-01/extension/exit/error',
+      { 'Lambda-Extension-Identifier': id, 'Lambda-Extension-Function-Error-Type': 'Big.Error' },
+    ],
+    ['PUT', '/2022-07-01/telemetry', { 'Lambda-Extension-Identifier': id }],
+    ['PUT', '/2020-08-15/logs', { 'Lambda-Extension-Identifier': id }],
+  ];
+
+  for (const declareLength of [false, true]) {
+    test(
+      `a 100 MB body (${declareLength ? 'Content-Length' : 'chunked'}) gets 413 on every route, unread, and serving goes on`,
+      { timeout: 30_000 },
+      async () => {
+        for (const [method, route, headers] of routes()) {
+          const answer = await streamBody(api, method, route, headers, hundredMegabytes, declareLength);
+          assert.equal(answer.status, 413, `${method} ${route}: ${answer.body}`);
+          const body = JSON.parse(answer.body) as Record<string, unknown>;
+          assert.equal(body['errorType'], 'RequestEntityTooLarge');
+          assert.match(String(body['errorMessage']), /larger than 1048576 bytes/);
+          assert.ok(
+            answer.sent < hundredMegabytes / 2,
+            `${route}: the client sent ${answer.sent} bytes before the answer`,
+          );
+        }
+        // Nothing changed state, and the emulator still answers.
+        assert.equal(emulator.verdicts.length, 0);
+        const logs = await rawRequest(api, 'PUT', '/2020-08-15/logs', { 'Lambda-Extension-Identifier': id }, '{}');
+        assert.equal(logs.status, 202, logs.body);
+        assert.ok(!emulator.timeline.some((entry) => /internal error/.test(entry.text)), 'no internal error');
+      },
+    );
+  }
+
+  test(
+    'an extension looping on bad register calls cannot grow the verdict list without bound',
+    { timeout: 20_000 },
+    async () => {
+      for (let index = 0; index < 300; index += 1) {
+        const answer = await rawRequest(
+          api,
+          'POST',
+          '/2020-01-01/extension/register',
+          { 'Lambda-Extension-Name': `loop-${index}` },
+          JSON.stringify({ events: [`BOGUS-${index}`] }),
+        );
+        assert.equal(answer.status, 403);
+      }
+      assert.equal(emulator.verdicts.length, 100);
+      assert.ok(emulator.timeline.some((entry) => /later ones are not reported/.test(entry.text)));
+    },
+  );
+
+  test('a huge extension name is refused, and a huge error type is stored cut', { timeout: 10_000 }, async () => {
+    const long = await rawRequest(
+      api,
+      'POST',
+      '/2020-01-01/extension/register',
+      { 'Lambda-Extension-Name': 'n'.repeat(10_000) },
+      '{}',
+    );
+    assert.equal(long.status, 403, long.body);
+    assert.equal((long.json() as Record<string, unknown>)['errorType'], 'Extension.InvalidExtensionName');
+    const error = await rawRequest(
+      api,
+      'POST',
+      '/2020-01-01/extension/init/error',
+      { 'Lambda-Extension-Identifier': id, 'Lambda-Extension-Function-Error-Type': 'E'.repeat(10_000) },
+      JSON.stringify({ errorMessage: 'm'.repeat(500_000) }),
+    );
+    assert.equal(error.status, 202, error.body);
+    const verdict = emulator.verdicts.find((candidate) => candidate.kind === 'init-error');
+    assert.ok(verdict !== undefined);
+    assert.ok(verdict.message.length < 3_000, `verdict message of ${verdict.message.length} characters`);
+    const reported = emulator.report().extensions.find((extension) => extension.name === 'sleeper');
+    assert.ok((reported?.reportedErrorType?.length ?? 0) < 400);
+  });
+});
