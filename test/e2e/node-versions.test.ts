@@ -55,7 +55,9 @@ for (const template of ['basic', 'telemetry'] as const) {
           return;
         }
         const { binary } = found;
-        const env = environmentWith(binary);
+        // Without NODE_TEST_CONTEXT (set by the node --test running this file), or the
+        // project's own node --test would see a nested run and skip every file.
+        const env = { ...environmentWith(binary), NODE_TEST_CONTEXT: undefined };
 
         const test = await run('npm', ['test'], { cwd: project, env, timeoutMs: 240_000 });
         assert.equal(test.code, 0, describeRun(test));
