@@ -62,7 +62,8 @@ export class TelemetryPipeline {
     this.sink = options.sink ?? createSink(options);
     this.queue = new BoundedQueue(options.config.queueMaxRecords, options.config.queueMaxBytes);
     this.listener = new TelemetryListener(this.queue, options.name);
-    this.shipper = new Shipper(this.queue, this.sink, { log: options.log, ...options.shipper });
+    const batching = { minRecords: options.config.flushMinRecords, maxWaitMs: options.config.flushMaxWaitMs };
+    this.shipper = new Shipper(this.queue, this.sink, { log: options.log, batching, ...options.shipper });
     this.#reported = this.#totals();
   }
 

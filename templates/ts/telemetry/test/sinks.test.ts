@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { test, type TestContext } from 'node:test';
 import { BoundedQueue } from '../src/queue.js';
 import { Shipper } from '../src/shipper.js';
-import { HttpSink, PermanentError, StdoutSink } from '../src/sinks.js';
+import { HttpSink, PermanentError, StdoutSink, TooLargeError } from '../src/sinks.js';
 import { records, startDestination, type Destination } from '../test-support/telemetry.js';
 
 async function destination(t: TestContext, answer?: Parameters<typeof startDestination>[0]): Promise<Destination> {
@@ -38,8 +38,8 @@ test('the http sink POSTs a gzip-compressed JSON array of the envelopes, with it
   );
 });
 
-test('408, 429 and 5xx are retryable; other 4xx are permanent', async (t) => {
-  const statuses = [500, 503, 429, 408, 400, 401, 413];
+test('401, 403, 404, 408, 429 and 5xx are retryable; 413 is TooLargeError; other 4xx are permanent', async (t) => {
+  const statuses = [500, 503, 429, 408, 401, 403, 404, 400, 422, 413];
   const server = await destination(t, (call) => ({ status: statuses[call - 1] ?? 200 }));
   const sink = httpSink(t, server.url);
   for (const status of statuses) {
@@ -47,7 +47,8 @@ test('408, 429 and 5xx are retryable; other 4xx are permanent', async (t) => {
       () => assert.fail(`${status} should fail`),
       (caught: unknown) => caught,
     );
-    assert.equal(error instanceof PermanentError, status < 500 && status !== 408 && status !== 429, `status ${status}`);
+    assert.equal(error instanceof PermanentError, status === 400 || status === 422, `status ${status}`);
+    assert.equal(error instanceof TooLargeError, status === 413, `status ${status}`);
     assert.match(String((error as Error).message), new RegExp(`answered ${status}`));
   }
 });
