@@ -64,6 +64,8 @@ export interface RenderContext {
   goModule: string;
   goVersion: string;
   toolkitVersion: string;
+  /** Prefix of the extension's settings (MY_EXT_ for my-ext), as the templates compute it at run time. */
+  settingsPrefix: string;
 }
 
 /**
@@ -154,6 +156,7 @@ export function renderContext(
     goModule: options.goModule ?? options.name,
     goVersion: environment.goVersion,
     toolkitVersion: environment.toolkitVersion,
+    settingsPrefix: `${options.name.toUpperCase().replace(/[^A-Z0-9]+/g, '_')}_`.replace(/^(?=[^A-Z])/, 'EXT_'),
   };
 }
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { symlink } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { hostArchitecture } from '../../src/core/architectures.js';
@@ -47,6 +48,23 @@ for (const template of ['basic', 'telemetry'] as const) {
       }
     });
 
+    it("npm run build type-checks first: a type error stops it with the compiler's message", async () => {
+      const broken = path.join(project, 'src', 'broken.ts');
+      await writeFile(broken, 'export const answer: number = "forty-two";\n');
+      try {
+        const built = await run('npm', ['run', 'build'], {
+          cwd: project,
+          env: { NODE_TEST_CONTEXT: undefined },
+          timeoutMs: 120_000,
+        });
+        assert.notEqual(built.code, 0, describeRun(built));
+        assert.match(built.stdout + built.stderr, /src\/broken\.ts.*error TS2322/);
+        assert.equal(existsSync(path.join(project, 'dist')), false, 'ext build did not run');
+      } finally {
+        await rm(broken);
+      }
+    });
+
     for (const version of lambdaNodeVersions) {
       it(`passes its own npm test, builds, and runs under ext dev on node ${version}`, async (t) => {
         const found = await nodeBinary(version);
@@ -61,9 +79,9 @@ for (const template of ['basic', 'telemetry'] as const) {
 
         const test = await run('npm', ['test'], { cwd: project, env, timeoutMs: 240_000 });
         assert.equal(test.code, 0, describeRun(test));
-        const passed = Number(/^# pass (\d+)$/m.exec(test.stdout)?.[1] ?? 0);
+        const passed = Number(/^(?:# |ℹ )pass (\d+)$/m.exec(test.stdout)?.[1] ?? 0);
         assert.ok(passed >= 10, `only ${passed} tests ran on node ${version}\n${describeRun(test)}`);
-        assert.match(test.stdout, /^# fail 0$/m);
+        assert.match(test.stdout, /^(?:# |ℹ )fail 0$/m);
 
         const architecture = hostArchitecture() ?? 'x86_64';
         const built = await run(binary.node, [extBin, 'build', '--arch', architecture], {
