@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { finalBatchWaitMs } from '../src/pipeline.js';
 import { test, type TestContext } from 'node:test';
 import { run, type RunOptions } from '../src/extension.js';
 import { ExtensionsApiClient } from '../src/extensions-api.js';
@@ -280,4 +281,11 @@ test('SIGTERM (the run signal) flushes what is queued before returning', async (
     ['last words'],
   );
   assert.equal(lines.find((line) => line['msg'] === 'telemetry totals')?.['shipped'], 1);
+});
+
+test('the SHUTDOWN wait for the last delivery follows the buffering timeout, within half the time left', () => {
+  assert.equal(finalBatchWaitMs(100, 1800), 300, 'the default buffering: at least 300 ms');
+  assert.equal(finalBatchWaitMs(500, 1800), 700, 'longer buffering: wait longer');
+  assert.equal(finalBatchWaitMs(30_000, 1800), 900, 'never more than half the time left');
+  assert.equal(finalBatchWaitMs(100, 0), 0);
 });
