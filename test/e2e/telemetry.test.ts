@@ -112,6 +112,8 @@ for (const language of ['go', 'ts'] as const) {
         readme.includes(`npm run dev -- --env ${prefix}LOG_LEVEL=debug`),
         'the debug command names the variable',
       );
+      if (language === 'ts')
+        assert.match(readme, /does\s+\*\*not\*\* read `HTTPS_PROXY`/, 'the missing proxy support is documented');
       const commands = readme
         .split('\n')
         .filter((line) => /^(npm|npx) /.test(line))
