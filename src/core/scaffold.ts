@@ -71,6 +71,8 @@ export interface RenderContext {
   toolkitDependency: string;
   toolkitDependencyJson: string;
   toolkitFromRegistry: boolean;
+  /** Prefix of the extension's settings (MY_EXT_ for my-ext), as the templates compute it at run time. */
+  settingsPrefix: string;
 }
 
 /**
@@ -168,6 +170,7 @@ export function renderContext(
     toolkitDependency: toolkitSource.dependency,
     toolkitDependencyJson: JSON.stringify(toolkitSource.dependency),
     toolkitFromRegistry: toolkitSource.origin === 'registry',
+    settingsPrefix: `${options.name.toUpperCase().replace(/[^A-Z0-9]+/g, '_')}_`.replace(/^(?=[^A-Z])/, 'EXT_'),
   };
 }
 

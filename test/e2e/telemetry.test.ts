@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { hostArchitecture } from '../../src/core/architectures.js';
@@ -30,10 +31,11 @@ for (const language of ['go', 'ts'] as const) {
     const prefix = `TEL_${language.toUpperCase()}_`;
     let workspace: { path: string; cleanup: () => Promise<void> };
     let layer: string;
+    let project: string;
 
     before(async () => {
       workspace = await temporaryDirectory(`cle-telemetry-${language}-`);
-      const project = path.join(workspace.path, name);
+      project = path.join(workspace.path, name);
       const created = await runCreate([project, '--lang', language, '--template', 'telemetry', '--yes']);
       assert.equal(created.code, 0, describeRun(created));
       const architecture = hostArchitecture() ?? 'x86_64';
@@ -103,6 +105,31 @@ for (const language of ['go', 'ts'] as const) {
         ),
       );
     }
+
+    it('its README gives commands that run as written, with the real variable names', async () => {
+      const readme = await readFile(path.join(project, 'README.md'), 'utf8');
+      assert.ok(
+        readme.includes(`npm run dev -- --env ${prefix}LOG_LEVEL=debug`),
+        'the debug command names the variable',
+      );
+      if (language === 'ts')
+        assert.match(readme, /does\s+\*\*not\*\* read `HTTPS_PROXY`/, 'the missing proxy support is documented');
+      const commands = readme
+        .split('\n')
+        .filter((line) => /^(npm|npx) /.test(line))
+        .map((line) => line.replace(/#.*$/, ''));
+      assert.ok(commands.length >= 4, commands.join('\n'));
+      // `<` and `>` in a command are shell redirections: never a placeholder there.
+      assert.deepEqual(
+        commands.filter((command) => /[<>]/.test(command)),
+        [],
+      );
+      assert.deepEqual(
+        commands.filter((command) => command.startsWith('npx ext')),
+        [],
+        'the package.json scripts, not npx ext',
+      );
+    });
 
     it('ships every platform.report and function line exactly once to a healthy HTTP sink over 200 invokes', async () => {
       const sink = await startTelemetrySink();

@@ -55,6 +55,7 @@ describe('render context', () => {
       goModule: 'My.Ext',
       goVersion: '1.26',
       toolkitVersion: '0.1.0',
+      settingsPrefix: 'MY_EXT_',
     });
   });
   it('makes npm-safe package names', () => {

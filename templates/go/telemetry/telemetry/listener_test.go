@@ -59,7 +59,13 @@ func TestListenerSkipsOwnOutput(t *testing.T) {
 		{Time: "t", Type: "extension", Record: mustJSON(t, ownLog)},
 		{Time: "t", Type: "extension", Record: mustJSON(t, ownSink)},
 		{Time: "t", Type: "extension", Record: json.RawMessage(ownSink)},
+		// Spaced JSON, as another encoder (or a pretty-printer) writes it.
+		{Time: "t", Type: "extension", Record: mustJSON(t, `{"level": "INFO", "extension": "my-ext"}`+"\n")},
+		{Time: "t", Type: "extension", Record: json.RawMessage(`{"level": "INFO", "extension" : "my-ext"}`)},
+		{Time: "t", Type: "extension", Record: json.RawMessage(`{"timestamp":"t","level":"INFO","message":` + string(mustJSON(t, `{"extension": "my-ext"}`)) + `}`)},
 		{Time: "t", Type: "extension", Record: mustJSON(t, `{"level":"INFO","extension":"my-ext-2"}`)},
+		// Another extension's line that merely quotes ours is not ours.
+		{Time: "t", Type: "extension", Record: mustJSON(t, `{"extension":"other","msg":"saw {\"extension\":\"my-ext\"}"}`)},
 		{Time: "t", Type: "extension", Record: mustJSON(t, `plain text from another extension`)},
 		// A function may print anything, even our marker: it is still shipped.
 		{Time: "t", Type: "function", Record: mustJSON(t, ownSink)},
@@ -73,11 +79,11 @@ func TestListenerSkipsOwnOutput(t *testing.T) {
 	for _, record := range batch {
 		kept = append(kept, record.Type+" "+string(record.Record))
 	}
-	if len(batch) != 3 || batch[0].Type != "extension" || batch[2].Type != "function" {
-		t.Errorf("kept %q, want my-ext-2's line, the plain line and the function's line", kept)
+	if len(batch) != 4 || batch[0].Type != "extension" || batch[3].Type != "function" {
+		t.Errorf("kept %q, want my-ext-2's line, the line quoting ours, the plain line and the function's line", kept)
 	}
-	if counts := listener.Counts(); counts.OwnLines != 3 || counts.Received != 3 {
-		t.Errorf("Counts = %+v, want 3 own lines skipped and 3 received", counts)
+	if counts := listener.Counts(); counts.OwnLines != 6 || counts.Received != 4 {
+		t.Errorf("Counts = %+v, want 6 own lines skipped and 4 received", counts)
 	}
 }
 

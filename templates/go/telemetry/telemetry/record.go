@@ -8,7 +8,7 @@ package telemetry
 import (
 	"bytes"
 	"encoding/json"
-	"strconv"
+	"strings"
 )
 
 // Record is one element of a batch Lambda delivers, kept as received.
@@ -36,24 +36,49 @@ func (r Record) Size() int {
 // `extension` records; shipping those by printing them would print them
 // again, forever.
 type OwnOutput struct {
-	plain   []byte
-	escaped []byte
+	name string
 }
 
-// NewOwnOutput recognises lines that carry the JSON member "extension":"<name>",
-// which every line this extension prints starts or contains.
+// NewOwnOutput recognises lines that are JSON objects whose "extension"
+// member is name, as every line this extension prints is.
 func NewOwnOutput(name string) OwnOutput {
-	encodedName, _ := json.Marshal(name)
-	plain := []byte(`"extension":` + string(encodedName))
-	// In a string record (the text format) the line arrives JSON-escaped.
-	quoted := strconv.Quote(string(plain))
-	return OwnOutput{plain: plain, escaped: []byte(quoted[1 : len(quoted)-1])}
+	return OwnOutput{name: name}
 }
 
-// Matches reports whether the record is one of our own log lines.
+// Matches reports whether the record is one of our own log lines. The record
+// is parsed, not searched: {"extension": "my-ext"} (with a space) is ours too,
+// and my-ext-2's lines or a line merely quoting ours are not.
 func (o OwnOutput) Matches(r *Record) bool {
-	if r.Type != "extension" || len(o.plain) == 0 {
+	if r.Type != "extension" || o.name == "" || !bytes.Contains(r.Record, []byte(`extension`)) {
 		return false
 	}
-	return bytes.Contains(r.Record, o.escaped) || bytes.Contains(r.Record, o.plain)
+	// The text log format: the line as printed, in a JSON string.
+	var line string
+	if json.Unmarshal(r.Record, &line) == nil {
+		return o.isOwnLine(line)
+	}
+	// The JSON log format: the line already parsed, or wrapped with its text in "message".
+	var fields struct {
+		Extension *string `json:"extension"`
+		Message   *string `json:"message"`
+	}
+	if json.Unmarshal(r.Record, &fields) != nil {
+		return false
+	}
+	if fields.Extension != nil {
+		return *fields.Extension == o.name
+	}
+	return fields.Message != nil && o.isOwnLine(*fields.Message)
+}
+
+// isOwnLine reports whether line is a JSON object whose "extension" is ours.
+func (o OwnOutput) isOwnLine(line string) bool {
+	line = strings.TrimSpace(line)
+	if !strings.HasPrefix(line, "{") {
+		return false
+	}
+	var fields struct {
+		Extension *string `json:"extension"`
+	}
+	return json.Unmarshal([]byte(line), &fields) == nil && fields.Extension != nil && *fields.Extension == o.name
 }

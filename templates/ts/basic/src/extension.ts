@@ -7,7 +7,7 @@
  * - report init/error when setup fails after register;
  * - finish each event's work before its deadline, then call next again.
  */
-import type { EventType, ExtensionsApiClient, InvokeEvent, RegisterResponse, ShutdownEvent } from './extensions-api.js';
+import { UnknownEventError, type EventType, type ExtensionsApiClient, type InvokeEvent, type RegisterResponse, type ShutdownEvent } from './extensions-api.js';
 import { createLogger, stackOf, type Logger } from './log.js';
 
 /** Throw from a handler to choose the error type reported to Lambda (recommended form: `Category.Reason`). */
@@ -47,7 +47,10 @@ export interface Handlers {
   setup?(context: SetupContext): Promise<void> | void;
   invoke?(event: InvokeEvent, context: WorkContext): Promise<void> | void;
   shutdown?(event: ShutdownEvent, context: WorkContext): Promise<void> | void;
-  /** Runs when `signal` (SIGTERM or SIGINT) stops the extension after setup, bounded by `stopBudgetMs`. */
+  /**
+   * Runs when `signal` (SIGTERM or SIGINT) stops the extension after setup, or before it exits
+   * because event/next failed; bounded by `stopBudgetMs`.
+   */
   stop?(context: WorkContext): Promise<void> | void;
 }
 
@@ -85,9 +88,12 @@ export async function run(options: RunOptions): Promise<number> {
   const log = options.log ?? createLogger({ base: { extension: name } });
   const margin = options.safetyMarginMs ?? defaultSafetyMarginMs;
   // After setup, a signal still gets a short, bounded last run (e.g. a final flush).
+  // Handlers are called as methods (`handlers.invoke(…)`), so a class implementing Handlers keeps `this`.
+  const runStop = async (): Promise<void> => {
+    if (handlers.stop) await bounded('stop', log, Date.now() + (options.stopBudgetMs ?? defaultStopBudgetMs), undefined, (context) => handlers.stop?.(context));
+  };
   const stop = async (): Promise<number> => {
-    const work = handlers.stop;
-    if (work) await bounded('stop', log, Date.now() + (options.stopBudgetMs ?? defaultStopBudgetMs), undefined, work);
+    await runStop();
     return stopped(log);
   };
 
@@ -101,11 +107,11 @@ export async function run(options: RunOptions): Promise<number> {
     return 1;
   }
   const { functionName, functionVersion, accountId } = registration;
-  log.info('registered', { version: options.version ?? 'dev', events, functionName, functionVersion, accountId });
+  log.info('registered', { version: options.version ?? 'dev', node: process.version, events, functionName, functionVersion, accountId });
 
   try {
     const settingsPrefix = settingsPrefixFor(name);
-    await handlers.setup?.({
+    if (handlers.setup) await handlers.setup({
       log,
       registration,
       name,
@@ -129,25 +135,31 @@ export async function run(options: RunOptions): Promise<number> {
       event = await client.next(signal);
     } catch (error) {
       if (signal?.aborted) return stop();
+      if (error instanceof UnknownEventError) {
+        // An event this code does not know (the API may grow): not worth a crash.
+        log.warn('ignoring unexpected event', { eventType: error.eventType });
+        continue;
+      }
       log.error('event/next failed', { error });
+      // The extension is about to exit: give buffered work a short, bounded last run first.
+      await runStop();
       await report(log, client.exitError('Extension.EventLoopFailed', error));
       return 1;
     }
+    if (event.deadlineMissing) log.warn('event without a valid deadlineMs', { eventType: event.eventType, assumedRemainingMs: event.deadlineMs - Date.now() });
 
     if (event.eventType === 'SHUTDOWN') {
       const { shutdownReason, deadlineMs } = event;
       log.info('shutdown', { shutdownReason, deadlineMs, remainingMs: deadlineMs - Date.now() });
-      const shutdown = handlers.shutdown;
       // Not tied to `signal`: the flush is the last chance to save data, and it is bounded anyway.
-      if (shutdown) await bounded('shutdown', log, deadlineMs - margin, undefined, (context) => shutdown(event, context));
+      if (handlers.shutdown) await bounded('shutdown', log, deadlineMs - margin, undefined, (context) => handlers.shutdown?.(event, context));
       log.info('exiting', { shutdownReason });
       return 0;
     }
 
     const { requestId, invokedFunctionArn, tracing, deadlineMs } = event;
     log[options.eventLogLevel ?? 'info']('invoke', { requestId, invokedFunctionArn, traceId: tracing?.value, remainingMs: deadlineMs - Date.now() });
-    const invoke = handlers.invoke;
-    if (invoke) await bounded('invoke', log, deadlineMs - margin, signal, (context) => invoke(event, context));
+    if (handlers.invoke) await bounded('invoke', log, deadlineMs - margin, signal, (context) => handlers.invoke?.(event, context));
   }
 }
 

@@ -31,6 +31,8 @@ export interface InvokeEvent {
   invokedFunctionArn: string;
   /** Missing when the invoke carried no X-Amzn-Trace-Id (e.g. under the Runtime Interface Emulator). */
   tracing?: Tracing;
+  /** Set when the event had no valid deadlineMs: `deadlineMs` is then now + `fallbackDeadlineMs`. */
+  deadlineMissing?: true;
 }
 
 export interface ShutdownEvent {
@@ -39,9 +41,14 @@ export interface ShutdownEvent {
   deadlineMs: number;
   /** As sent; documented as SPINDOWN/TIMEOUT/FAILURE, observed lower case. Compare with `isShutdownReason`. */
   shutdownReason: string;
+  /** Set when the event had no valid deadlineMs: `deadlineMs` is then now + `fallbackDeadlineMs`. */
+  deadlineMissing?: true;
 }
 
 export type ExtensionEvent = InvokeEvent | ShutdownEvent;
+
+/** Used for `deadlineMs` when an event carries none (or an unreadable one): the 2 s Lambda gives external extensions at SHUTDOWN. */
+export const fallbackDeadlineMs = 2000;
 
 export type ShutdownReason = 'spindown' | 'timeout' | 'failure';
 
@@ -60,6 +67,18 @@ export class ExtensionsApiError extends Error {
   ) {
     super(`${path} answered ${status} ${errorType}: ${errorMessage}`);
     this.name = 'ExtensionsApiError';
+  }
+}
+
+/** event/next returned an event type this client does not know (e.g. one added to the API later). */
+export class UnknownEventError extends ExtensionsApiError {
+  constructor(
+    path: string,
+    status: number,
+    readonly eventType: unknown,
+  ) {
+    super(status, 'InvalidResponse', `unknown eventType ${JSON.stringify(eventType)}`, path);
+    this.name = 'UnknownEventError';
   }
 }
 
@@ -126,10 +145,12 @@ export class ExtensionsApiClient {
     const path = '/event/next';
     const reply = await this.#call('GET', path, { headers: this.#identified(), signal });
     const body = parseObject(path, reply);
-    const deadlineMs = typeof body['deadlineMs'] === 'string' ? Number(body['deadlineMs']) : body['deadlineMs'];
-    if (typeof deadlineMs !== 'number' || !Number.isFinite(deadlineMs)) {
-      throw invalidResponse(path, reply.status, `deadlineMs is ${JSON.stringify(body['deadlineMs'])}, not a number`);
-    }
+    const sent = typeof body['deadlineMs'] === 'string' && body['deadlineMs'] !== '' ? Number(body['deadlineMs']) : body['deadlineMs'];
+    const valid = typeof sent === 'number' && Number.isFinite(sent);
+    // A missing deadline must not end the extension (exiting before SHUTDOWN is a crash):
+    // the work gets the shortest budget Lambda ever gives, and the event says so.
+    const deadlineMs = valid ? sent : Date.now() + fallbackDeadlineMs;
+    const missing = valid ? {} : { deadlineMissing: true as const };
     switch (body['eventType']) {
       case 'INVOKE': {
         const event: InvokeEvent = {
@@ -137,6 +158,7 @@ export class ExtensionsApiClient {
           deadlineMs,
           requestId: stringField(body, 'requestId'),
           invokedFunctionArn: stringField(body, 'invokedFunctionArn'),
+          ...missing,
         };
         const tracing = body['tracing'];
         if (isObject(tracing) && typeof tracing['type'] === 'string' && typeof tracing['value'] === 'string') {
@@ -145,9 +167,10 @@ export class ExtensionsApiClient {
         return event;
       }
       case 'SHUTDOWN':
-        return { eventType: 'SHUTDOWN', deadlineMs, shutdownReason: stringField(body, 'shutdownReason') };
+        return { eventType: 'SHUTDOWN', deadlineMs, shutdownReason: stringField(body, 'shutdownReason'), ...missing };
       default:
-        throw invalidResponse(path, reply.status, `unknown eventType ${JSON.stringify(body['eventType'])}`);
+        // The loop in src/extension.ts logs a warning and polls again, as for any event it does not know.
+        throw new UnknownEventError(path, reply.status, body['eventType']);
     }
   }
 

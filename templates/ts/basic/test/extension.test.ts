@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ExtensionError, run, settingsPrefixFor } from '../src/extension.js';
-import { ExtensionsApiClient, type InvokeEvent, type ShutdownEvent } from '../src/extensions-api.js';
+import { ExtensionError, run, settingsPrefixFor, type Handlers } from '../src/extension.js';
+import { ExtensionsApiClient, fallbackDeadlineMs, type InvokeEvent, type ShutdownEvent } from '../src/extensions-api.js';
 import { events } from '../src/handlers.js';
 import { createLogger, type LogFields } from '../src/log.js';
 import { FakeExtensionsApi } from '../test-support/fake-extensions-api.js';
@@ -33,6 +33,7 @@ test('INVOKE then SHUTDOWN: runs the handlers, logs each event and exits 0', asy
     msg: 'registered',
     extension: 'my-ext',
     version: '1.2.3',
+    node: process.version,
     events,
     functionName: 'test-function',
     functionVersion: '$LATEST',
@@ -107,7 +108,8 @@ test('shutdown work is bounded by deadlineMs minus the margin', async (t) => {
   api.push(shutdownEvent(Date.now() + 500));
   assert.equal(await exitCode, 0);
   const elapsed = Date.now() - started;
-  assert.ok(elapsed >= 250 && elapsed < 480, `exited after ${elapsed} ms`);
+  // Generous upper bound (a loaded CI machine must not fail this): the failure it catches is a hang.
+  assert.ok(elapsed >= 250 && elapsed < 3000, `exited after ${elapsed} ms`);
 });
 
 test('aborting while waiting for an event runs stop within its budget, then returns 0 without reporting an error', async (t) => {
@@ -129,7 +131,7 @@ test('aborting while waiting for an event runs stop within its budget, then retu
   assert.equal(await exitCode, 0);
   const elapsed = Date.now() - started;
   assert.ok(stopped && stopped.deadline - stopped.at <= 150 && stopped.deadline - stopped.at > 100);
-  assert.ok(elapsed >= 140 && elapsed < 1000, `returned after ${elapsed} ms`);
+  assert.ok(elapsed >= 140 && elapsed < 3000, `returned after ${elapsed} ms`);
   assert.equal(lines.at(-1)?.['msg'], 'stopped before SHUTDOWN: signal received');
   assert.equal(
     api.requests.some((request) => request.path.endsWith('/error')),
@@ -137,10 +139,16 @@ test('aborting while waiting for an event runs stop within its budget, then retu
   );
 });
 
-test('a failing event/next reports exit/error and exits 1', async (t) => {
-  const { api, exitCode } = await start(t, {});
+test('a failing event/next runs stop (a last flush), then reports exit/error and exits 1', async (t) => {
+  const order: string[] = [];
+  const { api, exitCode } = await start(t, {
+    stop: () => {
+      order.push(`stop, ${api.requests.filter((request) => request.path === '/exit/error').length} reports so far`);
+    },
+  });
   api.push({ status: 500, body: { errorType: 'InternalServerError', errorMessage: 'Internal Server Error' } });
   assert.equal(await exitCode, 1);
+  assert.deepEqual(order, ['stop, 0 reports so far']);
   const report = api.requests.at(-1);
   assert.equal(report?.path, '/exit/error');
   assert.equal(report?.headers['lambda-extension-function-error-type'], 'Extension.EventLoopFailed');
@@ -167,4 +175,81 @@ test('settings prefixes are upper snake case and start with a letter', () => {
   assert.equal(settingsPrefixFor('my-ext'), 'MY_EXT_');
   assert.equal(settingsPrefixFor('otel.collector_v2'), 'OTEL_COLLECTOR_V2_');
   assert.equal(settingsPrefixFor('1password'), 'EXT_1PASSWORD_');
+});
+
+test('handlers are called as methods: a class implementing Handlers keeps `this`', async (t) => {
+  class Counting implements Handlers {
+    readonly seen: string[] = [];
+    #prefix = 'seen';
+    setup(): void {
+      this.seen.push(`${this.#prefix} setup`);
+    }
+    invoke(event: InvokeEvent): void {
+      this.seen.push(`${this.#prefix} ${event.requestId}`);
+    }
+    shutdown(event: ShutdownEvent): void {
+      this.seen.push(`${this.#prefix} ${event.shutdownReason}`);
+    }
+  }
+  const handlers = new Counting();
+  const { api, exitCode, lines } = await start(t, handlers);
+  api.push(invokeEvent('req-1'));
+  api.push(shutdownEvent());
+  assert.equal(await exitCode, 0);
+  assert.deepEqual(handlers.seen, ['seen setup', 'seen req-1', 'seen spindown']);
+  assert.deepEqual(lines.filter((line) => line['level'] === 'error'), []);
+});
+
+test('stop is called as a method too', async (t) => {
+  const controller = new AbortController();
+  class Stopping implements Handlers {
+    stopped = false;
+    stop(): void {
+      this.stopped = true;
+    }
+  }
+  const handlers = new Stopping();
+  const { api, exitCode } = await start(t, handlers, { signal: controller.signal });
+  await api.waitFor('/event/next');
+  controller.abort();
+  assert.equal(await exitCode, 0);
+  assert.equal(handlers.stopped, true);
+});
+
+test('an unknown eventType is logged as a warning and the loop goes on, without exit/error', async (t) => {
+  const seen: string[] = [];
+  const { api, exitCode, lines } = await start(t, {
+    invoke: (event) => void seen.push(event.requestId),
+    shutdown: (event) => void seen.push(event.shutdownReason),
+  });
+  api.push({ eventType: 'RESTORE', deadlineMs: inSeconds(2) });
+  api.push(invokeEvent('after-unknown'));
+  api.push(shutdownEvent());
+  assert.equal(await exitCode, 0);
+  assert.deepEqual(seen, ['after-unknown', 'spindown']);
+  const warning = lines.find((line) => line['msg'] === 'ignoring unexpected event');
+  assert.equal(warning?.['level'], 'warn');
+  assert.equal(warning?.['eventType'], 'RESTORE');
+  assert.equal(
+    api.requests.some((request) => request.path.endsWith('/error')),
+    false,
+  );
+});
+
+test('an event without deadlineMs is handled with the fallback deadline and a warning, not a crash', async (t) => {
+  const deadlines: number[] = [];
+  const { api, exitCode, lines } = await start(t, {
+    invoke: (_event, { deadline }) => void deadlines.push(deadline - Date.now()),
+    shutdown: (_event, { deadline }) => void deadlines.push(deadline - Date.now()),
+  });
+  api.push({ eventType: 'INVOKE', requestId: 'no-deadline', invokedFunctionArn: 'arn' });
+  api.push({ eventType: 'SHUTDOWN', shutdownReason: 'spindown' });
+  assert.equal(await exitCode, 0);
+  assert.equal(deadlines.length, 2, 'both handlers ran');
+  assert.ok(deadlines.every((remaining) => remaining > 0 && remaining <= fallbackDeadlineMs));
+  assert.equal(lines.filter((line) => line['msg'] === 'event without a valid deadlineMs').length, 2);
+  assert.equal(
+    api.requests.some((request) => request.path.endsWith('/error')),
+    false,
+  );
 });

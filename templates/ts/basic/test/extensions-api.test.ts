@@ -4,7 +4,7 @@ import type { ClientRequest } from 'node:http';
 import type { Socket } from 'node:net';
 import { test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ExtensionsApiClient, ExtensionsApiError, isShutdownReason, type ExtensionEvent } from '../src/extensions-api.js';
+import { ExtensionsApiClient, ExtensionsApiError, fallbackDeadlineMs, isShutdownReason, type ExtensionEvent } from '../src/extensions-api.js';
 import { FakeExtensionsApi } from '../test-support/fake-extensions-api.js';
 
 async function setup(t: TestContext, options?: { keepAliveTimeout?: number }) {
@@ -110,13 +110,29 @@ test('shutdownReason is kept as sent and compared case-insensitively', async (t)
   assert.deepEqual(await client.next(), { eventType: 'SHUTDOWN', deadlineMs: 1, shutdownReason: 'SandboxTerminated' });
 });
 
-test('an unknown eventType or a missing deadline is an InvalidResponse', async (t) => {
+test('an unknown eventType is an UnknownEventError, which the loop skips', async (t) => {
   const { api, client } = await setup(t);
   await client.register('my-ext', ['INVOKE']);
   api.push({ eventType: 'RESTORE', deadlineMs: 1 });
-  await assert.rejects(client.next(), { name: 'ExtensionsApiError', errorType: 'InvalidResponse', message: /unknown eventType "RESTORE"/ });
-  api.push({ eventType: 'INVOKE', requestId: 'r' });
-  await assert.rejects(client.next(), { errorType: 'InvalidResponse', message: /deadlineMs/ });
+  await assert.rejects(client.next(), { name: 'UnknownEventError', eventType: 'RESTORE', errorType: 'InvalidResponse', message: /unknown eventType "RESTORE"/ });
+});
+
+test('a missing or unreadable deadlineMs gives the fallback deadline and is flagged', async (t) => {
+  const { api, client } = await setup(t);
+  await client.register('my-ext', ['INVOKE', 'SHUTDOWN']);
+  for (const deadlineMs of [undefined, 'soon', null, '']) {
+    api.push({ eventType: 'INVOKE', requestId: 'r', deadlineMs });
+    const before = Date.now();
+    const event = await client.next();
+    assert.equal(event.deadlineMissing, true);
+    assert.ok(event.deadlineMs >= before + fallbackDeadlineMs && event.deadlineMs <= Date.now() + fallbackDeadlineMs);
+  }
+  api.push({ eventType: 'SHUTDOWN', shutdownReason: 'spindown' });
+  const shutdown = await client.next();
+  assert.equal(shutdown.eventType, 'SHUTDOWN');
+  assert.equal(shutdown.deadlineMissing, true);
+  api.push({ eventType: 'INVOKE', requestId: 'r', deadlineMs: 5 });
+  assert.equal((await client.next()).deadlineMissing, undefined);
 });
 
 for (const kind of ['init', 'exit'] as const) {

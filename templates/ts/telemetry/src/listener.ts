@@ -21,18 +21,29 @@ export const maxBatchBodyBytes = 8 * 1024 * 1024;
  * Recognises this extension's own output when Lambda delivers it back as an
  * `extension` record. Lambda delivers everything an extension prints back to
  * it; shipping those lines by printing them would print them again, forever.
- * Every line this extension prints (log lines and the stdout sink's lines)
- * carries the member `"extension":"<name>"`. Lines of other extensions are kept.
+ * Every line this extension prints (log lines and the stdout sink's lines) is
+ * a JSON object whose `extension` member is its name. The line is parsed, not
+ * searched: `{"extension": "my-ext"}` is ours too, a line quoting ours is not.
  */
 export function ownOutputFilter(name: string): (envelope: { type?: unknown; record?: unknown }) => boolean {
-  const marker = `"extension":${JSON.stringify(name)}`;
+  const isOwnLine = (line: string): boolean => {
+    const text = line.trim();
+    if (!text.startsWith('{') || !text.includes('extension')) return false;
+    try {
+      const fields: unknown = JSON.parse(text);
+      return typeof fields === 'object' && fields !== null && (fields as Record<string, unknown>)['extension'] === name;
+    } catch {
+      return false;
+    }
+  };
   return ({ type, record }) => {
     if (type !== 'extension') return false;
-    if (typeof record === 'string') return record.includes(marker);
-    // With the JSON log format Lambda may hand the line over already parsed.
+    if (typeof record === 'string') return isOwnLine(record);
+    // With the JSON log format Lambda may hand the line over already parsed, or wrapped with its text in `message`.
     if (typeof record === 'object' && record !== null) {
       const fields = record as Record<string, unknown>;
-      return fields['extension'] === name || (typeof fields['message'] === 'string' && fields['message'].includes(marker));
+      if ('extension' in fields) return fields['extension'] === name;
+      return typeof fields['message'] === 'string' && isOwnLine(fields['message']);
     }
     return false;
   };

@@ -10,9 +10,19 @@ import { Shipper, type ShipperOptions } from './shipper.js';
 import { HttpSink, StdoutSink, type Sink } from './sinks.js';
 import { subscribe, subscriptionFor } from './telemetry-api.js';
 
-/** How long SHUTDOWN waits for Lambda's last delivery, and how long the listener must then stay quiet. */
-export const finalBatchWaitMs = 300;
+/** How long SHUTDOWN waits, at least, for Lambda's last delivery, and how long the listener must then stay quiet. */
+export const finalBatchMinWaitMs = 300;
+export const finalBatchSlackMs = 200;
 export const finalBatchQuietMs = 50;
+
+/**
+ * How long SHUTDOWN waits for Lambda's last delivery: the buffering timeout
+ * plus a little (at least `finalBatchMinWaitMs`), but never more than half
+ * the time left, so shipping keeps the other half.
+ */
+export function finalBatchWaitMs(bufferTimeoutMs: number, leftMs: number): number {
+  return Math.max(0, Math.min(Math.max(bufferTimeoutMs + finalBatchSlackMs, finalBatchMinWaitMs), leftMs / 2));
+}
 
 export interface PipelineOptions {
   name: string;
@@ -55,14 +65,17 @@ export class TelemetryPipeline {
   delivering = false;
   port = 0;
   readonly #log: Logger;
+  readonly #bufferTimeoutMs: number;
   #reported: Totals;
 
   private constructor(options: PipelineOptions) {
     this.#log = options.log;
+    this.#bufferTimeoutMs = options.config.buffering.timeoutMs;
     this.sink = options.sink ?? createSink(options);
     this.queue = new BoundedQueue(options.config.queueMaxRecords, options.config.queueMaxBytes);
     this.listener = new TelemetryListener(this.queue, options.name);
-    this.shipper = new Shipper(this.queue, this.sink, { log: options.log, ...options.shipper });
+    const batching = { minRecords: options.config.flushMinRecords, maxWaitMs: options.config.flushMaxWaitMs };
+    this.shipper = new Shipper(this.queue, this.sink, { log: options.log, batching, ...options.shipper });
     this.#reported = this.#totals();
   }
 
@@ -101,11 +114,12 @@ export class TelemetryPipeline {
   /**
    * Gives Lambda a moment to deliver the last batch, which it sends during
    * Shutdown. Returns once a delivery has come and the listener has been
-   * quiet for a while, after `finalBatchWaitMs`, or at the deadline.
+   * quiet for a while, after `finalBatchWaitMs` (from the buffering timeout), or at the deadline.
    */
   async awaitFinalBatch(deadline: number): Promise<void> {
     if (!this.delivering) return;
-    const waitUntil = Math.min(deadline, Date.now() + finalBatchWaitMs);
+    const now = Date.now();
+    const waitUntil = Math.min(deadline, now + finalBatchWaitMs(this.#bufferTimeoutMs, deadline - now));
     if (!(await this.listener.nextArrival(waitUntil - Date.now()))) return;
     while (Date.now() < waitUntil) {
       if (!(await this.listener.nextArrival(Math.min(finalBatchQuietMs, waitUntil - Date.now())))) return;

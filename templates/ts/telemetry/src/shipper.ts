@@ -13,7 +13,7 @@
  */
 import type { Logger } from './log.js';
 import type { BoundedQueue, QueuedRecord } from './queue.js';
-import { PermanentError, type Sink } from './sinks.js';
+import { PermanentError, TooLargeError, type Sink } from './sinks.js';
 
 export interface RetryPolicy {
   /** Most sends per batch in the final flush, the first included. */
@@ -61,8 +61,18 @@ export interface FlushOptions {
   final?: boolean;
 }
 
+/** When a per-invoke flush is worth a request: at least `minRecords` queued, or `maxWaitMs` since the last one. */
+export interface BatchingPolicy {
+  minRecords: number;
+  maxWaitMs: number;
+}
+
+/** Send at every invoke that has records. */
+export const defaultBatching: BatchingPolicy = { minRecords: 1, maxWaitMs: 10_000 };
+
 export interface ShipperOptions {
   retry?: RetryPolicy;
+  batching?: BatchingPolicy;
   breaker?: BreakerPolicy;
   /** Where the breaker's state changes are logged (once per change, never per record). */
   log?: Pick<Logger, 'warn' | 'info' | 'debug'>;
@@ -78,6 +88,8 @@ export class Shipper {
   readonly #sink: Sink;
   readonly #retry: RetryPolicy;
   readonly #breaker: BreakerPolicy;
+  readonly #batching: BatchingPolicy;
+  #lastRound: number;
   readonly #log: Pick<Logger, 'warn' | 'info' | 'debug'> | undefined;
   readonly #sleep: (ms: number, signal: AbortSignal) => Promise<void>;
   readonly #random: () => number;
@@ -101,6 +113,8 @@ export class Shipper {
     this.#random = options.random ?? Math.random;
     this.#now = options.now ?? Date.now;
     this.#cooldownMs = this.#breaker.firstCooldownMs;
+    this.#batching = options.batching ?? defaultBatching;
+    this.#lastRound = this.#now();
   }
 
   /** True from a failed send until the next successful one. */
@@ -114,9 +128,14 @@ export class Shipper {
   }
 
   /**
-   * Sends queued batches until the queue is empty, a batch cannot be
-   * delivered, sends are paused, or the deadline comes. Resolves to true
-   * when the queue was emptied. Never rejects: failures are counted.
+   * A per-invoke flush makes one round: a single request with what was
+   * queued when it started (at most one batch), one attempt, none while
+   * sends are paused, and none while fewer than `batching.minRecords` are
+   * queued and `batching.maxWaitMs` has not passed. Records arriving
+   * meanwhile wait for the next invoke, so an invoke waits for at most one
+   * round trip. A final flush sends batches until the queue is empty, with
+   * every retry the deadline allows. Resolves to true when the queue was
+   * emptied. Never rejects: failures are counted.
    */
   flush(options: FlushOptions): Promise<boolean> {
     const run = this.#running.then(() => this.#flush(options));
@@ -130,6 +149,9 @@ export class Shipper {
       this.counts.pausedFlushes += 1;
       return false;
     }
+    if (!final && this.#queue.length < this.#batching.minRecords && this.#now() - this.#lastRound < this.#batching.maxWaitMs) {
+      return false;
+    }
     const remaining = deadline - this.#now();
     if (remaining <= 0 || signal?.aborted) return false;
     // Aborting at the deadline caps every request at the time left, below the sink's own timeout when that is longer.
@@ -141,28 +163,51 @@ export class Shipper {
         if (limit.aborted) return false;
         const batch = this.#queue.take(batchRecords, batchBytes);
         if (batch.length === 0) return true;
+        this.#lastRound = this.#now();
         const attempts = final ? Math.max(1, this.#retry.attempts) : 1;
-        const outcome = await this.#send(batch, attempts, deadline, limit);
-        if (outcome === 'sent') {
-          this.#recovered();
-          this.counts.shipped += batch.length;
-          this.counts.batches += 1;
-        } else if (outcome === 'refused') {
-          // The destination answered: it is up, it refused this batch only.
-          this.#recovered();
-          this.counts.discarded += batch.length;
-        } else {
-          this.#queue.requeue(batch);
+        const unsent = await this.#deliver(batch, attempts, deadline, limit);
+        if (unsent.length > 0) {
+          this.#queue.requeue(unsent);
           this.#pause();
           return false;
         }
+        if (!final) return this.#queue.length === 0;
       }
     } finally {
       clearTimeout(timer);
     }
   }
 
-  async #send(batch: QueuedRecord[], attempts: number, deadline: number, signal: AbortSignal): Promise<'sent' | 'refused' | 'failed'> {
+  /**
+   * Sends `batch`; resolves to the records not sent after a failure worth a
+   * pause (empty otherwise). A batch refused for its size is halved and each
+   * half sent; a single record still refused is discarded and counted.
+   */
+  async #deliver(batch: QueuedRecord[], attempts: number, deadline: number, signal: AbortSignal): Promise<QueuedRecord[]> {
+    const outcome = await this.#send(batch, attempts, deadline, signal);
+    if (outcome === 'sent') {
+      this.#recovered();
+      this.counts.shipped += batch.length;
+      this.counts.batches += 1;
+      return [];
+    }
+    if (outcome === 'too large' && batch.length > 1) {
+      this.#recovered();
+      const half = Math.ceil(batch.length / 2);
+      const first = await this.#deliver(batch.slice(0, half), attempts, deadline, signal);
+      if (first.length > 0) return [...first, ...batch.slice(half)];
+      return this.#deliver(batch.slice(half), attempts, deadline, signal);
+    }
+    if (outcome === 'refused' || outcome === 'too large') {
+      // The destination answered: it is up, it refused these records only.
+      this.#recovered();
+      this.counts.discarded += batch.length;
+      return [];
+    }
+    return batch;
+  }
+
+  async #send(batch: QueuedRecord[], attempts: number, deadline: number, signal: AbortSignal): Promise<'sent' | 'refused' | 'too large' | 'failed'> {
     let backoff = this.#retry.firstBackoffMs;
     for (let attempt = 1; ; attempt += 1) {
       try {
@@ -172,6 +217,7 @@ export class Shipper {
         this.counts.failedSends += 1;
         this.counts.lastError = error instanceof Error ? error.message : String(error);
         if (error instanceof PermanentError) return 'refused';
+        if (error instanceof TooLargeError) return 'too large';
         if (attempt >= attempts || signal.aborted) return 'failed';
       }
       // Jitter spreads the retries of many execution environments: half the backoff plus up to half again.

@@ -31,6 +31,14 @@ export class PermanentError extends Error {
   }
 }
 
+/** The destination refused the batch for its size (413): the shipper halves it; a single record still refused is discarded and counted. */
+export class TooLargeError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'TooLargeError';
+  }
+}
+
 /**
  * Writes each record as one JSON line:
  *
@@ -73,7 +81,8 @@ export interface HttpSinkOptions {
 
 /** Statuses worth another try: the request was fine, the destination was not. */
 export function isRetryableStatus(status: number): boolean {
-  return status === 408 || status === 429 || status >= 500;
+  // 401, 403 and 404 say the credential or the URL is wrong: the destination's failure, not the batch's.
+  return status === 401 || status === 403 || status === 404 || status === 408 || status === 429 || status >= 500;
 }
 
 /**
@@ -148,7 +157,8 @@ export class HttpSink implements Sink {
           const message = `${this.#url.origin}${this.#url.pathname} answered ${status} ${answer.slice(0, 200).trim()}`.trim();
           // Any other 4xx says the batch itself is refused: sending it again
           // would only hold up the records behind it.
-          reject(isRetryableStatus(status) ? new Error(message) : new PermanentError(message));
+          if (status === 413) reject(new TooLargeError(message));
+          else reject(isRetryableStatus(status) ? new Error(message) : new PermanentError(message));
         });
       });
       request.end(body);

@@ -26,8 +26,17 @@ test('defaults: stdout sink, port 4243, documented buffering, bounded queue', ()
     httpUrl: undefined,
     httpHeaders: {},
     httpTimeoutMs: 2000,
+    flushMinRecords: 1,
+    flushMaxWaitMs: 10000,
   });
   assert.equal(defaults.port, 4243);
+});
+
+test('FLUSH_MIN_RECORDS and FLUSH_MAX_WAIT_MS are read and checked', () => {
+  const config = load({ MY_EXT_FLUSH_MIN_RECORDS: '200', MY_EXT_FLUSH_MAX_WAIT_MS: '5000' });
+  assert.equal(config.flushMinRecords, 200);
+  assert.equal(config.flushMaxWaitMs, 5000);
+  assert.throws(() => load({ MY_EXT_FLUSH_MIN_RECORDS: '0' }), /MY_EXT_FLUSH_MIN_RECORDS="0"/);
 });
 
 test('every variable is read with the prefix; unprefixed ones belong to the function', () => {

