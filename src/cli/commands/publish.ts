@@ -161,7 +161,7 @@ export function printPublishResult(result: PublishResult, json: boolean): void {
       .join('  ')
       .trimEnd();
   const lines = [
-    `${bold(`${result.name} ${result.version}`)} ${result.dryRun ? 'dry run: nothing was published' : 'published'}`,
+    `${bold(`${result.name} ${result.version}`)} ${result.dryRun ? 'dry run, nothing changed: ' : ''}${summary(result)}`,
     '',
     bold(line(header)),
     ...rows.map((row) => line(row, () => paint(row[2]!).padEnd(widths[2]! + (paint(row[2]!).length - row[2]!.length)))),
@@ -183,4 +183,10 @@ export function printPublishResult(result: PublishResult, json: boolean): void {
   if (details.length > 0) lines.push('', ...details);
   if (result.publishedFile !== undefined) lines.push('', `map: ${result.publishedFile}`);
   process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+function summary(result: PublishResult): string {
+  const counts = new Map<string, number>();
+  for (const target of result.targets) counts.set(target.status, (counts.get(target.status) ?? 0) + 1);
+  return [...counts].map(([status, count]) => `${count} ${status}`).join(', ');
 }
