@@ -158,6 +158,15 @@ export function describeAwsError(error: unknown, action: string, resource: strin
   });
 }
 
+/** Runs one AWS call; a failure becomes an AwsCallError that names the IAM action the call needs. */
+export async function callAws<T>(action: string, resource: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw describeAwsError(error, action, resource);
+  }
+}
+
 export function errorNameOf(error: unknown): string | undefined {
   return typeof error === 'object' && error !== null ? (error as SdkErrorShape).name : undefined;
 }

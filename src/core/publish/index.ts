@@ -6,6 +6,7 @@ import { CliError, usageError } from '../errors.js';
 import {
   AwsCallError,
   defaultRegion,
+  callAws,
   describeAwsError,
   errorNameOf,
   lambdaClient,
@@ -257,11 +258,9 @@ async function publishTarget(
   const latest = await latestVersion(context);
   if (latest !== undefined && options.force !== true) {
     const resource = latest.arn;
-    const current = await lambda
-      .send(new sdk.GetLayerVersionCommand({ LayerName: layerName, VersionNumber: latest.version }))
-      .catch((error: unknown) => {
-        throw describeAwsError(error, 'lambda:GetLayerVersion', resource);
-      });
+    const current = await callAws('lambda:GetLayerVersion', resource, () =>
+      lambda.send(new sdk.GetLayerVersionCommand({ LayerName: layerName, VersionNumber: latest.version })),
+    );
     if (current.Content?.CodeSha256 === layer.codeSha256) {
       const skipped = { ...base, arn: latest.arn, version: latest.version };
       if (options.dryRun === true)
@@ -289,8 +288,8 @@ async function publishTarget(
   }
   report('publish');
   const layerResource = `arn:aws:lambda:${region}:<account>:layer:${layerName}`;
-  const published = await lambda
-    .send(
+  const published = await callAws('lambda:PublishLayerVersion', layerResource, () =>
+    lambda.send(
       new sdk.PublishLayerVersionCommand({
         LayerName: layerName,
         Description: context.description,
@@ -301,10 +300,8 @@ async function publishTarget(
           : { CompatibleRuntimes: options.compatibleRuntimes as never }),
         ...(options.licenseInfo === undefined ? {} : { LicenseInfo: options.licenseInfo }),
       }),
-    )
-    .catch((error: unknown) => {
-      throw describeAwsError(error, 'lambda:PublishLayerVersion', layerResource);
-    });
+    ),
+  );
   const arn = published.LayerVersionArn;
   const version = published.Version;
   if (arn === undefined || version === undefined) {
@@ -336,18 +333,7 @@ async function latestVersion(context: TargetContext): Promise<{ version: number;
   let marker: string | undefined;
   const seenMarkers = new Set<string>();
   do {
-    const page = await lambda
-      .send(
-        new sdk.ListLayerVersionsCommand({ LayerName: layerName, ...(marker === undefined ? {} : { Marker: marker }) }),
-      )
-      .catch((error: unknown) => {
-        if (errorNameOf(error) === 'ResourceNotFoundException') return { LayerVersions: [], NextMarker: undefined };
-        throw describeAwsError(
-          error,
-          'lambda:ListLayerVersions',
-          `arn:aws:lambda:${region}:<account>:layer:${layerName}`,
-        );
-      });
+    const page = await listPage(context, marker);
     for (const entry of page.LayerVersions ?? []) {
       if (entry.Version === undefined || entry.LayerVersionArn === undefined) continue;
       if (latest === undefined || entry.Version > latest.version)
@@ -359,6 +345,19 @@ async function latestVersion(context: TargetContext): Promise<{ version: number;
     if (marker !== undefined) seenMarkers.add(marker);
   } while (marker !== undefined);
   return latest;
+}
+
+async function listPage(context: TargetContext, marker: string | undefined) {
+  const { lambda, lambdaSdk: sdk, layerName, region } = context;
+  try {
+    return await lambda.send(
+      new sdk.ListLayerVersionsCommand({ LayerName: layerName, ...(marker === undefined ? {} : { Marker: marker }) }),
+    );
+  } catch (error) {
+    // A layer that was never published has no versions.
+    if (errorNameOf(error) === 'ResourceNotFoundException') return { LayerVersions: [], NextMarker: undefined };
+    throw describeAwsError(error, 'lambda:ListLayerVersions', `arn:aws:lambda:${region}:<account>:layer:${layerName}`);
+  }
 }
 
 /** Lambda reads the zip from a bucket in the layer's region; say so before uploading anything. */
@@ -401,8 +400,8 @@ function checkBucketRegion(context: TargetContext, bucket: string): Promise<void
 
 async function uploadZip(context: TargetContext, bucket: string, key: string): Promise<void> {
   const { s3, s3Sdk: sdk, layer } = context;
-  await s3!
-    .send(
+  await callAws('s3:PutObject', `arn:aws:s3:::${bucket}/${key}`, () =>
+    s3!.send(
       new sdk!.PutObjectCommand({
         Bucket: bucket,
         Key: key,
@@ -411,10 +410,8 @@ async function uploadZip(context: TargetContext, bucket: string, key: string): P
         // S3 refuses the upload unless the bytes it received have this hash.
         ChecksumSHA256: layer.codeSha256,
       }),
-    )
-    .catch((error: unknown) => {
-      throw describeAwsError(error, 's3:PutObject', `arn:aws:s3:::${bucket}/${key}`);
-    });
+    ),
+  );
 }
 
 async function grantAll(context: TargetContext, version: number, arn: string): Promise<string[]> {
