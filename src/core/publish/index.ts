@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { LambdaClient } from '@aws-sdk/client-lambda';
+import type { LambdaClient, Runtime } from '@aws-sdk/client-lambda';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Architecture } from '../architectures.js';
 import { CliError, usageError } from '../errors.js';
@@ -179,7 +179,7 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
       return target;
     } catch (error) {
       report('failed');
-      const failure = error instanceof CliError ? error : describeAwsError(error, 'lambda', context.layerName);
+      const failure = error instanceof CliError ? error : describeAwsError(error, 'ext publish', context.layerName);
       failureCauses.push(failure);
       return {
         ...baseTarget(context),
@@ -297,7 +297,7 @@ async function publishTarget(
         CompatibleArchitectures: layer.compatibleArchitectures,
         ...(options.compatibleRuntimes === undefined || options.compatibleRuntimes.length === 0
           ? {}
-          : { CompatibleRuntimes: options.compatibleRuntimes as never }),
+          : { CompatibleRuntimes: options.compatibleRuntimes as Runtime[] }),
         ...(options.licenseInfo === undefined ? {} : { LicenseInfo: options.licenseInfo }),
       }),
     ),
@@ -328,7 +328,6 @@ async function publishTarget(
  * filters are not trusted to hand back the latest one first.
  */
 async function latestVersion(context: TargetContext): Promise<{ version: number; arn: string } | undefined> {
-  const { lambda, lambdaSdk: sdk, layerName, region } = context;
   let latest: { version: number; arn: string } | undefined;
   let marker: string | undefined;
   const seenMarkers = new Set<string>();
