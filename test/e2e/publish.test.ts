@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { cp, readFile, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import {
@@ -248,5 +249,61 @@ describe('ext publish against moto', { skip: 'skip' in moto ? moto.skip : false 
       Object.assign(process.env, saved);
       s3.destroy();
     }
+  });
+});
+
+describe('ext publish: refusals before any AWS call', () => {
+  test('no manifest: exit 1, naming the file and ext pack', async () => {
+    const project = await temporaryDirectory('publish-empty-');
+    const result = await runExt(['publish', '--cwd', project, '--region', 'us-east-1'], { env: motoEnvironment });
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(result.stderr, /^error: dist\/manifest\.json: not found, so there is nothing verified to publish$/m);
+    assert.match(result.stderr, /^hint: run ext pack/m);
+  });
+
+  test('--public with --principal, a bad account id, a bad region, one layer name for two architectures: exit 2', async () => {
+    const project = path.join(await temporaryDirectory('publish-flags-'), 'project');
+    await writeProject(project);
+    await mkdir(path.join(project, 'dist'), { recursive: true });
+    const zips = { x86_64: Buffer.from('x'), arm64: Buffer.from('a') };
+    const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+    await writeFile(
+      path.join(project, 'dist', 'manifest.json'),
+      JSON.stringify({
+        name: 'demo',
+        version: '1.2.3',
+        timestamp: '1980-01-01T00:00:00.000Z',
+        layers: Object.entries(zips).map(([architecture, bytes]) => ({
+          architecture,
+          zip: `dist/demo-${architecture}.zip`,
+          sha256: sha256(bytes),
+        })),
+      }),
+    );
+    for (const [architecture, bytes] of Object.entries(zips))
+      await writeFile(path.join(project, 'dist', `demo-${architecture}.zip`), bytes);
+    const cases: [string[], RegExp][] = [
+      [['--public', '--principal', '111122223333'], /^error: arguments public and principal are mutually exclusive/m],
+      [
+        ['--principal', 'arn:aws:iam::111122223333:root'],
+        /^error: --principal: "arn:aws:iam::111122223333:root" is not an AWS account id$/m,
+      ],
+      [['--region', 'Virginia'], /^error: --region: "Virginia" is not an AWS region name$/m],
+      [['--layer-name', 'shared'], /^error: --layer-name: "shared" would put x86_64 and arm64 into one layer/m],
+      [['--organization', 'acme'], /^error: --organization: "acme" is not an AWS Organizations id$/m],
+    ];
+    for (const [args, message] of cases) {
+      const result = await runExt(['publish', '--cwd', project, '--region', 'us-east-1', ...args], {
+        env: motoEnvironment,
+      });
+      assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
+      assert.match(result.stderr, message);
+    }
+  });
+
+  test('ext --help lists publish', async () => {
+    const result = await runExt(['--help']);
+    assert.equal(result.code, 0);
+    assert.match(result.stdout, /^ {2}ext publish +Publish the packed zips as Lambda layer versions/m);
   });
 });
