@@ -252,6 +252,31 @@ describe('ext publish against moto', { skip: 'skip' in moto ? moto.skip : false 
   });
 });
 
+/** A project whose dist/ has two tiny zips and their manifest: enough for everything before the upload. */
+async function fakePackedProject(): Promise<string> {
+  const project = path.join(await temporaryDirectory('publish-fake-'), 'project');
+  await writeProject(project);
+  await mkdir(path.join(project, 'dist'), { recursive: true });
+  const zips = { x86_64: Buffer.from('x'), arm64: Buffer.from('a') };
+  const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+  await writeFile(
+    path.join(project, 'dist', 'manifest.json'),
+    JSON.stringify({
+      name: 'demo',
+      version: '1.2.3',
+      timestamp: '1980-01-01T00:00:00.000Z',
+      layers: Object.entries(zips).map(([architecture, bytes]) => ({
+        architecture,
+        zip: `dist/demo-${architecture}.zip`,
+        sha256: sha256(bytes),
+      })),
+    }),
+  );
+  for (const [architecture, bytes] of Object.entries(zips))
+    await writeFile(path.join(project, 'dist', `demo-${architecture}.zip`), bytes);
+  return project;
+}
+
 describe('ext publish: refusals before any AWS call', () => {
   test('no manifest: exit 1, naming the file and ext pack', async () => {
     const project = await temporaryDirectory('publish-empty-');
@@ -262,26 +287,7 @@ describe('ext publish: refusals before any AWS call', () => {
   });
 
   test('--public with --principal, a bad account id, a bad region, one layer name for two architectures: exit 2', async () => {
-    const project = path.join(await temporaryDirectory('publish-flags-'), 'project');
-    await writeProject(project);
-    await mkdir(path.join(project, 'dist'), { recursive: true });
-    const zips = { x86_64: Buffer.from('x'), arm64: Buffer.from('a') };
-    const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
-    await writeFile(
-      path.join(project, 'dist', 'manifest.json'),
-      JSON.stringify({
-        name: 'demo',
-        version: '1.2.3',
-        timestamp: '1980-01-01T00:00:00.000Z',
-        layers: Object.entries(zips).map(([architecture, bytes]) => ({
-          architecture,
-          zip: `dist/demo-${architecture}.zip`,
-          sha256: sha256(bytes),
-        })),
-      }),
-    );
-    for (const [architecture, bytes] of Object.entries(zips))
-      await writeFile(path.join(project, 'dist', `demo-${architecture}.zip`), bytes);
+    const project = await fakePackedProject();
     const cases: [string[], RegExp][] = [
       [['--public', '--principal', '111122223333'], /^error: arguments public and principal are mutually exclusive/m],
       [
@@ -299,6 +305,25 @@ describe('ext publish: refusals before any AWS call', () => {
       assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
       assert.match(result.stderr, message);
     }
+  });
+
+  test('an unreachable endpoint: exit 1, and the JSON map says which targets failed', async () => {
+    const project = await fakePackedProject();
+    const result = await runExt(
+      ['publish', '--cwd', project, '--region', 'us-east-1', '--endpoint-url', 'http://127.0.0.1:9', '--json'],
+      { env: motoEnvironment, timeoutMs: 60_000 },
+    );
+    assert.equal(result.code, 1, result.stderr);
+    const map = JSON.parse(result.stdout) as PublishedMap;
+    for (const architecture of ['x86_64', 'arm64'] as const) {
+      assert.equal(map['us-east-1']?.[architecture]?.status, 'failed');
+      assert.match(
+        map['us-east-1']?.[architecture]?.error ?? '',
+        /cannot reach AWS for lambda:ListLayerVersions \(ECONNREFUSED\)/,
+      );
+    }
+    assert.deepEqual(JSON.parse(await readFile(path.join(project, 'dist', 'published.json'), 'utf8')), map);
+    assert.match(result.stderr, /^error: 2 of 2 layer versions failed: us-east-1 x86_64, us-east-1 arm64$/m);
   });
 
   test('ext --help lists publish', async () => {
