@@ -26,7 +26,11 @@ export const publishCommand: CommandModule<object, PublishArguments> = {
   describe: 'Publish the packed zips as Lambda layer versions, per architecture and region, skipping unchanged ones',
   builder: (yargs: Argv) =>
     yargs
-      .options({ arch: architectureOption, out: outOption, ...projectOptions })
+      .options({
+        arch: { ...architectureOption, defaultDescription: 'every architecture in the manifest' },
+        out: outOption,
+        ...projectOptions,
+      })
       .options({
         region: {
           type: 'string',
