@@ -32,8 +32,9 @@ await build({
   platform: 'node',
   target: 'node20',
   minifySyntax: true,
-  // Native binaries and code that loads files relative to itself stay as installed packages.
-  external: ['esbuild', 'archiver'],
+  // Native binaries and code that loads files relative to itself stay as installed packages;
+  // so does the AWS SDK (CommonJS, which a bundled dynamic import would hand back as a default export).
+  external: ['esbuild', 'archiver', '@aws-sdk/*', '@smithy/*'],
   banner: {
     js: "import { createRequire as __bundleCreateRequire } from 'node:module'; const require = __bundleCreateRequire(import.meta.url);",
   },

@@ -13,3 +13,13 @@ export { inspect, type InspectFinding, type InspectOptions, type InspectReport }
 export { pack, type PackedLayer, type PackOptions, type PackResult } from './core/pack.js';
 export * from './core/emulator/index.js';
 export { runDev, type DevOptions } from './core/dev.js';
+export {
+  publish,
+  type LayerAudience,
+  type PublishedMap,
+  type PublishedMapEntry,
+  type PublishOptions,
+  type PublishProgress,
+  type PublishResult,
+  type PublishTarget,
+} from './core/publish/index.js';

@@ -20,6 +20,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
         import('./commands/inspect.js'),
         import('./commands/dev.js'),
       ]);
+    const { publishCommand } = await import('./commands/publish.js');
     await yargs(argv)
       .scriptName('ext')
       .usage('$0 <command> [options]\n\nBuild, pack, inspect and run AWS Lambda extension layers.')
@@ -27,13 +28,14 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
       .command(packCommand)
       .command(inspectCommand)
       .command(devCommand)
+      .command(publishCommand)
       .strict()
-      .demandCommand(1, 'name a command: build, pack, inspect or dev')
+      .demandCommand(1, 'name a command: build, pack, inspect, dev or publish')
       .recommendCommands()
       .version(toolkitVersion())
       .alias('h', 'help')
       .wrap(Math.min(100, process.stdout.columns || 100))
-      .fail(commandUsageFailure(argv, ['build', 'pack', 'inspect', 'dev']))
+      .fail(commandUsageFailure(argv, ['build', 'pack', 'inspect', 'dev', 'publish']))
       .parseAsync();
   });
 }

@@ -35,6 +35,6 @@ describe('ext', () => {
   it('asks for a command when given none', async () => {
     const result = await runExt([]);
     assert.equal(result.code, 2);
-    assert.match(result.stderr, /name a command: build, pack, inspect or dev/);
+    assert.match(result.stderr, /name a command: build, pack, inspect, dev or publish/);
   });
 });

@@ -1,0 +1,83 @@
+import type { Argv, CommandModule } from 'yargs';
+import { CliError } from '../../core/errors.js';
+import { architectureOption, outOption, projectOptions } from '../options.js';
+
+export interface PublishArguments {
+  region?: string[];
+  arch?: string;
+  'layer-name'?: string;
+  public?: boolean;
+  principal?: string[];
+  organization?: string;
+  's3-bucket'?: string;
+  'compatible-runtimes'?: string[];
+  description?: string;
+  'license-info'?: string;
+  force?: boolean;
+  'dry-run'?: boolean;
+  'endpoint-url'?: string;
+  out: string;
+  cwd: string;
+  json?: boolean;
+}
+
+export const publishCommand: CommandModule<object, PublishArguments> = {
+  command: 'publish',
+  describe: 'Publish the packed zips as Lambda layer versions, per architecture and region, skipping unchanged ones',
+  builder: (yargs: Argv) =>
+    yargs
+      .options({
+        arch: { ...architectureOption, defaultDescription: 'every architecture in the manifest' },
+        out: outOption,
+        ...projectOptions,
+      })
+      .options({
+        region: {
+          type: 'string',
+          array: true,
+          describe: 'Regions to publish to (comma-separated or repeated)',
+          defaultDescription: 'AWS_REGION or the profile region',
+        },
+        'layer-name': {
+          type: 'string',
+          describe: 'Layer name; {name} and {arch} are replaced',
+          default: '{name}-{arch}',
+        },
+        public: { type: 'boolean', describe: 'Let every AWS account use the layer versions' },
+        principal: { type: 'string', array: true, describe: 'Let these 12-digit AWS accounts use them' },
+        organization: { type: 'string', describe: 'Let every account of this organization (o-…) use them' },
+        's3-bucket': {
+          type: 'string',
+          describe: 'Bucket for zips over 50 MB, in the layer region; {region} is replaced',
+        },
+        'compatible-runtimes': { type: 'string', array: true, describe: 'e.g. nodejs22.x,provided.al2023' },
+        description: { type: 'string', describe: "Layer version description; the extension's version is appended" },
+        'license-info': { type: 'string', describe: 'SPDX identifier, URL or short license text' },
+        force: { type: 'boolean', describe: 'Publish even when the latest version has the same bytes' },
+        'dry-run': { type: 'boolean', describe: 'Call only read APIs and print what would be done' },
+        'endpoint-url': { type: 'string', describe: 'Send AWS calls to this URL (an emulator, a VPC endpoint)' },
+      })
+      .conflicts('public', ['principal', 'organization'])
+      .conflicts('principal', 'organization')
+      .example('$0 publish --region us-east-1,eu-west-1 --public', 'both architectures to two regions, usable by all')
+      .example('$0 publish --principal 111122223333 --dry-run', 'show what would be published and granted')
+      .example(
+        '$0 publish --s3-bucket my-layers-{region} --json',
+        'large zips staged in a bucket per region; JSON out',
+      ),
+  handler: async (argv) => {
+    // Turning the result into text is only needed once something ran: loaded here, not for --help.
+    const { printPublishResult, publishOptions } = await import('../publish-report.js');
+    const options = publishOptions(argv);
+    const { publish } = await import('../../core/publish/index.js');
+    const result = await publish(options);
+    printPublishResult(result, argv.json === true);
+    if (result.failed > 0) {
+      const which = result.targets.filter((target) => target.status === 'failed');
+      throw new CliError(
+        `${result.failed} of ${result.targets.length} layer versions failed: ${which.map((target) => `${target.region} ${target.architecture}`).join(', ')}`,
+        { hint: "fix each failed target's error and run ext publish again; what succeeded is skipped then" },
+      );
+    }
+  },
+};

@@ -1,0 +1,176 @@
+import type { LambdaClient } from '@aws-sdk/client-lambda';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { CliError, errorMessage } from '../errors.js';
+
+/*
+ * The AWS SDK is tens of megabytes of modules: it is imported here, inside
+ * functions, and nowhere else, so that only `ext publish` pays for loading it.
+ */
+export type LambdaSdk = typeof import('@aws-sdk/client-lambda');
+export type S3Sdk = typeof import('@aws-sdk/client-s3');
+
+export const loadLambdaSdk = (): Promise<LambdaSdk> => import('@aws-sdk/client-lambda');
+export const loadS3Sdk = (): Promise<S3Sdk> => import('@aws-sdk/client-s3');
+
+/**
+ * Throttling (429, TooManyRequestsException, SlowDown) and transient network
+ * errors are retried by the SDK itself, with exponential backoff and jitter.
+ */
+export const retryAttempts = 6;
+
+export interface ClientSettings {
+  region: string;
+  endpointUrl?: string | undefined;
+}
+
+export function lambdaClient(sdk: LambdaSdk, settings: ClientSettings): LambdaClient {
+  return new sdk.LambdaClient({
+    region: settings.region,
+    retryMode: 'standard',
+    maxAttempts: retryAttempts,
+    ...(settings.endpointUrl === undefined ? {} : { endpoint: settings.endpointUrl }),
+  });
+}
+
+export function s3Client(sdk: S3Sdk, settings: ClientSettings): S3Client {
+  return new sdk.S3Client({
+    region: settings.region,
+    retryMode: 'standard',
+    maxAttempts: retryAttempts,
+    // A local endpoint (an emulator, a proxy) has no per-bucket host names.
+    ...(settings.endpointUrl === undefined ? {} : { endpoint: settings.endpointUrl, forcePathStyle: true }),
+  });
+}
+
+const credentialsHint =
+  'sign in with aws sso login (and set AWS_PROFILE), or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (plus AWS_SESSION_TOKEN for temporary keys)';
+
+/** Resolved once before any call, so that missing credentials are one line, not one per region. */
+export async function requireCredentials(client: LambdaClient): Promise<void> {
+  try {
+    await client.config.credentials();
+  } catch (error) {
+    throw new CliError(`no usable AWS credentials: ${firstLine(errorMessage(error))}`, { hint: credentialsHint });
+  }
+}
+
+/** The region the provider chain gives (AWS_REGION, the profile's region) when --region is not passed. */
+export async function defaultRegion(sdk: LambdaSdk): Promise<string> {
+  let region: string | undefined;
+  try {
+    region = await new sdk.LambdaClient({}).config.region();
+  } catch {
+    region = undefined;
+  }
+  if (region === undefined || region === '') {
+    throw new CliError('--region: no region given, and none is configured', {
+      exitCode: 2,
+      hint: 'pass --region us-east-1 (comma-separated for several), or set AWS_REGION or a region in your AWS profile',
+    });
+  }
+  return region;
+}
+
+const credentialErrorNames = new Set([
+  'CredentialsProviderError',
+  'ExpiredTokenException',
+  'ExpiredToken',
+  'TokenRefreshRequired',
+  'InvalidClientTokenId',
+  'UnrecognizedClientException',
+  'InvalidSignatureException',
+  'SignatureDoesNotMatch',
+  'InvalidAccessKeyId',
+]);
+const throttlingErrorNames = new Set([
+  'TooManyRequestsException',
+  'ThrottlingException',
+  'Throttling',
+  'ThrottledException',
+  'SlowDown',
+  'RequestLimitExceeded',
+]);
+const accessDeniedErrorNames = new Set(['AccessDeniedException', 'AccessDenied', 'Forbidden']);
+
+/** A failed AWS call, said as what the user should do about it. */
+export class AwsCallError extends CliError {
+  readonly errorName: string;
+  readonly isCredentialProblem: boolean;
+
+  constructor(message: string, options: { hint: string; errorName: string; isCredentialProblem?: boolean }) {
+    super(message, { hint: options.hint });
+    this.name = 'AwsCallError';
+    this.errorName = options.errorName;
+    this.isCredentialProblem = options.isCredentialProblem ?? false;
+  }
+}
+
+interface SdkErrorShape {
+  name?: string;
+  message?: string;
+  code?: string;
+  $metadata?: { httpStatusCode?: number; attempts?: number };
+}
+
+/**
+ * `action` is the IAM action the call needs (lambda:PublishLayerVersion): an
+ * access-denied answer names it, so the fix is one line in a policy.
+ */
+export function describeAwsError(error: unknown, action: string, resource: string): AwsCallError {
+  if (error instanceof AwsCallError) return error;
+  const shape = (typeof error === 'object' && error !== null ? error : {}) as SdkErrorShape;
+  const name = shape.name ?? 'Error';
+  const message = firstLine(shape.message ?? errorMessage(error));
+  const status = shape.$metadata?.httpStatusCode;
+  if (credentialErrorNames.has(name) || /security token|session.*expired|token.*expired/i.test(message)) {
+    return new AwsCallError(`AWS credentials rejected (${name}): ${message}`, {
+      hint: `refresh them: ${credentialsHint}`,
+      errorName: name,
+      isCredentialProblem: true,
+    });
+  }
+  if (accessDeniedErrorNames.has(name) || status === 403) {
+    // Lambda's message names the action it checked ("not authorized to perform: X"); prefer it when present.
+    const named = /perform: ([a-z0-9-]+:[A-Za-z0-9]+)/.exec(message)?.[1];
+    const s3Read = /\bS3\b/.test(message) && action === 'lambda:PublishLayerVersion';
+    const missing = named ?? (s3Read ? 's3:GetObject' : action);
+    return new AwsCallError(`access denied: the credentials may not call ${missing} on ${resource}`, {
+      hint: `allow ${missing} on ${resource} in the caller's IAM policy (the README's "ext publish" section has the whole least-privilege policy)`,
+      errorName: name,
+    });
+  }
+  if (throttlingErrorNames.has(name) || status === 429) {
+    const attempts = shape.$metadata?.attempts ?? retryAttempts;
+    return new AwsCallError(`throttled by AWS on ${action} after ${attempts} attempts: ${message}`, {
+      hint: 'run ext publish again in a minute; layers already published are skipped',
+      errorName: name,
+    });
+  }
+  if (typeof shape.code === 'string' && /^E[A-Z]+$/.test(shape.code)) {
+    return new AwsCallError(`cannot reach AWS for ${action} (${shape.code}): ${message}`, {
+      hint: 'check the network, a proxy, or --endpoint-url',
+      errorName: shape.code,
+    });
+  }
+  return new AwsCallError(`${action} failed on ${resource} (${name}): ${message}`, {
+    hint: 'see the message from AWS above; fix it and run ext publish again (finished layers are skipped)',
+    errorName: name,
+  });
+}
+
+/** Runs one AWS call; a failure becomes an AwsCallError that names the IAM action the call needs. */
+export async function callAws<T>(action: string, resource: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw describeAwsError(error, action, resource);
+  }
+}
+
+export function errorNameOf(error: unknown): string | undefined {
+  return typeof error === 'object' && error !== null ? (error as SdkErrorShape).name : undefined;
+}
+
+function firstLine(text: string): string {
+  return text.split('\n', 1)[0]!.trim();
+}
