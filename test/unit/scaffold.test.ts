@@ -55,6 +55,9 @@ describe('render context', () => {
       goModule: 'My.Ext',
       goVersion: '1.26',
       toolkitVersion: '0.1.0',
+      toolkitDependency: '^0.1.0',
+      toolkitDependencyJson: '"^0.1.0"',
+      toolkitFromRegistry: true,
       settingsPrefix: 'MY_EXT_',
     });
   });
