@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { describeRun, runCreate, runExt, temporaryDirectory } from '../helpers/run-cli.js';
+import { rieBinary, runUnderRie, type RieRun } from '../helpers/rie.js';
+import { startTelemetrySink } from '../helpers/telemetry-sink.js';
+
+/**
+ * Every generated template under AWS's own emulator, in both compute modes:
+ * at least three invokes and a shutdown with no `Extension.*` error and no
+ * error-level line from the extension. Under managed instances RIE's
+ * Telemetry API really delivers, so the telemetry templates must ship the
+ * function's lines to a local sink.
+ */
+const availability = await rieBinary();
+const skip = 'skip' in availability ? availability.skip : false;
+if (skip !== false) console.log(`# skipping the RIE conformance suite: ${skip}`);
+
+let workspace: { path: string; cleanup: () => Promise<void> };
+before(async () => {
+  workspace = await temporaryDirectory('cle-conformance-');
+});
+after(async () => workspace?.cleanup());
+
+function errorLines(run: RieRun): string[] {
+  return run.log.split('\n').filter((line) => /"level":"ERROR"/u.test(line));
+}
+
+const functionLines = 5;
+const invokes = 3;
+
+for (const language of ['go', 'ts'] as const) {
+  for (const template of ['basic', 'telemetry'] as const) {
+    describe(`${language} ${template} template under RIE`, { skip }, () => {
+      const name = `${language}-${template}-rie`;
+      let layer: string;
+
+      before(async () => {
+        const project = path.join(workspace.path, name);
+        const created = await runCreate([project, '--lang', language, '--template', template, '--yes']);
+        assert.equal(created.code, 0, describeRun(created));
+        const built = await runExt(['build', '--arch', 'x86_64'], { cwd: project, timeoutMs: 300_000 });
+        assert.equal(built.code, 0, describeRun(built));
+        layer = path.join(project, 'dist', 'x86_64');
+      });
+
+      for (const mode of ['on-demand', 'managed-instances'] as const) {
+        it(`runs ${invokes} invokes and shuts down cleanly (${mode})`, { timeout: 120_000 }, async () => {
+          const sink = template === 'telemetry' ? await startTelemetrySink() : undefined;
+          const prefix = `${name.toUpperCase().replace(/[^A-Z0-9]+/gu, '_')}_`;
+          try {
+            const run = await runUnderRie((availability as { binary: string }).binary, {
+              layerDirectory: layer,
+              mode,
+              invokes,
+              functionLines,
+              env: sink === undefined ? {} : { [`${prefix}SINK`]: 'http', [`${prefix}HTTP_URL`]: sink.url },
+            });
+            const context = `--- RIE log\n${run.log}`;
+            assert.deepEqual(
+              run.invokes.map((result) => result.status),
+              Array(invokes).fill(200),
+              context,
+            );
+            assert.deepEqual(run.extensionErrors, [], context);
+            assert.deepEqual(errorLines(run), [], context);
+            assert.match(run.log, /"msg":"shutdown"|"msg":"stopped"/u, context);
+            if (sink !== undefined && mode === 'managed-instances') {
+              const shipped = sink
+                .records()
+                .filter((record) => record.type === 'function')
+                .filter((record) => String(record.record).includes('conformance function line'));
+              assert.equal(
+                shipped.length,
+                invokes * functionLines,
+                `${context}\n--- shipped\n${JSON.stringify(shipped)}`,
+              );
+            }
+          } finally {
+            await sink?.close();
+          }
+        });
+      }
+    });
+  }
+}

@@ -1,0 +1,220 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { chmod, cp, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { nodeCacheDirectory } from './node-versions.js';
+import { freePort } from './emulator-fixtures.js';
+
+/**
+ * AWS's Runtime Interface Emulator, the reference our `ext dev` is checked
+ * against. Installed with `go install` from the Go module proxy at a pinned
+ * version into the tests' cache folder, once. Layers run under it in a
+ * private mount namespace, so that their folder can be mounted at /opt
+ * without touching the machine's own /opt or /var.
+ */
+export const rieModule = 'github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie';
+export const rieVersion = 'v0.0.0-20261030222936-bef5c4ba774d';
+
+export type RieAvailability = { binary: string } | { skip: string };
+
+let availability: Promise<RieAvailability> | undefined;
+
+/** The RIE binary, or one line saying why the conformance suite cannot run here. */
+export function rieBinary(): Promise<RieAvailability> {
+  availability ??= findOrInstall();
+  return availability;
+}
+
+async function findOrInstall(): Promise<RieAvailability> {
+  if (process.platform !== 'linux') return { skip: 'RIE and mount namespaces need Linux' };
+  const unshare = spawnSync('unshare', [...namespaceFlags(), 'true'], { stdio: 'ignore' });
+  if (unshare.error !== undefined || unshare.status !== 0) {
+    return { skip: 'cannot create a private mount namespace here (unshare --mount failed)' };
+  }
+  const directory = path.join(nodeCacheDirectory(), `rie-${rieVersion}`);
+  const binary = path.join(directory, 'aws-lambda-rie');
+  if (existsSync(binary)) return { binary };
+  const go = spawnSync('go', ['version'], { stdio: 'ignore' });
+  if (go.error !== undefined || go.status !== 0) return { skip: 'go is not on PATH, so RIE cannot be installed' };
+  await mkdir(nodeCacheDirectory(), { recursive: true });
+  const staging = await mkdtemp(path.join(nodeCacheDirectory(), '.rie-'));
+  const installed = await new Promise<{ code: number | null; output: string }>((resolve) => {
+    const child = spawn('go', ['install', `${rieModule}@${rieVersion}`], {
+      env: { ...process.env, GOBIN: staging, CGO_ENABLED: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('close', (code) => resolve({ code, output }));
+  });
+  if (installed.code !== 0) {
+    await rm(staging, { recursive: true, force: true });
+    throw new Error(`go install ${rieModule}@${rieVersion} failed:\n${installed.output}`);
+  }
+  // Rename into place: a concurrent or interrupted install never leaves half a cache entry.
+  await rename(staging, directory).catch(async () => rm(staging, { recursive: true, force: true }));
+  return { binary };
+}
+
+/** As root a plain mount namespace is enough; anyone else maps themselves to root inside a user namespace. */
+function namespaceFlags(): string[] {
+  const root = process.getuid?.() === 0;
+  return [...(root ? [] : ['--map-root-user']), '--mount', '--propagation', 'private'];
+}
+
+/**
+ * The smallest runtime that answers every invoke: it prints `functionLines`
+ * lines (the function's own log output), then returns `{"ok":true}`.
+ */
+function runtimeSource(functionLines: number): string {
+  return `#!/usr/bin/env node
+'use strict';
+const http = require('node:http');
+const [host, port] = process.env.AWS_LAMBDA_RUNTIME_API.split(':');
+const agent = new http.Agent({ keepAlive: true });
+function call(method, route, body) {
+  return new Promise((resolve, reject) => {
+    const request = http.request({ host, port, path: route, method, agent }, (response) => {
+      let text = '';
+      response.on('data', (chunk) => (text += chunk));
+      response.on('end', () => resolve({ headers: response.headers, body: text }));
+    });
+    request.on('error', reject);
+    request.end(body);
+  });
+}
+async function serve() {
+  for (;;) {
+    const next = await call('GET', '/2018-06-01/runtime/invocation/next');
+    const id = next.headers['lambda-runtime-aws-request-id'];
+    for (let line = 0; line < ${functionLines}; line += 1) console.log('conformance function line ' + line + ' of ' + id);
+    await call('POST', '/2018-06-01/runtime/invocation/' + id + '/response', '{"ok":true}');
+  }
+}
+// Managed instances run several invokes at once: one loop per slot.
+const slots = Number(process.env.AWS_LAMBDA_MAX_CONCURRENCY || 1);
+for (let slot = 0; slot < slots; slot += 1) serve().catch((error) => { console.error(error); process.exit(1); });
+`;
+}
+
+export interface RieRunOptions {
+  /** The layer folder (what becomes /opt). It is copied, so RIE's /opt/bootstrap can sit beside it. */
+  layerDirectory: string;
+  mode: 'on-demand' | 'managed-instances';
+  invokes: number;
+  /** AWS_LAMBDA_MAX_CONCURRENCY in managed-instances mode. Default 2. */
+  concurrency?: number;
+  functionLines?: number;
+  env?: Record<string, string>;
+  /** How long to wait for each invoke's answer before giving up on it. Default 15 s. */
+  invokeTimeoutMs?: number;
+}
+
+export interface RieRun {
+  /** Each invoke's HTTP status and body, or the error when RIE did not answer. */
+  invokes: { status: number; body: string }[];
+  /** Everything RIE and the processes it started printed. */
+  log: string;
+  exitCode: number | null;
+  /** `Extension.*` error types RIE recorded. */
+  extensionErrors: string[];
+}
+
+/** Runs a layer under RIE: starts it, invokes it `invokes` times, then stops it with SIGTERM as Lambda's shutdown. */
+export async function runUnderRie(binary: string, options: RieRunOptions): Promise<RieRun> {
+  const workspace = await mkdtemp(path.join(os.tmpdir(), 'cle-rie-'));
+  try {
+    const opt = path.join(workspace, 'opt');
+    await cp(options.layerDirectory, opt, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
+    // Lambda's /opt and /var/task are readable by the sandbox user, which in managed-instances
+    // mode RIE runs the extensions as; a private temp folder would be a LaunchError.
+    await chmod(opt, 0o755);
+    const task = path.join(workspace, 'task');
+    await mkdir(task, { mode: 0o755 });
+    const bootstrap = path.join(task, 'bootstrap');
+    await writeFile(bootstrap, runtimeSource(options.functionLines ?? 1));
+    await chmod(bootstrap, 0o755);
+    const [invokePort, apiPort] = [await freePort(), await freePort()];
+    const managed = options.mode === 'managed-instances';
+    // /var/task must exist for the managed-instances runtime lookup; a tmpfs on /var inside the
+    // namespace gives it one without touching the machine's /var.
+    const script = [
+      'set -e',
+      `mount --bind ${quote(opt)} /opt`,
+      'mount -t tmpfs tmpfs /var',
+      'mkdir -p /var/task',
+      `mount --bind ${quote(task)} /var/task`,
+      `exec ${quote(binary)} --runtime-interface-emulator-address 127.0.0.1:${invokePort} --runtime-api-address 127.0.0.1:${apiPort} ${managed ? '' : '/var/task/bootstrap'}`,
+    ].join('\n');
+    const child = spawn('unshare', [...namespaceFlags(), 'sh', '-c', script], {
+      env: {
+        ...process.env,
+        AWS_LAMBDA_FUNCTION_NAME: 'conformance',
+        AWS_LAMBDA_FUNCTION_TIMEOUT: '10',
+        ...(managed ? { AWS_LAMBDA_MAX_CONCURRENCY: String(options.concurrency ?? 2) } : {}),
+        ...options.env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let log = '';
+    child.stdout.on('data', (chunk: Buffer) => (log += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (log += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    let running = true;
+    void exited.then(() => (running = false));
+
+    const invokes: { status: number; body: string }[] = [];
+    for (let index = 0; index < options.invokes && running; index += 1) {
+      invokes.push(await invoke(invokePort, options.invokeTimeoutMs ?? 15_000, () => running));
+    }
+    child.kill('SIGTERM');
+    const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    const exitCode = await exited;
+    clearTimeout(killer);
+    const extensionErrors = [...new Set(log.match(/Extension\.[A-Za-z]+/gu) ?? [])].sort();
+    return { invokes, log, exitCode, extensionErrors };
+  } finally {
+    await rm(workspace, { recursive: true, force: true });
+  }
+}
+
+/** One invoke through RIE's invoke endpoint; retries the connection while RIE starts. */
+async function invoke(
+  port: number,
+  timeoutMs: number,
+  alive: () => boolean,
+): Promise<{ status: number; body: string }> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await post(port, deadline - Date.now());
+    } catch (error) {
+      const refused = (error as NodeJS.ErrnoException).code === 'ECONNREFUSED';
+      if (!refused || !alive() || Date.now() > deadline) return { status: 0, body: String(error) };
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
+
+function post(port: number, timeoutMs: number): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const request = http.request(
+      { host: '127.0.0.1', port, method: 'POST', path: '/2015-03-31/functions/function/invocations', agent: false },
+      (response) => {
+        let body = '';
+        response.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+      },
+    );
+    request.setTimeout(Math.max(timeoutMs, 1), () => request.destroy(new Error('invoke timed out')));
+    request.on('error', reject);
+    request.end('{}');
+  });
+}
+
+function quote(text: string): string {
+  return `'${text.replace(/'/gu, `'\\''`)}'`;
+}
