@@ -400,6 +400,63 @@ async function telemetryMemoryFigure(
   }
 }
 
+/**
+ * What a slow but healthy destination costs each invoke: the sink answers
+ * every batch after 200 ms, the function logs 20 lines per invoke, and the
+ * figure is the median PostRuntimeExtensionsDuration. The target is one
+ * round trip: a flush sends what was queued when it started, once.
+ */
+async function telemetrySlowSinkFigure(workspace: string, language: 'go' | 'ts'): Promise<void> {
+  log(`${language} telemetry extension, post-invoke overhead with a sink answering in 200 ms`);
+  const name = `bench-telemetry-${language}`;
+  const project = path.join(workspace, name);
+  if (!existsSync(project)) {
+    await timeCommand(node, [createBin, name, '--lang', language, '--template', 'telemetry', '--yes'], {
+      cwd: workspace,
+    });
+    await timeCommand(node, [extBin, 'build', '--arch', 'x86_64'], { cwd: project });
+  }
+  const sinkDelayMs = 200;
+  let requests = 0;
+  const sink = http.createServer((request, response) => {
+    request.resume();
+    request.on('end', () => {
+      requests += 1;
+      setTimeout(() => response.end(), sinkDelayMs);
+    });
+  });
+  await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
+  const port = (sink.address() as AddressInfo).port;
+  const prefix = `${name.toUpperCase().replace(/[^A-Z0-9]+/g, '_')}_`;
+  const emulator = new Emulator({
+    layerDirectory: path.join(project, 'dist', 'x86_64'),
+    function: { logLines: Array.from({ length: 20 }, (_, index) => `line ${index}`), durationMs: 50 },
+    env: { [`${prefix}SINK`]: 'http', [`${prefix}HTTP_URL`]: `http://127.0.0.1:${port}/ingest` },
+  });
+  const invokes = quick ? 4 : 10;
+  const overheads: number[] = [];
+  try {
+    await emulator.start();
+    for (let index = 0; index < invokes; index += 1) {
+      const result = await emulator.invoke();
+      overheads.push(result.postRuntimeExtensionsDurationMs);
+    }
+    await emulator.shutdown();
+    const overhead = median(overheads.slice(1));
+    absoluteRow(
+      `generated ${language === 'go' ? 'Go' : 'TS'} telemetry extension: post-invoke overhead, destination answering in ${sinkDelayMs} ms`,
+      overhead,
+      'ms',
+      `≤ one round trip (${sinkDelayMs} ms + 50 ms)`,
+      overhead <= sinkDelayMs + 50 && emulator.report().verdicts.length === 0,
+      `${requests} requests for ${invokes} invokes`,
+    );
+  } finally {
+    await emulator.close();
+    sink.close();
+  }
+}
+
 function formatRow(row: Row): string {
   const number = (value: number | undefined, digits = 2) => (value === undefined ? '' : value.toFixed(digits));
   const measured = row.ratio !== undefined ? `${number(row.ratio)}×` : `${number(row.value)} ${row.unit ?? ''}`;
@@ -434,6 +491,7 @@ async function main(): Promise<void> {
     for (const language of ['go', 'ts'] as const) {
       await telemetryMemoryFigure(workspace, language, 'healthy');
       await telemetryMemoryFigure(workspace, language, 'dead');
+      await telemetrySlowSinkFigure(workspace, language);
     }
   } finally {
     await rm(workspace, { recursive: true, force: true });
