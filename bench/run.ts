@@ -325,6 +325,19 @@ async function emulatorFigure(goLayer: string): Promise<void> {
   );
 }
 
+/** The telemetry template, scaffolded and built for x86_64 once per bench run. */
+async function telemetryProject(workspace: string, language: 'go' | 'ts'): Promise<{ name: string; project: string }> {
+  const name = `bench-telemetry-${language}`;
+  const project = path.join(workspace, name);
+  if (!existsSync(project)) {
+    await timeCommand(node, [createBin, name, '--lang', language, '--template', 'telemetry', '--yes'], {
+      cwd: workspace,
+    });
+    await timeCommand(node, [extBin, 'build', '--arch', 'x86_64'], { cwd: project });
+  }
+  return { name, project };
+}
+
 /**
  * Peak resident memory of a telemetry extension while the simulated function
  * prints 10,000 lines on every invoke, shipped to a local HTTP sink that is
@@ -337,14 +350,7 @@ async function telemetryMemoryFigure(
   destination: 'healthy' | 'dead',
 ): Promise<void> {
   log(`${language} telemetry extension under 10,000 log lines per invoke, ${destination} destination`);
-  const name = `bench-telemetry-${language}`;
-  const project = path.join(workspace, name);
-  if (!existsSync(project)) {
-    await timeCommand(node, [createBin, name, '--lang', language, '--template', 'telemetry', '--yes'], {
-      cwd: workspace,
-    });
-    await timeCommand(node, [extBin, 'build', '--arch', 'x86_64'], { cwd: project });
-  }
+  const { name, project } = await telemetryProject(workspace, language);
   let functionRecords = 0;
   const sink = http.createServer((request, response) => {
     const chunks: Buffer[] = [];
@@ -408,14 +414,7 @@ async function telemetryMemoryFigure(
  */
 async function telemetrySlowSinkFigure(workspace: string, language: 'go' | 'ts'): Promise<void> {
   log(`${language} telemetry extension, post-invoke overhead with a sink answering in 200 ms`);
-  const name = `bench-telemetry-${language}`;
-  const project = path.join(workspace, name);
-  if (!existsSync(project)) {
-    await timeCommand(node, [createBin, name, '--lang', language, '--template', 'telemetry', '--yes'], {
-      cwd: workspace,
-    });
-    await timeCommand(node, [extBin, 'build', '--arch', 'x86_64'], { cwd: project });
-  }
+  const { name, project } = await telemetryProject(workspace, language);
   const sinkDelayMs = 200;
   let requests = 0;
   const sink = http.createServer((request, response) => {

@@ -55,6 +55,16 @@ const sdkError = (name: string, message: string, status = 400): Error =>
   Object.assign(new Error(message), { name, $fault: 'client', $metadata: { httpStatusCode: status, attempts: 1 } });
 
 /** Lambda's answer to PublishLayerVersion, echoing the hash of what it was sent. */
+/** A first publish as version 4, then AddLayerVersionPermission answering 409 while the policy holds `statements`. */
+function conflictOnAddPermission(statements: Record<string, unknown>[]): void {
+  lambda.on(ListLayerVersionsCommand).resolves({ LayerVersions: [] });
+  lambda.on(PublishLayerVersionCommand).callsFake(publishedVersion('us-east-1', 4));
+  lambda
+    .on(AddLayerVersionPermissionCommand)
+    .rejects(new ResourceConflictException({ message: 'The statement id (x) provided already exists', $metadata: {} }));
+  lambda.on(GetLayerVersionPolicyCommand).resolves({ Policy: JSON.stringify({ Statement: statements }) });
+}
+
 function publishedVersion(region: string, version: number) {
   return (input: { LayerName: string; Content: { ZipFile?: Uint8Array } }) => ({
     LayerVersionArn: `arn:aws:lambda:${region}:123456789012:layer:${input.LayerName}:${version}`,
@@ -189,44 +199,22 @@ describe('publish (core, AWS SDK mocked)', () => {
   });
 
   test('a 409 for a statement already there with the same grant is success', async () => {
-    lambda.on(ListLayerVersionsCommand).resolves({ LayerVersions: [] });
-    lambda.on(PublishLayerVersionCommand).callsFake(publishedVersion('us-east-1', 4));
-    lambda
-      .on(AddLayerVersionPermissionCommand)
-      .rejects(
-        new ResourceConflictException({ message: 'The statement id (x) provided already exists', $metadata: {} }),
-      );
-    lambda.on(GetLayerVersionPolicyCommand).resolves({
-      Policy: JSON.stringify({
-        Statement: [
-          {
-            Sid: 'create-lambda-extension-account-111122223333',
-            Principal: { AWS: 'arn:aws:iam::111122223333:root' },
-            Action: 'lambda:GetLayerVersion',
-          },
-        ],
-      }),
-    });
+    conflictOnAddPermission([
+      {
+        Sid: 'create-lambda-extension-account-111122223333',
+        Principal: { AWS: 'arn:aws:iam::111122223333:root' },
+        Action: 'lambda:GetLayerVersion',
+      },
+    ]);
     const result = await run({ audience: { kind: 'accounts', accounts: ['111122223333'] } });
     assert.equal(result.failed, 0, result.targets[0]?.error);
     assert.deepEqual(result.targets[0]?.grants, ['create-lambda-extension-account-111122223333']);
   });
 
   test('a 409 for a statement id that grants something else fails, with the command that removes it', async () => {
-    lambda.on(ListLayerVersionsCommand).resolves({ LayerVersions: [] });
-    lambda.on(PublishLayerVersionCommand).callsFake(publishedVersion('us-east-1', 4));
-    lambda
-      .on(AddLayerVersionPermissionCommand)
-      .rejects(
-        new ResourceConflictException({ message: 'The statement id (x) provided already exists', $metadata: {} }),
-      );
-    lambda.on(GetLayerVersionPolicyCommand).resolves({
-      Policy: JSON.stringify({
-        Statement: [
-          { Sid: 'create-lambda-extension-public', Principal: '999988887777', Action: 'lambda:GetLayerVersion' },
-        ],
-      }),
-    });
+    conflictOnAddPermission([
+      { Sid: 'create-lambda-extension-public', Principal: '999988887777', Action: 'lambda:GetLayerVersion' },
+    ]);
     const result = await run({ audience: { kind: 'public' }, architectures: ['x86_64'] });
     assert.equal(result.failed, 1);
     assert.match(result.targets[0]?.error ?? '', /already has a statement create-lambda-extension-public/);
