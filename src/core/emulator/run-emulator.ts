@@ -42,7 +42,7 @@ export async function runEmulator(options: EmulatorOptions): Promise<EmulatorRep
 /**
  * The invokes, one after the other on demand; on Managed Instances up to
  * `maxConcurrency` in flight, a new one starting as soon as a slot is free
- * (and `intervalMs` after the previous start). No new invoke after a verdict
+ * (and `intervalMs` after the slot freed). No new invoke after a verdict
  * or an interrupt; those in flight finish.
  */
 async function invokeAll(emulator: Emulator, options: EmulatorOptions): Promise<void> {
@@ -51,8 +51,9 @@ async function invokeAll(emulator: Emulator, options: EmulatorOptions): Promise<
   const inFlight = new Set<Promise<unknown>>();
   for (let index = 0; index < count; index += 1) {
     if (stopped()) break;
-    if (index > 0 && (options.intervalMs ?? 0) > 0) await pause(options.intervalMs ?? 0, options.signal);
+    // Wait for a free slot first: on demand the pause then runs after the previous invoke ended.
     while (inFlight.size >= emulator.maxConcurrency) await Promise.race(inFlight);
+    if (index > 0 && (options.intervalMs ?? 0) > 0) await pause(options.intervalMs ?? 0, options.signal);
     if (stopped()) break;
     const invoke: Promise<unknown> = emulator.invoke().finally(() => inFlight.delete(invoke));
     inFlight.add(invoke);

@@ -66,7 +66,7 @@ export interface EmulatorOptions {
   layerDirectory: string;
   /** Number of invokes `runEmulator` performs. Default 1. */
   invokes?: number;
-  /** Pause between invokes, in ms (with `managedInstances`: between invoke starts). Default 0. */
+  /** Pause before each invoke after the first, in ms, once the previous one ended (with `managedInstances`: once fewer than `maxConcurrency` are in flight). Default 0. */
   intervalMs?: number;
   /** Emulate Lambda Managed Instances instead of on-demand Lambda; see ManagedInstancesOptions. */
   managedInstances?: ManagedInstancesOptions;
