@@ -78,7 +78,8 @@ test('a SHUTDOWN-only extension passes: K invokes, at most N in flight, AWS_LAMB
   }
   // Checked from the start and end times too: never more than 3 overlap.
   const overlapping = report.invokes.map(
-    (invoke) => report.invokes.filter((other) => other.startMs <= invoke.startMs && other.endMs > invoke.startMs).length,
+    (invoke) =>
+      report.invokes.filter((other) => other.startMs <= invoke.startMs && other.endMs > invoke.startMs).length,
   );
   assert.ok(Math.max(...overlapping) > 1 && Math.max(...overlapping) <= 3, `overlaps ${overlapping.join(',')}`);
   // 7 invokes of 250 ms, 3 at a time, take about 3 rounds, not 7.
@@ -86,7 +87,10 @@ test('a SHUTDOWN-only extension passes: K invokes, at most N in flight, AWS_LAMB
   assert.ok(span < 7 * 250, `7 invokes took ${span} ms`);
 
   const starts = report.timeline.filter((entry) => entry.kind === 'start').map((entry) => entry.text);
-  assert.ok(starts.every((text) => /Concurrency: [1-3]\/3$/.test(text)), starts.join('\n'));
+  assert.ok(
+    starts.every((text) => /Concurrency: [1-3]\/3$/.test(text)),
+    starts.join('\n'),
+  );
   const reports = report.timeline.filter((entry) => entry.kind === 'report').map((entry) => entry.text);
   assert.equal(reports.length, 7);
   assert.ok(reports.every((text) => !text.includes('PostRuntimeExtensionsDuration')));
@@ -118,9 +122,19 @@ test('telemetry: schemaVersion 2022-12-13 is refused with 400 ValidationError', 
   const port = await freePort();
   await addNodeExtension(layer, 'old-schema', {
     events: ['SHUTDOWN'],
-    telemetry: { port, file: path.join(layer, 'telemetry.jsonl'), types: ['function'], schemaVersion: '2022-12-13', answerFile },
+    telemetry: {
+      port,
+      file: path.join(layer, 'telemetry.jsonl'),
+      types: ['function'],
+      schemaVersion: '2022-12-13',
+      answerFile,
+    },
   });
-  const report = await runEmulator({ layerDirectory: layer, managedInstances: { maxConcurrency: 2 }, shutdownBudgetMs: 500 });
+  const report = await runEmulator({
+    layerDirectory: layer,
+    managedInstances: { maxConcurrency: 2 },
+    shutdownBudgetMs: 500,
+  });
   const answer = JSON.parse(await readFile(answerFile, 'utf8')) as { status: number; body: string };
   assert.equal(answer.status, 400);
   const body = JSON.parse(answer.body) as Record<string, string>;
@@ -188,10 +202,19 @@ test('HTTP answers: INVOKE refused for an external, any event for an internal, L
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
     const register = (name: string, events: string[]) =>
-      rawRequest(api, 'POST', '/2020-01-01/extension/register', { 'Lambda-Extension-Name': name }, JSON.stringify({ events }));
+      rawRequest(
+        api,
+        'POST',
+        '/2020-01-01/extension/register',
+        { 'Lambda-Extension-Name': name },
+        JSON.stringify({ events }),
+      );
     const invoke = await register('sleeper', ['INVOKE']);
     assert.equal(invoke.status, 403);
-    assert.deepEqual(invoke.json(), { errorMessage: 'INVOKE: ErrorInvalidEventType', errorType: 'Extension.InvalidEventType' });
+    assert.deepEqual(invoke.json(), {
+      errorMessage: 'INVOKE: ErrorInvalidEventType',
+      errorType: 'Extension.InvalidEventType',
+    });
     const internal = await register('in-process', ['INVOKE']);
     assert.equal(internal.status, 403);
     assert.deepEqual(internal.json(), {
@@ -226,7 +249,8 @@ test('managedInstances.maxConcurrency outside 1..64 is refused', () => {
   for (const maxConcurrency of [0, 65, 2.5]) {
     assert.throws(
       () => new Emulator({ layerDirectory: '.', managedInstances: { maxConcurrency } }),
-      (error: unknown) => error instanceof CliError && /maxConcurrency must be a whole number from 1 to 64/.test(error.message),
+      (error: unknown) =>
+        error instanceof CliError && /maxConcurrency must be a whole number from 1 to 64/.test(error.message),
     );
   }
 });
