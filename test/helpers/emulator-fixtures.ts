@@ -19,6 +19,8 @@ export interface FixtureBehaviour {
   exitOnRegisterFailure?: boolean;
   /** Write the process environment (one JSON object) to this file at start. */
   environmentFile?: string;
+  /** Exit with `exitCode` (default 0) this long after registering, whatever it is doing. */
+  exitAfterMs?: number;
   /** Never call register (sleeps instead). */
   neverRegister?: boolean;
   /** Report init/error after registering, then exit 1. */
@@ -93,6 +95,7 @@ async function main() {
     return sleepForever();
   }
   const id = registered.headers['lambda-extension-identifier'];
+  if (config.exitAfterMs !== undefined) setTimeout(() => process.exit(config.exitCode || 0), config.exitAfterMs);
   if (config.initError) {
     await call('POST', '/2020-01-01/extension/init/error', { 'Lambda-Extension-Identifier': id, 'Lambda-Extension-Function-Error-Type': config.initError }, JSON.stringify({ errorMessage: 'cannot start', errorType: config.initError }));
     process.exit(1);

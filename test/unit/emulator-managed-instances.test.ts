@@ -245,6 +245,49 @@ test('HTTP answers: INVOKE refused for an external, any event for an internal, L
   }
 });
 
+test('a function timeout ends that invoke only: no reset, other invokes go on', async () => {
+  const layer = await layerWith();
+  await addNodeExtension(layer, 'timer', { events: ['SHUTDOWN'] });
+  const report = await runEmulator({
+    layerDirectory: layer,
+    invokes: 3,
+    managedInstances: { maxConcurrency: 3 },
+    function: { durationMs: 1500, timeoutSeconds: 0.3 },
+    shutdownBudgetMs: 500,
+  });
+  assert.equal(report.status, 'passed', JSON.stringify(report.verdicts));
+  assert.deepEqual(
+    report.invokes.map((invoke) => invoke.status),
+    ['timeout', 'timeout', 'timeout'],
+  );
+  assert.equal(report.inits.length, 1);
+  assert.equal(report.shutdown?.reason, 'spindown');
+});
+
+test('an extension crashing while invokes are in flight fails them all, and the environment resets once', async () => {
+  const layer = await layerWith();
+  await addNodeExtension(layer, 'fragile', { events: ['SHUTDOWN'], exitAfterMs: 150, exitCode: 3 });
+  const report = await runEmulator({
+    layerDirectory: layer,
+    invokes: 6,
+    managedInstances: { maxConcurrency: 2 },
+    function: { durationMs: 1000 },
+    shutdownBudgetMs: 500,
+  });
+  assert.equal(report.status, 'failed');
+  assert.deepEqual(
+    report.verdicts.map((verdict) => [verdict.kind, verdict.phase]),
+    [['crash', 'invoke']],
+  );
+  assert.deepEqual(
+    report.invokes.map((invoke) => invoke.status),
+    ['failure', 'failure'],
+    'the two in flight fail, no new invoke starts',
+  );
+  assert.equal(report.shutdown?.reason, 'failure');
+  assert.equal(report.timeline.filter((entry) => /^SHUTDOWN Reason/.test(entry.text)).length, 1);
+});
+
 test('managedInstances.maxConcurrency outside 1..64 is refused', () => {
   for (const maxConcurrency of [0, 65, 2.5]) {
     assert.throws(
