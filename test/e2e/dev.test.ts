@@ -610,6 +610,39 @@ test('--interval spaces the invokes and --function-duration bounds REPORT Durati
   }
 });
 
+test('--managed-instances --concurrency: SHUTDOWN-only extension, concurrent invokes, the mode in the report; bad --concurrency exits 2', async () => {
+  const environmentFile = path.join(os.tmpdir(), `ext-dev-lmi-env-${process.pid}.json`);
+  layers.push(environmentFile);
+  const layer = await layerWith((dir) => addNodeExtension(dir, 'timer', { events: ['SHUTDOWN'], environmentFile }));
+  const flags = ['--managed-instances', '--concurrency', '3', '--invokes', '6', '--function-duration', '200'];
+  const { code, report, stderr } = await dev(layer, ...flags);
+  assert.equal(code, 0, stderr);
+  assert.equal(report.computeMode, 'managed-instances');
+  assert.equal(report.maxConcurrency, 3);
+  assert.equal(report.invokes.length, 6);
+  assert.ok(report.maxInFlight > 1 && report.maxInFlight <= 3, `max in flight ${report.maxInFlight}`);
+  const environment = JSON.parse(await readFile(environmentFile, 'utf8')) as Record<string, string>;
+  assert.equal(environment['AWS_LAMBDA_MAX_CONCURRENCY'], '3');
+
+  const text = await run(process.execPath, [extBin, 'dev', '--layer', layer, ...flags]);
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(text.stdout, /passed: 6 invoke\(s\) on Managed Instances \(at most [23] of 3 in flight\)/);
+  assert.match(text.stdout, /START RequestId: \S+ Version: \$LATEST Concurrency: [1-3]\/3/);
+
+  for (const bad of [
+    ['--managed-instances', '--concurrency', '65'],
+    ['--managed-instances', '--concurrency', '0'],
+    ['--managed-instances', '--concurrency', 'many'],
+  ]) {
+    const refused = await run(process.execPath, [extBin, 'dev', '--layer', layer, ...bad]);
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(refused.stderr, new RegExp(`--concurrency: expected a whole number from 1 to 64, got "${bad[2]!}"`));
+  }
+  const alone = await run(process.execPath, [extBin, 'dev', '--layer', layer, '--concurrency', '2']);
+  assert.equal(alone.code, 2, alone.stderr);
+  assert.match(alone.stderr, /--concurrency: applies to Lambda Managed Instances only/);
+});
+
 test('flag and build messages: the user input echoed, no progress off a terminal, a hint that fits ext dev', async () => {
   const invalid = await run(process.execPath, [extBin, 'dev', '--invokes', 'abc']);
   assert.equal(invalid.code, 2);

@@ -15,6 +15,12 @@ export interface FixtureBehaviour {
   acceptAccountId?: boolean;
   /** Before registering itself, register this internal extension (a name matching no file), ignoring the answer. */
   registerInternalFirst?: { name: string; events: string[] };
+  /** When register is refused, exit with code 1 (default: keep sleeping). */
+  exitOnRegisterFailure?: boolean;
+  /** Write the process environment (one JSON object) to this file at start. */
+  environmentFile?: string;
+  /** Exit with `exitCode` (default 0) this long after registering, whatever it is doing. */
+  exitAfterMs?: number;
   /** Never call register (sleeps instead). */
   neverRegister?: boolean;
   /** Report init/error after registering, then exit 1. */
@@ -46,6 +52,8 @@ export interface FixtureBehaviour {
     /** The listener answers 503 for this long after it starts. */
     failForMs?: number;
     host?: string;
+    /** The subscription's answer ({status, body}) is written here. */
+    answerFile?: string;
   };
 }
 
@@ -72,6 +80,7 @@ function call(method, route, headers, body) {
 }
 const sleepForever = () => setInterval(() => {}, 1 << 30);
 async function main() {
+  if (config.environmentFile) fs.writeFileSync(config.environmentFile, JSON.stringify(process.env));
   if (config.neverRegister) return sleepForever();
   if (config.registerInternalFirst) {
     const internal = config.registerInternalFirst;
@@ -82,9 +91,11 @@ async function main() {
   const registered = await call('POST', '/2020-01-01/extension/register', headers, JSON.stringify({ events: config.events || ['INVOKE', 'SHUTDOWN'] }));
   if (registered.status !== 200) {
     console.error('register failed', registered.status, registered.body);
+    if (config.exitOnRegisterFailure) process.exit(1);
     return sleepForever();
   }
   const id = registered.headers['lambda-extension-identifier'];
+  if (config.exitAfterMs !== undefined) setTimeout(() => process.exit(config.exitCode || 0), config.exitAfterMs);
   if (config.initError) {
     await call('POST', '/2020-01-01/extension/init/error', { 'Lambda-Extension-Identifier': id, 'Lambda-Extension-Function-Error-Type': config.initError }, JSON.stringify({ errorMessage: 'cannot start', errorType: config.initError }));
     process.exit(1);
@@ -139,6 +150,7 @@ async function subscribe(id) {
   if (t.buffering) body.buffering = t.buffering;
   const answer = await call('PUT', '/2022-07-01/telemetry', { 'Lambda-Extension-Identifier': id, 'Content-Type': 'application/json' }, JSON.stringify(body));
   if (answer.status !== 200) console.error('subscribe failed', answer.status, answer.body);
+  if (t.answerFile) fs.writeFileSync(t.answerFile, JSON.stringify({ status: answer.status, body: answer.body }));
 }
 main().catch((error) => { console.error(error); sleepForever(); });
 `;

@@ -1,6 +1,7 @@
 import type { CommandModule } from 'yargs';
 import type { EmulatorReport, TimelineEntry } from '../../core/emulator/types.js';
 import type { DevStatusKind } from '../../core/dev.js';
+import { maxManagedInstancesConcurrency } from '../../core/emulator/emulator.js';
 import { CancelledError, CliError } from '../../core/errors.js';
 import { escapeControlCharacters, printableLine } from '../../core/text.js';
 import { projectOptions } from '../options.js';
@@ -20,6 +21,8 @@ interface DevArguments {
   'init-timeout': FlagValue;
   memory: FlagValue;
   env?: string[];
+  'managed-instances'?: boolean;
+  concurrency?: FlagValue;
   watch?: boolean;
   cwd: string;
   json?: boolean;
@@ -29,19 +32,50 @@ interface DevArguments {
 function numberFlag(
   name: string,
   given: FlagValue,
-  { minimum, whole = false }: { minimum: number; whole?: boolean },
+  { minimum, maximum, whole = false }: { minimum: number; maximum?: number; whole?: boolean },
 ): number {
   // Repeated flags arrive as an array; the last one wins, as with every other flag.
   const raw = Array.isArray(given) ? given[given.length - 1] : given;
   const value = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN;
-  if (!Number.isFinite(value) || value < minimum || (whole && !Number.isInteger(value))) {
-    const expected = whole ? `a whole number >= ${minimum}` : `a number >= ${minimum}`;
+  const tooLarge = maximum !== undefined && value > maximum;
+  if (!Number.isFinite(value) || value < minimum || tooLarge || (whole && !Number.isInteger(value))) {
+    const range = maximum === undefined ? `>= ${minimum}` : `from ${minimum} to ${maximum}`;
+    const expected = whole ? `a whole number ${range}` : `a number ${range}`;
     throw new CliError(`--${name}: expected ${expected}, got "${String(raw)}"`, {
       exitCode: 2,
       hint: 'run ext dev --help to see the flags and their defaults',
     });
   }
   return value;
+}
+
+/**
+ * Invokes one Managed Instances environment serves at once when --concurrency
+ * is not given: enough to see invokes overlap and their log lines interleave,
+ * few enough to read the timeline. (RIE defaults to 1; AWS's runtimes default
+ * to 16 or 64 per vCPU.)
+ */
+export const defaultManagedInstancesConcurrency = 4;
+
+function managedInstances(args: DevArguments): { maxConcurrency: number } | undefined {
+  if (args['managed-instances'] !== true) {
+    if (args.concurrency !== undefined) {
+      throw new CliError('--concurrency: applies to Lambda Managed Instances only', {
+        exitCode: 2,
+        hint: 'add --managed-instances, or drop --concurrency (on demand, one invoke runs at a time)',
+      });
+    }
+    return undefined;
+  }
+  const maxConcurrency =
+    args.concurrency === undefined
+      ? defaultManagedInstancesConcurrency
+      : numberFlag('concurrency', args.concurrency, {
+          minimum: 1,
+          maximum: maxManagedInstancesConcurrency,
+          whole: true,
+        });
+  return { maxConcurrency };
 }
 
 function parseEnv(pairs: string[] = []): Record<string, string> {
@@ -86,10 +120,16 @@ function summary(report: EmulatorReport, requestedInvokes: number): string {
   return printableLine(`${outcome(report, requestedInvokes)}${outputNote(report)}`, 4000);
 }
 
+function concurrency(report: EmulatorReport): string {
+  return report.computeMode === 'managed-instances'
+    ? ` on Managed Instances (at most ${report.maxInFlight} of ${report.maxConcurrency} in flight)`
+    : '';
+}
+
 function outcome(report: EmulatorReport, requestedInvokes: number): string {
   const ran = report.invokes.length;
   if (report.status === 'passed') {
-    return `passed: ${ran} invoke(s), ${report.extensions.length} extension(s), no verdicts`;
+    return `passed: ${ran} invoke(s)${concurrency(report)}, ${report.extensions.length} extension(s), no verdicts`;
   }
   const interrupted = report.interrupted ? `interrupted after ${ran} of ${requestedInvokes} invoke(s)` : '';
   if (report.status === 'interrupted') return `${interrupted}, then a normal Shutdown; no verdicts`;
@@ -135,6 +175,7 @@ function devOptions(args: DevArguments, printTimeline: ((entry: TimelineEntry) =
     initTimeoutMs: numberFlag('init-timeout', args['init-timeout'], { minimum: 1 }),
     memorySizeMB: numberFlag('memory', args.memory, { minimum: 128, whole: true }),
     env: parseEnv(args.env),
+    managedInstances: managedInstances(args),
     onTimeline: printTimeline,
     // Progress is for a person at a terminal; warnings and errors while watching go out always.
     onStatus: (message: string, kind: DevStatusKind) => {
@@ -204,12 +245,28 @@ export const devCommand: CommandModule<object, DevArguments> = {
         'init-timeout': { default: 10_000, requiresArg: true, describe: 'Init phase limit in ms (Lambda: 10,000)' },
         memory: { default: 128, requiresArg: true, describe: 'Function memory size in MB' },
         env: { type: 'string', array: true, describe: 'A function environment variable KEY=VALUE (repeatable)' },
+        'managed-instances': {
+          type: 'boolean',
+          describe:
+            'Emulate Lambda Managed Instances: concurrent invokes, SHUTDOWN-only extensions, Telemetry schema 2025-01-29, no Logs API',
+        },
+        concurrency: {
+          // A string, so that "abc" reaches numberFlag as typed; there is no default, so its absence shows.
+          type: 'string',
+          requiresArg: true,
+          describe: `With --managed-instances: invokes in flight at most (1 to ${maxManagedInstancesConcurrency})`,
+          defaultDescription: String(defaultManagedInstancesConcurrency),
+        },
         watch: { type: 'boolean', describe: 'Rebuild (or re-read the layer) and restart on changes' },
         ...projectOptions,
       })
       .example('$0 dev --invokes 5', 'build for this machine, then Init, 5 invokes and Shutdown')
       .example('$0 dev --layer dist/my-ext-x86_64.zip --json', 'run a packed layer; print one JSON report')
       .example('$0 dev --function-duration 4000 --timeout 3', 'simulate a function timeout (SHUTDOWN reason "timeout")')
+      .example(
+        '$0 dev --managed-instances --concurrency 4 --invokes 8',
+        'Lambda Managed Instances: 8 invokes, at most 4 at once',
+      )
       .example('$0 dev --watch', 'rebuild and restart when sources change'),
   handler: async (args) => {
     const [{ runDev, watchDev }, { formatTimelineEntry }] = await Promise.all([

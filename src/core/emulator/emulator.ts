@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
+import { CliError } from '../errors.js';
 import { ExtensionsApi, type Agent, type ApiHost } from './extensions-api.js';
 import { extensionEnvironment, listExtensionFiles, peakMemoryMB } from './launch.js';
 import { ExtensionProcesses } from './extension-processes.js';
@@ -40,6 +41,23 @@ const defaults = {
   durationMs: 50,
   timeoutSeconds: 3,
 };
+
+/**
+ * AWS allows up to 64 concurrent requests per vCPU on Managed Instances; one
+ * emulated environment takes the same bound.
+ */
+export const maxManagedInstancesConcurrency = 64;
+
+function requireValidConcurrency(options: EmulatorOptions): void {
+  const maxConcurrency = options.managedInstances?.maxConcurrency;
+  if (maxConcurrency === undefined) return;
+  if (!Number.isInteger(maxConcurrency) || maxConcurrency < 1 || maxConcurrency > maxManagedInstancesConcurrency) {
+    throw new CliError(
+      `managedInstances.maxConcurrency must be a whole number from 1 to ${maxManagedInstancesConcurrency}, got ${String(maxConcurrency)}`,
+      { hint: `pass 1 to ${maxManagedInstancesConcurrency} (Lambda's PerExecutionEnvironmentMaxConcurrency)` },
+    );
+  }
+}
 
 const milliseconds = (value: number): string => value.toFixed(2);
 
@@ -83,11 +101,18 @@ export class Emulator extends EventEmitter {
   /** The current environment finished Init and has not been reset since. */
   private initialized = false;
   private initDurationForNextReport: number | undefined;
+  /** The Init under way, shared by the invokes that wait for it (several, on Managed Instances). */
+  private initInProgress: Promise<InitResult> | undefined;
+  private inFlight = 0;
+  /** Why the environment resets once the invokes in flight have ended. */
+  private resetReason: ShutdownReason | undefined;
+  private maxInFlight = 0;
   private listening = false;
   private closed = false;
 
   constructor(options: EmulatorOptions) {
     super();
+    requireValidConcurrency(options);
     // Extensions run with / as their working directory, so a relative layer path would point nowhere.
     this.options = { ...options, layerDirectory: path.resolve(options.layerDirectory) };
     const host: ApiHost = {
@@ -98,10 +123,13 @@ export class Emulator extends EventEmitter {
       verdict: (verdict) => this.addVerdict(verdict),
       note: (text, extension) => this.record('note', text, { extension }),
       subscribeTelemetry: (agent, request) => this.subscribeTelemetry(agent, request),
+      managedInstances: () => this.managedInstances,
       logsApiCalled: (agent) =>
         this.record(
           'note',
-          `${agent.name} subscribed to the Logs API: answered 202 (local environment), nothing will be delivered; use the Telemetry API`,
+          this.managedInstances
+            ? `${agent.name} called the Logs API: answered 404, Managed Instances have no Logs API; use the Telemetry API`
+            : `${agent.name} subscribed to the Logs API: answered 202 (local environment), nothing will be delivered; use the Telemetry API`,
           { extension: agent.name },
         ),
       functionMetadata: () => ({
@@ -122,6 +150,21 @@ export class Emulator extends EventEmitter {
 
   get memorySizeMB(): number {
     return this.options.memorySizeMB ?? defaults.memorySizeMB;
+  }
+
+  /** Whether this emulates Lambda Managed Instances (EmulatorOptions.managedInstances). */
+  get managedInstances(): boolean {
+    return this.options.managedInstances !== undefined;
+  }
+
+  /** Invokes allowed in flight at once: 1 on demand. */
+  get maxConcurrency(): number {
+    return this.options.managedInstances?.maxConcurrency ?? 1;
+  }
+
+  /** Lambda's initializationType in platform.init* records, and RIE's for LMI (interop/model.go). */
+  private get initializationType(): string {
+    return this.managedInstances ? 'lambda-managed-instances' : 'on-demand';
   }
 
   /** `127.0.0.1:<port>`, the value of AWS_LAMBDA_RUNTIME_API. Valid after `listen()` or `start()`. */
@@ -320,7 +363,7 @@ export class Emulator extends EventEmitter {
     this.record('init-start', 'INIT_START Runtime Version: emulated (ext dev)', {
       data: { environment: this.environmentNumber },
     });
-    this.hub.publish('platform.initStart', { initializationType: 'on-demand', phase: 'init' });
+    this.hub.publish('platform.initStart', { initializationType: this.initializationType, phase: 'init' });
 
     const files = await listExtensionFiles(this.options.layerDirectory);
     if (files.length === 0) {
@@ -333,6 +376,7 @@ export class Emulator extends EventEmitter {
       memorySizeMB: this.memorySizeMB,
       region: this.options.region ?? defaults.region,
       functionEnv: this.options.env ?? {},
+      maxConcurrency: this.options.managedInstances?.maxConcurrency,
     });
     const agents = files.map((file) => this.api.addExternal(file.name, file.file, this.environmentNumber));
     // Lambda starts all external extensions in parallel.
@@ -351,7 +395,7 @@ export class Emulator extends EventEmitter {
     }
     if (!this.failedSince(mark) && Date.now() < deadline) {
       this.hub.publish('platform.initRuntimeDone', {
-        initializationType: 'on-demand',
+        initializationType: this.initializationType,
         phase: 'init',
         status: 'success',
       });
@@ -371,7 +415,7 @@ export class Emulator extends EventEmitter {
     if (timedOut) this.initTimeoutVerdicts(agents);
     if (!runtimeDone) {
       this.hub.publish('platform.initRuntimeDone', {
-        initializationType: 'on-demand',
+        initializationType: this.initializationType,
         phase: 'init',
         status: timedOut ? 'timeout' : 'failure',
       });
@@ -401,7 +445,7 @@ export class Emulator extends EventEmitter {
       { data: { durationMs, status } },
     );
     this.hub.publish('platform.initReport', {
-      initializationType: 'on-demand',
+      initializationType: this.initializationType,
       phase: 'init',
       status: status === 'error' ? 'failure' : status,
       metrics: { durationMs },
@@ -453,15 +497,29 @@ export class Emulator extends EventEmitter {
 
   // ----- Invoke -----------------------------------------------------------
 
-  /** One invocation. Re-runs Init first when the environment was reset (as Lambda's next invoke does). */
+  /** Runs Init, or joins the one under way: concurrent invokes on Managed Instances must share it. */
+  private initOnce(): Promise<InitResult> {
+    this.initInProgress ??= this.init().finally(() => {
+      this.initInProgress = undefined;
+    });
+    return this.initInProgress;
+  }
+
+  /**
+   * One invocation. Re-runs Init first when the environment was reset (as
+   * Lambda's next invoke does). On Managed Instances several may run at once
+   * (call it again before the last one resolved); `runEmulator` keeps at most
+   * `maxConcurrency` in flight.
+   */
   async invoke(behaviour: FunctionBehaviour = {}): Promise<InvokeResult> {
     if (this.closed) throw new Error('the emulator is closed');
     if (!this.listening) await this.listen();
     const settings = { ...this.options.function, ...behaviour };
     const requestId = randomUUID();
     if (!this.initialized) {
-      const init = await this.init();
+      const init = await this.initOnce();
       if (init.status !== 'success') {
+        const now = this.recorder.elapsedMs();
         const failed: InvokeResult = {
           requestId,
           status: 'failure',
@@ -470,21 +528,59 @@ export class Emulator extends EventEmitter {
           postRuntimeExtensionsDurationMs: 0,
           billedDurationMs: 0,
           maxMemoryUsedMB: 0,
+          startMs: now,
+          endMs: now,
+          inFlightAtStart: 0,
         };
         this.invokes.push(failed);
         return failed;
       }
     }
     this.phase = 'invoke';
+    this.inFlight += 1;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    const inFlightAtStart = this.inFlight;
+    let result: InvokeResult;
+    try {
+      result = await this.runInvoke(settings, requestId, inFlightAtStart);
+    } finally {
+      this.inFlight -= 1;
+      if (this.inFlight === 0 && this.phase === 'invoke') this.phase = 'idle';
+    }
+    // Lambda resets the environment after a timeout or a failure; the next invoke re-runs Init. On
+    // Managed Instances a function timeout ends that invoke only (other invokes share the
+    // environment), and a failure resets it once the last invoke in flight has ended.
+    if (result.status === 'failure' || (result.status === 'timeout' && !this.managedInstances)) {
+      this.resetReason ??= result.status === 'timeout' ? 'timeout' : 'failure';
+    }
+    const reason = this.resetReason;
+    if (this.inFlight === 0 && reason !== undefined) {
+      this.resetReason = undefined;
+      if (this.initialized) await this.shutdown(reason);
+    }
+    return result;
+  }
+
+  private async runInvoke(
+    settings: FunctionBehaviour,
+    requestId: string,
+    inFlightAtStart: number,
+  ): Promise<InvokeResult> {
     const mark = this.verdictLog.mark;
     const timeoutMs = (settings.timeoutSeconds ?? defaults.timeoutSeconds) * 1000;
     const start = Date.now();
     const deadline = start + timeoutMs;
     const tracing = { type: 'X-Amzn-Trace-Id', value: traceHeader() };
     const arn = `arn:aws:lambda:${this.options.region ?? defaults.region}:${emulatorAccountId}:function:${this.functionName}`;
-    this.record('start', `START RequestId: ${requestId} Version: $LATEST`, { requestId });
+    // On Managed Instances the START line says how many invokes share the environment at that moment.
+    const concurrencyText = this.managedInstances ? ` Concurrency: ${inFlightAtStart}/${this.maxConcurrency}` : '';
+    const startEntry = this.record('start', `START RequestId: ${requestId} Version: $LATEST${concurrencyText}`, {
+      requestId,
+      ...(this.managedInstances ? { data: { inFlight: inFlightAtStart, maxConcurrency: this.maxConcurrency } } : {}),
+    });
     this.hub.publish('platform.start', { requestId, version: '$LATEST', tracing });
 
+    // Nobody can register INVOKE on Managed Instances, so this list is empty there.
     const invoked = this.registeredAgents().filter(
       (agent) => agent.events.includes('INVOKE') && !agent.exited && agent.state === 'Ready',
     );
@@ -498,13 +594,27 @@ export class Emulator extends EventEmitter {
       });
     }
 
-    // The simulated handler: prints its lines, runs for durationMs, may error or time out.
-    for (const line of settings.logLines ?? []) {
+    // The simulated handler: prints its lines, runs for durationMs, may error or time out. On
+    // Managed Instances the lines are spread over the run, so concurrent invokes interleave.
+    const durationMs = settings.durationMs ?? defaults.durationMs;
+    const logLines = settings.logLines ?? [];
+    const printLine = (line: string) => {
       this.record('function-log', `${new Date().toISOString()}\t${requestId}\tINFO\t${line}`, { requestId });
       this.hub.publish('function', line);
+    };
+    const runEnd = start + Math.min(durationMs, timeoutMs);
+    if (this.managedInstances && logLines.length > 1) {
+      for (const [index, line] of logLines.entries()) {
+        if (index > 0) {
+          const printAt = start + (Math.min(durationMs, timeoutMs) * index) / logLines.length;
+          if (await this.waitUntil(() => this.failedSince(mark), printAt)) break;
+        }
+        printLine(line);
+      }
+    } else {
+      for (const line of logLines) printLine(line);
     }
-    const durationMs = settings.durationMs ?? defaults.durationMs;
-    await this.waitUntil(() => this.failedSince(mark), start + Math.min(durationMs, timeoutMs));
+    await this.waitUntil(() => this.failedSince(mark), runEnd);
     const runtimeDoneAt = Date.now();
     const runtimeDurationMs = runtimeDoneAt - start;
     const runtimeTimedOut = durationMs >= timeoutMs && !this.failedSince(mark);
@@ -523,16 +633,19 @@ export class Emulator extends EventEmitter {
         data: { status: runtimeStatus, durationMs: runtimeDurationMs },
       },
     );
-    this.hub.publish('platform.runtimeDone', {
-      requestId,
-      status: runtimeStatus,
-      metrics: { durationMs: runtimeDurationMs, producedBytes: 0 },
-      tracing,
-      spans: [
-        { name: 'responseLatency', start: new Date(start).toISOString(), durationMs: runtimeDurationMs },
-        { name: 'responseDuration', start: new Date(runtimeDoneAt).toISOString(), durationMs: 0 },
-      ],
-    });
+    // RIE's LMI mode sends no platform.runtimeDone (its EventsAPI has no such method); platform.report follows.
+    if (!this.managedInstances) {
+      this.hub.publish('platform.runtimeDone', {
+        requestId,
+        status: runtimeStatus,
+        metrics: { durationMs: runtimeDurationMs, producedBytes: 0 },
+        tracing,
+        spans: [
+          { name: 'responseLatency', start: new Date(start).toISOString(), durationMs: runtimeDurationMs },
+          { name: 'responseDuration', start: new Date(runtimeDoneAt).toISOString(), durationMs: 0 },
+        ],
+      });
+    }
 
     // The phase ends when every invoked extension has called event/next again.
     const allDone = () =>
@@ -571,10 +684,13 @@ export class Emulator extends EventEmitter {
       status,
       durationMs: phaseDurationMs,
       runtimeDurationMs,
-      postRuntimeExtensionsDurationMs,
+      postRuntimeExtensionsDurationMs: this.managedInstances ? 0 : postRuntimeExtensionsDurationMs,
       billedDurationMs: Math.ceil(phaseDurationMs),
       maxMemoryUsedMB,
       ...(this.initDurationForNextReport === undefined ? {} : { initDurationMs: this.initDurationForNextReport }),
+      startMs: startEntry.elapsedMs,
+      endMs: startEntry.elapsedMs + phaseDurationMs,
+      inFlightAtStart,
     };
     this.initDurationForNextReport = undefined;
     this.invokes.push(result);
@@ -582,11 +698,14 @@ export class Emulator extends EventEmitter {
     const initText =
       result.initDurationMs === undefined ? '' : ` Init Duration: ${milliseconds(result.initDurationMs)} ms`;
     const statusText = status === 'success' ? '' : ` Status: ${status}`;
+    // No extension takes part in an invoke on Managed Instances: PostRuntimeExtensionsDuration does not apply.
+    const postRuntimeText = this.managedInstances
+      ? ''
+      : ` PostRuntimeExtensionsDuration: ${milliseconds(postRuntimeExtensionsDurationMs)} ms`;
     this.record(
       'report',
       `REPORT RequestId: ${requestId} Duration: ${milliseconds(phaseDurationMs)} ms Billed Duration: ${result.billedDurationMs} ms ` +
-        `Memory Size: ${this.memorySizeMB} MB Max Memory Used: ${maxMemoryUsedMB} MB${initText} ` +
-        `PostRuntimeExtensionsDuration: ${milliseconds(postRuntimeExtensionsDurationMs)} ms${statusText}`,
+        `Memory Size: ${this.memorySizeMB} MB Max Memory Used: ${maxMemoryUsedMB} MB${initText}${postRuntimeText}${statusText}`,
       { requestId, data: { ...result } },
     );
     this.hub.publish('platform.report', {
@@ -600,12 +719,16 @@ export class Emulator extends EventEmitter {
         ...(result.initDurationMs === undefined ? {} : { initDurationMs: result.initDurationMs }),
       },
       tracing,
+      // RIE's LMI report carries the response spans that platform.runtimeDone carries on demand.
+      ...(this.managedInstances
+        ? {
+            spans: [
+              { name: 'responseLatency', start: new Date(start).toISOString(), durationMs: runtimeDurationMs },
+              { name: 'responseDuration', start: new Date(runtimeDoneAt).toISOString(), durationMs: 0 },
+            ],
+          }
+        : {}),
     });
-    this.phase = 'idle';
-    if (status === 'timeout' || status === 'failure') {
-      // Lambda resets the environment; the next invoke re-runs Init.
-      await this.shutdown(status === 'timeout' ? 'timeout' : 'failure');
-    }
     return result;
   }
 
@@ -782,6 +905,9 @@ export class Emulator extends EventEmitter {
       runtimeApi: this.runtimeApi,
       functionName: this.functionName,
       memorySizeMB: this.memorySizeMB,
+      computeMode: this.managedInstances ? 'managed-instances' : 'on-demand',
+      maxConcurrency: this.maxConcurrency,
+      maxInFlight: this.maxInFlight,
       inits: [...this.inits],
       invokes: [...this.invokes],
       ...(this.lastShutdown === undefined ? {} : { shutdown: this.lastShutdown }),

@@ -48,6 +48,8 @@ export interface ApiHost {
   verdict(verdict: Omit<Verdict, 'phase'>): void;
   note(text: string, extension?: string): void;
   subscribeTelemetry(agent: Agent, request: TelemetryRequest): void;
+  /** Lambda Managed Instances: SHUTDOWN-only registration, schema 2025-01-29 only, no Logs API. */
+  managedInstances(): boolean;
   logsApiCalled(agent: Agent): void;
   functionMetadata(): { functionName: string; functionVersion: string; handler: string; accountId: string };
   reservedPorts(): number[];
@@ -56,6 +58,8 @@ export interface ApiHost {
 
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const validEvents: readonly string[] = ['INVOKE', 'SHUTDOWN'];
+/** The one schema RIE's LMI subscription schema accepts (…/telemetry/schema/telemetry-subscription-schema.json). */
+export const managedInstancesTelemetrySchemaVersion = '2025-01-29';
 const maxBodyBytes = 1024 * 1024;
 
 function send(
@@ -338,6 +342,7 @@ export class ExtensionsApi {
     }
 
     const external = this.agents.find((agent) => agent.kind === 'external' && agent.name === name);
+    if (this.host.managedInstances() && this.refusedOnManagedInstances(name, external, events, response)) return;
     for (const event of events) {
       const invalid = !validEvents.includes(event);
       const internalShutdown = external === undefined && event === 'SHUTDOWN';
@@ -426,6 +431,42 @@ export class ExtensionsApi {
       { 'Lambda-Extension-Identifier': agent.id },
     );
     this.host.changed();
+  }
+
+  /**
+   * RIE's LMI registration rules: an external extension may register
+   * SHUTDOWN only (core/externalagent.go ValidateExternalAgentEvent), an
+   * internal one no event at all (rapi/handler/agentregister.go). True when
+   * it answered the refusal.
+   */
+  private refusedOnManagedInstances(
+    name: string,
+    external: Agent | undefined,
+    events: string[],
+    response: http.ServerResponse,
+  ): boolean {
+    if (external === undefined) {
+      if (events.length === 0) return false;
+      this.host.verdict({
+        kind: 'invalid-event-type',
+        errorType: 'Extension.InvalidEventType',
+        extension: name,
+        message: `"${name}" matches no file in extensions/, so Lambda registers it as an internal extension, and on Managed Instances internal extensions cannot register any event`,
+      });
+      forbidden(response, 'Extension.InvalidEventType', 'No events allowed for internal extensions');
+      return true;
+    }
+    const refused = events.find((event) => event !== 'SHUTDOWN');
+    if (refused === undefined) return false;
+    const shown = capped(refused, maxHeaderValueLength);
+    this.host.verdict({
+      kind: 'invalid-event-type',
+      errorType: 'Extension.InvalidEventType',
+      extension: name,
+      message: `register asked for event "${shown}"; on Managed Instances an external extension may register SHUTDOWN only (no INVOKE: do per-invoke work on a timer, or read the Telemetry API)`,
+    });
+    forbidden(response, 'Extension.InvalidEventType', `${shown}: ErrorInvalidEventType`);
+    return true;
   }
 
   private registrationRefused(name: string, message: string): void {
@@ -541,6 +582,11 @@ export class ExtensionsApi {
       );
       return;
     }
+    const schemaProblem = this.host.managedInstances() ? managedInstancesSchemaProblem(body) : undefined;
+    if (schemaProblem !== undefined) {
+      send(response, 400, { errorType: 'ValidationError', errorMessage: schemaProblem });
+      return;
+    }
     const parsed = parseTelemetryRequest(body, this.host.reservedPorts());
     if (!parsed.ok) {
       send(response, 400, { errorType: 'ValidationError', errorMessage: parsed.message });
@@ -551,7 +597,8 @@ export class ExtensionsApi {
   }
 
   /**
-   * Our choice for the Logs API: answer 202, which the docs define as the
+   * On Managed Instances there is no Logs API: 404, as RIE's LMI mode.
+   * Otherwise our choice for the Logs API: answer 202, which the docs define as the
    * answer of a local testing environment (RIE answers the same), and
    * deliver nothing. The Telemetry API supersedes it and is fully emulated;
    * a timeline note tells the user so.
@@ -564,10 +611,37 @@ export class ExtensionsApi {
     if ((await readBody(request, response)) === undefined) return;
     this.logsApiCalls += 1;
     this.host.logsApiCalled(agent);
+    if (this.host.managedInstances()) {
+      // RIE's LMI server mounts no Logs API route (rapi/server.go), so its router (chi) answers this.
+      send(response, 404, '404 page not found\n');
+      return;
+    }
     send(response, 202, {
       errorType: 'Logs.NotSupported',
       errorMessage:
         'Logs API is not supported by this local environment; subscribe to the Telemetry API (/2022-07-01/telemetry) instead',
     });
   }
+}
+
+/**
+ * RIE's LMI mode checks a subscription against a JSON schema whose
+ * `schemaVersion` enum holds 2025-01-29 only, and answers 400 ValidationError
+ * with the validator's words. Ours name the same place and rule; RIE's body
+ * quotes the value unescaped (invalid JSON), ours is valid JSON.
+ */
+function managedInstancesSchemaProblem(body: string): string | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch {
+    return undefined; // parseTelemetryRequest reports malformed JSON
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const schemaVersion = (value as Record<string, unknown>)['schemaVersion'];
+  if (schemaVersion === managedInstancesTelemetrySchemaVersion) return undefined;
+  const given = typeof schemaVersion === 'string' ? `"${capped(schemaVersion, 64)}"` : String(schemaVersion);
+  return schemaVersion === undefined
+    ? "schema validation error: jsonschema: '' does not validate with telemetry-subscription-schema.json#/required: missing properties: 'schemaVersion'"
+    : `schema validation error: jsonschema: '/schemaVersion' does not validate with telemetry-subscription-schema.json#/properties/schemaVersion/enum: value must be "${managedInstancesTelemetrySchemaVersion}" (got ${given}; Managed Instances accept schemaVersion ${managedInstancesTelemetrySchemaVersion} only)`;
 }

@@ -107,6 +107,8 @@ export interface EnvironmentSettings {
   memorySizeMB: number;
   region: string;
   functionEnv: Record<string, string>;
+  /** Set for Lambda Managed Instances: the invokes one environment serves at once. */
+  maxConcurrency?: number | undefined;
 }
 
 /**
@@ -135,9 +137,14 @@ export function extensionEnvironment(settings: EnvironmentSettings): Record<stri
     AWS_LAMBDA_FUNCTION_NAME: settings.functionName,
     AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(settings.memorySizeMB),
-    AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+    AWS_LAMBDA_INITIALIZATION_TYPE: settings.maxConcurrency === undefined ? 'on-demand' : 'lambda-managed-instances',
     AWS_REGION: settings.region,
     AWS_DEFAULT_REGION: settings.region,
+    // Runtimes detect Managed Instances by this variable. RIE's LMI mode sets it for the runtime only
+    // (rapidcore/env/environment.go); extensions get it here too, so an extension written to register
+    // SHUTDOWN only when it is set can be tried in this mode. AWS_LAMBDA_INITIALIZATION_TYPE is what
+    // extensions see on RIE.
+    ...(settings.maxConcurrency === undefined ? {} : { AWS_LAMBDA_MAX_CONCURRENCY: String(settings.maxConcurrency) }),
   };
 }
 

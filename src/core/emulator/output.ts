@@ -182,6 +182,11 @@ export interface EntryDetails {
 export class RunRecorder {
   private readonly startedAt = Date.now();
   private readonly timeline = new BoundedTimeline();
+
+  /** Milliseconds since the run started, on the timeline's clock. */
+  elapsedMs(): number {
+    return Date.now() - this.startedAt;
+  }
   private readonly stats = { lines: 0, bytes: 0, linesCut: 0 };
 
   constructor(private readonly onEntry: (entry: TimelineEntry) => void) {}

@@ -30,19 +30,35 @@ export async function runEmulator(options: EmulatorOptions): Promise<EmulatorRep
   try {
     const init = await emulator.start();
     if (init.status === 'success') {
-      const count = options.invokes ?? 1;
-      for (let index = 0; index < count; index += 1) {
-        if (emulator.verdicts.length > 0 || options.signal?.aborted) break;
-        if (index > 0 && (options.intervalMs ?? 0) > 0) await pause(options.intervalMs ?? 0, options.signal);
-        if (emulator.verdicts.length > 0 || options.signal?.aborted) break;
-        await emulator.invoke();
-      }
+      await invokeAll(emulator, options);
       await emulator.shutdown('spindown');
     }
   } finally {
     await emulator.close();
   }
   return emulator.report();
+}
+
+/**
+ * The invokes, one after the other on demand; on Managed Instances up to
+ * `maxConcurrency` in flight, a new one starting as soon as a slot is free
+ * (and `intervalMs` after the slot freed). No new invoke after a verdict
+ * or an interrupt; those in flight finish.
+ */
+async function invokeAll(emulator: Emulator, options: EmulatorOptions): Promise<void> {
+  const count = options.invokes ?? 1;
+  const stopped = () => emulator.verdicts.length > 0 || options.signal?.aborted === true;
+  const inFlight = new Set<Promise<unknown>>();
+  for (let index = 0; index < count; index += 1) {
+    if (stopped()) break;
+    // Wait for a free slot first: on demand the pause then runs after the previous invoke ended.
+    while (inFlight.size >= emulator.maxConcurrency) await Promise.race(inFlight);
+    if (index > 0 && (options.intervalMs ?? 0) > 0) await pause(options.intervalMs ?? 0, options.signal);
+    if (stopped()) break;
+    const invoke: Promise<unknown> = emulator.invoke().finally(() => inFlight.delete(invoke));
+    inFlight.add(invoke);
+  }
+  await Promise.all(inFlight);
 }
 
 /**

@@ -38,13 +38,38 @@ export interface FunctionBehaviour {
   initDurationMs?: number;
 }
 
+/**
+ * Lambda Managed Instances (LMI): one execution environment serves several
+ * invokes at once. The emulator then behaves as RIE's LMI mode
+ * (internal/lambda-managed-instances/ in aws-lambda-runtime-interface-emulator):
+ * - extensions see `AWS_LAMBDA_MAX_CONCURRENCY=<maxConcurrency>` and
+ *   `AWS_LAMBDA_INITIALIZATION_TYPE=lambda-managed-instances`;
+ * - an external extension may register `SHUTDOWN` only (anything else: 403
+ *   `Extension.InvalidEventType`), an internal one no event at all, so no
+ *   INVOKE event is ever sent and an invoke ends when the function returns
+ *   (`postRuntimeExtensionsDurationMs` is always 0);
+ * - up to `maxConcurrency` invokes run at once, and their function log lines
+ *   interleave in telemetry;
+ * - a Telemetry subscription must use `schemaVersion` `2025-01-29` (else 400
+ *   `ValidationError`); no `platform.runtimeDone` is sent, `platform.report` is;
+ * - the Logs API does not exist: `PUT /2020-08-15/logs` answers 404;
+ * - a function timeout ends that invoke only: the environment is not reset,
+ *   since other invokes may be in flight. Shutdown is unchanged.
+ */
+export interface ManagedInstancesOptions {
+  /** Invokes in flight at most (Lambda's PerExecutionEnvironmentMaxConcurrency), 1 to 64. */
+  maxConcurrency: number;
+}
+
 export interface EmulatorOptions {
   /** The folder that would be mounted at /opt; it holds `extensions/`. */
   layerDirectory: string;
   /** Number of invokes `runEmulator` performs. Default 1. */
   invokes?: number;
-  /** Pause between invokes, in ms. Default 0. */
+  /** Pause before each invoke after the first, in ms, once the previous one ended (with `managedInstances`: once fewer than `maxConcurrency` are in flight). Default 0. */
   intervalMs?: number;
+  /** Emulate Lambda Managed Instances instead of on-demand Lambda; see ManagedInstancesOptions. */
+  managedInstances?: ManagedInstancesOptions;
   function?: FunctionBehaviour;
   /** Default `ext-dev-function`. */
   functionName?: string;
@@ -142,11 +167,16 @@ export interface InvokeResult {
   durationMs: number;
   /** Until the runtime returned its response. */
   runtimeDurationMs: number;
-  /** From the runtime's response to the last extension's `next` (Lambda's PostRuntimeExtensionsDuration). */
+  /** From the runtime's response to the last extension's `next` (Lambda's PostRuntimeExtensionsDuration); always 0 on Managed Instances, where no extension takes part in invokes. */
   postRuntimeExtensionsDurationMs: number;
   billedDurationMs: number;
   maxMemoryUsedMB: number;
   initDurationMs?: number;
+  /** When the invoke started and ended, in ms since the emulator started (the timeline's clock). */
+  startMs: number;
+  endMs: number;
+  /** Invokes in flight when this one started, itself included: always 1 on demand. */
+  inFlightAtStart: number;
 }
 
 export interface ShutdownExtensionResult {
@@ -229,6 +259,12 @@ export interface EmulatorReport {
   runtimeApi: string;
   functionName: string;
   memorySizeMB: number;
+  /** `managed-instances` with EmulatorOptions.managedInstances. */
+  computeMode: 'on-demand' | 'managed-instances';
+  /** Invokes allowed in flight at once: 1 on demand. */
+  maxConcurrency: number;
+  /** Invokes that were in flight at once, at most, during the run. */
+  maxInFlight: number;
   inits: InitResult[];
   invokes: InvokeResult[];
   shutdown?: ShutdownResult;
