@@ -108,6 +108,7 @@ async function prepareLayer(options: DevOptions, watching: boolean): Promise<Pre
       architectures: [architecture],
       outDirectory: path.join('dist', '.dev'),
       onOutput: options.onBuildOutput,
+      signal: options.signal,
     });
   } catch (error) {
     throw error instanceof CliError ? devBuildError(error, watching) : error;

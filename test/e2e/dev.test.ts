@@ -475,7 +475,7 @@ test('--watch re-reads the layer after in-place writes and atomic saves (temp fi
   assert.match(dev.stderr(), /cancelled/i);
 });
 
-test('Ctrl-C: the current invoke finishes, a clean Shutdown runs, exit 130, the JSON report says interrupted', async () => {
+test('Ctrl-C: the current invoke is cut short, a clean Shutdown runs, exit 130, the JSON report says interrupted', async () => {
   const eventsFile = path.join(os.tmpdir(), `ext-dev-interrupt-${process.pid}.jsonl`);
   layers.push(eventsFile);
   const layer = await layerWith((dir) => addNodeExtension(dir, 'recorder', { eventsFile }));
@@ -496,7 +496,9 @@ test('Ctrl-C: the current invoke finishes, a clean Shutdown runs, exit 130, the 
   assert.equal(report.exitCode, 130);
   assert.deepEqual(report.verdicts, []);
   assert.ok(report.invokes.length >= 2 && report.invokes.length < 1000, `${report.invokes.length} invokes`);
-  for (const invoke of report.invokes) assert.equal(invoke.status, 'success');
+  // Every invoke but the one the interrupt cut short completed.
+  for (const invoke of report.invokes.slice(0, -1)) assert.equal(invoke.status, 'success');
+  assert.match(report.invokes.at(-1)!.status, /^(success|interrupted)$/u);
   assert.equal(report.shutdown?.extensions[0]?.outcome, 'exited', 'the extension got SHUTDOWN and exited');
   const events = await received();
   assert.deepEqual(events.at(-1), { ...events.at(-1), eventType: 'SHUTDOWN', shutdownReason: 'spindown' });

@@ -168,3 +168,42 @@ test('Ctrl-C during a long --interval pause does not wait the pause out', { time
   assert.equal(report.invokes.length, 1);
   assert.ok(Date.now() - abortedAt < 1_500, `stopped ${Date.now() - abortedAt} ms after the interrupt`);
 });
+
+for (const [stage, behaviour, functionDurationMs] of [
+  ['a hung Init', { neverRegister: true }, 1],
+  ['a hung invoke', { hangOnInvoke: true }, 1],
+  ['a long function', {}, 60_000],
+] as const) {
+  test(`one Ctrl-C during ${stage} stops within a second`, { timeout: 20_000 }, async () => {
+    const layer = await makeLayer();
+    cleanups.push(layer);
+    await addNodeExtension(layer, 'stuck', behaviour);
+    const controller = new AbortController();
+    let abortedAt = 0;
+    const abortSoon = () => {
+      if (abortedAt !== 0) return;
+      setTimeout(() => {
+        abortedAt = Date.now();
+        controller.abort();
+      }, 300);
+    };
+    const report = await runEmulator({
+      layerDirectory: layer,
+      invokes: 2,
+      function: { durationMs: functionDurationMs, timeoutSeconds: 120 },
+      initTimeoutMs: 60_000,
+      signal: controller.signal,
+      onTimeline: (entry) => {
+        if (stage === 'a hung Init' ? entry.kind === 'init-start' : entry.kind === 'start') abortSoon();
+      },
+    });
+    const stoppedAfter = Date.now() - abortedAt;
+    assert.equal(report.status, 'interrupted', JSON.stringify(report.verdicts));
+    assert.equal(report.exitCode, 130);
+    assert.deepEqual(report.verdicts, [], 'an interrupt is nobody’s fault');
+    assert.ok(stoppedAfter < 1_000, `stopped ${stoppedAfter} ms after the interrupt`);
+    const statuses =
+      stage === 'a hung Init' ? report.inits.map((init) => init.status) : report.invokes.map((invoke) => invoke.status);
+    assert.deepEqual(statuses, ['interrupted']);
+  });
+}

@@ -132,7 +132,7 @@ function outcome(report: EmulatorReport, requestedInvokes: number): string {
     return `passed: ${ran} invoke(s)${concurrency(report)}, ${report.extensions.length} extension(s), no verdicts`;
   }
   const interrupted = report.interrupted ? `interrupted after ${ran} of ${requestedInvokes} invoke(s)` : '';
-  if (report.status === 'interrupted') return `${interrupted}, then a normal Shutdown; no verdicts`;
+  if (report.status === 'interrupted') return `${interrupted}, then a Shutdown cut to 500 ms; no verdicts`;
   const failedInit = report.inits.find((init) => init.status !== 'success');
   const skipped =
     ran === 0 && failedInit !== undefined
@@ -188,8 +188,8 @@ function devOptions(args: DevArguments, printTimeline: ((entry: TimelineEntry) =
 }
 
 /**
- * Ctrl-C (or SIGTERM): finish the current invoke, run a normal Shutdown,
- * report, exit 130. A second Ctrl-C quits at once; exit hooks still kill
+ * Ctrl-C (or SIGTERM): cut the current Init or invoke short, run a
+ * Shutdown of at most 500 ms, report, exit 130. A second Ctrl-C quits at once; exit hooks still kill
  * every process of the layer and remove the unpacked layer folder.
  */
 async function interruptible(json: boolean | undefined, run: (signal: AbortSignal) => Promise<void>): Promise<void> {

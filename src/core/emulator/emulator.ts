@@ -37,6 +37,7 @@ const defaults = {
   internalShutdownBudgetMs: 500,
   /** How long Shutdown waits for buffered telemetry before sending SHUTDOWN anyway. */
   preShutdownFlushMs: 200,
+  interruptedShutdownBudgetMs: 500,
   telemetryBufferBytes: 4 * 1024 * 1024,
   durationMs: 50,
   timeoutSeconds: 3,
@@ -203,18 +204,29 @@ export class Emulator extends EventEmitter {
 
   // ----- plumbing ---------------------------------------------------------
 
+  private interrupted(): boolean {
+    return this.options.signal?.aborted === true;
+  }
+
   private changed(): void {
     for (const waiter of [...this.waiters]) waiter();
   }
 
-  /** Resolves true when the predicate holds, false at the deadline. */
-  private waitUntil(predicate: () => boolean, deadline: number): Promise<boolean> {
+  /**
+   * Resolves true when the predicate holds, false at the deadline. An
+   * interruptible wait (Init, an invoke) also ends when the run's signal
+   * aborts: Ctrl-C must not wait out a hung Init or a long function.
+   */
+  private waitUntil(predicate: () => boolean, deadline: number, interruptible = false): Promise<boolean> {
     return new Promise((resolve) => {
+      const signal = interruptible ? this.options.signal : undefined;
       const finish = (value: boolean) => {
         clearTimeout(timer);
         this.waiters.delete(check);
+        signal?.removeEventListener('abort', interrupt);
         resolve(value);
       };
+      const interrupt = () => finish(predicate());
       const check = () => {
         if (predicate()) finish(true);
       };
@@ -226,7 +238,9 @@ export class Emulator extends EventEmitter {
       };
       let timer = setTimeout(expire, Math.max(0, deadline - Date.now()));
       this.waiters.add(check);
+      signal?.addEventListener('abort', interrupt);
       check();
+      if (signal?.aborted === true) interrupt();
     });
   }
 
@@ -386,14 +400,15 @@ export class Emulator extends EventEmitter {
     await this.waitUntil(
       () => this.failedSince(mark) || agents.every((agent) => agent.state !== 'Started' || agent.exited),
       deadline,
+      true,
     );
     // Runtime init (simulated: takes no time), then registration closes.
     let runtimeDone = false;
     const runtimeInitMs = this.options.function?.initDurationMs ?? 0;
     if (runtimeInitMs > 0 && !this.failedSince(mark)) {
-      await this.waitUntil(() => this.failedSince(mark), Math.min(deadline, Date.now() + runtimeInitMs));
+      await this.waitUntil(() => this.failedSince(mark), Math.min(deadline, Date.now() + runtimeInitMs), true);
     }
-    if (!this.failedSince(mark) && Date.now() < deadline) {
+    if (!this.failedSince(mark) && Date.now() < deadline && !this.interrupted()) {
       this.hub.publish('platform.initRuntimeDone', {
         initializationType: this.initializationType,
         phase: 'init',
@@ -403,27 +418,35 @@ export class Emulator extends EventEmitter {
     }
     this.registrationOpen = false;
     // Init ends when every registered extension has called event/next.
-    await this.waitUntil(
+    const settled = await this.waitUntil(
       () =>
         this.failedSince(mark) ||
         (agents.every((agent) => agent.state !== 'Started' || agent.exited) &&
           this.registeredAgents().every((agent) => agent.state !== 'Registered' || agent.exited)),
       deadline,
+      true,
     );
     this.subscriptionsOpen = false;
-    const timedOut = !this.failedSince(mark) && Date.now() >= deadline;
+    const interrupted = !settled && this.interrupted() && Date.now() < deadline;
+    const timedOut = !this.failedSince(mark) && !interrupted && Date.now() >= deadline;
     if (timedOut) this.initTimeoutVerdicts(agents);
     if (!runtimeDone) {
       this.hub.publish('platform.initRuntimeDone', {
         initializationType: this.initializationType,
         phase: 'init',
-        status: timedOut ? 'timeout' : 'failure',
+        status: timedOut ? 'timeout' : interrupted ? 'error' : 'failure',
       });
     }
     const durationMs = Date.now() - initStart;
     // Any verdict fails Init, even one that did not end it early (a refused registration): the
     // environment is not one Lambda would invoke.
-    const status: InitResult['status'] = timedOut ? 'timeout' : this.verdictLog.since(mark) ? 'error' : 'success';
+    const status: InitResult['status'] = interrupted
+      ? 'interrupted'
+      : timedOut
+        ? 'timeout'
+        : this.verdictLog.since(mark)
+          ? 'error'
+          : 'success';
 
     for (const agent of this.api.agents) {
       const events = `[${agent.events.join(', ')}]`;
@@ -457,8 +480,8 @@ export class Emulator extends EventEmitter {
       this.initialized = true;
       this.initDurationForNextReport = durationMs;
     } else {
-      // Lambda resets the environment after a failed Init.
-      await this.shutdown(status === 'timeout' ? 'timeout' : 'failure');
+      // Lambda resets the environment after a failed Init; an interrupted one simply shuts down.
+      await this.shutdown(status === 'timeout' ? 'timeout' : status === 'interrupted' ? 'spindown' : 'failure');
     }
     return result;
   }
@@ -522,7 +545,7 @@ export class Emulator extends EventEmitter {
         const now = this.recorder.elapsedMs();
         const failed: InvokeResult = {
           requestId,
-          status: 'failure',
+          status: init.status === 'interrupted' ? 'interrupted' : 'failure',
           durationMs: 0,
           runtimeDurationMs: 0,
           postRuntimeExtensionsDurationMs: 0,
@@ -607,24 +630,27 @@ export class Emulator extends EventEmitter {
       for (const [index, line] of logLines.entries()) {
         if (index > 0) {
           const printAt = start + (Math.min(durationMs, timeoutMs) * index) / logLines.length;
-          if (await this.waitUntil(() => this.failedSince(mark), printAt)) break;
+          if ((await this.waitUntil(() => this.failedSince(mark), printAt, true)) || this.interrupted()) break;
         }
         printLine(line);
       }
     } else {
       for (const line of logLines) printLine(line);
     }
-    await this.waitUntil(() => this.failedSince(mark), runEnd);
+    await this.waitUntil(() => this.failedSince(mark), runEnd, true);
     const runtimeDoneAt = Date.now();
     const runtimeDurationMs = runtimeDoneAt - start;
-    const runtimeTimedOut = durationMs >= timeoutMs && !this.failedSince(mark);
+    const runtimeCut = this.interrupted() && runtimeDoneAt < runEnd;
+    const runtimeTimedOut = durationMs >= timeoutMs && !this.failedSince(mark) && !runtimeCut;
     const runtimeStatus = this.failedSince(mark)
       ? 'failure'
-      : runtimeTimedOut
-        ? 'timeout'
-        : settings.error
-          ? 'error'
-          : 'success';
+      : runtimeCut
+        ? 'interrupted'
+        : runtimeTimedOut
+          ? 'timeout'
+          : settings.error
+            ? 'error'
+            : 'success';
     this.record(
       'runtime-done',
       `RUNTIME_DONE RequestId: ${requestId} Status: ${runtimeStatus} Duration: ${milliseconds(runtimeDurationMs)} ms`,
@@ -650,9 +676,11 @@ export class Emulator extends EventEmitter {
     // The phase ends when every invoked extension has called event/next again.
     const allDone = () =>
       invoked.every((agent) => agent.exited || (agent.state === 'Ready' && agent.queuedEvent === undefined));
-    if (!runtimeTimedOut) await this.waitUntil(() => this.failedSince(mark) || allDone(), deadline);
+    if (!runtimeTimedOut && !runtimeCut)
+      await this.waitUntil(() => this.failedSince(mark) || allDone(), deadline, true);
     const end = Date.now();
-    const extensionsTimedOut = !runtimeTimedOut && !this.failedSince(mark) && !allDone();
+    const cut = runtimeCut || (this.interrupted() && !this.failedSince(mark) && !allDone() && end < deadline);
+    const extensionsTimedOut = !runtimeTimedOut && !cut && !this.failedSince(mark) && !allDone();
     if (extensionsTimedOut) {
       for (const agent of invoked.filter((candidate) => candidate.state === 'Running' && !candidate.exited)) {
         this.addVerdict({
@@ -671,11 +699,13 @@ export class Emulator extends EventEmitter {
     const status: InvokeResult['status'] =
       this.failedSince(mark) && !extensionsTimedOut
         ? 'failure'
-        : runtimeTimedOut || extensionsTimedOut
-          ? 'timeout'
-          : runtimeStatus === 'error'
-            ? 'error'
-            : 'success';
+        : cut
+          ? 'interrupted'
+          : runtimeTimedOut || extensionsTimedOut
+            ? 'timeout'
+            : runtimeStatus === 'error'
+              ? 'error'
+              : 'success';
     const maxMemoryUsedMB = await peakMemoryMB(
       this.api.agents.filter((agent) => agent.pid !== undefined && !agent.exited).map((agent) => agent.pid!),
     );
@@ -752,12 +782,16 @@ export class Emulator extends EventEmitter {
     this.registrationOpen = false;
     this.subscriptionsOpen = false;
     const start = Date.now();
-    const budget =
+    const fullBudget =
       live.length > 0
         ? (this.options.shutdownBudgetMs ?? defaults.shutdownBudgetMs)
         : hasInternal
           ? defaults.internalShutdownBudgetMs
           : 0;
+    // After Ctrl-C the user is waiting: extensions still get SHUTDOWN, with a short budget, and one
+    // that overruns it is killed without a verdict (its budget was ours to cut, not Lambda's).
+    const interrupted = this.interrupted();
+    const budget = interrupted ? Math.min(fullBudget, defaults.interruptedShutdownBudgetMs) : fullBudget;
     this.record('shutdown', `SHUTDOWN Reason: ${reason} Budget: ${budget} ms`, { data: { reason, budgetMs: budget } });
 
     // Lambda delivers the last telemetry batch during Shutdown. A subscriber drains when it sees
@@ -801,6 +835,7 @@ export class Emulator extends EventEmitter {
     const stragglers = live.filter((agent) => !agent.exited);
     for (const agent of stragglers) {
       this.kill(agent, 'deadline');
+      if (interrupted) continue;
       this.addVerdict({
         kind: 'shutdown-timeout',
         errorType: 'Extension.ShutdownFailed',

@@ -95,7 +95,7 @@ export interface EmulatorOptions {
   onTimeline?: (entry: TimelineEntry) => void;
   /** Each line an extension prints. */
   onExtensionOutput?: (name: string, stream: 'stdout' | 'stderr', line: string) => void;
-  /** Stops `runEmulator` early: the current invoke finishes, then a normal Shutdown runs; the report says `interrupted`. */
+  /** Stops `runEmulator` early: the current Init or invoke is cut short, then a Shutdown of at most 500 ms runs; the report says `interrupted`. */
   signal?: AbortSignal;
 }
 
@@ -155,14 +155,15 @@ export interface Verdict {
 }
 
 export interface InitResult {
-  status: 'success' | 'error' | 'timeout';
+  /** `interrupted`: the run's signal aborted before Init finished (Ctrl-C in `ext dev`). */
+  status: 'success' | 'error' | 'timeout' | 'interrupted';
   durationMs: number;
 }
 
 export interface InvokeResult {
   requestId: string;
   /** `success`, `error` (the function returned an error), `timeout` or `failure` (an extension failed). */
-  status: 'success' | 'error' | 'timeout' | 'failure';
+  status: 'success' | 'error' | 'timeout' | 'failure' | 'interrupted';
   /** Whole Invoke phase: until the runtime and every extension were done. */
   durationMs: number;
   /** Until the runtime returned its response. */
