@@ -128,12 +128,14 @@ export class Shipper {
   }
 
   /**
-   * A per-invoke flush makes one round: a single request with what was
-   * queued when it started (at most one batch), one attempt, none while
-   * sends are paused, and none while fewer than `batching.minRecords` are
-   * queued and `batching.maxWaitMs` has not passed. Records arriving
-   * meanwhile wait for the next invoke, so an invoke waits for at most one
-   * round trip. A final flush sends batches until the queue is empty, with
+   * A per-invoke flush makes one round: what was queued when it started, in
+   * as few batches as the batch limits allow (one request for a usual
+   * invoke's logs), one attempt each, none while sends are paused, and none
+   * while fewer than `batching.minRecords` are queued and
+   * `batching.maxWaitMs` has not passed. Records arriving meanwhile wait for
+   * the next invoke, so a round never chases its own tail, and a log-heavy
+   * function's backlog still leaves at every invoke instead of piling up
+   * until the queue drops it. A final flush sends batches until the queue is empty, with
    * every retry the deadline allows. Resolves to true when the queue was
    * emptied. Never rejects: failures are counted.
    */
@@ -158,11 +160,14 @@ export class Shipper {
     const stop = new AbortController();
     const timer = setTimeout(() => stop.abort(new Error('stopped at the deadline')), remaining);
     const limit = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
+    let round = final ? Number.POSITIVE_INFINITY : this.#queue.length;
     try {
       for (;;) {
         if (limit.aborted) return false;
-        const batch = this.#queue.take(batchRecords, batchBytes);
+        if (round <= 0) return this.#queue.length === 0;
+        const batch = this.#queue.take(Math.min(batchRecords, round), batchBytes);
         if (batch.length === 0) return true;
+        round -= batch.length;
         this.#lastRound = this.#now();
         const attempts = final ? Math.max(1, this.#retry.attempts) : 1;
         const unsent = await this.#deliver(batch, attempts, deadline, limit);
@@ -171,7 +176,6 @@ export class Shipper {
           this.#pause();
           return false;
         }
-        if (!final) return this.#queue.length === 0;
       }
     } finally {
       clearTimeout(timer);
