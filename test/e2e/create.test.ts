@@ -103,7 +103,11 @@ describe('create-lambda-extension, TypeScript', () => {
       }
       // Without NODE_TEST_CONTEXT, which this file's own run sets: a child
       // `node --test` that inherits it skips every file and still exits 0.
-      const test = await run('npm', ['test'], { cwd: directory, timeoutMs: 120_000, env: { NODE_TEST_CONTEXT: undefined } });
+      const test = await run('npm', ['test'], {
+        cwd: directory,
+        timeoutMs: 120_000,
+        env: { NODE_TEST_CONTEXT: undefined },
+      });
       assert.equal(test.code, 0, describeRun(test));
       const passed = /^[#ℹ] pass (\d+)$/m.exec(test.stdout);
       assert.ok(passed && Number(passed[1]) > 0, `the project's own tests ran and passed:\n${describeRun(test)}`);

@@ -281,7 +281,10 @@ for (const language of ['go', 'ts'] as const) {
       assert.deepEqual(report.extensions.find((extension) => extension.name === name)?.events, ['SHUTDOWN']);
       const subscription = report.telemetry.subscriptions.find((entry) => entry.extension === name);
       assert.equal(subscription?.schemaVersion, '2025-01-29');
-      const managed = logLine(output, 'managed instances: per-invoke work does not run here; registering SHUTDOWN only');
+      const managed = logLine(
+        output,
+        'managed instances: per-invoke work does not run here; registering SHUTDOWN only',
+      );
       assert.equal(levelOf(managed), 'info');
       assert.equal(managed['maxConcurrency'], '4');
       assert.equal(logLine(output, 'shipping on a timer')['flushIntervalMs'], 100);
