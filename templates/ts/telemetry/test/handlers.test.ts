@@ -324,7 +324,9 @@ for (const mode of ['managed instances', 'SHUTDOWN only'] as const) {
     assert.equal(subscription.schemaVersion, managed ? '2025-01-29' : '2022-12-13');
 
     // Concurrent invokes log; no INVOKE event comes.
-    await deliver(listenerPort, [functionLine('from invoke 1'), functionLine('from invoke 2')]);
+    // The Runtime Interface Emulator's Managed Instances mode POSTs to / whatever the URI says.
+    const listenerPath = managed ? '/' : '/telemetry';
+    await deliver(listenerPort, [functionLine('from invoke 1'), functionLine('from invoke 2')], 'POST', listenerPath);
     const waitUntil = Date.now() + 5000;
     while (sink.shipped.length < 2 && Date.now() < waitUntil) await new Promise((resolve) => setTimeout(resolve, 10));
     assert.deepEqual(
@@ -336,7 +338,7 @@ for (const mode of ['managed instances', 'SHUTDOWN only'] as const) {
     // Then SHUTDOWN, and a last delivery during it.
     api.push(shutdownEvent());
     await new Promise((resolve) => setTimeout(resolve, 30));
-    await deliver(listenerPort, [functionLine('last words')]);
+    await deliver(listenerPort, [functionLine('last words')], 'POST', listenerPath);
     assert.equal(await exitCode, 0);
     assert.deepEqual(
       sink.shipped.map((record) => record.record),
