@@ -46,7 +46,7 @@ for (const language of ['go', 'ts'] as const) {
     after(async () => workspace?.cleanup());
 
     async function dev(
-      options: { invokes: number; intervalMs?: number; logLines?: string[] },
+      options: { invokes: number; intervalMs?: number; logLines?: string[]; functionEnv?: Record<string, string> },
       env: Record<string, string | number>,
     ): Promise<{ report: EmulatorReport; output: ExtensionOutput }> {
       const args = [
@@ -55,6 +55,7 @@ for (const language of ['go', 'ts'] as const) {
         ...(options.logLines ?? []).flatMap((line) => ['--function-log', line]),
         // Port 0: a free port, so test files running in parallel never collide.
         ...Object.entries({ PORT: 0, ...env }).flatMap(([key, value]) => ['--env', `${prefix}${key}=${value}`]),
+        ...Object.entries(options.functionEnv ?? {}).flatMap(([key, value]) => ['--env', `${key}=${value}`]),
       ];
       const result = await runExt(['dev', '--layer', layer, '--json', ...args], { timeoutMs: 60_000 });
       let report: EmulatorReport;
@@ -125,10 +126,22 @@ for (const language of ['go', 'ts'] as const) {
         [],
       );
       assert.deepEqual(
-        commands.filter((command) => command.startsWith('npx ext')),
+        // ext publish has no script: it takes the regions, which differ per project.
+        commands.filter((command) => command.startsWith('npx ext') && !command.startsWith('npx ext publish ')),
         [],
         'the package.json scripts, not npx ext',
       );
+      assert.ok(commands.includes('npx ext publish --region us-east-1,eu-west-1'), 'the publish step');
+      const policy = /```json\n([\s\S]*?)```/.exec(readme)?.[1] ?? '';
+      const statements = (JSON.parse(policy) as { Statement: { Resource: string | string[] }[] }).Statement;
+      assert.deepEqual(statements[0]?.Resource, [
+        `arn:aws:lambda:*:ACCOUNT:layer:${name}-*`,
+        `arn:aws:lambda:*:ACCOUNT:layer:${name}-*:*`,
+      ]);
+      // Created from this checkout, the project depends on it until the toolkit is published.
+      assert.match(readme, /\*\*Local toolkit\.\*\*/);
+      assert.ok(readme.includes('"file:'), 'names the local dependency');
+      assert.match(readme, /## Lambda Managed Instances/);
     });
 
     it('ships every platform.report and function line exactly once to a healthy HTTP sink over 200 invokes', async () => {
@@ -255,6 +268,42 @@ for (const language of ['go', 'ts'] as const) {
       } finally {
         await sink.close();
       }
+    });
+
+    it('on Lambda Managed Instances registers SHUTDOWN only, subscribes with 2025-01-29 and ships on a timer', async () => {
+      // ext dev still sends invokes one at a time; the extension sees what it would see on LMI.
+      const invokes = 5;
+      const { report, output } = await dev(
+        { invokes, intervalMs: 150, logLines: ['from the function'], functionEnv: { AWS_LAMBDA_MAX_CONCURRENCY: '4' } },
+        { BUFFER_TIMEOUT_MS: 25, FLUSH_INTERVAL_MS: 100 },
+      );
+      assertWellBehaved(report, invokes);
+      assert.deepEqual(report.extensions.find((extension) => extension.name === name)?.events, ['SHUTDOWN']);
+      const subscription = report.telemetry.subscriptions.find((entry) => entry.extension === name);
+      assert.equal(subscription?.schemaVersion, '2025-01-29');
+      const managed = logLine(
+        output,
+        'managed instances: per-invoke work does not run here; registering SHUTDOWN only',
+      );
+      assert.equal(levelOf(managed), 'info');
+      assert.equal(managed['maxConcurrency'], '4');
+      assert.equal(logLine(output, 'shipping on a timer')['flushIntervalMs'], 100);
+
+      // The timer shipped before SHUTDOWN; the rest was drained at SHUTDOWN.
+      const lines = report.timeline
+        .filter((entry) => entry.kind === 'output' && entry.extension === name)
+        .map((entry) => JSON.parse(entry.text.slice(`[${name}] `.length)) as Record<string, unknown>);
+      const shutdownAt = lines.findIndex((line) => line['msg'] === 'shutdown');
+      assert.ok(shutdownAt > 0, 'a shutdown line');
+      assert.ok(
+        lines.slice(0, shutdownAt).some((line) => line['type'] === 'function'),
+        'function lines shipped before SHUTDOWN, with no INVOKE event',
+      );
+      assert.equal(output.shipped.filter((record) => record.type === 'function').length, invokes);
+      assert.equal(output.shipped.filter((record) => record.type === 'platform.report').length, invokes);
+      const totals = logLine(output, 'telemetry totals');
+      assert.equal(totals['lost'], 0);
+      assert.equal(totals['dropped'], 0);
     });
 
     it('does not feed its own stdout back into the stdout sink', async () => {

@@ -30,6 +30,10 @@ export interface SetupContext {
   version: string;
   /** The Lambda-Extension-Identifier from register, for the other APIs (Telemetry). */
   identifier: string;
+  /** The events registered: those the project chose, or SHUTDOWN only on Lambda Managed Instances (see `eventsFor`). */
+  events: readonly EventType[];
+  /** True on Lambda Managed Instances: invokes run concurrently and no INVOKE event comes, so do periodic work on a timer. */
+  managedInstances: boolean;
   /** Prefix of this extension's environment variables, e.g. MY_EXT_ for my-ext (extensions share the function's environment). */
   settingsPrefix: string;
   env: NodeJS.ProcessEnv;
@@ -76,6 +80,22 @@ export interface RunOptions {
 export const defaultSafetyMarginMs = 300;
 export const defaultStopBudgetMs = 500;
 
+/** Set, to the number of concurrent invokes, in the execution environments of Lambda Managed Instances. */
+export const maxConcurrencyVariable = 'AWS_LAMBDA_MAX_CONCURRENCY';
+
+/**
+ * The events to register for: the project's, except on Lambda Managed
+ * Instances. There an external extension may register for SHUTDOWN only:
+ * INVOKE is refused with 403 Extension.InvalidEventType, and an extension
+ * that exits then fails the init (Extension.Crash). Invokes run concurrently
+ * and no extension hears of them, so per-invoke work does not run there;
+ * SHUTDOWN is registered even when the project did not choose it, so that
+ * the extension runs and stops cleanly.
+ */
+export function eventsFor(events: readonly EventType[], env: NodeJS.ProcessEnv): EventType[] {
+  return env[maxConcurrencyVariable] ? ['SHUTDOWN'] : [...events];
+}
+
 /** Upper snake case of the name, starting with a letter as Lambda requires of variable names. */
 export function settingsPrefixFor(name: string): string {
   const prefix = `${name.toUpperCase().replace(/[^A-Z0-9]+/g, '_')}_`;
@@ -84,8 +104,12 @@ export function settingsPrefixFor(name: string): string {
 
 /** Runs the extension until SHUTDOWN, a fatal error or `signal`; resolves to the process exit code. */
 export async function run(options: RunOptions): Promise<number> {
-  const { client, name, events, handlers, signal } = options;
+  const { client, name, handlers, signal } = options;
   const log = options.log ?? createLogger({ base: { extension: name } });
+  const env = options.env ?? process.env;
+  const maxConcurrency = env[maxConcurrencyVariable];
+  const events = eventsFor(options.events, env);
+  if (maxConcurrency) log.info('managed instances: per-invoke work does not run here; registering SHUTDOWN only', { maxConcurrency });
   const margin = options.safetyMarginMs ?? defaultSafetyMarginMs;
   // After setup, a signal still gets a short, bounded last run (e.g. a final flush).
   // Handlers are called as methods (`handlers.invoke(…)`), so a class implementing Handlers keeps `this`.
@@ -117,8 +141,10 @@ export async function run(options: RunOptions): Promise<number> {
       name,
       version: options.version ?? 'dev',
       identifier: client.identifier ?? '',
+      events,
+      managedInstances: Boolean(maxConcurrency),
       settingsPrefix,
-      env: options.env ?? process.env,
+      env,
     });
   } catch (error) {
     const expected = error instanceof ExtensionError;

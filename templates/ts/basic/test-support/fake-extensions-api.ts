@@ -2,7 +2,10 @@
  * A small in-process stand-in for the Lambda Extensions API, for tests.
  * It records every request, answers register/init-error/exit-error like the
  * platform (202 for errors) and the Telemetry API subscription (200), and
- * parks event/next until an event is queued.
+ * parks event/next until an event is queued. With `managedInstances` it
+ * plays Lambda Managed Instances: register refuses every event but SHUTDOWN
+ * (403 Extension.InvalidEventType) and the Telemetry API every schema but
+ * 2025-01-29 (400).
  * (Kept outside test/ so that `node --test` does not run it as a test file.)
  */
 import { randomUUID } from 'node:crypto';
@@ -50,6 +53,8 @@ export class FakeExtensionsApi {
     // The Telemetry API lives on the same server, outside the extension prefix.
     [telemetryPath, { status: 200, body: 'OK' }],
   ]);
+  /** Plays Lambda Managed Instances (see above). */
+  managedInstances = false;
   readonly #queue: Responder[] = [];
   readonly #parked: Array<{ request: http.IncomingMessage; response: http.ServerResponse }> = [];
   readonly #server: http.Server;
@@ -60,10 +65,11 @@ export class FakeExtensionsApi {
     this.#server = server;
   }
 
-  static async start(options: { keepAliveTimeout?: number } = {}): Promise<FakeExtensionsApi> {
+  static async start(options: { keepAliveTimeout?: number; managedInstances?: boolean } = {}): Promise<FakeExtensionsApi> {
     const server = http.createServer();
     if (options.keepAliveTimeout !== undefined) server.keepAliveTimeout = options.keepAliveTimeout;
     const api = new FakeExtensionsApi(server);
+    api.managedInstances = options.managedInstances ?? false;
     server.on('connection', (socket) => {
       (socket as { connectionNumber?: number }).connectionNumber = ++api.#connections;
     });
@@ -125,6 +131,11 @@ export class FakeExtensionsApi {
         else this.#parked.push({ request, response });
         return;
       }
+      const refusal = this.managedInstances ? managedInstancesRefusal(path, this.requests.at(-1)?.body ?? '') : undefined;
+      if (refusal) {
+        reply(response, refusal);
+        return;
+      }
       const responder = request.method === (path === telemetryPath ? 'PUT' : 'POST') ? this.replies.get(path) : undefined;
       this.#answer(
         responder ?? { status: 404, body: { errorType: 'NotFound', errorMessage: `no route for ${request.method} ${path}` } },
@@ -138,6 +149,29 @@ export class FakeExtensionsApi {
     if (typeof responder === 'function') responder(request, response);
     else reply(response, responder);
   }
+}
+
+/** What Lambda Managed Instances answer to a registration or subscription they do not accept. */
+function managedInstancesRefusal(path: string, body: string): CannedReply | undefined {
+  let parsed: { events?: unknown; schemaVersion?: unknown };
+  try {
+    parsed = JSON.parse(body) as typeof parsed;
+  } catch {
+    return undefined;
+  }
+  if (path === '/register' && Array.isArray(parsed.events)) {
+    const refused = parsed.events.find((event) => event !== 'SHUTDOWN');
+    if (refused !== undefined) {
+      return {
+        status: 403,
+        body: { errorType: 'Extension.InvalidEventType', errorMessage: `${String(refused)} is not a valid event type for an external extension` },
+      };
+    }
+  }
+  if (path === telemetryPath && parsed.schemaVersion !== '2025-01-29') {
+    return { status: 400, body: { errorType: 'ValidationError', errorMessage: 'schemaVersion must be 2025-01-29' } };
+  }
+  return undefined;
 }
 
 export function reply(response: http.ServerResponse, { status, body, headers = {} }: CannedReply): void {

@@ -9,8 +9,8 @@ import { events } from '../src/handlers.js';
 import { createLogger, type LogFields } from '../src/log.js';
 import { FakeExtensionsApi } from './fake-extensions-api.js';
 
-export async function start(t: TestContext, handlers: Handlers, options: Partial<RunOptions> = {}) {
-  const api = await FakeExtensionsApi.start();
+export async function start(t: TestContext, handlers: Handlers, options: Partial<RunOptions> = {}, apiOptions: { managedInstances?: boolean } = {}) {
+  const api = await FakeExtensionsApi.start(apiOptions);
   const client = new ExtensionsApiClient(api.address);
   const lines: LogFields[] = [];
   const log = createLogger({ level: 'debug', base: { extension: 'my-ext' }, write: (line) => lines.push(JSON.parse(line) as LogFields) });

@@ -40,3 +40,20 @@ test('the project setup applies a valid log level', async (t) => {
   assert.equal(await exitCode, 0);
   assert.deepEqual(messages(), ['registered']);
 });
+
+test('on Lambda Managed Instances the project registers for SHUTDOWN only, says so, and stops cleanly', async (t) => {
+  const env = { AWS_LAMBDA_MAX_CONCURRENCY: '8' };
+  const { api, exitCode, lines } = await start(t, projectHandlers, { env }, { managedInstances: true });
+  api.push(shutdownEvent());
+  assert.equal(await exitCode, 0);
+  assert.deepEqual(JSON.parse(api.requests[0]?.body ?? ''), { events: ['SHUTDOWN'] });
+  assert.equal(
+    api.requests.some((request) => request.path.endsWith('/error')),
+    false,
+  );
+  const managed = lines.find((line) => line['msg'] === 'managed instances: per-invoke work does not run here; registering SHUTDOWN only');
+  assert.equal(managed?.['level'], 'info');
+  assert.equal(managed?.['maxConcurrency'], '8');
+  assert.deepEqual(lines.find((line) => line['msg'] === 'registered')?.['events'], ['SHUTDOWN']);
+  assert.equal(lines.at(-1)?.['msg'], 'exiting');
+});

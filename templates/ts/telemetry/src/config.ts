@@ -26,6 +26,8 @@ export interface Config {
   flushMinRecords: number;
   /** …or this long has passed since the last send. SHUTDOWN always sends. */
   flushMaxWaitMs: number;
+  /** Where no INVOKE event comes (Lambda Managed Instances, or SHUTDOWN only), ship this often. */
+  flushIntervalMs: number;
 }
 
 /** Port of the Runtime and Extensions API itself: Lambda reserves it. */
@@ -41,6 +43,7 @@ export const defaults = {
   // FLUSH_MIN_RECORDS to save requests (and billed time) when the function logs little.
   flushMinRecords: 1,
   flushMaxWaitMs: 10_000,
+  flushIntervalMs: 1000,
 };
 
 const ranges = {
@@ -50,6 +53,7 @@ const ranges = {
   httpTimeoutMs: { min: 100, max: 60_000 },
   flushMinRecords: { min: 1, max: 1000 },
   flushMaxWaitMs: { min: 0, max: 3_600_000 },
+  flushIntervalMs: { min: 50, max: 600_000 },
 } satisfies Record<string, Range>;
 
 const headerName = /^[A-Za-z0-9!#$%&'*+.^_|~-]+$/;
@@ -151,9 +155,10 @@ export function loadConfig(prefix: string, env: NodeJS.ProcessEnv, options: Load
 
   const flushMinRecords = integer('FLUSH_MIN_RECORDS', defaults.flushMinRecords, ranges.flushMinRecords);
   const flushMaxWaitMs = integer('FLUSH_MAX_WAIT_MS', defaults.flushMaxWaitMs, ranges.flushMaxWaitMs);
+  const flushIntervalMs = integer('FLUSH_INTERVAL_MS', defaults.flushIntervalMs, ranges.flushIntervalMs);
 
   if (problems.length > 0) throw new ConfigError(problems);
-  return { logLevel, port, buffering, queueMaxRecords, queueMaxBytes, sink, httpUrl, httpHeaders, httpTimeoutMs, flushMinRecords, flushMaxWaitMs };
+  return { logLevel, port, buffering, queueMaxRecords, queueMaxBytes, sink, httpUrl, httpHeaders, httpTimeoutMs, flushMinRecords, flushMaxWaitMs, flushIntervalMs };
 }
 
 function mebibytes(bytes: number): string {

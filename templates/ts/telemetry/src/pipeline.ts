@@ -1,6 +1,7 @@
 /**
  * The telemetry side of the extension: listener → bounded queue → shipper →
- * sink, plus the summary lines (one per invoke, never one per record).
+ * sink, plus the summary lines (one per invoke or timer round, never one
+ * per record).
  */
 import type { Config } from './config.js';
 import { listenerPath, TelemetryListener, type ListenerCounts } from './listener.js';
@@ -8,7 +9,7 @@ import type { Logger } from './log.js';
 import { BoundedQueue } from './queue.js';
 import { Shipper, type ShipperOptions } from './shipper.js';
 import { HttpSink, StdoutSink, type Sink } from './sinks.js';
-import { subscribe, subscriptionFor } from './telemetry-api.js';
+import { managedInstancesSchemaVersion, schemaVersion, subscribe, subscriptionFor } from './telemetry-api.js';
 
 /** How long SHUTDOWN waits, at least, for Lambda's last delivery, and how long the listener must then stay quiet. */
 export const finalBatchMinWaitMs = 300;
@@ -32,6 +33,8 @@ export interface PipelineOptions {
   /** host:port from AWS_LAMBDA_RUNTIME_API. */
   runtimeApi: string;
   identifier: string;
+  /** Lambda Managed Instances accept only schema 2025-01-29. */
+  managedInstances?: boolean;
   /** Replaces the sink chosen by `config.sink` (tests, or your own destination). */
   sink?: Sink;
   shipper?: ShipperOptions;
@@ -67,6 +70,9 @@ export class TelemetryPipeline {
   readonly #log: Logger;
   readonly #bufferTimeoutMs: number;
   #reported: Totals;
+  #timer: NodeJS.Timeout | undefined;
+  #timerStop: AbortController | undefined;
+  #round: Promise<void> | undefined;
 
   private constructor(options: PipelineOptions) {
     this.#log = options.log;
@@ -87,10 +93,12 @@ export class TelemetryPipeline {
     const pipeline = new TelemetryPipeline(options);
     try {
       pipeline.port = await pipeline.listener.listen(options.config.port);
-      const subscription = subscriptionFor(pipeline.port, listenerPath, options.config.buffering);
+      const schema = options.managedInstances ? managedInstancesSchemaVersion : schemaVersion;
+      const subscription = subscriptionFor(pipeline.port, listenerPath, options.config.buffering, schema);
       const { delivering } = await subscribe({ runtimeApi: options.runtimeApi, identifier: options.identifier, subscription });
       pipeline.delivering = delivering;
       options.log.info('subscribed to telemetry', {
+        schemaVersion: subscription.schemaVersion,
         uri: subscription.destination.URI,
         types: subscription.types,
         buffering: subscription.buffering,
@@ -112,6 +120,35 @@ export class TelemetryPipeline {
   }
 
   /**
+   * Ships every `intervalMs`, in one round as an invoke does, for
+   * environments where no INVOKE event comes (Lambda Managed Instances, or a
+   * project registered for SHUTDOWN only); each round may take `roundMs`.
+   */
+  startTimer(intervalMs: number, roundMs: number): void {
+    const stop = new AbortController();
+    this.#timerStop = stop;
+    const tick = (): void => {
+      this.#round = this.flush(Date.now() + roundMs, stop.signal).then(
+        () => {
+          if (!stop.signal.aborted) this.summarize();
+        },
+        () => undefined,
+      );
+      void this.#round.then(() => {
+        if (!stop.signal.aborted) this.#timer = setTimeout(tick, intervalMs);
+      });
+    };
+    this.#timer = setTimeout(tick, intervalMs);
+  }
+
+  /** Stops the timer, cutting a round in progress short, so that the final flush never runs beside it. */
+  async stopTimer(): Promise<void> {
+    this.#timerStop?.abort();
+    clearTimeout(this.#timer);
+    await this.#round;
+  }
+
+  /**
    * Gives Lambda a moment to deliver the last batch, which it sends during
    * Shutdown. Returns once a delivery has come and the listener has been
    * quiet for a while, after `finalBatchWaitMs` (from the buffering timeout), or at the deadline.
@@ -127,10 +164,11 @@ export class TelemetryPipeline {
   }
 
   /**
-   * One line per invoke: a warning when records were dropped, sends failed
-   * or batches were refused since the last line, a debug line otherwise.
+   * One line per invoke (or timer round, without `requestId`): a warning
+   * when records were dropped, sends failed or batches were refused since the
+   * last line, a debug line otherwise.
    */
-  summarize(requestId: string): void {
+  summarize(requestId?: string): void {
     const now = this.#totals();
     const since = {
       received: now.received - this.#reported.received,
@@ -142,7 +180,7 @@ export class TelemetryPipeline {
     };
     this.#reported = now;
     const fields: Record<string, unknown> = {
-      requestId,
+      ...(requestId === undefined ? {} : { requestId }),
       received: since.received,
       shipped: since.shipped,
       queued: this.queue.length,
@@ -184,6 +222,7 @@ export class TelemetryPipeline {
   }
 
   async close(): Promise<void> {
+    await this.stopTimer();
     this.sink.close?.();
     await this.listener.close();
   }

@@ -6,8 +6,17 @@
  */
 import http from 'node:http';
 
-/** The schema the records follow. */
+/**
+ * The schema subscribed with on standard (on-demand) functions, and the one
+ * the records are known to follow there.
+ */
 export const schemaVersion = '2022-12-13';
+/**
+ * The only schema Lambda Managed Instances accept. Standard functions accept
+ * it too, but 2022-12-13 stays the choice there until its records are known
+ * to be the same.
+ */
+export const managedInstancesSchemaVersion = '2025-01-29';
 export const telemetryTypes = ['platform', 'function', 'extension'] as const;
 
 /** Lambda delivers a batch when any of the three limits is reached. */
@@ -41,9 +50,9 @@ export interface Subscription {
  * `path`. The host is sandbox.localdomain, the name Lambda resolves inside
  * the execution environment, even though the listener binds all interfaces.
  */
-export function subscriptionFor(port: number, path: string, buffering: Buffering): Subscription {
+export function subscriptionFor(port: number, path: string, buffering: Buffering, schema: string = schemaVersion): Subscription {
   return {
-    schemaVersion,
+    schemaVersion: schema,
     types: [...telemetryTypes],
     buffering: { ...buffering },
     destination: { protocol: 'HTTP', URI: `http://sandbox.localdomain:${port}/${path.replace(/^\/+/, '')}` },

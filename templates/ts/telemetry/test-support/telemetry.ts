@@ -51,11 +51,11 @@ export function captureLog(level: Logger['level'] = 'debug', name = 'my-ext') {
   return { log, lines };
 }
 
-/** POSTs a body to the listener the way Lambda does. */
-export async function deliver(port: number, body: unknown, method = 'POST'): Promise<{ status: number; ms: number }> {
+/** POSTs a body to the listener the way Lambda does (the emulator's Managed Instances mode POSTs to `/`). */
+export async function deliver(port: number, body: unknown, method = 'POST', path = '/telemetry'): Promise<{ status: number; ms: number }> {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
   const started = performance.now();
-  const request = http.request({ host: '127.0.0.1', port, path: '/telemetry', method, headers: { 'Content-Type': 'application/json' } });
+  const request = http.request({ host: '127.0.0.1', port, path, method, headers: { 'Content-Type': 'application/json' } });
   request.end(text);
   const [response] = (await once(request, 'response')) as [http.IncomingMessage];
   response.resume();

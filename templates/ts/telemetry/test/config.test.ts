@@ -28,6 +28,7 @@ test('defaults: stdout sink, port 4243, documented buffering, bounded queue', ()
     httpTimeoutMs: 2000,
     flushMinRecords: 1,
     flushMaxWaitMs: 10000,
+    flushIntervalMs: 1000,
   });
   assert.equal(defaults.port, 4243);
 });
@@ -37,6 +38,11 @@ test('FLUSH_MIN_RECORDS and FLUSH_MAX_WAIT_MS are read and checked', () => {
   assert.equal(config.flushMinRecords, 200);
   assert.equal(config.flushMaxWaitMs, 5000);
   assert.throws(() => load({ MY_EXT_FLUSH_MIN_RECORDS: '0' }), /MY_EXT_FLUSH_MIN_RECORDS="0"/);
+});
+
+test('FLUSH_INTERVAL_MS is read and checked', () => {
+  assert.equal(load({ MY_EXT_FLUSH_INTERVAL_MS: '250' }).flushIntervalMs, 250);
+  assert.throws(() => load({ MY_EXT_FLUSH_INTERVAL_MS: '10' }), /MY_EXT_FLUSH_INTERVAL_MS="10"/);
 });
 
 test('every variable is read with the prefix; unprefixed ones belong to the function', () => {

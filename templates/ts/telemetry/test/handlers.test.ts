@@ -7,9 +7,12 @@ import { createTelemetryHandlers, events, handlers as projectHandlers } from '..
 import type { ShipperOptions } from '../src/shipper.js';
 import { StdoutSink } from '../src/sinks.js';
 import { FakeExtensionsApi, telemetryPath } from '../test-support/fake-extensions-api.js';
+import type { EventType } from '../src/extensions-api.js';
+import { readFileSync } from 'node:fs';
 import { captureLog, deliver, envelope, functionLine, RecordingSink, startDestination } from '../test-support/telemetry.js';
 
 const name = 'my-ext';
+const lambdaExtensionJson = JSON.parse(readFileSync(new URL('../../lambda-extension.json', import.meta.url), 'utf8')) as { events: EventType[] };
 const invokeEvent = (requestId: string, inMs = 3000) => ({
   eventType: 'INVOKE',
   deadlineMs: Date.now() + inMs,
@@ -27,10 +30,19 @@ interface StartOptions {
   runOptions?: Partial<RunOptions>;
   /** Configures the fake API before the extension starts. */
   prepare?: (api: FakeExtensionsApi) => void;
+  /** The fake API plays Lambda Managed Instances. */
+  managedInstances?: boolean;
 }
 
+/**
+ * Most tests here drive the per-invoke lifecycle, so they register for both
+ * events whatever the project chose; the timer tests register as the
+ * environment allows.
+ */
+const perInvokeEvents: EventType[] = ['INVOKE', 'SHUTDOWN'];
+
 async function start(t: TestContext, options: StartOptions = {}) {
-  const api = await FakeExtensionsApi.start();
+  const api = await FakeExtensionsApi.start({ managedInstances: options.managedInstances ?? false });
   options.prepare?.(api);
   const client = new ExtensionsApiClient(api.address);
   const { log, lines } = captureLog('debug', name);
@@ -44,7 +56,7 @@ async function start(t: TestContext, options: StartOptions = {}) {
     await api.close();
   });
   const env = { AWS_LAMBDA_RUNTIME_API: api.address, MY_EXT_PORT: '0', ...options.env };
-  const exitCode = run({ client, name, version: '1.2.3', events, handlers, log, env, safetyMarginMs: 100, ...options.runOptions });
+  const exitCode = run({ client, name, version: '1.2.3', events: perInvokeEvents, handlers, log, env, safetyMarginMs: 100, ...options.runOptions });
   const port = async (): Promise<number> => {
     await api.waitFor('/event/next');
     return handlers.pipeline?.port ?? assert.fail('no pipeline after setup');
@@ -52,8 +64,9 @@ async function start(t: TestContext, options: StartOptions = {}) {
   return { api, exitCode, lines, handlers, port, messages: () => lines.map((line) => line['msg']) };
 }
 
-test('the project registers for INVOKE and SHUTDOWN and handles both, and a signal', () => {
-  assert.deepEqual(events, ['INVOKE', 'SHUTDOWN']);
+test('the project registers for SHUTDOWN (and INVOKE if chosen) and handles both, and a signal', () => {
+  assert.ok(events.includes('SHUTDOWN'), 'SHUTDOWN is the last chance to ship');
+  assert.deepEqual(events, lambdaExtensionJson.events, 'lambda-extension.json lists the same events');
   assert.equal(typeof projectHandlers.invoke, 'function');
   assert.equal(typeof projectHandlers.shutdown, 'function');
   assert.equal(typeof projectHandlers.stop, 'function');
@@ -291,3 +304,56 @@ test('the SHUTDOWN wait for the last delivery follows the buffering timeout, wit
   assert.equal(finalBatchWaitMs(30_000, 1800), 900, 'never more than half the time left');
   assert.equal(finalBatchWaitMs(100, 0), 0);
 });
+
+for (const mode of ['managed instances', 'SHUTDOWN only'] as const) {
+  test(`${mode}: ships on a timer without any INVOKE, with the schema the environment accepts, and drains at SHUTDOWN`, async (t) => {
+    const managed = mode === 'managed instances';
+    const sink = new RecordingSink();
+    const env: Record<string, string> = { MY_EXT_FLUSH_INTERVAL_MS: '50', MY_EXT_BUFFER_TIMEOUT_MS: '25' };
+    if (managed) env['AWS_LAMBDA_MAX_CONCURRENCY'] = '4';
+    // On Managed Instances the extension registers SHUTDOWN only, whatever the project chose.
+    const { api, exitCode, lines, port } = await start(t, {
+      sink,
+      env,
+      managedInstances: managed,
+      ...(managed ? {} : { runOptions: { events: ['SHUTDOWN'] } }),
+    });
+    const listenerPort = await port();
+    assert.deepEqual(JSON.parse(api.requests.find((request) => request.path === '/register')?.body ?? ''), { events: ['SHUTDOWN'] });
+    const subscription = JSON.parse(api.requests.find((request) => request.path === telemetryPath)?.body ?? '') as { schemaVersion: string };
+    assert.equal(subscription.schemaVersion, managed ? '2025-01-29' : '2022-12-13');
+
+    // Concurrent invokes log; no INVOKE event comes.
+    // The Runtime Interface Emulator's Managed Instances mode POSTs to / whatever the URI says.
+    const listenerPath = managed ? '/' : '/telemetry';
+    await deliver(listenerPort, [functionLine('from invoke 1'), functionLine('from invoke 2')], 'POST', listenerPath);
+    const waitUntil = Date.now() + 5000;
+    while (sink.shipped.length < 2 && Date.now() < waitUntil) await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.deepEqual(
+      sink.shipped.map((record) => record.record),
+      ['from invoke 1', 'from invoke 2'],
+      'the timer shipped without any INVOKE',
+    );
+
+    // Then SHUTDOWN, and a last delivery during it.
+    api.push(shutdownEvent());
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    await deliver(listenerPort, [functionLine('last words')], 'POST', listenerPath);
+    assert.equal(await exitCode, 0);
+    assert.deepEqual(
+      sink.shipped.map((record) => record.record),
+      ['from invoke 1', 'from invoke 2', 'last words'],
+    );
+    assert.equal(api.requests.filter((request) => request.path === '/event/next').length, 1);
+    assert.equal(
+      api.requests.some((request) => request.path.endsWith('/error')),
+      false,
+    );
+    const managedLine = lines.find((line) => line['msg'] === 'managed instances: per-invoke work does not run here; registering SHUTDOWN only');
+    assert.equal(managedLine?.['maxConcurrency'], managed ? '4' : undefined);
+    assert.equal(lines.find((line) => line['msg'] === 'shipping on a timer')?.['flushIntervalMs'], 50);
+    const totals = lines.find((line) => line['msg'] === 'telemetry totals');
+    assert.equal(totals?.['shipped'], 3);
+    assert.equal(totals?.['lost'], 0);
+  });
+}
