@@ -84,6 +84,15 @@ export const defaultStopBudgetMs = 500;
 export const maxConcurrencyVariable = 'AWS_LAMBDA_MAX_CONCURRENCY';
 
 /**
+ * Whether this is a Lambda Managed Instances environment. AWS's emulator
+ * gives AWS_LAMBDA_MAX_CONCURRENCY to the runtime only and tells extensions
+ * AWS_LAMBDA_INITIALIZATION_TYPE, so either one counts.
+ */
+export function onManagedInstances(env: NodeJS.ProcessEnv): boolean {
+  return Boolean(env[maxConcurrencyVariable]) || env['AWS_LAMBDA_INITIALIZATION_TYPE'] === 'lambda-managed-instances';
+}
+
+/**
  * The events to register for: the project's, except on Lambda Managed
  * Instances. There an external extension may register for SHUTDOWN only:
  * INVOKE is refused with 403 Extension.InvalidEventType, and an extension
@@ -93,7 +102,7 @@ export const maxConcurrencyVariable = 'AWS_LAMBDA_MAX_CONCURRENCY';
  * the extension runs and stops cleanly.
  */
 export function eventsFor(events: readonly EventType[], env: NodeJS.ProcessEnv): EventType[] {
-  return env[maxConcurrencyVariable] ? ['SHUTDOWN'] : [...events];
+  return onManagedInstances(env) ? ['SHUTDOWN'] : [...events];
 }
 
 /** Upper snake case of the name, starting with a letter as Lambda requires of variable names. */
@@ -107,9 +116,13 @@ export async function run(options: RunOptions): Promise<number> {
   const { client, name, handlers, signal } = options;
   const log = options.log ?? createLogger({ base: { extension: name } });
   const env = options.env ?? process.env;
-  const maxConcurrency = env[maxConcurrencyVariable];
+  const managedInstances = onManagedInstances(env);
   const events = eventsFor(options.events, env);
-  if (maxConcurrency) log.info('managed instances: per-invoke work does not run here; registering SHUTDOWN only', { maxConcurrency });
+  if (managedInstances) {
+    log.info('managed instances: per-invoke work does not run here; registering SHUTDOWN only', {
+      maxConcurrency: env[maxConcurrencyVariable],
+    });
+  }
   const margin = options.safetyMarginMs ?? defaultSafetyMarginMs;
   // After setup, a signal still gets a short, bounded last run (e.g. a final flush).
   // Handlers are called as methods (`handlers.invoke(…)`), so a class implementing Handlers keeps `this`.
@@ -142,7 +155,7 @@ export async function run(options: RunOptions): Promise<number> {
       version: options.version ?? 'dev',
       identifier: client.identifier ?? '',
       events,
-      managedInstances: Boolean(maxConcurrency),
+      managedInstances,
       settingsPrefix,
       env,
     });

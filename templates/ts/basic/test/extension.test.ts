@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ExtensionError, run, settingsPrefixFor, type Handlers } from '../src/extension.js';
+import { eventsFor, ExtensionError, run, settingsPrefixFor, type Handlers } from '../src/extension.js';
 import { ExtensionsApiClient, fallbackDeadlineMs, type InvokeEvent, type ShutdownEvent } from '../src/extensions-api.js';
 import { events } from '../src/handlers.js';
 import { createLogger, type LogFields } from '../src/log.js';
@@ -252,4 +252,11 @@ test('an event without deadlineMs is handled with the fallback deadline and a wa
     api.requests.some((request) => request.path.endsWith('/error')),
     false,
   );
+});
+
+test('either variable marks Lambda Managed Instances: the emulator tells extensions only the initialization type', () => {
+  assert.deepEqual(eventsFor(['INVOKE', 'SHUTDOWN'], {}), ['INVOKE', 'SHUTDOWN']);
+  assert.deepEqual(eventsFor(['INVOKE', 'SHUTDOWN'], { AWS_LAMBDA_MAX_CONCURRENCY: '8' }), ['SHUTDOWN']);
+  assert.deepEqual(eventsFor(['INVOKE'], { AWS_LAMBDA_INITIALIZATION_TYPE: 'lambda-managed-instances' }), ['SHUTDOWN']);
+  assert.deepEqual(eventsFor(['INVOKE'], { AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand' }), ['INVOKE']);
 });
