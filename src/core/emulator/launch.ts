@@ -7,7 +7,7 @@ import { architectureOfElfMachine, elfMachine, hostArchitecture } from '../archi
 /**
  * Starting extension processes the way Lambda does: every regular file at
  * the top of `<layer>/extensions`, in parallel, with the extension
- * environment of docs §1.7.
+ * environment of docs/extensions-api.md §4.
  */
 
 export interface ExtensionFile {
@@ -86,7 +86,7 @@ export async function launchProblem(file: string): Promise<string | undefined> {
   return `fork/exec ${file}: exec format error (neither an ELF binary nor a script with a #! line)`;
 }
 
-/** Variables that belong to the runtime process only (docs §1.7). */
+/** Variables that belong to the runtime process only (docs/extensions-api.md §4). */
 const runtimeOnlyVariables = new Set([
   'AWS_EXECUTION_ENV',
   'AWS_LAMBDA_LOG_GROUP_NAME',

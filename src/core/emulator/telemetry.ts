@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { TelemetrySubscriptionReport } from './types.js';
 
 /**
- * Telemetry API subscriptions and their delivery, per docs §4. Each
+ * Telemetry API subscriptions and their delivery, per docs/extensions-api.md §6. Each
  * subscriber has its own queue; batches are POSTed as a JSON array of
  * `{time, type, record}`, one request in flight at a time so order holds.
  */
@@ -17,7 +17,7 @@ export interface Buffering {
   timeoutMs: number;
 }
 
-/** Docs §4.1: the consistent defaults and ranges. */
+/** docs/extensions-api.md §6.2: the consistent defaults and ranges. */
 const bufferingLimits: Record<keyof Buffering, { min: number; max: number; fallback: number }> = {
   maxItems: { min: 1000, max: 10000, fallback: 10000 },
   maxBytes: { min: 262144, max: 1048576, fallback: 262144 },
