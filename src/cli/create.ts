@@ -204,6 +204,11 @@ export async function resolveCreateOptions(
   };
 }
 
+/** A path as a POSIX shell reads it back: bare when it is plainly safe, else in single quotes. */
+export function shellQuote(text: string): string {
+  return /^[A-Za-z0-9_./@%+=:,-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
 export function nextSteps(result: ScaffoldResult, cwd = process.cwd()): string {
   // A path that climbs out of the working directory reads better absolute.
   const fromHere = path.relative(cwd, result.directory) || '.';
@@ -216,19 +221,21 @@ export function nextSteps(result: ScaffoldResult, cwd = process.cwd()): string {
   }
   const step = (command: string, comment: string) => `  ${cyan(command.padEnd(20))} ${dim(`# ${comment}`)}`;
   lines.push('', 'Next steps:');
-  if (relative !== '.')
-    lines.push(step(`cd ${relative.includes(' ') ? JSON.stringify(relative) : relative}`, 'enter the project'));
+  // `cd -x` would read the name as a flag.
+  const enter = relative.startsWith('-') ? `./${relative}` : relative;
+  if (relative !== '.') lines.push(step(`cd ${shellQuote(enter)}`, 'enter the project'));
   lines.push(step('npm install', 'installs the ext command'));
+  // npm scripts, not `npx ext`: npx would fetch an unrelated registry package named `ext` when the install failed.
   lines.push(
     step(
-      'npx ext build',
+      'npm run build',
       result.language === 'go'
         ? 'builds Linux binaries per architecture into dist/'
         : 'bundles it with a launcher into dist/<arch>/',
     ),
   );
-  lines.push(step('npx ext pack', `writes dist/${result.name}-<arch>.zip, verified`));
-  lines.push(step('npx ext dev', 'runs it against a local Lambda emulator'));
+  lines.push(step('npm run pack', `writes dist/${result.name}-<arch>.zip, verified`));
+  lines.push(step('npm run dev', 'runs it against a local Lambda emulator'));
   lines.push(step(result.language === 'go' ? 'go test ./...' : 'npm test', 'runs its own tests'));
   return `${lines.join('\n')}\n`;
 }

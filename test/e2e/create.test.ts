@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, readdir, stat, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, realpath, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import prompts from 'prompts';
-import { resolveCreateOptions } from '../../src/cli/create.js';
+import { nextSteps, resolveCreateOptions } from '../../src/cli/create.js';
 import { CancelledError } from '../../src/core/errors.js';
 import { listFiles } from '../../src/core/fs-utils.js';
 import { templateSources } from '../../src/core/scaffold.js';
@@ -199,6 +199,51 @@ describe('create-lambda-extension, refusals', () => {
     assert.equal(result.code, 0, describeRun(result));
     assert.ok(existsSync(path.join(workspace.path, 'named-only', 'lambda-extension.json')));
   });
+});
+
+describe('create-lambda-extension, next steps', () => {
+  it('uses the npm scripts, never npx ext, after cd and npm install', () => {
+    const text = nextSteps(
+      {
+        directory: path.join(workspace.path, 'steps'),
+        name: 'steps',
+        language: 'go',
+        template: 'basic',
+        files: [],
+        overwritten: [],
+      },
+      workspace.path,
+    );
+    const commands = text
+      .split('\n')
+      .filter((line) => line.startsWith('  '))
+      .map((line) => line.trim().split(/\s+#/)[0]!.trim());
+    assert.deepEqual(commands, [
+      'cd steps',
+      'npm install',
+      'npm run build',
+      'npm run pack',
+      'npm run dev',
+      'go test ./...',
+    ]);
+    assert.doesNotMatch(text, /npx/);
+  });
+
+  for (const name of ["it's", 'a$b', 'two words', '-dash', 'back`tick']) {
+    it(`quotes ${JSON.stringify(name)} so that a shell cd reaches it`, async () => {
+      const directory = path.join(workspace.path, 'quoting', name);
+      await mkdir(directory, { recursive: true });
+      const text = nextSteps(
+        { directory, name: 'q', language: 'ts', template: 'basic', files: [], overwritten: [] },
+        path.join(workspace.path, 'quoting'),
+      );
+      const cd = /^ {2}(cd .*?)\s+# enter the project$/m.exec(text)?.[1];
+      assert.ok(cd !== undefined, text);
+      const result = await run('sh', ['-c', `${cd} && pwd -P`], { cwd: path.join(workspace.path, 'quoting') });
+      assert.equal(result.code, 0, describeRun(result));
+      assert.equal(result.stdout.trim(), await realpath(directory));
+    });
+  }
 });
 
 describe('create-lambda-extension, interactive', () => {
