@@ -6,12 +6,12 @@ import { toolkitVersion } from './version.js';
  * module lazily so that `ext --help` stays fast.
  */
 export async function main(argv: string[] = process.argv.slice(2)): Promise<void> {
-  // Scripts call `ext --version` to check the toolchain: answer without loading the argument parser.
-  if (argv.length === 1 && argv[0] === '--version') {
-    process.stdout.write(`${toolkitVersion()}\n`);
-    return;
-  }
   await runCli(async () => {
+    // Scripts call `ext --version` to check the toolchain: answer without loading the argument parser.
+    if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) {
+      process.stdout.write(`${toolkitVersion()}\n`);
+      return;
+    }
     const [{ default: yargs }, { buildCommand }, { packCommand }, { inspectCommand }, { devCommand }] =
       await Promise.all([
         import('yargs'),

@@ -6,10 +6,32 @@ import { escapeControlCharacters, printableLine } from '../core/text.js';
  * bin calls its main function through this.
  */
 export async function runCli(main: () => Promise<void>): Promise<void> {
+  endQuietlyWhenOutputCloses();
   try {
     await main();
   } catch (error) {
     process.exitCode = reportError(error);
+  }
+}
+
+let watchingOutput = false;
+
+/**
+ * A reader that stops reading (`ext dev | head -1`, `ext --help | head -1`)
+ * closes our stdout; a closed stderr is the same. Either is a normal end, not
+ * a crash: the command stops at once, prints nothing more, and exits with the
+ * code it had already set (a failure it had already reported), else 0, the
+ * way a reader that has what it wanted is no failure of ours. Exiting runs the
+ * exit hooks, so `ext dev` still stops the layer's processes.
+ */
+export function endQuietlyWhenOutputCloses(): void {
+  if (watchingOutput) return;
+  watchingOutput = true;
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') process.exit(process.exitCode ?? 0);
+      throw error;
+    });
   }
 }
 

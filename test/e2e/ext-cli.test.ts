@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { repositoryRoot, runExt } from '../helpers/run-cli.js';
+import { addNodeExtension, makeLayer } from '../helpers/emulator-fixtures.js';
+import { goBinary, temporaryDirectory as layerTemporaryDirectory } from '../helpers/layer-fixtures.js';
+import { buildZip } from '../helpers/zip-fixtures.js';
+import { createBin, extBin, repositoryRoot, run, runExt } from '../helpers/run-cli.js';
 
 describe('ext', () => {
   it('--version prints the package version', async () => {
@@ -36,5 +40,70 @@ describe('ext', () => {
     const result = await runExt([]);
     assert.equal(result.code, 2);
     assert.match(result.stderr, /name a command: build, pack, inspect, dev or publish/);
+  });
+});
+
+/**
+ * Runs `node <bin> args | head <headArgs>` in bash and returns the bin's own
+ * exit code (PIPESTATUS[0]) and stderr, which is what a closed stdout breaks.
+ */
+async function pipedIntoHead(
+  bin: string,
+  args: string[],
+  headArgs: string[],
+): Promise<{ code: number; stderr: string }> {
+  const directory = await layerTemporaryDirectory('ext-epipe-');
+  const errorFile = path.join(directory, 'stderr');
+  const script = 'err=$1; n=$2; shift 2; "${@:1:n}" 2>"$err" | head "${@:n+1}" >/dev/null; exit "${PIPESTATUS[0]}"';
+  const command = [process.execPath, bin, ...args];
+  const result = await run('bash', ['-c', script, 'bash', errorFile, String(command.length), ...command, ...headArgs], {
+    timeoutMs: 60_000,
+  });
+  return { code: result.code ?? -1, stderr: await readFile(errorFile, 'utf8') };
+}
+
+const noCrash = (stderr: string) => {
+  assert.doesNotMatch(stderr, /EPIPE|internal error|Unhandled|at .*\.m?js:\d+/, stderr);
+};
+
+describe('a closed stdout is a normal end', () => {
+  it('ext --help | head -1 and create-lambda-extension --help | head -1 exit 0 quietly', async () => {
+    for (const bin of [extBin, createBin]) {
+      const result = await pipedIntoHead(bin, ['--help'], ['-c', '1']);
+      assert.equal(result.code, 0, result.stderr);
+      noCrash(result.stderr);
+    }
+  });
+
+  it('every command, with stdout closed before it writes, exits without a stack trace', async () => {
+    const directory = await layerTemporaryDirectory('ext-epipe-');
+    const zip = path.join(directory, 'demo-x86_64.zip');
+    await writeFile(
+      zip,
+      buildZip([{ name: 'extensions/' }, { name: 'extensions/demo', data: await goBinary('x86_64'), mode: 0o100755 }]),
+    );
+    for (const args of [['--help'], ['--version'], ['inspect', zip], ['inspect', zip, '--json'], ['build', '--help']]) {
+      const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, [extBin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+        child.stdout.destroy();
+        let stderr = '';
+        child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+        child.on('close', (code) => resolve({ code, stderr }));
+      });
+      assert.equal(result.code, 0, `${args.join(' ')}: ${result.stderr}`);
+      noCrash(result.stderr);
+    }
+  });
+
+  it('ext dev | head -1 stops the run quietly, exit 0', async () => {
+    const layer = await makeLayer();
+    await addNodeExtension(layer, 'chatty');
+    const result = await pipedIntoHead(
+      extBin,
+      ['dev', '--layer', layer, '--invokes', '50', '--interval', '20'],
+      ['-n', '1'],
+    );
+    assert.equal(result.code, 0, result.stderr);
+    noCrash(result.stderr);
   });
 });
