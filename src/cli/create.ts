@@ -7,7 +7,7 @@ import { CancelledError, CliError, errorMessage, usageError } from '../core/erro
 import { extensionNameProblem } from '../core/names.js';
 import type { ScaffoldOptions, ScaffoldResult } from '../core/scaffold.js';
 import { runCli, usageFailure } from './run.js';
-import { bold, canPrompt, cyan, dim, green, yellow } from './terminal.js';
+import { bold, canPrompt, cyan, dim, green, helpWidth, yellow } from './terminal.js';
 import { toolkitVersion } from './version.js';
 
 /** What the command line said; everything optional, the flag wins over any prompt. */
@@ -280,14 +280,15 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
         },
         json: { type: 'boolean', describe: 'Print the result as JSON' },
       })
-      .example('$0 my-ext', 'ask for the rest on a terminal')
-      .example('$0 my-ext --lang ts --arch arm64 --yes', 'no questions: TypeScript, arm64 only')
-      .example('$0 --name my-ext --lang go --events SHUTDOWN --no-interactive', 'for scripts and CI')
+      .example('$0 my-ext', 'Ask for the rest on a terminal')
+      .example('$0 my-ext --lang ts --arch arm64 --yes', 'No questions: TypeScript, arm64 only')
+      .example('$0 --name my-ext --lang go --events SHUTDOWN --no-interactive', 'For scripts and CI')
       .strict()
       .version(toolkitVersion())
+      .alias('v', 'version')
       .alias('h', 'help')
-      .wrap(Math.min(100, process.stdout.columns || 100))
-      .fail(usageFailure)
+      .wrap(helpWidth())
+      .fail(usageFailure('create-lambda-extension'))
       .parseAsync()) as CreateArguments;
     if (args.interactive === true && args.yes !== true && !canPrompt(args)) {
       throw usageError(

@@ -1,4 +1,5 @@
 import { commandUsageFailure, runCli } from './run.js';
+import { helpWidth } from './terminal.js';
 import { toolkitVersion } from './version.js';
 
 /**
@@ -29,12 +30,17 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
       .command(inspectCommand)
       .command(devCommand)
       .command(publishCommand)
+      .example('$0 build && $0 pack', 'Build every architecture, then zip and verify each layer')
+      .example('$0 dev --invokes 3', 'Run the project in a local Lambda emulator: Init, 3 invokes, Shutdown')
+      .example('$0 inspect dist/*.zip', 'Check layer zips, including ones other tools made')
+      .example('$0 publish --region us-east-1 --dry-run', 'Show what would be published')
       .strict()
       .demandCommand(1, 'name a command: build, pack, inspect, dev or publish')
       .recommendCommands()
       .version(toolkitVersion())
+      .alias('v', 'version')
       .alias('h', 'help')
-      .wrap(Math.min(100, process.stdout.columns || 100))
+      .wrap(helpWidth())
       .fail(commandUsageFailure(argv, ['build', 'pack', 'inspect', 'dev', 'publish']))
       .parseAsync();
   });

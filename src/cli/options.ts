@@ -16,7 +16,7 @@ export const projectOptions = {
 
 export const architectureOption = {
   type: 'string',
-  describe: 'x86_64, arm64 or all (comma-separated list allowed)',
+  describe: 'Architectures: x86_64, arm64 or all (comma-separated list allowed)',
   defaultDescription: 'the architectures in lambda-extension.json',
 } as const satisfies Options;
 

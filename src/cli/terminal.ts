@@ -18,6 +18,15 @@ export function showsProgress(json: boolean | undefined): boolean {
   return json !== true && Boolean(process.stderr.isTTY);
 }
 
+/**
+ * How wide help text may be: the terminal's width (at least 80), so that an
+ * example command is not broken in the middle; not wrapped at all when the
+ * help goes to a file or a pipe.
+ */
+export function helpWidth(): number | null {
+  return process.stdout.isTTY ? Math.max(80, process.stdout.columns || 80) : null;
+}
+
 const useColor = Boolean(process.stdout.isTTY) && process.env['NO_COLOR'] === undefined;
 const paint = (code: number) => (text: string) => (useColor ? `\u001b[${code}m${text}\u001b[0m` : text);
 export const bold = paint(1);

@@ -107,3 +107,84 @@ describe('a closed stdout is a normal end', () => {
     noCrash(result.stderr);
   });
 });
+
+/** The description column of every command, option and example line of a help text (unwrapped: not a terminal). */
+function helpDescriptions(help: string): string[] {
+  return help
+    .split('\n')
+    .filter((line) => /^ {2}\S|^ {6}--/.test(line))
+    .map((line) => line.trim().split(/ {2,}/)[1])
+    .filter((description): description is string => description !== undefined && !description.startsWith('['));
+}
+
+describe('help', () => {
+  const commands = [[], ['build'], ['pack'], ['inspect'], ['dev'], ['publish']];
+
+  it('every description is in sentence case without a final period, in both bins', async () => {
+    const helps = [
+      ...(await Promise.all(commands.map((command) => runExt([...command, '--help'])))),
+      await run(process.execPath, [createBin, '--help']),
+    ];
+    for (const result of helps) {
+      assert.equal(result.code, 0);
+      const descriptions = helpDescriptions(result.stdout);
+      assert.ok(descriptions.length > 3, result.stdout);
+      for (const description of descriptions) {
+        assert.match(description, /^[^a-z]/, `lower-case start: ${description}`);
+        assert.doesNotMatch(description, /\.$/, `final period: ${description}`);
+      }
+    }
+  });
+
+  it('ext --help has examples, and no example command is broken across lines', async () => {
+    const top = await runExt(['--help']);
+    assert.match(top.stdout, /^Examples:\n {2}ext /m);
+    for (const command of commands) {
+      const { stdout } = await runExt([...command, '--help']);
+      const examples = stdout.split('Examples:\n')[1] ?? '';
+      for (const line of examples.split('\n').filter((text) => text.trim() !== ''))
+        assert.match(
+          line,
+          /^ {2}(\S.* )?ext \S.* {2,}[A-Z]/,
+          `broken example line in ext ${command.join(' ')}: ${line}`,
+        );
+    }
+  });
+
+  it('--version is not the first flag a command lists', async () => {
+    for (const command of commands.slice(1)) {
+      const { stdout } = await runExt([...command, '--help']);
+      const flags = stdout.split('Options:\n')[1]!.split('\n\n')[0]!.split('\n');
+      assert.doesNotMatch(flags[0]!, /--version/, `ext ${command.join(' ')}`);
+      assert.match(flags.at(-2) ?? '', /--version|--help/);
+    }
+  });
+
+  it('-v prints the version in both bins', async () => {
+    const { version } = JSON.parse(await readFile(path.join(repositoryRoot, 'package.json'), 'utf8'));
+    for (const bin of [extBin, createBin]) {
+      const result = await run(process.execPath, [bin, '-v']);
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(result.stdout, `${version}\n`);
+    }
+  });
+
+  it("rewrites yargs' own errors into error: and hint:, naming the flag and its choices", async () => {
+    const choice = await runExt(['inspect', 'x.zip', '--arch', 'mips']);
+    assert.equal(choice.code, 2);
+    assert.equal(
+      choice.stderr,
+      'error: --arch: "mips" is not one of x86_64, arm64\nhint: pass --arch x86_64 or --arch arm64\n',
+    );
+    const missing = await runExt(['inspect']);
+    assert.equal(missing.code, 2);
+    assert.match(
+      missing.stderr,
+      /^error: ext inspect: missing the layer zip to check\nhint: for example: ext inspect /,
+    );
+    const both = await runExt(['publish', '--public', '--principal', '111122223333']);
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /^error: --public and --principal cannot be used together\nhint: /);
+    for (const result of [choice, missing, both]) assert.doesNotMatch(result.stderr, /Argument:|non-option|mutually/);
+  });
+});

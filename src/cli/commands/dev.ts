@@ -207,10 +207,10 @@ export const devCommand: CommandModule<object, DevArguments> = {
         watch: { type: 'boolean', describe: 'Rebuild (or re-read the layer) and restart on changes' },
         ...projectOptions,
       })
-      .example('$0 dev --invokes 5', 'build for this machine, then Init, 5 invokes and Shutdown')
-      .example('$0 dev --layer dist/my-ext-x86_64.zip --json', 'run a packed layer; print one JSON report')
-      .example('$0 dev --function-duration 4000 --timeout 3', 'simulate a function timeout (SHUTDOWN reason "timeout")')
-      .example('$0 dev --watch', 'rebuild and restart when sources change'),
+      .example('$0 dev --invokes 5', 'Build for this machine, then Init, 5 invokes and Shutdown')
+      .example('$0 dev --layer dist/my-ext-x86_64.zip --json', 'Run a packed layer; print one JSON report')
+      .example('$0 dev --function-duration 4000 --timeout 3', 'Simulate a function timeout (SHUTDOWN reason "timeout")')
+      .example('$0 dev --watch', 'Rebuild and restart when sources change'),
   handler: async (args) => {
     const [{ runDev, watchDev }, { formatTimelineEntry }] = await Promise.all([
       import('../../core/dev.js'),

@@ -16,17 +16,17 @@ export const inspectCommand: CommandModule<object, InspectArguments> = {
   describe: 'Check any layer zip for what breaks extensions on Lambda (layout, exec bits, ELF arch, CRLF, sizes)',
   builder: (yargs: Argv) =>
     yargs
-      .positional('zip', { type: 'string', demandOption: true, describe: 'the layer zip to check' })
+      .positional('zip', { type: 'string', demandOption: true, describe: 'The layer zip to check' })
       .option('arch', {
         type: 'string',
         choices: ['x86_64', 'arm64'],
-        describe: 'target architecture (default: from the file name, else the first ELF binary)',
+        describe: 'Target architecture (default: from the file name, else the first ELF binary)',
       })
-      .option('json', { type: 'boolean', default: false, describe: 'print the report as one JSON document' })
-      .example('$0 inspect dist/my-extension-arm64.zip', 'check a zip made by ext pack')
+      .option('json', { type: 'boolean', default: false, describe: 'Print the report as one JSON document' })
+      .example('$0 inspect dist/my-extension-arm64.zip', 'Check a zip made by ext pack')
       .example(
         '$0 inspect downloaded-layer.zip --arch x86_64 --json',
-        'check a published layer for an x86_64 function',
+        'Check a published layer for an x86_64 function',
       ) as unknown as Argv<InspectArguments>,
   handler: async (argv) => {
     const architectures = architecturesFlag(argv.arch);
