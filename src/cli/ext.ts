@@ -1,3 +1,4 @@
+import { resolveProjectDirectory } from './options.js';
 import { commandUsageFailure, runCli } from './run.js';
 import { helpWidth } from './terminal.js';
 import { toolkitVersion } from './version.js';
@@ -34,6 +35,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
       .example('$0 dev --invokes 3', 'Run the project in a local Lambda emulator: Init, 3 invokes, Shutdown')
       .example('$0 inspect dist/*.zip', 'Check layer zips, including ones other tools made')
       .example('$0 publish --region us-east-1 --dry-run', 'Show what would be published')
+      .middleware(resolveProjectDirectory)
       .strict()
       .demandCommand(1, 'name a command: build, pack, inspect, dev or publish')
       .recommendCommands()

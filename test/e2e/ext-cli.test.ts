@@ -1,10 +1,16 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { addNodeExtension, makeLayer } from '../helpers/emulator-fixtures.js';
-import { goBinary, temporaryDirectory as layerTemporaryDirectory } from '../helpers/layer-fixtures.js';
+import {
+  goBinary,
+  temporaryDirectory as layerTemporaryDirectory,
+  writeGoLayer,
+  writeProject,
+} from '../helpers/layer-fixtures.js';
 import { buildZip } from '../helpers/zip-fixtures.js';
 import { createBin, extBin, repositoryRoot, run, runExt } from '../helpers/run-cli.js';
 
@@ -186,5 +192,38 @@ describe('help', () => {
     assert.equal(both.code, 2);
     assert.match(both.stderr, /^error: --public and --principal cannot be used together\nhint: /);
     for (const result of [choice, missing, both]) assert.doesNotMatch(result.stderr, /Argument:|non-option|mutually/);
+  });
+});
+
+describe('project commands in a subdirectory', () => {
+  it('walk up to the nearest lambda-extension.json, say which one, and stop at another project', async () => {
+    const project = await layerTemporaryDirectory('ext-walk-');
+    await writeProject(project, { architectures: ['x86_64'] });
+    await writeGoLayer(path.join(project, 'dist', 'x86_64'), 'x86_64');
+    const deep = path.join(project, 'extension', 'deeper');
+    await mkdir(deep, { recursive: true });
+
+    const text = await runExt(['pack', '--no-build'], { cwd: deep });
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stderr, /^using \.\.\/\.\.\/lambda-extension\.json$/m);
+    assert.ok(existsSync(path.join(project, 'dist', 'demo-x86_64.zip')));
+
+    const json = await runExt(['pack', '--no-build', '--json'], { cwd: deep });
+    assert.equal(json.code, 0, json.stderr);
+    assert.doesNotMatch(json.stderr, /using/);
+    JSON.parse(json.stdout);
+
+    // In the project folder itself, nothing to say.
+    const here = await runExt(['pack', '--no-build', '--json'], { cwd: project });
+    assert.equal(here.code, 0, here.stderr);
+    assert.equal(here.stderr, '');
+
+    // A folder that is the root of another project is not part of this one.
+    const other = path.join(project, 'tools', 'other-app');
+    await mkdir(other, { recursive: true });
+    await writeFile(path.join(other, 'package.json'), '{}\n');
+    const refused = await runExt(['pack', '--no-build'], { cwd: other });
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /^error: no lambda-extension\.json in .*other-app$/m);
   });
 });
