@@ -27,7 +27,13 @@ export function helpWidth(): number | null {
   return process.stdout.isTTY ? Math.max(80, process.stdout.columns || 80) : null;
 }
 
-const useColor = Boolean(process.stdout.isTTY) && process.env['NO_COLOR'] === undefined;
+/** NO_COLOR (https://no-color.org): set and not empty turns colour off. */
+export function noColorRequested(): boolean {
+  const value = process.env['NO_COLOR'];
+  return value !== undefined && value !== '';
+}
+
+const useColor = Boolean(process.stdout.isTTY) && !noColorRequested();
 const paint = (code: number) => (text: string) => (useColor ? `\u001b[${code}m${text}\u001b[0m` : text);
 export const bold = paint(1);
 export const dim = paint(2);

@@ -326,6 +326,82 @@ describe('create-lambda-extension, interactive', () => {
     assert.doesNotMatch(output, /Language/);
   });
 
+  it('rejects Ctrl-U and Ctrl-W (control characters) in the directory prompt and asks again', async () => {
+    const before = await readdir(workspace.path);
+    const session = startTerminal([process.execPath, createBin], { cwd: workspace.path });
+    await session.waitFor(/Project directory/);
+    session.type(`abc\u0015def\u0017${keys.enter}`);
+    await session.waitFor(/directory name contains the control character \\x15/);
+    session.type(`${'\u007f'.repeat(8)}clean-typed${keys.enter}`);
+    await session.waitFor(/Language/);
+    session.type(keys.ctrlC);
+    const { code, output } = await session.exited;
+    assert.equal(code, 130, output);
+    assert.deepEqual(await readdir(workspace.path), before);
+  });
+
+  it('refuses control characters in [dir], naming it, before writing anything', async () => {
+    const before = await readdir(workspace.path);
+    const result = await runCreate(['abc\u0015def', '--yes'], { cwd: workspace.path });
+    assert.equal(result.code, 2, describeRun(result));
+    assert.match(result.stderr, /^error: \[dir\]: it contains the control character \\x15$/m);
+    assert.match(result.stderr, /^hint: /m);
+    assert.deepEqual(await readdir(workspace.path), before);
+  });
+
+  it('asks again when the typed directory is not empty', async () => {
+    const occupied = path.join(workspace.path, 'occupied-typed');
+    await mkdir(occupied);
+    await writeFile(path.join(occupied, 'keep.txt'), 'mine');
+    const session = startTerminal([process.execPath, createBin], { cwd: workspace.path });
+    await session.waitFor(/Project directory/);
+    session.type(`occupied-typed${keys.enter}`);
+    await session.waitFor(/occupied-typed is not empty: type another name, or rerun with --force/);
+    session.type(`${'\u007f'.repeat(14)}fresh-typed${keys.enter}`);
+    await session.waitFor(/Language/);
+    session.type(keys.ctrlC);
+    const { code, output } = await session.exited;
+    assert.equal(code, 130, output);
+    assert.equal(await readFile(path.join(occupied, 'keep.txt'), 'utf8'), 'mine');
+  });
+
+  it('a multi-select left empty asks again in plain words', async () => {
+    const session = startTerminal(
+      [process.execPath, createBin, 'empty-choice', '--lang', 'go', '--template', 'basic'],
+      { cwd: workspace.path },
+    );
+    await session.waitFor(/Architectures/);
+    session.type(keys.space + keys.down + keys.space + keys.enter);
+    await session.waitFor(/Architectures \(choose at least one\)/);
+    session.type(keys.ctrlC);
+    const { code, output } = await session.exited;
+    assert.equal(code, 130, output);
+    assert.doesNotMatch(output, /minimum of 1 choices/);
+  });
+
+  it("NO_COLOR turns the prompts' colours off", async () => {
+    const session = startTerminal([process.execPath, createBin, 'no-colour'], {
+      cwd: workspace.path,
+      env: { NO_COLOR: '1' },
+    });
+    await session.waitFor(/Language/);
+    session.type(keys.ctrlC);
+    const { code, output } = await session.exited;
+    assert.equal(code, 130, output);
+    // eslint-disable-next-line no-control-regex -- an SGR (colour) sequence is what must not be there
+    assert.doesNotMatch(output, /\u001b\[[0-9;]*m/);
+  });
+
+  it('refuses --module with --lang ts: only Go has a module path', async () => {
+    const result = await runCreate(['module-ts', '--lang', 'ts', '--module', 'example.com/x', '--yes'], {
+      cwd: workspace.path,
+    });
+    assert.equal(result.code, 2, describeRun(result));
+    assert.match(result.stderr, /^error: --module: only Go projects have a module path/m);
+    assert.match(result.stderr, /^hint: leave out --module, or pass --lang go$/m);
+    assert.ok(!existsSync(path.join(workspace.path, 'module-ts')));
+  });
+
   it('--interactive without a terminal fails at once instead of hanging or guessing', async () => {
     const result = await runCreate(['no-tty', '--interactive'], { cwd: workspace.path, timeoutMs: 15_000 });
     assert.equal(result.code, 2, describeRun(result));
