@@ -25,7 +25,7 @@ describe('ext', () => {
   it('--help lists every command', async () => {
     const result = await runExt(['--help']);
     assert.equal(result.code, 0);
-    for (const command of ['build', 'pack', 'inspect <zip>', 'dev'])
+    for (const command of ['build', 'pack', 'inspect <zip\.\.>', 'dev', 'publish'])
       assert.match(result.stdout, new RegExp(`ext ${command} `));
   });
 
@@ -225,5 +225,27 @@ describe('project commands in a subdirectory', () => {
     const refused = await runExt(['pack', '--no-build'], { cwd: other });
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /^error: no lambda-extension\.json in .*other-app$/m);
+  });
+});
+
+describe('ext dev flag ranges', () => {
+  it("refuses --timeout and --memory outside Lambda's range, naming the flag and the range", async () => {
+    const cases: [string[], RegExp][] = [
+      [['--timeout', '901'], /^error: --timeout: expected a number from 0\.001 to 900 \(Lambda's range\), got "901"$/m],
+      [
+        ['--memory', '10241'],
+        /^error: --memory: expected a whole number from 128 to 10240 \(Lambda's range\), got "10241"$/m,
+      ],
+      [
+        ['--memory', '127'],
+        /^error: --memory: expected a whole number from 128 to 10240 \(Lambda's range\), got "127"$/m,
+      ],
+    ];
+    for (const [flags, message] of cases) {
+      const result = await runExt(['dev', ...flags]);
+      assert.equal(result.code, 2, `${flags.join(' ')}: ${result.stderr}`);
+      assert.match(result.stderr, message);
+      assert.match(result.stderr, /^hint: /m);
+    }
   });
 });

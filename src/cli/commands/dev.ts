@@ -29,13 +29,20 @@ interface DevArguments {
 function numberFlag(
   name: string,
   given: FlagValue,
-  { minimum, whole = false }: { minimum: number; whole?: boolean },
+  { minimum, maximum, whole = false }: { minimum: number; maximum?: number; whole?: boolean },
 ): number {
   // Repeated flags arrive as an array; the last one wins, as with every other flag.
   const raw = Array.isArray(given) ? given[given.length - 1] : given;
   const value = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN;
-  if (!Number.isFinite(value) || value < minimum || (whole && !Number.isInteger(value))) {
-    const expected = whole ? `a whole number >= ${minimum}` : `a number >= ${minimum}`;
+  if (
+    !Number.isFinite(value) ||
+    value < minimum ||
+    (maximum !== undefined && value > maximum) ||
+    (whole && !Number.isInteger(value))
+  ) {
+    const kind = whole ? 'a whole number' : 'a number';
+    const expected =
+      maximum === undefined ? `${kind} >= ${minimum}` : `${kind} from ${minimum} to ${maximum} (Lambda's range)`;
     throw new CliError(`--${name}: expected ${expected}, got "${String(raw)}"`, {
       exitCode: 2,
       hint: 'run ext dev --help to see the flags and their defaults',
@@ -130,10 +137,10 @@ function devOptions(args: DevArguments, printTimeline: ((entry: TimelineEntry) =
       durationMs: numberFlag('function-duration', args['function-duration'], { minimum: 0 }),
       error: args['function-error'] === true,
       logLines: args['function-log'] ?? [],
-      timeoutSeconds: numberFlag('timeout', args.timeout, { minimum: 0.001 }),
+      timeoutSeconds: numberFlag('timeout', args.timeout, { minimum: 0.001, maximum: 900 }),
     },
     initTimeoutMs: numberFlag('init-timeout', args['init-timeout'], { minimum: 1 }),
-    memorySizeMB: numberFlag('memory', args.memory, { minimum: 128, whole: true }),
+    memorySizeMB: numberFlag('memory', args.memory, { minimum: 128, maximum: 10_240, whole: true }),
     env: parseEnv(args.env),
     onTimeline: printTimeline,
     // Progress is for a person at a terminal; warnings and errors while watching go out always.
