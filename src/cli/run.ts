@@ -83,6 +83,10 @@ export function usageFailure(command: string) {
         hint: `keep one of them; ${help}`,
       });
     }
+    const valueless = /^Not enough arguments following: (\S+)/.exec(text);
+    if (valueless !== null) {
+      throw new CliError(`--${valueless[1]}: missing its value`, { exitCode: 2, hint: help });
+    }
     const unknown = /^Unknown arguments?: (.*)/.exec(text);
     if (unknown !== null) {
       throw new CliError(`unknown argument: ${unknown[1]}`, { exitCode: 2, hint: help });

@@ -191,7 +191,14 @@ describe('help', () => {
     const both = await runExt(['publish', '--public', '--principal', '111122223333']);
     assert.equal(both.code, 2);
     assert.match(both.stderr, /^error: --public and --principal cannot be used together\nhint: /);
-    for (const result of [choice, missing, both]) assert.doesNotMatch(result.stderr, /Argument:|non-option|mutually/);
+    const valueless = await runExt(['dev', '--invokes']);
+    assert.equal(valueless.code, 2);
+    assert.match(
+      valueless.stderr,
+      /^error: --invokes: missing its value\nhint: run ext dev --help to see the flags\n$/,
+    );
+    for (const result of [choice, missing, both, valueless])
+      assert.doesNotMatch(result.stderr, /Argument:|non-option|mutually|following/);
   });
 });
 
