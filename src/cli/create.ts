@@ -7,7 +7,8 @@ import { CancelledError, CliError, errorMessage, usageError } from '../core/erro
 import { extensionNameProblem } from '../core/names.js';
 import type { ScaffoldOptions, ScaffoldResult } from '../core/scaffold.js';
 import { runCli, usageFailure } from './run.js';
-import { bold, canPrompt, cyan, dim, green, yellow } from './terminal.js';
+import { bold, canPrompt, cyan, dim, green, helpWidth, noColorRequested, yellow } from './terminal.js';
+import { controlCharacterProblem } from '../core/text.js';
 import { toolkitVersion } from './version.js';
 
 /** What the command line said; everything optional, the flag wins over any prompt. */
@@ -64,6 +65,30 @@ function validLanguage(input: string): Language {
 }
 
 /**
+ * prompts colours with kleur, which reads its switch from the environment
+ * once, when it loads, and knows NODE_DISABLE_COLORS but not NO_COLOR: so
+ * NO_COLOR becomes NODE_DISABLE_COLORS for that moment only.
+ */
+async function loadPrompts(): Promise<Ask> {
+  const before = process.env['NODE_DISABLE_COLORS'];
+  if (noColorRequested()) process.env['NODE_DISABLE_COLORS'] = '1';
+  try {
+    return (await import('prompts')).default;
+  } finally {
+    if (before === undefined) delete process.env['NODE_DISABLE_COLORS'];
+    else process.env['NODE_DISABLE_COLORS'] = before;
+  }
+}
+
+/** What a prompt's validate says about a typed name or path: a message, or true. */
+function typedTextProblem(value: string, what: string): string | true {
+  const problem = controlCharacterProblem(value);
+  return problem === undefined
+    ? true
+    : `The ${what} ${problem.replace(/^it /, '')}: delete it and type the ${what} again`;
+}
+
+/**
  * Turns flags (and, on a terminal, answers) into scaffold options. Flags win;
  * prompts fill gaps only when interactive; otherwise documented defaults, or
  * a failure listing the flags that are missing.
@@ -78,13 +103,31 @@ export async function resolveCreateOptions(
   };
   const question = async <T>(object: Omit<prompts.PromptObject, 'name'>): Promise<T> => {
     // prompts is only loaded when there is someone to ask.
-    ask ??= (await import('prompts')).default;
+    ask ??= await loadPrompts();
     return ((await ask({ ...object, name: 'value' }, { onCancel })) as { value: T }).value;
+  };
+  // prompts' own `min` says "You must select a minimum of 1 choices": we ask again, in our words.
+  const chooseAtLeastOne = async <T>(message: string, choices: prompts.Choice[]): Promise<T[]> => {
+    for (let shown = message; ; shown = `${message} (choose at least one)`) {
+      const chosen = await question<T[]>({
+        type: 'multiselect',
+        message: shown,
+        choices,
+        hint: 'space to toggle, enter to confirm',
+        instructions: false,
+      });
+      if (chosen.length > 0) return chosen;
+    }
   };
 
   if (args.name !== undefined) {
     const problem = extensionNameProblem(args.name);
     if (problem !== undefined) throw usageError(`--name: ${problem}`, 'pass a valid --name');
+  }
+  if (args.dir !== undefined) {
+    const problem = controlCharacterProblem(args.dir);
+    if (problem !== undefined)
+      throw usageError(`[dir]: ${problem}`, 'pass a directory name without control characters');
   }
   const { availableTemplates, checkTargetDirectory, nameProblems, templateInfo } = await import('../core/scaffold.js');
   let directory = args.dir ?? (args.name === undefined ? undefined : args.name);
@@ -99,7 +142,19 @@ export async function resolveCreateOptions(
       type: 'text',
       message: 'Project directory',
       initial: 'my-extension',
-      validate: (value: string) => (value.trim() === '' ? 'Enter a directory' : true),
+      validate: async (value: string) => {
+        if (value.trim() === '') return 'Enter a directory';
+        const problem = typedTextProblem(value, 'directory name');
+        if (problem !== true) return problem;
+        // An occupied folder is a typo or a second thought: ask again rather than end the wizard.
+        try {
+          await checkTargetDirectory(value.trim(), args.force);
+        } catch (error) {
+          if (!(error instanceof CliError)) throw error;
+          return `${value.trim()} is not empty: type another name, or rerun with --force to add the template files to it`;
+        }
+        return true;
+      },
     });
     directory = directory.trim();
   }
@@ -119,7 +174,10 @@ export async function resolveCreateOptions(
           .basename(path.resolve(directory))
           .replace(/[^A-Za-z0-9._-]/g, '-')
           .replace(/^[^A-Za-z0-9]+/, '') || 'my-extension',
-      validate: (value: string) => extensionNameProblem(value) ?? true,
+      validate: (value: string) => {
+        const problem = typedTextProblem(value, 'name');
+        return problem !== true ? problem : (extensionNameProblem(value) ?? true);
+      },
     });
   }
 
@@ -167,14 +225,10 @@ export async function resolveCreateOptions(
       throw usageError(`--arch: ${errorMessage(error)}`, 'pass --arch x86_64, --arch arm64 or --arch x86_64,arm64');
     }
   } else if (interactive) {
-    chosenArchitectures = await question<Architecture[]>({
-      type: 'multiselect',
-      message: 'Architectures',
-      choices: architectures.map((value) => ({ title: value, value, selected: true })),
-      min: 1,
-      hint: 'space to toggle, enter to confirm',
-      instructions: false,
-    });
+    chosenArchitectures = await chooseAtLeastOne<Architecture>(
+      'Architectures',
+      architectures.map((value) => ({ title: value, value, selected: true })),
+    );
   } else chosenArchitectures = defaults.architectures;
 
   const fixedEvents = (await templateInfo(language, template)).events;
@@ -182,14 +236,10 @@ export async function resolveCreateOptions(
   if (args.events !== undefined) events = parseEvents(args.events);
   else if (fixedEvents !== undefined) events = fixedEvents;
   else if (interactive) {
-    events = await question<EventType[]>({
-      type: 'multiselect',
-      message: 'Events to register for',
-      choices: eventTypes.map((value) => ({ title: value, value, selected: true })),
-      min: 1,
-      hint: 'space to toggle, enter to confirm',
-      instructions: false,
-    });
+    events = await chooseAtLeastOne<EventType>(
+      'Events to register for',
+      eventTypes.map((value) => ({ title: value, value, selected: true })),
+    );
   } else events = defaults.events;
 
   return {
@@ -204,6 +254,11 @@ export async function resolveCreateOptions(
   };
 }
 
+/** A path as a POSIX shell reads it back: bare when it is plainly safe, else in single quotes. */
+export function shellQuote(text: string): string {
+  return /^[A-Za-z0-9_./@%+=:,-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
 export function nextSteps(result: ScaffoldResult, cwd = process.cwd()): string {
   // A path that climbs out of the working directory reads better absolute.
   const fromHere = path.relative(cwd, result.directory) || '.';
@@ -216,19 +271,21 @@ export function nextSteps(result: ScaffoldResult, cwd = process.cwd()): string {
   }
   const step = (command: string, comment: string) => `  ${cyan(command.padEnd(20))} ${dim(`# ${comment}`)}`;
   lines.push('', 'Next steps:');
-  if (relative !== '.')
-    lines.push(step(`cd ${relative.includes(' ') ? JSON.stringify(relative) : relative}`, 'enter the project'));
+  // `cd -x` would read the name as a flag.
+  const enter = relative.startsWith('-') ? `./${relative}` : relative;
+  if (relative !== '.') lines.push(step(`cd ${shellQuote(enter)}`, 'enter the project'));
   lines.push(step('npm install', 'installs the ext command'));
+  // npm scripts, not `npx ext`: npx would fetch an unrelated registry package named `ext` when the install failed.
   lines.push(
     step(
-      'npx ext build',
+      'npm run build',
       result.language === 'go'
         ? 'builds Linux binaries per architecture into dist/'
         : 'bundles it with a launcher into dist/<arch>/',
     ),
   );
-  lines.push(step('npx ext pack', `writes dist/${result.name}-<arch>.zip, verified`));
-  lines.push(step('npx ext dev', 'runs it against a local Lambda emulator'));
+  lines.push(step('npm run pack', `writes dist/${result.name}-<arch>.zip, verified`));
+  lines.push(step('npm run dev', 'runs it against a local Lambda emulator'));
   lines.push(step(result.language === 'go' ? 'go test ./...' : 'npm test', 'runs its own tests'));
   return `${lines.join('\n')}\n`;
 }
@@ -273,14 +330,15 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
         },
         json: { type: 'boolean', describe: 'Print the result as JSON' },
       })
-      .example('$0 my-ext', 'ask for the rest on a terminal')
-      .example('$0 my-ext --lang ts --arch arm64 --yes', 'no questions: TypeScript, arm64 only')
-      .example('$0 --name my-ext --lang go --events SHUTDOWN --no-interactive', 'for scripts and CI')
+      .example('$0 my-ext', 'Ask for the rest on a terminal')
+      .example('$0 my-ext --lang ts --arch arm64 --yes', 'No questions: TypeScript, arm64 only')
+      .example('$0 --name my-ext --lang go --events SHUTDOWN --no-interactive', 'For scripts and CI')
       .strict()
       .version(toolkitVersion())
+      .alias('v', 'version')
       .alias('h', 'help')
-      .wrap(Math.min(100, process.stdout.columns || 100))
-      .fail(usageFailure)
+      .wrap(helpWidth())
+      .fail(usageFailure('create-lambda-extension'))
       .parseAsync()) as CreateArguments;
     if (args.interactive === true && args.yes !== true && !canPrompt(args)) {
       throw usageError(

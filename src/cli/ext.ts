@@ -1,4 +1,6 @@
+import { resolveProjectDirectory } from './options.js';
 import { commandUsageFailure, runCli } from './run.js';
+import { helpWidth } from './terminal.js';
 import { toolkitVersion } from './version.js';
 
 /**
@@ -6,12 +8,12 @@ import { toolkitVersion } from './version.js';
  * module lazily so that `ext --help` stays fast.
  */
 export async function main(argv: string[] = process.argv.slice(2)): Promise<void> {
-  // Scripts call `ext --version` to check the toolchain: answer without loading the argument parser.
-  if (argv.length === 1 && argv[0] === '--version') {
-    process.stdout.write(`${toolkitVersion()}\n`);
-    return;
-  }
   await runCli(async () => {
+    // Scripts call `ext --version` to check the toolchain: answer without loading the argument parser.
+    if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) {
+      process.stdout.write(`${toolkitVersion()}\n`);
+      return;
+    }
     const [{ default: yargs }, { buildCommand }, { packCommand }, { inspectCommand }, { devCommand }] =
       await Promise.all([
         import('yargs'),
@@ -29,12 +31,18 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
       .command(inspectCommand)
       .command(devCommand)
       .command(publishCommand)
+      .example('$0 build && $0 pack', 'Build every architecture, then zip and verify each layer')
+      .example('$0 dev --invokes 3', 'Run the project in a local Lambda emulator: Init, 3 invokes, Shutdown')
+      .example('$0 inspect dist/*.zip', 'Check layer zips, including ones other tools made')
+      .example('$0 publish --region us-east-1 --dry-run', 'Show what would be published')
+      .middleware(resolveProjectDirectory)
       .strict()
       .demandCommand(1, 'name a command: build, pack, inspect, dev or publish')
       .recommendCommands()
       .version(toolkitVersion())
+      .alias('v', 'version')
       .alias('h', 'help')
-      .wrap(Math.min(100, process.stdout.columns || 100))
+      .wrap(helpWidth())
       .fail(commandUsageFailure(argv, ['build', 'pack', 'inspect', 'dev', 'publish']))
       .parseAsync();
   });

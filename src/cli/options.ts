@@ -1,7 +1,9 @@
 import type { Options } from 'yargs';
 import { parseArchitectures, type Architecture } from '../core/architectures.js';
-import type { ConfigOverrides } from '../core/config.js';
+import { configFileName, findProjectDirectory, type ConfigOverrides } from '../core/config.js';
 import { CliError, errorMessage } from '../core/errors.js';
+import { printableLine } from '../core/text.js';
+import path from 'node:path';
 
 /** Flags shared by the project commands (build, pack, dev). */
 export const projectOptions = {
@@ -16,7 +18,7 @@ export const projectOptions = {
 
 export const architectureOption = {
   type: 'string',
-  describe: 'x86_64, arm64 or all (comma-separated list allowed)',
+  describe: 'Architectures: x86_64, arm64 or all (comma-separated list allowed)',
   defaultDescription: 'the architectures in lambda-extension.json',
 } as const satisfies Options;
 
@@ -58,5 +60,23 @@ export function architecturesFlag(value: string | undefined): Architecture[] | u
       exitCode: 2,
       hint: 'pass --arch x86_64, --arch arm64 or --arch all',
     });
+  }
+}
+
+/**
+ * The one place where --cwd becomes the project directory: the nearest
+ * lambda-extension.json at or above it (see findProjectDirectory). When that
+ * is not --cwd itself, one line on stderr says which was used (none with
+ * --json). Runs as yargs middleware, so every project command gets it.
+ * `ext dev --layer` runs a given layer, and its path is relative to --cwd: no walk.
+ */
+export function resolveProjectDirectory(argv: Record<string, unknown>): void {
+  if (typeof argv['cwd'] !== 'string' || argv['layer'] !== undefined || argv['help'] === true) return;
+  const found = findProjectDirectory(argv['cwd']);
+  if (found === undefined || found === path.resolve(argv['cwd'])) return;
+  argv['cwd'] = found;
+  if (argv['json'] !== true) {
+    const shown = path.relative(process.cwd(), path.join(found, configFileName));
+    process.stderr.write(`using ${printableLine(shown)}\n`);
   }
 }

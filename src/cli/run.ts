@@ -6,10 +6,32 @@ import { escapeControlCharacters, printableLine } from '../core/text.js';
  * bin calls its main function through this.
  */
 export async function runCli(main: () => Promise<void>): Promise<void> {
+  endQuietlyWhenOutputCloses();
   try {
     await main();
   } catch (error) {
     process.exitCode = reportError(error);
+  }
+}
+
+let watchingOutput = false;
+
+/**
+ * A reader that stops reading (`ext dev | head -1`, `ext --help | head -1`)
+ * closes our stdout; a closed stderr is the same. Either is a normal end, not
+ * a crash: the command stops at once, prints nothing more, and exits with the
+ * code it had already set (a failure it had already reported), else 0, the
+ * way a reader that has what it wanted is no failure of ours. Exiting runs the
+ * exit hooks, so `ext dev` still stops the layer's processes.
+ */
+export function endQuietlyWhenOutputCloses(): void {
+  if (watchingOutput) return;
+  watchingOutput = true;
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') process.exit(process.exitCode ?? 0);
+      throw error;
+    });
   }
 }
 
@@ -28,15 +50,52 @@ export function reportError(error: unknown): number {
   return 70;
 }
 
-/** yargs' own failures (unknown flag, missing argument) get the same shape and exit code 2. */
-export function usageFailure(message: string | undefined, error: Error | undefined): never {
-  throw new CliError(
-    (message ?? errorMessage(error)).replace(/^./, (first) => first.toLowerCase()),
-    {
-      exitCode: 2,
-      hint: 'run with --help to see the flags',
-    },
-  );
+/**
+ * yargs' own failures (unknown flag, bad choice, missing argument) get the
+ * same shape as ours: a lower-case message naming the flag, a hint, exit 2.
+ * `command` is the command line as far as it names a command ("ext inspect").
+ */
+export function usageFailure(command: string) {
+  return (message: string | undefined, error: Error | undefined): never => {
+    const text = message ?? errorMessage(error);
+    const help = `run ${command} --help to see the flags`;
+    const choice = /Argument: (\S+), Given: (.*), Choices: (.*)/.exec(text);
+    if (choice !== null) {
+      const [, flag, given, choices] = choice as unknown as [string, string, string, string];
+      const valid = choices.split(', ').map((value) => value.replace(/^"(.*)"$/, '$1'));
+      throw new CliError(`--${flag}: ${given} is not one of ${valid.join(', ')}`, {
+        exitCode: 2,
+        hint: `pass ${valid.map((value) => `--${flag} ${value}`).join(' or ')}`,
+      });
+    }
+    if (/^not enough non-option arguments/i.test(text)) {
+      const missing = command === 'ext inspect' ? 'the layer zip to check' : 'an argument';
+      throw new CliError(`${command}: missing ${missing}`, {
+        exitCode: 2,
+        hint:
+          command === 'ext inspect' ? 'for example: ext inspect dist/my-extension-arm64.zip' : `run ${command} --help`,
+      });
+    }
+    const exclusive = /^Arguments (\S+) and (\S+) are mutually exclusive/.exec(text);
+    if (exclusive !== null) {
+      throw new CliError(`--${exclusive[1]} and --${exclusive[2]} cannot be used together`, {
+        exitCode: 2,
+        hint: `keep one of them; ${help}`,
+      });
+    }
+    const valueless = /^Not enough arguments following: (\S+)/.exec(text);
+    if (valueless !== null) {
+      throw new CliError(`--${valueless[1]}: missing its value`, { exitCode: 2, hint: help });
+    }
+    const unknown = /^Unknown arguments?: (.*)/.exec(text);
+    if (unknown !== null) {
+      throw new CliError(`unknown argument: ${unknown[1]}`, { exitCode: 2, hint: help });
+    }
+    throw new CliError(
+      text.replace(/^./, (first) => first.toLowerCase()),
+      { exitCode: 2, hint: help },
+    );
+  };
 }
 
 /** Like usageFailure, but a mistyped command is called a command, not an "argument". */
@@ -49,7 +108,7 @@ export function commandUsageFailure(argv: readonly string[], commands: readonly 
         hint: `the commands are ${commands.join(', ')}; run ext --help`,
       });
     }
-    return usageFailure(message, error);
+    return usageFailure(first === undefined || first.startsWith('-') ? 'ext' : `ext ${first}`)(message, error);
   };
 }
 

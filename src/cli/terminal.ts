@@ -18,7 +18,22 @@ export function showsProgress(json: boolean | undefined): boolean {
   return json !== true && Boolean(process.stderr.isTTY);
 }
 
-const useColor = Boolean(process.stdout.isTTY) && process.env['NO_COLOR'] === undefined;
+/**
+ * How wide help text may be: the terminal's width (at least 80), so that an
+ * example command is not broken in the middle; not wrapped at all when the
+ * help goes to a file or a pipe.
+ */
+export function helpWidth(): number | null {
+  return process.stdout.isTTY ? Math.max(80, process.stdout.columns || 80) : null;
+}
+
+/** NO_COLOR (https://no-color.org): set and not empty turns colour off. */
+export function noColorRequested(): boolean {
+  const value = process.env['NO_COLOR'];
+  return value !== undefined && value !== '';
+}
+
+const useColor = Boolean(process.stdout.isTTY) && !noColorRequested();
 const paint = (code: number) => (text: string) => (useColor ? `\u001b[${code}m${text}\u001b[0m` : text);
 export const bold = paint(1);
 export const dim = paint(2);

@@ -211,3 +211,23 @@ export async function readConfig(projectDirectory: string): Promise<ExtensionCon
 export function isArchitectureList(value: unknown): value is Architecture[] {
   return Array.isArray(value) && value.every((item) => typeof item === 'string' && isArchitecture(item));
 }
+
+/**
+ * The project a command run in `start` means: the nearest folder, from
+ * `start` up to the filesystem root, that holds lambda-extension.json, as
+ * npm, cargo and go find theirs. The walk stops at the root of another
+ * project (a package.json or go.mod without lambda-extension.json), so that a
+ * command run inside some other project never builds the extension around it.
+ * Undefined when there is none: the caller reports the missing file in `start`.
+ */
+export function findProjectDirectory(start: string): string | undefined {
+  let directory = path.resolve(start);
+  for (;;) {
+    if (existsSync(path.join(directory, configFileName))) return directory;
+    if (existsSync(path.join(directory, 'package.json')) || existsSync(path.join(directory, 'go.mod')))
+      return undefined;
+    const parent = path.dirname(directory);
+    if (parent === directory) return undefined;
+    directory = parent;
+  }
+}

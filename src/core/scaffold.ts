@@ -275,7 +275,12 @@ export function nameProblems(
   options: Pick<ScaffoldOptions, 'name' | 'language' | 'goModule'>,
 ): { message: string; hint: string }[] {
   const problems: { message: string; hint: string }[] = [];
-  if (options.goModule !== undefined) {
+  if (options.goModule !== undefined && options.language !== 'go') {
+    problems.push({
+      message: `--module: only Go projects have a module path, and this one is ${options.language === 'ts' ? 'TypeScript' : options.language}`,
+      hint: 'leave out --module, or pass --lang go',
+    });
+  } else if (options.goModule !== undefined) {
     const problem = goModuleProblem(options.goModule);
     if (problem !== undefined) problems.push({ message: `--module: ${problem}`, hint: 'pass a valid --module' });
   } else if (options.language === 'go') {

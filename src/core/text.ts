@@ -34,3 +34,17 @@ export function printableLine(text: string, maximumLength = 500): string {
   const escaped = kept.replace(unsafeCharactersAndNewlines, escapeCharacter);
   return cut ? `${escaped}… (${text.length - maximumLength} more characters)` : escaped;
 }
+
+// eslint-disable-next-line no-control-regex
+const firstUnsafeCharacter = /[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]/u;
+
+/**
+ * Why a name or path someone typed cannot be used, or undefined: it holds a
+ * control or invisible formatting character. A terminal prompt lets Ctrl-U
+ * or Ctrl-W through as \x15 and \x17, which would name a folder that no
+ * printed command can reach.
+ */
+export function controlCharacterProblem(text: string): string | undefined {
+  const match = firstUnsafeCharacter.exec(text);
+  return match === null ? undefined : `it contains the control character ${escapeCharacter(match[0])}`;
+}

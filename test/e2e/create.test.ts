@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, readdir, stat, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, realpath, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import prompts from 'prompts';
-import { resolveCreateOptions } from '../../src/cli/create.js';
+import { nextSteps, resolveCreateOptions } from '../../src/cli/create.js';
 import { CancelledError } from '../../src/core/errors.js';
 import { listFiles } from '../../src/core/fs-utils.js';
 import { templateSources } from '../../src/core/scaffold.js';
@@ -210,6 +210,51 @@ describe('create-lambda-extension, refusals', () => {
   });
 });
 
+describe('create-lambda-extension, next steps', () => {
+  it('uses the npm scripts, never npx ext, after cd and npm install', () => {
+    const text = nextSteps(
+      {
+        directory: path.join(workspace.path, 'steps'),
+        name: 'steps',
+        language: 'go',
+        template: 'basic',
+        files: [],
+        overwritten: [],
+      },
+      workspace.path,
+    );
+    const commands = text
+      .split('\n')
+      .filter((line) => line.startsWith('  '))
+      .map((line) => line.trim().split(/\s+#/)[0]!.trim());
+    assert.deepEqual(commands, [
+      'cd steps',
+      'npm install',
+      'npm run build',
+      'npm run pack',
+      'npm run dev',
+      'go test ./...',
+    ]);
+    assert.doesNotMatch(text, /npx/);
+  });
+
+  for (const name of ["it's", 'a$b', 'two words', '-dash', 'back`tick']) {
+    it(`quotes ${JSON.stringify(name)} so that a shell cd reaches it`, async () => {
+      const directory = path.join(workspace.path, 'quoting', name);
+      await mkdir(directory, { recursive: true });
+      const text = nextSteps(
+        { directory, name: 'q', language: 'ts', template: 'basic', files: [], overwritten: [] },
+        path.join(workspace.path, 'quoting'),
+      );
+      const cd = /^ {2}(cd .*?)\s+# enter the project$/m.exec(text)?.[1];
+      assert.ok(cd !== undefined, text);
+      const result = await run('sh', ['-c', `${cd} && pwd -P`], { cwd: path.join(workspace.path, 'quoting') });
+      assert.equal(result.code, 0, describeRun(result));
+      assert.equal(result.stdout.trim(), await realpath(directory));
+    });
+  }
+});
+
 describe('create-lambda-extension, interactive', () => {
   it('asks for what flags did not give (prompts.inject)', async () => {
     prompts.inject(['inj-dir', 'ts', 'basic', ['arm64'], ['SHUTDOWN']]);
@@ -288,6 +333,82 @@ describe('create-lambda-extension, interactive', () => {
     assert.equal(code, 1, output);
     assert.match(output, /is not empty/);
     assert.doesNotMatch(output, /Language/);
+  });
+
+  it('rejects Ctrl-U and Ctrl-W (control characters) in the directory prompt and asks again', async () => {
+    const before = await readdir(workspace.path);
+    const session = startTerminal([process.execPath, createBin], { cwd: workspace.path });
+    await session.waitFor(/Project directory/);
+    session.type(`abc\u0015def\u0017${keys.enter}`);
+    await session.waitFor(/directory name contains the control character \\x15/);
+    session.type(`${'\u007f'.repeat(8)}clean-typed${keys.enter}`);
+    await session.waitFor(/Language/);
+    session.type(keys.ctrlC);
+    const { code, output } = await session.exited;
+    assert.equal(code, 130, output);
+    assert.deepEqual(await readdir(workspace.path), before);
+  });
+
+  it('refuses control characters in [dir], naming it, before writing anything', async () => {
+    const before = await readdir(workspace.path);
+    const result = await runCreate(['abc\u0015def', '--yes'], { cwd: workspace.path });
+    assert.equal(result.code, 2, describeRun(result));
+    assert.match(result.stderr, /^error: \[dir\]: it contains the control character \\x15$/m);
+    assert.match(result.stderr, /^hint: /m);
+    assert.deepEqual(await readdir(workspace.path), before);
+  });
+
+  it('asks again when the typed directory is not empty', async () => {
+    const occupied = path.join(workspace.path, 'occupied-typed');
+    await mkdir(occupied);
+    await writeFile(path.join(occupied, 'keep.txt'), 'mine');
+    const session = startTerminal([process.execPath, createBin], { cwd: workspace.path });
+    await session.waitFor(/Project directory/);
+    session.type(`occupied-typed${keys.enter}`);
+    await session.waitFor(/occupied-typed is not empty: type another name, or rerun with --force/);
+    session.type(`${'\u007f'.repeat(14)}fresh-typed${keys.enter}`);
+    await session.waitFor(/Language/);
+    session.type(keys.ctrlC);
+    const { code, output } = await session.exited;
+    assert.equal(code, 130, output);
+    assert.equal(await readFile(path.join(occupied, 'keep.txt'), 'utf8'), 'mine');
+  });
+
+  it('a multi-select left empty asks again in plain words', async () => {
+    const session = startTerminal(
+      [process.execPath, createBin, 'empty-choice', '--lang', 'go', '--template', 'basic'],
+      { cwd: workspace.path },
+    );
+    await session.waitFor(/Architectures/);
+    session.type(keys.space + keys.down + keys.space + keys.enter);
+    await session.waitFor(/Architectures \(choose at least one\)/);
+    session.type(keys.ctrlC);
+    const { code, output } = await session.exited;
+    assert.equal(code, 130, output);
+    assert.doesNotMatch(output, /minimum of 1 choices/);
+  });
+
+  it("NO_COLOR turns the prompts' colours off", async () => {
+    const session = startTerminal([process.execPath, createBin, 'no-colour'], {
+      cwd: workspace.path,
+      env: { NO_COLOR: '1' },
+    });
+    await session.waitFor(/Language/);
+    session.type(keys.ctrlC);
+    const { code, output } = await session.exited;
+    assert.equal(code, 130, output);
+    // eslint-disable-next-line no-control-regex -- an SGR (colour) sequence is what must not be there
+    assert.doesNotMatch(output, /\u001b\[[0-9;]*m/);
+  });
+
+  it('refuses --module with --lang ts: only Go has a module path', async () => {
+    const result = await runCreate(['module-ts', '--lang', 'ts', '--module', 'example.com/x', '--yes'], {
+      cwd: workspace.path,
+    });
+    assert.equal(result.code, 2, describeRun(result));
+    assert.match(result.stderr, /^error: --module: only Go projects have a module path/m);
+    assert.match(result.stderr, /^hint: leave out --module, or pass --lang go$/m);
+    assert.ok(!existsSync(path.join(workspace.path, 'module-ts')));
   });
 
   it('--interactive without a terminal fails at once instead of hanging or guessing', async () => {

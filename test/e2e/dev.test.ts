@@ -651,7 +651,7 @@ test('flag and build messages: the user input echoed, no progress off a terminal
   assert.match(invalid.stderr, /--invokes: expected a whole number >= 1, got "abc"/);
   const fraction = await run(process.execPath, [extBin, 'dev', '--memory', '200.5', '--interval', '10']);
   assert.equal(fraction.code, 2);
-  assert.match(fraction.stderr, /--memory: expected a whole number >= 128, got "200.5"/);
+  assert.match(fraction.stderr, /--memory: expected a whole number from 128 to 10240 \(Lambda's range\), got "200.5"/);
 
   const project = await mkdtemp(path.join(os.tmpdir(), 'ext-dev-broken-'));
   layers.push(project);

@@ -54,6 +54,42 @@ describe('ext inspect', () => {
     return zipPath;
   }
 
+  test('several zips (ext inspect dist/*.zip): one report each, an array in --json, exit 1 if any fails', async () => {
+    const good = await raw('multi-good-x86_64.zip', [{ name: 'extensions/demo', data: x86, mode: 0o100755 }]);
+    const alsoGood = await raw('multi-good-arm64.zip', [{ name: 'extensions/demo', data: arm, mode: 0o100755 }]);
+    const bad = await raw('multi-bad-x86_64.zip', [{ name: 'demo', data: x86, mode: 0o100755 }]);
+
+    const passing = await runExt(['inspect', good, alsoGood]);
+    assert.equal(passing.code, 0, passing.stderr);
+    assert.equal(passing.stdout.match(/^multi-good-|^\S*multi-good-/gm)?.length, 2, passing.stdout);
+    const passingJson = await runExt(['inspect', good, alsoGood, '--json']);
+    assert.equal(passingJson.code, 0, passingJson.stderr);
+    const reports = JSON.parse(passingJson.stdout) as InspectReport[];
+    assert.deepEqual(
+      reports.map((report) => [path.basename(report.zipPath), report.architecture]),
+      [
+        ['multi-good-x86_64.zip', 'x86_64'],
+        ['multi-good-arm64.zip', 'arm64'],
+      ],
+    );
+
+    const failing = await runExt(['inspect', good, bad, '--json']);
+    assert.equal(failing.code, 1, failing.stderr);
+    assert.deepEqual(
+      (JSON.parse(failing.stdout) as InspectReport[]).map((report) => report.ok),
+      [true, false],
+    );
+    assert.match(failing.stderr, /^error: 1 of 2 zips will not work as extension layers: \S*multi-bad-x86_64\.zip$/m);
+
+    const missing = await runExt(['inspect', path.join(directory, 'nowhere.zip'), good]);
+    assert.equal(missing.code, 1, missing.stderr);
+    assert.match(missing.stdout, /multi-good-x86_64\.zip/);
+
+    // One zip keeps its JSON shape: the report object, not an array.
+    const single = await inspectJson(good);
+    assert.equal(single.report.zipPath.endsWith('multi-good-x86_64.zip'), true);
+  });
+
   test('good zips from Info-ZIP pass: with and without folder entries, zip64, TS layout', async () => {
     const goTree = { 'extensions/demo': [x86, 0o755] as [Buffer, number] };
     const tsTree = {

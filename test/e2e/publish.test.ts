@@ -289,7 +289,7 @@ describe('ext publish: refusals before any AWS call', () => {
   test('--public with --principal, a bad account id, a bad region, one layer name for two architectures: exit 2', async () => {
     const project = await fakePackedProject();
     const cases: [string[], RegExp][] = [
-      [['--public', '--principal', '111122223333'], /^error: arguments public and principal are mutually exclusive/m],
+      [['--public', '--principal', '111122223333'], /^error: --public and --principal cannot be used together/m],
       [
         ['--principal', 'arn:aws:iam::111122223333:root'],
         /^error: --principal: "arn:aws:iam::111122223333:root" is not an AWS account id$/m,

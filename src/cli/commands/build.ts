@@ -24,9 +24,9 @@ export const buildCommand: CommandModule<object, BuildArguments> = {
   builder: (yargs) =>
     yargs
       .options({ arch: architectureOption, out: outOption, ...configOverrideOptions, ...projectOptions })
-      .example('$0 build', 'every architecture in lambda-extension.json')
-      .example('$0 build --arch arm64 --json', 'arm64 only, list the files built as JSON')
-      .example('$0 build --extension-version "$(git describe --tags)"', 'stamp the version from git'),
+      .example('$0 build', 'Every architecture in lambda-extension.json')
+      .example('$0 build --arch arm64 --json', 'Arm64 only, list the files built as JSON')
+      .example('$0 build --extension-version "$(git describe --tags)"', 'Stamp the version from git'),
   handler: async (args) => {
     const [{ build }, { buildProgressPrinter }, { printBuildResult }] = await Promise.all([
       import('../../core/build.js'),

@@ -32,14 +32,22 @@ interface DevArguments {
 function numberFlag(
   name: string,
   given: FlagValue,
-  { minimum, maximum, whole = false }: { minimum: number; maximum?: number; whole?: boolean },
+  {
+    minimum,
+    maximum,
+    whole = false,
+    lambdaRange = false,
+  }: { minimum: number; maximum?: number; whole?: boolean; lambdaRange?: boolean },
 ): number {
   // Repeated flags arrive as an array; the last one wins, as with every other flag.
   const raw = Array.isArray(given) ? given[given.length - 1] : given;
   const value = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN;
   const tooLarge = maximum !== undefined && value > maximum;
   if (!Number.isFinite(value) || value < minimum || tooLarge || (whole && !Number.isInteger(value))) {
-    const range = maximum === undefined ? `>= ${minimum}` : `from ${minimum} to ${maximum}`;
+    const range =
+      maximum === undefined
+        ? `>= ${minimum}`
+        : `from ${minimum} to ${maximum}${lambdaRange ? " (Lambda's range)" : ''}`;
     const expected = whole ? `a whole number ${range}` : `a number ${range}`;
     throw new CliError(`--${name}: expected ${expected}, got "${String(raw)}"`, {
       exitCode: 2,
@@ -170,10 +178,10 @@ function devOptions(args: DevArguments, printTimeline: ((entry: TimelineEntry) =
       durationMs: numberFlag('function-duration', args['function-duration'], { minimum: 0 }),
       error: args['function-error'] === true,
       logLines: args['function-log'] ?? [],
-      timeoutSeconds: numberFlag('timeout', args.timeout, { minimum: 0.001 }),
+      timeoutSeconds: numberFlag('timeout', args.timeout, { minimum: 0.001, maximum: 900, lambdaRange: true }),
     },
     initTimeoutMs: numberFlag('init-timeout', args['init-timeout'], { minimum: 1 }),
-    memorySizeMB: numberFlag('memory', args.memory, { minimum: 128, whole: true }),
+    memorySizeMB: numberFlag('memory', args.memory, { minimum: 128, maximum: 10_240, whole: true, lambdaRange: true }),
     env: parseEnv(args.env),
     managedInstances: managedInstances(args),
     onTimeline: printTimeline,
@@ -260,14 +268,14 @@ export const devCommand: CommandModule<object, DevArguments> = {
         watch: { type: 'boolean', describe: 'Rebuild (or re-read the layer) and restart on changes' },
         ...projectOptions,
       })
-      .example('$0 dev --invokes 5', 'build for this machine, then Init, 5 invokes and Shutdown')
-      .example('$0 dev --layer dist/my-ext-x86_64.zip --json', 'run a packed layer; print one JSON report')
-      .example('$0 dev --function-duration 4000 --timeout 3', 'simulate a function timeout (SHUTDOWN reason "timeout")')
+      .example('$0 dev --invokes 5', 'Build for this machine, then Init, 5 invokes and Shutdown')
+      .example('$0 dev --layer dist/my-ext-x86_64.zip --json', 'Run a packed layer; print one JSON report')
+      .example('$0 dev --function-duration 4000 --timeout 3', 'Simulate a function timeout (SHUTDOWN reason "timeout")')
       .example(
         '$0 dev --managed-instances --concurrency 4 --invokes 8',
         'Lambda Managed Instances: 8 invokes, at most 4 at once',
       )
-      .example('$0 dev --watch', 'rebuild and restart when sources change'),
+      .example('$0 dev --watch', 'Rebuild and restart when sources change'),
   handler: async (args) => {
     const [{ runDev, watchDev }, { formatTimelineEntry }] = await Promise.all([
       import('../../core/dev.js'),

@@ -4,41 +4,69 @@ import type { InspectReport } from '../../core/inspect.js';
 import { printableLine } from '../../core/text.js';
 import { bold, dim, green, red, yellow } from '../terminal.js';
 import { architecturesFlag } from '../options.js';
+import { reportError } from '../run.js';
 
 interface InspectArguments {
-  zip: string;
+  zip: string[];
   arch?: string;
   json: boolean;
 }
 
 export const inspectCommand: CommandModule<object, InspectArguments> = {
-  command: 'inspect <zip>',
+  command: 'inspect <zip..>',
   describe: 'Check any layer zip for what breaks extensions on Lambda (layout, exec bits, ELF arch, CRLF, sizes)',
   builder: (yargs: Argv) =>
     yargs
-      .positional('zip', { type: 'string', demandOption: true, describe: 'the layer zip to check' })
+      .positional('zip', {
+        type: 'string',
+        array: true,
+        demandOption: true,
+        describe: 'The layer zips to check; with several, --json prints an array of reports',
+      })
       .option('arch', {
         type: 'string',
         choices: ['x86_64', 'arm64'],
-        describe: 'target architecture (default: from the file name, else the first ELF binary)',
+        describe: 'Target architecture (default: from the file name, else the first ELF binary)',
       })
-      .option('json', { type: 'boolean', default: false, describe: 'print the report as one JSON document' })
-      .example('$0 inspect dist/my-extension-arm64.zip', 'check a zip made by ext pack')
+      .option('json', { type: 'boolean', default: false, describe: 'Print the report as one JSON document' })
+      .example('$0 inspect dist/my-extension-arm64.zip', 'Check a zip made by ext pack')
+      .example('$0 inspect dist/*.zip', 'Check every zip, one report each')
       .example(
         '$0 inspect downloaded-layer.zip --arch x86_64 --json',
-        'check a published layer for an x86_64 function',
+        'Check a published layer for an x86_64 function',
       ) as unknown as Argv<InspectArguments>,
   handler: async (argv) => {
     const architectures = architecturesFlag(argv.arch);
     const { inspect } = await import('../../core/inspect.js');
-    const report = await inspect(argv.zip, architectures === undefined ? {} : { architecture: architectures[0]! });
-    process.stdout.write(argv.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
-    if (!report.ok) {
+    const reports: InspectReport[] = [];
+    const failed: string[] = [];
+    for (const zip of argv.zip) {
+      try {
+        reports.push(await inspect(zip, architectures === undefined ? {} : { architecture: architectures[0]! }));
+      } catch (error) {
+        // One zip is the whole answer; of several, an unreadable one must not hide the others' reports.
+        if (argv.zip.length === 1) throw error;
+        reportError(error);
+        failed.push(zip);
+        continue;
+      }
+      const report = reports.at(-1)!;
+      if (!argv.json) process.stdout.write(`${reports.length > 1 ? '\n' : ''}${formatReport(report)}`);
+      if (!report.ok) failed.push(zip);
+    }
+    // One zip: the report itself, as always; several: an array of reports, in the order given.
+    if (argv.json) process.stdout.write(`${JSON.stringify(argv.zip.length === 1 ? reports[0] : reports, null, 2)}\n`);
+    if (argv.zip.length === 1 && failed.length === 1) {
+      const report = reports[0]!;
       throw new CliError(
-        `${argv.zip} will not work as an extension layer: ${count(report.errors, 'error')}, ${count(report.warnings, 'warning')}`,
-        {
-          hint: 'fix the findings above; ext pack writes zips that pass these checks',
-        },
+        `${argv.zip[0]} will not work as an extension layer: ${count(report.errors, 'error')}, ${count(report.warnings, 'warning')}`,
+        { hint: 'fix the findings above; ext pack writes zips that pass these checks' },
+      );
+    }
+    if (failed.length > 0) {
+      throw new CliError(
+        `${failed.length} of ${argv.zip.length} zips will not work as extension layers: ${failed.map(safe).join(', ')}`,
+        { hint: 'fix the findings above; ext pack writes zips that pass these checks' },
       );
     }
   },

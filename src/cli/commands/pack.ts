@@ -30,13 +30,13 @@ export const packCommand: CommandModule<object, PackArguments> = {
       .option('build', {
         type: 'boolean',
         default: true,
-        describe: 'run ext build first; --no-build zips what <out>/<arch>/ already holds',
+        describe: 'Run ext build first; --no-build zips what <out>/<arch>/ already holds',
       })
-      .example('$0 pack', 'build and zip every configured architecture into dist/<name>-<arch>.zip')
-      .example('$0 pack --arch arm64 --no-build', 'zip the arm64 layer that ext build already made')
+      .example('$0 pack', 'Build and zip every configured architecture into dist/<name>-<arch>.zip')
+      .example('$0 pack --arch arm64 --no-build', 'Zip the arm64 layer that ext build already made')
       .example(
         'SOURCE_DATE_EPOCH=$(git log -1 --format=%ct) $0 pack --json',
-        'stamp entries with the last commit time; print JSON',
+        'Stamp entries with the last commit time; print JSON',
       ),
   handler: async (argv) => {
     const architectures = architecturesFlag(argv.arch);

@@ -50,7 +50,11 @@ export const publishCommand: CommandModule<object, PublishArguments> = {
           type: 'string',
           describe: 'Bucket for zips over 50 MB, in the layer region; {region} is replaced',
         },
-        'compatible-runtimes': { type: 'string', array: true, describe: 'e.g. nodejs22.x,provided.al2023' },
+        'compatible-runtimes': {
+          type: 'string',
+          array: true,
+          describe: 'Runtimes the layer declares, e.g. nodejs22.x,provided.al2023',
+        },
         description: { type: 'string', describe: "Layer version description; the extension's version is appended" },
         'license-info': { type: 'string', describe: 'SPDX identifier, URL or short license text' },
         force: { type: 'boolean', describe: 'Publish even when the latest version has the same bytes' },
@@ -59,11 +63,11 @@ export const publishCommand: CommandModule<object, PublishArguments> = {
       })
       .conflicts('public', ['principal', 'organization'])
       .conflicts('principal', 'organization')
-      .example('$0 publish --region us-east-1,eu-west-1 --public', 'both architectures to two regions, usable by all')
-      .example('$0 publish --principal 111122223333 --dry-run', 'show what would be published and granted')
+      .example('$0 publish --region us-east-1,eu-west-1 --public', 'Both architectures to two regions, usable by all')
+      .example('$0 publish --principal 111122223333 --dry-run', 'Show what would be published and granted')
       .example(
         '$0 publish --s3-bucket my-layers-{region} --json',
-        'large zips staged in a bucket per region; JSON out',
+        'Large zips staged in a bucket per region; JSON out',
       ),
   handler: async (argv) => {
     // Turning the result into text is only needed once something ran: loaded here, not for --help.
