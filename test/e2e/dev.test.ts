@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { elfMachine, hostArchitecture } from '../../src/core/architectures.js';
 import type { EmulatorReport, VerdictKind } from '../../src/core/emulator/index.js';
 import { addFile, addNodeExtension, freePort, makeLayer, type FixtureBehaviour } from '../helpers/emulator-fixtures.js';
+import { writeTypeScriptProject } from '../helpers/minimal-project.js';
 import { extBin, repositoryRoot, run } from '../helpers/run-cli.js';
 
 const layers: string[] = [];
@@ -655,18 +656,7 @@ test('flag and build messages: the user input echoed, no progress off a terminal
 
   const project = await mkdtemp(path.join(os.tmpdir(), 'ext-dev-broken-'));
   layers.push(project);
-  await writeFile(
-    path.join(project, 'lambda-extension.json'),
-    JSON.stringify({
-      name: 'broken-ext',
-      language: 'ts',
-      entry: 'src/index.ts',
-      architectures: ['x86_64'],
-      version: '0.1.0',
-    }),
-  );
-  await mkdir(path.join(project, 'src'));
-  await writeFile(path.join(project, 'src', 'index.ts'), 'const = ;\n');
+  await writeTypeScriptProject(project, 'const = ;\n', 'broken-ext');
   const broken = await run(process.execPath, [extBin, 'dev', '--cwd', project, '--json'], { timeoutMs: 30_000 });
   assert.equal(broken.code, 1, broken.stderr);
   assert.equal(broken.stdout, '');

@@ -5,24 +5,10 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { replaceDirectory } from '../../src/core/fs-utils.js';
 import { runCreate, runExt, temporaryDirectory } from '../helpers/run-cli.js';
+import { writeTypeScriptProject } from '../helpers/minimal-project.js';
 
 /** A TypeScript project: esbuild builds it in well under a second. */
-async function tsProject(root: string): Promise<string> {
-  const project = path.join(root, 'project');
-  await mkdir(path.join(project, 'src'), { recursive: true });
-  await writeFile(
-    path.join(project, 'lambda-extension.json'),
-    JSON.stringify({
-      name: 'demo',
-      language: 'ts',
-      entry: 'src/index.ts',
-      architectures: ['x86_64'],
-      version: '1.0.0',
-    }),
-  );
-  await writeFile(path.join(project, 'src', 'index.ts'), 'console.log("extension");\n');
-  return project;
-}
+const tsProject = (root: string): Promise<string> => writeTypeScriptProject(path.join(root, 'project'));
 
 /** One line of error and a hint, the way every CliError is reported; never an internal error with a stack. */
 function assertOneLineError(result: { code: number | null; stderr: string }, code: number, message: RegExp): void {

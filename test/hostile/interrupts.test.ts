@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { extBin, runCreate, temporaryDirectory } from '../helpers/run-cli.js';
+import { writeTypeScriptProject } from '../helpers/minimal-project.js';
 
 interface InterruptedRun {
   code: number | null;
@@ -104,24 +105,13 @@ describe('Ctrl-C stops a build or pack at once and leaves nothing', { timeout: 2
     const workspace = await temporaryDirectory('interrupt-ts-');
     try {
       const project = path.join(workspace.path, 'project');
-      await mkdir(path.join(project, 'src'), { recursive: true });
-      await writeFile(
-        path.join(project, 'lambda-extension.json'),
-        JSON.stringify({
-          name: 'demo',
-          language: 'ts',
-          entry: 'src/index.ts',
-          architectures: ['x86_64'],
-          version: '1',
-        }),
-      );
       // About 25 MB of source: several seconds of bundling, far longer than the bound below.
       const lines = Array.from(
         { length: 200_000 },
         (_, index) =>
           `export const v${index} = { a: ${index}, f(x: number): number { return x * ${index} + this.a; } };`,
       );
-      await writeFile(path.join(project, 'src', 'index.ts'), `${lines.join('\n')}\nconsole.log(v1);\n`);
+      await writeTypeScriptProject(project, `${lines.join('\n')}\nconsole.log(v1);\n`);
       const result = await interrupt(['build'], project, {}, 'process', 300);
       assert.equal(result.code, 130, result.stderr);
       assert.match(result.stderr, /^Operation cancelled$/m);
