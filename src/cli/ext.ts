@@ -1,7 +1,27 @@
+import { readFileSync } from 'node:fs';
 import { resolveProjectDirectory } from './options.js';
 import { commandUsageFailure, runCli } from './run.js';
 import { helpWidth } from './terminal.js';
+
+/** Written beside the bundled bin by scripts/bundle-cli.ts. */
+export const prerenderedHelpFile = 'ext-help.txt';
 import { toolkitVersion } from './version.js';
+
+/**
+ * `ext --help` off a terminal (unwrapped, so the same at any width), as
+ * yargs rendered it at build time (scripts/bundle-cli.ts): loading yargs and
+ * five command modules costs more than Node's own start-up. Missing when run
+ * from tsc's output, or when EXT_HELP_FROM_PARSER asks for the real thing
+ * (the test that keeps the two identical).
+ */
+function prerenderedHelp(): string | undefined {
+  if (process.env['EXT_HELP_FROM_PARSER'] !== undefined) return undefined;
+  try {
+    return readFileSync(new URL(`./${prerenderedHelpFile}`, import.meta.url), 'utf8');
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * `ext`: the command modules are cheap to import; each handler loads its core
@@ -13,6 +33,13 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
     if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) {
       process.stdout.write(`${toolkitVersion()}\n`);
       return;
+    }
+    if (argv.length === 1 && (argv[0] === '--help' || argv[0] === '-h') && helpWidth() === null) {
+      const prerendered = prerenderedHelp();
+      if (prerendered !== undefined) {
+        process.stdout.write(prerendered);
+        return;
+      }
     }
     const [{ default: yargs }, { buildCommand }, { packCommand }, { inspectCommand }, { devCommand }] =
       await Promise.all([

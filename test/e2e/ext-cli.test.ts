@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it, test } from 'node:test';
 import { addNodeExtension, makeLayer } from '../helpers/emulator-fixtures.js';
 import {
   goBinary,
@@ -255,4 +255,17 @@ describe('ext dev flag ranges', () => {
       assert.match(result.stderr, /^hint: /m);
     }
   });
+});
+
+test('ext --help and -h off a terminal print the prerendered help, identical to what yargs renders', async () => {
+  const fromParser = await runExt(['--help'], { env: { EXT_HELP_FROM_PARSER: '1' } });
+  assert.equal(fromParser.code, 0, fromParser.stderr);
+  assert.match(fromParser.stdout, /^ext <command> \[options\]/u);
+  const file = await readFile(path.join(repositoryRoot, 'build', 'cli', 'ext-help.txt'), 'utf8');
+  assert.equal(file, fromParser.stdout, 'the build wrote the help yargs renders today');
+  for (const flag of ['--help', '-h']) {
+    const prerendered = await runExt([flag]);
+    assert.equal(prerendered.code, 0, prerendered.stderr);
+    assert.equal(prerendered.stdout, fromParser.stdout, `${flag} matches yargs byte for byte`);
+  }
 });

@@ -68,6 +68,7 @@ describe('the published package', () => {
       'bin/create-lambda-extension.js',
       'build/cli/ext.mjs',
       'build/cli/create.mjs',
+      'build/cli/ext-help.txt',
       'build/src/index.js',
       'build/src/index.d.ts',
       'build/templates.precompiled.mjs',
