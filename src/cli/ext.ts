@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { resolveProjectDirectory } from './options.js';
 import { commandUsageFailure, runCli } from './run.js';
 import { helpWidth } from './terminal.js';
 
@@ -41,14 +40,21 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
         return;
       }
     }
-    const [{ default: yargs }, { buildCommand }, { packCommand }, { inspectCommand }, { devCommand }] =
-      await Promise.all([
-        import('yargs'),
-        import('./commands/build.js'),
-        import('./commands/pack.js'),
-        import('./commands/inspect.js'),
-        import('./commands/dev.js'),
-      ]);
+    const [
+      { default: yargs },
+      { resolveProjectDirectory },
+      { buildCommand },
+      { packCommand },
+      { inspectCommand },
+      { devCommand },
+    ] = await Promise.all([
+      import('yargs'),
+      import('./options.js'),
+      import('./commands/build.js'),
+      import('./commands/pack.js'),
+      import('./commands/inspect.js'),
+      import('./commands/dev.js'),
+    ]);
     const { publishCommand } = await import('./commands/publish.js');
     await yargs(argv)
       .scriptName('ext')
