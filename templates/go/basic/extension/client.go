@@ -113,8 +113,17 @@ type Tracing struct {
 	Value string `json:"value"`
 }
 
-// Deadline returns DeadlineMs as a time, ready for context.WithDeadline.
+// FallbackDeadline bounds the work for an event that carried no deadlineMs.
+// Lambda always sends one; a test server or an emulator may not, and an
+// already-expired deadline would cancel the work before it starts.
+const FallbackDeadline = 2 * time.Second
+
+// Deadline returns DeadlineMs as a time, ready for context.WithDeadline, or
+// FallbackDeadline from now when the event had none.
 func (e *Event) Deadline() time.Time {
+	if e.DeadlineMs <= 0 {
+		return time.Now().Add(FallbackDeadline)
+	}
 	return time.UnixMilli(e.DeadlineMs)
 }
 

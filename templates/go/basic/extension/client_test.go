@@ -253,3 +253,17 @@ func TestErrorReportRejected(t *testing.T) {
 		t.Fatalf("ExitError = %v, want the API's errorType", err)
 	}
 }
+
+func TestDeadlineFallsBackWhenMissing(t *testing.T) {
+	var event Event
+	if err := json.Unmarshal([]byte(`{"eventType":"INVOKE","requestId":"r"}`), &event); err != nil {
+		t.Fatal(err)
+	}
+	left := time.Until(event.Deadline())
+	if left <= 0 || left > FallbackDeadline {
+		t.Errorf("Deadline() is %v from now, want within (0, %v]", left, FallbackDeadline)
+	}
+	if got := (&Event{DeadlineMs: 1767225600123}).Deadline(); got.UnixMilli() != 1767225600123 {
+		t.Errorf("Deadline() = %v, want the event's own", got)
+	}
+}
