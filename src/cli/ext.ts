@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { commandUsageFailure, runCli } from './run.js';
 import { helpWidth } from './terminal.js';
+import { toolkitVersion } from './version.js';
 
 /** Written beside the bundled bin by scripts/bundle-cli.ts. */
 export const prerenderedHelpFile = 'ext-help.txt';
-import { toolkitVersion } from './version.js';
 
 /**
  * `ext --help` off a terminal (unwrapped, so the same at any width), as
@@ -47,6 +47,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
       { packCommand },
       { inspectCommand },
       { devCommand },
+      { publishCommand },
     ] = await Promise.all([
       import('yargs'),
       import('./options.js'),
@@ -54,8 +55,8 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
       import('./commands/pack.js'),
       import('./commands/inspect.js'),
       import('./commands/dev.js'),
+      import('./commands/publish.js'),
     ]);
-    const { publishCommand } = await import('./commands/publish.js');
     await yargs(argv)
       .scriptName('ext')
       .usage('$0 <command> [options]\n\nBuild, pack, inspect and run AWS Lambda extension layers.')

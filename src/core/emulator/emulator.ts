@@ -659,6 +659,10 @@ export class Emulator extends EventEmitter {
         data: { status: runtimeStatus, durationMs: runtimeDurationMs },
       },
     );
+    const responseSpans = [
+      { name: 'responseLatency', start: new Date(start).toISOString(), durationMs: runtimeDurationMs },
+      { name: 'responseDuration', start: new Date(runtimeDoneAt).toISOString(), durationMs: 0 },
+    ];
     // RIE's LMI mode sends no platform.runtimeDone (its EventsAPI has no such method); platform.report follows.
     if (!this.managedInstances) {
       this.hub.publish('platform.runtimeDone', {
@@ -666,10 +670,7 @@ export class Emulator extends EventEmitter {
         status: runtimeStatus,
         metrics: { durationMs: runtimeDurationMs, producedBytes: 0 },
         tracing,
-        spans: [
-          { name: 'responseLatency', start: new Date(start).toISOString(), durationMs: runtimeDurationMs },
-          { name: 'responseDuration', start: new Date(runtimeDoneAt).toISOString(), durationMs: 0 },
-        ],
+        spans: responseSpans,
       });
     }
 
@@ -752,10 +753,7 @@ export class Emulator extends EventEmitter {
       // RIE's LMI report carries the response spans that platform.runtimeDone carries on demand.
       ...(this.managedInstances
         ? {
-            spans: [
-              { name: 'responseLatency', start: new Date(start).toISOString(), durationMs: runtimeDurationMs },
-              { name: 'responseDuration', start: new Date(runtimeDoneAt).toISOString(), durationMs: 0 },
-            ],
+            spans: responseSpans,
           }
         : {}),
     });
@@ -931,7 +929,7 @@ export class Emulator extends EventEmitter {
       verdicts: this.verdictLog.of(agent.name),
     }));
     const failed = this.verdictLog.all.length > 0;
-    const interrupted = this.options.signal?.aborted === true;
+    const interrupted = this.interrupted();
     return {
       status: failed ? 'failed' : interrupted ? 'interrupted' : 'passed',
       exitCode: interrupted ? 130 : failed ? 1 : 0,

@@ -47,18 +47,28 @@ export async function runEmulator(options: EmulatorOptions): Promise<EmulatorRep
  */
 async function invokeAll(emulator: Emulator, options: EmulatorOptions): Promise<void> {
   const count = options.invokes ?? 1;
-  const stopped = () => emulator.verdicts.length > 0 || options.signal?.aborted === true;
-  const inFlight = new Set<Promise<unknown>>();
+  // Settle-promises, so that one failed invoke neither cuts the wait for the others short nor leaves
+  // their rejections unhandled; the first failure is rethrown once every invoke has ended.
+  const inFlight = new Set<Promise<void>>();
+  let failure: { error: unknown } | undefined;
+  const stopped = () => failure !== undefined || emulator.verdicts.length > 0 || options.signal?.aborted === true;
   for (let index = 0; index < count; index += 1) {
     if (stopped()) break;
     // Wait for a free slot first: on demand the pause then runs after the previous invoke ended.
     while (inFlight.size >= emulator.maxConcurrency) await Promise.race(inFlight);
     if (index > 0 && (options.intervalMs ?? 0) > 0) await pause(options.intervalMs ?? 0, options.signal);
     if (stopped()) break;
-    const invoke: Promise<unknown> = emulator.invoke().finally(() => inFlight.delete(invoke));
+    const invoke: Promise<void> = emulator.invoke().then(
+      () => void inFlight.delete(invoke),
+      (error: unknown) => {
+        inFlight.delete(invoke);
+        failure ??= { error };
+      },
+    );
     inFlight.add(invoke);
   }
   await Promise.all(inFlight);
+  if (failure !== undefined) throw failure.error;
 }
 
 /**
