@@ -115,6 +115,10 @@ export async function extractLayerZip(
       remember(components);
       const linkPath = path.join(root, ...components);
       await fs.mkdir(path.dirname(linkPath), { recursive: true });
+      const folder = await fs.realpath(path.dirname(linkPath));
+      if (folder !== root && !folder.startsWith(root + path.sep)) {
+        throw fail(`the symlink "${components.join('/')}" would be created outside the layer`);
+      }
       // An absolute target means /opt/...; here the layer root plays /opt.
       const onDisk = target.startsWith('/')
         ? path.relative(path.dirname(linkPath), path.join(root, target.slice('/opt'.length))) || '.'
@@ -167,6 +171,7 @@ function planExtraction(
   }
   const plan: ExtractionPlan = { directories: [], files: [], links: [] };
   const seen = new Set<string>();
+  const spellings = new Map<string, string>();
   const links = new Map<string, string>();
   const entries: { entry: ZipEntry; name: string; components: string[] }[] = [];
   for (const entry of archive.entries) {
@@ -178,7 +183,15 @@ function planExtraction(
     const problem = unusableNameProblem(entry.name);
     if (problem !== undefined) throw fail(`the entry ${quoted}: ${problem.message}`);
     const components = pathComponents(entry.name);
-    if (entry.name.startsWith('/') || components.includes('..')) {
+    const joined = path.join(...components);
+    // The last line also catches what only this platform's path rules make an escape (`..\\x` or `C:` on Windows).
+    if (
+      entry.name.startsWith('/') ||
+      components.includes('..') ||
+      path.isAbsolute(joined) ||
+      joined === '..' ||
+      joined.startsWith(`..${path.sep}`)
+    ) {
       throw fail(`the zip entry ${quoted} points outside the layer`);
     }
     const name = components.join('/');
@@ -188,6 +201,18 @@ function planExtraction(
     }
     if (seen.has(name)) throw fail(`the zip holds "${name}" twice`);
     seen.add(name);
+    // On a case-insensitive or normalising filesystem (macOS, Windows) "a" and "A" are one path, so a
+    // link could stand in for a folder that the checks below took to be real: refuse every such pair,
+    // for the entries and for the folders above them.
+    for (let depth = 1; depth <= components.length; depth += 1) {
+      const spelling = components.slice(0, depth).join('/');
+      const key = spelling.normalize('NFC').toLowerCase();
+      const other = spellings.get(key);
+      if (other === undefined) spellings.set(key, spelling);
+      else if (other !== spelling) {
+        throw fail(`the zip holds both "${other}" and "${spelling}", one path on a case-insensitive filesystem`);
+      }
+    }
     entries.push({ entry, name, components });
     if (isDirectoryEntry(entry) || !isSymlinkEntry(entry)) continue;
     if (entry.uncompressedSize > maximumLinkTargetBytes) throw fail(`the symlink ${quoted} has an overlong target`);

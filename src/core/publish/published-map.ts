@@ -36,9 +36,10 @@ export async function writePublishedMap(
   const regions = [...new Set([...Object.keys(previous), ...Object.keys(current)])].sort();
   for (const region of regions) {
     for (const architecture of architectures) {
-      const entry =
-        current[region]?.[architecture] ??
-        keptEntry(previous[region]?.[architecture], listedCodeSha256.get(architecture));
+      const fresh = current[region]?.[architecture];
+      const kept = keptEntry(previous[region]?.[architecture], listedCodeSha256.get(architecture));
+      // A failed attempt (throttling, an expired token) must not erase an ARN that still holds these bytes.
+      const entry = fresh === undefined || (fresh.status === 'failed' && kept !== undefined) ? kept : fresh;
       if (entry !== undefined) (merged[region] ??= {})[architecture] = entry;
     }
   }
