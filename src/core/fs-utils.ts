@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, mkdir, open, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { access, lstat, mkdir, open, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { CliError, errorMessage } from './errors.js';
 
@@ -51,8 +51,23 @@ export async function replaceDirectory(freshDirectory: string, target: string): 
   } catch (error) {
     // Put the newest previous version back, if the target is still free.
     const newest = previous.pop();
-    if (newest !== undefined) await rename(newest, target).catch(() => previous.push(newest));
+    let stranded: string | undefined;
+    if (newest !== undefined) {
+      await rename(newest, target).catch(async () => {
+        // Another run's version stands there: ours is redundant. Otherwise it is the only copy left.
+        if (
+          await lstat(target).then(
+            () => true,
+            () => false,
+          )
+        )
+          previous.push(newest);
+        else stranded = newest;
+      });
+    }
     await Promise.all(previous.map((directory) => rm(directory, { recursive: true, force: true })));
+    if (stranded !== undefined && error instanceof Error)
+      error.message += ` (the previous ${target} is kept at ${stranded})`;
     throw error;
   }
   await Promise.all(previous.map((directory) => rm(directory, { recursive: true, force: true })));
