@@ -38,6 +38,12 @@ const knownFields = new Set([
   'nodeOptions',
 ]);
 
+/** A value quoted in a message, cut so that a megabyte-long key or value cannot flood the one-line error. */
+function shown(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 60 ? `${text.slice(0, 60)}… (${text.length} characters)` : text;
+}
+
 /**
  * Checks a parsed lambda-extension.json against the schema by hand, so that
  * each problem names its field. Returns every problem, not just the first.
@@ -49,7 +55,7 @@ export function configProblems(value: unknown): string[] {
   const config = value as Record<string, unknown>;
   const problems: string[] = [];
   for (const key of Object.keys(config)) {
-    if (!knownFields.has(key)) problems.push(`"${key}" is not a known field`);
+    if (!knownFields.has(key)) problems.push(`${shown(key)} is not a known field`);
   }
   const stringField = (key: string): string | undefined => {
     const field = config[key];
@@ -69,7 +75,7 @@ export function configProblems(value: unknown): string[] {
   }
   const language = stringField('language');
   if (language !== undefined && !(languages as readonly string[]).includes(language)) {
-    problems.push(`"language" must be "go" or "ts", not "${language}"`);
+    problems.push(`"language" must be "go" or "ts", not ${shown(language)}`);
   }
   stringField('entry');
   const version = stringField('version');
@@ -92,7 +98,7 @@ export function configProblems(value: unknown): string[] {
     field.forEach((item, index) => {
       if (typeof item !== 'string' || !allowed.includes(item)) {
         problems.push(
-          `"${key}[${index}]" must be one of ${allowed.map((entry) => `"${entry}"`).join(', ')}, not ${JSON.stringify(item)}`,
+          `"${key}[${index}]" must be one of ${allowed.map((entry) => `"${entry}"`).join(', ')}, not ${shown(item)}`,
         );
       }
     });
@@ -109,7 +115,7 @@ export function configProblems(value: unknown): string[] {
         // The flags are written into a shell script: nothing that the shell would interpret.
         if (typeof flag !== 'string' || !nodeFlagPattern.test(flag)) {
           problems.push(
-            `"nodeOptions[${index}]" must be a node flag such as "--max-semi-space-size=1", not ${JSON.stringify(flag)}`,
+            `"nodeOptions[${index}]" must be a node flag such as "--max-semi-space-size=1", not ${shown(flag)}`,
           );
         }
       });

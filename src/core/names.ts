@@ -13,7 +13,9 @@ const extensionNamePattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 export function extensionNameProblem(name: string): string | undefined {
   if (extensionNamePattern.test(name)) return undefined;
   if (name === '') return `the name is empty; ${extensionNameRule}`;
-  return `"${name}" is not a valid extension name; ${extensionNameRule}`;
+  // Cut, so that a huge name from a config file or a header cannot flood the one-line error.
+  const shown = name.length > 64 ? `${JSON.stringify(name.slice(0, 64))}… (${name.length} characters)` : JSON.stringify(name);
+  return `${shown} is not a valid extension name; ${extensionNameRule}`;
 }
 
 export function isValidExtensionName(name: string): boolean {
@@ -54,7 +56,7 @@ const reservedGoFirstElements = new Set([
   ...'all cmd std tool toolchain work C'.split(' '),
 ]);
 
-const windowsReservedNames = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])$/i;
+const windowsReservedNames = /^(con|prn|aux|nul|com[1-9¹²³]|lpt[1-9¹²³])$/i;
 
 export const goModuleRule =
   'use path elements of letters, digits, ".", "_", "~" and "-" separated by single "/", such as github.com/acme/my-extension';
@@ -90,10 +92,28 @@ export function goModuleProblem(modulePath: string): string | undefined {
     return refuse(
       `"${first}" is a Go standard-library package or a go command keyword, so imports of the module would not resolve to it`,
     );
-  const last = elements[elements.length - 1]!;
-  const major = /^v([0-9]+)$/.exec(last);
-  if (elements.length > 1 && major !== null && (Number(major[1]) < 2 || major[1]!.startsWith('0')))
-    return refuse(`a major version suffix must be /v2 or higher, not /${last}`);
+  const suffixProblem = majorVersionSuffixProblem(modulePath);
+  if (suffixProblem !== undefined) return refuse(suffixProblem);
+  return undefined;
+}
+
+/**
+ * module.SplitPathVersion's verdict, which `go mod init` applies: a trailing
+ * /vN must be /v2 or higher without leading zeros or dots, and a gopkg.in
+ * path must end in .vN.
+ */
+function majorVersionSuffixProblem(modulePath: string): string | undefined {
+  if (modulePath.startsWith('gopkg.in/')) {
+    const gopkg = /\.v([0-9]*)(?:-unstable)?$/.exec(modulePath);
+    const digits = gopkg?.[1] ?? '';
+    if (digits === '' || (digits.startsWith('0') && digits !== '0'))
+      return 'a gopkg.in path must end in .vN, such as gopkg.in/yaml.v3';
+    return undefined;
+  }
+  const suffix = /\/v([0-9.]+)$/.exec(modulePath)?.[1];
+  if (suffix === undefined) return undefined;
+  if (suffix.includes('.') || suffix.startsWith('0') || suffix === '1')
+    return `a major version suffix must be /v2 or higher, not /v${suffix}`;
   return undefined;
 }
 
@@ -104,7 +124,7 @@ const nodeCoreModules = new Set(
 );
 
 export const npmNameRule =
-  'npm package names are at most 214 characters of lower-case letters, digits, "-", "." and "_", not starting with "." or "_", and not a Node.js built-in module';
+  'npm package names are at most 214 characters of lower-case letters, digits, "-", "." and "_", not starting with ".", "_" or "-", and not a Node.js built-in module';
 
 /** validate-npm-package-name's rules for new packages (scoped names are not made here). */
 export function npmNameProblem(name: string): string | undefined {
@@ -112,6 +132,8 @@ export function npmNameProblem(name: string): string | undefined {
   if (name === '') return refuse('it is empty');
   if (name.length > 214) return refuse('it is longer than 214 characters');
   if (name.startsWith('.') || name.startsWith('_')) return refuse('it starts with "." or "_"');
+  // validate-npm-package-name 7 and later refuse a leading hyphen (npm would read it as a flag).
+  if (name.startsWith('-')) return refuse('it starts with "-"');
   if (name !== name.trim()) return refuse('it has leading or trailing spaces');
   if (name.toLowerCase() !== name) return refuse('it has capital letters');
   if (/[~'!()*]/.test(name) || encodeURIComponent(name) !== name) return refuse('it has characters a URL would escape');

@@ -1,0 +1,16 @@
+import { test } from 'node:test';
+import { seedFromEnvironment } from './harness.js';
+import { toolkitTargets } from './targets/index.js';
+
+/**
+ * Each property target for a few seconds with a fixed seed (FUZZ_SEED
+ * overrides it); a failure prints the seed that replays it. `npm run fuzz`
+ * runs the same targets for minutes.
+ */
+const seconds = Number(process.env['FUZZ_TEST_SECONDS'] ?? 3);
+
+for (const target of toolkitTargets) {
+  test(`fuzz ${target.name}: ${target.description}`, { timeout: 120_000 }, async () => {
+    await target.run({ seed: seedFromEnvironment(), timeLimitMs: seconds * 1000 });
+  });
+}
