@@ -154,6 +154,23 @@ export class ExtensionsApi {
         send(response, 500, { errorMessage: 'Internal Server Error', errorType: 'InternalServerError' });
       });
     });
+    // Node answers a request it cannot parse with a bare 400 and no body; extensions get the error model too.
+    this.server.on('clientError', (error: NodeJS.ErrnoException, socket: import('node:net').Socket) => {
+      // As Node's own handler: once an answer to this connection has started, a second one would corrupt it.
+      const answering = (socket as { _httpMessage?: http.ServerResponse | null })._httpMessage;
+      if (error.code === 'ECONNRESET' || !socket.writable || answering?.headersSent === true) {
+        socket.destroy();
+        return;
+      }
+      const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+      const text = JSON.stringify({
+        errorMessage: tooLarge ? 'Request header fields too large' : 'Bad Request: the request is not valid HTTP/1.1',
+        errorType: tooLarge ? 'RequestHeaderFieldsTooLarge' : 'InvalidRequestFormat',
+      });
+      socket.end(
+        `HTTP/1.1 ${tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
+      );
+    });
     // event/next is a long poll with no client timeout: the server must not time it out either.
     this.server.requestTimeout = 0;
     this.server.timeout = 0;

@@ -1,5 +1,6 @@
 import type { FuzzTarget } from '../harness.js';
 import { configTarget } from './config.js';
+import { emulatorApiTarget } from './emulator-api.js';
 import { launcherTarget } from './launcher.js';
 import { goModulesTarget, npmNamesTarget } from './names.js';
 import { zipReaderTarget } from './zip-reader.js';
@@ -13,4 +14,5 @@ export const toolkitTargets: FuzzTarget[] = [
   launcherTarget,
   npmNamesTarget,
   goModulesTarget,
+  emulatorApiTarget,
 ];
