@@ -145,7 +145,8 @@ export async function collectLayerEntries(layerDirectory: string): Promise<Layer
     }
   };
   await walk(layerDirectory, '', 0);
-  directories.sort((a, b) => compareBytes(a.path, b.path));
+  // By entry name, trailing "/" included, as the zip lists them: "K+a/" sorts before "K/".
+  directories.sort((a, b) => compareBytes(`${a.path}/`, `${b.path}/`));
   files.sort((a, b) => compareBytes(a.path, b.path));
   return [...directories, ...files];
 }

@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, it } from 'node:test';
 import { parseConfig } from '../../src/core/config.js';
 import { CliError } from '../../src/core/errors.js';
+import { zipContractProblems } from '../../src/core/pack.js';
+import { collectLayerEntries, defaultZipTimestamp, writeLayerZip } from '../../src/core/zip-writer.js';
 import { extensionNameProblem, goModuleProblem, npmNameProblem } from '../../src/core/names.js';
 
 /**
@@ -52,5 +57,22 @@ describe('found by fuzzing', () => {
       );
     }
     assert.match(extensionNameProblem('x\ny') ?? '', /"x\\ny"/);
+  });
+
+  it('zip-round-trip: folders whose names sort differently with their "/" ("K" and "K+a") pass the zip contract', async () => {
+    const root = await mkdtemp(path.join(os.tmpdir(), 'fuzz-regression-'));
+    try {
+      const layer = path.join(root, 'layer');
+      for (const folder of ['K', 'K+a', 'K-a', 'K.a'])
+        await mkdir(path.join(layer, folder, 'a'), { recursive: true }).then(() =>
+          writeFile(path.join(layer, folder, 'a', 'file'), folder),
+        );
+      const entries = await collectLayerEntries(layer);
+      const zipPath = path.join(root, 'layer.zip');
+      await writeLayerZip(entries, zipPath, { timestamp: defaultZipTimestamp });
+      assert.deepEqual(zipContractProblems(await readFile(zipPath), defaultZipTimestamp), []);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });
