@@ -14,7 +14,8 @@ export function extensionNameProblem(name: string): string | undefined {
   if (extensionNamePattern.test(name)) return undefined;
   if (name === '') return `the name is empty; ${extensionNameRule}`;
   // Cut, so that a huge name from a config file or a header cannot flood the one-line error.
-  const shown = name.length > 64 ? `${JSON.stringify(name.slice(0, 64))}… (${name.length} characters)` : JSON.stringify(name);
+  const shown =
+    name.length > 64 ? `${JSON.stringify(name.slice(0, 64))}… (${name.length} characters)` : JSON.stringify(name);
   return `${shown} is not a valid extension name; ${extensionNameRule}`;
 }
 

@@ -44,7 +44,9 @@ export class FuzzFailure extends Error {
     readonly seed: number,
     report: string,
   ) {
-    super(`${target} failed with seed ${seed} (replay: FUZZ_SEED=${seed} npm run fuzz -- --target ${target})\n${report}`);
+    super(
+      `${target} failed with seed ${seed} (replay: FUZZ_SEED=${seed} npm run fuzz -- --target ${target})\n${report}`,
+    );
     this.name = 'FuzzFailure';
   }
 }
@@ -70,8 +72,13 @@ export async function runForBudget(
     batches += 1;
     runs += details.numRuns;
     if (details.failed) {
-      const cause = details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance);
-      throw new FuzzFailure(name, seed, `${fc.defaultReportMessage(details) ?? 'failed'}\nError: ${cause.slice(0, 4000)}`);
+      const cause =
+        details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance);
+      throw new FuzzFailure(
+        name,
+        seed,
+        `${fc.defaultReportMessage(details) ?? 'failed'}\nError: ${cause.slice(0, 4000)}`,
+      );
     }
   } while (Date.now() < deadline);
   return { runs, batches };

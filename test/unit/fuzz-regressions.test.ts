@@ -21,7 +21,13 @@ describe('found by fuzzing', () => {
   });
 
   it('names-go: a dotted or zero-led major version suffix is refused, as module.SplitPathVersion does', () => {
-    for (const refused of ['v0/v2.1', 'example.com/x/v1.5', 'example.com/x/v02', 'example.com/x/v1', 'example.com/x/v0'])
+    for (const refused of [
+      'v0/v2.1',
+      'example.com/x/v1.5',
+      'example.com/x/v02',
+      'example.com/x/v1',
+      'example.com/x/v0',
+    ])
       assert.match(goModuleProblem(refused) ?? '', /major version suffix/, refused);
     for (const accepted of ['example.com/x/v2', 'example.com/x/v10', 'v1', 'example.com/xv1', 'example.com/v2x'])
       assert.equal(goModuleProblem(accepted), undefined, accepted);

@@ -146,8 +146,15 @@ export class ExtensionsApi {
   logsApiCalls = 0;
 
   constructor(private readonly host: ApiHost) {
-    this.server = http.createServer((request, response) => {
+    // Node would answer a request without Host with a bare 400 before any handler ran; RIE's clients
+    // always send one, and the routes below answer the rest in the error model.
+    this.server = http.createServer({ requireHostHeader: false }, (request, response) => {
       this.route(request, response).catch((error: unknown) => {
+        // The client closed the connection before its body ended: nobody is left to answer, and nothing broke.
+        if ((error as NodeJS.ErrnoException).code === 'ECONNRESET') {
+          response.destroy();
+          return;
+        }
         this.host.note(
           `internal error while serving ${request.method} ${capped(request.url ?? '', maxHeaderValueLength)}: ${String(error)}`,
         );

@@ -103,7 +103,8 @@ async function build(): Promise<OracleAvailability> {
   const binary = path.join(directory, 'go-module-oracle');
   if (existsSync(binary)) return { binary };
   const go = spawnSync('go', ['version'], { stdio: 'ignore' });
-  if (go.error !== undefined || go.status !== 0) return { skip: 'go is not on PATH, so the Go module oracle cannot be built' };
+  if (go.error !== undefined || go.status !== 0)
+    return { skip: 'go is not on PATH, so the Go module oracle cannot be built' };
   await mkdir(nodeCacheDirectory(), { recursive: true });
   const staging = await mkdtemp(path.join(nodeCacheDirectory(), '.go-module-oracle-'));
   try {

@@ -12,7 +12,19 @@ export const maximumConfigMessageLength = filePath.length + 2_000;
 
 /** Strings that are sometimes valid, sometimes long, sometimes hostile. */
 const text = fc.oneof(
-  fc.constantFrom('demo', 'go', 'ts', '.', '1.0.0', 'x86_64', 'arm64', 'INVOKE', 'SHUTDOWN', '--enable-source-maps', ''),
+  fc.constantFrom(
+    'demo',
+    'go',
+    'ts',
+    '.',
+    '1.0.0',
+    'x86_64',
+    'arm64',
+    'INVOKE',
+    'SHUTDOWN',
+    '--enable-source-maps',
+    '',
+  ),
   fc.string({ maxLength: 40 }),
   fc.string({ unit: 'binary', maxLength: 40 }),
   fc.string({ minLength: 300, maxLength: 3_000 }),

@@ -77,7 +77,10 @@ const subscription = fc.record(
     destination: fc.oneof(
       fc.record({
         protocol: fc.constantFrom('HTTP', 'TCP', 'http', ''),
-        URI: fc.oneof(fc.constantFrom('http://sandbox.localdomain:1/x', 'http://127.0.0.1:1/', 'file:///etc/passwd'), fc.string()),
+        URI: fc.oneof(
+          fc.constantFrom('http://sandbox.localdomain:1/x', 'http://127.0.0.1:1/', 'file:///etc/passwd'),
+          fc.string(),
+        ),
       }),
       fc.jsonValue({ maxDepth: 2 }),
     ),
@@ -88,7 +91,9 @@ const body = fc.oneof(
   fc.constant(''),
   fc.record({ events: eventsValue }, { requiredKeys: [] }).map((value) => JSON.stringify(value)),
   subscription.map((value) => JSON.stringify(value)),
-  fc.record({ errorMessage: fc.string(), errorType: fc.string(), stackTrace: fc.array(fc.string()) }).map((value) => JSON.stringify(value)),
+  fc
+    .record({ errorMessage: fc.string(), errorType: fc.string(), stackTrace: fc.array(fc.string()) })
+    .map((value) => JSON.stringify(value)),
   fc.jsonValue({ maxDepth: 3 }).map((value) => JSON.stringify(value)),
   fc.string({ maxLength: 300 }),
   fc.string({ unit: 'binary', maxLength: 100 }),
@@ -113,9 +118,22 @@ const requestShape: fc.Arbitrary<RequestShape> = fc.record({
 /** How the raw request is framed, and what breaks it. */
 const framing = fc.record({
   version: fc.constantFrom('HTTP/1.1', 'HTTP/1.1', 'HTTP/1.0', 'HTTP/2.0', 'HTTP/1.1 extra', ''),
-  length: fc.constantFrom('exact', 'exact', 'none', 'short', 'long', 'negative', 'garbage', 'twice', 'chunked', 'bad-chunked'),
+  length: fc.constantFrom(
+    'exact',
+    'exact',
+    'none',
+    'short',
+    'long',
+    'negative',
+    'garbage',
+    'twice',
+    'chunked',
+    'bad-chunked',
+  ),
   lineEnd: fc.constantFrom('\r\n', '\r\n', '\n', '\r'),
-  injected: fc.option(fc.constantFrom('\r\nX-Injected: 1', '\0', ' \t', '\r\n\r\nGET / HTTP/1.1', 'é'), { nil: undefined }),
+  injected: fc.option(fc.constantFrom('\r\nX-Injected: 1', '\0', ' \t', '\r\n\r\nGET / HTTP/1.1', 'é'), {
+    nil: undefined,
+  }),
   pipelined: fc.nat({ max: 2 }),
   splitAt: fc.option(fc.nat({ max: 200 }), { nil: undefined }),
 });
@@ -150,7 +168,11 @@ function rawBytes(shape: RequestShape, frame: Framing): Buffer {
       break;
     case 'chunked':
       lines.push('Transfer-Encoding: chunked');
-      content = Buffer.concat([Buffer.from(`${payload.length.toString(16)}\r\n`), payload, Buffer.from('\r\n0\r\n\r\n')]);
+      content = Buffer.concat([
+        Buffer.from(`${payload.length.toString(16)}\r\n`),
+        payload,
+        Buffer.from('\r\n0\r\n\r\n'),
+      ]);
       break;
     case 'bad-chunked':
       lines.push('Transfer-Encoding: chunked');
@@ -168,7 +190,11 @@ interface Answer {
 }
 
 /** Every answer on the connection; the client half-closes after sending, so a stalled parse ends too. */
-function sendRaw(api: string, bytes: Buffer, splitAt: number | undefined): Promise<{ answers: Answer[]; text: string; hung: boolean }> {
+function sendRaw(
+  api: string,
+  bytes: Buffer,
+  splitAt: number | undefined,
+): Promise<{ answers: Answer[]; text: string; hung: boolean; problem?: string }> {
   const [host, port] = api.split(':');
   return new Promise((resolve) => {
     const socket = net.connect({ host, port: Number(port) });
@@ -183,7 +209,11 @@ function sendRaw(api: string, bytes: Buffer, splitAt: number | undefined): Promi
     socket.on('close', () => {
       clearTimeout(timer);
       const text = Buffer.concat(chunks).toString('latin1');
-      resolve({ answers: parseResponses(text), text, hung });
+      try {
+        resolve({ answers: parseResponses(text), text, hung });
+      } catch (error) {
+        resolve({ answers: [], text, hung, problem: (error as Error).message });
+      }
     });
     socket.on('connect', () => {
       if (splitAt !== undefined && splitAt < bytes.length) {
@@ -222,11 +252,21 @@ function sendHttp(api: string, shape: RequestShape): Promise<Answer | undefined>
     const headers: http.OutgoingHttpHeaders = {};
     if (shape.identifier !== undefined) headers['Lambda-Extension-Identifier'] = shape.identifier;
     for (const [name, value] of shape.headers) {
-      if (/^[\t\x20-\x7e\x80-\xff]*$/.test(value) && !/^(transfer-encoding|content-length|connection|expect)$/i.test(name))
+      if (
+        /^[\t\x20-\x7e\x80-\xff]*$/.test(value) &&
+        !/^(transfer-encoding|content-length|connection|expect)$/i.test(name)
+      )
         headers[name] = value;
     }
     const request = http.request(
-      { host, port: Number(port), method: shape.method, path: shape.route.replace(/[^\x21-\x7e]/g, '_'), headers, agent: false },
+      {
+        host,
+        port: Number(port),
+        method: shape.method,
+        path: shape.route.replace(/[^\x21-\x7e]/g, '_'),
+        headers,
+        agent: false,
+      },
       (response) => {
         let text = '';
         response.setEncoding('latin1');
@@ -252,7 +292,10 @@ function checkAnswer(answer: Answer, method: string, context: string): void {
   }
   const model = parsed as Record<string, unknown>;
   check(
-    typeof model === 'object' && model !== null && typeof model['errorMessage'] === 'string' && typeof model['errorType'] === 'string',
+    typeof model === 'object' &&
+      model !== null &&
+      typeof model['errorMessage'] === 'string' &&
+      typeof model['errorType'] === 'string',
     () => `${context}: a ${answer.status} answer is not the error model: ${answer.body.slice(0, 200)}`,
   );
   check(answer.body.length < 4_096, () => `${context}: a ${answer.body.length}-byte error answer`);
@@ -275,6 +318,7 @@ export const emulatorApiTarget: FuzzTarget = {
       const property = fc.asyncProperty(
         fc.array(fc.tuple(requestShape, fc.option(framing, { nil: undefined })), { minLength: 1, maxLength: 4 }),
         async (requests) => {
+          const timelineStart = emulator.timeline.length;
           for (const [shape, frame] of requests) {
             const context = `${shape.method} ${shape.route}`;
             if (frame === undefined) {
@@ -284,12 +328,13 @@ export const emulatorApiTarget: FuzzTarget = {
             } else {
               let bytes = rawBytes(shape, frame);
               for (let copy = 0; copy < frame.pipelined; copy++) bytes = Buffer.concat([bytes, rawBytes(shape, frame)]);
-              const { answers, hung } = await sendRaw(api, bytes, frame.splitAt);
+              const { answers, hung, problem } = await sendRaw(api, bytes, frame.splitAt);
+              check(problem === undefined, () => `raw ${context}: ${problem}`);
               check(!hung, () => `${context}: the connection was still open 15 s after the client finished`);
               for (const answer of answers) checkAnswer(answer, shape.method, `raw ${context}`);
             }
           }
-          const internal = emulator.timeline.find((entry) => /internal error/.test(entry.text));
+          const internal = emulator.timeline.slice(timelineStart).find((entry) => /internal error/.test(entry.text));
           check(internal === undefined, () => `the emulator noted: ${internal?.text}`);
           const invoked = await emulator.invoke();
           invokes += 1;

@@ -98,7 +98,10 @@ export function exerciseLauncher(text: string, file: string): void {
   const lines = text.split('\n');
   check(targets.length <= lines.length, () => `${targets.length} targets from ${lines.length} lines`);
   for (const target of targets) {
-    check(lines[target.line - 1]?.replace(/\r$/, '') === target.text, () => `target line ${target.line} is not its text`);
+    check(
+      lines[target.line - 1]?.replace(/\r$/, '') === target.text,
+      () => `target line ${target.line} is not its text`,
+    );
     if (target.path === undefined) continue;
     const resolved = target.path;
     check(
@@ -115,7 +118,11 @@ export const launcherTarget: FuzzTarget = {
   run(budget) {
     return runForBudget(
       this.name,
-      fc.property(fc.oneof({ weight: 4, arbitrary: script }, { weight: 1, arbitrary: doubling }), launcherPath, exerciseLauncher),
+      fc.property(
+        fc.oneof({ weight: 4, arbitrary: script }, { weight: 1, arbitrary: doubling }),
+        launcherPath,
+        exerciseLauncher,
+      ),
       budget,
       100,
     );

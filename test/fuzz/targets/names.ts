@@ -38,9 +38,15 @@ const npmName = fc.oneof(
 );
 
 const goPiece = fc.oneof(
-  { weight: 8, arbitrary: fc.constantFrom('a', 'example', 'github', 'com', 'x', 'Z', '0', '9', '-', '_', '.', '~', '/') },
+  {
+    weight: 8,
+    arbitrary: fc.constantFrom('a', 'example', 'github', 'com', 'x', 'Z', '0', '9', '-', '_', '.', '~', '/'),
+  },
   { weight: 3, arbitrary: fc.constantFrom('v0', 'v1', 'v2', 'v01', 'v10', 'v2.1', '.v2', 'gopkg.in', 'example.com') },
-  { weight: 2, arbitrary: fc.constantFrom('CON', 'aux', 'nul.txt', 'com1', 'LPT9', 'com¹', '~1', 'abc~12', '..', '//') },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom('CON', 'aux', 'nul.txt', 'com1', 'LPT9', 'com¹', '~1', 'abc~12', '..', '//'),
+  },
   { weight: 1, arbitrary: fc.constantFrom(' ', '+', '@', '%', '\\', ':', '!', '*', 'é', '日', '\t', '"', "'") },
   { weight: 1, arbitrary: fc.string({ unit: 'grapheme', maxLength: 2 }) },
 );

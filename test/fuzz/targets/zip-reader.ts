@@ -52,8 +52,14 @@ export function seedZips(): Buffer[] {
   return [
     layer,
     withZip64Records(layer),
-    buildZip([{ ...extensionEntry, dataDescriptor: true }, { name: 'a/b/c', data: Buffer.alloc(4096, 7) }]),
-    buildZip([{ ...extensionEntry, extra: zip64Extra() }, { name: 'dos.txt', data: 'x', platform: 0 }]),
+    buildZip([
+      { ...extensionEntry, dataDescriptor: true },
+      { name: 'a/b/c', data: Buffer.alloc(4096, 7) },
+    ]),
+    buildZip([
+      { ...extensionEntry, extra: zip64Extra() },
+      { name: 'dos.txt', data: 'x', platform: 0 },
+    ]),
     buildZip([{ name: 'extensions/link', data: 'demo', mode: 0o120777, method: 0 }, extensionEntry]),
     overlappingEntriesZip(3, 64 * 1024),
   ];
@@ -83,13 +89,13 @@ interface RawMutation {
 }
 
 const mutation: fc.Arbitrary<RawMutation> = fc.record({
-    kind: fc.constantFrom('flip', 'truncate', 'splice', 'number', 'insert', 'cut'),
-    a: position,
-    b: position,
-    c: interesting,
-    bytes: fc.uint8Array({ maxLength: 64 }),
-    width: fc.constantFrom(2 as const, 4 as const),
-  });
+  kind: fc.constantFrom('flip', 'truncate', 'splice', 'number', 'insert', 'cut'),
+  a: position,
+  b: position,
+  c: interesting,
+  bytes: fc.uint8Array({ maxLength: 64 }),
+  width: fc.constantFrom(2 as const, 4 as const),
+});
 
 /** Offsets are drawn as fractions, so that they land inside whatever length earlier mutations left. */
 function toMutation(raw: RawMutation, length: number): Mutation {

@@ -83,7 +83,13 @@ const launcher = '#!/bin/sh\nexec sleep 1\n';
 async function writeProject(project: string, tree: TreeNode[], reverse: boolean, mtime: Date): Promise<void> {
   await writeFile(
     path.join(project, 'lambda-extension.json'),
-    JSON.stringify({ name: 'fuzz', language: 'ts', entry: 'src/index.ts', architectures: ['x86_64'], version: '1.0.0' }),
+    JSON.stringify({
+      name: 'fuzz',
+      language: 'ts',
+      entry: 'src/index.ts',
+      architectures: ['x86_64'],
+      version: '1.0.0',
+    }),
   );
   const layer = path.join(project, 'dist', 'x86_64');
   await mkdir(path.join(layer, 'extensions'), { recursive: true });
@@ -158,10 +164,7 @@ export const zipRoundTripTarget: FuzzTarget = {
   description:
     'random layer trees (Unicode names, modes, sizes, empty folders) → ext pack → ext inspect passes → yauzl gives back the same tree, modes and bytes; the same tree packs to identical bytes whatever the write order and mtimes',
   run(budget) {
-    const property = fc.asyncProperty(
-      fc.array(node, { maxLength: 24 }).map(consistentTree),
-      roundTrip,
-    );
+    const property = fc.asyncProperty(fc.array(node, { maxLength: 24 }).map(consistentTree), roundTrip);
     return runForBudget(this.name, property, budget, 10);
   },
 };

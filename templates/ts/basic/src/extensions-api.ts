@@ -144,34 +144,7 @@ export class ExtensionsApiClient {
   async next(signal?: AbortSignal): Promise<ExtensionEvent> {
     const path = '/event/next';
     const reply = await this.#call('GET', path, { headers: this.#identified(), signal });
-    const body = parseObject(path, reply);
-    const sent = typeof body['deadlineMs'] === 'string' && body['deadlineMs'] !== '' ? Number(body['deadlineMs']) : body['deadlineMs'];
-    const valid = typeof sent === 'number' && Number.isFinite(sent);
-    // A missing deadline must not end the extension (exiting before SHUTDOWN is a crash):
-    // the work gets the shortest budget Lambda ever gives, and the event says so.
-    const deadlineMs = valid ? sent : Date.now() + fallbackDeadlineMs;
-    const missing = valid ? {} : { deadlineMissing: true as const };
-    switch (body['eventType']) {
-      case 'INVOKE': {
-        const event: InvokeEvent = {
-          eventType: 'INVOKE',
-          deadlineMs,
-          requestId: stringField(body, 'requestId'),
-          invokedFunctionArn: stringField(body, 'invokedFunctionArn'),
-          ...missing,
-        };
-        const tracing = body['tracing'];
-        if (isObject(tracing) && typeof tracing['type'] === 'string' && typeof tracing['value'] === 'string') {
-          event.tracing = { type: tracing['type'], value: tracing['value'] };
-        }
-        return event;
-      }
-      case 'SHUTDOWN':
-        return { eventType: 'SHUTDOWN', deadlineMs, shutdownReason: stringField(body, 'shutdownReason'), ...missing };
-      default:
-        // The loop in src/extension.ts logs a warning and polls again, as for any event it does not know.
-        throw new UnknownEventError(path, reply.status, body['eventType']);
-    }
+    return decodeEvent(reply.body, reply.status);
   }
 
   /** Reports a failure during setup (after `register`). The extension should exit afterwards. */
@@ -282,4 +255,41 @@ function stringField(body: Record<string, unknown>, key: string): string {
 
 function invalidResponse(path: string, status: number, message: string): ExtensionsApiError {
   return new ExtensionsApiError(status, 'InvalidResponse', message, path);
+}
+
+/**
+ * Decodes an event/next body. Throws ExtensionsApiError (InvalidResponse) for
+ * a body that is not a JSON object, UnknownEventError for an event type it
+ * does not know; anything else decodes, with a fallback deadline if needed.
+ */
+export function decodeEvent(text: string, status = 200): ExtensionEvent {
+  const path = '/event/next';
+  const body = parseObject(path, { status, headers: {}, body: text });
+  const sent = typeof body['deadlineMs'] === 'string' && body['deadlineMs'] !== '' ? Number(body['deadlineMs']) : body['deadlineMs'];
+  const valid = typeof sent === 'number' && Number.isFinite(sent);
+  // A missing deadline must not end the extension (exiting before SHUTDOWN is a crash):
+  // the work gets the shortest budget Lambda ever gives, and the event says so.
+  const deadlineMs = valid ? sent : Date.now() + fallbackDeadlineMs;
+  const missing = valid ? {} : { deadlineMissing: true as const };
+  switch (body['eventType']) {
+    case 'INVOKE': {
+      const event: InvokeEvent = {
+        eventType: 'INVOKE',
+        deadlineMs,
+        requestId: stringField(body, 'requestId'),
+        invokedFunctionArn: stringField(body, 'invokedFunctionArn'),
+        ...missing,
+      };
+      const tracing = body['tracing'];
+      if (isObject(tracing) && typeof tracing['type'] === 'string' && typeof tracing['value'] === 'string') {
+        event.tracing = { type: tracing['type'], value: tracing['value'] };
+      }
+      return event;
+    }
+    case 'SHUTDOWN':
+      return { eventType: 'SHUTDOWN', deadlineMs, shutdownReason: stringField(body, 'shutdownReason'), ...missing };
+    default:
+      // The loop in src/extension.ts logs a warning and polls again, as for any event it does not know.
+      throw new UnknownEventError(path, status, body['eventType']);
+  }
 }

@@ -173,7 +173,10 @@ export function parseHeaders(value: string): Record<string, string> | undefined 
     const equals = pair.indexOf('=');
     const name = equals < 0 ? '' : pair.slice(0, equals).trim();
     if (!headerName.test(name)) return undefined;
-    headers[name.toLowerCase()] = pair.slice(equals + 1).trim();
+    const headerValue = pair.slice(equals + 1).trim();
+    // node refuses such a value on every request (ERR_INVALID_CHAR); refuse it once, at init, instead.
+    if (!/^[\t\x20-\x7e\x80-\xff]*$/.test(headerValue)) return undefined;
+    headers[name.toLowerCase()] = headerValue;
   }
   return headers;
 }

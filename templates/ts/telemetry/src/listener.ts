@@ -37,7 +37,8 @@ export function ownOutputFilter(name: string): (envelope: { type?: unknown; reco
     }
   };
   return ({ type, record }) => {
-    if (type !== 'extension') return false;
+    // An empty name would claim every record whose `extension` is empty, as in the Go template.
+    if (type !== 'extension' || name === '') return false;
     if (typeof record === 'string') return isOwnLine(record);
     // With the JSON log format Lambda may hand the line over already parsed, or wrapped with its text in `message`.
     if (typeof record === 'object' && record !== null) {

@@ -151,3 +151,10 @@ test('with the 64 MB heap of nodeOptions, a large queue is refused with the fix,
     /MY_EXT_QUEUE_MAX_BYTES \(default 8388608\): /,
   );
 });
+
+test('parseHeaders refuses values node cannot send (found by the property test)', () => {
+  for (const value of ['Authorization=Ā', 'X-Key=a\u0000b', 'X-Key=a\r\nInjected: 1', 'X-Key=\u007f']) {
+    assert.equal(parseHeaders(value), undefined, JSON.stringify(value));
+  }
+  assert.deepEqual(parseHeaders('X-Key=a\tb,X-Latin=é'), { 'x-key': 'a\tb', 'x-latin': 'é' });
+});
