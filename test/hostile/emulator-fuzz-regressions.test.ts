@@ -56,6 +56,17 @@ describe('emulator requests found by fuzzing', () => {
     assert.equal(body['errorType'], 'Extension.MissingExtensionIdentifier');
   });
 
+  test('an Expect other than 100-continue gets 417 in the error model, not a bare 417', async () => {
+    const answer = await sendRaw(
+      api,
+      'GET /2020-01-01/extension/register HTTP/1.1\r\nHost: x\r\nExpect: \r\nContent-Length: 2\r\n\r\n{}',
+    );
+    assert.match(answer, /^HTTP\/1\.1 417 /);
+    assert.match(answer, /Content-Length: \d+/i);
+    const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as Record<string, unknown>;
+    assert.equal(body['errorType'], 'ExpectationFailed');
+  });
+
   test('a client that closes before its body ends is no internal error, and serving goes on', async () => {
     await sendRaw(
       api,

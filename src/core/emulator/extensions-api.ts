@@ -178,6 +178,19 @@ export class ExtensionsApi {
         `HTTP/1.1 ${tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
       );
     });
+    // Node answers an Expect other than 100-continue with a bare 417; answer it in the error model instead.
+    this.server.on('checkExpectation', (request: http.IncomingMessage, response: http.ServerResponse) => {
+      request.resume();
+      send(
+        response,
+        417,
+        {
+          errorMessage: 'Expectation Failed: only "Expect: 100-continue" is supported',
+          errorType: 'ExpectationFailed',
+        },
+        { Connection: 'close' },
+      );
+    });
     // event/next is a long poll with no client timeout: the server must not time it out either.
     this.server.requestTimeout = 0;
     this.server.timeout = 0;
