@@ -194,6 +194,7 @@ function sendRaw(
   api: string,
   bytes: Buffer,
   splitAt: number | undefined,
+  method: string,
 ): Promise<{ answers: Answer[]; text: string; hung: boolean; problem?: string }> {
   const [host, port] = api.split(':');
   return new Promise((resolve) => {
@@ -210,7 +211,7 @@ function sendRaw(
       clearTimeout(timer);
       const text = Buffer.concat(chunks).toString('latin1');
       try {
-        resolve({ answers: parseResponses(text), text, hung });
+        resolve({ answers: parseResponses(text, method), text, hung });
       } catch (error) {
         resolve({ answers: [], text, hung, problem: (error as Error).message });
       }
@@ -227,7 +228,7 @@ function sendRaw(
 }
 
 /** Splits a byte stream of HTTP/1.1 responses with Content-Length bodies (all the emulator sends). */
-function parseResponses(text: string): Answer[] {
+function parseResponses(text: string, method: string): Answer[] {
   const answers: Answer[] = [];
   let rest = text;
   while (rest.length > 0) {
@@ -239,7 +240,8 @@ function parseResponses(text: string): Answer[] {
     const length = /\r\ncontent-length: *(\d+)/i.exec(head);
     const chunked = /\r\ntransfer-encoding: *chunked/i.test(head);
     if (length === null && chunked) throw new Error('a chunked answer (the emulator always sends a length)');
-    const size = length === null ? 0 : Number(length[1]);
+    // An answer to HEAD declares its length but carries no body.
+    const size = length === null || method === 'HEAD' ? 0 : Number(length[1]);
     answers.push({ status: Number(status[1]), body: rest.slice(headEnd + 4, headEnd + 4 + size) });
     rest = rest.slice(headEnd + 4 + size);
   }
@@ -328,7 +330,7 @@ export const emulatorApiTarget: FuzzTarget = {
             } else {
               let bytes = rawBytes(shape, frame);
               for (let copy = 0; copy < frame.pipelined; copy++) bytes = Buffer.concat([bytes, rawBytes(shape, frame)]);
-              const { answers, hung, problem } = await sendRaw(api, bytes, frame.splitAt);
+              const { answers, hung, problem } = await sendRaw(api, bytes, frame.splitAt, shape.method);
               check(problem === undefined, () => `raw ${context}: ${problem}`);
               check(!hung, () => `${context}: the connection was still open 15 s after the client finished`);
               for (const answer of answers) checkAnswer(answer, shape.method, `raw ${context}`);
