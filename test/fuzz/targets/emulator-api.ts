@@ -241,7 +241,10 @@ function parseResponses(text: string, method: string): Answer[] {
     const chunked = /\r\ntransfer-encoding: *chunked/i.test(head);
     if (length === null && chunked) throw new Error('a chunked answer (the emulator always sends a length)');
     // An answer to HEAD declares its length but carries no body.
-    const size = length === null || method === 'HEAD' ? 0 : Number(length[1]);
+    // unless what follows is the next answer's body (a 400 for a broken request after it is not a HEAD answer).
+    const after = rest.slice(headEnd + 4);
+    const bodiless = method === 'HEAD' && (after === '' || after.startsWith('HTTP/'));
+    const size = length === null || bodiless ? 0 : Number(length[1]);
     answers.push({ status: Number(status[1]), body: rest.slice(headEnd + 4, headEnd + 4 + size) });
     rest = rest.slice(headEnd + 4 + size);
   }
