@@ -248,7 +248,8 @@ export async function resolveCreateOptions(
   if (standalone === undefined && language === 'ts' && interactive) {
     standalone = await question<boolean>({
       type: 'toggle',
-      message: 'Bundle node in the layer, so it runs beside Python, Java, .NET, Ruby and provided.al2023 functions too (+40 MB zipped)?',
+      message:
+        'Bundle node in the layer, so it runs beside Python, Java, .NET, Ruby and provided.al2023 functions too (+40 MB zipped)?',
       initial: false,
       active: 'yes',
       inactive: 'no',

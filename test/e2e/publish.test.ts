@@ -105,7 +105,7 @@ describe('ext publish against moto', { skip: 'skip' in moto ? moto.skip : false 
     }
   });
 
-  test('a standalone manifest\'s compatibleRuntimes reach PublishLayerVersion; --compatible-runtimes overrides them', async () => {
+  test("a standalone manifest's compatibleRuntimes reach PublishLayerVersion; --compatible-runtimes overrides them", async () => {
     const manifestPath = path.join(project, 'dist', 'manifest.json');
     const written = await manifest();
     const al2023 = ['provided.al2023', 'python3.12', 'java21', 'nodejs22.x'];

@@ -113,16 +113,28 @@ function runNpm(args: string[], cwd: string, options: NodeCacheOptions): Promise
   });
 }
 
-/** npm's own last error line, which names the cause (ENOTFOUND, E404, ETARGET). */
+/** npm's own account of a failure: with --json, the error's summary; else its most telling stderr line. */
 function npmReason(run: NpmRun): string {
+  try {
+    const summary = (JSON.parse(run.stdout) as { error?: { summary?: unknown } }).error?.summary;
+    if (typeof summary === 'string' && summary.trim() !== '')
+      return summary
+        .trim()
+        .split('\n')[0]!
+        .replace(/^FetchError: /, '');
+  } catch {
+    // Not JSON: read stderr.
+  }
   const lines = run.stderr
     .split('\n')
     .map((line) => line.replace(/^npm (?:error|ERR!)\s*/, '').trim())
     .filter((line) => line !== '' && !line.startsWith('A complete log'));
   return (
-    lines.find((line) => /^(?:code |E[A-Z0-9]+|request to|network|404|No matching)/.test(line)) ??
+    lines
+      .find((line) => /request to|No match|ETARGET|E404|ENOTFOUND|EAI_AGAIN/.test(line))
+      ?.replace(/^FetchError: /, '') ??
     lines[0] ??
-    `exit code ${run.code ?? 'signal'}`
+    `npm exited with code ${run.code ?? 'signal'}`
   );
 }
 
