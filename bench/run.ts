@@ -467,6 +467,41 @@ function formatRow(row: Row): string {
   return `| ${row.figure} | ${row.baseline} | ${measured} | ${absolute} | ${row.target} | ${verdict} |`;
 }
 
+/**
+ * A standalone TypeScript layer carries node itself: its zip must stay under
+ * Lambda's 50 MB direct upload, with room for the bundle, hence ≤ 45 MB.
+ */
+async function standaloneSizeFigures(workspace: string): Promise<void> {
+  log('standalone TypeScript layer zips (node bundled, stripped)');
+  const name = 'bench-standalone';
+  await timeCommand(node, [createBin, name, '--lang', 'ts', '--standalone', '--yes'], { cwd: workspace });
+  const project = path.join(workspace, name);
+  const packed = await new Promise<string>((resolve, reject) => {
+    const child = spawn(node, [extBin, 'pack', '--json'], { cwd: project, stdio: ['ignore', 'pipe', 'inherit'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(output) : reject(new Error(`ext pack exited with ${code}`))));
+  });
+  const result = JSON.parse(packed) as {
+    standalone?: { nodeVersion: string };
+    notes: string[];
+    layers: { architecture: string; zippedBytes: number; unzippedBytes: number }[];
+  };
+  const megabytes = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10;
+  for (const layer of result.layers) {
+    const stripping = result.notes.find((note) => note.startsWith(`${layer.architecture}: bundled node`)) ?? '';
+    absoluteRow(
+      `standalone TS layer zip, ${layer.architecture} (node ${result.standalone?.nodeVersion ?? '?'})`,
+      megabytes(layer.zippedBytes),
+      'MB',
+      '≤ 45 MB',
+      megabytes(layer.zippedBytes) <= 45,
+      `${megabytes(layer.unzippedBytes)} MB unzipped; ${stripping.replace(/^\S+: /, '')}`,
+    );
+  }
+}
+
 async function main(): Promise<void> {
   const started = performance.now();
   const workspace = await mkdtemp(path.join(os.tmpdir(), 'bench-'));
@@ -486,6 +521,7 @@ async function main(): Promise<void> {
       'bench-ts',
     );
     await binarySizeFigures(path.join(goProject, 'dist'), 'bench-go');
+    await standaloneSizeFigures(workspace);
     await emulatorFigure(path.join(goProject, 'dist', 'x86_64'));
     for (const language of ['go', 'ts'] as const) {
       await telemetryMemoryFigure(workspace, language, 'healthy');

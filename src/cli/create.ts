@@ -20,6 +20,8 @@ export interface CreateArguments {
   arch?: string | undefined;
   events?: string | undefined;
   module?: string | undefined;
+  standalone?: boolean | undefined;
+  'node-version'?: string | undefined;
   yes?: boolean | undefined;
   force?: boolean | undefined;
   interactive?: boolean | undefined;
@@ -35,7 +37,7 @@ export const defaults = {
 
 const languageTitles: Record<Language, string> = {
   go: 'Go (static binary, runs next to any runtime)',
-  ts: 'TypeScript (needs a Node.js runtime)',
+  ts: 'TypeScript (runs on a Node.js runtime, or bundles its own node)',
 };
 
 /** The prompts we ask, as a function so that tests can drive it with prompts.inject. */
@@ -242,6 +244,18 @@ export async function resolveCreateOptions(
     );
   } else events = defaults.events;
 
+  let standalone = args.standalone;
+  if (standalone === undefined && language === 'ts' && interactive) {
+    standalone = await question<boolean>({
+      type: 'toggle',
+      message:
+        'Bundle node in the layer, so it runs beside Python, Java, .NET, Ruby and provided.al2023 functions too (+40 MB zipped)?',
+      initial: false,
+      active: 'yes',
+      inactive: 'no',
+    });
+  }
+
   return {
     directory,
     name,
@@ -250,6 +264,8 @@ export async function resolveCreateOptions(
     architectures: chosenArchitectures,
     events,
     goModule: args.module,
+    ...(standalone === true ? { standalone } : {}),
+    ...(args['node-version'] === undefined ? {} : { nodeVersion: args['node-version'] }),
     force: args.force,
   };
 }
@@ -319,6 +335,16 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
           defaultDescription: 'INVOKE,SHUTDOWN',
         },
         module: { type: 'string', describe: 'Go module path', defaultDescription: 'the extension name' },
+        standalone: {
+          type: 'boolean',
+          describe:
+            'TypeScript: bundle a Linux node binary in the layer, so it runs beside any Amazon Linux 2023 runtime, not only Node.js',
+        },
+        'node-version': {
+          type: 'string',
+          describe: 'With --standalone: the Node.js major to bundle',
+          defaultDescription: '24',
+        },
         yes: { type: 'boolean', alias: 'y', describe: 'Accept defaults for everything not given; never prompt' },
         force: {
           type: 'boolean',
@@ -332,6 +358,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
       })
       .example('$0 my-ext', 'Ask for the rest on a terminal')
       .example('$0 my-ext --lang ts --arch arm64 --yes', 'No questions: TypeScript, arm64 only')
+      .example('$0 my-ext --lang ts --standalone --yes', 'TypeScript with its own node: runs beside any AL2023 runtime')
       .example('$0 --name my-ext --lang go --events SHUTDOWN --no-interactive', 'For scripts and CI')
       .strict()
       .version(toolkitVersion())

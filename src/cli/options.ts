@@ -37,6 +37,15 @@ export const configOverrideOptions = {
     type: 'boolean',
     describe: 'Override "sourcemap" (TypeScript): write index.mjs.map and enable source maps',
   },
+  standalone: {
+    type: 'boolean',
+    describe:
+      'Override "standalone" (TypeScript): bundle a Linux node binary so the layer runs beside any Amazon Linux 2023 runtime (--no-standalone: use the runtime\'s node)',
+  },
+  'node-version': {
+    type: 'string',
+    describe: 'Override "nodeVersion" (TypeScript standalone): the Node.js major (24) or exact version to bundle',
+  },
 } as const satisfies Record<string, Options>;
 
 export interface ConfigOverrideArguments {
@@ -44,10 +53,19 @@ export interface ConfigOverrideArguments {
   entry?: string | undefined;
   'extension-version'?: string | undefined;
   sourcemap?: boolean | undefined;
+  standalone?: boolean | undefined;
+  'node-version'?: string | undefined;
 }
 
 export function configOverrides(args: ConfigOverrideArguments): ConfigOverrides {
-  return { name: args.name, entry: args.entry, version: args['extension-version'], sourcemap: args.sourcemap };
+  return {
+    name: args.name,
+    entry: args.entry,
+    version: args['extension-version'],
+    sourcemap: args.sourcemap,
+    standalone: args.standalone,
+    nodeVersion: args['node-version'],
+  };
 }
 
 /** `--arch` as given, or undefined to use the config's list. */

@@ -3,10 +3,24 @@ import { chmod, cp, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises
 import os from 'node:os';
 import path from 'node:path';
 import { goArchitecture, type Architecture } from './architectures.js';
-import { applyConfigOverrides, readConfig, type ConfigOverrides, type ExtensionConfig } from './config.js';
+import {
+  applyConfigOverrides,
+  readConfig,
+  standaloneNodeVersion,
+  type ConfigOverrides,
+  type ExtensionConfig,
+} from './config.js';
 import { CancelledError, CliError, errorMessage } from './errors.js';
 import { isErrorCode, listFiles, replaceDirectory } from './fs-utils.js';
+import { formatBytes } from './format.js';
 import { OutputDirectory } from './output-ownership.js';
+import {
+  bundledNodePath,
+  installBundledNode,
+  resolveNodeVersion,
+  standaloneCompatibilityNote,
+  type BundledNode,
+} from './standalone/index.js';
 
 export interface BuildOptions extends ConfigOverrides {
   projectDirectory: string;
@@ -21,6 +35,8 @@ export interface BuildOptions extends ConfigOverrides {
   onOutput?: ((chunk: string) => void) | undefined;
   /** Aborting kills the compilers, removes every temp path and rejects with CancelledError; finished layers stay. */
   signal?: AbortSignal | undefined;
+  /** Standalone layers: where node binaries are cached; default the CLI's cache folder (see standalone/node-cache.ts). */
+  nodeCacheDirectory?: string | undefined;
 }
 
 export type BuildProgress =
@@ -51,6 +67,18 @@ export interface BuildResult {
   layers: BuiltLayer[];
   /** Things the user should know, such as the node dependency of TypeScript layers. */
   notes: string[];
+  /** Set for a standalone TypeScript layer, which carries its own node. */
+  standalone?: StandaloneBuild;
+}
+
+export interface StandaloneBuild {
+  /** As lambda-extension.json or --node-version gave it ("24"). */
+  requestedNodeVersion: string;
+  /** The exact version bundled ("24.22.3"). */
+  nodeVersion: string;
+  /** Relative to the layer directory (/opt). */
+  nodePath: string;
+  nodes: BundledNode[];
 }
 
 /** The exact flags production Go extensions use, plus -buildvcs=false and -buildid= for byte-reproducible output. */
@@ -77,12 +105,39 @@ export function goBuildEnvironment(
 /**
  * The POSIX sh launcher Lambda starts for a TypeScript extension. It finds
  * the bundle relative to itself, so the same layer runs from /opt and from
- * any other folder (such as ext dev's), and fails with a plain message when
- * the function's runtime has no node.
+ * any other folder (such as ext dev's). A plain layer runs the node on PATH
+ * and fails with a plain message when the function's runtime has none; a
+ * standalone one runs the node shipped beside the bundle and never PATH's.
  */
-export function launcherScript(name: string, sourcemap: boolean, nodeOptions: readonly string[] = []): string {
+export function launcherScript(
+  name: string,
+  sourcemap: boolean,
+  nodeOptions: readonly string[] = [],
+  standalone = false,
+): string {
   const flags = [...(sourcemap ? ['--enable-source-maps'] : []), ...nodeOptions].map((flag) => `${flag} `).join('');
   // Only shell built-ins: a function's PATH may lack even basename and dirname.
+  if (standalone) {
+    return [
+      '#!/bin/sh',
+      `# Lambda starts this file as /opt/extensions/${name}. It runs the bundled`,
+      `# extension in ../${name}/ with the node binary shipped in ../${name}/bin/,`,
+      "# never the runtime's: the layer works beside any Amazon Linux 2023 runtime.",
+      'set -e',
+      'LAMBDA_EXTENSION_NAME=${0##*/}',
+      'export LAMBDA_EXTENSION_NAME',
+      `bundled_node="\${0%/*}/../${bundledNodePath(name)}"`,
+      // Asking for the version costs a few milliseconds and turns a loader failure (Amazon Linux 2's
+      // glibc 2.26 and older libstdc++) into one line that says what to do, which exec alone cannot.
+      'if ! "$bundled_node" --version >/dev/null 2>&1; then',
+      `  problem=$("$bundled_node" --version 2>&1 >/dev/null | { IFS= read -r first || true; printf '%s' "$first"; }) || true`,
+      `  echo "$LAMBDA_EXTENSION_NAME: the bundled node cannot start here (\${problem:-it exits with an error}); it needs glibc 2.28 and libstdc++, so use an Amazon Linux 2023 runtime (provided.al2023, nodejs20.x+, python3.12+, java21+, dotnet8+, ruby3.3+)" >&2`,
+      '  exit 127',
+      'fi',
+      `exec "$bundled_node" ${flags}"\${0%/*}/../${name}/index.mjs" "$@"`,
+      '',
+    ].join('\n');
+  }
   return [
     '#!/bin/sh',
     `# Lambda starts this file as /opt/extensions/${name}. It runs the bundled`,
@@ -252,7 +307,9 @@ async function bundleTypeScript(
   await chmod(outfile, 0o755);
   const launcher = path.join(stagingLayer, 'extensions', config.name);
   await mkdir(path.dirname(launcher), { recursive: true });
-  await writeFile(launcher, launcherScript(config.name, sourcemap, config.nodeOptions), { mode: 0o755 });
+  await writeFile(launcher, launcherScript(config.name, sourcemap, config.nodeOptions, config.standalone === true), {
+    mode: 0o755,
+  });
   await chmod(launcher, 0o755);
 }
 
@@ -297,9 +354,10 @@ function typeScriptLayerProducer(
   options: BuildOptions,
   version: string,
   bundleDirectory: string,
+  addNode?: (staging: string, architecture: Architecture) => Promise<void>,
 ): LayerProducer {
   let bundled: Promise<void> | undefined;
-  return async (staging) => {
+  return async (staging, architecture) => {
     bundled ??= bundleTypeScript(
       config,
       path.resolve(options.projectDirectory),
@@ -312,6 +370,7 @@ function typeScriptLayerProducer(
     await bundled;
     if (options.signal?.aborted === true) throw new CancelledError();
     await cp(bundleDirectory, staging, { recursive: true });
+    if (addNode !== undefined) await addNode(staging, architecture);
   };
 }
 
@@ -373,13 +432,38 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   };
   const buildOptions = { ...options, onOutput };
   const temporaryDirectories: string[] = [];
+  const notes: string[] = [];
+  const requestedNodeVersion = config.language === 'ts' ? standaloneNodeVersion(config) : undefined;
+  let standalone: StandaloneBuild | undefined;
   let settled: PromiseSettledResult<BuiltLayer>[];
   try {
     let produce: LayerProducer;
     if (config.language === 'ts') {
       const bundleDirectory = await mkdtemp(path.join(outDirectory, '.bundle-'));
       temporaryDirectories.push(bundleDirectory);
-      produce = typeScriptLayerProducer(config, buildOptions, version, bundleDirectory);
+      let addNode: ((staging: string, architecture: Architecture) => Promise<void>) | undefined;
+      if (requestedNodeVersion !== undefined) {
+        const cacheOptions = {
+          cacheDirectory: options.nodeCacheDirectory,
+          signal: options.signal,
+          onNote: (note: string) => notes.push(note),
+          onFetch: (spec: string) => onOutput(`fetching ${spec} through npm (cached for later builds)\n`),
+        };
+        const resolved = await resolveNodeVersion(requestedNodeVersion, cacheOptions);
+        const current: StandaloneBuild = {
+          requestedNodeVersion,
+          nodeVersion: resolved.version,
+          nodePath: bundledNodePath(config.name),
+          nodes: [],
+        };
+        standalone = current;
+        addNode = async (staging, architecture) => {
+          current.nodes.push(
+            await installBundledNode(staging, config.name, resolved.version, architecture, cacheOptions),
+          );
+        };
+      }
+      produce = typeScriptLayerProducer(config, buildOptions, version, bundleDirectory, addNode);
     } else {
       const goTemporaryDirectory = await mkdtemp(path.join(os.tmpdir(), 'ext-go-build-')).catch((error: unknown) => {
         throw new CliError(`cannot create a temporary folder for go in ${os.tmpdir()}: ${errorMessage(error)}`, {
@@ -399,9 +483,29 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   const failure = settled.find((outcome) => outcome.status === 'rejected');
   if (failure !== undefined) throw failure.reason;
   const layers = settled.map((outcome) => (outcome as PromiseFulfilledResult<BuiltLayer>).value);
-  const notes =
-    config.language === 'ts'
-      ? ['this layer runs node from PATH: attach it to functions on a Node.js runtime (nodejs20.x or later)']
-      : [];
-  return { name: config.name, language: config.language, version, outDirectory, layers, notes };
+  if (standalone !== undefined) {
+    standalone.nodes.sort((a, b) => architectures.indexOf(a.architecture) - architectures.indexOf(b.architecture));
+    notes.push(...standaloneNotes(standalone));
+  } else if (config.language === 'ts') {
+    notes.push('this layer runs node from PATH: attach it to functions on a Node.js runtime (nodejs20.x or later)');
+  }
+  return {
+    name: config.name,
+    language: config.language,
+    version,
+    outDirectory,
+    layers,
+    notes,
+    ...(standalone === undefined ? {} : { standalone }),
+  };
+}
+
+/** What a standalone build tells the user: the node it bundled, how it was slimmed, and where it runs. */
+export function standaloneNotes(standalone: StandaloneBuild): string[] {
+  const lines = standalone.nodes.map((node) =>
+    node.strippedWith === undefined
+      ? `${node.architecture}: bundled node ${node.version} unstripped (${formatBytes(node.bytes)}): no stripper for ${node.architecture} on PATH; install llvm (llvm-strip) to save about ${formatBytes(Math.round(node.bytes * 0.14))}`
+      : `${node.architecture}: bundled node ${node.version}, stripped with ${node.strippedWith}: ${formatBytes(node.originalBytes)} -> ${formatBytes(node.bytes)}`,
+  );
+  return [...lines, `standalone layer: ${standaloneCompatibilityNote}`];
 }

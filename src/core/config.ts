@@ -4,6 +4,7 @@ import { architectures, isArchitecture, type Architecture } from './architecture
 import { CliError, errorMessage, usageError } from './errors.js';
 import { readBoundedText } from './fs-utils.js';
 import { extensionNameProblem, versionProblem } from './names.js';
+import { defaultStandaloneNodeVersion, nodeVersionPattern } from './standalone/runtimes.js';
 
 export const configFileName = 'lambda-extension.json';
 export const languages = ['go', 'ts'] as const;
@@ -22,6 +23,10 @@ export interface ExtensionConfig {
   sourcemap?: boolean;
   /** TypeScript only: flags for node, written into the launcher. */
   nodeOptions?: string[];
+  /** TypeScript only: ship a Linux node binary in the layer, so that it runs beside any Amazon Linux 2023 runtime. */
+  standalone?: boolean;
+  /** TypeScript standalone only: the Node.js major ("24") or exact version ("24.22.3") to bundle. */
+  nodeVersion?: string;
 }
 
 const nodeFlagPattern = /^--[A-Za-z0-9][A-Za-z0-9-]*(=[A-Za-z0-9._:/,=-]+)?$/;
@@ -36,6 +41,8 @@ const knownFields = new Set([
   'events',
   'sourcemap',
   'nodeOptions',
+  'standalone',
+  'nodeVersion',
 ]);
 
 /** A value quoted in a message, cut so that a megabyte-long key or value cannot flood the one-line error. */
@@ -124,7 +131,34 @@ export function configProblems(value: unknown): string[] {
   if (config['sourcemap'] !== undefined && typeof config['sourcemap'] !== 'boolean') {
     problems.push('"sourcemap" must be true or false');
   }
+  if (config['standalone'] !== undefined && typeof config['standalone'] !== 'boolean') {
+    problems.push('"standalone" must be true or false');
+  }
+  const nodeVersion = config['nodeVersion'];
+  if (nodeVersion !== undefined) {
+    const problem = nodeVersionProblem(nodeVersion);
+    if (problem !== undefined) problems.push(`"nodeVersion" ${problem}`);
+  }
+  if (config['standalone'] === true && config['language'] === 'go') {
+    problems.push('"standalone" is for TypeScript layers; a Go extension is a static binary that needs no runtime');
+  }
   return problems;
+}
+
+/** Why a "nodeVersion" value is refused, or undefined when it is a major ("24") or an exact version ("24.22.3"). */
+export function nodeVersionProblem(value: unknown): string | undefined {
+  if (typeof value === 'string' && nodeVersionPattern.test(value)) {
+    const major = Number(value.split('.')[0]);
+    if (major >= 20) return undefined;
+    return `must be 20 or later (Lambda's oldest Node.js runtime), not ${JSON.stringify(value)}`;
+  }
+  return `must be a Node.js major such as "24" or an exact version such as "24.22.3", not ${JSON.stringify(value)}`;
+}
+
+/** The node version a standalone build bundles, as written (a major or exact version). */
+export function standaloneNodeVersion(config: ExtensionConfig): string | undefined {
+  if (config.standalone !== true) return undefined;
+  return config.nodeVersion ?? defaultStandaloneNodeVersion;
 }
 
 /** Config problems shown in one error; a file can hold millions, and one line must stay readable. */
@@ -162,6 +196,10 @@ export interface ConfigOverrides {
   entry?: string | undefined;
   version?: string | undefined;
   sourcemap?: boolean | undefined;
+  /** Bundle a node binary in the layer (true) or use the runtime's (false). */
+  standalone?: boolean | undefined;
+  /** The node to bundle: a major or an exact version; implies nothing about `standalone` on its own. */
+  nodeVersion?: string | undefined;
 }
 
 /** The config with the overrides applied, each checked as strictly as the file's own fields. */
@@ -182,6 +220,20 @@ export function applyConfigOverrides(config: ExtensionConfig, overrides: ConfigO
     result.version = overrides.version;
   }
   if (overrides.sourcemap !== undefined) result.sourcemap = overrides.sourcemap;
+  if (overrides.nodeVersion !== undefined) {
+    const problem = nodeVersionProblem(overrides.nodeVersion);
+    if (problem !== undefined) throw usageError(`--node-version ${problem}`, 'pass --node-version 24 (or 22)');
+    result.nodeVersion = overrides.nodeVersion;
+  }
+  if (overrides.standalone !== undefined) {
+    if (overrides.standalone && result.language === 'go') {
+      throw usageError(
+        '--standalone is for TypeScript layers; a Go extension is a static binary that needs no runtime',
+        'drop --standalone',
+      );
+    }
+    result.standalone = overrides.standalone;
+  }
   return result;
 }
 

@@ -2,13 +2,19 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { architectures as allArchitectures, type Architecture } from './architectures.js';
-import { applyConfigOverrides, readConfig, type ConfigOverrides } from './config.js';
+import { applyConfigOverrides, readConfig, standaloneNodeVersion, type ConfigOverrides } from './config.js';
 import { CancelledError, CliError, errorMessage } from './errors.js';
 import { inspectZipBuffer, type InspectFinding } from './inspect.js';
 import { collectLayerEntries, dosDateTime, resolveZipTimestamp, writeLayerZip } from './zip-writer.js';
 import { readZip } from './zip-reader.js';
 import { isErrorCode } from './fs-utils.js';
 import { OutputDirectory } from './output-ownership.js';
+import {
+  bundledNodePath,
+  resolveNodeVersion,
+  standaloneCompatibilityNote,
+  standaloneCompatibleRuntimes,
+} from './standalone/index.js';
 
 export interface PackOptions extends ConfigOverrides {
   projectDirectory: string;
@@ -25,6 +31,8 @@ export interface PackOptions extends ConfigOverrides {
   onProgress?: (event: PackProgressEvent) => void;
   /** Build tool output (go's compiler messages), streamed through. */
   onOutput?: (chunk: string) => void;
+  /** Standalone layers: where node binaries are cached; default the CLI's cache folder. */
+  nodeCacheDirectory?: string;
 }
 
 /** `build` is reported as each architecture's build starts (only when pack builds). */
@@ -36,6 +44,8 @@ export interface PackProgressEvent {
 export interface PackedLayer {
   architecture: Architecture;
   compatibleArchitectures: Architecture[];
+  /** Standalone layers only: the Amazon Linux 2023 runtimes its bundled node runs on, for PublishLayerVersion. */
+  compatibleRuntimes?: string[];
   /** Relative to the project directory, "/"-separated. */
   zip: string;
   zipPath: string;
@@ -60,6 +70,8 @@ export interface PackResult {
   layers: PackedLayer[];
   /** Things the user should know that are not problems (e.g. a SOURCE_DATE_EPOCH moved to 1980). */
   notes: string[];
+  /** Set for a standalone TypeScript layer: the exact node version bundled in every zip. */
+  standalone?: { nodeVersion: string };
 }
 
 const manifestFileName = 'manifest.json';
@@ -92,6 +104,7 @@ export async function pack(options: PackOptions): Promise<PackResult> {
     await output.assertReplaceable(zipFileName(config.name, architecture), 'zip');
   let name = config.name;
   let version = config.version;
+  let standaloneVersion: string | undefined;
   const layerDirectories = new Map<Architecture, string>(
     architectures.map((architecture) => [architecture, path.join(outDirectory, architecture)]),
   );
@@ -103,6 +116,9 @@ export async function pack(options: PackOptions): Promise<PackResult> {
       entry: options.entry,
       version: options.version,
       sourcemap: options.sourcemap,
+      standalone: options.standalone,
+      nodeVersion: options.nodeVersion,
+      nodeCacheDirectory: options.nodeCacheDirectory,
       projectDirectory,
       architectures,
       outDirectory,
@@ -118,7 +134,27 @@ export async function pack(options: PackOptions): Promise<PackResult> {
     name = built.name;
     version = built.version;
     for (const layer of built.layers) layerDirectories.set(layer.architecture, layer.directory);
+    if (built.standalone !== undefined) {
+      standaloneVersion = built.standalone.nodeVersion;
+      // The bundled node's size and stripping; the compatibility line is said once, below.
+      notes.push(...built.notes.filter((line) => !line.startsWith('standalone layer: ')));
+    }
     checkCancelled();
+  } else {
+    // Zipping an earlier build: the exact version is the one the cache resolved for it, asked offline.
+    const requested = config.language === 'ts' ? standaloneNodeVersion(config) : undefined;
+    if (requested !== undefined) {
+      const resolved = await resolveNodeVersion(requested, {
+        offline: true,
+        cacheDirectory: options.nodeCacheDirectory,
+      });
+      standaloneVersion = resolved.version;
+    }
+  }
+  if (standaloneVersion !== undefined) {
+    notes.push(
+      `standalone layer (node ${standaloneVersion}): ${standaloneCompatibilityNote}; dist/manifest.json lists them as compatibleRuntimes for ext publish`,
+    );
   }
 
   const temporaryFiles: string[] = [];
@@ -154,6 +190,10 @@ export async function pack(options: PackOptions): Promise<PackResult> {
         checkCancelled();
         options.onProgress?.({ phase: 'verify', architecture });
         const layer = await verifyZip(temporaryPath, zipPath, architecture, timestamp, projectDirectory);
+        if (standaloneVersion !== undefined) {
+          await requireBundledNode(layerDirectory, name, projectDirectory);
+          layer.compatibleRuntimes = [...standaloneCompatibleRuntimes];
+        }
         return { layer, temporaryPath };
       }),
     );
@@ -174,7 +214,7 @@ export async function pack(options: PackOptions): Promise<PackResult> {
     const manifestPath = path.join(outDirectory, manifestFileName);
     const manifest = await mergedManifest(
       manifestPath,
-      { name, version, timestamp: timestamp.toISOString(), layers },
+      { name, version, timestamp: timestamp.toISOString(), layers, nodeVersion: standaloneVersion },
       projectDirectory,
     );
     const manifestTemporary = path.join(outDirectory, `.${manifestFileName}.${uniqueSuffix()}.tmp`);
@@ -190,9 +230,25 @@ export async function pack(options: PackOptions): Promise<PackResult> {
       timestamp: timestamp.toISOString(),
       layers,
       notes,
+      ...(standaloneVersion === undefined ? {} : { standalone: { nodeVersion: standaloneVersion } }),
     };
   } finally {
     await cleanUp();
+  }
+}
+
+/** A standalone config zipped with --no-build from a layer built without its node would fail on Lambda. */
+async function requireBundledNode(layerDirectory: string, name: string, projectDirectory: string): Promise<void> {
+  const node = path.join(layerDirectory, bundledNodePath(name));
+  const present = await stat(node).then(
+    (info) => info.isFile(),
+    () => false,
+  );
+  if (!present) {
+    throw new CliError(
+      `${relativeTo(projectDirectory, node)} is missing, but lambda-extension.json asks for a standalone layer`,
+      { hint: 'run ext build (or ext pack without --no-build) so the layer gets its node binary' },
+    );
   }
 }
 
@@ -251,7 +307,10 @@ async function verifyZip(
     zippedBytes: buffer.length,
     unzippedBytes: report.unzippedBytes,
     files: report.files,
-    warnings: report.findings.filter((finding) => finding.severity === 'warning'),
+    // A standalone layer's runtime requirement is said once, as a pack note, not as a warning per zip.
+    warnings: report.findings.filter(
+      (finding) => finding.severity === 'warning' && finding.code !== 'bundled-node-al2023',
+    ),
   };
 }
 
@@ -290,6 +349,7 @@ export function zipContractProblems(buffer: Buffer, timestamp: Date): string[] {
 interface ManifestLayer {
   architecture: Architecture;
   compatibleArchitectures: Architecture[];
+  compatibleRuntimes?: string[];
   zip: string;
   sha256: string;
   codeSha256: string;
@@ -302,6 +362,9 @@ export interface PackManifest {
   name: string;
   version: string;
   timestamp: string;
+  /** Standalone layers: true, with the exact node version every zip carries. */
+  standalone?: boolean;
+  nodeVersion?: string;
   layers: ManifestLayer[];
 }
 
@@ -312,12 +375,19 @@ export interface PackManifest {
  */
 async function mergedManifest(
   manifestPath: string,
-  current: { name: string; version: string; timestamp: string; layers: PackedLayer[] },
+  current: {
+    name: string;
+    version: string;
+    timestamp: string;
+    layers: PackedLayer[];
+    nodeVersion?: string | undefined;
+  },
   projectDirectory: string,
 ): Promise<PackManifest> {
   const layers: ManifestLayer[] = current.layers.map((layer) => ({
     architecture: layer.architecture,
     compatibleArchitectures: layer.compatibleArchitectures,
+    ...(layer.compatibleRuntimes === undefined ? {} : { compatibleRuntimes: layer.compatibleRuntimes }),
     zip: layer.zip,
     sha256: layer.sha256,
     codeSha256: layer.codeSha256,
@@ -331,6 +401,7 @@ async function mergedManifest(
       previous.name === current.name &&
       previous.version === current.version &&
       previous.timestamp === current.timestamp &&
+      previous.nodeVersion === current.nodeVersion &&
       Array.isArray(previous.layers)
     ) {
       for (const layer of previous.layers) {
@@ -345,7 +416,8 @@ async function mergedManifest(
   }
   layers.sort((a, b) => allArchitectures.indexOf(a.architecture) - allArchitectures.indexOf(b.architecture));
   // Key order matters to readers of the file; keep it fixed.
-  return { name: current.name, version: current.version, timestamp: current.timestamp, layers };
+  const standalone = current.nodeVersion === undefined ? {} : { standalone: true, nodeVersion: current.nodeVersion };
+  return { name: current.name, version: current.version, timestamp: current.timestamp, ...standalone, layers };
 }
 
 function relativeTo(projectDirectory: string, target: string): string {

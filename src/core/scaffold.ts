@@ -17,7 +17,8 @@ import {
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Architecture } from './architectures.js';
-import type { EventType, Language } from './config.js';
+import { nodeVersionProblem, type EventType, type Language } from './config.js';
+import { defaultStandaloneNodeVersion } from './standalone/runtimes.js';
 import { CliError, errorMessage, usageError } from './errors.js';
 import { ensureDirectory, isErrorCode, listFiles } from './fs-utils.js';
 import { extensionNameProblem, goModuleProblem, npmNameProblem } from './names.js';
@@ -35,6 +36,10 @@ export interface ScaffoldOptions {
   events: EventType[];
   /** Go module path; defaults to the extension name. */
   goModule?: string | undefined;
+  /** TypeScript: bundle a Linux node binary in the layer ("standalone": true in lambda-extension.json). */
+  standalone?: boolean | undefined;
+  /** TypeScript standalone: the Node.js major to bundle; default "24". */
+  nodeVersion?: string | undefined;
   /** Write into a non-empty directory, adding and overwriting template files (never deleting others). */
   force?: boolean | undefined;
 }
@@ -73,6 +78,10 @@ export interface RenderContext {
   toolkitFromRegistry: boolean;
   /** Prefix of the extension's settings (MY_EXT_ for my-ext), as the templates compute it at run time. */
   settingsPrefix: string;
+  /** TypeScript: the layer carries its own node (see ext build --standalone). */
+  standalone: boolean;
+  /** The node version a standalone layer bundles ("24"); set, unused, for other layers. */
+  nodeVersion: string;
 }
 
 /**
@@ -171,6 +180,8 @@ export function renderContext(
     toolkitDependencyJson: JSON.stringify(toolkitSource.dependency),
     toolkitFromRegistry: toolkitSource.origin === 'registry',
     settingsPrefix: `${options.name.toUpperCase().replace(/[^A-Z0-9]+/g, '_')}_`.replace(/^(?=[^A-Z])/, 'EXT_'),
+    standalone: options.standalone === true,
+    nodeVersion: options.nodeVersion ?? defaultStandaloneNodeVersion,
   };
 }
 
@@ -256,6 +267,17 @@ async function validate(options: ScaffoldOptions): Promise<void> {
   }
   if (options.architectures.length === 0) throw usageError('--arch: choose at least one of x86_64, arm64');
   if (options.events.length === 0) throw usageError('--events: choose at least one of INVOKE, SHUTDOWN');
+  if (options.standalone === true && options.language !== 'ts') {
+    throw usageError(
+      '--standalone is for TypeScript extensions; a Go extension is a static binary that needs no runtime',
+      'drop --standalone, or pass --lang ts',
+    );
+  }
+  if (options.nodeVersion !== undefined) {
+    const problem = nodeVersionProblem(options.nodeVersion);
+    if (problem !== undefined) throw usageError(`--node-version ${problem}`, 'pass --node-version 24 (or 22)');
+    if (options.standalone !== true) throw usageError('--node-version needs --standalone', 'add --standalone');
+  }
   const fixedEvents = (await templateInfo(options.language, options.template)).events;
   if (fixedEvents !== undefined && fixedEvents.join(',') !== options.events.join(',')) {
     throw usageError(

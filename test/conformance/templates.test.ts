@@ -4,6 +4,13 @@ import { after, before, describe, it } from 'node:test';
 import { describeRun, runCreate, runExt, temporaryDirectory } from '../helpers/run-cli.js';
 import { rieBinary, runUnderRie, type RieRun } from '../helpers/rie.js';
 import { startTelemetrySink } from '../helpers/telemetry-sink.js';
+import {
+  fillStandaloneCache,
+  standaloneEnvironment,
+  standaloneTestNodeVersion,
+  unreachableRegistry,
+} from '../helpers/standalone-node.js';
+import { mkdir, symlink } from 'node:fs/promises';
 
 /**
  * Every generated template under AWS's own emulator, in both compute modes:
@@ -84,3 +91,75 @@ for (const language of ['go', 'ts'] as const) {
     });
   }
 }
+
+/**
+ * A standalone TypeScript layer under RIE with a PATH that holds no node at
+ * all (only the few tools the namespace set-up needs), as beside a Python or
+ * provided.al2023 function: its launcher must run the node it ships.
+ */
+const standalone = skip === false ? await fillStandaloneCache() : { skip };
+const standaloneSkip =
+  'skip' in standalone
+    ? standalone.skip
+    : process.arch === 'x64'
+      ? false
+      : 'the bundled x86_64 node needs an x86_64 host';
+describe('ts basic template, --standalone, under RIE with no node on PATH', { skip: standaloneSkip }, () => {
+  let layer: string;
+  let toolPath: string;
+
+  before(async () => {
+    const project = path.join(workspace.path, 'ts-standalone-rie');
+    const created = await runCreate([
+      project,
+      '--lang',
+      'ts',
+      '--standalone',
+      '--node-version',
+      standaloneTestNodeVersion,
+      '--yes',
+    ]);
+    assert.equal(created.code, 0, describeRun(created));
+    const built = await runExt(['build', '--arch', 'x86_64'], {
+      cwd: project,
+      env: { ...standaloneEnvironment(), ...unreachableRegistry },
+      timeoutMs: 300_000,
+    });
+    assert.equal(built.code, 0, describeRun(built));
+    layer = path.join(project, 'dist', 'x86_64');
+    toolPath = path.join(workspace.path, 'tools-without-node');
+    await mkdir(toolPath);
+    for (const tool of ['unshare', 'sh', 'mount', 'mkdir']) {
+      for (const folder of ['/usr/bin', '/bin', '/usr/sbin', '/sbin']) {
+        try {
+          await symlink(path.join(folder, tool), path.join(toolPath, tool));
+          break;
+        } catch {
+          // Not in this folder, or already linked.
+        }
+      }
+    }
+  });
+
+  it(`runs ${invokes} invokes on its own node and shuts down cleanly`, { timeout: 120_000 }, async () => {
+    const run = await runUnderRie((availability as { binary: string }).binary, {
+      layerDirectory: layer,
+      mode: 'on-demand',
+      invokes,
+      functionLines,
+      env: { PATH: toolPath },
+      // The stand-in function runtime is a node script: it names its node, so that PATH can hold none.
+      runtimeNode: process.execPath,
+    });
+    const context = `--- RIE log\n${run.log}`;
+    assert.deepEqual(
+      run.invokes.map((result) => result.status),
+      Array(invokes).fill(200),
+      context,
+    );
+    assert.deepEqual(run.extensionErrors, [], context);
+    assert.deepEqual(errorLines(run), [], context);
+    assert.match(run.log, new RegExp(`"msg":"registered".*"node":"v${standaloneTestNodeVersion}"`), context);
+    assert.doesNotMatch(run.log, /node: not found|node is not on PATH/, context);
+  });
+});

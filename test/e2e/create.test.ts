@@ -257,7 +257,7 @@ describe('create-lambda-extension, next steps', () => {
 
 describe('create-lambda-extension, interactive', () => {
   it('asks for what flags did not give (prompts.inject)', async () => {
-    prompts.inject(['inj-dir', 'ts', 'basic', ['arm64'], ['SHUTDOWN']]);
+    prompts.inject(['inj-dir', 'ts', 'basic', ['arm64'], ['SHUTDOWN'], false]);
     const options = await resolveCreateOptions({}, true);
     assert.deepEqual(options, {
       directory: 'inj-dir',
@@ -269,6 +269,13 @@ describe('create-lambda-extension, interactive', () => {
       goModule: undefined,
       force: undefined,
     });
+  });
+
+  it('asks whether a TypeScript layer bundles its own node; yes sets standalone', async () => {
+    prompts.inject(['sa-dir', 'ts', 'basic', ['x86_64'], ['INVOKE'], true]);
+    const options = await resolveCreateOptions({}, true);
+    assert.equal(options.standalone, true);
+    assert.equal(options.nodeVersion, undefined);
   });
 
   it('flags win over prompts: nothing is asked for what was given', async () => {
@@ -298,6 +305,8 @@ describe('create-lambda-extension, interactive', () => {
     session.type(keys.space + keys.enter); // untick x86_64
     await session.waitFor(/Events to register for/);
     session.type(keys.enter);
+    await session.waitFor(/Bundle node in the layer/);
+    session.type(keys.enter); // no
     const { code, output } = await session.exited;
     assert.equal(code, 0, output);
     const config = JSON.parse(

@@ -105,6 +105,36 @@ describe('ext publish against moto', { skip: 'skip' in moto ? moto.skip : false 
     }
   });
 
+  test("a standalone manifest's compatibleRuntimes reach PublishLayerVersion; --compatible-runtimes overrides them", async () => {
+    const manifestPath = path.join(project, 'dist', 'manifest.json');
+    const written = await manifest();
+    const al2023 = ['provided.al2023', 'python3.12', 'java21', 'nodejs22.x'];
+    // What ext pack writes for a standalone layer; the zips' hashes do not cover the manifest.
+    await writeFile(
+      manifestPath,
+      JSON.stringify({
+        ...written,
+        standalone: true,
+        nodeVersion: '24.22.3',
+        layers: written.layers.map((layer) => ({ ...layer, compatibleRuntimes: al2023 })),
+      }),
+    );
+    const result = await ext(publishArgs('--region', 'us-east-1', '--arch', 'x86_64'));
+    assert.equal(result.code, 0, result.stderr);
+    const stored = await lambda('us-east-1').send(
+      new GetLayerVersionCommand({ LayerName: 'demo-x86_64', VersionNumber: 1 }),
+    );
+    assert.deepEqual(stored.CompatibleRuntimes, al2023);
+    const overridden = await ext(
+      publishArgs('--region', 'us-east-1', '--arch', 'x86_64', '--force', '--compatible-runtimes', 'python3.13'),
+    );
+    assert.equal(overridden.code, 0, overridden.stderr);
+    const second = await lambda('us-east-1').send(
+      new GetLayerVersionCommand({ LayerName: 'demo-x86_64', VersionNumber: 2 }),
+    );
+    assert.deepEqual(second.CompatibleRuntimes, ['python3.13']);
+  });
+
   test('a re-run publishes nothing: every target is skipped, with the same ARNs, in a table', async () => {
     const first = await ext(publishArgs('--region', regions.join(',')));
     assert.equal(first.code, 0, first.stderr);

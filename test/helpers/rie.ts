@@ -69,8 +69,8 @@ function namespaceFlags(): string[] {
  * The smallest runtime that answers every invoke: it prints `functionLines`
  * lines (the function's own log output), then returns `{"ok":true}`.
  */
-function runtimeSource(functionLines: number): string {
-  return `#!/usr/bin/env node
+function runtimeSource(functionLines: number, runtimeNode?: string): string {
+  return `#!${runtimeNode ?? '/usr/bin/env node'}
 'use strict';
 const http = require('node:http');
 const [host, port] = process.env.AWS_LAMBDA_RUNTIME_API.split(':');
@@ -111,6 +111,8 @@ export interface RieRunOptions {
   env?: Record<string, string>;
   /** How long to wait for each invoke's answer before giving up on it. Default 15 s. */
   invokeTimeoutMs?: number;
+  /** The node that runs the stand-in function runtime, by absolute path, so PATH may hold none. Default: PATH's. */
+  runtimeNode?: string;
 }
 
 export interface RieRun {
@@ -135,7 +137,7 @@ export async function runUnderRie(binary: string, options: RieRunOptions): Promi
     const task = path.join(workspace, 'task');
     await mkdir(task, { mode: 0o755 });
     const bootstrap = path.join(task, 'bootstrap');
-    await writeFile(bootstrap, runtimeSource(options.functionLines ?? 1));
+    await writeFile(bootstrap, runtimeSource(options.functionLines ?? 1, options.runtimeNode));
     await chmod(bootstrap, 0o755);
     const [invokePort, apiPort] = [await freePort(), await freePort()];
     const managed = options.mode === 'managed-instances';

@@ -59,6 +59,8 @@ describe('render context', () => {
       toolkitDependencyJson: '"^0.1.0"',
       toolkitFromRegistry: true,
       settingsPrefix: 'MY_EXT_',
+      standalone: false,
+      nodeVersion: '24',
     });
   });
   it('makes npm-safe package names', () => {

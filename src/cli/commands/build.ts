@@ -26,7 +26,11 @@ export const buildCommand: CommandModule<object, BuildArguments> = {
       .options({ arch: architectureOption, out: outOption, ...configOverrideOptions, ...projectOptions })
       .example('$0 build', 'Every architecture in lambda-extension.json')
       .example('$0 build --arch arm64 --json', 'Arm64 only, list the files built as JSON')
-      .example('$0 build --extension-version "$(git describe --tags)"', 'Stamp the version from git'),
+      .example('$0 build --extension-version "$(git describe --tags)"', 'Stamp the version from git')
+      .example(
+        '$0 build --standalone --node-version 24',
+        'TypeScript: bundle node 24 so the layer runs beside any AL2023 runtime',
+      ),
   handler: async (args) => {
     const [{ build }, { buildProgressPrinter }, { printBuildResult }] = await Promise.all([
       import('../../core/build.js'),

@@ -109,6 +109,8 @@ export function formatReport(report: InspectReport): string {
     if (extension.kind === 'script' && extension.interpreter !== undefined)
       details.push(`#!${safe(extension.interpreter)}`);
     if (extension.targets !== undefined) details.push(safe(`runs /opt/${extension.targets.join(', /opt/')}`));
+    if (extension.bundledNode !== undefined)
+      details.push(safe(`standalone: its own node at /opt/${extension.bundledNode}, no runtime node needed`));
     lines.push(`  extension: ${safe(extension.name)} (${details.join('; ')})`);
   }
   lines.push('');

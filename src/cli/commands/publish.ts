@@ -53,7 +53,8 @@ export const publishCommand: CommandModule<object, PublishArguments> = {
         'compatible-runtimes': {
           type: 'string',
           array: true,
-          describe: 'Runtimes the layer declares, e.g. nodejs22.x,provided.al2023',
+          describe:
+            'Runtimes the layer declares, e.g. nodejs22.x,provided.al2023 (default: none, or for a standalone layer the AL2023 runtimes dist/manifest.json lists)',
         },
         description: { type: 'string', describe: "Layer version description; the extension's version is appended" },
         'license-info': { type: 'string', describe: 'SPDX identifier, URL or short license text' },

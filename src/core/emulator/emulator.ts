@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import { CliError } from '../errors.js';
 import { ExtensionsApi, type Agent, type ApiHost } from './extensions-api.js';
-import { extensionEnvironment, listExtensionFiles, peakMemoryMB } from './launch.js';
+import { bundlesItsOwnNode, extensionEnvironment, listExtensionFiles, peakMemoryMB } from './launch.js';
 import { ExtensionProcesses } from './extension-processes.js';
 import { RunRecorder, type EntryDetails } from './output.js';
 import { TelemetryHub, TelemetrySubscriber, type TelemetryRequest } from './telemetry.js';
@@ -383,7 +383,15 @@ export class Emulator extends EventEmitter {
     if (files.length === 0) {
       this.record('note', `no extensions: ${path.join(this.options.layerDirectory, 'extensions')} holds no files`);
     }
+    const withoutNode = await bundlesItsOwnNode(this.options.layerDirectory, files);
+    if (withoutNode) {
+      this.record(
+        'note',
+        'standalone layer: its extensions get a PATH without node, as beside a Python, Java or provided.al2023 function',
+      );
+    }
     const environment = extensionEnvironment({
+      withoutNode,
       layerDirectory: this.options.layerDirectory,
       runtimeApi: this.runtimeApi,
       functionName: this.functionName,

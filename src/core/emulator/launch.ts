@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { constants as fsConstants } from 'node:fs';
+import { constants as fsConstants, existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { architectureOfElfMachine, elfMachine, hostArchitecture } from '../architectures.js';
@@ -109,6 +109,8 @@ export interface EnvironmentSettings {
   functionEnv: Record<string, string>;
   /** Set for Lambda Managed Instances: the invokes one environment serves at once. */
   maxConcurrency?: number | undefined;
+  /** A standalone layer: PATH gets no folder that holds a node, to prove the layer needs none. */
+  withoutNode?: boolean | undefined;
 }
 
 /**
@@ -126,7 +128,8 @@ export function extensionEnvironment(settings: EnvironmentSettings): Record<stri
     environment[key] = value;
   }
   const nodeDirectory = path.dirname(process.execPath);
-  const pathEntries = [path.join(settings.layerDirectory, 'bin'), nodeDirectory, '/usr/local/bin', '/usr/bin', '/bin'];
+  const allEntries = [path.join(settings.layerDirectory, 'bin'), nodeDirectory, '/usr/local/bin', '/usr/bin', '/bin'];
+  const pathEntries = settings.withoutNode === true ? pathWithoutNode(allEntries).kept : allEntries;
   return {
     LANG: 'en_US.UTF-8',
     TZ: ':UTC',
@@ -146,6 +149,47 @@ export function extensionEnvironment(settings: EnvironmentSettings): Record<stri
     // extensions see on RIE.
     ...(settings.maxConcurrency === undefined ? {} : { AWS_LAMBDA_MAX_CONCURRENCY: String(settings.maxConcurrency) }),
   };
+}
+
+/** PATH folders split into those without a `node` and those with one (left out for standalone layers). */
+export function pathWithoutNode(entries: readonly string[]): { kept: string[]; dropped: string[] } {
+  const kept: string[] = [];
+  const dropped: string[] = [];
+  for (const entry of entries) {
+    if (existsSync(path.join(entry, 'node')) || entry === path.dirname(process.execPath)) dropped.push(entry);
+    else kept.push(entry);
+  }
+  return { kept, dropped };
+}
+
+/**
+ * Whether the layer carries its own node: some extension has the bundled
+ * binary `ext build --standalone` puts at <name>/bin/node, and no other
+ * extension is a script that may want node from PATH (ELF files need none).
+ */
+export async function bundlesItsOwnNode(layerDirectory: string, files: readonly ExtensionFile[]): Promise<boolean> {
+  let standalone = false;
+  for (const file of files) {
+    if (existsSync(path.join(layerDirectory, file.name, 'bin', 'node'))) {
+      standalone = true;
+      continue;
+    }
+    const head = await readHead(file.file);
+    if (head.subarray(0, 4).toString('latin1') !== '\x7fELF') return false;
+  }
+  return standalone;
+}
+
+async function readHead(file: string): Promise<Buffer> {
+  const handle = await fs.open(file, 'r').catch(() => undefined);
+  if (handle === undefined) return Buffer.alloc(0);
+  try {
+    const buffer = Buffer.alloc(4);
+    const { bytesRead } = await handle.read(buffer, 0, 4, 0);
+    return buffer.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
 }
 
 /**

@@ -10,6 +10,8 @@ export interface LauncherTarget {
   direct: boolean;
   /** The interpreter the target is handed to (node, python3...), when not direct. */
   interpreter?: string;
+  /** Set when that interpreter is itself a file in the layer (a standalone layer's own node), not PATH's. */
+  bundledInterpreter?: string;
 }
 
 const interpreters = new Set([
@@ -66,9 +68,10 @@ export function launcherTargets(script: string, launcherPath: string): LauncherT
     }
     const first = words[0];
     if (first === undefined) return;
-    const record = (word: string, direct: boolean, interpreter?: string): void => {
+    const record = (word: string, direct: boolean, interpreter?: string, bundledInterpreter?: string): void => {
       const target: LauncherTarget = { line: index + 1, text: rawLine.replace(/\r$/, ''), direct };
       if (interpreter !== undefined) target.interpreter = interpreter;
+      if (bundledInterpreter !== undefined) target.bundledInterpreter = bundledInterpreter;
       if (/[$`]/.test(word)) {
         targets.push(target);
         return;
@@ -79,13 +82,18 @@ export function launcherTargets(script: string, launcherPath: string): LauncherT
     };
     const looksLikeLayerPath = (word: string): boolean =>
       word.startsWith('/opt/') || (/[$`]/.test(word) && /\//.test(word));
+    const argument = words.slice(1).find((word) => !word.startsWith('-'));
+    const program = path.posix.basename(first);
     if (looksLikeLayerPath(first)) {
       record(first, true);
+      // An interpreter shipped in the layer (a standalone layer's node): what it runs must be there too.
+      if (interpreters.has(program) && argument !== undefined && looksLikeLayerPath(argument)) {
+        const normalized = path.posix.normalize(first);
+        record(argument, false, program, normalized.startsWith('/opt/') ? normalized.slice('/opt/'.length) : first);
+      }
       return;
     }
-    const program = path.posix.basename(first);
     if (!interpreters.has(program)) return;
-    const argument = words.slice(1).find((word) => !word.startsWith('-'));
     if (argument !== undefined && looksLikeLayerPath(argument)) record(argument, false, program);
   });
   return targets;

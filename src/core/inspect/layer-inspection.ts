@@ -303,6 +303,13 @@ export class LayerInspection {
       targets = [];
     }
     const resolved: string[] = [];
+    // The bundled node first, so that its own finding replaces the generic ones for a dynamic ELF.
+    for (const target of targets) {
+      const bundled = target.bundledInterpreter;
+      if (bundled === undefined || (target.interpreter !== 'node' && target.interpreter !== 'nodejs')) continue;
+      // The launcher runs a node shipped in the layer, so neither PATH's nor the script's #! matters.
+      if (extension.bundledNode === undefined && this.checkBundledNode(name, bundled)) extension.bundledNode = bundled;
+    }
     for (const target of targets) {
       if (target.path === undefined) {
         this.add(
@@ -314,7 +321,7 @@ export class LayerInspection {
         continue;
       }
       resolved.push(target.path);
-      if (target.interpreter === 'node') needsNode = true;
+      if (target.interpreter === 'node' && target.bundledInterpreter === undefined) needsNode = true;
       needsNode = this.checkLauncherTarget(name, target) || needsNode;
     }
     if (resolved.length > 0) extension.targets = resolved;
@@ -326,6 +333,38 @@ export class LayerInspection {
         name,
       );
     }
+  }
+
+  /**
+   * A standalone layer's node: an ELF for the layer's architecture (any
+   * other is an error: exec format error on Lambda). Its dynamic linker is
+   * expected (node-linux-* binaries need glibc 2.28), so instead of the
+   * generic elf-dynamic warning the report says which runtimes it runs on.
+   */
+  private checkBundledNode(launcher: string, nodePath: string): boolean {
+    const file = this.files.get(nodePath);
+    if (file?.elf === undefined) {
+      if (file !== undefined && file.head !== undefined && !file.isElf) {
+        this.add(
+          'error',
+          'bundled-node-not-elf',
+          `${launcher} runs /opt/${nodePath} as node, but it is not an ELF binary`,
+          nodePath,
+        );
+      }
+      return false;
+    }
+    this.elfFindingPaths.add(nodePath);
+    const before = this.findings.length;
+    checkElfMachine(this.elfContext(), nodePath, file.elf);
+    if (this.findings.length > before) return false;
+    this.add(
+      'warning',
+      'bundled-node-al2023',
+      `standalone layer: ${launcher.slice('extensions/'.length)} runs this node, which needs glibc 2.28 and libstdc++: attach the layer to Amazon Linux 2023 runtimes (provided.al2023, nodejs20.x+, python3.12+, java21+, dotnet8+, ruby3.3+), not Amazon Linux 2 ones`,
+      nodePath,
+    );
+    return true;
   }
 
   /** Returns whether the target itself needs node (a `#!/usr/bin/env node` script). */
@@ -346,7 +385,8 @@ export class LayerInspection {
     // Run directly, the target needs its own exec bit and a valid first line.
     checkExecutable(file.entry, `${launcher} runs it directly, so it fails with "permission denied"`, this.addFinding);
     if (file.head === undefined || file.isElf) {
-      if (file.elf !== undefined) checkNativeExecutable(this.elfContext(), targetPath, file.elf);
+      if (file.elf !== undefined && !this.elfFindingPaths.has(targetPath))
+        checkNativeExecutable(this.elfContext(), targetPath, file.elf);
       return false;
     }
     const shebang = checkScriptText(file.head.toString('utf8'), targetPath, this.addFinding);

@@ -26,6 +26,8 @@ export interface InspectedExtension {
   interpreter?: string;
   /** Layer paths the launcher script runs, resolved against /opt. */
   targets?: string[];
+  /** A standalone layer: the node binary in the layer (relative to /opt) the launcher runs instead of PATH's. */
+  bundledNode?: string;
 }
 
 export interface InspectReport {

@@ -295,9 +295,7 @@ async function publishTarget(
         Description: context.description,
         Content: content,
         CompatibleArchitectures: layer.compatibleArchitectures,
-        ...(options.compatibleRuntimes === undefined || options.compatibleRuntimes.length === 0
-          ? {}
-          : { CompatibleRuntimes: options.compatibleRuntimes as Runtime[] }),
+        ...compatibleRuntimesFor(options.compatibleRuntimes, layer.compatibleRuntimes),
         ...(options.licenseInfo === undefined ? {} : { LicenseInfo: options.licenseInfo }),
       }),
     ),
@@ -576,3 +574,16 @@ async function mapWithConcurrency<T, R>(items: T[], limit: number, work: (item: 
 }
 
 export { AwsCallError };
+
+/**
+ * --compatible-runtimes wins; else a standalone layer's manifest list (the
+ * Amazon Linux 2023 runtimes its node runs on); else none. Lambda takes 15 at most.
+ */
+export function compatibleRuntimesFor(
+  given: readonly string[] | undefined,
+  fromManifest: readonly string[] | undefined,
+): { CompatibleRuntimes?: Runtime[] } {
+  const chosen = given !== undefined && given.length > 0 ? given : fromManifest;
+  if (chosen === undefined || chosen.length === 0) return {};
+  return { CompatibleRuntimes: chosen.slice(0, 15) as Runtime[] };
+}

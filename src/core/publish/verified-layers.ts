@@ -9,6 +9,8 @@ import type { PackManifest } from '../pack.js';
 export interface VerifiedLayer {
   architecture: Architecture;
   compatibleArchitectures: Architecture[];
+  /** From the manifest (standalone layers): the runtimes the layer's own node runs on. */
+  compatibleRuntimes?: string[];
   zip: string;
   bytes: Buffer;
   sha256: string;
@@ -106,6 +108,9 @@ export async function readVerifiedManifest(
       return {
         architecture,
         compatibleArchitectures: (entry.compatibleArchitectures ?? [architecture]).filter(isArchitecture),
+        ...(Array.isArray(entry.compatibleRuntimes)
+          ? { compatibleRuntimes: entry.compatibleRuntimes.filter((runtime) => typeof runtime === 'string') }
+          : {}),
         zip: entry.zip,
         bytes,
         sha256: entry.sha256,
