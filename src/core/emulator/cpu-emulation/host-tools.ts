@@ -93,7 +93,7 @@ export async function findSysroot(
       break;
     }
   }
-  const install = `install them with sudo apt-get install ${target.libraryPackages} (Debian/Ubuntu), or set QEMU_LD_PREFIX to an ${architecture} root filesystem`;
+  const install = `install the ${architecture} C and C++ libraries (Debian/Ubuntu: sudo apt-get install ${target.libraryPackages}), or set QEMU_LD_PREFIX to an ${architecture} root filesystem`;
   const first = dynamic[0]!;
   if (sysroot === undefined) {
     const where = given === undefined || given === '' ? target.sysroots[0]! : given;

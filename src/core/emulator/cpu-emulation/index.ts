@@ -115,6 +115,11 @@ export async function prepareCpuEmulation(request: CpuEmulationRequest): Promise
     return native();
   }
 
+  const machine = elfMachine(architecture);
+  const programs = binaries.filter((binary) => binary.machine === machine && isProgram(binary));
+  // Scripts run on this machine's interpreters whatever the function's architecture: nothing to emulate.
+  if (programs.length === 0) return native();
+
   const target = targets[architecture];
   const handler =
     preference === 'qemu'
@@ -138,14 +143,11 @@ export async function prepareCpuEmulation(request: CpuEmulationRequest): Promise
       });
     }
     return native(
-      `${request.shownAs} is an ${architecture} layer (from its ${source}), and this ${host} machine cannot emulate it (${missing}), so it runs natively and fails as on a ${host} function; to run it under emulation, ${qemuInstallHint(architecture)}`,
+      `${request.shownAs} is an ${architecture} layer (from its ${source}), and this ${host} machine cannot emulate it (${missing}), so it runs natively and fails as on an ${host} function; to run it under emulation, ${qemuInstallHint(architecture)}`,
     );
   }
   const mode = handler === undefined ? 'qemu' : 'binfmt';
   const emulator = handler?.interpreter ?? qemu!;
-  const machine = elfMachine(architecture);
-  const programs = binaries.filter((binary) => binary.machine === machine && isProgram(binary));
-
   // A binfmt handler other than qemu (box64, FEX...) finds its libraries its own way.
   const usesQemu = mode === 'qemu' || /qemu/i.test(path.basename(emulator));
   const dynamic = programs.filter((binary) => binary.interpreter !== undefined);
