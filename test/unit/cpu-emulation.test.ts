@@ -58,7 +58,10 @@ describe('binfmt_misc detection', () => {
     // The mask keeps e_type whole: ET_EXEC only, so a PIE binary would still fail with ENOEXEC.
     const staticOnly = parseBinfmtHandler('static', debianAarch64.replace('fffeffffff', 'ffffffffff'))!;
     assert.equal(binfmtHandlerFor([staticOnly], 'arm64'), undefined);
-    assert.equal(parseBinfmtHandler('jar', 'enabled\ninterpreter /usr/bin/jexec\nflags: \nextension .jar\n'), undefined);
+    assert.equal(
+      parseBinfmtHandler('jar', 'enabled\ninterpreter /usr/bin/jexec\nflags: \nextension .jar\n'),
+      undefined,
+    );
   });
 
   test('reads the handlers of a binfmt_misc folder, none when it is disabled as a whole', async () => {

@@ -258,7 +258,8 @@ export const devCommand: CommandModule<object, DevArguments> = {
           type: 'string',
           choices: ['auto', 'binfmt', 'qemu', 'off'] as const,
           default: 'auto' as const,
-          describe: 'How a foreign-architecture layer runs: a binfmt_misc handler, qemu-<arch> from PATH, either, or not',
+          describe:
+            'How a foreign-architecture layer runs: a binfmt_misc handler, qemu-<arch> from PATH, either, or not',
         },
         invokes: { default: 1, requiresArg: true, describe: 'Number of invocations' },
         interval: { default: 0, requiresArg: true, describe: 'Pause between invocations, in ms' },

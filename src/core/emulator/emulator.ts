@@ -702,8 +702,7 @@ export class Emulator extends EventEmitter {
     if (!runtimeTimedOut && !runtimeCut)
       await this.waitUntil(() => this.failedSince(mark) || allDone(), extensionsDeadline, true);
     const end = Date.now();
-    const cut =
-      runtimeCut || (this.interrupted() && !this.failedSince(mark) && !allDone() && end < extensionsDeadline);
+    const cut = runtimeCut || (this.interrupted() && !this.failedSince(mark) && !allDone() && end < extensionsDeadline);
     const extensionsTimedOut = !runtimeTimedOut && !cut && !this.failedSince(mark) && !allDone();
     if (extensionsTimedOut) {
       for (const agent of invoked.filter((candidate) => candidate.state === 'Running' && !candidate.exited)) {

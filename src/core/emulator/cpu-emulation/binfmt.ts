@@ -26,14 +26,19 @@ export interface BinfmtHandler {
 export function parseBinfmtHandler(name: string, text: string): BinfmtHandler | undefined {
   const lines = text.split('\n').map((line) => line.trim());
   const value = (key: string): string | undefined =>
-    lines.find((line) => line.startsWith(`${key} `) || line.startsWith(`${key}:`))?.slice(key.length + 1).trim();
+    lines
+      .find((line) => line.startsWith(`${key} `) || line.startsWith(`${key}:`))
+      ?.slice(key.length + 1)
+      .trim();
   const interpreter = value('interpreter');
   const magic = value('magic');
   if (interpreter === undefined || magic === undefined || !/^([0-9a-f]{2})+$/i.test(magic)) return undefined;
   const magicBytes = Buffer.from(magic, 'hex');
   const mask = value('mask');
   const maskBytes =
-    mask !== undefined && /^([0-9a-f]{2})+$/i.test(mask) ? Buffer.from(mask, 'hex') : Buffer.alloc(magicBytes.length, 0xff);
+    mask !== undefined && /^([0-9a-f]{2})+$/i.test(mask)
+      ? Buffer.from(mask, 'hex')
+      : Buffer.alloc(magicBytes.length, 0xff);
   return {
     name,
     enabled: lines[0] === 'enabled',
@@ -85,7 +90,10 @@ function matches(handler: BinfmtHandler, data: Buffer): boolean {
  * The enabled handler that runs both static (ET_EXEC) and position-independent
  * (ET_DYN) executables of `architecture`, if one is registered.
  */
-export function binfmtHandlerFor(handlers: readonly BinfmtHandler[], architecture: Architecture): BinfmtHandler | undefined {
+export function binfmtHandlerFor(
+  handlers: readonly BinfmtHandler[],
+  architecture: Architecture,
+): BinfmtHandler | undefined {
   const samples = [sampleElfHeader(architecture, 2), sampleElfHeader(architecture, 3)];
   return handlers.find((handler) => handler.enabled && samples.every((sample) => matches(handler, sample)));
 }

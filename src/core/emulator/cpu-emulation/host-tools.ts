@@ -88,7 +88,9 @@ export async function findSysroot(
   const candidates = given === undefined || given === '' ? target.sysroots : [given];
   let sysroot: string | undefined;
   for (const candidate of candidates) {
-    if ((await Promise.all(interpreters.map((interpreter) => exists(path.join(candidate, interpreter))))).every(Boolean)) {
+    if (
+      (await Promise.all(interpreters.map((interpreter) => exists(path.join(candidate, interpreter))))).every(Boolean)
+    ) {
       sysroot = candidate;
       break;
     }

@@ -93,8 +93,7 @@ export async function prepareCpuEmulation(request: CpuEmulationRequest): Promise
   const host = hostArchitecture();
   const preference = request.preference ?? 'auto';
   const binaries = await scanLayerBinaries(request.layerDirectory);
-  const detected =
-    request.architecture === undefined ? layerArchitecture(binaries, request.shownAs) : undefined;
+  const detected = request.architecture === undefined ? layerArchitecture(binaries, request.shownAs) : undefined;
   const architecture = request.architecture ?? detected?.architecture ?? host;
   const source = request.architecture !== undefined ? 'option' : (detected?.source ?? 'host');
   const native = (warning?: string): PreparedEmulation => ({
@@ -107,10 +106,13 @@ export async function prepareCpuEmulation(request: CpuEmulationRequest): Promise
   if (host === undefined || architecture === undefined || architecture === host) return native();
   if (preference === 'off') {
     if (request.architecture !== undefined) {
-      throw new CliError(`--arch ${architecture}: this ${host} machine cannot run ${architecture} binaries with --emulation off`, {
-        exitCode: 2,
-        hint: `drop --emulation off to run them under qemu, or pass --arch ${host}`,
-      });
+      throw new CliError(
+        `--arch ${architecture}: this ${host} machine cannot run ${architecture} binaries with --emulation off`,
+        {
+          exitCode: 2,
+          hint: `drop --emulation off to run them under qemu, or pass --arch ${host}`,
+        },
+      );
     }
     return native();
   }
@@ -134,7 +136,9 @@ export async function prepareCpuEmulation(request: CpuEmulationRequest): Promise
     );
   }
   const qemu =
-    handler === undefined ? await findOnPath(target.emulators, request.searchPath ?? process.env['PATH'] ?? '') : undefined;
+    handler === undefined
+      ? await findOnPath(target.emulators, request.searchPath ?? process.env['PATH'] ?? '')
+      : undefined;
   if (handler === undefined && qemu === undefined) {
     const missing = `no ${target.emulators[0]} on PATH and no binfmt_misc handler for ${architecture}`;
     if (request.architecture !== undefined || preference === 'qemu') {

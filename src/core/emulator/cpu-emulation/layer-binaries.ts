@@ -99,7 +99,10 @@ export interface DetectedArchitecture {
  * files come first: they are what runs, the name is only what someone called
  * the zip. The extensions decide before the other files.
  */
-export function layerArchitecture(binaries: readonly LayerBinary[], shownName: string): DetectedArchitecture | undefined {
+export function layerArchitecture(
+  binaries: readonly LayerBinary[],
+  shownName: string,
+): DetectedArchitecture | undefined {
   const ordered = [...binaries].sort((a, b) => Number(!isExtensionFile(a)) - Number(!isExtensionFile(b)));
   for (const binary of ordered) {
     const architecture = architectureOfElfMachine(binary.machine);
