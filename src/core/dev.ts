@@ -40,6 +40,7 @@ export interface DevOptions extends Omit<EmulatorOptions, 'layerDirectory' | 'si
 
 interface PreparedLayer {
   directory: string;
+  architecture?: Architecture | undefined;
   cpuEmulation?: CpuEmulation | undefined;
   cleanup(): Promise<void>;
 }
@@ -74,6 +75,7 @@ async function prepareLayer(options: DevOptions, watching: boolean): Promise<Pre
     if (prepared.warning !== undefined) options.onStatus?.(`warning: ${prepared.warning}`, 'warning');
     return {
       directory: prepared.layerDirectory,
+      architecture: prepared.functionArchitecture,
       cpuEmulation: prepared.cpuEmulation,
       cleanup: async () => {
         await prepared.cleanup();
@@ -189,6 +191,7 @@ function emulatorOptions(options: DevOptions, layer: PreparedLayer, signal: Abor
   return {
     ...rest,
     layerDirectory: layer.directory,
+    ...(layer.architecture === undefined ? {} : { architecture: layer.architecture }),
     ...(layer.cpuEmulation === undefined ? {} : { cpuEmulation: layer.cpuEmulation }),
     ...(signal === undefined ? {} : { signal }),
   };

@@ -37,6 +37,22 @@ before(async () => {
 });
 after(async () => workspace?.cleanup());
 
+const projects = new Map<string, Promise<string>>();
+/** A generated Go project, created once per template for the tests that need it. */
+function goProject(template: 'basic' | 'telemetry'): Promise<string> {
+  let project = projects.get(template);
+  if (project === undefined) {
+    project = (async () => {
+      const directory = path.join(workspace.path, `qemu-${template}`);
+      const created = await runCreate([directory, '--lang', 'go', '--template', template, '--yes']);
+      assert.equal(created.code, 0, describeRun(created));
+      return directory;
+    })();
+    projects.set(template, project);
+  }
+  return project;
+}
+
 function parseReport(result: RunResult): EmulatorReport {
   try {
     return JSON.parse(result.stdout) as EmulatorReport;
@@ -66,9 +82,7 @@ describe(`generated Go layers built for ${foreign}, under ext dev --arch ${forei
   for (const template of ['basic', 'telemetry'] as const) {
     test(`Go ${template}: 3 invokes, clean, every process run under ${qemuName}`, { timeout: 300_000 }, async () => {
       const name = `qemu-${template}`;
-      const project = path.join(workspace.path, name);
-      const created = await runCreate([project, '--lang', 'go', '--template', template, '--yes']);
-      assert.equal(created.code, 0, describeRun(created));
+      const project = await goProject(template);
       const result = await runExt(
         [
           ...['dev', '--arch', foreign, '--invokes', '3', '--emulation', 'qemu', '--json'],
@@ -95,7 +109,7 @@ describe(`generated Go layers built for ${foreign}, under ext dev --arch ${forei
   }
 
   test('--layer: the architecture comes from the ELF files; without qemu, an error or the exec format verdict', async () => {
-    const project = path.join(workspace.path, 'qemu-basic');
+    const project = await goProject('basic');
     const layer = path.join(project, 'dist', '.dev', foreign);
     if (!existsSync(layer)) {
       const built = await runExt(['build', '--arch', foreign, '--out', path.join('dist', '.dev')], {
@@ -141,6 +155,18 @@ describe(`generated Go layers built for ${foreign}, under ext dev --arch ${forei
         assert.match(result.stderr, new RegExp(`^warning: .* is an ${foreign} layer .*install qemu-user`, 'm'));
       }
     }
+
+    // The reverse: a layer built for this machine, in a function of the other architecture, fails as on Lambda.
+    const built = await runExt(['build', '--arch', host], { cwd: project, timeoutMs: 300_000 });
+    assert.equal(built.code, 0, describeRun(built));
+    const wrong = await runExt(['dev', '--layer', path.join(project, 'dist', host), '--arch', foreign, '--json'], {
+      timeoutMs: 60_000,
+    });
+    assert.equal(wrong.code, 1, describeRun(wrong));
+    assert.match(
+      parseReport(wrong).verdicts[0]?.message ?? '',
+      new RegExp(`exec format error \\(the binary is built for ${host}, the function runs ${foreign}\\)`),
+    );
   });
 });
 

@@ -120,6 +120,7 @@ export class Emulator extends EventEmitter {
         exited: (agent, code, signal) => this.processExited(agent, code, signal),
       },
       options.cpuEmulation,
+      options.architecture,
     );
     const host: ApiHost = {
       phase: () => this.phase,

@@ -3,6 +3,7 @@ import type { Agent } from './extensions-api.js';
 import { launchProblem, startExtension } from './launch.js';
 import { LineSplitter } from './output.js';
 import { ProcessSupervisor } from './processes.js';
+import type { Architecture } from '../architectures.js';
 import type { CpuEmulation } from './types.js';
 
 /**
@@ -27,12 +28,13 @@ export class ExtensionProcesses {
   constructor(
     private readonly listener: ProcessListener,
     private readonly emulation?: CpuEmulation,
+    private readonly architecture?: Architecture,
   ) {}
 
   /** Starts the agent's file; resolves with the launch error Lambda would report, or undefined once it runs. */
   async start(agent: Agent, environment: Record<string, string>): Promise<string | undefined> {
     const file = agent.file!;
-    const problem = await launchProblem(file, this.emulation?.architecture);
+    const problem = await launchProblem(file, this.architecture ?? this.emulation?.architecture);
     const started =
       problem === undefined
         ? await startExtension(

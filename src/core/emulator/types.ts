@@ -105,6 +105,11 @@ export interface EmulatorOptions {
   initTimeoutMs?: number;
   /** The Shutdown budget with external extensions. Default 2,000 ms, as in Lambda. */
   shutdownBudgetMs?: number;
+  /**
+   * The function's architecture. Default: this machine's, or `cpuEmulation.architecture`. An extension
+   * file built for another one fails with Lambda's exec format error (Extension.LaunchError).
+   */
+  architecture?: 'x86_64' | 'arm64';
   /** Run the layer's foreign binaries under qemu (`ext dev` sets it up with prepareCpuEmulation). */
   cpuEmulation?: CpuEmulation;
   /** Where the Extensions API listens. Default 127.0.0.1. */

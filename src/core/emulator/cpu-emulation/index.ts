@@ -120,7 +120,8 @@ export async function prepareCpuEmulation(request: CpuEmulationRequest): Promise
   const machine = elfMachine(architecture);
   const programs = binaries.filter((binary) => binary.machine === machine && isProgram(binary));
   // Scripts run on this machine's interpreters whatever the function's architecture: nothing to emulate.
-  if (programs.length === 0) return native();
+  // The function's architecture still decides which ELF files fail with exec format error.
+  if (programs.length === 0) return { ...native(), functionArchitecture: architecture };
 
   const target = targets[architecture];
   const handler =
