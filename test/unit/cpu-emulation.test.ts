@@ -94,6 +94,9 @@ test('programs are executable ELF files that are not shared libraries', () => {
   assert.equal(isProgram(binary('ts/bin/node', { type: 3, interpreter: '/lib/ld-linux-aarch64.so.1' })), true);
   assert.equal(isProgram(binary('lib/libc.so.6', { type: 3, interpreter: '/lib/ld-linux-aarch64.so.1' })), false);
   assert.equal(isProgram(binary('lib/libfoo.so', { type: 3 })), false);
+  // A Node addon: ET_DYN, often mode 0755, no interpreter, no .so in its name; the loader opens it, not exec.
+  assert.equal(isProgram(binary('node_modules/x/build/Release/x.node', { type: 3 })), false);
+  assert.equal(isProgram(binary('bin/rust-tool', { type: 3, staticPie: true })), true);
   assert.equal(isProgram(binary('bin/tool', { executable: false })), false);
   assert.equal(isProgram(binary('lib/object.o', { type: 1 })), false);
 });

@@ -16,6 +16,8 @@ export interface LayerBinary {
   interpreter?: string;
   /** Any execute bit set. */
   executable: boolean;
+  /** DF_1_PIE: an ET_DYN file without interpreter that is a (static-pie) program, not a library. */
+  staticPie?: boolean;
 }
 
 /** Bytes read from each file: the ELF header and program headers of every real binary fit. */
@@ -60,13 +62,18 @@ async function readBinary(file: string, name: string): Promise<LayerBinary | und
       return undefined;
     }
     if (elf === undefined) return undefined;
+    const executable = (stat.mode & 0o111) !== 0;
+    const maybeStaticPie = executable && elf.type === elfTypes.sharedObject && elf.interpreter === undefined;
     return {
       name,
       file,
       machine: elf.machine,
       type: elf.type,
       ...(elf.interpreter === undefined ? {} : { interpreter: elf.interpreter }),
-      executable: (stat.mode & 0o111) !== 0,
+      executable,
+      ...(maybeStaticPie
+        ? { staticPie: ((await readDynamicSection(file).catch(() => ({ flags1: 0 }))).flags1 & pieFlag) !== 0 }
+        : {}),
     };
   } finally {
     await handle.close();
@@ -78,15 +85,18 @@ export const isExtensionFile = (binary: LayerBinary): boolean => /^extensions\/[
 
 /**
  * Whether something may exec the file: an executable ELF that is a program,
- * not a shared library (those are often mode 0755 too, and the loader, not
- * exec, opens them). Static-PIE programs are ET_DYN without an interpreter,
- * like libraries: their name tells them apart.
+ * not a shared library (libraries and Node addons are often mode 0755 too,
+ * and the loader, not exec, opens them). A PIE program is ET_DYN like a
+ * library: it has an interpreter, or (static-pie) the DF_1_PIE flag. glibc's
+ * libc.so.6 has an interpreter too, so it can print its version: the name
+ * tells it apart.
  */
 export function isProgram(binary: LayerBinary): boolean {
   if (!binary.executable) return false;
   if (binary.type === elfTypes.executable) return true;
   if (binary.type !== elfTypes.sharedObject) return false;
-  return !/\.so(\.[0-9.]+)?$/.test(path.posix.basename(binary.name));
+  if (binary.staticPie === true) return true;
+  return binary.interpreter !== undefined && !/\.so(\.[0-9.]+)?$/.test(path.posix.basename(binary.name));
 }
 
 export interface DetectedArchitecture {
@@ -112,12 +122,21 @@ export function layerArchitecture(
   return fromName === undefined ? undefined : { architecture: fromName, source: 'file name' };
 }
 
+/** DT_FLAGS_1's DF_1_PIE. */
+const pieFlag = 0x08000000;
+
+/** DT_NEEDED of a dynamic ELF file: the libraries the loader must find. */
+export async function neededLibraries(file: string): Promise<string[]> {
+  return (await readDynamicSection(file)).needed;
+}
+
 /**
- * DT_NEEDED of a dynamic ELF file (64-bit little-endian, what Lambda runs):
- * the libraries the loader must find. Reads the program headers, the dynamic
+ * The dynamic section of an ELF file (64-bit little-endian, what Lambda
+ * runs): DT_NEEDED and DT_FLAGS_1. Reads the program headers, the dynamic
  * segment and the string table only, not the whole (often 100 MB) file.
  */
-export async function neededLibraries(file: string): Promise<string[]> {
+async function readDynamicSection(file: string): Promise<{ needed: string[]; flags1: number }> {
+  const none = { needed: [], flags1: 0 };
   const handle = await fs.open(file, 'r');
   const read = async (position: number, length: number): Promise<Buffer> => {
     const buffer = Buffer.alloc(length);
@@ -126,11 +145,11 @@ export async function neededLibraries(file: string): Promise<string[]> {
   };
   try {
     const header = await read(0, 64);
-    if (header.length < 64 || header[4] !== 2 || header[5] !== 1) return [];
+    if (header.length < 64 || header[4] !== 2 || header[5] !== 1) return none;
     const programOffset = Number(header.readBigUInt64LE(0x20));
     const programSize = header.readUInt16LE(0x36);
     const programCount = header.readUInt16LE(0x38);
-    if (programSize < 56 || programCount > 256) return [];
+    if (programSize < 56 || programCount > 256) return none;
     const programs = await read(programOffset, programSize * programCount);
     const loads: { virtual: number; offset: number; size: number }[] = [];
     let dynamic: { offset: number; size: number } | undefined;
@@ -144,9 +163,10 @@ export async function neededLibraries(file: string): Promise<string[]> {
       if (type === 1) loads.push({ virtual, offset, size });
       if (type === 2) dynamic = { offset, size };
     }
-    if (dynamic === undefined || dynamic.size > 1024 * 1024) return [];
+    if (dynamic === undefined || dynamic.size > 1024 * 1024) return none;
     const entries = await read(dynamic.offset, dynamic.size);
     const needed: number[] = [];
+    let flags1 = 0;
     let stringTable: number | undefined;
     let stringTableSize = 0;
     for (let at = 0; at + 16 <= entries.length; at += 16) {
@@ -156,17 +176,21 @@ export async function neededLibraries(file: string): Promise<string[]> {
       if (tag === 1) needed.push(value);
       if (tag === 5) stringTable = value;
       if (tag === 10) stringTableSize = value;
+      if (tag === 0x6ffffffb) flags1 = value;
     }
-    if (stringTable === undefined || stringTableSize === 0 || stringTableSize > 16 * 1024 * 1024) return [];
+    if (stringTable === undefined || stringTableSize === 0 || stringTableSize > 16 * 1024 * 1024) {
+      return { needed: [], flags1 };
+    }
     const segment = loads.find((load) => stringTable! >= load.virtual && stringTable! < load.virtual + load.size);
-    if (segment === undefined) return [];
+    if (segment === undefined) return { needed: [], flags1 };
     const strings = await read(segment.offset + (stringTable - segment.virtual), stringTableSize);
-    return needed
+    const names = needed
       .filter((offset) => offset < strings.length)
       .map((offset) => {
         const end = strings.indexOf(0, offset);
         return strings.toString('latin1', offset, end === -1 ? strings.length : end);
       });
+    return { needed: names, flags1 };
   } finally {
     await handle.close();
   }
