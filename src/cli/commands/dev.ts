@@ -246,7 +246,7 @@ export const devCommand: CommandModule<object, DevArguments> = {
         layer: {
           type: 'string',
           describe: 'A layer zip or directory (the folder that becomes /opt)',
-          defaultDescription: 'build the project for this machine',
+          defaultDescription: 'build the project for --arch (this machine by default)',
         },
         arch: {
           type: 'string',
