@@ -1,16 +1,25 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { elfMachine, hostArchitecture, type Architecture } from '../../src/core/architectures.js';
 import { readBinfmtHandlers, binfmtHandlerFor } from '../../src/core/emulator/cpu-emulation/index.js';
 import { findOnPath, targets } from '../../src/core/emulator/cpu-emulation/host-tools.js';
 import type { EmulatorReport } from '../../src/core/emulator/index.js';
-import { fixtureSource } from '../helpers/emulator-fixtures.js';
+import { addNodeExtension, fixtureSource, makeLayer } from '../helpers/emulator-fixtures.js';
 import { lambdaNodeVersions, nodeBinary, type NodeBinary } from '../helpers/node-versions.js';
-import { describeRun, extBin, run, runCreate, runExt, temporaryDirectory, type RunResult } from '../helpers/run-cli.js';
+import {
+  describeRun,
+  extBin,
+  repositoryRoot,
+  run,
+  runCreate,
+  runExt,
+  temporaryDirectory,
+  type RunResult,
+} from '../helpers/run-cli.js';
 import { buildZip } from '../helpers/zip-fixtures.js';
 
 /**
@@ -344,4 +353,35 @@ describe(`a layer that execs a bundled ${foreign} Node (standalone TypeScript la
       assert.equal(existsSync(path.join(folder, 'node-ext', 'bin', `.node.ext-dev-${foreign}`)), false);
     },
   );
+});
+
+test('library API: under CPU emulation the limits on extensions scale, and a verdict names both figures', async () => {
+  const { runEmulator } = (await import(
+    path.join(repositoryRoot, 'build/src/core/emulator/index.js')
+  )) as typeof import('../../src/core/emulator/index.js');
+  const layer = await makeLayer();
+  try {
+    // A script runs natively whatever the emulation: only the limits change.
+    await addNodeExtension(layer, 'silent', { neverRegister: true });
+    const report = await runEmulator({
+      layerDirectory: layer,
+      initTimeoutMs: 50,
+      cpuEmulation: {
+        architecture: foreign,
+        hostArchitecture: host,
+        mode: 'binfmt',
+        emulator: `/usr/bin/${qemuName}`,
+        limitFactor: 4,
+      },
+    });
+    assert.equal(report.status, 'failed');
+    assert.equal(report.cpuEmulation?.limitFactor, 4);
+    assert.equal(
+      report.verdicts[0]?.message,
+      'extensions/silent never called /extension/register within the 200 ms (50 ms ×4 under CPU emulation) Init limit',
+    );
+    assert.ok(report.timeline.some((entry) => entry.text.startsWith(`EMULATION ${foreign} layer on an ${host} host`)));
+  } finally {
+    await rm(layer, { recursive: true, force: true });
+  }
 });

@@ -712,7 +712,7 @@ export class Emulator extends EventEmitter {
           errorType: 'Sandbox.Timedout',
           extension: agent.name,
           requestId,
-          message: `did not call event/next again within the function timeout (${this.limitFactor === 1 ? `${timeoutMs / 1000} s` : this.describeLimit(timeoutMs)}) after INVOKE; Task timed out`,
+          message: `did not call event/next again within the function timeout (${timeoutMs / 1000} s${this.limitFactor === 1 ? '' : `, ×${this.limitFactor} under CPU emulation: ${(timeoutMs * this.limitFactor) / 1000} s`}) after INVOKE; Task timed out`,
         });
       }
     }

@@ -104,6 +104,11 @@ export async function prepareCpuEmulation(request: CpuEmulationRequest): Promise
     cleanup: nothingToClean,
   });
   if (host === undefined || architecture === undefined || architecture === host) return native();
+  const machine = elfMachine(architecture);
+  const programs = binaries.filter((binary) => binary.machine === machine && isProgram(binary));
+  // Scripts run on this machine's interpreters whatever the function's architecture: nothing to emulate.
+  // The function's architecture still decides which ELF files fail with exec format error.
+  if (programs.length === 0) return { ...native(), functionArchitecture: architecture };
   if (preference === 'off') {
     if (request.architecture !== undefined) {
       throw new CliError(
@@ -116,12 +121,6 @@ export async function prepareCpuEmulation(request: CpuEmulationRequest): Promise
     }
     return native();
   }
-
-  const machine = elfMachine(architecture);
-  const programs = binaries.filter((binary) => binary.machine === machine && isProgram(binary));
-  // Scripts run on this machine's interpreters whatever the function's architecture: nothing to emulate.
-  // The function's architecture still decides which ELF files fail with exec format error.
-  if (programs.length === 0) return { ...native(), functionArchitecture: architecture };
 
   const target = targets[architecture];
   const handler =
