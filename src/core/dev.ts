@@ -2,13 +2,14 @@ import { rmSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { hostArchitecture } from './architectures.js';
+import { hostArchitecture, type Architecture } from './architectures.js';
 import { CliError, errorMessage } from './errors.js';
+import { prepareCpuEmulation, type EmulationPreference } from './emulator/cpu-emulation/index.js';
 import { runEmulator } from './emulator/run-emulator.js';
 import { listExtensionFiles } from './emulator/launch.js';
 import { extractLayerZip } from './emulator/layer-zip.js';
 import { cleanupOnExit } from './emulator/processes.js';
-import type { EmulatorOptions, EmulatorReport } from './emulator/types.js';
+import type { CpuEmulation, EmulatorOptions, EmulatorReport } from './emulator/types.js';
 
 /**
  * `ext dev`: find or build the layer, then run it in the emulator, once or
@@ -18,11 +19,18 @@ import type { EmulatorOptions, EmulatorReport } from './emulator/types.js';
 /** `progress` is chatter a terminal user wants; `warning` and `error` matter everywhere. */
 export type DevStatusKind = 'progress' | 'warning' | 'error';
 
-export interface DevOptions extends Omit<EmulatorOptions, 'layerDirectory' | 'signal'> {
+export interface DevOptions extends Omit<EmulatorOptions, 'layerDirectory' | 'signal' | 'cpuEmulation'> {
   /** The project to build when no layer is given. */
   projectDirectory: string;
   /** A layer directory (the folder that becomes /opt) or a layer zip. Default: build the project. */
   layer?: string | undefined;
+  /**
+   * The function's architecture. Default: the layer's (from its ELF files, else its name), or this
+   * machine's when building. Another one than this machine's runs under qemu (see cpu-emulation/).
+   */
+  architecture?: Architecture | undefined;
+  /** How a foreign layer runs: binfmt_misc or qemu-<arch> (`auto`, the default, tries both), or `off`. */
+  emulation?: EmulationPreference | undefined;
   /** Build and status messages ("building…", "change detected…", warnings, errors while watching). */
   onStatus?: ((message: string, kind: DevStatusKind) => void) | undefined;
   /** Compiler output while building. */
@@ -32,6 +40,8 @@ export interface DevOptions extends Omit<EmulatorOptions, 'layerDirectory' | 'si
 
 interface PreparedLayer {
   directory: string;
+  architecture?: Architecture | undefined;
+  cpuEmulation?: CpuEmulation | undefined;
   cleanup(): Promise<void>;
 }
 
@@ -51,7 +61,40 @@ function devBuildError(error: CliError, watching: boolean): CliError {
   return new CliError(error.message, { exitCode: error.exitCode, hint: hint ?? retry, cause: error });
 }
 
+/** The layer, unpacked or built, then set up to run on this machine (under qemu when it is foreign). */
 async function prepareLayer(options: DevOptions, watching: boolean): Promise<PreparedLayer> {
+  const layer = await obtainLayer(options, watching);
+  try {
+    const prepared = await prepareCpuEmulation({
+      layerDirectory: layer.directory,
+      ownsLayer: layer.owned,
+      shownAs: layer.shownAs,
+      architecture: options.architecture,
+      preference: options.emulation,
+    });
+    if (prepared.warning !== undefined) options.onStatus?.(`warning: ${prepared.warning}`, 'warning');
+    return {
+      directory: prepared.layerDirectory,
+      architecture: prepared.functionArchitecture,
+      cpuEmulation: prepared.cpuEmulation,
+      cleanup: async () => {
+        await prepared.cleanup();
+        await layer.cleanup();
+      },
+    };
+  } catch (error) {
+    await layer.cleanup();
+    throw error;
+  }
+}
+
+interface ObtainedLayer extends PreparedLayer {
+  /** A folder of ext dev's own (an unpacked zip), which it may change. */
+  owned: boolean;
+  shownAs: string;
+}
+
+async function obtainLayer(options: DevOptions, watching: boolean): Promise<ObtainedLayer> {
   if (options.layer !== undefined) {
     const layer = path.resolve(options.projectDirectory, options.layer);
     const stat = await fs.stat(layer).catch(() => undefined);
@@ -62,7 +105,7 @@ async function prepareLayer(options: DevOptions, watching: boolean): Promise<Pre
     }
     if (stat.isDirectory()) {
       await requireExtensions(layer, layer);
-      return { directory: layer, cleanup: async () => {} };
+      return { directory: layer, owned: false, shownAs: layer, cleanup: async () => {} };
     }
     const directory = await fs.mkdtemp(path.join(os.tmpdir(), 'ext-dev-layer-'));
     // A second Ctrl-C exits at once, without unwinding to our cleanup: remove the folder on exit too.
@@ -91,9 +134,9 @@ async function prepareLayer(options: DevOptions, watching: boolean): Promise<Pre
       await cleanup();
       throw error;
     }
-    return { directory, cleanup };
+    return { directory, owned: true, shownAs: layer, cleanup };
   }
-  const architecture = hostArchitecture();
+  const architecture = options.architecture ?? hostArchitecture();
   if (architecture === undefined) {
     throw new CliError(`ext dev cannot build for this machine (${process.arch}): Lambda runs x86_64 and arm64 only`, {
       hint: 'build on an x86_64 or arm64 machine, or pass --layer',
@@ -115,7 +158,7 @@ async function prepareLayer(options: DevOptions, watching: boolean): Promise<Pre
   }
   const layer = result.layers[0];
   if (layer === undefined) throw new CliError('the build produced no layer', { hint: 'run `ext build` to see why' });
-  return { directory: layer.directory, cleanup: async () => {} };
+  return { directory: layer.directory, owned: false, shownAs: layer.directory, cleanup: async () => {} };
 }
 
 /**
@@ -134,27 +177,31 @@ async function requireExtensions(directory: string, shownAs: string): Promise<vo
   );
 }
 
-function emulatorOptions(
-  options: DevOptions,
-  layerDirectory: string,
-  signal: AbortSignal | undefined,
-): EmulatorOptions {
+function emulatorOptions(options: DevOptions, layer: PreparedLayer, signal: AbortSignal | undefined): EmulatorOptions {
   const {
     projectDirectory: _project,
     layer: _layer,
+    architecture: _architecture,
+    emulation: _emulation,
     onStatus: _status,
     onBuildOutput: _output,
     signal: _signal,
     ...rest
   } = options;
-  return { ...rest, layerDirectory, ...(signal === undefined ? {} : { signal }) };
+  return {
+    ...rest,
+    layerDirectory: layer.directory,
+    ...(layer.architecture === undefined ? {} : { architecture: layer.architecture }),
+    ...(layer.cpuEmulation === undefined ? {} : { cpuEmulation: layer.cpuEmulation }),
+    ...(signal === undefined ? {} : { signal }),
+  };
 }
 
 /** Builds or unpacks the layer and runs one lifecycle in the emulator. */
 export async function runDev(options: DevOptions): Promise<EmulatorReport> {
   const layer = await prepareLayer(options, false);
   try {
-    return await runEmulator(emulatorOptions(options, layer.directory, options.signal));
+    return await runEmulator(emulatorOptions(options, layer, options.signal));
   } finally {
     await layer.cleanup();
   }
@@ -300,7 +347,7 @@ export async function watchDev(options: DevOptions & { onReport: (report: Emulat
         layer = await prepareLayer(options, true);
         // A change during the build makes this layer stale already: build again rather than run it.
         if (!cycle.signal.aborted) {
-          options.onReport(await runEmulator(emulatorOptions(options, layer.directory, cycle.signal)));
+          options.onReport(await runEmulator(emulatorOptions(options, layer, cycle.signal)));
         }
       } catch (error) {
         if (!(error instanceof CliError)) throw error;

@@ -79,6 +79,8 @@ const verdictCases: {
     kind: 'launch-error',
     errorType: 'Extension.LaunchError',
     setup: (layer) => addFile(layer, 'fixture', foreignElf(), 0o755),
+    // A function of this machine's architecture: with qemu installed, the layer's own would run it emulated.
+    flags: ['--arch', hostArchitecture() ?? 'x86_64'],
   },
   {
     title: 'missing interpreter',

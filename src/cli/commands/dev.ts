@@ -1,6 +1,9 @@
+import path from 'node:path';
 import type { CommandModule } from 'yargs';
 import type { EmulatorReport, TimelineEntry } from '../../core/emulator/types.js';
+import type { Architecture } from '../../core/architectures.js';
 import type { DevStatusKind } from '../../core/dev.js';
+import type { EmulationPreference } from '../../core/emulator/cpu-emulation/index.js';
 import { maxManagedInstancesConcurrency } from '../../core/emulator/emulator.js';
 import { CancelledError, CliError } from '../../core/errors.js';
 import { escapeControlCharacters, printableLine } from '../../core/text.js';
@@ -12,6 +15,8 @@ type FlagValue = string | number | (string | number)[];
 
 interface DevArguments {
   layer?: string;
+  arch?: Architecture;
+  emulation: EmulationPreference;
   invokes: FlagValue;
   interval: FlagValue;
   'function-duration': FlagValue;
@@ -134,7 +139,19 @@ function concurrency(report: EmulatorReport): string {
     : '';
 }
 
+/** Under CPU emulation, the last line says so: its durations are not Lambda's. */
+function emulated(report: EmulatorReport): string {
+  const emulation = report.cpuEmulation;
+  if (emulation === undefined) return '';
+  const how = emulation.mode === 'binfmt' ? 'through binfmt_misc' : `under ${path.basename(emulation.emulator)}`;
+  return ` (${emulation.architecture} ${how}: timings are emulated)`;
+}
+
 function outcome(report: EmulatorReport, requestedInvokes: number): string {
+  return `${lifecycleOutcome(report, requestedInvokes)}${emulated(report)}`;
+}
+
+function lifecycleOutcome(report: EmulatorReport, requestedInvokes: number): string {
   const ran = report.invokes.length;
   if (report.status === 'passed') {
     return `passed: ${ran} invoke(s)${concurrency(report)}, ${report.extensions.length} extension(s), no verdicts`;
@@ -172,6 +189,8 @@ function devOptions(args: DevArguments, printTimeline: ((entry: TimelineEntry) =
   return {
     projectDirectory: args.cwd,
     layer: args.layer,
+    architecture: args.arch,
+    emulation: args.emulation,
     invokes: numberFlag('invokes', args.invokes, { minimum: 1, whole: true }),
     intervalMs: numberFlag('interval', args.interval, { minimum: 0 }),
     function: {
@@ -227,7 +246,20 @@ export const devCommand: CommandModule<object, DevArguments> = {
         layer: {
           type: 'string',
           describe: 'A layer zip or directory (the folder that becomes /opt)',
-          defaultDescription: 'build the project for this machine',
+          defaultDescription: 'build the project for --arch (this machine by default)',
+        },
+        arch: {
+          type: 'string',
+          choices: ['x86_64', 'arm64'] as const,
+          describe: "The function's architecture; another one than this machine's runs under qemu",
+          defaultDescription: "the layer's (from its ELF files), or this machine's",
+        },
+        emulation: {
+          type: 'string',
+          choices: ['auto', 'binfmt', 'qemu', 'off'] as const,
+          default: 'auto' as const,
+          describe:
+            'How a foreign-architecture layer runs: a binfmt_misc handler, qemu-<arch> from PATH, either, or not',
         },
         invokes: { default: 1, requiresArg: true, describe: 'Number of invocations' },
         interval: { default: 0, requiresArg: true, describe: 'Pause between invocations, in ms' },
@@ -275,6 +307,7 @@ export const devCommand: CommandModule<object, DevArguments> = {
         '$0 dev --managed-instances --concurrency 4 --invokes 8',
         'Lambda Managed Instances: 8 invokes, at most 4 at once',
       )
+      .example('$0 dev --arch arm64 --invokes 3', 'Build for arm64 and run it under qemu-aarch64 (x86_64 host)')
       .example('$0 dev --watch', 'Rebuild and restart when sources change'),
   handler: async (args) => {
     const [{ runDev, watchDev }, { formatTimelineEntry }] = await Promise.all([

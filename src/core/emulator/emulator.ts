@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import { CliError } from '../errors.js';
 import { ExtensionsApi, type Agent, type ApiHost } from './extensions-api.js';
+import { emulationEnvironment, emulationNote } from './cpu-emulation/index.js';
 import { bundlesItsOwnNode, extensionEnvironment, listExtensionFiles, peakMemoryMB } from './launch.js';
 import { ExtensionProcesses } from './extension-processes.js';
 import { RunRecorder, type EntryDetails } from './output.js';
@@ -90,10 +91,7 @@ export class Emulator extends EventEmitter {
     this.options.onTimeline?.(entry);
     this.emit('timeline', entry);
   });
-  private readonly processes = new ExtensionProcesses({
-    output: (agent, stream, line, droppedBytes) => this.extensionOutput(agent, stream, line, droppedBytes),
-    exited: (agent, code, signal) => this.processExited(agent, code, signal),
-  });
+  private readonly processes: ExtensionProcesses;
   private readonly inits: InitResult[] = [];
   private readonly invokes: InvokeResult[] = [];
   private readonly retiredAgents: Agent[] = [];
@@ -116,6 +114,14 @@ export class Emulator extends EventEmitter {
     requireValidConcurrency(options);
     // Extensions run with / as their working directory, so a relative layer path would point nowhere.
     this.options = { ...options, layerDirectory: path.resolve(options.layerDirectory) };
+    this.processes = new ExtensionProcesses(
+      {
+        output: (agent, stream, line, droppedBytes) => this.extensionOutput(agent, stream, line, droppedBytes),
+        exited: (agent, code, signal) => this.processExited(agent, code, signal),
+      },
+      options.cpuEmulation,
+      options.architecture,
+    );
     const host: ApiHost = {
       phase: () => this.phase,
       registrationOpen: () => this.registrationOpen,
@@ -151,6 +157,17 @@ export class Emulator extends EventEmitter {
 
   get memorySizeMB(): number {
     return this.options.memorySizeMB ?? defaults.memorySizeMB;
+  }
+
+  /** Limits on what extensions do are multiplied by this: more than 1 under CPU emulation only. */
+  private get limitFactor(): number {
+    return this.options.cpuEmulation?.limitFactor ?? 1;
+  }
+
+  /** `10000 ms`, or `100000 ms (10000 ms ×10 under emulation)`: a verdict names the limit it applied. */
+  private describeLimit(baseMs: number): string {
+    const factor = this.limitFactor;
+    return factor === 1 ? `${baseMs} ms` : `${baseMs * factor} ms (${baseMs} ms ×${factor} under CPU emulation)`;
   }
 
   /** Whether this emulates Lambda Managed Instances (EmulatorOptions.managedInstances). */
@@ -373,10 +390,13 @@ export class Emulator extends EventEmitter {
     this.subscriptionsOpen = true;
     const mark = this.verdictLog.mark;
     const initStart = Date.now();
-    const deadline = initStart + (this.options.initTimeoutMs ?? defaults.initTimeoutMs);
+    const deadline = initStart + (this.options.initTimeoutMs ?? defaults.initTimeoutMs) * this.limitFactor;
     this.record('init-start', 'INIT_START Runtime Version: emulated (ext dev)', {
       data: { environment: this.environmentNumber },
     });
+    if (this.options.cpuEmulation !== undefined && this.environmentNumber === 1) {
+      this.record('note', emulationNote(this.options.cpuEmulation), { data: { ...this.options.cpuEmulation } });
+    }
     this.hub.publish('platform.initStart', { initializationType: this.initializationType, phase: 'init' });
 
     const files = await listExtensionFiles(this.options.layerDirectory);
@@ -400,6 +420,7 @@ export class Emulator extends EventEmitter {
       functionEnv: this.options.env ?? {},
       maxConcurrency: this.options.managedInstances?.maxConcurrency,
     });
+    Object.assign(environment, emulationEnvironment(this.options.cpuEmulation));
     const agents = files.map((file) => this.api.addExternal(file.name, file.file, this.environmentNumber));
     // Lambda starts all external extensions in parallel.
     await Promise.all(agents.map((agent) => this.launch(agent, environment)));
@@ -495,7 +516,7 @@ export class Emulator extends EventEmitter {
   }
 
   private initTimeoutVerdicts(agents: Agent[]): void {
-    const limit = this.options.initTimeoutMs ?? defaults.initTimeoutMs;
+    const limit = this.describeLimit(this.options.initTimeoutMs ?? defaults.initTimeoutMs);
     const internals = this.api.agents.filter((agent) => agent.kind === 'internal');
     for (const agent of agents) {
       if (agent.state === 'Started' && !agent.exited) {
@@ -505,12 +526,12 @@ export class Emulator extends EventEmitter {
           errorType: 'Sandbox.Timedout',
           extension: agent.name,
           message: mismatch
-            ? `extensions/${agent.name} never registered within the ${limit} ms Init limit, while ${internals
+            ? `extensions/${agent.name} never registered within the ${limit} Init limit, while ${internals
                 .map((internal) => `"${internal.name}"`)
                 .join(
                   ', ',
                 )} registered under a name that matches no file; register with Lambda-Extension-Name: ${agent.name}`
-            : `extensions/${agent.name} never called /extension/register within the ${limit} ms Init limit`,
+            : `extensions/${agent.name} never called /extension/register within the ${limit} Init limit`,
         });
       }
     }
@@ -520,7 +541,7 @@ export class Emulator extends EventEmitter {
           kind: 'init-timeout',
           errorType: 'Sandbox.Timedout',
           extension: agent.name,
-          message: `registered but did not call event/next within the ${limit} ms Init limit`,
+          message: `registered but did not call event/next within the ${limit} Init limit`,
         });
       }
     }
@@ -601,6 +622,8 @@ export class Emulator extends EventEmitter {
     const timeoutMs = (settings.timeoutSeconds ?? defaults.timeoutSeconds) * 1000;
     const start = Date.now();
     const deadline = start + timeoutMs;
+    // The function's deadline, as INVOKE tells it; what extensions do after it is emulated under CPU emulation.
+    const extensionsDeadline = start + timeoutMs * this.limitFactor;
     const tracing = { type: 'X-Amzn-Trace-Id', value: traceHeader() };
     const arn = `arn:aws:lambda:${this.options.region ?? defaults.region}:${emulatorAccountId}:function:${this.functionName}`;
     // On Managed Instances the START line says how many invokes share the environment at that moment.
@@ -686,9 +709,9 @@ export class Emulator extends EventEmitter {
     const allDone = () =>
       invoked.every((agent) => agent.exited || (agent.state === 'Ready' && agent.queuedEvent === undefined));
     if (!runtimeTimedOut && !runtimeCut)
-      await this.waitUntil(() => this.failedSince(mark) || allDone(), deadline, true);
+      await this.waitUntil(() => this.failedSince(mark) || allDone(), extensionsDeadline, true);
     const end = Date.now();
-    const cut = runtimeCut || (this.interrupted() && !this.failedSince(mark) && !allDone() && end < deadline);
+    const cut = runtimeCut || (this.interrupted() && !this.failedSince(mark) && !allDone() && end < extensionsDeadline);
     const extensionsTimedOut = !runtimeTimedOut && !cut && !this.failedSince(mark) && !allDone();
     if (extensionsTimedOut) {
       for (const agent of invoked.filter((candidate) => candidate.state === 'Running' && !candidate.exited)) {
@@ -697,7 +720,7 @@ export class Emulator extends EventEmitter {
           errorType: 'Sandbox.Timedout',
           extension: agent.name,
           requestId,
-          message: `did not call event/next again within the function timeout (${timeoutMs / 1000} s) after INVOKE; Task timed out`,
+          message: `did not call event/next again within the function timeout (${timeoutMs / 1000} s${this.limitFactor === 1 ? '' : `, ×${this.limitFactor} under CPU emulation: ${(timeoutMs * this.limitFactor) / 1000} s`}) after INVOKE; Task timed out`,
         });
       }
     }
@@ -788,17 +811,19 @@ export class Emulator extends EventEmitter {
     this.registrationOpen = false;
     this.subscriptionsOpen = false;
     const start = Date.now();
-    const fullBudget =
+    const baseBudget =
       live.length > 0
         ? (this.options.shutdownBudgetMs ?? defaults.shutdownBudgetMs)
         : hasInternal
           ? defaults.internalShutdownBudgetMs
           : 0;
+    const fullBudget = baseBudget * this.limitFactor;
     // After Ctrl-C the user is waiting: extensions still get SHUTDOWN, with a short budget, and one
     // that overruns it is killed without a verdict (its budget was ours to cut, not Lambda's).
     const interrupted = this.interrupted();
     const budget = interrupted ? Math.min(fullBudget, defaults.interruptedShutdownBudgetMs) : fullBudget;
-    this.record('shutdown', `SHUTDOWN Reason: ${reason} Budget: ${budget} ms`, { data: { reason, budgetMs: budget } });
+    const scaled = budget === fullBudget && this.limitFactor !== 1 ? this.describeLimit(baseBudget) : `${budget} ms`;
+    this.record('shutdown', `SHUTDOWN Reason: ${reason} Budget: ${scaled}`, { data: { reason, budgetMs: budget } });
 
     // Lambda delivers the last telemetry batch during Shutdown. A subscriber drains when it sees
     // SHUTDOWN, so a healthy listener gets the batch first; a listener that is down gets a short
@@ -846,7 +871,7 @@ export class Emulator extends EventEmitter {
         kind: 'shutdown-timeout',
         errorType: 'Extension.ShutdownFailed',
         extension: agent.name,
-        message: `still running at the Shutdown deadline (${budget} ms after SHUTDOWN ${reason}); SIGKILLed`,
+        message: `still running at the Shutdown deadline (${this.describeLimit(baseBudget)} after SHUTDOWN ${reason}); SIGKILLed`,
       });
     }
     if (stragglers.length > 0) await this.waitUntil(() => stragglers.every((agent) => agent.exited), Date.now() + 1000);
@@ -946,6 +971,7 @@ export class Emulator extends EventEmitter {
       runtimeApi: this.runtimeApi,
       functionName: this.functionName,
       memorySizeMB: this.memorySizeMB,
+      ...(this.options.cpuEmulation === undefined ? {} : { cpuEmulation: { ...this.options.cpuEmulation } }),
       computeMode: this.managedInstances ? 'managed-instances' : 'on-demand',
       maxConcurrency: this.maxConcurrency,
       maxInFlight: this.maxInFlight,

@@ -1,7 +1,10 @@
+import { emulatedLaunch } from './cpu-emulation/index.js';
 import type { Agent } from './extensions-api.js';
 import { launchProblem, startExtension } from './launch.js';
 import { LineSplitter } from './output.js';
 import { ProcessSupervisor } from './processes.js';
+import type { Architecture } from '../architectures.js';
+import type { CpuEmulation } from './types.js';
 
 /**
  * The processes of a run's external extensions: starting them, reading
@@ -22,14 +25,24 @@ export class ExtensionProcesses {
   /** Resolve when an extension's stdout and stderr have ended. */
   private readonly outputsClosed: Promise<void>[] = [];
 
-  constructor(private readonly listener: ProcessListener) {}
+  constructor(
+    private readonly listener: ProcessListener,
+    private readonly emulation?: CpuEmulation,
+    private readonly architecture?: Architecture,
+  ) {}
 
   /** Starts the agent's file; resolves with the launch error Lambda would report, or undefined once it runs. */
   async start(agent: Agent, environment: Record<string, string>): Promise<string | undefined> {
     const file = agent.file!;
-    const problem = await launchProblem(file);
+    const problem = await launchProblem(file, this.architecture ?? this.emulation?.architecture);
     const started =
-      problem === undefined ? await startExtension(file, this.supervisor.environment(environment)) : { error: problem };
+      problem === undefined
+        ? await startExtension(
+            file,
+            this.supervisor.environment(environment),
+            await emulatedLaunch(file, this.emulation),
+          )
+        : { error: problem };
     if ('error' in started) return started.error;
     const child = started.child;
     agent.child = child;

@@ -9,3 +9,5 @@ export { extractLayerZip } from './layer-zip.js';
 export { parseTelemetryRequest, telemetrySchemaVersions, telemetryTypes } from './telemetry.js';
 export type { Buffering, TelemetryEnvelope, TelemetryRequest, TelemetryType } from './telemetry.js';
 export type * from './types.js';
+export { emulatedLimitFactor, prepareCpuEmulation } from './cpu-emulation/index.js';
+export type { CpuEmulationRequest, EmulationPreference, PreparedEmulation } from './cpu-emulation/index.js';

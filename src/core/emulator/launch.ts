@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { constants as fsConstants, existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { architectureOfElfMachine, elfMachine, hostArchitecture } from '../architectures.js';
+import { architectureOfElfMachine, elfMachine, hostArchitecture, type Architecture } from '../architectures.js';
 
 /**
  * Starting extension processes the way Lambda does: every regular file at
@@ -39,8 +39,12 @@ export async function listExtensionFiles(layerDirectory: string): Promise<Extens
  * Lambda would hit: missing exec bit, CRLF shebang, missing interpreter,
  * wrong-architecture ELF, or a file that is neither ELF nor script. A
  * wrong-arch ELF could even run here through binfmt/qemu, but never on Lambda.
+ * `functionArchitecture` is the host's, or the emulated one under CPU emulation.
  */
-export async function launchProblem(file: string): Promise<string | undefined> {
+export async function launchProblem(
+  file: string,
+  functionArchitecture: Architecture | undefined = hostArchitecture(),
+): Promise<string | undefined> {
   try {
     await fs.access(file, fsConstants.X_OK);
   } catch {
@@ -58,7 +62,7 @@ export async function launchProblem(file: string): Promise<string | undefined> {
   if (bytes.length >= 20 && bytes[0] === 0x7f && bytes.toString('latin1', 1, 4) === 'ELF') {
     const littleEndian = bytes[5] === 1;
     const machine = littleEndian ? bytes.readUInt16LE(18) : bytes.readUInt16BE(18);
-    const host = hostArchitecture();
+    const host = functionArchitecture;
     if (host !== undefined && machine !== elfMachine(host)) {
       const architecture = architectureOfElfMachine(machine) ?? `e_machine ${machine}`;
       return `fork/exec ${file}: exec format error (the binary is built for ${architecture}, the function runs ${host})`;
@@ -199,12 +203,19 @@ async function readHead(file: string): Promise<Buffer> {
 export function startExtension(
   file: string,
   environment: Record<string, string>,
+  through?: { command: string; args: string[] },
 ): Promise<{ child: ChildProcess } | { error: string }> {
   return new Promise((resolve) => {
     let child: ChildProcess;
     try {
-      // cwd "/" as on Lambda: an extension must not depend on where it was started from.
-      child = spawn(file, [], { cwd: '/', env: environment, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+      // cwd "/" as on Lambda: an extension must not depend on where it was started from. `through`: an
+      // emulator that runs the file (qemu-aarch64 -0 <file> <file>).
+      child = spawn(through?.command ?? file, through?.args ?? [], {
+        cwd: '/',
+        env: environment,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
+      });
     } catch (error) {
       resolve({ error: describeSpawnError(file, error as NodeJS.ErrnoException) });
       return;

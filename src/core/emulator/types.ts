@@ -61,6 +61,26 @@ export interface ManagedInstancesOptions {
   maxConcurrency: number;
 }
 
+/**
+ * The layer is built for another architecture than this machine's and runs
+ * under qemu user-mode emulation (see cpu-emulation/index.ts). Durations are
+ * then the emulator's, and the limits on what extensions do are multiplied by
+ * `limitFactor`.
+ */
+export interface CpuEmulation {
+  /** The function's architecture: what the layer's binaries are built for. */
+  architecture: 'x86_64' | 'arm64';
+  hostArchitecture: 'x86_64' | 'arm64';
+  /** `binfmt`: the kernel starts foreign binaries through its binfmt_misc handler; `qemu`: ext dev starts them through `emulator`. */
+  mode: 'binfmt' | 'qemu';
+  /** The qemu-user binary, or the binfmt handler's interpreter. */
+  emulator: string;
+  /** The foreign root filesystem holding the dynamic loader and libraries (qemu -L), when a dynamic program needs it. */
+  sysroot?: string;
+  /** The Init limit, extensions' time after an invoke and the Shutdown budget are multiplied by this. */
+  limitFactor: number;
+}
+
 export interface EmulatorOptions {
   /** The folder that would be mounted at /opt; it holds `extensions/`. */
   layerDirectory: string;
@@ -85,6 +105,13 @@ export interface EmulatorOptions {
   initTimeoutMs?: number;
   /** The Shutdown budget with external extensions. Default 2,000 ms, as in Lambda. */
   shutdownBudgetMs?: number;
+  /**
+   * The function's architecture. Default: this machine's, or `cpuEmulation.architecture`. An extension
+   * file built for another one fails with Lambda's exec format error (Extension.LaunchError).
+   */
+  architecture?: 'x86_64' | 'arm64';
+  /** Run the layer's foreign binaries under qemu (`ext dev` sets it up with prepareCpuEmulation). */
+  cpuEmulation?: CpuEmulation;
   /** Where the Extensions API listens. Default 127.0.0.1. */
   host?: string;
   /** Default 0: a free port. */
@@ -260,6 +287,8 @@ export interface EmulatorReport {
   runtimeApi: string;
   functionName: string;
   memorySizeMB: number;
+  /** Set when the layer ran under CPU emulation: its durations are not Lambda's. */
+  cpuEmulation?: CpuEmulation;
   /** `managed-instances` with EmulatorOptions.managedInstances. */
   computeMode: 'on-demand' | 'managed-instances';
   /** Invokes allowed in flight at once: 1 on demand. */
