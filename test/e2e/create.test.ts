@@ -218,6 +218,8 @@ describe('create-lambda-extension, next steps', () => {
         name: 'steps',
         language: 'go',
         template: 'basic',
+        ci: 'none',
+        iac: 'none',
         files: [],
         overwritten: [],
       },
@@ -243,7 +245,7 @@ describe('create-lambda-extension, next steps', () => {
       const directory = path.join(workspace.path, 'quoting', name);
       await mkdir(directory, { recursive: true });
       const text = nextSteps(
-        { directory, name: 'q', language: 'ts', template: 'basic', files: [], overwritten: [] },
+        { directory, name: 'q', language: 'ts', template: 'basic', ci: 'none', iac: 'none', files: [], overwritten: [] },
         path.join(workspace.path, 'quoting'),
       );
       const cd = /^ {2}(cd .*?)\s+# enter the project$/m.exec(text)?.[1];
@@ -257,7 +259,7 @@ describe('create-lambda-extension, next steps', () => {
 
 describe('create-lambda-extension, interactive', () => {
   it('asks for what flags did not give (prompts.inject)', async () => {
-    prompts.inject(['inj-dir', 'ts', 'basic', ['arm64'], ['SHUTDOWN']]);
+    prompts.inject(['inj-dir', 'ts', 'basic', ['arm64'], ['SHUTDOWN'], 'none', 'terraform']);
     const options = await resolveCreateOptions({}, true);
     assert.deepEqual(options, {
       directory: 'inj-dir',
@@ -268,6 +270,8 @@ describe('create-lambda-extension, interactive', () => {
       events: ['SHUTDOWN'],
       goModule: undefined,
       force: undefined,
+      ci: 'none',
+      iac: 'terraform',
     });
   });
 
@@ -278,7 +282,7 @@ describe('create-lambda-extension, interactive', () => {
       return {};
     }) as unknown as typeof prompts;
     const options = await resolveCreateOptions(
-      { dir: 'd', lang: 'go', template: 'basic', arch: 'x86_64', events: 'INVOKE' },
+      { dir: 'd', lang: 'go', template: 'basic', arch: 'x86_64', events: 'INVOKE', ci: 'github', iac: 'none' },
       true,
       ask,
     );
@@ -298,6 +302,10 @@ describe('create-lambda-extension, interactive', () => {
     session.type(keys.space + keys.enter); // untick x86_64
     await session.waitFor(/Events to register for/);
     session.type(keys.enter);
+    await session.waitFor(/Continuous integration/);
+    session.type(keys.enter); // GitHub Actions
+    await session.waitFor(/Infrastructure as code/);
+    session.type(keys.down + keys.enter); // AWS SAM
     const { code, output } = await session.exited;
     assert.equal(code, 0, output);
     const config = JSON.parse(
@@ -306,6 +314,8 @@ describe('create-lambda-extension, interactive', () => {
     assert.equal(config.language, 'ts');
     assert.deepEqual(config.architectures, ['arm64']);
     assert.deepEqual(config.events, ['INVOKE', 'SHUTDOWN']);
+    assert.ok(existsSync(path.join(workspace.path, 'tty-project', '.github', 'workflows', 'release.yml')));
+    assert.ok(existsSync(path.join(workspace.path, 'tty-project', 'infra', 'template.yaml')));
   });
 
   for (const [label, key] of [

@@ -1,0 +1,40 @@
+import { usageError } from '../errors.js';
+
+/** Where the generated CI workflows run; `none` generates none. */
+export const ciProviders = ['github', 'none'] as const;
+export type CiProvider = (typeof ciProviders)[number];
+
+/** The infrastructure-as-code a project can deploy its layer with; `none` generates none. */
+export const iacKinds = ['sam', 'cdk', 'terraform', 'none'] as const;
+export type IacKind = (typeof iacKinds)[number];
+
+export const ciTitles: Record<CiProvider, string> = {
+  github: 'GitHub Actions (test on push, publish on a v* tag over OIDC)',
+  none: 'None',
+};
+
+export const iacTitles: Record<IacKind, string> = {
+  sam: 'AWS SAM',
+  cdk: 'AWS CDK (TypeScript)',
+  terraform: 'Terraform',
+  none: 'None',
+};
+
+export function parseCiProvider(input: string, flag = '--ci'): CiProvider {
+  const value = input.trim().toLowerCase();
+  if (!(ciProviders as readonly string[]).includes(value)) {
+    throw usageError(`${flag}: unknown CI "${input}"`, `use ${flag} github or ${flag} none`);
+  }
+  return value as CiProvider;
+}
+
+export function parseIacKind(input: string, flag = '--iac'): IacKind {
+  const value = input.trim().toLowerCase();
+  if (!(iacKinds as readonly string[]).includes(value)) {
+    throw usageError(
+      `${flag}: unknown infrastructure-as-code "${input}"`,
+      `use one of: ${iacKinds.map((kind) => `${flag} ${kind}`).join(', ')}`,
+    );
+  }
+  return value as IacKind;
+}
