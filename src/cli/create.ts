@@ -326,7 +326,10 @@ export function nextSteps(result: ScaffoldResult, cwd = process.cwd()): string {
   lines.push(step('npm run dev', 'runs it against a local Lambda emulator'));
   lines.push(step(result.language === 'go' ? 'go test ./...' : 'npm test', 'runs its own tests'));
   if (result.ci === 'github') {
-    lines.push('', `${dim('CI:')} .github/workflows/test.yml and release.yml; set the repository variable AWS_ROLE_ARN`);
+    lines.push(
+      '',
+      `${dim('CI:')} .github/workflows/test.yml and release.yml; set the repository variable AWS_ROLE_ARN`,
+    );
   }
   if (result.iac !== 'none') {
     lines.push(`${dim('Deploy:')} see infra/README.md (${iacTitles[result.iac]})`);

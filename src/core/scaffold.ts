@@ -474,7 +474,8 @@ async function projectSources(options: ScaffoldOptions): Promise<Map<string, Tem
     ci: options.ci ?? 'none',
     iac: options.iac ?? 'none',
   });
-  for (const { relative, source, templatePath } of shared) sources.set(projectPathOf(relative), { source, templatePath });
+  for (const { relative, source, templatePath } of shared)
+    sources.set(projectPathOf(relative), { source, templatePath });
   return sources;
 }
 

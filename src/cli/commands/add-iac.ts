@@ -22,7 +22,10 @@ export const addIacCommand: CommandModule<object, AddIacArguments> = {
       })
       .example('$0 add iac sam', 'infra/template.yaml: one AWS::Serverless::LayerVersion per architecture')
       .example('$0 add iac terraform --cwd my-extension', 'infra/main.tf in another project folder')
-      .example('$0 add iac cdk --force --json', 'Regenerate the CDK app in infra/; print JSON') as unknown as Argv<AddIacArguments>,
+      .example(
+        '$0 add iac cdk --force --json',
+        'Regenerate the CDK app in infra/; print JSON',
+      ) as unknown as Argv<AddIacArguments>,
   handler: async (argv) => {
     const { parseIacKind, addIac } = await import('../../core/infrastructure/index.js');
     const kind = parseIacKind(argv.kind, '<kind>');
@@ -32,7 +35,8 @@ export const addIacCommand: CommandModule<object, AddIacArguments> = {
       return;
     }
     const lines = [`${green('✔')} Added ${bold(kind)} to ${printableLine(result.directory)}`];
-    for (const file of result.files) lines.push(`  ${file}${result.overwritten.includes(file) ? yellow(' (replaced)') : ''}`);
+    for (const file of result.files)
+      lines.push(`  ${file}${result.overwritten.includes(file) ? yellow(' (replaced)') : ''}`);
     lines.push('', `Deploy (see infra/README.md):`, `  ${cyan(result.deployCommand)}`);
     if (kind === 'cdk') lines.push(dim('  once per account and region first: npx --prefix infra cdk bootstrap'));
     process.stdout.write(`${lines.join('\n')}\n`);

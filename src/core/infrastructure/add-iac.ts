@@ -40,7 +40,10 @@ export interface AddIacResult {
  */
 export async function addIac(options: AddIacOptions): Promise<AddIacResult> {
   if (options.kind === 'none' || !iacKinds.includes(options.kind)) {
-    throw usageError(`<kind>: "${options.kind}" is not one of sam, cdk, terraform`, 'run ext add iac sam, cdk or terraform');
+    throw usageError(
+      `<kind>: "${options.kind}" is not one of sam, cdk, terraform`,
+      'run ext add iac sam, cdk or terraform',
+    );
   }
   const directory = path.resolve(options.projectDirectory);
   const config = await readConfig(directory);
@@ -69,7 +72,13 @@ export async function addIac(options: AddIacOptions): Promise<AddIacResult> {
   const files = [...sources.keys()].sort();
   const existing: string[] = [];
   for (const file of files) {
-    if (await lstat(path.join(directory, file)).then(() => true, () => false)) existing.push(file);
+    if (
+      await lstat(path.join(directory, file)).then(
+        () => true,
+        () => false,
+      )
+    )
+      existing.push(file);
   }
   if (existing.length > 0 && options.force !== true) {
     throw new CliError(
