@@ -7,7 +7,8 @@ import prompts from 'prompts';
 import { nextSteps, resolveCreateOptions } from '../../src/cli/create.js';
 import { CancelledError } from '../../src/core/errors.js';
 import { listFiles } from '../../src/core/fs-utils.js';
-import { templateSources } from '../../src/core/scaffold.js';
+import { sharedTemplateFiles } from '../../src/core/infrastructure/templates.js';
+import { projectPathOf, templateSources } from '../../src/core/scaffold.js';
 import { keys, startTerminal } from '../helpers/pseudo-terminal.js';
 import { createBin, describeRun, repositoryRoot, run, runCreate, temporaryDirectory } from '../helpers/run-cli.js';
 
@@ -17,8 +18,13 @@ before(async () => {
 });
 after(async () => workspace.cleanup());
 
+/** The template's files and, as --ci defaults to github off a terminal, the workflows. */
 async function expectedFiles(language: 'go' | 'ts', template = 'basic'): Promise<string[]> {
-  return [...(await templateSources(language, template)).keys()].sort();
+  const workflows = await sharedTemplateFiles({ language, ci: 'github', iac: 'none' });
+  return [
+    ...(await templateSources(language, template)).keys(),
+    ...workflows.map((file) => projectPathOf(file.relative)),
+  ].sort();
 }
 
 async function scaffoldNonInteractive(directory: string, extra: string[]): Promise<void> {
@@ -245,7 +251,16 @@ describe('create-lambda-extension, next steps', () => {
       const directory = path.join(workspace.path, 'quoting', name);
       await mkdir(directory, { recursive: true });
       const text = nextSteps(
-        { directory, name: 'q', language: 'ts', template: 'basic', ci: 'none', iac: 'none', files: [], overwritten: [] },
+        {
+          directory,
+          name: 'q',
+          language: 'ts',
+          template: 'basic',
+          ci: 'none',
+          iac: 'none',
+          files: [],
+          overwritten: [],
+        },
         path.join(workspace.path, 'quoting'),
       );
       const cd = /^ {2}(cd .*?)\s+# enter the project$/m.exec(text)?.[1];

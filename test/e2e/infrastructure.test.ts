@@ -94,7 +94,7 @@ async function create(project: Project, extra: string[]): Promise<void> {
 }
 
 const read = (project: Project, file: string): Promise<string> => readFile(path.join(project.directory, file), 'utf8');
-const workflows = (project: Project) => ['test.yml', 'release.yml'].map((file) => `.github/workflows/${file}`);
+const workflowFiles = ['.github/workflows/test.yml', '.github/workflows/release.yml'];
 
 before(async () => {
   workspace = await temporaryDirectory('cle-infra-');
@@ -106,7 +106,7 @@ after(async () => workspace.cleanup());
 describe('generated GitHub workflows', () => {
   it('every project gets both workflows and a publish.json listing its architectures', async () => {
     for (const project of Object.values(projects)) {
-      for (const file of workflows(project)) assert.ok(existsSync(path.join(project.directory, file)), file);
+      for (const file of workflowFiles) assert.ok(existsSync(path.join(project.directory, file)), file);
       const config = JSON.parse(await read(project, '.github/publish.json')) as {
         regions: string[];
         architectures: string[];
@@ -119,7 +119,7 @@ describe('generated GitHub workflows', () => {
   it('pins every action to a release commit SHA, with the version in a comment', async () => {
     const known = new Map<string, string>(Object.values(pinnedActions).map(({ sha, version }) => [sha, version]));
     for (const project of Object.values(projects)) {
-      for (const file of workflows(project)) {
+      for (const file of workflowFiles) {
         const text = await read(project, file);
         const uses = [...text.matchAll(/^\s*(?:- )?uses: (\S+)(.*)$/gm)];
         assert.ok(uses.length > 0, file);
@@ -178,7 +178,7 @@ describe('generated GitHub workflows', () => {
     it('passes every generated workflow of the four templates', async () => {
       if ('skip' in linter) return;
       const files = Object.values(projects).flatMap((project) =>
-        workflows(project).map((file) => path.join(project.directory, file)),
+        workflowFiles.map((file) => path.join(project.directory, file)),
       );
       const result = await run(linter.binary, ['-no-color', ...files]);
       assert.equal(result.code, 0, describeRun(result));

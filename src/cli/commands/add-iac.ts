@@ -15,20 +15,20 @@ export const addIacCommand: CommandModule<object, AddIacArguments> = {
   describe: 'Add infrastructure as code for the layer to infra/: sam, cdk or terraform',
   builder: (yargs: Argv) =>
     yargs
-      .positional('kind', { type: 'string', demandOption: true, describe: 'sam, cdk or terraform' })
+      .positional('kind', { type: 'string', demandOption: true, describe: 'What to generate: sam, cdk or terraform' })
       .options({
         force: { type: 'boolean', describe: 'Replace generated files that are already there (others are kept)' },
         ...projectOptions,
       })
-      .example('$0 add iac sam', 'infra/template.yaml: one AWS::Serverless::LayerVersion per architecture')
-      .example('$0 add iac terraform --cwd my-extension', 'infra/main.tf in another project folder')
+      .example('$0 add iac sam', 'Write infra/template.yaml: an AWS::Serverless::LayerVersion per architecture')
+      .example('$0 add iac terraform --cwd my-extension', 'Write infra/main.tf into another project folder')
       .example(
         '$0 add iac cdk --force --json',
         'Regenerate the CDK app in infra/; print JSON',
       ) as unknown as Argv<AddIacArguments>,
   handler: async (argv) => {
     const { parseIacKind, addIac } = await import('../../core/infrastructure/index.js');
-    const kind = parseIacKind(argv.kind, '<kind>');
+    const kind = parseIacKind(argv.kind, '<kind>', ['sam', 'cdk', 'terraform']);
     const result = await addIac({ projectDirectory: argv.cwd, kind, force: argv.force === true });
     if (argv.json === true) {
       process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);

@@ -52,7 +52,7 @@ export async function addIac(options: AddIacOptions): Promise<AddIacResult> {
     packageName: packageNameOf(config.name),
     architectures: config.architectures,
     architecturesCsv: config.architectures.join(','),
-    architecturesJson: JSON.stringify(config.architectures),
+    architecturesJson: `[${config.architectures.map((architecture) => JSON.stringify(architecture)).join(', ')}]`,
     ...infrastructureContext({
       name: config.name,
       language: config.language,

@@ -15,7 +15,7 @@ export const ciTitles: Record<CiProvider, string> = {
 
 export const iacTitles: Record<IacKind, string> = {
   sam: 'AWS SAM',
-  cdk: 'AWS CDK (TypeScript)',
+  cdk: 'AWS CDK in TypeScript',
   terraform: 'Terraform',
   none: 'None',
 };
@@ -28,13 +28,11 @@ export function parseCiProvider(input: string, flag = '--ci'): CiProvider {
   return value as CiProvider;
 }
 
-export function parseIacKind(input: string, flag = '--iac'): IacKind {
+export function parseIacKind(input: string, flag = '--iac', allowed: readonly IacKind[] = iacKinds): IacKind {
   const value = input.trim().toLowerCase();
-  if (!(iacKinds as readonly string[]).includes(value)) {
-    throw usageError(
-      `${flag}: unknown infrastructure-as-code "${input}"`,
-      `use one of: ${iacKinds.map((kind) => `${flag} ${kind}`).join(', ')}`,
-    );
+  if (!(allowed as readonly string[]).includes(value)) {
+    const choices = flag.startsWith('--') ? allowed.map((kind) => `${flag} ${kind}`) : allowed;
+    throw usageError(`${flag}: unknown infrastructure-as-code "${input}"`, `use one of: ${choices.join(', ')}`);
   }
   return value as IacKind;
 }
