@@ -1,4 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
+import { projectOptions } from '../options.js';
 import { addIacCommand } from './add-iac.js';
 
 /** `ext add <what>`: generated files added to an existing project; each kind is a nested command. */
@@ -7,6 +8,7 @@ export const addCommand: CommandModule = {
   describe: 'Add generated files to an existing project (iac: SAM, CDK or Terraform in infra/)',
   builder: (yargs: Argv) =>
     yargs
+      .options(projectOptions)
       .command(addIacCommand)
       .demandCommand(1, 'name what to add: ext add iac <sam|cdk|terraform>')
       .example('$0 add iac sam', 'Add infra/template.yaml, an AWS SAM template for the layer'),

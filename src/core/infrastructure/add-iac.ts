@@ -83,7 +83,9 @@ export async function addIac(options: AddIacOptions): Promise<AddIacResult> {
   if (existing.length > 0 && options.force !== true) {
     throw new CliError(
       `${existing.slice(0, 3).join(', ')}${existing.length > 3 ? ` and ${existing.length - 3} more` : ''} already exist${existing.length === 1 ? 's' : ''} in ${directory}`,
-      { hint: 'nothing was changed; pass --force to replace them (other files are kept), or move them aside' },
+      {
+        hint: `nothing was changed; pass --force to replace ${existing.length === 1 ? 'it' : 'them'} (other files are kept), or move ${existing.length === 1 ? 'it' : 'them'} aside`,
+      },
     );
   }
 
