@@ -23,3 +23,12 @@ export {
   type PublishResult,
   type PublishTarget,
 } from './core/publish/index.js';
+export {
+  addIac,
+  ciProviders,
+  iacKinds,
+  type AddIacOptions,
+  type AddIacResult,
+  type CiProvider,
+  type IacKind,
+} from './core/infrastructure/index.js';

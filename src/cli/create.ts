@@ -5,6 +5,16 @@ import { architectures, parseArchitectures, type Architecture } from '../core/ar
 import { eventTypes, languages, type EventType, type Language } from '../core/config.js';
 import { CancelledError, CliError, errorMessage, usageError } from '../core/errors.js';
 import { extensionNameProblem } from '../core/names.js';
+import {
+  ciProviders,
+  ciTitles,
+  iacKinds,
+  iacTitles,
+  parseCiProvider,
+  parseIacKind,
+  type CiProvider,
+  type IacKind,
+} from '../core/infrastructure/choices.js';
 import type { ScaffoldOptions, ScaffoldResult } from '../core/scaffold.js';
 import { runCli, usageFailure } from './run.js';
 import { bold, canPrompt, cyan, dim, green, helpWidth, noColorRequested, yellow } from './terminal.js';
@@ -22,6 +32,8 @@ export interface CreateArguments {
   module?: string | undefined;
   standalone?: boolean | undefined;
   'node-version'?: string | undefined;
+  ci?: string | undefined;
+  iac?: string | undefined;
   yes?: boolean | undefined;
   force?: boolean | undefined;
   interactive?: boolean | undefined;
@@ -33,6 +45,8 @@ export const defaults = {
   template: 'basic',
   architectures: [...architectures] as Architecture[],
   events: [...eventTypes] as EventType[],
+  ci: 'github' as CiProvider,
+  iac: 'none' as IacKind,
 };
 
 const languageTitles: Record<Language, string> = {
@@ -256,6 +270,28 @@ export async function resolveCreateOptions(
     });
   }
 
+  let ci: CiProvider;
+  if (args.ci !== undefined) ci = parseCiProvider(args.ci);
+  else if (interactive) {
+    ci = await question<CiProvider>({
+      type: 'select',
+      message: 'Continuous integration',
+      choices: ciProviders.map((value) => ({ title: ciTitles[value], value })),
+      initial: ciProviders.indexOf(defaults.ci),
+    });
+  } else ci = defaults.ci;
+
+  let iac: IacKind;
+  if (args.iac !== undefined) iac = parseIacKind(args.iac);
+  else if (interactive) {
+    iac = await question<IacKind>({
+      type: 'select',
+      message: 'Infrastructure as code for the layer',
+      choices: iacKinds.map((value) => ({ title: iacTitles[value], value })),
+      initial: iacKinds.indexOf(defaults.iac),
+    });
+  } else iac = defaults.iac;
+
   return {
     directory,
     name,
@@ -267,6 +303,8 @@ export async function resolveCreateOptions(
     ...(standalone === true ? { standalone } : {}),
     ...(args['node-version'] === undefined ? {} : { nodeVersion: args['node-version'] }),
     force: args.force,
+    ci,
+    iac,
   };
 }
 
@@ -303,6 +341,15 @@ export function nextSteps(result: ScaffoldResult, cwd = process.cwd()): string {
   lines.push(step('npm run pack', `writes dist/${result.name}-<arch>.zip, verified`));
   lines.push(step('npm run dev', 'runs it against a local Lambda emulator'));
   lines.push(step(result.language === 'go' ? 'go test ./...' : 'npm test', 'runs its own tests'));
+  if (result.ci === 'github') {
+    lines.push(
+      '',
+      `${dim('CI:')} .github/workflows/test.yml and release.yml; set the repository variable AWS_ROLE_ARN`,
+    );
+  }
+  if (result.iac !== 'none') {
+    lines.push(`${dim('Deploy:')} see infra/README.md (${iacTitles[result.iac]})`);
+  }
   return `${lines.join('\n')}\n`;
 }
 
@@ -345,6 +392,16 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
           describe: 'With --standalone: the Node.js major to bundle',
           defaultDescription: '24',
         },
+        ci: {
+          type: 'string',
+          describe: 'CI workflows: github (test on push, publish on a v* tag) or none',
+          defaultDescription: 'github',
+        },
+        iac: {
+          type: 'string',
+          describe: 'Infrastructure as code for the layer, in infra/: sam, cdk, terraform or none',
+          defaultDescription: 'none',
+        },
         yes: { type: 'boolean', alias: 'y', describe: 'Accept defaults for everything not given; never prompt' },
         force: {
           type: 'boolean',
@@ -360,6 +417,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
       .example('$0 my-ext --lang ts --arch arm64 --yes', 'No questions: TypeScript, arm64 only')
       .example('$0 my-ext --lang ts --standalone --yes', 'TypeScript with its own node: runs beside any AL2023 runtime')
       .example('$0 --name my-ext --lang go --events SHUTDOWN --no-interactive', 'For scripts and CI')
+      .example('$0 my-ext --iac sam --ci github --yes', 'With a SAM template and GitHub Actions workflows')
       .strict()
       .version(toolkitVersion())
       .alias('v', 'version')

@@ -48,6 +48,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
       { inspectCommand },
       { devCommand },
       { publishCommand },
+      { addCommand },
     ] = await Promise.all([
       import('yargs'),
       import('./options.js'),
@@ -56,6 +57,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
       import('./commands/inspect.js'),
       import('./commands/dev.js'),
       import('./commands/publish.js'),
+      import('./commands/add.js'),
     ]);
     await yargs(argv)
       .scriptName('ext')
@@ -65,19 +67,21 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
       .command(inspectCommand)
       .command(devCommand)
       .command(publishCommand)
+      .command(addCommand)
       .example('$0 build && $0 pack', 'Build every architecture, then zip and verify each layer')
       .example('$0 dev --invokes 3', 'Run the project in a local Lambda emulator: Init, 3 invokes, Shutdown')
       .example('$0 inspect dist/*.zip', 'Check layer zips, including ones other tools made')
       .example('$0 publish --region us-east-1 --dry-run', 'Show what would be published')
+      .example('$0 add iac sam', 'Add a SAM template for the layer to infra/')
       .middleware(resolveProjectDirectory)
       .strict()
-      .demandCommand(1, 'name a command: build, pack, inspect, dev or publish')
+      .demandCommand(1, 'name a command: build, pack, inspect, dev, publish or add')
       .recommendCommands()
       .version(toolkitVersion())
       .alias('v', 'version')
       .alias('h', 'help')
       .wrap(helpWidth())
-      .fail(commandUsageFailure(argv, ['build', 'pack', 'inspect', 'dev', 'publish']))
+      .fail(commandUsageFailure(argv, ['build', 'pack', 'inspect', 'dev', 'publish', 'add']))
       .parseAsync();
   });
 }

@@ -25,6 +25,8 @@ import { extensionNameProblem, goModuleProblem, npmNameProblem } from './names.j
 import { templatesRoot, toolkitRoot } from './paths.js';
 import { findToolkitSource, type ToolkitSource } from './toolkit-source.js';
 import { renderHandlebars } from './template-engine.js';
+import type { CiProvider, IacKind } from './infrastructure/choices.js';
+import { infrastructureContext, sharedTemplateFiles, type InfrastructureContext } from './infrastructure/templates.js';
 
 export interface ScaffoldOptions {
   /** Where the project goes; created if missing. */
@@ -42,6 +44,10 @@ export interface ScaffoldOptions {
   nodeVersion?: string | undefined;
   /** Write into a non-empty directory, adding and overwriting template files (never deleting others). */
   force?: boolean | undefined;
+  /** GitHub Actions workflows in .github/; default none. */
+  ci?: CiProvider | undefined;
+  /** Infrastructure-as-code in infra/; default none. */
+  iac?: IacKind | undefined;
 }
 
 export interface ScaffoldResult {
@@ -49,6 +55,8 @@ export interface ScaffoldResult {
   name: string;
   language: Language;
   template: string;
+  ci: CiProvider;
+  iac: IacKind;
   /** Every file written, relative to the directory. */
   files: string[];
   /** Files that existed before and were replaced (only with force). */
@@ -56,7 +64,7 @@ export interface ScaffoldResult {
 }
 
 /** Variables every template may use; see templates/README.md. */
-export interface RenderContext {
+export interface RenderContext extends InfrastructureContext {
   name: string;
   packageName: string;
   language: Language;
@@ -161,6 +169,13 @@ export function renderContext(
   };
   const quoteList = (items: readonly string[]) => `[${items.map((item) => JSON.stringify(item)).join(', ')}]`;
   return {
+    ...infrastructureContext({
+      name: options.name,
+      language: options.language,
+      architectures: options.architectures,
+      ci: options.ci ?? 'none',
+      iac: options.iac ?? 'none',
+    }),
     name: options.name,
     packageName: packageNameOf(options.name),
     language: options.language,
@@ -230,12 +245,18 @@ export async function availableTemplates(language: Language): Promise<string[]> 
   }
 }
 
+/** A file to render: its path on disk, and below templates/ for error messages. */
+export interface TemplateSource {
+  source: string;
+  templatePath: string;
+}
+
 /** Every file a template renders, by project path, with the base templates' files first. */
 export async function templateSources(
   language: Language,
   template: string,
   seen: string[] = [],
-): Promise<Map<string, { source: string; templatePath: string }>> {
+): Promise<Map<string, TemplateSource>> {
   if (seen.includes(template))
     throw new Error(`templates/${language}: "${template}" extends itself through ${seen.join(' -> ')}`);
   const info = await templateInfo(language, template);
@@ -377,7 +398,7 @@ async function blockingEntries(directory: string): Promise<string[] | undefined>
  * goes, no file where a folder goes, and no folder reached through a symlink
  * that leads out of the project.
  */
-async function replacementProblems(directory: string, files: string[]): Promise<string[]> {
+export async function replacementProblems(directory: string, files: string[]): Promise<string[]> {
   const realDirectory = await realpath(directory);
   const checks = new Map<string, Promise<'missing' | 'ok' | string>>();
   const check = (relative: string, isFile: boolean): Promise<'missing' | 'ok' | string> => {
@@ -427,7 +448,7 @@ async function replacementProblems(directory: string, files: string[]): Promise<
  * Moves the rendered files over the existing directory. What each replaces is
  * moved aside first, so that a failure half-way puts every file back.
  */
-async function moveIntoExistingDirectory(
+export async function moveIntoExistingDirectory(
   staging: string,
   directory: string,
   files: string[],
@@ -465,8 +486,30 @@ async function moveIntoExistingDirectory(
   return overwritten;
 }
 
-async function renderTemplate(options: ScaffoldOptions, into: string, context: RenderContext): Promise<string[]> {
-  const sources = await templateSources(options.language, options.template);
+/** The template's files, then the shared CI and IaC files chosen, by project path. */
+async function projectSources(options: ScaffoldOptions): Promise<Map<string, TemplateSource>> {
+  const sources = new Map<string, TemplateSource>();
+  for (const [projectPath, { source, templatePath }] of await templateSources(options.language, options.template))
+    sources.set(projectPath, { source, templatePath: `${options.language}/${templatePath}` });
+  const shared = await sharedTemplateFiles({
+    language: options.language,
+    ci: options.ci ?? 'none',
+    iac: options.iac ?? 'none',
+  });
+  for (const { relative, source, templatePath } of shared)
+    sources.set(projectPathOf(relative), { source, templatePath });
+  return sources;
+}
+
+/**
+ * Writes each source into `into` at its project path: `*.hbs` rendered with
+ * `context`, others copied byte for byte, modes kept. Returns the paths, sorted.
+ */
+export async function renderSources(
+  sources: ReadonlyMap<string, TemplateSource>,
+  into: string,
+  context: object,
+): Promise<string[]> {
   // Files are independent: write them all at once rather than one after another.
   await Promise.all(
     [...sources].map(async ([projectPath, { source, templatePath }]) => {
@@ -479,7 +522,7 @@ async function renderTemplate(options: ScaffoldOptions, into: string, context: R
           const key = path.relative(templatesRoot, source).split(path.sep).join('/');
           rendered = await renderHandlebars(key, await readFile(source, 'utf8'), context);
         } catch (error) {
-          throw new Error(`template ${options.language}/${templatePath}: ${errorMessage(error)}`, { cause: error });
+          throw new Error(`template ${templatePath}: ${errorMessage(error)}`, { cause: error });
         }
         await writeFile(target, rendered, { mode: mode & 0o777 });
       } else {
@@ -516,7 +559,7 @@ export async function scaffold(options: ScaffoldOptions): Promise<ScaffoldResult
   try {
     // mkdtemp makes the directory private; a project directory is not.
     await chmod(staging, 0o777 & ~process.umask());
-    const files = await renderTemplate(options, staging, context);
+    const files = await renderSources(await projectSources(options), staging, context);
     let overwritten: string[] = [];
     if (blocking === undefined) {
       try {
@@ -541,6 +584,8 @@ export async function scaffold(options: ScaffoldOptions): Promise<ScaffoldResult
       name: options.name,
       language: options.language,
       template: options.template,
+      ci: options.ci ?? 'none',
+      iac: options.iac ?? 'none',
       files,
       overwritten,
     };

@@ -7,7 +7,8 @@ import prompts from 'prompts';
 import { nextSteps, resolveCreateOptions } from '../../src/cli/create.js';
 import { CancelledError } from '../../src/core/errors.js';
 import { listFiles } from '../../src/core/fs-utils.js';
-import { templateSources } from '../../src/core/scaffold.js';
+import { sharedTemplateFiles } from '../../src/core/infrastructure/templates.js';
+import { projectPathOf, templateSources } from '../../src/core/scaffold.js';
 import { keys, startTerminal } from '../helpers/pseudo-terminal.js';
 import { createBin, describeRun, repositoryRoot, run, runCreate, temporaryDirectory } from '../helpers/run-cli.js';
 
@@ -17,8 +18,13 @@ before(async () => {
 });
 after(async () => workspace.cleanup());
 
+/** The template's files and, as --ci defaults to github off a terminal, the workflows. */
 async function expectedFiles(language: 'go' | 'ts', template = 'basic'): Promise<string[]> {
-  return [...(await templateSources(language, template)).keys()].sort();
+  const workflows = await sharedTemplateFiles({ language, ci: 'github', iac: 'none' });
+  return [
+    ...(await templateSources(language, template)).keys(),
+    ...workflows.map((file) => projectPathOf(file.relative)),
+  ].sort();
 }
 
 async function scaffoldNonInteractive(directory: string, extra: string[]): Promise<void> {
@@ -218,6 +224,8 @@ describe('create-lambda-extension, next steps', () => {
         name: 'steps',
         language: 'go',
         template: 'basic',
+        ci: 'none',
+        iac: 'none',
         files: [],
         overwritten: [],
       },
@@ -243,7 +251,16 @@ describe('create-lambda-extension, next steps', () => {
       const directory = path.join(workspace.path, 'quoting', name);
       await mkdir(directory, { recursive: true });
       const text = nextSteps(
-        { directory, name: 'q', language: 'ts', template: 'basic', files: [], overwritten: [] },
+        {
+          directory,
+          name: 'q',
+          language: 'ts',
+          template: 'basic',
+          ci: 'none',
+          iac: 'none',
+          files: [],
+          overwritten: [],
+        },
         path.join(workspace.path, 'quoting'),
       );
       const cd = /^ {2}(cd .*?)\s+# enter the project$/m.exec(text)?.[1];
@@ -257,7 +274,7 @@ describe('create-lambda-extension, next steps', () => {
 
 describe('create-lambda-extension, interactive', () => {
   it('asks for what flags did not give (prompts.inject)', async () => {
-    prompts.inject(['inj-dir', 'ts', 'basic', ['arm64'], ['SHUTDOWN'], false]);
+    prompts.inject(['inj-dir', 'ts', 'basic', ['arm64'], ['SHUTDOWN'], false, 'none', 'terraform']);
     const options = await resolveCreateOptions({}, true);
     assert.deepEqual(options, {
       directory: 'inj-dir',
@@ -268,11 +285,13 @@ describe('create-lambda-extension, interactive', () => {
       events: ['SHUTDOWN'],
       goModule: undefined,
       force: undefined,
+      ci: 'none',
+      iac: 'terraform',
     });
   });
 
   it('asks whether a TypeScript layer bundles its own node; yes sets standalone', async () => {
-    prompts.inject(['sa-dir', 'ts', 'basic', ['x86_64'], ['INVOKE'], true]);
+    prompts.inject(['sa-dir', 'ts', 'basic', ['x86_64'], ['INVOKE'], true, 'none', 'none']);
     const options = await resolveCreateOptions({}, true);
     assert.equal(options.standalone, true);
     assert.equal(options.nodeVersion, undefined);
@@ -285,7 +304,7 @@ describe('create-lambda-extension, interactive', () => {
       return {};
     }) as unknown as typeof prompts;
     const options = await resolveCreateOptions(
-      { dir: 'd', lang: 'go', template: 'basic', arch: 'x86_64', events: 'INVOKE' },
+      { dir: 'd', lang: 'go', template: 'basic', arch: 'x86_64', events: 'INVOKE', ci: 'github', iac: 'none' },
       true,
       ask,
     );
@@ -307,6 +326,10 @@ describe('create-lambda-extension, interactive', () => {
     session.type(keys.enter);
     await session.waitFor(/Bundle node in the layer/);
     session.type(keys.enter); // no
+    await session.waitFor(/Continuous integration/);
+    session.type(keys.enter); // GitHub Actions
+    await session.waitFor(/Infrastructure as code/);
+    session.type(keys.down + keys.enter); // AWS SAM
     const { code, output } = await session.exited;
     assert.equal(code, 0, output);
     const config = JSON.parse(
@@ -315,6 +338,8 @@ describe('create-lambda-extension, interactive', () => {
     assert.equal(config.language, 'ts');
     assert.deepEqual(config.architectures, ['arm64']);
     assert.deepEqual(config.events, ['INVOKE', 'SHUTDOWN']);
+    assert.ok(existsSync(path.join(workspace.path, 'tty-project', '.github', 'workflows', 'release.yml')));
+    assert.ok(existsSync(path.join(workspace.path, 'tty-project', 'infra', 'template.yaml')));
   });
 
   for (const [label, key] of [

@@ -25,7 +25,7 @@ describe('ext', () => {
   it('--help lists every command', async () => {
     const result = await runExt(['--help']);
     assert.equal(result.code, 0);
-    for (const command of ['build', 'pack', 'inspect <zip..>', 'dev', 'publish'])
+    for (const command of ['build', 'pack', 'inspect <zip..>', 'dev', 'publish', 'add <what>'])
       assert.match(result.stdout, new RegExp(`ext ${command} `));
   });
 
@@ -45,7 +45,7 @@ describe('ext', () => {
   it('asks for a command when given none', async () => {
     const result = await runExt([]);
     assert.equal(result.code, 2);
-    assert.match(result.stderr, /name a command: build, pack, inspect, dev or publish/);
+    assert.match(result.stderr, /name a command: build, pack, inspect, dev, publish or add/);
   });
 });
 
@@ -124,7 +124,7 @@ function helpDescriptions(help: string): string[] {
 }
 
 describe('help', () => {
-  const commands = [[], ['build'], ['pack'], ['inspect'], ['dev'], ['publish']];
+  const commands = [[], ['build'], ['pack'], ['inspect'], ['dev'], ['publish'], ['add'], ['add', 'iac']];
 
   it('every description is in sentence case without a final period, in both bins', async () => {
     const helps = [

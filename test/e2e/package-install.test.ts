@@ -73,6 +73,10 @@ describe('the published package', () => {
       'build/src/index.d.ts',
       'build/templates.precompiled.mjs',
       'templates/go.mod',
+      'templates/shared/ci/github/_github/workflows/release.yml.hbs',
+      'templates/shared/iac/sam/infra/template.yaml.hbs',
+      'templates/shared/iac/terraform/infra/_gitignore',
+      'templates/shared/iac/cdk/infra/go.mod',
     ]) {
       assert.ok(files.includes(required), `${required} is missing from the tarball`);
     }

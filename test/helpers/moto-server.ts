@@ -1,9 +1,8 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { access, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
+import { installPythonPackages } from './python-venv.js';
 
 /**
  * moto's server mode: a real implementation of the Lambda layer and S3 APIs,
@@ -12,47 +11,13 @@ import { promisify } from 'node:util';
  */
 export const motoVersion = '5.2.5';
 
-const runFile = promisify(execFile);
-
-const cacheRoot = path.join(
-  process.env['XDG_CACHE_HOME'] ?? path.join(os.homedir(), '.cache'),
-  'create-lambda-extension-tests',
-);
-const venvDirectory = path.join(cacheRoot, `moto-${motoVersion}`);
-const venvPython = path.join(venvDirectory, 'bin', 'python');
-
 /**
- * Installs moto into a virtual environment under ~/.cache, once; later runs
- * reuse it. The venv is built in a temp folder and renamed into place, so an
- * interrupted install is never mistaken for a finished one (moto is run as
- * `python -m moto.server`, which works from a renamed venv, unlike its
- * console scripts). Returns the reason when it cannot be had.
+ * Installs moto into a virtual environment under the tests' cache, once
+ * (see installPythonPackages). moto is run as `python -m moto.server`.
+ * Returns the reason when it cannot be had.
  */
-export async function installMoto(): Promise<{ python: string } | { skip: string }> {
-  if (await exists(path.join(venvDirectory, '.installed'))) return { python: venvPython };
-  let python: string;
-  try {
-    python = (await runFile('python3', ['-c', 'import sys, venv; print(sys.executable)'])).stdout.trim();
-  } catch {
-    return { skip: 'python3 (with venv) is not installed, so moto cannot run' };
-  }
-  await mkdir(cacheRoot, { recursive: true });
-  const staging = `${venvDirectory}.tmp-${process.pid}`;
-  await rm(staging, { recursive: true, force: true });
-  try {
-    await runFile(python, ['-m', 'venv', staging]);
-    await runFile(
-      path.join(staging, 'bin', 'python'),
-      ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', `moto[server]==${motoVersion}`],
-      { maxBuffer: 16 * 1024 * 1024, timeout: 540_000 },
-    );
-    await writeFile(path.join(staging, '.installed'), `moto[server]==${motoVersion}\n`);
-    await rm(venvDirectory, { recursive: true, force: true });
-    await rename(staging, venvDirectory);
-  } finally {
-    await rm(staging, { recursive: true, force: true });
-  }
-  return { python: venvPython };
+export function installMoto(): Promise<{ python: string } | { skip: string }> {
+  return installPythonPackages(`moto-${motoVersion}`, [`moto[server]==${motoVersion}`]);
 }
 
 export interface MotoServer {
@@ -120,13 +85,4 @@ function freePort(): Promise<number> {
       server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject()));
     });
   });
-}
-
-async function exists(file: string): Promise<boolean> {
-  try {
-    await access(file);
-    return true;
-  } catch {
-    return false;
-  }
 }

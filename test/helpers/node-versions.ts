@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { architectureOfElfMachine, hostArchitecture, type Architecture } from '../../src/core/architectures.js';
@@ -120,16 +120,46 @@ async function install(version: string, architecture: Architecture | undefined):
   const binDirectory = path.join(target, 'node_modules', name, 'bin');
   const node = path.join(binDirectory, 'node');
   if (existsSync(node) && (await check(node)) === version) return { binary: { version, node, binDirectory } };
+  // A copy that fails the check is reinstalled, not trusted for its marker.
+  await rm(target, { recursive: true, force: true });
 
-  // Install into a fresh directory, then rename it into place: a run cut short, or
-  // another test process installing the same version, never leaves a half-written cache.
+  const failure = await installNpmPackages(
+    target,
+    [`${name}@${version}`],
+    async (staging) => {
+      const stagedNode = path.join(staging, 'node_modules', name, 'bin', 'node');
+      const stagedVersion = await check(stagedNode);
+      if (stagedVersion !== version) throw new Error(`${stagedNode} reports ${stagedVersion}, not ${version}`);
+    },
+    // The package declares its cpu: npm refuses another one's without --force (the integrity check stays).
+    foreign ? ['--force'] : [],
+  );
+  return failure ?? { binary: { version, node, binDirectory } };
+}
+
+/**
+ * Installs exact npm packages into `target` (a folder of the tests' cache),
+ * unless it is already there. They go into a fresh folder, checked by
+ * `verify`, then renamed into place: a run cut short, or another test process
+ * installing the same thing, never leaves a half-written cache. Returns a
+ * one-line reason when the registry cannot be reached.
+ */
+export async function installNpmPackages(
+  target: string,
+  packages: readonly string[],
+  verify: (staging: string) => Promise<void> = async () => {},
+  npmArguments: readonly string[] = [],
+): Promise<{ skip: string } | undefined> {
+  const marker = path.join(target, '.installed');
+  if (existsSync(marker)) return undefined;
+  const cache = path.dirname(target);
   await mkdir(cache, { recursive: true });
-  const staging = await mkdtemp(path.join(cache, `.node-${version}-`));
+  const staging = await mkdtemp(path.join(cache, `.${path.basename(target)}-`));
   try {
     const installed = await runNpm(
       [
         'install',
-        `${name}@${version}`,
+        ...packages,
         '--prefix',
         staging,
         '--save-exact',
@@ -137,26 +167,24 @@ async function install(version: string, architecture: Architecture | undefined):
         '--no-audit',
         '--no-fund',
         '--loglevel=error',
-        // The package declares its cpu: npm refuses another one's without --force (the integrity check stays).
-        ...(foreign ? ['--force'] : []),
+        ...npmArguments,
       ],
       staging,
     );
     if (installed.code !== 0) {
       const reason = installed.output.trim().split('\n').at(-1) ?? `exit ${installed.code}`;
-      return { skip: `cannot install ${name}@${version} from the npm registry: ${reason}` };
+      return { skip: `cannot install ${packages.join(' ')} from the npm registry: ${reason}` };
     }
-    const stagedNode = path.join(staging, 'node_modules', name, 'bin', 'node');
-    const stagedVersion = await check(stagedNode);
-    if (stagedVersion !== version) throw new Error(`${stagedNode} reports ${stagedVersion}, not ${version}`);
+    await verify(staging);
+    await writeFile(path.join(staging, '.installed'), `${packages.join('\n')}\n`);
     await rm(target, { recursive: true, force: true });
     try {
       await rename(staging, target);
     } catch (error) {
       // Another process won the race: use its copy.
-      if (!existsSync(node)) throw error;
+      if (!existsSync(marker)) throw error;
     }
-    return { binary: { version, node, binDirectory } };
+    return undefined;
   } finally {
     await rm(staging, { recursive: true, force: true });
   }

@@ -1,10 +1,9 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { chmod, cp, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { nodeCacheDirectory } from './node-versions.js';
+import { goInstall } from './go-install.js';
 import { freePort } from './emulator-fixtures.js';
 
 /**
@@ -33,30 +32,7 @@ async function findOrInstall(): Promise<RieAvailability> {
   if (unshare.error !== undefined || unshare.status !== 0) {
     return { skip: 'cannot create a private mount namespace here (unshare --mount failed)' };
   }
-  const directory = path.join(nodeCacheDirectory(), `rie-${rieVersion}`);
-  const binary = path.join(directory, 'aws-lambda-rie');
-  if (existsSync(binary)) return { binary };
-  const go = spawnSync('go', ['version'], { stdio: 'ignore' });
-  if (go.error !== undefined || go.status !== 0) return { skip: 'go is not on PATH, so RIE cannot be installed' };
-  await mkdir(nodeCacheDirectory(), { recursive: true });
-  const staging = await mkdtemp(path.join(nodeCacheDirectory(), '.rie-'));
-  const installed = await new Promise<{ code: number | null; output: string }>((resolve) => {
-    const child = spawn('go', ['install', `${rieModule}@${rieVersion}`], {
-      env: { ...process.env, GOBIN: staging, CGO_ENABLED: '0' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.on('close', (code) => resolve({ code, output }));
-  });
-  if (installed.code !== 0) {
-    await rm(staging, { recursive: true, force: true });
-    throw new Error(`go install ${rieModule}@${rieVersion} failed:\n${installed.output}`);
-  }
-  // Rename into place: a concurrent or interrupted install never leaves half a cache entry.
-  await rename(staging, directory).catch(async () => rm(staging, { recursive: true, force: true }));
-  return { binary };
+  return goInstall(rieModule, rieVersion, `rie-${rieVersion}`);
 }
 
 /** As root a plain mount namespace is enough; anyone else maps themselves to root inside a user namespace. */

@@ -10,6 +10,7 @@ import {
   templateSources,
 } from '../../src/core/scaffold.js';
 import { launcherScript } from '../../src/core/build.js';
+import { infrastructureContext } from '../../src/core/infrastructure/templates.js';
 
 describe('template paths', () => {
   it('renames stored dotfiles and strips .hbs', () => {
@@ -40,6 +41,14 @@ describe('render context', () => {
   );
   it('derives every variable', () => {
     assert.deepEqual(context, {
+      // Without --ci and --iac the library generates neither.
+      ...infrastructureContext({
+        name: 'My.Ext',
+        language: 'go',
+        architectures: ['x86_64', 'arm64'],
+        ci: 'none',
+        iac: 'none',
+      }),
       name: 'My.Ext',
       packageName: 'my.ext',
       language: 'go',
@@ -62,6 +71,8 @@ describe('render context', () => {
       standalone: false,
       nodeVersion: '24',
     });
+    assert.equal(context.ci, 'none');
+    assert.equal(context.hasIac, false);
   });
   it('makes npm-safe package names', () => {
     assert.equal(packageNameOf('Telemetry_Shipper'), 'telemetry_shipper');
