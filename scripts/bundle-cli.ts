@@ -42,18 +42,22 @@ const lazyStringWidth: Plugin = {
         pluginData: 'real',
       });
       if (real.errors.length > 0) return { errors: real.errors };
-      return { path: real.path, namespace: 'lazy-string-width' };
+      // A path relative to the package, as esbuild prints in the bundle's comments; the real one travels as data.
+      return { path: path.relative(root, real.path), namespace: 'lazy-string-width', pluginData: real.path };
     });
-    build.onLoad({ filter: /.*/, namespace: 'lazy-string-width' }, (args) => ({
-      contents: [
-        'export default function stringWidth(text, options) {',
-        "  if (typeof text === 'string' && /^[\\x20-\\x7e]*$/.test(text)) return text.length;",
-        `  return require(${JSON.stringify(args.path)}).default(text, options);`,
-        '}',
-      ].join('\n'),
-      resolveDir: path.dirname(args.path),
-      loader: 'js',
-    }));
+    build.onLoad({ filter: /.*/, namespace: 'lazy-string-width' }, (args) => {
+      const real = args.pluginData as string;
+      return {
+        contents: [
+          'export default function stringWidth(text, options) {',
+          "  if (typeof text === 'string' && /^[\\x20-\\x7e]*$/.test(text)) return text.length;",
+          `  return require(${JSON.stringify(real)}).default(text, options);`,
+          '}',
+        ].join('\n'),
+        resolveDir: path.dirname(real),
+        loader: 'js',
+      };
+    });
   },
 };
 
