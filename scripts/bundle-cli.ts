@@ -5,13 +5,14 @@
  *   small modules (yargs and friends) is most of start-up; code splitting keeps
  *   every command's core in its own chunk, loaded only when that command runs;
  * - precompiles the templates into build/templates.precompiled.mjs, so
- *   scaffolding needs only handlebars' runtime (see src/core/template-engine.ts).
+ *   scaffolding needs only handlebars' runtime (see src/core/template-engine.ts);
+ * - defers string-width (see lazyStringWidth).
  */
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
 import Handlebars from 'handlebars';
 import { prerenderedHelpFile } from '../src/cli/ext.js';
 import { listFiles } from '../src/core/fs-utils.js';
@@ -19,6 +20,46 @@ import { handlebarsOptions, precompiledTemplatesFile, templateHash } from '../sr
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const outdir = path.join(root, 'build', 'cli');
+
+/**
+ * yargs measures help text with string-width (three copies, two versions),
+ * which builds an Intl.Segmenter and Unicode-property regular expressions
+ * such as \p{RGI_Emoji} when it loads: about 30 ms, more than Node's own
+ * start-up, paid by every command although only help and errors are ever
+ * measured. Each copy is replaced by a stand-in that answers printable ASCII
+ * (width = length, as in every version) itself and loads the real module,
+ * bundled behind esbuild's lazy require wrapper, only for anything else.
+ */
+const lazyStringWidth: Plugin = {
+  name: 'lazy-string-width',
+  setup(build) {
+    build.onResolve({ filter: /^string-width$/ }, async (args) => {
+      if (args.pluginData === 'real') return undefined;
+      const real = await build.resolve(args.path, {
+        kind: args.kind,
+        resolveDir: args.resolveDir,
+        importer: args.importer,
+        pluginData: 'real',
+      });
+      if (real.errors.length > 0) return { errors: real.errors };
+      // A path relative to the package, as esbuild prints in the bundle's comments; the real one travels as data.
+      return { path: path.relative(root, real.path), namespace: 'lazy-string-width', pluginData: real.path };
+    });
+    build.onLoad({ filter: /.*/, namespace: 'lazy-string-width' }, (args) => {
+      const real = args.pluginData as string;
+      return {
+        contents: [
+          'export default function stringWidth(text, options) {',
+          "  if (typeof text === 'string' && /^[\\x20-\\x7e]*$/.test(text)) return text.length;",
+          `  return require(${JSON.stringify(real)}).default(text, options);`,
+          '}',
+        ].join('\n'),
+        resolveDir: path.dirname(real),
+        loader: 'js',
+      };
+    });
+  },
+};
 
 await rm(outdir, { recursive: true, force: true });
 await build({
@@ -40,6 +81,7 @@ await build({
   banner: {
     js: "import { createRequire as __bundleCreateRequire } from 'node:module'; const require = __bundleCreateRequire(import.meta.url);",
   },
+  plugins: [lazyStringWidth],
   logLevel: 'warning',
 });
 

@@ -74,17 +74,26 @@ func (q *Queue) Take(maxRecords, maxBytes int) []Record {
 // Requeue puts a batch that could not be shipped back in front of the queue,
 // so it goes out first next time. If the queue filled up meanwhile, the
 // oldest records, the batch's own first, are dropped.
+//
+// It works in place: against a dead destination it runs after every failed
+// send, and a fresh copy of a full queue each time would be garbage the size
+// of the queue, which the peak memory would show.
 func (q *Queue) Requeue(batch []Record) {
 	if len(batch) == 0 {
 		return
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	live := q.records[q.head:]
-	merged := make([]Record, 0, len(batch)+len(live))
-	merged = append(merged, batch...)
-	merged = append(merged, live...)
-	q.records, q.head = merged, 0
+	if q.head >= len(batch) {
+		// Room in front, where the batch was taken from.
+		q.head -= len(batch)
+		copy(q.records[q.head:], batch)
+	} else {
+		live := len(q.records)
+		q.records = append(q.records, batch...) // grows only when there is no spare capacity
+		copy(q.records[q.head+len(batch):], q.records[q.head:live])
+		copy(q.records[q.head:], batch)
+	}
 	for _, record := range batch {
 		q.bytes += record.Size()
 	}

@@ -127,6 +127,23 @@ func TestQueueRequeueGoesFirstAndStaysBounded(t *testing.T) {
 	}
 }
 
+func TestQueueRequeueIntoTheRoomItWasTakenFrom(t *testing.T) {
+	q := NewQueue(100, 1<<20)
+	q.Push(logRecords(t, 1, 10, 100))
+	batch := q.Take(3, 1<<20)
+	q.Requeue(batch)
+	want := []string{"line 1 ", "line 2 ", "line 3 ", "line 4 ", "line 5 ", "line 6 ", "line 7 ", "line 8 ", "line 9 ", "line 10 "}
+	if records, size := q.Len(); records != 10 || size != 1000 {
+		t.Errorf("Len = %d records, %d bytes; want 10, 1000", records, size)
+	}
+	if got := lines(t, q); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("after requeue: %q, want %q", got, want)
+	}
+	if dropped := q.Dropped(); dropped.Records != 0 {
+		t.Errorf("Dropped = %+v, want none", dropped)
+	}
+}
+
 func TestQueueStaysBoundedUnderConcurrentUse(t *testing.T) {
 	q := NewQueue(500, 64<<10)
 	burst := logRecords(t, 0, 10, 150)

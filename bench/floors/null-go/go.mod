@@ -1,0 +1,3 @@
+module null-go
+
+go 1.21
