@@ -20,6 +20,12 @@ import {
   temporaryDirectory,
   type RunResult,
 } from '../helpers/run-cli.js';
+import {
+  fillStandaloneCache,
+  standaloneEnvironment,
+  standaloneTestNodeVersion,
+  unreachableRegistry,
+} from '../helpers/standalone-node.js';
 import { buildZip } from '../helpers/zip-fixtures.js';
 
 /**
@@ -384,4 +390,51 @@ test('library API: under CPU emulation the limits on extensions scale, and a ver
   } finally {
     await rm(layer, { recursive: true, force: true });
   }
+});
+
+/**
+ * The real thing the previous block imitates: a generated standalone
+ * TypeScript project, built by ext dev for the other architecture (its
+ * bundled node stripped), run under qemu with no node on the extension's PATH.
+ */
+describe(`a generated standalone TypeScript project under ext dev --arch ${foreign}`, { skip: skipAll }, () => {
+  const sysroot = targets[foreign].sysroots[0]!;
+  test(
+    'builds the foreign layer with its own node and runs it clean, with the sysroot in the report',
+    { timeout: 600_000 },
+    async (context) => {
+      const availability = await fillStandaloneCache();
+      if ('skip' in availability) {
+        context.skip(availability.skip);
+        return;
+      }
+      if (['libc.so.6', 'libstdc++.so.6'].some((library) => !existsSync(path.join(sysroot, 'lib', library)))) {
+        context.skip(`the ${foreign} C and C++ libraries are not in ${sysroot} (${targets[foreign].libraryPackages})`);
+        return;
+      }
+      const name = 'qemu-solo';
+      const project = path.join(workspace.path, name);
+      const created = await runCreate([
+        ...[project, '--lang', 'ts', '--standalone', '--node-version', standaloneTestNodeVersion, '--yes'],
+      ]);
+      assert.equal(created.code, 0, describeRun(created));
+      const result = await runExt(['dev', '--arch', foreign, '--invokes', '2', '--emulation', 'qemu', '--json'], {
+        cwd: project,
+        // The node is cached: a registry nobody answers on proves nothing is fetched.
+        env: { ...standaloneEnvironment(), ...unreachableRegistry },
+        timeoutMs: 600_000,
+      });
+      const report = parseReport(result);
+      assertClean(report, 2, result, 'qemu');
+      assert.equal(report.cpuEmulation?.sysroot, sysroot);
+      assert.ok(
+        report.timeline.some((entry) => entry.kind === 'note' && entry.text.startsWith('standalone layer:')),
+        'the extension ran with a PATH without node',
+      );
+      const layer = path.join(project, 'dist', '.dev', foreign);
+      const bundled = await readFile(path.join(layer, name, 'bin', 'node'));
+      assert.equal(bundled.readUInt16LE(18), elfMachine(foreign), 'the node that ran is the foreign build');
+      assert.equal(report.extensions.find((extension) => extension.name === name)?.state, 'Exited');
+    },
+  );
 });
