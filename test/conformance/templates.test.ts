@@ -5,6 +5,7 @@ import { describeRun, runCreate, runExt, temporaryDirectory } from '../helpers/r
 import { rieBinary, runUnderRie, type RieRun } from '../helpers/rie.js';
 import { startTelemetrySink } from '../helpers/telemetry-sink.js';
 import {
+  createStandaloneProject,
   fillStandaloneCache,
   standaloneEnvironment,
   standaloneTestNodeVersion,
@@ -28,6 +29,19 @@ before(async () => {
   workspace = await temporaryDirectory('cle-conformance-');
 });
 after(async () => workspace?.cleanup());
+
+/** Every invoke answered 200, with no extension error and no error line; returns the RIE log for messages. */
+function assertEveryInvokeClean(run: RieRun): string {
+  const context = `--- RIE log\n${run.log}`;
+  assert.deepEqual(
+    run.invokes.map((result) => result.status),
+    Array(invokes).fill(200),
+    context,
+  );
+  assert.deepEqual(run.extensionErrors, [], context);
+  assert.deepEqual(errorLines(run), [], context);
+  return context;
+}
 
 function errorLines(run: RieRun): string[] {
   return run.log.split('\n').filter((line) => /"level":"ERROR"/u.test(line));
@@ -63,14 +77,7 @@ for (const language of ['go', 'ts'] as const) {
               functionLines,
               env: sink === undefined ? {} : { [`${prefix}SINK`]: 'http', [`${prefix}HTTP_URL`]: sink.url },
             });
-            const context = `--- RIE log\n${run.log}`;
-            assert.deepEqual(
-              run.invokes.map((result) => result.status),
-              Array(invokes).fill(200),
-              context,
-            );
-            assert.deepEqual(run.extensionErrors, [], context);
-            assert.deepEqual(errorLines(run), [], context);
+            const context = assertEveryInvokeClean(run);
             assert.match(run.log, /"msg":"shutdown"|"msg":"stopped"/u, context);
             if (sink !== undefined && mode === 'managed-instances') {
               const shipped = sink
@@ -110,16 +117,7 @@ describe('ts basic template, --standalone, under RIE with no node on PATH', { sk
 
   before(async () => {
     const project = path.join(workspace.path, 'ts-standalone-rie');
-    const created = await runCreate([
-      project,
-      '--lang',
-      'ts',
-      '--standalone',
-      '--node-version',
-      standaloneTestNodeVersion,
-      '--yes',
-    ]);
-    assert.equal(created.code, 0, describeRun(created));
+    await createStandaloneProject(project);
     const built = await runExt(['build', '--arch', 'x86_64'], {
       cwd: project,
       env: { ...standaloneEnvironment(), ...unreachableRegistry },
@@ -151,14 +149,7 @@ describe('ts basic template, --standalone, under RIE with no node on PATH', { sk
       // The stand-in function runtime is a node script: it names its node, so that PATH can hold none.
       runtimeNode: process.execPath,
     });
-    const context = `--- RIE log\n${run.log}`;
-    assert.deepEqual(
-      run.invokes.map((result) => result.status),
-      Array(invokes).fill(200),
-      context,
-    );
-    assert.deepEqual(run.extensionErrors, [], context);
-    assert.deepEqual(errorLines(run), [], context);
+    const context = assertEveryInvokeClean(run);
     assert.match(run.log, new RegExp(`"msg":"registered".*"node":"v${standaloneTestNodeVersion}"`), context);
     assert.doesNotMatch(run.log, /node: not found|node is not on PATH/, context);
   });

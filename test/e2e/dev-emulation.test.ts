@@ -21,9 +21,9 @@ import {
   type RunResult,
 } from '../helpers/run-cli.js';
 import {
+  createStandaloneProject,
   fillStandaloneCache,
   standaloneEnvironment,
-  standaloneTestNodeVersion,
   unreachableRegistry,
 } from '../helpers/standalone-node.js';
 import { buildZip } from '../helpers/zip-fixtures.js';
@@ -414,10 +414,7 @@ describe(`a generated standalone TypeScript project under ext dev --arch ${forei
       }
       const name = 'qemu-solo';
       const project = path.join(workspace.path, name);
-      const created = await runCreate([
-        ...[project, '--lang', 'ts', '--standalone', '--node-version', standaloneTestNodeVersion, '--yes'],
-      ]);
-      assert.equal(created.code, 0, describeRun(created));
+      await createStandaloneProject(project);
       const result = await runExt(['dev', '--arch', foreign, '--invokes', '2', '--emulation', 'qemu', '--json'], {
         cwd: project,
         // The node is cached: a registry nobody answers on proves nothing is fetched.

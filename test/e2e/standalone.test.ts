@@ -8,8 +8,9 @@ import type { InspectReport } from '../../src/core/inspect.js';
 import type { PackManifest } from '../../src/core/pack.js';
 import { standaloneCompatibleRuntimes } from '../../src/core/standalone/runtimes.js';
 import { readWithYauzl } from '../helpers/layer-fixtures.js';
-import { describeRun, runCreate, runExt, temporaryDirectory } from '../helpers/run-cli.js';
+import { describeRun, runExt, temporaryDirectory } from '../helpers/run-cli.js';
 import {
+  createStandaloneProject,
   fillStandaloneCache,
   privateCacheWith,
   standaloneEnvironment,
@@ -31,16 +32,7 @@ before(async () => {
   workspace = await temporaryDirectory('cle-standalone-');
   if (skip !== false) return;
   project = path.join(workspace.path, name);
-  const created = await runCreate([
-    project,
-    '--lang',
-    'ts',
-    '--standalone',
-    '--node-version',
-    standaloneTestNodeVersion,
-    '--yes',
-  ]);
-  assert.equal(created.code, 0, describeRun(created));
+  await createStandaloneProject(project);
 });
 after(async () => workspace?.cleanup());
 

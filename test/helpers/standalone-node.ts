@@ -1,9 +1,11 @@
+import assert from 'node:assert/strict';
 import { cp, mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Architecture } from '../../src/core/architectures.js';
 import { CliError } from '../../src/core/errors.js';
 import { cachedNodeBinary, cacheDirectoryVariable, entryDirectory } from '../../src/core/standalone/node-cache.js';
+import { describeRun, runCreate } from './run-cli.js';
 
 /**
  * The node a standalone layer bundles in the tests, pinned exactly so that
@@ -59,3 +61,11 @@ export async function privateCacheWith(root: string, architecture: Architecture)
 
 /** An npm registry nobody answers on: a run that still succeeds asked the registry nothing. */
 export const unreachableRegistry = { npm_config_registry: 'http://127.0.0.1:9/', npm_config_fetch_retries: '0' };
+
+/** Creates a standalone TypeScript project at `directory` with the pinned node, and fails the test if create fails. */
+export async function createStandaloneProject(directory: string): Promise<void> {
+  const created = await runCreate([
+    ...[directory, '--lang', 'ts', '--standalone', '--node-version', standaloneTestNodeVersion, '--yes'],
+  ]);
+  assert.equal(created.code, 0, describeRun(created));
+}
