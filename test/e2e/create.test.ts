@@ -216,6 +216,39 @@ describe('create-lambda-extension, refusals', () => {
   });
 });
 
+describe('create-lambda-extension, file modes', () => {
+  for (const umask of ['077', '002']) {
+    it(`files get their template's mode and folders what umask ${umask} allows`, async () => {
+      const directory = path.join(workspace.path, `umask-${umask}`);
+      const result = await run(
+        'sh',
+        ['-c', `umask ${umask} && exec "$0" "$@"`, process.execPath, createBin, directory, '--yes'],
+        {
+          cwd: workspace.path,
+        },
+      );
+      assert.equal(result.code, 0, describeRun(result));
+      const sources = new Map(
+        [...(await templateSources('go', 'basic'))].map(([projectPath, { source }]) => [projectPath, source]),
+      );
+      for (const file of await listFiles(directory)) {
+        const source = sources.get(file);
+        if (source === undefined) continue;
+        const expected = (await stat(source)).mode & 0o777;
+        assert.equal(((await stat(path.join(directory, file))).mode & 0o777).toString(8), expected.toString(8), file);
+      }
+      const folderMode = 0o777 & ~Number.parseInt(umask, 8);
+      for (const folder of ['.', 'extension', '.github/workflows']) {
+        assert.equal(
+          ((await stat(path.join(directory, folder))).mode & 0o777).toString(8),
+          folderMode.toString(8),
+          folder,
+        );
+      }
+    });
+  }
+});
+
 describe('create-lambda-extension, next steps', () => {
   it('uses the npm scripts, never npx ext, after cd and npm install', () => {
     const text = nextSteps(

@@ -9,9 +9,10 @@ import { templatesRoot } from '../../src/core/paths.js';
 import { renderContext } from '../../src/core/scaffold.js';
 import {
   handlebarsOptions,
-  precompiledTemplatesFile,
+  precompiledGroupOf,
+  precompiledTemplatesDirectory,
   renderHandlebars,
-  templateHash,
+  type PrecompiledTemplate,
 } from '../../src/core/template-engine.js';
 
 const context = renderContext(
@@ -28,14 +29,24 @@ const context = renderContext(
 );
 
 describe('template engine', () => {
-  it('the build precompiled every template, with the hash of its current source', async () => {
-    const { templates } = (await import(pathToFileURL(precompiledTemplatesFile).href)) as {
-      templates: Record<string, { hash: string }>;
-    };
+  it('the build precompiled every template into its folder’s module, with the source it was compiled from', async () => {
     const sources = (await listFiles(templatesRoot)).filter((file) => file.endsWith('.hbs'));
-    assert.deepEqual(Object.keys(templates).sort(), sources.sort());
+    const modules = (await listFiles(precompiledTemplatesDirectory)).filter((file) => file.endsWith('.mjs'));
+    const groups = [...new Set(sources.map(precompiledGroupOf))].sort();
+    assert.deepEqual(modules.map((file) => file.replace(/\.mjs$/, '')).sort(), groups);
+    assert.ok(groups.includes('go/basic') && groups.includes('shared/iac/sam'), groups.join(' '));
+    const precompiled: Record<string, PrecompiledTemplate> = {};
+    for (const module of modules) {
+      const href = pathToFileURL(path.join(precompiledTemplatesDirectory, module)).href;
+      const { templates } = (await import(href)) as { templates: Record<string, PrecompiledTemplate> };
+      for (const [key, entry] of Object.entries(templates)) {
+        assert.equal(`${precompiledGroupOf(key)}.mjs`, module, `${key} is in its folder's module`);
+        precompiled[key] = entry;
+      }
+    }
+    assert.deepEqual(Object.keys(precompiled).sort(), sources.sort());
     for (const file of sources) {
-      assert.equal(templates[file]?.hash, templateHash(await readFile(path.join(templatesRoot, file), 'utf8')), file);
+      assert.equal(precompiled[file]?.source, await readFile(path.join(templatesRoot, file), 'utf8'), file);
     }
   });
 

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Architecture } from '../architectures.js';
 import type { Language } from '../config.js';
-import { listFiles } from '../fs-utils.js';
+import { listFilesSync } from '../fs-utils.js';
 import { templatesRoot } from '../paths.js';
 import type { CiProvider, IacKind } from './choices.js';
 import { cdkVersions, pinnedActions } from './pinned-actions.js';
@@ -112,7 +112,7 @@ export async function sharedTemplateFiles(options: {
   const files: { templatePath: string; relative: string; source: string }[] = [];
   for (const folder of folders) {
     const directory = path.join(templatesRoot, sharedTemplatesFolder, folder);
-    for (const relative of await listFiles(directory)) {
+    for (const relative of listFilesSync(directory)) {
       const onlyFor = languageOnlyFiles[`${folder}/${relative}`];
       if (onlyFor !== undefined && onlyFor !== options.language) continue;
       files.push({
