@@ -17,11 +17,7 @@ import { build, type Plugin } from 'esbuild';
 import Handlebars from 'handlebars';
 import { prerenderedHelpFile } from '../src/cli/ext.js';
 import { listFiles } from '../src/core/fs-utils.js';
-import {
-  handlebarsOptions,
-  precompiledGroupOf,
-  precompiledTemplatesDirectory,
-} from '../src/core/template-engine.js';
+import { handlebarsOptions, precompiledGroupOf, precompiledTemplatesDirectory } from '../src/core/template-engine.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const outdir = path.join(root, 'build', 'cli');
@@ -93,7 +89,7 @@ const lazyAssert: Plugin = {
         "  if (!Object.is(actual, expected)) fail(message, 'Expected values to be strictly equal');",
         '}',
         'export function notStrictEqual(actual, expected, message) {',
-        "  if (Object.is(actual, expected)) fail(message, 'Expected \"actual\" to be strictly unequal to \"expected\"');",
+        '  if (Object.is(actual, expected)) fail(message, \'Expected "actual" to be strictly unequal to "expected"\');',
         '}',
       ].join('\n'),
       loader: 'js',

@@ -1,14 +1,4 @@
-import {
-  chmod,
-  mkdir,
-  lstat,
-  mkdtemp,
-  readlink,
-  realpath,
-  rename,
-  rm,
-  stat,
-} from 'node:fs/promises';
+import { chmod, mkdir, lstat, mkdtemp, readlink, realpath, rename, rm, stat } from 'node:fs/promises';
 import {
   chmodSync,
   copyFileSync,
@@ -560,8 +550,9 @@ export async function scaffold(options: ScaffoldOptions): Promise<ScaffoldResult
   await validate(options);
   const directory = path.resolve(options.directory);
   const blocking = await checkTargetDirectory(directory, options.force);
-  const toolkitVersion = (JSON.parse(readFileSync(path.join(toolkitRoot, 'package.json'), 'utf8')) as { version: string })
-    .version;
+  const toolkitVersion = (
+    JSON.parse(readFileSync(path.join(toolkitRoot, 'package.json'), 'utf8')) as { version: string }
+  ).version;
   const goVersion = options.language === 'go' ? await localGoDirective() : fallbackGoDirective;
   const toolkitSource = await findToolkitSource(toolkitRoot, toolkitVersion);
   const context = renderContext(options, { goVersion, toolkitVersion, toolkitSource });
