@@ -16,13 +16,9 @@ import { CancelledError, CliError, errorMessage } from './errors.js';
 import { isErrorCode, listFiles, replaceDirectory } from './fs-utils.js';
 import { formatBytes } from './format.js';
 import { OutputDirectory } from './output-ownership.js';
-import {
-  bundledNodePath,
-  installBundledNode,
-  resolveNodeVersion,
-  standaloneCompatibilityNote,
-  type BundledNode,
-} from './standalone/index.js';
+import type { BundledNode } from './standalone/index.js';
+import { bundledNodePath } from './standalone/layout.js';
+import { standaloneCompatibilityNote } from './standalone/runtimes.js';
 
 export interface BuildOptions extends ConfigOverrides {
   projectDirectory: string;
@@ -250,15 +246,13 @@ async function bundleTypeScript(
   // source for export names first (about 15 ms, more than the bundle of a small extension).
   const esbuild = createRequire(import.meta.url)('esbuild') as typeof import('esbuild');
   const outfile = path.join(stagingLayer, config.name, 'index.mjs');
-  const context = await esbuild.context(
-    typeScriptBundleOptions({
-      entry: path.resolve(projectDirectory, config.entry),
-      outfile,
-      projectDirectory,
-      version,
-      sourcemap,
-    }),
-  );
+  const options = typeScriptBundleOptions({
+    entry: path.resolve(projectDirectory, config.entry),
+    outfile,
+    projectDirectory,
+    version,
+    sourcemap,
+  });
   // esbuild checks for cancellation only between files, so one large file would keep it busy for
   // seconds: on abort, stop its service, which ends the build at once with nothing more written,
   // and stop waiting for it (a stopped service never answers).
@@ -273,7 +267,8 @@ async function bundleTypeScript(
   try {
     // Aborted while esbuild was loading: the listener came too late to hear it.
     throwIfCancelled(signal);
-    await Promise.race([context.rebuild(), cancelled]);
+    // One build, not a context: a context costs a round trip to esbuild's service to set up and one to dispose.
+    await Promise.race([esbuild.build(options), cancelled]);
   } catch (error) {
     throwIfCancelled(signal);
     const failure = error as { errors?: import('esbuild').Message[] };
@@ -289,7 +284,6 @@ async function bundleTypeScript(
     throw error;
   } finally {
     signal?.removeEventListener('abort', cancel);
-    if (signal?.aborted !== true) await context.dispose();
   }
   await chmod(outfile, 0o755);
   const launcher = path.join(stagingLayer, 'extensions', config.name);
@@ -436,6 +430,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
           onNote: (note: string) => notes.push(note),
           onFetch: (spec: string) => onOutput(`fetching ${spec} through npm (cached for later builds)\n`),
         };
+        const { installBundledNode, resolveNodeVersion } = await import('./standalone/index.js');
         const resolved = await resolveNodeVersion(requestedNodeVersion, cacheOptions);
         const current: StandaloneBuild = {
           requestedNodeVersion,

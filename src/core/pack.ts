@@ -9,12 +9,8 @@ import { collectLayerEntries, dosDateTime, resolveZipTimestamp, writeLayerZip } 
 import { readZip } from './zip-reader.js';
 import { isErrorCode } from './fs-utils.js';
 import { OutputDirectory } from './output-ownership.js';
-import {
-  bundledNodePath,
-  resolveNodeVersion,
-  standaloneCompatibilityNote,
-  standaloneCompatibleRuntimes,
-} from './standalone/index.js';
+import { bundledNodePath } from './standalone/layout.js';
+import { standaloneCompatibilityNote, standaloneCompatibleRuntimes } from './standalone/runtimes.js';
 
 export interface PackOptions extends ConfigOverrides {
   projectDirectory: string;
@@ -144,6 +140,7 @@ export async function pack(options: PackOptions): Promise<PackResult> {
     // Zipping an earlier build: the exact version is the one the cache resolved for it, asked offline.
     const requested = config.language === 'ts' ? standaloneNodeVersion(config) : undefined;
     if (requested !== undefined) {
+      const { resolveNodeVersion } = await import('./standalone/index.js');
       const resolved = await resolveNodeVersion(requested, {
         offline: true,
         cacheDirectory: options.nodeCacheDirectory,

@@ -4,7 +4,7 @@ import type { EmulatorReport, TimelineEntry } from '../../core/emulator/types.js
 import type { Architecture } from '../../core/architectures.js';
 import type { DevStatusKind } from '../../core/dev.js';
 import type { EmulationPreference } from '../../core/emulator/cpu-emulation/index.js';
-import { maxManagedInstancesConcurrency } from '../../core/emulator/emulator.js';
+import { maxManagedInstancesConcurrency } from '../../core/emulator/limits.js';
 import { CancelledError, CliError } from '../../core/errors.js';
 import { escapeControlCharacters, printableLine } from '../../core/text.js';
 import { projectOptions } from '../options.js';

@@ -24,6 +24,7 @@ import type {
   Verdict,
 } from './types.js';
 import { maxNonFatalVerdicts, VerdictLog } from './verdicts.js';
+import { maxManagedInstancesConcurrency } from './limits.js';
 
 /** A fake account id, returned when an extension asks for the accountId feature. */
 export const emulatorAccountId = '123456789012';
@@ -44,11 +45,6 @@ const defaults = {
   timeoutSeconds: 3,
 };
 
-/**
- * AWS allows up to 64 concurrent requests per vCPU on Managed Instances; one
- * emulated environment takes the same bound.
- */
-export const maxManagedInstancesConcurrency = 64;
 
 function requireValidConcurrency(options: EmulatorOptions): void {
   const maxConcurrency = options.managedInstances?.maxConcurrency;

@@ -2,7 +2,8 @@
  * The local Lambda emulator, as seen by extensions: Extensions API,
  * Telemetry API (with real delivery), lifecycle and verdicts.
  */
-export { Emulator, emulatorAccountId, maxManagedInstancesConcurrency } from './emulator.js';
+export { Emulator, emulatorAccountId } from './emulator.js';
+export { maxManagedInstancesConcurrency } from './limits.js';
 export { runEmulator } from './run-emulator.js';
 export { formatTimelineEntry } from './timeline.js';
 export { extractLayerZip } from './layer-zip.js';

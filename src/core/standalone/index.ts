@@ -2,6 +2,7 @@ import { copyFile, chmod, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Architecture } from '../architectures.js';
 import { cachedNodeBinary, type NodeCacheOptions } from './node-cache.js';
+import { bundledNodePath } from './layout.js';
 import { stripBinary } from './strip.js';
 
 export {
@@ -23,10 +24,7 @@ export {
 } from './runtimes.js';
 export { stripperCandidates } from './strip.js';
 
-/** Where the bundled node sits in the layer, relative to /opt. */
-export function bundledNodePath(name: string): string {
-  return `${name}/bin/node`;
-}
+export { bundledNodePath } from './layout.js';
 
 export interface BundledNode {
   architecture: Architecture;
