@@ -1,4 +1,11 @@
 import { readFileSync } from 'node:fs';
+import { addCommand } from './commands/add.js';
+import { buildCommand } from './commands/build.js';
+import { devCommand } from './commands/dev.js';
+import { inspectCommand } from './commands/inspect.js';
+import { packCommand } from './commands/pack.js';
+import { publishCommand } from './commands/publish.js';
+import { resolveProjectDirectory } from './options.js';
 import { commandUsageFailure, runCli } from './run.js';
 import { helpWidth } from './terminal.js';
 import { toolkitVersion } from './version.js';
@@ -40,25 +47,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
         return;
       }
     }
-    const [
-      { default: yargs },
-      { resolveProjectDirectory },
-      { buildCommand },
-      { packCommand },
-      { inspectCommand },
-      { devCommand },
-      { publishCommand },
-      { addCommand },
-    ] = await Promise.all([
-      import('yargs'),
-      import('./options.js'),
-      import('./commands/build.js'),
-      import('./commands/pack.js'),
-      import('./commands/inspect.js'),
-      import('./commands/dev.js'),
-      import('./commands/publish.js'),
-      import('./commands/add.js'),
-    ]);
+    const { default: yargs } = await import('yargs');
     await yargs(argv)
       .scriptName('ext')
       .usage('$0 <command> [options]\n\nBuild, pack, inspect and run AWS Lambda extension layers.')

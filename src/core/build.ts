@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { chmod, cp, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -145,7 +145,7 @@ export function launcherScript(
     'LAMBDA_EXTENSION_NAME=${0##*/}',
     'export LAMBDA_EXTENSION_NAME',
     'if ! command -v node >/dev/null 2>&1; then',
-    `  echo "$LAMBDA_EXTENSION_NAME: node is not on PATH; this extension needs a Node.js runtime (nodejs20.x or later)" >&2`,
+    `  echo "$LAMBDA_EXTENSION_NAME: node is not on PATH; this extension needs a Node.js runtime (nodejs22.x or later)" >&2`,
     '  exit 127',
     'fi',
     `exec node ${flags}"\${0%/*}/../${name}/index.mjs" "$@"`,
@@ -233,26 +233,45 @@ async function describeFiles(directory: string): Promise<BuiltFile[]> {
   );
 }
 
+/** A file of a TypeScript layer, held in memory until each architecture's staging folder gets a copy. */
+interface LayerFile {
+  /** Relative to the layer directory. */
+  path: string;
+  contents: Uint8Array | string;
+  /** Exact, whatever umask says: 0o755 for the launcher and the bundle (Lambda runs one, node the other). */
+  mode: number;
+}
+
+/**
+ * The bundle and its launcher, in memory: the bundle does not depend on the
+ * architecture, and writing each architecture's copy straight from memory is
+ * cheaper than writing once and copying (fs.cp stats its way through).
+ * `outDirectory` only anchors the paths esbuild writes into a source map.
+ */
 async function bundleTypeScript(
   config: ExtensionConfig,
   projectDirectory: string,
-  stagingLayer: string,
+  outDirectory: string,
   version: string,
   sourcemap: boolean,
   onOutput: ((chunk: string) => void) | undefined,
   signal: AbortSignal | undefined,
-): Promise<void> {
+): Promise<LayerFile[]> {
   // require(), not import(): esbuild is CommonJS, and importing it makes Node scan its whole
   // source for export names first (about 15 ms, more than the bundle of a small extension).
   const esbuild = createRequire(import.meta.url)('esbuild') as typeof import('esbuild');
-  const outfile = path.join(stagingLayer, config.name, 'index.mjs');
-  const options = typeScriptBundleOptions({
-    entry: path.resolve(projectDirectory, config.entry),
-    outfile,
-    projectDirectory,
-    version,
-    sourcemap,
-  });
+  // At the depth of <out>/<arch>/<name>/index.mjs, so that a source map's relative paths hold in every copy.
+  const layerDirectory = path.join(outDirectory, 'bundle');
+  const options = {
+    ...typeScriptBundleOptions({
+      entry: path.resolve(projectDirectory, config.entry),
+      outfile: path.join(layerDirectory, config.name, 'index.mjs'),
+      projectDirectory,
+      version,
+      sourcemap,
+    }),
+    write: false,
+  } as const;
   // esbuild checks for cancellation only between files, so one large file would keep it busy for
   // seconds: on abort, stop its service, which ends the build at once with nothing more written,
   // and stop waiting for it (a stopped service never answers).
@@ -268,7 +287,19 @@ async function bundleTypeScript(
     // Aborted while esbuild was loading: the listener came too late to hear it.
     throwIfCancelled(signal);
     // One build, not a context: a context costs a round trip to esbuild's service to set up and one to dispose.
-    await Promise.race([esbuild.build(options), cancelled]);
+    const result = await Promise.race([esbuild.build(options), cancelled]);
+    return [
+      ...result.outputFiles.map((file) => ({
+        path: path.relative(layerDirectory, file.path),
+        contents: file.contents,
+        mode: file.path.endsWith('.map') ? 0o644 : 0o755,
+      })),
+      {
+        path: `extensions/${config.name}`,
+        contents: launcherScript(config.name, sourcemap, config.nodeOptions, config.standalone === true),
+        mode: 0o755,
+      },
+    ];
   } catch (error) {
     throwIfCancelled(signal);
     const failure = error as { errors?: import('esbuild').Message[] };
@@ -285,13 +316,15 @@ async function bundleTypeScript(
   } finally {
     signal?.removeEventListener('abort', cancel);
   }
-  await chmod(outfile, 0o755);
-  const launcher = path.join(stagingLayer, 'extensions', config.name);
-  await mkdir(path.dirname(launcher), { recursive: true });
-  await writeFile(launcher, launcherScript(config.name, sourcemap, config.nodeOptions, config.standalone === true), {
-    mode: 0o755,
-  });
-  await chmod(launcher, 0o755);
+}
+
+async function writeLayerFiles(staging: string, files: readonly LayerFile[]): Promise<void> {
+  for (const file of files) {
+    const target = path.join(staging, file.path);
+    await mkdir(path.dirname(target), { recursive: true });
+    await writeFile(target, file.contents, { mode: file.mode });
+    await chmod(target, file.mode);
+  }
 }
 
 /** A function, not an inline check, so that the compiler does not take `aborted` for a constant. */
@@ -334,23 +367,23 @@ function typeScriptLayerProducer(
   config: ExtensionConfig,
   options: BuildOptions,
   version: string,
-  bundleDirectory: string,
+  outDirectory: string,
   addNode?: (staging: string, architecture: Architecture) => Promise<void>,
 ): LayerProducer {
-  let bundled: Promise<void> | undefined;
+  let bundled: Promise<LayerFile[]> | undefined;
   return async (staging, architecture) => {
     bundled ??= bundleTypeScript(
       config,
       path.resolve(options.projectDirectory),
-      bundleDirectory,
+      outDirectory,
       version,
       config.sourcemap ?? false,
       options.onOutput,
       options.signal,
     );
-    await bundled;
+    const files = await bundled;
     if (options.signal?.aborted === true) throw new CancelledError();
-    await cp(bundleDirectory, staging, { recursive: true });
+    await writeLayerFiles(staging, files);
     if (addNode !== undefined) await addNode(staging, architecture);
   };
 }
@@ -420,8 +453,6 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   try {
     let produce: LayerProducer;
     if (config.language === 'ts') {
-      const bundleDirectory = await mkdtemp(path.join(outDirectory, '.bundle-'));
-      temporaryDirectories.push(bundleDirectory);
       let addNode: ((staging: string, architecture: Architecture) => Promise<void>) | undefined;
       if (requestedNodeVersion !== undefined) {
         const cacheOptions = {
@@ -445,7 +476,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
           );
         };
       }
-      produce = typeScriptLayerProducer(config, buildOptions, version, bundleDirectory, addNode);
+      produce = typeScriptLayerProducer(config, buildOptions, version, outDirectory, addNode);
     } else {
       const goTemporaryDirectory = await mkdtemp(path.join(os.tmpdir(), 'ext-go-build-')).catch((error: unknown) => {
         throw new CliError(`cannot create a temporary folder for go in ${os.tmpdir()}: ${errorMessage(error)}`, {
@@ -469,7 +500,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     standalone.nodes.sort((a, b) => architectures.indexOf(a.architecture) - architectures.indexOf(b.architecture));
     notes.push(...standaloneNotes(standalone));
   } else if (config.language === 'ts') {
-    notes.push('this layer runs node from PATH: attach it to functions on a Node.js runtime (nodejs20.x or later)');
+    notes.push('this layer runs node from PATH: attach it to functions on a Node.js runtime (nodejs22.x or later)');
   }
   return {
     name: config.name,

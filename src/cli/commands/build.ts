@@ -8,6 +8,9 @@ import {
   projectOptions,
   type ConfigOverrideArguments,
 } from '../options.js';
+import { build } from '../../core/build.js';
+import { buildProgressPrinter } from '../progress.js';
+import { printBuildResult } from '../report.js';
 import { withInterruption } from '../run.js';
 import { showsProgress } from '../terminal.js';
 
@@ -32,11 +35,6 @@ export const buildCommand: CommandModule<object, BuildArguments> = {
         'TypeScript: bundle node 24 so the layer runs beside any AL2023 runtime',
       ),
   handler: async (args) => {
-    const [{ build }, { buildProgressPrinter }, { printBuildResult }] = await Promise.all([
-      import('../../core/build.js'),
-      import('../progress.js'),
-      import('../report.js'),
-    ]);
     const architectures = architecturesFlag(args.arch);
     const result = await withInterruption((signal) =>
       build({

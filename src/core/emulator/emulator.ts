@@ -45,7 +45,6 @@ const defaults = {
   timeoutSeconds: 3,
 };
 
-
 function requireValidConcurrency(options: EmulatorOptions): void {
   const maxConcurrency = options.managedInstances?.maxConcurrency;
   if (maxConcurrency === undefined) return;
