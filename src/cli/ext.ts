@@ -1,12 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { addCommand } from './commands/add.js';
-import { buildCommand } from './commands/build.js';
-import { devCommand } from './commands/dev.js';
-import { inspectCommand } from './commands/inspect.js';
-import { packCommand } from './commands/pack.js';
-import { publishCommand } from './commands/publish.js';
-import { resolveProjectDirectory } from './options.js';
-import { commandUsageFailure, runCli } from './run.js';
+import { runCli } from './run.js';
 import { helpWidth } from './terminal.js';
 import { toolkitVersion } from './version.js';
 
@@ -30,8 +23,8 @@ function prerenderedHelp(): string | undefined {
 }
 
 /**
- * `ext`: the command modules are cheap to import; each handler loads its core
- * module lazily so that `ext --help` stays fast.
+ * `ext`: answers --version and (off a terminal) --help itself, and loads the
+ * argument parser and the commands, in ext-commands.ts, for anything else.
  */
 export async function main(argv: string[] = process.argv.slice(2)): Promise<void> {
   await runCli(async () => {
@@ -47,30 +40,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
         return;
       }
     }
-    const { default: yargs } = await import('yargs');
-    await yargs(argv)
-      .scriptName('ext')
-      .usage('$0 <command> [options]\n\nBuild, pack, inspect and run AWS Lambda extension layers.')
-      .command(buildCommand)
-      .command(packCommand)
-      .command(inspectCommand)
-      .command(devCommand)
-      .command(publishCommand)
-      .command(addCommand)
-      .example('$0 build && $0 pack', 'Build every architecture, then zip and verify each layer')
-      .example('$0 dev --invokes 3', 'Run the project in a local Lambda emulator: Init, 3 invokes, Shutdown')
-      .example('$0 inspect dist/*.zip', 'Check layer zips, including ones other tools made')
-      .example('$0 publish --region us-east-1 --dry-run', 'Show what would be published')
-      .example('$0 add iac sam', 'Add a SAM template for the layer to infra/')
-      .middleware(resolveProjectDirectory)
-      .strict()
-      .demandCommand(1, 'name a command: build, pack, inspect, dev, publish or add')
-      .recommendCommands()
-      .version(toolkitVersion())
-      .alias('v', 'version')
-      .alias('h', 'help')
-      .wrap(helpWidth())
-      .fail(commandUsageFailure(argv, ['build', 'pack', 'inspect', 'dev', 'publish', 'add']))
-      .parseAsync();
+    const { parseExtCommandLine } = await import('./ext-commands.js');
+    await parseExtCommandLine(argv);
   });
 }
