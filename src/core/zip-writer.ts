@@ -163,7 +163,9 @@ export async function writeLayerZip(
   options: WriteZipOptions,
 ): Promise<void> {
   options.signal?.throwIfAborted();
-  const archive = new ZipArchive({ zlib: { level: 9 }, forceLocalTime: false, forceZip64: false });
+  // 1 MiB output chunks rather than zlib's 16 KiB: a 6 MB binary then takes a few hand-offs between
+  // the thread that deflates and the main thread instead of hundreds. The bytes are the same.
+  const archive = new ZipArchive({ zlib: { level: 9, chunkSize: 1 << 20 }, forceLocalTime: false, forceZip64: false });
   // archiver reports a vanished file as a "warning"; a layer with a missing file is an error.
   archive.on('warning', (warning) => archive.destroy(warning));
   const written = pipeline(
