@@ -230,6 +230,9 @@ export class Emulator extends EventEmitter {
    * aborts: Ctrl-C must not wait out a hung Init or a long function.
    */
   private waitUntil(predicate: () => boolean, deadline: number, interruptible = false): Promise<boolean> {
+    // A deadline already reached (a zero-duration handler) needs no timer: setTimeout(0) waits a
+    // millisecond or more, which was half of what an invoke costs the emulator.
+    if (deadline <= Date.now()) return Promise.resolve(predicate());
     return new Promise((resolve) => {
       const signal = interruptible ? this.options.signal : undefined;
       const finish = (value: boolean) => {
@@ -733,7 +736,7 @@ export class Emulator extends EventEmitter {
             : runtimeStatus === 'error'
               ? 'error'
               : 'success';
-    const maxMemoryUsedMB = await peakMemoryMB(
+    const maxMemoryUsedMB = peakMemoryMB(
       this.api.agents.filter((agent) => agent.pid !== undefined && !agent.exited).map((agent) => agent.pid!),
     );
     const result: InvokeResult = {
