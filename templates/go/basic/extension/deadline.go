@@ -13,9 +13,9 @@ import (
 //
 // Arming a timer on every event is not free: the Go runtime wakes its
 // network poller for any timer earlier than the one it sleeps until, which
-// is a system call and a thread woken on the critical path of every
-// invocation, and about a tenth of the generated extension's time per
-// invoke, even when the invoke's work never looks at its context.
+// is a system call and a woken thread on the critical path of every
+// invocation (5 to 8 µs of CPU per invoke in the bench), even when the
+// invoke's work never looks at its context.
 func WithLazyDeadline(parent context.Context, deadline time.Time) (context.Context, context.CancelFunc) {
 	c := &lazyDeadline{parent: parent, deadline: deadline}
 	return c, c.cancel
