@@ -45,6 +45,9 @@ func (r ShutdownReason) Is(other ShutdownReason) bool {
 	return strings.EqualFold(string(r), string(other))
 }
 
+// ErrNotRegistered means NextEvent was called before Register succeeded.
+var ErrNotRegistered = errors.New("event/next before a successful register")
+
 // ErrNoIdentifier means register succeeded without returning the
 // Lambda-Extension-Identifier header, so no later call could be authenticated.
 var ErrNoIdentifier = errors.New("register response has no Lambda-Extension-Identifier header")
@@ -158,6 +161,10 @@ type Client struct {
 	baseURL    string
 	httpClient *http.Client
 	identifier string
+	// next is the event/next request, built once by Register: every poll
+	// sends the same URL and headers, so each one only attaches its context
+	// instead of parsing the URL and building the headers again.
+	next *http.Request
 }
 
 // NewClient returns a client for the API at runtimeAPI, the host:port found in
@@ -168,8 +175,20 @@ func NewClient(runtimeAPI string) *Client {
 		// No timeout: event/next blocks until the next event, and the
 		// environment may stay frozen for hours between events. Cancel through
 		// the context instead.
-		httpClient: &http.Client{},
+		httpClient: &http.Client{Transport: newTransport()},
 	}
+}
+
+// newTransport returns a transport for the Extensions API alone, rather than
+// http.DefaultTransport, which other code in the process (an SDK, some
+// instrumentation) may wrap, reconfigure or fill with its own connections.
+// Its zero settings suit an API on the sandbox's own loopback address: no
+// proxy from HTTP_PROXY, no gzip (the API never compresses, and asking
+// costs a header on every call), and no idle-connection timeout, which would
+// be re-armed on every poll for a connection that is idle only between an
+// event and the next poll.
+func newTransport() *http.Transport {
+	return &http.Transport{DisableCompression: true}
 }
 
 // Register announces the extension and the events it wants. name must be the
@@ -182,16 +201,22 @@ func (c *Client) Register(ctx context.Context, name string, events ...EventType)
 	}
 	request.Header.Set("Lambda-Extension-Name", name)
 	request.Header.Set("Lambda-Extension-Accept-Feature", "accountId")
-	var registered RegisterResponse
-	header, err := c.do(request, &registered)
+	body, header, err := c.do(request)
 	if err != nil {
 		return nil, fmt.Errorf("register %s: %w", name, err)
+	}
+	var registered RegisterResponse
+	if err := json.Unmarshal(body, &registered); err != nil {
+		return nil, fmt.Errorf("register %s: decode response: %w", name, err)
 	}
 	identifier := header.Get(identifierHeader)
 	if identifier == "" {
 		return nil, ErrNoIdentifier
 	}
 	c.identifier = identifier
+	if c.next, err = c.newRequest(context.Background(), http.MethodGet, "/event/next", nil); err != nil {
+		return nil, err
+	}
 	return &registered, nil
 }
 
@@ -204,13 +229,20 @@ func (c *Client) Identifier() string {
 // NextEvent tells Lambda that the extension has finished its current work
 // (init or the previous invoke) and blocks until the next event.
 func (c *Client) NextEvent(ctx context.Context) (*Event, error) {
-	request, err := c.newRequest(ctx, http.MethodGet, "/event/next", nil)
+	if c.next == nil {
+		return nil, ErrNotRegistered
+	}
+	// WithContext copies the request but shares its URL and headers, which
+	// nothing on the way out changes, so concurrent calls are safe too.
+	body, _, err := c.do(c.next.WithContext(ctx))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("next event: %w", err)
 	}
 	var event Event
-	if _, err := c.do(request, &event); err != nil {
-		return nil, fmt.Errorf("next event: %w", err)
+	// Not json.Unmarshal(body, &event): that would scan the body twice more
+	// (for validity, then for the value's end) before calling this.
+	if err := event.UnmarshalJSON(body); err != nil {
+		return nil, fmt.Errorf("next event: decode response: %w", err)
 	}
 	return &event, nil
 }
@@ -239,7 +271,7 @@ func (c *Client) reportError(ctx context.Context, path, errorType string, err er
 		return err
 	}
 	request.Header.Set("Lambda-Extension-Function-Error-Type", errorType)
-	if _, err := c.do(request, nil); err != nil {
+	if _, _, err := c.do(request); err != nil {
 		return fmt.Errorf("report %s: %w", strings.TrimPrefix(path, "/"), err)
 	}
 	return nil
@@ -267,23 +299,22 @@ func (c *Client) newRequest(ctx context.Context, method, path string, body any) 
 	return request, nil
 }
 
-// do sends the request and decodes a 2xx JSON answer into out (when not nil).
+// do sends the request and returns the body and headers of a 2xx answer.
 // Any 2xx counts as success: the error endpoints answer 202, not 200.
-func (c *Client) do(request *http.Request, out any) (http.Header, error) {
+func (c *Client) do(request *http.Request) ([]byte, http.Header, error) {
 	response, err := c.httpClient.Do(request)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer response.Body.Close()
 	if response.StatusCode < 200 || response.StatusCode > 299 {
-		return nil, NewAPIError("extensions", response)
+		return nil, nil, NewAPIError("extensions", response)
 	}
-	if out != nil {
-		if err := json.NewDecoder(response.Body).Decode(out); err != nil {
-			return nil, fmt.Errorf("decode %s response: %w", request.URL.Path, err)
-		}
+	// Read to the end, which also frees the keep-alive connection for the
+	// next call.
+	body, err := io.ReadAll(response.Body)
+	if err != nil {
+		return nil, nil, err
 	}
-	// Read what is left so the keep-alive connection can be reused.
-	_, _ = io.Copy(io.Discard, response.Body)
-	return response.Header, nil
+	return body, response.Header, nil
 }

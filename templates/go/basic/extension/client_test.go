@@ -61,6 +61,9 @@ func TestRegister(t *testing.T) {
 			io.WriteString(w, `{"functionName":"fn","functionVersion":"$LATEST","handler":"index.handler","accountId":"123456789012"}`)
 		case "/2020-01-01/extension/event/next":
 			nextIdentifier = r.Header.Get("Lambda-Extension-Identifier")
+			if got := r.Header.Get("Accept-Encoding"); got != "" {
+				t.Errorf("event/next sent Accept-Encoding %q; the API never compresses", got)
+			}
 			io.WriteString(w, `{"eventType":"SHUTDOWN","deadlineMs":1,"shutdownReason":"spindown"}`)
 		default:
 			t.Errorf("unexpected request %s %s", r.Method, r.URL.Path)
@@ -152,6 +155,11 @@ func TestNextEvent(t *testing.T) {
 			body: `{"eventType":"SHUTDOWN","shutdownReason":"SandboxTerminated","deadlineMs":1767225602000}`,
 			want: Event{EventType: Shutdown, DeadlineMs: 1767225602000, ShutdownReason: "SandboxTerminated"},
 		},
+		{
+			name: "trailing newline",
+			body: "{\"eventType\":\"SHUTDOWN\",\"shutdownReason\":\"spindown\",\"deadlineMs\":1767225602000}\n",
+			want: Event{EventType: Shutdown, DeadlineMs: 1767225602000, ShutdownReason: "spindown"},
+		},
 	}
 	for _, test := range tests {
 		t.Run(test.name, func(t *testing.T) {
@@ -182,6 +190,75 @@ func TestNextEventRejectsBadDeadline(t *testing.T) {
 		t.Fatal("NextEvent accepted deadlineMs \"soon\"")
 	}
 }
+
+// TestNextEventRejectsTrailingData: one answer is one event; a second JSON
+// value after it means the body is not what Lambda sends.
+func TestNextEventRejectsTrailingData(t *testing.T) {
+	client := registered(t, func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `{"eventType":"INVOKE","deadlineMs":1}{"eventType":"SHUTDOWN"}`)
+	})
+	if _, err := client.NextEvent(context.Background()); err == nil {
+		t.Fatal("NextEvent accepted two JSON values as one event")
+	}
+}
+
+func TestNextEventBeforeRegister(t *testing.T) {
+	client := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		t.Errorf("unexpected request %s %s", r.Method, r.URL.Path)
+	})
+	if _, err := client.NextEvent(context.Background()); !errors.Is(err, ErrNotRegistered) {
+		t.Fatalf("NextEvent error = %v, want ErrNotRegistered", err)
+	}
+}
+
+// TestNextEventConcurrently: every call shares the request that Register
+// built; run with -race.
+func TestNextEventConcurrently(t *testing.T) {
+	client := registered(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet || r.URL.Path != "/2020-01-01/extension/event/next" || r.Header.Get("Lambda-Extension-Identifier") != "test-id" {
+			t.Errorf("got %s %s with identifier %q", r.Method, r.URL.Path, r.Header.Get("Lambda-Extension-Identifier"))
+		}
+		io.WriteString(w, `{"eventType":"INVOKE","deadlineMs":1767225600123,"requestId":"r"}`)
+	})
+	const callers = 8
+	errs := make(chan error)
+	for caller := 0; caller < callers; caller++ {
+		go func() {
+			for call := 0; call < 20; call++ {
+				if _, err := client.NextEvent(context.Background()); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for caller := 0; caller < callers; caller++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// TestClientOwnsItsTransport: other code in the process may replace or wrap
+// http.DefaultTransport; the Extensions API calls must not go through it.
+func TestClientOwnsItsTransport(t *testing.T) {
+	defaultTransport := http.DefaultTransport
+	http.DefaultTransport = roundTripperFunc(func(*http.Request) (*http.Response, error) {
+		return nil, errors.New("sent through http.DefaultTransport")
+	})
+	t.Cleanup(func() { http.DefaultTransport = defaultTransport })
+	client := registered(t, func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `{"eventType":"SHUTDOWN","deadlineMs":1}`)
+	})
+	if _, err := client.NextEvent(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+type roundTripperFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripperFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 func TestNextEventStopsWhenContextIsCancelled(t *testing.T) {
 	polled := make(chan struct{})

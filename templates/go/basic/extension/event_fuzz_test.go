@@ -25,8 +25,14 @@ func FuzzEventUnmarshal(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		var event Event
-		if err := json.Unmarshal(data, &event); err != nil {
+		var event, direct Event
+		err := json.Unmarshal(data, &event)
+		// NextEvent calls UnmarshalJSON itself, skipping json.Unmarshal's
+		// scans: both must agree on every body.
+		if directErr := direct.UnmarshalJSON(data); (err == nil) != (directErr == nil) || !reflect.DeepEqual(event, direct) {
+			t.Fatalf("json.Unmarshal and UnmarshalJSON disagree on %q: %v, %+v and %v, %+v", data, err, event, directErr, direct)
+		}
+		if err != nil {
 			return
 		}
 		if event.Deadline().IsZero() {
