@@ -15,7 +15,15 @@ import {
   type CiProvider,
   type IacKind,
 } from '../core/infrastructure/choices.js';
-import type { ScaffoldOptions, ScaffoldResult } from '../core/scaffold.js';
+import {
+  availableTemplates,
+  checkTargetDirectory,
+  nameProblems,
+  scaffold,
+  templateInfo,
+  type ScaffoldOptions,
+  type ScaffoldResult,
+} from '../core/scaffold.js';
 import { runCli, usageFailure } from './run.js';
 import { bold, canPrompt, cyan, dim, green, helpWidth, noColorRequested, yellow } from './terminal.js';
 import { controlCharacterProblem } from '../core/text.js';
@@ -145,7 +153,6 @@ export async function resolveCreateOptions(
     if (problem !== undefined)
       throw usageError(`[dir]: ${problem}`, 'pass a directory name without control characters');
   }
-  const { availableTemplates, checkTargetDirectory, nameProblems, templateInfo } = await import('../core/scaffold.js');
   let directory = args.dir ?? (args.name === undefined ? undefined : args.name);
   if (directory === undefined) {
     if (!interactive) {
@@ -432,7 +439,6 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
       );
     }
     const options = await resolveCreateOptions(args, canPrompt(args));
-    const { scaffold } = await import('../core/scaffold.js');
     const result = await scaffold(options);
     process.stdout.write(args.json === true ? `${JSON.stringify(result, null, 2)}\n` : nextSteps(result));
   });
