@@ -24,9 +24,12 @@ export {
   type PublishTarget,
 } from './core/publish/index.js';
 export {
+  addCi,
   addIac,
   ciProviders,
   iacKinds,
+  type AddCiOptions,
+  type AddCiResult,
   type AddIacOptions,
   type AddIacResult,
   type CiProvider,

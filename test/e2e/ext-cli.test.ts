@@ -124,7 +124,7 @@ function helpDescriptions(help: string): string[] {
 }
 
 describe('help', () => {
-  const commands = [[], ['build'], ['pack'], ['inspect'], ['dev'], ['publish'], ['add'], ['add', 'iac']];
+  const commands = [[], ['build'], ['pack'], ['inspect'], ['dev'], ['publish'], ['add'], ['add', 'ci'], ['add', 'iac']];
 
   it('every description is in sentence case without a final period, in both bins', async () => {
     const helps = [

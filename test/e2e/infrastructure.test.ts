@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, readdir, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pinnedActions } from '../../src/core/infrastructure/pinned-actions.js';
@@ -201,6 +201,54 @@ describe('generated GitHub workflows', () => {
       assert.match(result.stdout, /packing/);
       assert.match(result.stdout, /id-tokens/);
     });
+  });
+
+  it('ext add ci github writes what create --ci github wrote, keeps an edited publish.json, replaces workflows only with --force', async () => {
+    const project: Project = {
+      name: 'ci-later',
+      language: 'ts',
+      template: 'telemetry',
+      architectures: ['arm64'],
+      directory: '',
+    };
+    await create(project, []);
+    const created = new Map<string, string>();
+    for (const file of [...workflowFiles, '.github/publish.json']) created.set(file, await read(project, file));
+    await rm(path.join(project.directory, '.github'), { recursive: true });
+
+    const added = await runExt(['add', 'ci', 'github', '--json', '--cwd', project.directory]);
+    assert.equal(added.code, 0, describeRun(added));
+    const result = JSON.parse(added.stdout) as { files: string[]; overwritten: string[]; kept: string[] };
+    assert.deepEqual(result.files, ['.github/publish.json', ...workflowFiles].sort());
+    assert.deepEqual([result.overwritten, result.kept], [[], []]);
+    for (const [file, text] of created) assert.equal(await read(project, file), text, file);
+
+    // Again: the workflows are in the way, and nothing changes.
+    const publishConfig = path.join(project.directory, '.github', 'publish.json');
+    const edited = '{ "regions": ["eu-west-1", "us-west-2"], "architectures": ["arm64"] }\n';
+    await writeFile(publishConfig, edited);
+    await writeFile(path.join(project.directory, workflowFiles[0]!), 'name: mine\n');
+    const refused = await runExt(['add', 'ci', 'github', '--cwd', project.directory]);
+    assert.equal(refused.code, 1, describeRun(refused));
+    assert.match(refused.stderr, /\.github\/workflows\/release\.yml, \.github\/workflows\/test\.yml already exist/);
+    assert.match(refused.stderr, /--force/);
+    assert.equal(await read(project, workflowFiles[0]!), 'name: mine\n');
+
+    const forced = await runExt(['add', 'ci', 'github', '--force', '--cwd', project.directory]);
+    assert.equal(forced.code, 0, describeRun(forced));
+    assert.match(forced.stdout, /test\.yml \(replaced\)/);
+    assert.match(forced.stdout, /publish\.json \(already there: kept as it is\)/);
+    assert.match(forced.stdout, /AWS_ROLE_ARN/);
+    assert.equal(await read(project, workflowFiles[0]!), created.get(workflowFiles[0]!));
+    assert.equal(await readFile(publishConfig, 'utf8'), edited, 'the regions chosen are the user’s');
+    assert.deepEqual(
+      await readdir(project.directory).then((entries) => entries.filter((entry) => entry.startsWith('.ext-'))),
+      [],
+    );
+
+    const unknown = await runExt(['add', 'ci', 'gitlab', '--cwd', project.directory]);
+    assert.equal(unknown.code, 2, describeRun(unknown));
+    assert.match(unknown.stderr, /^error: <provider>: unknown CI "gitlab"\nhint: use github\n$/);
   });
 
   it('--ci none generates no workflows, --iac none no infra/', async () => {

@@ -20,10 +20,15 @@ export const iacTitles: Record<IacKind, string> = {
   none: 'None',
 };
 
-export function parseCiProvider(input: string, flag = '--ci'): CiProvider {
+export function parseCiProvider(
+  input: string,
+  flag = '--ci',
+  allowed: readonly CiProvider[] = ciProviders,
+): CiProvider {
   const value = input.trim().toLowerCase();
-  if (!(ciProviders as readonly string[]).includes(value)) {
-    throw usageError(`${flag}: unknown CI "${input}"`, `use ${flag} github or ${flag} none`);
+  if (!(allowed as readonly string[]).includes(value)) {
+    const choices = flag.startsWith('--') ? allowed.map((provider) => `${flag} ${provider}`) : allowed;
+    throw usageError(`${flag}: unknown CI "${input}"`, `use ${choices.join(' or ')}`);
   }
   return value as CiProvider;
 }

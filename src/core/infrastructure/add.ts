@@ -1,0 +1,166 @@
+import { lstat, mkdtemp, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { readConfig } from '../config.js';
+import { CliError, errorMessage, usageError } from '../errors.js';
+import {
+  moveIntoExistingDirectory,
+  packageNameOf,
+  projectPathOf,
+  renderSources,
+  replacementProblems,
+  type TemplateSource,
+} from '../scaffold.js';
+import { ciProviders, iacKinds, type CiProvider, type IacKind } from './choices.js';
+import { infrastructureContext, sharedTemplateFiles, type InfrastructureContext } from './templates.js';
+
+export interface AddIacOptions {
+  /** Holds lambda-extension.json, whose name, language and architectures the files are made for. */
+  projectDirectory: string;
+  kind: IacKind;
+  /** Replace files that are already there (other files are kept). */
+  force?: boolean;
+}
+
+export interface AddIacResult {
+  directory: string;
+  kind: IacKind;
+  /** Every file written, relative to the project. */
+  files: string[];
+  /** Files that existed and were replaced (only with force). */
+  overwritten: string[];
+  /** The one command, run in the project, that packs and deploys. */
+  deployCommand: string;
+}
+
+export interface AddCiOptions {
+  /** Holds lambda-extension.json, whose name, language and architectures the workflows are made for. */
+  projectDirectory: string;
+  provider: CiProvider;
+  /** Replace files that are already there (other files are kept). */
+  force?: boolean;
+}
+
+export interface AddCiResult {
+  directory: string;
+  provider: CiProvider;
+  /** Every file written, relative to the project. */
+  files: string[];
+  /** Files that existed and were replaced (only with force). */
+  overwritten: string[];
+  /** Configuration of the user's that was already there and is kept as it is (.github/publish.json). */
+  kept: string[];
+}
+
+/**
+ * The user's settings rather than generated code: the regions and
+ * architectures to publish to. Kept when present, even with force, which is
+ * for taking a newer toolkit's workflows.
+ */
+const keptWhenPresent: ReadonlySet<string> = new Set(['.github/publish.json']);
+
+/**
+ * Adds the infrastructure-as-code `create --iac` would have generated to an
+ * existing project (see addSharedFiles).
+ */
+export async function addIac(options: AddIacOptions): Promise<AddIacResult> {
+  if (options.kind === 'none' || !iacKinds.includes(options.kind)) {
+    throw usageError(
+      `<kind>: "${options.kind}" is not one of sam, cdk, terraform`,
+      'run ext add iac sam, cdk or terraform',
+    );
+  }
+  const added = await addSharedFiles(options.projectDirectory, { ci: 'none', iac: options.kind }, options.force);
+  const { directory, files, overwritten } = added.written;
+  return { directory, kind: options.kind, files, overwritten, deployCommand: added.context.iacDeployCommand };
+}
+
+/**
+ * Adds the CI workflows `create --ci` would have generated to an existing
+ * project (see addSharedFiles): for a project scaffolded with `--ci none`, or
+ * to bring its workflows up to this version's pinned actions with `force`.
+ */
+export async function addCi(options: AddCiOptions): Promise<AddCiResult> {
+  if (options.provider === 'none' || !ciProviders.includes(options.provider)) {
+    throw usageError(`<provider>: "${options.provider}" is not one of github`, 'run ext add ci github');
+  }
+  const added = await addSharedFiles(options.projectDirectory, { ci: options.provider, iac: 'none' }, options.force);
+  return { ...added.written, provider: options.provider };
+}
+
+/**
+ * Renders the shared CI or IaC templates for the project's
+ * lambda-extension.json. The files are rendered into a folder inside the
+ * project and moved into place at the end; an existing file is replaced only
+ * with `force`, and a failure changes nothing.
+ */
+async function addSharedFiles(
+  projectDirectory: string,
+  choice: { ci: CiProvider; iac: IacKind },
+  force: boolean | undefined,
+): Promise<{
+  written: { directory: string; files: string[]; overwritten: string[]; kept: string[] };
+  context: InfrastructureContext;
+}> {
+  const directory = path.resolve(projectDirectory);
+  const config = await readConfig(directory);
+  const infrastructure = infrastructureContext({
+    name: config.name,
+    language: config.language,
+    architectures: config.architectures,
+    ...choice,
+  });
+  const context = {
+    name: config.name,
+    packageName: packageNameOf(config.name),
+    architectures: config.architectures,
+    architecturesCsv: config.architectures.join(','),
+    architecturesJson: `[${config.architectures.map((architecture) => JSON.stringify(architecture)).join(', ')}]`,
+    ...infrastructure,
+  };
+  const what = choice.iac === 'none' ? `${choice.ci} workflow` : choice.iac;
+  const present = (file: string): Promise<boolean> =>
+    lstat(path.join(directory, file)).then(
+      () => true,
+      () => false,
+    );
+  const sources = new Map<string, TemplateSource>();
+  const kept: string[] = [];
+  for (const { relative, source, templatePath } of await sharedTemplateFiles({
+    language: config.language,
+    ...choice,
+  })) {
+    const projectPath = projectPathOf(relative);
+    if (keptWhenPresent.has(projectPath) && (await present(projectPath))) kept.push(projectPath);
+    else sources.set(projectPath, { source, templatePath });
+  }
+  const files = [...sources.keys()].sort();
+  const existing: string[] = [];
+  for (const file of files) if (await present(file)) existing.push(file);
+  if (existing.length > 0 && force !== true) {
+    throw new CliError(
+      `${existing.slice(0, 3).join(', ')}${existing.length > 3 ? ` and ${existing.length - 3} more` : ''} already exist${existing.length === 1 ? 's' : ''} in ${directory}`,
+      {
+        hint: `nothing was changed; pass --force to replace ${existing.length === 1 ? 'it' : 'them'} (other files are kept), or move ${existing.length === 1 ? 'it' : 'them'} aside`,
+      },
+    );
+  }
+
+  const staging = await mkdtemp(path.join(directory, '.ext-add-')).catch((error: unknown) => {
+    throw new CliError(`cannot write into ${directory}: ${errorMessage(error)}`, {
+      hint: 'check that the project folder is writable',
+    });
+  });
+  try {
+    await renderSources(sources, staging, context);
+    const problems = await replacementProblems(directory, files);
+    if (problems.length > 0) {
+      throw new CliError(`cannot put the ${what} files into ${directory}: ${problems.slice(0, 3).join('; ')}`, {
+        hint: 'nothing was changed; move those paths aside and run it again',
+      });
+    }
+    const overwritten = await moveIntoExistingDirectory(staging, directory, files, path.join(staging, '.replaced'));
+    return { written: { directory, files, overwritten, kept }, context: infrastructure };
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+}
