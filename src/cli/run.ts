@@ -1,4 +1,4 @@
-import { CliError, errorMessage } from '../core/errors.js';
+import { CancelledError, CliError, errorMessage } from '../core/errors.js';
 import { escapeControlCharacters, printableLine } from '../core/text.js';
 
 /**
@@ -116,16 +116,26 @@ export function commandUsageFailure(argv: readonly string[], commands: readonly 
  * The one place where Ctrl-C (SIGINT) and SIGTERM become cancellation: the
  * command's core function gets the signal, stops its children, removes its
  * temp paths and throws CancelledError, which runCli reports with exit 130.
+ * A core that winds down and returns instead (ext dev runs a Shutdown and
+ * reports) is a cancellation all the same. `onInterrupt` says what happens
+ * next; a second Ctrl-C quits at once, exit hooks still running.
  */
-export async function withInterruption<T>(run: (signal: AbortSignal) => Promise<T>): Promise<T> {
+export async function withInterruption<T>(
+  run: (signal: AbortSignal) => Promise<T>,
+  onInterrupt?: () => void,
+): Promise<T> {
   const controller = new AbortController();
-  const abort = (): void => controller.abort();
-  process.once('SIGINT', abort);
-  process.once('SIGTERM', abort);
+  const interrupt = (): void => {
+    if (controller.signal.aborted) process.exit(130);
+    onInterrupt?.();
+    controller.abort();
+  };
+  process.on('SIGINT', interrupt).on('SIGTERM', interrupt);
   try {
-    return await run(controller.signal);
+    const result = await run(controller.signal);
+    if (controller.signal.aborted) throw new CancelledError();
+    return result;
   } finally {
-    process.off('SIGINT', abort);
-    process.off('SIGTERM', abort);
+    process.off('SIGINT', interrupt).off('SIGTERM', interrupt);
   }
 }

@@ -5,9 +5,10 @@ import type { Architecture } from '../../core/architectures.js';
 import type { DevStatusKind } from '../../core/dev.js';
 import type { EmulationPreference } from '../../core/emulator/cpu-emulation/index.js';
 import { maxManagedInstancesConcurrency } from '../../core/emulator/limits.js';
-import { CancelledError, CliError } from '../../core/errors.js';
+import { CliError } from '../../core/errors.js';
 import { escapeControlCharacters, printableLine } from '../../core/text.js';
 import { projectOptions } from '../options.js';
+import { withInterruption } from '../run.js';
 import { cyan, dim, red, showsProgress, yellow } from '../terminal.js';
 
 /** Numeric flags are untyped for yargs, so that a mistyped value reaches us as written, not as NaN. */
@@ -214,28 +215,6 @@ function devOptions(args: DevArguments, printTimeline: ((entry: TimelineEntry) =
   };
 }
 
-/**
- * Ctrl-C (or SIGTERM): cut the current Init or invoke short, run a
- * Shutdown of at most 500 ms, report, exit 130. A second Ctrl-C quits at once; exit hooks still kill
- * every process of the layer and remove the unpacked layer folder.
- */
-async function interruptible(json: boolean | undefined, run: (signal: AbortSignal) => Promise<void>): Promise<void> {
-  const controller = new AbortController();
-  const stop = () => {
-    if (controller.signal.aborted) process.exit(130);
-    if (showsProgress(json))
-      process.stderr.write(dim('stopping: Shutdown runs first (Ctrl-C again to quit at once)\n'));
-    controller.abort();
-  };
-  process.on('SIGINT', stop).on('SIGTERM', stop);
-  try {
-    await run(controller.signal);
-  } finally {
-    process.off('SIGINT', stop).off('SIGTERM', stop);
-  }
-  if (controller.signal.aborted) throw new CancelledError();
-}
-
 export const devCommand: CommandModule<object, DevArguments> = {
   command: 'dev',
   describe:
@@ -322,11 +301,17 @@ export const devCommand: CommandModule<object, DevArguments> = {
         json ? `${JSON.stringify(report, null, 2)}\n` : `${report.status === 'failed' ? red(text) : text}\n`,
       );
     };
-    await interruptible(args.json, async (signal) => {
+    // Ctrl-C (or SIGTERM) cuts the current Init or invoke short, runs a Shutdown of at most 500 ms and
+    // reports; a second Ctrl-C quits at once, and exit hooks still kill every process of the layer.
+    const stopping = () => {
+      if (showsProgress(args.json))
+        process.stderr.write(dim('stopping: Shutdown runs first (Ctrl-C again to quit at once)\n'));
+    };
+    await withInterruption(async (signal) => {
       if (args.watch === true) return watchDev({ ...options, signal, onReport: printReport });
       const report = await runDev({ ...options, signal });
       printReport(report);
       if (report.status === 'failed' && !signal.aborted) throw verdictError(report);
-    });
+    }, stopping);
   },
 };
