@@ -13,7 +13,7 @@ import {
   type ExtensionConfig,
 } from './config.js';
 import { CancelledError, CliError, errorMessage } from './errors.js';
-import { isErrorCode, listFiles, replaceDirectory } from './fs-utils.js';
+import { isErrorCode, listFiles, replaceDirectory, temporarySibling } from './fs-utils.js';
 import { formatBytes } from './format.js';
 import { OutputDirectory } from './output-ownership.js';
 import type { BundledNode } from './standalone/index.js';
@@ -399,7 +399,8 @@ async function buildOne(
   options.onProgress?.({ phase: 'start', architecture });
   let staging: string | undefined;
   try {
-    staging = await mkdtemp(path.join(outDirectory, `.${architecture}.build-`));
+    staging = temporarySibling(path.join(outDirectory, architecture), 'build');
+    await mkdir(staging);
     await produce(staging, architecture);
     if (options.signal?.aborted === true) throw new CancelledError();
     await chmod(staging, 0o755);

@@ -4,12 +4,68 @@ import path from 'node:path';
 import { CliError, errorMessage } from './errors.js';
 
 /**
- * A sibling path that the final rename can atomically replace (same directory, same filesystem).
- * Web Crypto's global, because importing node:crypto costs every command about 3 ms, the global under 1.
+ * What every temporary path of ours ends with: the process id, so that a
+ * later run can tell an abandoned one (its process is gone) from one in use,
+ * and random hex, so that two containers sharing a pid never collide. Web
+ * Crypto's global, because importing node:crypto costs every command about 3 ms.
  */
-export function temporarySibling(target: string, label = 'tmp'): string {
-  const suffix = Buffer.from(crypto.getRandomValues(new Uint8Array(4))).toString('hex');
-  return path.join(path.dirname(target), `.${path.basename(target)}.${label}-${suffix}`);
+export function temporaryTag(): string {
+  return `${process.pid}-${Buffer.from(crypto.getRandomValues(new Uint8Array(4))).toString('hex')}`;
+}
+
+/**
+ * A sibling path that the final rename can atomically replace (same directory, same filesystem):
+ * `.<name>.<label>.<pid>-<hex>`.
+ */
+export function temporarySibling(target: string, label: 'tmp' | 'old' | 'build' = 'tmp'): string {
+  return path.join(path.dirname(target), `.${path.basename(target)}.${label}.${temporaryTag()}`);
+}
+
+const temporaryName = /^\.(.+)\.(tmp|old|build)\.(\d+)-[0-9a-f]{8}$/;
+
+/** Younger than this, a temporary path is left alone whoever made it: its run may live in another pid namespace. */
+export const abandonedAfterMs = 60 * 60 * 1000;
+
+function processIsGone(pid: number): boolean {
+  if (pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    // EPERM: it exists, as another user's.
+    return isErrorCode(error, 'ESRCH');
+  }
+}
+
+/**
+ * Removes what a killed run left in `directory` (SIGKILL, an OOM kill, a CI
+ * timeout): half-written zips and staging folders (`tmp`, `build`), and a
+ * previous version moved aside (`old`) once its replacement stands. Only
+ * names of ours, made by a process that is gone, and older than
+ * `abandonedAfterMs`. Returns the names removed.
+ */
+export async function removeAbandonedTemporaries(directory: string, now = Date.now()): Promise<string[]> {
+  const removed: string[] = [];
+  for (const name of await readdir(directory).catch(() => [] as string[])) {
+    const match = temporaryName.exec(name);
+    if (match === null) continue;
+    const [, base, label, pid] = match as unknown as [string, string, string, string];
+    if (!processIsGone(Number(pid))) continue;
+    const info = await lstat(path.join(directory, name)).catch(() => undefined);
+    if (info === undefined || now - info.mtimeMs < abandonedAfterMs) continue;
+    // A version moved aside is the only copy left if its replacement never arrived: keep it then.
+    if (label === 'old' && !(await exists(path.join(directory, base)))) continue;
+    await rm(path.join(directory, name), { recursive: true, force: true });
+    removed.push(name);
+  }
+  return removed;
+}
+
+async function exists(file: string): Promise<boolean> {
+  return lstat(file).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** Writes a file so that readers see either the old or the new content, never half of it. */

@@ -2,7 +2,13 @@ import { constants, type Dirent } from 'node:fs';
 import { access, lstat, opendir, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { CliError, errorMessage } from './errors.js';
-import { ensureOutDirectory, isErrorCode, readBoundedText, writeFileAtomic } from './fs-utils.js';
+import {
+  ensureOutDirectory,
+  isErrorCode,
+  readBoundedText,
+  removeAbandonedTemporaries,
+  writeFileAtomic,
+} from './fs-utils.js';
 
 /**
  * --out is a folder the user names, so it may hold anything. ext build and
@@ -181,6 +187,8 @@ export class OutputDirectory {
       if (error instanceof CliError) throw error;
       if (!isErrorCode(error, 'ENOENT')) throw new CliError(`--out: cannot read ${markerPath}: ${errorMessage(error)}`);
     }
+    // Ours to tidy: what a killed build or pack left behind in it.
+    await removeAbandonedTemporaries(out);
     return new OutputDirectory(out, project, owned);
   }
 

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { architectures as allArchitectures, type Architecture } from './architectures.js';
@@ -7,7 +7,7 @@ import { CancelledError, CliError, errorMessage } from './errors.js';
 import { inspectZipBuffer, type InspectFinding } from './inspect.js';
 import { collectLayerEntries, dosDateTime, resolveZipTimestamp, writeLayerZip } from './zip-writer.js';
 import { readZip } from './zip-reader.js';
-import { isErrorCode } from './fs-utils.js';
+import { isErrorCode, temporarySibling } from './fs-utils.js';
 import { OutputDirectory } from './output-ownership.js';
 import { bundledNodePath } from './standalone/layout.js';
 import { standaloneCompatibilityNote, standaloneCompatibleRuntimes } from './standalone/runtimes.js';
@@ -71,11 +71,6 @@ export interface PackResult {
 }
 
 const manifestFileName = 'manifest.json';
-
-/** Temp names must differ between concurrent runs, even in two containers that share a pid. */
-function uniqueSuffix(): string {
-  return `${process.pid}-${randomBytes(4).toString('hex')}`;
-}
 
 function zipFileName(name: string, architecture: Architecture): string {
   return `${name}-${architecture}.zip`;
@@ -164,7 +159,7 @@ export async function pack(options: PackOptions): Promise<PackResult> {
         const layerDirectory = layerDirectories.get(architecture)!;
         await requireBuiltLayer(layerDirectory, outDirectory, projectDirectory);
         const zipPath = path.join(outDirectory, zipFileName(name, architecture));
-        const temporaryPath = path.join(outDirectory, `.${name}-${architecture}.zip.${uniqueSuffix()}.tmp`);
+        const temporaryPath = temporarySibling(zipPath);
         temporaryFiles.push(temporaryPath);
         options.onProgress?.({ phase: 'zip', architecture });
         try {
@@ -214,7 +209,7 @@ export async function pack(options: PackOptions): Promise<PackResult> {
       { name, version, timestamp: timestamp.toISOString(), layers, nodeVersion: standaloneVersion },
       projectDirectory,
     );
-    const manifestTemporary = path.join(outDirectory, `.${manifestFileName}.${uniqueSuffix()}.tmp`);
+    const manifestTemporary = temporarySibling(manifestPath);
     temporaryFiles.push(manifestTemporary);
     await writeFile(manifestTemporary, `${JSON.stringify(manifest, null, 2)}\n`);
     await rename(manifestTemporary, manifestPath);

@@ -25,6 +25,8 @@ const sha256 = async (file: string): Promise<string> =>
     .update(await readFile(file))
     .digest('hex');
 const machines = { x86_64: 62, arm64: 183 } as const;
+/** The temporary paths build and pack make in dist/ (see temporarySibling). */
+const temporaryName = /^\..+\.(tmp|old|build)\.\d+-[0-9a-f]{8}$/;
 const runFile = promisify(execFile);
 
 async function listFiles(directory: string): Promise<string[]> {
@@ -242,7 +244,7 @@ describe('ext pack --no-build', () => {
       );
       assert.equal(await sha256(zip), previous);
       assert.deepEqual(
-        (await readdir(path.join(tsProject, 'dist'))).filter((name) => name.endsWith('.tmp')),
+        (await readdir(path.join(tsProject, 'dist'))).filter((name) => temporaryName.test(name)),
         [],
       );
     } finally {
@@ -265,7 +267,7 @@ describe('ext pack --no-build', () => {
     const deadline = Date.now() + 20_000;
     for (;;) {
       const names = await readdir(path.join(project, 'dist'));
-      if (names.some((name) => name.endsWith('.tmp'))) break;
+      if (names.some((name) => temporaryName.test(name))) break;
       assert.ok(Date.now() < deadline, 'the temp zip never appeared');
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
@@ -275,8 +277,53 @@ describe('ext pack --no-build', () => {
     assert.match(result.stderr, /cancelled/i);
     assert.equal(await sha256(zip), previous);
     assert.deepEqual(
-      (await readdir(path.join(project, 'dist'))).filter((name) => name.endsWith('.tmp')),
+      (await readdir(path.join(project, 'dist'))).filter((name) => temporaryName.test(name)),
       [],
+    );
+  });
+
+  test('what a killed pack left (SIGKILL: no clean-up runs) goes on the next run, once its process is gone and an hour old', async () => {
+    const project = path.join(await temporaryDirectory('pack-kill-'), 'project');
+    await writeProject(project, { name: 'big', architectures: ['x86_64'] });
+    const layer = path.join(project, 'dist', 'x86_64');
+    await writeGoLayer(layer, 'x86_64', 'big');
+    await writeFile(path.join(layer, 'payload.bin'), randomBytes(24 * 1024 * 1024));
+    let pid = 0;
+    const running = runExt(['pack', '--no-build'], { cwd: project, onSpawn: (value) => (pid = value) });
+    const dist = path.join(project, 'dist');
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      if ((await readdir(dist)).some((name) => temporaryName.test(name))) break;
+      assert.ok(Date.now() < deadline, 'the temp zip never appeared');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    process.kill(pid, 'SIGKILL');
+    await running;
+    const left = (await readdir(dist)).filter((name) => temporaryName.test(name));
+    assert.equal(left.length, 1, left.join(' '));
+    assert.match(left[0]!, new RegExp(`^\\.big-x86_64\\.zip\\.tmp\\.${pid}-[0-9a-f]{8}$`));
+
+    // Under an hour old, it could be a live run's in another pid namespace: kept.
+    assert.equal((await runExt(['pack', '--no-build'], { cwd: project })).code, 0);
+    assert.deepEqual(
+      (await readdir(dist)).filter((name) => temporaryName.test(name)),
+      left,
+    );
+    // A staging folder of a killed build, and a previous layer moved aside whose replacement stands, also go;
+    // one whose replacement never arrived is the only copy left and stays.
+    const hourAgo = new Date(Date.now() - 61 * 60 * 1000);
+    const leftovers = [
+      left[0]!,
+      `.x86_64.build.${pid}-0a0b0c0d`,
+      `.x86_64.old.${pid}-01020304`,
+      `.arm64.old.${pid}-05060708`,
+    ];
+    for (const name of leftovers.slice(1)) await mkdir(path.join(dist, name));
+    for (const name of leftovers) await utimes(path.join(dist, name), hourAgo, hourAgo);
+    assert.equal((await runExt(['pack', '--no-build'], { cwd: project })).code, 0);
+    assert.deepEqual(
+      (await readdir(dist)).filter((name) => temporaryName.test(name)),
+      [`.arm64.old.${pid}-05060708`],
     );
   });
 

@@ -626,7 +626,7 @@ export class Emulator extends EventEmitter {
     const arn = `arn:aws:lambda:${this.options.region ?? defaults.region}:${emulatorAccountId}:function:${this.functionName}`;
     // On Managed Instances the START line says how many invokes share the environment at that moment.
     const concurrencyText = this.managedInstances ? ` Concurrency: ${inFlightAtStart}/${this.maxConcurrency}` : '';
-    const startEntry = this.record('start', `START RequestId: ${requestId} Version: $LATEST${concurrencyText}`, {
+    this.record('start', `START RequestId: ${requestId} Version: $LATEST${concurrencyText}`, {
       requestId,
       ...(this.managedInstances ? { data: { inFlight: inFlightAtStart, maxConcurrency: this.maxConcurrency } } : {}),
     });
@@ -748,8 +748,10 @@ export class Emulator extends EventEmitter {
       billedDurationMs: Math.ceil(phaseDurationMs),
       maxMemoryUsedMB,
       ...(this.initDurationForNextReport === undefined ? {} : { initDurationMs: this.initDurationForNextReport }),
-      startMs: startEntry.elapsedMs,
-      endMs: startEntry.elapsedMs + phaseDurationMs,
+      // From the same two readings as durationMs: the START entry may be stamped a millisecond after
+      // `start`, and an end counted from it would overlap the next invoke, which starts at `end`.
+      startMs: this.recorder.elapsedMs(start),
+      endMs: this.recorder.elapsedMs(end),
       inFlightAtStart,
     };
     this.initDurationForNextReport = undefined;

@@ -183,9 +183,9 @@ export class RunRecorder {
   private readonly startedAt = Date.now();
   private readonly timeline = new BoundedTimeline();
 
-  /** Milliseconds since the run started, on the timeline's clock. */
-  elapsedMs(): number {
-    return Date.now() - this.startedAt;
+  /** Milliseconds since the run started, on the timeline's clock: now, or at a `Date.now()` taken earlier. */
+  elapsedMs(at = Date.now()): number {
+    return at - this.startedAt;
   }
   private readonly stats = { lines: 0, bytes: 0, linesCut: 0 };
 
