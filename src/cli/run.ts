@@ -116,24 +116,28 @@ export function commandUsageFailure(argv: readonly string[], commands: readonly 
  * The one place where Ctrl-C (SIGINT) and SIGTERM become cancellation: the
  * command's core function gets the signal, stops its children, removes its
  * temp paths and throws CancelledError, which runCli reports with exit 130.
- * A core that winds down and returns instead (ext dev runs a Shutdown and
- * reports) is a cancellation all the same. `onInterrupt` says what happens
- * next; a second Ctrl-C quits at once, exit hooks still running.
+ * A second Ctrl-C quits at once, exit hooks still running.
+ *
+ * `windDown` is for a core that answers the signal by finishing in order and
+ * returning (ext dev runs a Shutdown and reports): it says so when the signal
+ * comes, and the return is a cancellation all the same. Without it, a core
+ * that returns had finished its work (build and pack throw when cut short),
+ * so a Ctrl-C that came too late to stop anything changes nothing.
  */
 export async function withInterruption<T>(
   run: (signal: AbortSignal) => Promise<T>,
-  onInterrupt?: () => void,
+  windDown?: { onInterrupt: () => void },
 ): Promise<T> {
   const controller = new AbortController();
   const interrupt = (): void => {
     if (controller.signal.aborted) process.exit(130);
-    onInterrupt?.();
+    windDown?.onInterrupt();
     controller.abort();
   };
   process.on('SIGINT', interrupt).on('SIGTERM', interrupt);
   try {
     const result = await run(controller.signal);
-    if (controller.signal.aborted) throw new CancelledError();
+    if (windDown !== undefined && controller.signal.aborted) throw new CancelledError();
     return result;
   } finally {
     process.off('SIGINT', interrupt).off('SIGTERM', interrupt);

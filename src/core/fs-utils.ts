@@ -23,6 +23,9 @@ export function temporarySibling(target: string, label: 'tmp' | 'old' | 'build' 
 
 const temporaryName = /^\.(.+)\.(tmp|old|build)\.(\d+)-[0-9a-f]{8}$/;
 
+/** What build and pack write into --out, and so the only names whose temporary paths they tidy. */
+const outputName = /^(?:x86_64|arm64|.+-(?:x86_64|arm64)\.zip|manifest\.json|\.ext-output\.json)$/;
+
 /** Younger than this, a temporary path is left alone whoever made it: its run may live in another pid namespace. */
 export const abandonedAfterMs = 60 * 60 * 1000;
 
@@ -38,11 +41,12 @@ function processIsGone(pid: number): boolean {
 }
 
 /**
- * Removes what a killed run left in `directory` (SIGKILL, an OOM kill, a CI
- * timeout): half-written zips and staging folders (`tmp`, `build`), and a
- * previous version moved aside (`old`) once its replacement stands. Only
- * names of ours, made by a process that is gone, and older than
- * `abandonedAfterMs`. Returns the names removed.
+ * Removes what a killed build or pack left in an --out folder (SIGKILL, an
+ * OOM kill, a CI timeout): half-written zips and staging folders (`tmp`,
+ * `build`), and a previous version moved aside (`old`) once its replacement
+ * stands. Only temporary names of the files build and pack write, made by a
+ * process that is gone, and older than `abandonedAfterMs`. Tidying is never
+ * a reason to fail: what cannot be removed stays. Returns the names removed.
  */
 export async function removeAbandonedTemporaries(directory: string, now = Date.now()): Promise<string[]> {
   const removed: string[] = [];
@@ -50,13 +54,15 @@ export async function removeAbandonedTemporaries(directory: string, now = Date.n
     const match = temporaryName.exec(name);
     if (match === null) continue;
     const [, base, label, pid] = match as unknown as [string, string, string, string];
-    if (!processIsGone(Number(pid))) continue;
+    if (!outputName.test(base) || !processIsGone(Number(pid))) continue;
     const info = await lstat(path.join(directory, name)).catch(() => undefined);
     if (info === undefined || now - info.mtimeMs < abandonedAfterMs) continue;
     // A version moved aside is the only copy left if its replacement never arrived: keep it then.
     if (label === 'old' && !(await exists(path.join(directory, base)))) continue;
-    await rm(path.join(directory, name), { recursive: true, force: true });
-    removed.push(name);
+    await rm(path.join(directory, name), { recursive: true, force: true }).then(
+      () => removed.push(name),
+      () => {},
+    );
   }
   return removed;
 }

@@ -442,13 +442,16 @@ export async function replacementProblems(directory: string, files: string[]): P
 
 /**
  * Moves the rendered files over the existing directory. What each replaces is
- * moved aside first, so that a failure half-way puts every file back.
+ * moved aside first, so that a failure half-way puts every file back. A file
+ * that `mayReplace` refuses and that is there by now (it appeared since the
+ * caller checked) stops the move, and everything is put back.
  */
 export async function moveIntoExistingDirectory(
   staging: string,
   directory: string,
   files: string[],
   backups: string,
+  mayReplace: (file: string) => boolean = () => true,
 ): Promise<string[]> {
   const overwritten: string[] = [];
   const applied: { target: string; backup: string | undefined; createdDirectory: string | undefined }[] = [];
@@ -459,6 +462,7 @@ export async function moveIntoExistingDirectory(
         () => true,
         () => false,
       );
+      if (existed && !mayReplace(file)) throw new Error(`${file} appeared while the files were being written`);
       const createdDirectory = await mkdir(path.dirname(target), { recursive: true });
       let backup: string | undefined;
       if (existed) {

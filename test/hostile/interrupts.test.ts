@@ -39,7 +39,8 @@ function interrupt(
     const poll = setInterval(() => {
       void readdir(path.join(project, 'dist')).then(
         (names) => {
-          if (signalledAt !== 0 || !names.some((name) => name.includes('.build-'))) return;
+          // A layer's staging folder, .<arch>.build.<pid>-<hex> (see temporarySibling).
+          if (signalledAt !== 0 || !names.some((name) => /\.build\.\d+-[0-9a-f]{8}$/.test(name))) return;
           // Give the compiler time to start, so that there is work to stop.
           signalledAt = -1;
           setTimeout(() => {

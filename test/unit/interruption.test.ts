@@ -57,7 +57,7 @@ await runCli(() => withInterruption(async (signal) => {
   console.log('ready');
   await new Promise((resolve) => signal.addEventListener('abort', resolve));
   console.log('wound down');
-}, () => console.log('stopping')));`);
+}, { onInterrupt: () => console.log('stopping') }));`);
   await run.until('ready');
   run.kill('SIGINT');
   assert.equal(await run.exited, 130);
@@ -69,11 +69,28 @@ test('SIGTERM cancels like Ctrl-C; a second signal quits at once while the core 
 await runCli(() => withInterruption(async () => {
   console.log('ready');
   await new Promise(() => {}); // a core that never finishes winding down
-}, () => console.log('stopping')));`);
+}, { onInterrupt: () => console.log('stopping') }));`);
   await run.until('ready');
   run.kill('SIGTERM');
   await run.until('stopping');
   run.kill('SIGINT');
   assert.equal(await run.exited, 130);
   assert.deepEqual(run.lines(), ['ready', 'stopping']);
+});
+
+test('a core that had finished its work when Ctrl-C came reports what it did: exit 0', async () => {
+  const run = child(`
+await runCli(async () => {
+  const result = await withInterruption(async (signal) => {
+    console.log('ready');
+    // Past the point of no return (zips renamed, say): the signal no longer changes anything.
+    await new Promise((resolve) => signal.addEventListener('abort', () => setTimeout(resolve, 50)));
+    return 'written';
+  });
+  console.log(result);
+});`);
+  await run.until('ready');
+  run.kill('SIGINT');
+  assert.equal(await run.exited, 0);
+  assert.deepEqual(run.lines(), ['ready', 'written']);
 });

@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { describe, it } from 'node:test';
+import { CliError } from '../../src/core/errors.js';
 import {
   dotfileNames,
+  moveIntoExistingDirectory,
   goDirectiveOf,
   packageNameOf,
   projectPathOf,
@@ -11,6 +16,7 @@ import {
 } from '../../src/core/scaffold.js';
 import { launcherScript } from '../../src/core/build.js';
 import { infrastructureContext } from '../../src/core/infrastructure/templates.js';
+import { temporaryDirectory } from '../helpers/run-cli.js';
 
 describe('template paths', () => {
   it('renames stored dotfiles and strips .hbs', () => {
@@ -114,5 +120,38 @@ describe('TypeScript launcher', () => {
       /\nexec node --enable-source-maps --max-semi-space-size=1 "\$\{0%\/\*\}\/\.\.\/my-ext\/index\.mjs" "\$@"\n$/,
     );
     assert.doesNotMatch(script, /basename|dirname/);
+  });
+});
+
+describe('moving rendered files into an existing folder', () => {
+  it('a file that appeared since the check, and may not be replaced, stops the move and everything is put back', async () => {
+    const workspace = await temporaryDirectory('move-into-');
+    try {
+      const staging = path.join(workspace.path, 'staging');
+      const directory = path.join(workspace.path, 'project');
+      for (const [file, text] of [
+        ['a.txt', 'new a'],
+        ['b/c.txt', 'new c'],
+        ['d.txt', 'new d'],
+      ] as const) {
+        await mkdir(path.dirname(path.join(staging, file)), { recursive: true });
+        await writeFile(path.join(staging, file), text);
+      }
+      await mkdir(path.join(directory, 'b'), { recursive: true });
+      await writeFile(path.join(directory, 'a.txt'), 'old a');
+      await writeFile(path.join(directory, 'b', 'c.txt'), 'mine');
+      const files = ['a.txt', 'b/c.txt', 'd.txt'];
+      const backups = path.join(staging, '.replaced');
+      await assert.rejects(
+        moveIntoExistingDirectory(staging, directory, files, backups, (file) => file !== 'b/c.txt'),
+        (error: unknown) => error instanceof CliError && /b\/c\.txt appeared/.test(error.message),
+      );
+      assert.equal(await readFile(path.join(directory, 'a.txt'), 'utf8'), 'old a', 'the replaced file is back');
+      assert.equal(await readFile(path.join(directory, 'b', 'c.txt'), 'utf8'), 'mine');
+      assert.ok(!existsSync(path.join(directory, 'd.txt')));
+
+    } finally {
+      await workspace.cleanup();
+    }
   });
 });

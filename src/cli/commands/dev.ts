@@ -303,15 +303,17 @@ export const devCommand: CommandModule<object, DevArguments> = {
     };
     // Ctrl-C (or SIGTERM) cuts the current Init or invoke short, runs a Shutdown of at most 500 ms and
     // reports; a second Ctrl-C quits at once, and exit hooks still kill every process of the layer.
-    const stopping = () => {
-      if (showsProgress(args.json))
-        process.stderr.write(dim('stopping: Shutdown runs first (Ctrl-C again to quit at once)\n'));
+    const windDown = {
+      onInterrupt: () => {
+        if (showsProgress(args.json))
+          process.stderr.write(dim('stopping: Shutdown runs first (Ctrl-C again to quit at once)\n'));
+      },
     };
     await withInterruption(async (signal) => {
       if (args.watch === true) return watchDev({ ...options, signal, onReport: printReport });
       const report = await runDev({ ...options, signal });
       printReport(report);
       if (report.status === 'failed' && !signal.aborted) throw verdictError(report);
-    }, stopping);
+    }, windDown);
   },
 };

@@ -158,7 +158,14 @@ async function addSharedFiles(
         hint: 'nothing was changed; move those paths aside and run it again',
       });
     }
-    const overwritten = await moveIntoExistingDirectory(staging, directory, files, path.join(staging, '.replaced'));
+    // Checked again while moving: a file that appeared since (a publish.json among them) is not replaced without force.
+    const overwritten = await moveIntoExistingDirectory(
+      staging,
+      directory,
+      files,
+      path.join(staging, '.replaced'),
+      (file) => force === true && !keptWhenPresent.has(file),
+    );
     return { written: { directory, files, overwritten, kept }, context: infrastructure };
   } finally {
     await rm(staging, { recursive: true, force: true });
