@@ -149,7 +149,6 @@ describe('moving rendered files into an existing folder', () => {
       assert.equal(await readFile(path.join(directory, 'a.txt'), 'utf8'), 'old a', 'the replaced file is back');
       assert.equal(await readFile(path.join(directory, 'b', 'c.txt'), 'utf8'), 'mine');
       assert.ok(!existsSync(path.join(directory, 'd.txt')));
-
     } finally {
       await workspace.cleanup();
     }
