@@ -1,6 +1,7 @@
+import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
-import { generatedProjectTargets } from './generated-projects.js';
+import { generatedProjectTargets, isFuzztimeDeadlineRace } from './generated-projects.js';
 import { seedFromEnvironment } from './harness.js';
 
 /**
@@ -19,3 +20,24 @@ for (const target of (await generatedProjectTargets()).filter((candidate) => can
     await target.run({ seed: seedFromEnvironment(), timeLimitMs: seconds * 1000 });
   });
 }
+
+test('a bare fuzztime deadline failure is Go’s race, retried once; a finding never is', () => {
+  const race = [
+    'fuzz: elapsed: 2s, execs: 8194 (3930/sec), new interesting: 0 (total: 162)',
+    '--- FAIL: FuzzParseHeaders (2.09s)',
+    '    context deadline exceeded',
+    'FAIL',
+    'exit status 1',
+  ].join('\n');
+  assert.equal(isFuzztimeDeadlineRace(race), true);
+  const finding = [
+    '--- FAIL: FuzzParseHeaders (0.31s)',
+    '    --- FAIL: FuzzParseHeaders (0.00s)',
+    '        config_test.go:41: header "0" accepted with a control character',
+    '    Failing input written to testdata/fuzz/FuzzParseHeaders/0a1b2c',
+    '    context deadline exceeded',
+  ].join('\n');
+  assert.equal(isFuzztimeDeadlineRace(finding), false);
+  assert.equal(isFuzztimeDeadlineRace('panic: runtime error: index out of range\ncontext deadline exceeded'), false);
+  assert.equal(isFuzztimeDeadlineRace('--- FAIL: FuzzX (1.00s)\n    main_test.go:12: bad\nFAIL'), false);
+});
