@@ -24,7 +24,7 @@ import {
   type ScaffoldOptions,
   type ScaffoldResult,
 } from '../core/scaffold.js';
-import { runCli, usageFailure } from './run.js';
+import { runCli, usageFailure, withInterruption } from './run.js';
 import { bold, canPrompt, cyan, dim, green, helpWidth, noColorRequested, yellow } from './terminal.js';
 import { controlCharacterProblem } from '../core/text.js';
 import { toolkitVersion } from './version.js';
@@ -439,7 +439,8 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
       );
     }
     const options = await resolveCreateOptions(args, canPrompt(args));
-    const result = await scaffold(options);
+    // Ctrl-C while the files are written: the staging folder goes, nothing is left behind.
+    const result = await withInterruption((signal) => scaffold({ ...options, signal }));
     process.stdout.write(args.json === true ? `${JSON.stringify(result, null, 2)}\n` : nextSteps(result));
   });
 }

@@ -13,7 +13,7 @@ import path from 'node:path';
 import type { Architecture } from './architectures.js';
 import { nodeVersionProblem, type EventType, type Language } from './config.js';
 import { defaultStandaloneNodeVersion } from './standalone/runtimes.js';
-import { CliError, errorMessage, usageError } from './errors.js';
+import { CancelledError, CliError, errorMessage, usageError } from './errors.js';
 import { ensureDirectory, isErrorCode, listFilesSync } from './fs-utils.js';
 import { extensionNameProblem, goModuleProblem, npmNameProblem } from './names.js';
 import { templatesRoot, toolkitRoot } from './paths.js';
@@ -42,6 +42,8 @@ export interface ScaffoldOptions {
   ci?: CiProvider | undefined;
   /** Infrastructure-as-code in infra/; default none. */
   iac?: IacKind | undefined;
+  /** Aborting before the project is in place writes nothing and rejects with CancelledError. */
+  signal?: AbortSignal | undefined;
 }
 
 export interface ScaffoldResult {
@@ -444,19 +446,22 @@ export async function replacementProblems(directory: string, files: string[]): P
  * Moves the rendered files over the existing directory. What each replaces is
  * moved aside first, so that a failure half-way puts every file back. A file
  * that `mayReplace` refuses and that is there by now (it appeared since the
- * caller checked) stops the move, and everything is put back.
+ * caller checked) stops the move, and everything is put back; so does an
+ * abort (Ctrl-C), which then rejects with CancelledError.
  */
 export async function moveIntoExistingDirectory(
   staging: string,
   directory: string,
   files: string[],
   backups: string,
-  mayReplace: (file: string) => boolean = () => true,
+  options: { mayReplace?: (file: string) => boolean; signal?: AbortSignal | undefined } = {},
 ): Promise<string[]> {
+  const mayReplace = options.mayReplace ?? (() => true);
   const overwritten: string[] = [];
   const applied: { target: string; backup: string | undefined; createdDirectory: string | undefined }[] = [];
   try {
     for (const file of files) {
+      if (options.signal?.aborted === true) throw new CancelledError();
       const target = path.join(directory, file);
       const existed = await lstat(target).then(
         () => true,
@@ -479,6 +484,7 @@ export async function moveIntoExistingDirectory(
       await (backup === undefined ? rm(target, { force: true }) : rename(backup, target)).catch(() => {});
       if (createdDirectory !== undefined) await rm(createdDirectory, { recursive: true, force: true }).catch(() => {});
     }
+    if (error instanceof CancelledError) throw error;
     throw new CliError(`cannot write the project into ${directory}: ${errorMessage(error)}`, {
       hint: 'nothing was changed; check that the directory is writable and try again',
     });
@@ -572,6 +578,7 @@ export async function scaffold(options: ScaffoldOptions): Promise<ScaffoldResult
     await chmod(staging, 0o777 & ~process.umask());
     const files = await renderSources(await projectSources(options), staging, context);
     let overwritten: string[] = [];
+    if (options.signal?.aborted === true) throw new CancelledError();
     if (blocking === undefined) {
       try {
         await rename(staging, directory);
@@ -588,7 +595,9 @@ export async function scaffold(options: ScaffoldOptions): Promise<ScaffoldResult
           { hint: 'nothing was changed; move those paths aside, or choose an empty or new directory' },
         );
       }
-      overwritten = await moveIntoExistingDirectory(staging, directory, files, path.join(staging, '.replaced'));
+      overwritten = await moveIntoExistingDirectory(staging, directory, files, path.join(staging, '.replaced'), {
+        signal: options.signal,
+      });
     }
     return {
       directory,

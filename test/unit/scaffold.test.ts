@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { CliError } from '../../src/core/errors.js';
+import { CancelledError, CliError } from '../../src/core/errors.js';
+import { addCi } from '../../src/core/infrastructure/add.js';
 import {
   dotfileNames,
   moveIntoExistingDirectory,
+  scaffold,
   goDirectiveOf,
   packageNameOf,
   projectPathOf,
@@ -143,12 +145,51 @@ describe('moving rendered files into an existing folder', () => {
       const files = ['a.txt', 'b/c.txt', 'd.txt'];
       const backups = path.join(staging, '.replaced');
       await assert.rejects(
-        moveIntoExistingDirectory(staging, directory, files, backups, (file) => file !== 'b/c.txt'),
+        moveIntoExistingDirectory(staging, directory, files, backups, { mayReplace: (file) => file !== 'b/c.txt' }),
         (error: unknown) => error instanceof CliError && /b\/c\.txt appeared/.test(error.message),
       );
       assert.equal(await readFile(path.join(directory, 'a.txt'), 'utf8'), 'old a', 'the replaced file is back');
       assert.equal(await readFile(path.join(directory, 'b', 'c.txt'), 'utf8'), 'mine');
       assert.ok(!existsSync(path.join(directory, 'd.txt')));
+    } finally {
+      await workspace.cleanup();
+    }
+  });
+});
+
+describe('Ctrl-C while files are written', () => {
+  it('create and ext add ci, aborted, leave nothing: no project, no workflows, no staging folder', async () => {
+    const workspace = await temporaryDirectory('abort-write-');
+    try {
+      const aborted = AbortSignal.abort();
+      const directory = path.join(workspace.path, 'never');
+      await assert.rejects(
+        scaffold({
+          directory,
+          name: 'never',
+          language: 'go',
+          template: 'basic',
+          architectures: ['x86_64'],
+          events: ['INVOKE', 'SHUTDOWN'],
+          ci: 'github',
+          signal: aborted,
+        }),
+        CancelledError,
+      );
+      assert.deepEqual(await readdir(workspace.path), [], 'no project and no .never.create-* folder');
+
+      const project = path.join(workspace.path, 'project');
+      await scaffold({
+        directory: project,
+        name: 'project',
+        language: 'ts',
+        template: 'basic',
+        architectures: ['arm64'],
+        events: ['INVOKE', 'SHUTDOWN'],
+      });
+      const before = (await readdir(project)).sort();
+      await assert.rejects(addCi({ projectDirectory: project, provider: 'github', signal: aborted }), CancelledError);
+      assert.deepEqual((await readdir(project)).sort(), before, 'no .github and no .ext-add-* folder');
     } finally {
       await workspace.cleanup();
     }

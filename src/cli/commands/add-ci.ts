@@ -1,6 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { printableLine } from '../../core/text.js';
 import { projectOptions } from '../options.js';
+import { withInterruption } from '../run.js';
 import { bold, cyan, dim, green, yellow } from '../terminal.js';
 
 interface AddCiArguments {
@@ -31,7 +32,9 @@ export const addCiCommand: CommandModule<object, AddCiArguments> = {
   handler: async (argv) => {
     const { parseCiProvider, addCi } = await import('../../core/infrastructure/index.js');
     const provider = parseCiProvider(argv.provider, '<provider>', ['github']);
-    const result = await addCi({ projectDirectory: argv.cwd, provider, force: argv.force === true });
+    const result = await withInterruption((signal) =>
+      addCi({ projectDirectory: argv.cwd, provider, force: argv.force === true, signal }),
+    );
     if (argv.json === true) {
       process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
       return;

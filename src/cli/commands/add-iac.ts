@@ -1,6 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { printableLine } from '../../core/text.js';
 import { projectOptions } from '../options.js';
+import { withInterruption } from '../run.js';
 import { bold, cyan, dim, green, yellow } from '../terminal.js';
 
 interface AddIacArguments {
@@ -29,7 +30,9 @@ export const addIacCommand: CommandModule<object, AddIacArguments> = {
   handler: async (argv) => {
     const { parseIacKind, addIac } = await import('../../core/infrastructure/index.js');
     const kind = parseIacKind(argv.kind, '<kind>', ['sam', 'cdk', 'terraform']);
-    const result = await addIac({ projectDirectory: argv.cwd, kind, force: argv.force === true });
+    const result = await withInterruption((signal) =>
+      addIac({ projectDirectory: argv.cwd, kind, force: argv.force === true, signal }),
+    );
     if (argv.json === true) {
       process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
       return;

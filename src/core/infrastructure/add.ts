@@ -19,6 +19,8 @@ export interface AddIacOptions {
   kind: IacKind;
   /** Replace files that are already there (other files are kept). */
   force?: boolean;
+  /** Aborting before the files are in place changes nothing and rejects with CancelledError. */
+  signal?: AbortSignal;
 }
 
 export interface AddIacResult {
@@ -38,6 +40,8 @@ export interface AddCiOptions {
   provider: CiProvider;
   /** Replace files that are already there (other files are kept). */
   force?: boolean;
+  /** Aborting before the files are in place changes nothing and rejects with CancelledError. */
+  signal?: AbortSignal;
 }
 
 export interface AddCiResult {
@@ -69,7 +73,7 @@ export async function addIac(options: AddIacOptions): Promise<AddIacResult> {
       'run ext add iac sam, cdk or terraform',
     );
   }
-  const added = await addSharedFiles(options.projectDirectory, { ci: 'none', iac: options.kind }, options.force);
+  const added = await addSharedFiles(options.projectDirectory, { ci: 'none', iac: options.kind }, options);
   const { directory, files, overwritten } = added.written;
   return { directory, kind: options.kind, files, overwritten, deployCommand: added.context.iacDeployCommand };
 }
@@ -83,7 +87,7 @@ export async function addCi(options: AddCiOptions): Promise<AddCiResult> {
   if (options.provider === 'none' || !ciProviders.includes(options.provider)) {
     throw usageError(`<provider>: "${options.provider}" is not one of github`, 'run ext add ci github');
   }
-  const added = await addSharedFiles(options.projectDirectory, { ci: options.provider, iac: 'none' }, options.force);
+  const added = await addSharedFiles(options.projectDirectory, { ci: options.provider, iac: 'none' }, options);
   return { ...added.written, provider: options.provider };
 }
 
@@ -96,7 +100,7 @@ export async function addCi(options: AddCiOptions): Promise<AddCiResult> {
 async function addSharedFiles(
   projectDirectory: string,
   choice: { ci: CiProvider; iac: IacKind },
-  force: boolean | undefined,
+  { force, signal }: { force?: boolean | undefined; signal?: AbortSignal | undefined },
 ): Promise<{
   written: { directory: string; files: string[]; overwritten: string[]; kept: string[] };
   context: InfrastructureContext;
@@ -159,13 +163,10 @@ async function addSharedFiles(
       });
     }
     // Checked again while moving: a file that appeared since (a publish.json among them) is not replaced without force.
-    const overwritten = await moveIntoExistingDirectory(
-      staging,
-      directory,
-      files,
-      path.join(staging, '.replaced'),
-      (file) => force === true && !keptWhenPresent.has(file),
-    );
+    const overwritten = await moveIntoExistingDirectory(staging, directory, files, path.join(staging, '.replaced'), {
+      mayReplace: (file) => force === true && !keptWhenPresent.has(file),
+      signal,
+    });
     return { written: { directory, files, overwritten, kept }, context: infrastructure };
   } finally {
     await rm(staging, { recursive: true, force: true });
