@@ -58,7 +58,7 @@ export async function removeAbandonedTemporaries(directory: string, now = Date.n
     const info = await lstat(path.join(directory, name)).catch(() => undefined);
     if (info === undefined || now - info.mtimeMs < abandonedAfterMs) continue;
     // A version moved aside is the only copy left if its replacement never arrived: keep it then.
-    if (label === 'old' && !(await exists(path.join(directory, base)))) continue;
+    if (label === 'old' && !(await pathExists(path.join(directory, base)))) continue;
     await rm(path.join(directory, name), { recursive: true, force: true }).then(
       () => removed.push(name),
       () => {},
@@ -67,7 +67,8 @@ export async function removeAbandonedTemporaries(directory: string, now = Date.n
   return removed;
 }
 
-async function exists(file: string): Promise<boolean> {
+/** Whether something, even a broken symbolic link, is at `file`. */
+export async function pathExists(file: string): Promise<boolean> {
   return lstat(file).then(
     () => true,
     () => false,

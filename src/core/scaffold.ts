@@ -14,7 +14,7 @@ import type { Architecture } from './architectures.js';
 import { nodeVersionProblem, type EventType, type Language } from './config.js';
 import { defaultStandaloneNodeVersion } from './standalone/runtimes.js';
 import { CancelledError, CliError, errorMessage, usageError } from './errors.js';
-import { ensureDirectory, isErrorCode, listFilesSync } from './fs-utils.js';
+import { ensureDirectory, isErrorCode, listFilesSync, pathExists } from './fs-utils.js';
 import { extensionNameProblem, goModuleProblem, npmNameProblem } from './names.js';
 import { templatesRoot, toolkitRoot } from './paths.js';
 import { findToolkitSource, type ToolkitSource } from './toolkit-source.js';
@@ -463,10 +463,7 @@ export async function moveIntoExistingDirectory(
     for (const file of files) {
       if (options.signal?.aborted === true) throw new CancelledError();
       const target = path.join(directory, file);
-      const existed = await lstat(target).then(
-        () => true,
-        () => false,
-      );
+      const existed = await pathExists(target);
       if (existed && !mayReplace(file)) throw new Error(`${file} appeared while the files were being written`);
       const createdDirectory = await mkdir(path.dirname(target), { recursive: true });
       let backup: string | undefined;

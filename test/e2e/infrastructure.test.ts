@@ -239,6 +239,7 @@ describe('generated GitHub workflows', () => {
     assert.match(forced.stdout, /test\.yml \(replaced\)/);
     assert.match(forced.stdout, /publish\.json \(already there: kept as it is\)/);
     assert.match(forced.stdout, /AWS_ROLE_ARN/);
+    assert.match(forced.stdout, /git tag v0\.1\.0 && git push --tags/, 'the tag of lambda-extension.json’s version');
     assert.equal(await read(project, workflowFiles[0]!), created.get(workflowFiles[0]!));
     assert.equal(await readFile(publishConfig, 'utf8'), edited, 'the regions chosen are the user’s');
     assert.deepEqual(

@@ -25,8 +25,16 @@ describe('infrastructure choices', () => {
       },
     );
     assert.throws(
-      () => parseIacKind('pulumi', '<kind>'),
-      /^CliError: <kind>: unknown infrastructure-as-code "pulumi"$/,
+      () => parseIacKind('pulumi', '<kind>', ['sam', 'cdk', 'terraform']),
+      (error: CliError) => {
+        assert.match(error.message, /^<kind>: unknown infrastructure-as-code "pulumi"$/);
+        assert.equal(error.hint, 'use one of: sam, cdk, terraform');
+        return true;
+      },
+    );
+    assert.throws(
+      () => parseCiProvider('none', '<provider>', ['github']),
+      (error: CliError) => error.message === '<provider>: unknown CI "none"' && error.hint === 'use github',
     );
   });
 });

@@ -49,7 +49,7 @@ export const addCiCommand: CommandModule<object, AddCiArguments> = {
       'Before the first release:',
       step('set the repository variable AWS_ROLE_ARN', 'a role the release workflow assumes over OIDC'),
       step('edit .github/publish.json', 'the regions to publish to'),
-      step('git tag v0.1.0 && git push --tags', 'a v* tag publishes the layer'),
+      step(`git tag v${result.version} && git push --tags`, 'a v* tag publishes the layer'),
     );
     process.stdout.write(`${lines.join('\n')}\n`);
   },

@@ -1,7 +1,8 @@
-import { lstat, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { readConfig } from '../config.js';
 import { CliError, errorMessage, usageError } from '../errors.js';
+import { pathExists } from '../fs-utils.js';
 import {
   moveIntoExistingDirectory,
   packageNameOf,
@@ -53,6 +54,8 @@ export interface AddCiResult {
   overwritten: string[];
   /** Configuration of the user's that was already there and is kept as it is (.github/publish.json). */
   kept: string[];
+  /** lambda-extension.json's version: a tag `v<version>` publishes it. */
+  version: string;
 }
 
 /**
@@ -88,7 +91,7 @@ export async function addCi(options: AddCiOptions): Promise<AddCiResult> {
     throw usageError(`<provider>: "${options.provider}" is not one of github`, 'run ext add ci github');
   }
   const added = await addSharedFiles(options.projectDirectory, { ci: options.provider, iac: 'none' }, options);
-  return { ...added.written, provider: options.provider };
+  return { ...added.written, provider: options.provider, version: added.version };
 }
 
 /**
@@ -104,6 +107,7 @@ async function addSharedFiles(
 ): Promise<{
   written: { directory: string; files: string[]; overwritten: string[]; kept: string[] };
   context: InfrastructureContext;
+  version: string;
 }> {
   const directory = path.resolve(projectDirectory);
   const config = await readConfig(directory);
@@ -122,11 +126,7 @@ async function addSharedFiles(
     ...infrastructure,
   };
   const what = choice.iac === 'none' ? `${choice.ci} workflow` : choice.iac;
-  const present = (file: string): Promise<boolean> =>
-    lstat(path.join(directory, file)).then(
-      () => true,
-      () => false,
-    );
+  const present = (file: string): Promise<boolean> => pathExists(path.join(directory, file));
   const sources = new Map<string, TemplateSource>();
   const kept: string[] = [];
   for (const { relative, source, templatePath } of await sharedTemplateFiles({
@@ -167,7 +167,7 @@ async function addSharedFiles(
       mayReplace: (file) => force === true && !keptWhenPresent.has(file),
       signal,
     });
-    return { written: { directory, files, overwritten, kept }, context: infrastructure };
+    return { written: { directory, files, overwritten, kept }, context: infrastructure, version: config.version };
   } finally {
     await rm(staging, { recursive: true, force: true });
   }

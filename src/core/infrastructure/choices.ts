@@ -20,24 +20,29 @@ export const iacTitles: Record<IacKind, string> = {
   none: 'None',
 };
 
+/**
+ * One of `allowed`, from what the user typed (any case, spaces around). A
+ * refusal names the flag (or positional) and lists the choices as they are
+ * typed: `--ci github or --ci none`, or `sam, cdk, terraform` for a positional.
+ */
+function parseChoice<T extends string>(input: string, flag: string, allowed: readonly T[], what: string): T {
+  const value = input.trim().toLowerCase();
+  if (!(allowed as readonly string[]).includes(value)) {
+    const choices = flag.startsWith('--') ? allowed.map((choice) => `${flag} ${choice}`) : [...allowed];
+    const listed = choices.length > 2 ? `one of: ${choices.join(', ')}` : choices.join(' or ');
+    throw usageError(`${flag}: unknown ${what} "${input}"`, `use ${listed}`);
+  }
+  return value as T;
+}
+
 export function parseCiProvider(
   input: string,
   flag = '--ci',
   allowed: readonly CiProvider[] = ciProviders,
 ): CiProvider {
-  const value = input.trim().toLowerCase();
-  if (!(allowed as readonly string[]).includes(value)) {
-    const choices = flag.startsWith('--') ? allowed.map((provider) => `${flag} ${provider}`) : allowed;
-    throw usageError(`${flag}: unknown CI "${input}"`, `use ${choices.join(' or ')}`);
-  }
-  return value as CiProvider;
+  return parseChoice(input, flag, allowed, 'CI');
 }
 
 export function parseIacKind(input: string, flag = '--iac', allowed: readonly IacKind[] = iacKinds): IacKind {
-  const value = input.trim().toLowerCase();
-  if (!(allowed as readonly string[]).includes(value)) {
-    const choices = flag.startsWith('--') ? allowed.map((kind) => `${flag} ${kind}`) : allowed;
-    throw usageError(`${flag}: unknown infrastructure-as-code "${input}"`, `use one of: ${choices.join(', ')}`);
-  }
-  return value as IacKind;
+  return parseChoice(input, flag, allowed, 'infrastructure-as-code');
 }
