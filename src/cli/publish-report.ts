@@ -35,6 +35,7 @@ export function publishOptions(argv: PublishArguments): PublishOptions {
     layerName: argv['layer-name'] ?? '{name}-{arch}',
     force: argv.force === true,
     dryRun: argv['dry-run'] === true,
+    allowStale: argv['allow-stale'] === true,
     ...(argv.region === undefined ? {} : { regions: list(argv.region) ?? [] }),
     ...(architectures === undefined ? {} : { architectures }),
     ...(audience === undefined ? {} : { audience }),
@@ -88,7 +89,8 @@ export function printPublishResult(result: PublishResult, json: boolean): void {
       .join('  ')
       .trimEnd();
   const lines = [
-    `${bold(`${result.name} ${result.version}`)} ${result.dryRun ? 'dry run, nothing changed: ' : ''}${summary(result)}`,
+    // The manifest's name and version are the project's text, not ours: printed escaped.
+    `${bold(`${printableLine(result.name, 200)} ${printableLine(result.version, 200)}`)} ${result.dryRun ? 'dry run, nothing changed: ' : ''}${summary(result)}`,
     '',
     bold(line(header)),
     ...rows.map((row) => line(row, () => paint(row[2]!).padEnd(widths[2]! + (paint(row[2]!).length - row[2]!.length)))),

@@ -9,6 +9,7 @@ import { collectLayerEntries, dosDateTime, resolveZipTimestamp, writeLayerZip } 
 import { readZip } from './zip-reader.js';
 import { isErrorCode, temporarySibling } from './fs-utils.js';
 import { OutputDirectory } from './output-ownership.js';
+import { sourcesDigest } from './source-digest.js';
 import { bundledNodePath } from './standalone/layout.js';
 import { standaloneCompatibilityNote, standaloneCompatibleRuntimes } from './standalone/runtimes.js';
 
@@ -93,6 +94,8 @@ export async function pack(options: PackOptions): Promise<PackResult> {
   await output.assertReplaceable(manifestFileName, 'manifest');
   for (const architecture of architectures)
     await output.assertReplaceable(zipFileName(config.name, architecture), 'zip');
+  // Before building: an edit made while the build runs leaves the zips stale, and ext publish says so.
+  const sourcesSha256 = await sourcesDigest(projectDirectory, outDirectory);
   let name = config.name;
   let version = config.version;
   let standaloneVersion: string | undefined;
@@ -206,7 +209,7 @@ export async function pack(options: PackOptions): Promise<PackResult> {
     const manifestPath = path.join(outDirectory, manifestFileName);
     const manifest = await mergedManifest(
       manifestPath,
-      { name, version, timestamp: timestamp.toISOString(), layers, nodeVersion: standaloneVersion },
+      { name, version, timestamp: timestamp.toISOString(), layers, nodeVersion: standaloneVersion, sourcesSha256 },
       projectDirectory,
     );
     const manifestTemporary = temporarySibling(manifestPath);
@@ -357,6 +360,8 @@ export interface PackManifest {
   /** Standalone layers: true, with the exact node version every zip carries. */
   standalone?: boolean;
   nodeVersion?: string;
+  /** sha256 of the sources the zips were built from (see source-digest.ts); ext publish refuses stale zips. */
+  sourcesSha256?: string;
   layers: ManifestLayer[];
 }
 
@@ -373,6 +378,7 @@ async function mergedManifest(
     timestamp: string;
     layers: PackedLayer[];
     nodeVersion?: string | undefined;
+    sourcesSha256: string | undefined;
   },
   projectDirectory: string,
 ): Promise<PackManifest> {
@@ -394,6 +400,7 @@ async function mergedManifest(
       previous.version === current.version &&
       previous.timestamp === current.timestamp &&
       previous.nodeVersion === current.nodeVersion &&
+      previous.sourcesSha256 === current.sourcesSha256 &&
       Array.isArray(previous.layers)
     ) {
       for (const layer of previous.layers) {
@@ -409,7 +416,15 @@ async function mergedManifest(
   layers.sort((a, b) => allArchitectures.indexOf(a.architecture) - allArchitectures.indexOf(b.architecture));
   // Key order matters to readers of the file; keep it fixed.
   const standalone = current.nodeVersion === undefined ? {} : { standalone: true, nodeVersion: current.nodeVersion };
-  return { name: current.name, version: current.version, timestamp: current.timestamp, ...standalone, layers };
+  const sources = current.sourcesSha256 === undefined ? {} : { sourcesSha256: current.sourcesSha256 };
+  return {
+    name: current.name,
+    version: current.version,
+    timestamp: current.timestamp,
+    ...standalone,
+    ...sources,
+    layers,
+  };
 }
 
 function relativeTo(projectDirectory: string, target: string): string {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { listFiles } from '../../src/core/fs-utils.js';
 import { describeRun, repositoryRoot, runExt, temporaryDirectory } from '../helpers/run-cli.js';
+import { buildZip } from '../helpers/zip-fixtures.js';
 
 /*
  * The AWS SDK is thousands of modules: only `ext publish` may load it. The
@@ -50,7 +51,11 @@ test('ext --help and ext publish --help load no AWS SDK module; a real publish r
   }
   // The control: with a packed project and no credentials, publish loads the SDK, then stops on them.
   const project = path.join(directory, 'project');
-  const zip = Buffer.from('zip');
+  // A real layer zip: publish runs ext inspect's checks on it before anything else.
+  const zip = buildZip([
+    { name: 'extensions/', mode: 0o40755 },
+    { name: 'extensions/demo', data: '#!/bin/sh\nexec sleep 1\n', mode: 0o100755 },
+  ]);
   await import('node:fs/promises').then(({ mkdir }) => mkdir(path.join(project, 'dist'), { recursive: true }));
   await writeFile(path.join(project, 'dist', 'demo-arm64.zip'), zip);
   const { createHash } = await import('node:crypto');
@@ -91,4 +96,45 @@ test('ext --help and ext publish --help load no AWS SDK module; a real publish r
   assert.match(result.stderr, /^error: no usable AWS credentials: /m);
   assert.match(result.stderr, /^hint: sign in with aws sso login/m);
   assert.ok(loaded(result.stderr) > 0, describeRun(result));
+});
+
+test("the AWS SDK's Node-version warning is never printed, neither on an argument error nor once the SDK loads", async () => {
+  const directory = (await temporaryDirectory('publish-warning-')).path;
+  const project = path.join(directory, 'project');
+  await import('node:fs/promises').then(({ mkdir }) => mkdir(path.join(project, 'dist'), { recursive: true }));
+  const zip = buildZip([
+    { name: 'extensions/', mode: 0o40755 },
+    { name: 'extensions/demo', data: '#!/bin/sh\nexec sleep 1\n', mode: 0o100755 },
+  ]);
+  await writeFile(path.join(project, 'dist', 'demo-arm64.zip'), zip);
+  const { createHash } = await import('node:crypto');
+  const digest = createHash('sha256').update(zip).digest();
+  const layer = { architecture: 'arm64', zip: 'dist/demo-arm64.zip', sha256: digest.toString('hex') };
+  await writeFile(
+    path.join(project, 'dist', 'manifest.json'),
+    JSON.stringify({ name: 'demo', version: '1.0.0', timestamp: '1980-01-01T00:00:00.000Z', layers: [layer] }),
+  );
+  const env = {
+    AWS_ACCESS_KEY_ID: undefined,
+    AWS_SECRET_ACCESS_KEY: undefined,
+    AWS_SESSION_TOKEN: undefined,
+    AWS_PROFILE: undefined,
+    AWS_REGION: undefined,
+    AWS_CONFIG_FILE: path.join(directory, 'none'),
+    AWS_SHARED_CREDENTIALS_FILE: path.join(directory, 'none'),
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: undefined,
+    NODE_NO_WARNINGS: undefined,
+    NODE_OPTIONS: undefined,
+  };
+  for (const args of [
+    ['--region', 'not a region'],
+    [], // no region configured: found with the SDK loaded
+    ['--region', 'us-east-1', '--dry-run'], // stops on the missing credentials, SDK loaded
+  ]) {
+    const result = await runExt(['publish', '--cwd', project, ...args], { env });
+    assert.notEqual(result.code, 0, describeRun(result));
+    assert.doesNotMatch(result.stderr, /NodeVersionSupportWarning|Warning:/, describeRun(result));
+    assert.equal(result.stderr.trim().split('\n').length, 2, `one error line and one hint: ${describeRun(result)}`);
+  }
 });

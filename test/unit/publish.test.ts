@@ -15,21 +15,39 @@ import {
   ResourceConflictException,
 } from '@aws-sdk/client-lambda';
 import { HeadBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { CliError } from '../../src/core/errors.js';
 import { publish, type PublishOptions } from '../../src/core/publish/index.js';
 import { layerNamesFor, parseRegions } from '../../src/core/publish/names.js';
 import { temporaryDirectory } from '../helpers/run-cli.js';
+import { buildZip, type RawZipEntry } from '../helpers/zip-fixtures.js';
 
 const lambda = mockClient(LambdaClient);
 const s3 = mockClient(S3Client);
+const sts = mockClient(STSClient);
+sts.on(GetCallerIdentityCommand).resolves({ Account: '123456789012' });
 
-/** A project whose dist/ holds zips (any bytes: publish checks hashes, pack checked the rest) and their manifest. */
+/**
+ * A layer zip of exactly `size` bytes: one extension and a stored filler
+ * entry, so that publish's own ext inspect battery passes it.
+ */
+function layerZip(architecture: string, size: number): Buffer {
+  const entries = (filler: number): RawZipEntry[] => [
+    { name: 'extensions/', mode: 0o40755 },
+    { name: 'extensions/demo', data: `#!/bin/sh\n# ${architecture}\nexec sleep 1\n`, mode: 0o100755 },
+    { name: 'filler', data: Buffer.alloc(filler, architecture), method: 0 },
+  ];
+  const overhead = buildZip(entries(0)).length;
+  return buildZip(entries(Math.max(0, size - overhead)));
+}
+
+/** A project whose dist/ holds layer zips and their manifest. */
 async function fakePackedProject(directory: string, sizes: { x86_64?: number; arm64?: number }): Promise<void> {
   await mkdir(path.join(directory, 'dist'), { recursive: true });
   const layers = [];
   for (const [architecture, size] of Object.entries(sizes)) {
-    const bytes = Buffer.alloc(size, architecture);
+    const bytes = layerZip(architecture, size);
     const zip = `dist/demo-${architecture}.zip`;
     await writeFile(path.join(directory, zip), bytes);
     const digest = createHash('sha256').update(bytes).digest();
@@ -49,7 +67,7 @@ async function fakePackedProject(directory: string, sizes: { x86_64?: number; ar
 }
 
 const codeSha256Of = (architecture: string, size: number): string =>
-  createHash('sha256').update(Buffer.alloc(size, architecture)).digest('base64');
+  createHash('sha256').update(layerZip(architecture, size)).digest('base64');
 
 const sdkError = (name: string, message: string, status = 400): Error =>
   Object.assign(new Error(message), { name, $fault: 'client', $metadata: { httpStatusCode: status, attempts: 1 } });

@@ -19,9 +19,63 @@ test('a failed publish keeps the ARN an earlier run recorded for the same bytes'
     };
     await writeFile(file, JSON.stringify({ 'us-east-1': { x86_64: good } }));
     const failed: PublishedMapEntry = { layerName: 'demo-x86_64', codeSha256: 'abc=', bytes: 100, status: 'failed' };
-    const merged = await writePublishedMap(file, { 'us-east-1': { x86_64: failed } }, new Map([['x86_64', 'abc=']]));
+    const merged = await writePublishedMap(file, { 'us-east-1': { x86_64: failed } }, new Map([['x86_64', 'abc=']]), {
+      account: '111122223333',
+    });
     assert.deepEqual(merged['us-east-1']?.x86_64, good);
     assert.deepEqual(JSON.parse(await readFile(file, 'utf8')), merged);
+  } finally {
+    await workspace.cleanup();
+  }
+});
+
+const entry = (arn: string): PublishedMapEntry => ({
+  layerName: 'demo-x86_64',
+  arn,
+  version: 3,
+  codeSha256: 'abc=',
+  bytes: 100,
+  status: 'published',
+});
+
+test("an earlier entry is kept only when its ARN is the caller's account, in that region", async () => {
+  const workspace = await temporaryDirectory('cle-published-map-');
+  try {
+    const file = path.join(workspace.path, 'published.json');
+    const own = entry('arn:aws:lambda:eu-west-1:111122223333:layer:demo-x86_64:3');
+    await writeFile(
+      file,
+      JSON.stringify({
+        'eu-west-1': { x86_64: own },
+        // Another account's layer, with our bytes' hash: a committed published.json could say anything.
+        'us-east-1': { x86_64: entry('arn:aws:lambda:us-east-1:999988887777:layer:demo-x86_64:1') },
+        // Our account, but an ARN of another region filed under this one.
+        'ap-south-1': { x86_64: entry('arn:aws:lambda:us-east-1:111122223333:layer:demo-x86_64:3') },
+      }),
+    );
+    const merged = await writePublishedMap(file, {}, new Map([['x86_64', 'abc=']]), { account: '111122223333' });
+    assert.deepEqual(merged, { 'eu-west-1': { x86_64: own } });
+  } finally {
+    await workspace.cleanup();
+  }
+});
+
+test('a __proto__ or constructor key in published.json is dropped, and pollutes nothing', async () => {
+  const workspace = await temporaryDirectory('cle-published-map-');
+  try {
+    const file = path.join(workspace.path, 'published.json');
+    const own = entry('arn:aws:lambda:us-east-1:111122223333:layer:demo-x86_64:3');
+    await writeFile(
+      file,
+      `{"__proto__": {"x86_64": ${JSON.stringify(own)}}, "constructor": {"x86_64": ${JSON.stringify(own)}}}`,
+    );
+    const fresh: PublishedMapEntry = { ...own, arn: 'arn:aws:lambda:eu-west-1:111122223333:layer:demo-arm64:1' };
+    const merged = await writePublishedMap(file, { 'eu-west-1': { arm64: fresh } }, new Map([['x86_64', 'abc=']]), {
+      account: '111122223333',
+    });
+    assert.equal(({} as Record<string, unknown>)['x86_64'], undefined, 'Object.prototype is untouched');
+    assert.deepEqual(JSON.parse(await readFile(file, 'utf8')), { 'eu-west-1': { arm64: fresh } });
+    assert.deepEqual(merged, { 'eu-west-1': { arm64: fresh } });
   } finally {
     await workspace.cleanup();
   }

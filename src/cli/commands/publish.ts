@@ -15,6 +15,7 @@ export interface PublishArguments {
   'license-info'?: string;
   force?: boolean;
   'dry-run'?: boolean;
+  'allow-stale'?: boolean;
   'endpoint-url'?: string;
   out: string;
   cwd: string;
@@ -60,6 +61,10 @@ export const publishCommand: CommandModule<object, PublishArguments> = {
         'license-info': { type: 'string', describe: 'SPDX identifier, URL or short license text' },
         force: { type: 'boolean', describe: 'Publish even when the latest version has the same bytes' },
         'dry-run': { type: 'boolean', describe: 'Call only read APIs and print what would be done' },
+        'allow-stale': {
+          type: 'boolean',
+          describe: 'Publish the zips even though the sources changed after ext pack made them',
+        },
         'endpoint-url': { type: 'string', describe: 'Send AWS calls to this URL (an emulator, a VPC endpoint)' },
       })
       .conflicts('public', ['principal', 'organization'])

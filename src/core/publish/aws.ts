@@ -1,6 +1,8 @@
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { CliError, errorMessage } from '../errors.js';
+import { printableLine } from '../text.js';
+import { checkRegion } from './names.js';
 
 /*
  * The AWS SDK is tens of megabytes of modules: it is imported here, inside
@@ -8,9 +10,30 @@ import { CliError, errorMessage } from '../errors.js';
  */
 export type LambdaSdk = typeof import('@aws-sdk/client-lambda');
 export type S3Sdk = typeof import('@aws-sdk/client-s3');
+export type StsSdk = typeof import('@aws-sdk/client-sts');
 
-export const loadLambdaSdk = (): Promise<LambdaSdk> => import('@aws-sdk/client-lambda');
-export const loadS3Sdk = (): Promise<S3Sdk> => import('@aws-sdk/client-s3');
+/**
+ * On Node 20 the SDK warns, in nine lines, that its releases after January
+ * 2027 will need Node 22. Node 20 is this toolkit's floor and the user cannot
+ * act on it, so the SDK's own switch turns that one warning off; any other
+ * warning still shows.
+ */
+function silenceNodeVersionWarning(): void {
+  process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
+}
+
+export const loadLambdaSdk = (): Promise<LambdaSdk> => {
+  silenceNodeVersionWarning();
+  return import('@aws-sdk/client-lambda');
+};
+export const loadS3Sdk = (): Promise<S3Sdk> => {
+  silenceNodeVersionWarning();
+  return import('@aws-sdk/client-s3');
+};
+export const loadStsSdk = (): Promise<StsSdk> => {
+  silenceNodeVersionWarning();
+  return import('@aws-sdk/client-sts');
+};
 
 /**
  * Throttling (429, TooManyRequestsException, SlowDown) and transient network
@@ -54,12 +77,28 @@ export async function requireCredentials(client: LambdaClient): Promise<void> {
   }
 }
 
-/** The region the provider chain gives (AWS_REGION, the profile's region) when --region is not passed. */
-export async function defaultRegion(sdk: LambdaSdk): Promise<string> {
+/** Where the region came from when --region is not passed, as the error should name it. */
+export function regionSource(environment: NodeJS.ProcessEnv = process.env): string {
+  if (environment['AWS_REGION'] !== undefined) return 'AWS_REGION';
+  const profile = environment['AWS_PROFILE'] ?? 'default';
+  return `the region of AWS profile "${printableLine(profile, 60)}"`;
+}
+
+/**
+ * The region the provider chain gives (AWS_REGION, the profile's region) when
+ * --region is not passed, checked exactly like --region, with its source named.
+ * AWS_REGION is read first, before the SDK is loaded, so a bad one costs nothing.
+ */
+export async function defaultRegion(loadSdk: () => Promise<LambdaSdk>): Promise<string> {
+  const fromEnvironment = process.env['AWS_REGION'];
+  if (fromEnvironment !== undefined) return checkRegion(fromEnvironment, 'AWS_REGION');
   let region: string | undefined;
   try {
-    region = await new sdk.LambdaClient({}).config.region();
-  } catch {
+    region = await new (await loadSdk()).LambdaClient({}).config.region();
+  } catch (error) {
+    // The SDK refuses a profile region that is not a host name; say which value, and where it came from.
+    const refused = /region="([^"]*)"/.exec(errorMessage(error))?.[1];
+    if (refused !== undefined) return checkRegion(refused, regionSource());
     region = undefined;
   }
   if (region === undefined || region === '') {
@@ -68,7 +107,36 @@ export async function defaultRegion(sdk: LambdaSdk): Promise<string> {
       hint: 'pass --region us-east-1 (comma-separated for several), or set AWS_REGION or a region in your AWS profile',
     });
   }
-  return region;
+  return checkRegion(region, regionSource());
+}
+
+/**
+ * The 12-digit account the credentials belong to (sts:GetCallerIdentity,
+ * which needs no permission). An earlier published.json entry is trusted only
+ * when its ARN is this account's.
+ */
+export async function callerAccount(sdk: StsSdk, settings: ClientSettings): Promise<string> {
+  const client = new sdk.STSClient({
+    region: settings.region,
+    retryMode: 'standard',
+    maxAttempts: retryAttempts,
+    ...(settings.endpointUrl === undefined ? {} : { endpoint: settings.endpointUrl }),
+  });
+  try {
+    const identity = await callAws('sts:GetCallerIdentity', '*', () =>
+      client.send(new sdk.GetCallerIdentityCommand({})),
+    );
+    const account = identity.Account;
+    if (account === undefined || !/^\d{12}$/.test(account)) {
+      throw new CliError(
+        `sts:GetCallerIdentity answered without a 12-digit account (${JSON.stringify(printableLine(String(account), 40))})`,
+        { hint: 'check --endpoint-url and the credentials, then run ext publish again' },
+      );
+    }
+    return account;
+  } finally {
+    client.destroy();
+  }
 }
 
 const credentialErrorNames = new Set([

@@ -5,6 +5,7 @@ import type { Architecture } from '../architectures.js';
 import { CliError, usageError } from '../errors.js';
 import {
   AwsCallError,
+  callerAccount,
   defaultRegion,
   callAws,
   describeAwsError,
@@ -12,6 +13,7 @@ import {
   lambdaClient,
   loadLambdaSdk,
   loadS3Sdk,
+  loadStsSdk,
   requireCredentials,
   s3Client,
   type LambdaSdk,
@@ -28,7 +30,7 @@ import {
   type LayerAudience,
   type LayerGrant,
 } from './names.js';
-import { writePublishedMap, type PublishedMap } from './published-map.js';
+import { emptyMap, writePublishedMap, type PublishedMap } from './published-map.js';
 import { displayPath, readVerifiedManifest, type VerifiedLayer } from './verified-layers.js';
 
 export { layerNameRule, type LayerAudience } from './names.js';
@@ -59,6 +61,8 @@ export interface PublishOptions {
   force?: boolean;
   /** Call only read APIs and report what would be done. */
   dryRun?: boolean;
+  /** Publish zips packed from older sources than the project's (refused otherwise). */
+  allowStale?: boolean;
   /** Send every AWS call to this URL (a local emulator, a VPC endpoint). */
   endpointUrl?: string;
   /** Layers published at once; default 4. */
@@ -122,17 +126,19 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
   const outDirectory = path.resolve(projectDirectory, options.outDirectory ?? 'dist');
   const audience = options.audience === undefined ? undefined : checkAudience(options.audience);
   checkTextOptions(options);
-  const manifest = await readVerifiedManifest(projectDirectory, outDirectory, options.architectures);
+  // Every argument is checked before the AWS SDK (tens of megabytes of modules) is loaded.
+  const givenRegions =
+    options.regions === undefined || options.regions.length === 0 ? undefined : parseRegions(options.regions);
+  const manifest = await readVerifiedManifest(projectDirectory, outDirectory, options.architectures, {
+    allowStale: options.allowStale === true,
+  });
   const architectures = manifest.layers.map((layer) => layer.architecture);
   const layerNames = layerNamesFor(options.layerName ?? defaultLayerNameTemplate, manifest.name, architectures);
   const inlineLimit = options.inlineZipLimitBytes ?? inlineZipLimitBytes;
   const needsS3 = manifest.layers.some((layer) => layer.bytes.length > inlineLimit);
 
+  const regions = givenRegions ?? [await defaultRegion(loadLambdaSdk)];
   const lambdaSdk = await loadLambdaSdk();
-  const regions =
-    options.regions === undefined || options.regions.length === 0
-      ? [await defaultRegion(lambdaSdk)]
-      : parseRegions(options.regions);
   if (needsS3) {
     const large = manifest.layers.find((layer) => layer.bytes.length > inlineLimit)!;
     if (options.s3Bucket === undefined) {
@@ -150,6 +156,8 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
     s3Sdk === undefined ? [] : regions.map((region) => [region, s3Client(s3Sdk, settings(region))]),
   );
   await requireCredentials(lambdaClients.get(regions[0]!)!);
+  // Whose layers these are: an earlier published.json entry of another account is never kept.
+  const account = await callerAccount(await loadStsSdk(), settings(regions[0]!));
 
   const grants = grantsFor(audience);
   const work = regions.flatMap((region) => manifest.layers.map((layer) => ({ region, layer })));
@@ -199,7 +207,8 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
   ) {
     throw failureCauses[0]!;
   }
-  const map = mapOf(targets);
+  // Ordinary objects for callers: the regions in them have been checked.
+  const map = JSON.parse(JSON.stringify(mapOf(targets))) as PublishedMap;
   const result: PublishResult = {
     name: manifest.name,
     version: manifest.version,
@@ -210,7 +219,7 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
   };
   if (options.dryRun === true) return result;
   const publishedPath = path.join(outDirectory, 'published.json');
-  const written = await writePublishedMap(publishedPath, map, manifest.listedCodeSha256);
+  const written = await writePublishedMap(publishedPath, map, manifest.listedCodeSha256, { account });
   return {
     ...result,
     map: written,
@@ -543,9 +552,9 @@ function checkTextOptions(options: PublishOptions): void {
 }
 
 function mapOf(targets: PublishTarget[]): PublishedMap {
-  const map: PublishedMap = {};
+  const map = emptyMap();
   for (const target of targets) {
-    const region = (map[target.region] ??= {});
+    const region = (map[target.region] ??= Object.create(null) as PublishedMap[string]);
     region[target.architecture] = {
       layerName: target.layerName,
       ...(target.arn === undefined ? {} : { arn: target.arn }),

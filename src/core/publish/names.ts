@@ -1,5 +1,6 @@
 import type { Architecture } from '../architectures.js';
 import { usageError } from '../errors.js';
+import { printableLine } from '../text.js';
 
 /** Lambda's rule for a layer name (the part of the ARN after "layer:"). */
 export const layerNameRule = '1 to 140 characters: letters, digits, "-" and "_"';
@@ -43,6 +44,27 @@ export function layerNamesFor(
 /** us-east-1, eu-central-2, us-gov-west-1, cn-north-1: what Lambda's regions look like. */
 const regionPattern = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
 
+export function isRegionName(value: string): boolean {
+  return regionPattern.test(value);
+}
+
+/**
+ * One check for a region from any source (--region, AWS_REGION, a profile),
+ * whose error names that source: a region becomes a key of published.json
+ * and part of every ARN, so it must be a region and nothing else.
+ */
+export function checkRegion(region: string, source: string): string {
+  if (!regionPattern.test(region)) {
+    throw usageError(
+      `${source}: ${JSON.stringify(printableLine(region, 60))} is not an AWS region name`,
+      source === '--region'
+        ? 'pass region codes such as --region us-east-1,eu-west-1 (comma-separated or repeated)'
+        : `set ${source} to a region code such as us-east-1, or pass --region us-east-1`,
+    );
+  }
+  return region;
+}
+
 export function parseRegions(values: readonly string[]): string[] {
   const regions = [
     ...new Set(
@@ -52,14 +74,7 @@ export function parseRegions(values: readonly string[]): string[] {
         .filter((value) => value !== ''),
     ),
   ];
-  for (const region of regions) {
-    if (!regionPattern.test(region)) {
-      throw usageError(
-        `--region: "${region}" is not an AWS region name`,
-        'pass region codes such as --region us-east-1,eu-west-1 (comma-separated or repeated)',
-      );
-    }
-  }
+  for (const region of regions) checkRegion(region, '--region');
   return regions;
 }
 

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import { architectures, type Architecture } from '../architectures.js';
+import { architectures, isArchitecture, type Architecture } from '../architectures.js';
 import { writeFileAtomic } from '../fs-utils.js';
+import { isRegionName } from './names.js';
 
 /** One layer version as IaC and CI read it: published["us-east-1"]["arm64"].arn. */
 export interface PublishedMapEntry {
@@ -15,43 +16,131 @@ export interface PublishedMapEntry {
 
 export type PublishedMap = Record<string, Partial<Record<Architecture, PublishedMapEntry>>>;
 
+/** Who is publishing: an entry from an earlier run is kept only when this account made it, in that region. */
+export interface PublishingAccount {
+  account: string;
+}
+
+/** An object with no prototype: a key such as "__proto__" or "constructor" is just a key in it. */
+export function emptyMap(): PublishedMap {
+  return Object.create(null) as PublishedMap;
+}
+
+/** Keys that mean something to JavaScript objects; a published.json that holds them was not written by us. */
+const forbiddenKeys = new Set(['__proto__', 'constructor', 'prototype']);
+
+/**
+ * An earlier dist/published.json, read as data only: every object is rebuilt
+ * without a prototype, region keys must look like regions, architecture keys
+ * like architectures, and anything else is dropped.
+ */
+export function parsePublishedMap(text: string): PublishedMap {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return emptyMap();
+  }
+  const map = emptyMap();
+  if (!isPlainRecord(parsed)) return map;
+  for (const [region, architectureMap] of Object.entries(parsed)) {
+    if (forbiddenKeys.has(region) || !isRegionName(region) || !isPlainRecord(architectureMap)) continue;
+    for (const [architecture, entry] of Object.entries(architectureMap)) {
+      if (forbiddenKeys.has(architecture) || !isArchitecture(architecture)) continue;
+      const checked = checkedEntry(entry);
+      if (checked !== undefined) (map[region] ??= Object.create(null) as PublishedMap[string])[architecture] = checked;
+    }
+  }
+  return map;
+}
+
+function isPlainRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+const statuses = new Set<PublishedMapEntry['status']>([
+  'published',
+  'skipped',
+  'failed',
+  'would-publish',
+  'would-skip',
+]);
+
+function checkedEntry(value: unknown): PublishedMapEntry | undefined {
+  if (!isPlainRecord(value)) return undefined;
+  const { layerName, arn, version, codeSha256, bytes, status, error } = value;
+  if (typeof layerName !== 'string' || typeof codeSha256 !== 'string' || typeof bytes !== 'number') return undefined;
+  if (typeof status !== 'string' || !statuses.has(status as PublishedMapEntry['status'])) return undefined;
+  return {
+    layerName,
+    ...(typeof arn === 'string' ? { arn } : {}),
+    ...(typeof version === 'number' ? { version } : {}),
+    codeSha256,
+    bytes,
+    status: status as PublishedMapEntry['status'],
+    ...(typeof error === 'string' ? { error } : {}),
+  };
+}
+
+/** arn:aws:lambda:us-east-1:123456789012:layer:demo-x86_64:3, in any partition. */
+const layerVersionArnPattern = /^arn:aws[a-z-]*:lambda:([a-z0-9-]+):(\d{12}):layer:([A-Za-z0-9_-]{1,140}):(\d+)$/;
+
 /**
  * Writes this run's map over the previous one. An entry from an earlier run
  * (another region, another architecture) is kept only while the manifest
- * still has its bytes, so the file never points at a stale layer version.
+ * still has its bytes and its ARN is a layer version of the publishing
+ * account in that very region, so the file never points at a stale layer
+ * version, nor at one a committed published.json slipped in.
  */
 export async function writePublishedMap(
   file: string,
   current: PublishedMap,
   listedCodeSha256: ReadonlyMap<Architecture, string>,
+  caller: PublishingAccount,
 ): Promise<PublishedMap> {
-  const merged: PublishedMap = {};
-  let previous: PublishedMap = {};
-  try {
-    const parsed = JSON.parse(await readFile(file, 'utf8')) as unknown;
-    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) previous = parsed as PublishedMap;
-  } catch {
-    // No earlier map, or an unreadable one: this run's map is the whole file.
-  }
+  const merged = emptyMap();
+  // No earlier map, or an unreadable one: this run's map is the whole file.
+  const previous = parsePublishedMap(await readFile(file, 'utf8').catch(() => ''));
   const regions = [...new Set([...Object.keys(previous), ...Object.keys(current)])].sort();
   for (const region of regions) {
     for (const architecture of architectures) {
-      const fresh = current[region]?.[architecture];
-      const kept = keptEntry(previous[region]?.[architecture], listedCodeSha256.get(architecture));
+      const fresh = Object.hasOwn(current, region) ? current[region]?.[architecture] : undefined;
+      const earlier = Object.hasOwn(previous, region) ? previous[region]?.[architecture] : undefined;
+      const kept = keptEntry(earlier, region, listedCodeSha256.get(architecture), caller);
       // A failed attempt (throttling, an expired token) must not erase an ARN that still holds these bytes.
       const entry = fresh === undefined || (fresh.status === 'failed' && kept !== undefined) ? kept : fresh;
-      if (entry !== undefined) (merged[region] ??= {})[architecture] = entry;
+      if (entry !== undefined) (merged[region] ??= Object.create(null) as PublishedMap[string])[architecture] = entry;
     }
   }
-  await writeFileAtomic(file, `${JSON.stringify(merged, null, 2)}\n`);
-  return merged;
+  const text = JSON.stringify(merged, null, 2);
+  await writeFileAtomic(file, `${text}\n`);
+  // Ordinary objects for callers; every key in them has been checked above.
+  return JSON.parse(text) as PublishedMap;
+}
+
+/** Whether `arn` is a version of `layerName` owned by `account` in `region`. */
+export function isOwnLayerVersion(
+  arn: string,
+  expected: { region: string; account: string; layerName?: string },
+): boolean {
+  const match = layerVersionArnPattern.exec(arn);
+  if (match === null) return false;
+  const [, region, account, layerName] = match;
+  return (
+    region === expected.region &&
+    account === expected.account &&
+    (expected.layerName === undefined || layerName === expected.layerName)
+  );
 }
 
 function keptEntry(
   entry: PublishedMapEntry | undefined,
+  region: string,
   codeSha256: string | undefined,
+  caller: PublishingAccount,
 ): PublishedMapEntry | undefined {
-  if (entry === undefined || typeof entry !== 'object' || codeSha256 === undefined) return undefined;
-  if (entry.codeSha256 !== codeSha256 || typeof entry.arn !== 'string') return undefined;
+  if (entry === undefined || codeSha256 === undefined) return undefined;
+  if (entry.codeSha256 !== codeSha256 || entry.arn === undefined) return undefined;
+  if (!isOwnLayerVersion(entry.arn, { region, account: caller.account, layerName: entry.layerName })) return undefined;
   return entry.status === 'published' || entry.status === 'skipped' ? entry : undefined;
 }

@@ -1,9 +1,14 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, open, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { isArchitecture, type Architecture } from '../architectures.js';
 import { CliError, errorMessage } from '../errors.js';
+import { inspectZipBuffer } from '../inspect.js';
 import type { PackManifest } from '../pack.js';
+import { sourcesDigest } from '../source-digest.js';
+import { printableLine } from '../text.js';
+import { maximumZipFileBytes } from '../zip-reader.js';
 
 /** One zip from the manifest, read once and checked: these bytes are the ones uploaded. */
 export interface VerifiedLayer {
@@ -28,6 +33,14 @@ export interface VerifiedManifest {
 
 const packHint = (outFlag: string): string => `run ext pack${outFlag} to rebuild the zips and dist/manifest.json`;
 
+/** ext pack writes a manifest of a few kilobytes; anything near this is not one. */
+const maximumManifestBytes = 1024 * 1024;
+
+export interface ManifestChecks {
+  /** Publish zips that are older than the sources (the manifest's source digest differs). */
+  allowStale?: boolean;
+}
+
 /**
  * Reads `<out>/manifest.json` and every zip it lists for the requested
  * architectures. A zip that is missing or whose sha256 is not the manifest's
@@ -37,6 +50,7 @@ export async function readVerifiedManifest(
   projectDirectory: string,
   outDirectory: string,
   architectures: readonly Architecture[] | undefined,
+  checks: ManifestChecks = {},
 ): Promise<VerifiedManifest> {
   const manifestPath = path.join(outDirectory, 'manifest.json');
   const shown = displayPath(projectDirectory, manifestPath);
@@ -44,9 +58,11 @@ export async function readVerifiedManifest(
     outDirectory === path.join(projectDirectory, 'dist') ? '' : ` --out ${displayPath(projectDirectory, outDirectory)}`;
   let text: string;
   try {
-    text = await readFile(manifestPath, 'utf8');
+    text = (await readBoundedRegularFile(manifestPath, shown, maximumManifestBytes)).toString('utf8');
   } catch (error) {
     const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
+    if (missing) await requireProject(projectDirectory);
+    if (error instanceof CliError) throw error;
     throw new CliError(
       `${shown}: ${missing ? 'not found, so there is nothing verified to publish' : errorMessage(error)}`,
       {
@@ -86,38 +102,71 @@ export async function readVerifiedManifest(
       hint: `run ext pack --arch ${missing.join(',')}${outFlag}, or publish only ${listed.map((layer) => layer.architecture).join(', ') || 'what was packed'}`,
     });
   }
-  const layers = await Promise.all(
-    wanted.map(async (architecture): Promise<VerifiedLayer> => {
-      const entry = listed.find((layer) => layer.architecture === architecture)!;
-      const zipPath = path.resolve(projectDirectory, entry.zip);
-      let bytes: Buffer;
-      try {
-        bytes = await readFile(zipPath);
-      } catch (error) {
-        throw new CliError(`${entry.zip}: listed in ${shown} but cannot be read (${errorMessage(error)})`, {
-          hint: packHint(outFlag),
-        });
-      }
-      const digest = createHash('sha256').update(bytes).digest();
-      if (digest.toString('hex') !== entry.sha256) {
+  if (typeof manifest.sourcesSha256 === 'string' && checks.allowStale !== true) {
+    const current = await sourcesDigest(projectDirectory, outDirectory);
+    if (current !== undefined && current !== manifest.sourcesSha256) {
+      throw new CliError(
+        `${shown}: the sources changed after ext pack made these zips, so they are stale; run ext pack${outFlag} first`,
+        {
+          exitCode: 1,
+          hint: `run ext pack${outFlag}, then ext publish; --allow-stale publishes the older zips anyway`,
+        },
+      );
+    }
+  }
+  // The zips must lie in the output folder itself, symbolic links resolved: a manifest can name any path.
+  const outReal = await realpath(outDirectory).catch(() => outDirectory);
+  const layers: VerifiedLayer[] = [];
+  // One at a time: each zip is read whole and inspected, so memory holds one.
+  for (const architecture of wanted) {
+    const entry = listed.find((layer) => layer.architecture === architecture)!;
+    const zipLabel = printableLine(entry.zip, 200);
+    const zipPath = path.resolve(projectDirectory, entry.zip);
+    let bytes: Buffer;
+    try {
+      const real = await realpath(zipPath);
+      const inside = path.relative(outReal, real);
+      if (inside === '' || inside.startsWith('..') || path.isAbsolute(inside)) {
         throw new CliError(
-          `${entry.zip}: its sha256 is not the one in ${shown}, so the zip changed after ext pack verified it; refusing to publish it`,
+          `${zipLabel}: listed in ${shown} but outside ${displayPath(projectDirectory, outDirectory)}/, so ext pack did not write it; refusing to publish it`,
           { hint: packHint(outFlag) },
         );
       }
-      return {
-        architecture,
-        compatibleArchitectures: (entry.compatibleArchitectures ?? [architecture]).filter(isArchitecture),
-        ...(Array.isArray(entry.compatibleRuntimes)
-          ? { compatibleRuntimes: entry.compatibleRuntimes.filter((runtime) => typeof runtime === 'string') }
-          : {}),
-        zip: entry.zip,
-        bytes,
-        sha256: entry.sha256,
-        codeSha256: digest.toString('base64'),
-      };
-    }),
-  );
+      bytes = await readBoundedRegularFile(real, zipLabel, maximumZipFileBytes);
+    } catch (error) {
+      if (error instanceof CliError) throw error;
+      throw new CliError(`${zipLabel}: listed in ${shown} but cannot be read (${errorMessage(error)})`, {
+        hint: packHint(outFlag),
+      });
+    }
+    const digest = createHash('sha256').update(bytes).digest();
+    if (digest.toString('hex') !== entry.sha256) {
+      throw new CliError(
+        `${zipLabel}: its sha256 is not the one in ${shown}, so the zip changed after ext pack verified it; refusing to publish it`,
+        { hint: packHint(outFlag) },
+      );
+    }
+    // The same battery as ext inspect, on the very bytes that are uploaded.
+    const report = inspectZipBuffer(bytes, entry.zip, { architecture });
+    if (report.errors > 0) {
+      const first = report.findings.find((finding) => finding.severity === 'error')!;
+      throw new CliError(
+        `${zipLabel}: ext inspect finds ${report.errors} error${report.errors === 1 ? '' : 's'} in it (${first.code}: ${printableLine(first.message, 200)}); refusing to publish it`,
+        { hint: `run ext inspect ${zipLabel} for every finding, fix them, then ext pack${outFlag}` },
+      );
+    }
+    layers.push({
+      architecture,
+      compatibleArchitectures: (entry.compatibleArchitectures ?? [architecture]).filter(isArchitecture),
+      ...(Array.isArray(entry.compatibleRuntimes)
+        ? { compatibleRuntimes: entry.compatibleRuntimes.filter((runtime) => typeof runtime === 'string') }
+        : {}),
+      zip: entry.zip,
+      bytes,
+      sha256: entry.sha256,
+      codeSha256: digest.toString('base64'),
+    });
+  }
   const listedCodeSha256 = new Map(
     listed.map((layer) => [layer.architecture, Buffer.from(layer.sha256, 'hex').toString('base64')] as const),
   );
@@ -127,4 +176,53 @@ export async function readVerifiedManifest(
 export function displayPath(projectDirectory: string, target: string): string {
   const relative = path.relative(projectDirectory, target);
   return relative.startsWith('..') || path.isAbsolute(relative) ? target : relative.split(path.sep).join('/');
+}
+
+/**
+ * Reads a regular file of at most `maximumBytes`, checked on the opened
+ * handle: a FIFO is opened without blocking and refused, and a device such
+ * as /dev/zero is refused before a byte is read.
+ */
+async function readBoundedRegularFile(file: string, label: string, maximumBytes: number): Promise<Buffer> {
+  const handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile()) {
+      throw new CliError(`${label}: not a regular file (a directory, device, FIFO or socket); refusing to read it`, {
+        hint: 'run ext pack, which writes regular files only',
+      });
+    }
+    if (stat.size > maximumBytes) {
+      throw new CliError(`${label}: ${stat.size} bytes, more than ${maximumBytes} bytes; refusing to read it`, {
+        hint: "Lambda refuses layers over 250 MB unzipped; run ext pack, which checks Lambda's limits",
+      });
+    }
+    const buffer = Buffer.alloc(stat.size);
+    let filled = 0;
+    while (filled < buffer.length) {
+      const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    return buffer.subarray(0, filled);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Without a manifest, say first whether this is a project at all: ext pack would fail here too. */
+async function requireProject(projectDirectory: string): Promise<void> {
+  const config = path.join(projectDirectory, 'lambda-extension.json');
+  const exists = await access(config).then(
+    () => true,
+    () => false,
+  );
+  if (!exists) {
+    throw new CliError(
+      `${printableLine(projectDirectory, 200)}: no lambda-extension.json here, so this is not an extension project`,
+      {
+        hint: 'run ext publish in the project folder or pass --cwd PROJECT; npx create-lambda-extension makes a new project',
+      },
+    );
+  }
 }
