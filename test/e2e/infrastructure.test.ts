@@ -174,6 +174,23 @@ describe('generated GitHub workflows', () => {
     assert.doesNotMatch(text, /aws-access-key-id|aws-secret-access-key|SOURCE_DATE_EPOCH=/);
   });
 
+  it('release: no install script runs beside the OIDC token, and a committed dist/ is never used', async () => {
+    for (const project of Object.values(projects)) {
+      const text = await read(project, '.github/workflows/release.yml');
+      const jobs = text.split(/^jobs:\n/m)[1]!.split(/^(?= {2}\w+:\n)/m);
+      for (const job of jobs.filter((job) => /id-token: write/.test(job))) {
+        const installs = [...job.matchAll(/^ +- run: (npm (?:ci|install|i)\b.*)$/gm)].map((match) => match[1]!);
+        assert.ok(installs.length > 0, 'the token job installs the toolkit');
+        for (const install of installs) assert.match(install, /--ignore-scripts/, install);
+        assert.doesNotMatch(job, /npm (?:run|test|exec)\b|npx (?!--no -- ext publish)/);
+        // dist/ is emptied before the pack job's artifact lands in it, so only its zips and manifest are there.
+        const removed = job.indexOf('- run: rm -rf dist\n');
+        assert.ok(removed > 0, 'dist/ is removed');
+        assert.ok(removed < job.indexOf('actions/download-artifact@'), 'before the download');
+      }
+    }
+  });
+
   describe('actionlint', { skip: 'skip' in linter ? linter.skip : false }, () => {
     it('passes every generated workflow of the four templates', async () => {
       if ('skip' in linter) return;
@@ -280,6 +297,101 @@ describe('generated GitHub workflows', () => {
   });
 });
 
+describe(
+  'names that look like other types stay strings in every generated format',
+  {
+    skip: 'skip' in python ? python.skip : false,
+  },
+  () => {
+    // YAML 1.1 (PyYAML, cfn-lint) reads these unquoted as booleans, null, a date and the number 1.1.
+    const names = ['true', 'null', 'yes', 'off', '2024-01-01', '1.10', '1e3', '0x10'];
+
+    /** YAML read as cfn-lint and GitHub read it, CloudFormation's tags kept out of the way. */
+    const loadYaml = async (file: string): Promise<unknown> => {
+      const script = [
+        'import json, sys, yaml',
+        "yaml.SafeLoader.add_multi_constructor('!', lambda loader, suffix, node: None)",
+        'print(json.dumps(yaml.safe_load(open(sys.argv[1])), default=str))',
+      ].join('\n');
+      const result = await run((python as { python: string }).python, ['-c', script, file]);
+      assert.equal(result.code, 0, describeRun(result));
+      return JSON.parse(result.stdout) as unknown;
+    };
+
+    it('SAM, Terraform, CDK, the workflows and publish.json keep the name as the same string', async () => {
+      if ('skip' in python) return;
+      const { addCi, addIac } = await import('../../src/core/infrastructure/index.js');
+      const ts = (await import('typescript')).default;
+      for (const name of names) {
+        const directory = path.join(workspace.path, `typed-${name}`);
+        await mkdir(directory);
+        await writeFile(
+          path.join(directory, 'lambda-extension.json'),
+          JSON.stringify({ name, language: 'ts', entry: 'src/index.ts', architectures: ['x86_64'], version: '1.0.0' }),
+        );
+        await addCi({ projectDirectory: directory, provider: 'github' });
+        for (const kind of ['sam', 'terraform', 'cdk'] as const) {
+          await rm(path.join(directory, 'infra'), { recursive: true, force: true });
+          await addIac({ projectDirectory: directory, kind });
+          if (kind === 'sam') {
+            const sam = (await loadYaml(path.join(directory, 'infra', 'template.yaml'))) as {
+              Description: unknown;
+              Parameters: { LayerNamePrefix: { Default: unknown } };
+              Resources: Record<string, { Properties: Record<string, unknown> }>;
+              Outputs: Record<string, { Description: unknown }>;
+            };
+            assert.equal(sam.Parameters.LayerNamePrefix.Default, name, `${name}: Default`);
+            assert.equal(sam.Description, `${name} Lambda extension layer (x86_64)`);
+            const layer = sam.Resources['LayerX8664']!.Properties;
+            assert.equal(layer['Description'], `${name} Lambda extension (x86_64)`);
+            assert.equal(layer['ContentUri'], `../dist/${name}-x86_64.zip`);
+            assert.deepEqual(layer['CompatibleArchitectures'], ['x86_64']);
+            assert.equal(
+              sam.Outputs['LayerX8664Arn']!.Description,
+              `Layer version ARN of ${name} for x86_64 functions`,
+            );
+            if (['true', 'yes', '2024-01-01'].includes(name)) {
+              const linted = await cfnLint(
+                (python as { python: string }).python,
+                path.join(directory, 'infra', 'template.yaml'),
+              );
+              assert.equal(linted.code, 0, `${name}: ${describeRun(linted)}`);
+            }
+          } else if (kind === 'terraform') {
+            const document = await parseTerraform(
+              (python as { python: string }).python,
+              path.join(directory, 'infra', 'main.tf'),
+            );
+            const variable = document.variable?.find((block) => 'layer_name_prefix' in block)?.['layer_name_prefix'];
+            assert.equal(variable?.['default'], name, `${name}: Terraform default`);
+          } else {
+            const app = await readFile(path.join(directory, 'infra', 'src', 'app.ts'), 'utf8');
+            const strings: string[] = [];
+            const visit = (node: import('typescript').Node): void => {
+              if (ts.isStringLiteral(node)) strings.push(node.text);
+              ts.forEachChild(node, visit);
+            };
+            visit(ts.createSourceFile('app.ts', app, ts.ScriptTarget.Latest, true));
+            assert.ok(strings.includes(name), `${name}: CDK app ${JSON.stringify(strings)}`);
+            const manifest = JSON.parse(await readFile(path.join(directory, 'infra', 'package.json'), 'utf8')) as {
+              description: unknown;
+            };
+            assert.equal(manifest.description, `AWS CDK app that deploys the ${name} layer`);
+          }
+        }
+        for (const workflow of workflowFiles) {
+          const document = (await loadYaml(path.join(directory, workflow))) as Record<string, unknown>;
+          assert.ok(typeof document === 'object' && document !== null && 'jobs' in document, workflow);
+        }
+        const published = JSON.parse(await readFile(path.join(directory, '.github', 'publish.json'), 'utf8')) as {
+          architectures: unknown;
+        };
+        assert.deepEqual(published.architectures, ['x86_64']);
+      }
+    });
+  },
+);
+
 describe('generated SAM template', () => {
   it('has a retained layer version per architecture on the packed zip, a conditional permission and ARN outputs', async () => {
     const text = await read(projects.goBasic!, 'infra/template.yaml');
@@ -290,7 +402,7 @@ describe('generated SAM template', () => {
       assert.match(
         text,
         new RegExp(
-          ` {2}Layer${id}:\\n {4}Type: AWS::Serverless::LayerVersion\\n(?:.*\\n)*? {6}ContentUri: \\.\\./dist/go-basic-${architecture}\\.zip\\n {6}CompatibleArchitectures:\\n {8}- ${architecture}\\n(?:.*\\n)*? {6}RetentionPolicy: Retain\\n`,
+          ` {2}Layer${id}:\\n {4}Type: AWS::Serverless::LayerVersion\\n(?:.*\\n)*? {6}ContentUri: "\\.\\./dist/go-basic-${architecture}\\.zip"\\n {6}CompatibleArchitectures:\\n {8}- "${architecture}"\\n(?:.*\\n)*? {6}RetentionPolicy: Retain\\n`,
         ),
       );
       assert.match(
@@ -301,7 +413,7 @@ describe('generated SAM template', () => {
       );
       assert.match(
         text,
-        new RegExp(`Architectures:\\n {8}- ${architecture}\\n(?:.*\\n)*? {6}Layers:\\n {8}- !Ref Layer${id}\\n`),
+        new RegExp(`Architectures:\\n {8}- "${architecture}"\\n(?:.*\\n)*? {6}Layers:\\n {8}- !Ref Layer${id}\\n`),
       );
       assert.match(text, new RegExp(` {2}Layer${id}Arn:\\n(?:.*\\n)*? {4}Value: !Ref Layer${id}\\n`));
     }
@@ -340,7 +452,7 @@ describe('generated SAM template', () => {
         const text = await readFile(template, 'utf8');
         for (const architecture of ['x86_64', 'arm64']) {
           assert.equal(
-            text.includes(`- ${architecture}\n`),
+            text.includes(`- "${architecture}"\n`),
             project.architectures.includes(architecture),
             architecture,
           );

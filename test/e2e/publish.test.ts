@@ -13,6 +13,7 @@ import { CreateBucketCommand, HeadObjectCommand, S3Client } from '@aws-sdk/clien
 import type { PackManifest } from '../../src/core/pack.js';
 import type { PublishedMap } from '../../src/core/publish/index.js';
 import { runExt, temporaryDirectory, writeGoLayer, writeProject } from '../helpers/layer-fixtures.js';
+import { buildZip } from '../helpers/zip-fixtures.js';
 import { installMoto, motoEnvironment, startMoto, type MotoServer } from '../helpers/moto-server.js';
 
 const regions = ['us-east-1', 'eu-west-1'];
@@ -159,6 +160,48 @@ describe('ext publish against moto', { skip: 'skip' in moto ? moto.skip : false 
     }
   });
 
+  test("a committed published.json with another account's ARN for these bytes is not carried over", async () => {
+    const { layers } = await manifest();
+    const foreign = Object.fromEntries(
+      layers.map((layer) => [
+        layer.architecture,
+        {
+          layerName: `demo-${layer.architecture}`,
+          arn: `arn:aws:lambda:eu-west-1:999988887777:layer:demo-${layer.architecture}:7`,
+          version: 7,
+          codeSha256: layer.codeSha256,
+          bytes: layer.zippedBytes,
+          status: 'published',
+        },
+      ]),
+    );
+    // As if replayed from a repository that committed dist/: eu-west-1 is not published in this run.
+    await writeFile(
+      path.join(project, 'dist', 'published.json'),
+      JSON.stringify({ 'eu-west-1': foreign, __proto__: foreign }),
+    );
+    const result = await ext(publishArgs('--region', 'us-east-1'));
+    assert.equal(result.code, 0, result.stderr);
+    const map = await readMap();
+    assert.deepEqual(Object.keys(map), ['us-east-1']);
+    assert.doesNotMatch(JSON.stringify(map), /999988887777/);
+    // Our own earlier entries (moto's account, from sts:GetCallerIdentity) are kept on a later run elsewhere.
+    const ownFirst = await ext(publishArgs('--region', 'eu-west-1'));
+    assert.equal(ownFirst.code, 0, ownFirst.stderr);
+    assert.deepEqual(Object.keys(await readMap()).sort(), ['eu-west-1', 'us-east-1']);
+  });
+
+  test('a source edited after ext pack: exit 1 naming ext pack; --allow-stale publishes', async () => {
+    await writeFile(path.join(project, 'main.go'), 'package main\n\nfunc main() {}\n');
+    const stale = await ext(publishArgs('--region', 'us-east-1'));
+    assert.equal(stale.code, 1, stale.stderr);
+    assert.match(stale.stderr, /^error: dist\/manifest\.json: the sources changed after ext pack .*run ext pack/m);
+    assert.equal(stale.stderr.trim().split('\n').length, 2, stale.stderr);
+    const allowed = await ext(publishArgs('--region', 'us-east-1', '--allow-stale'));
+    assert.equal(allowed.code, 0, allowed.stderr);
+    assert.equal((await readMap())['us-east-1']?.x86_64?.status, 'published');
+  });
+
   test('a changed zip (repacked with other dates) is published as version 2', async () => {
     assert.equal((await ext(publishArgs('--region', 'us-east-1'))).code, 0);
     await cp(path.join(repacked, 'dist'), path.join(project, 'dist'), { recursive: true });
@@ -282,12 +325,17 @@ describe('ext publish against moto', { skip: 'skip' in moto ? moto.skip : false 
   });
 });
 
-/** A project whose dist/ has two tiny zips and their manifest: enough for everything before the upload. */
+/** A project whose dist/ has two tiny layer zips and their manifest: enough for everything before the upload. */
 async function fakePackedProject(): Promise<string> {
   const project = path.join(await temporaryDirectory('publish-fake-'), 'project');
   await writeProject(project);
   await mkdir(path.join(project, 'dist'), { recursive: true });
-  const zips = { x86_64: Buffer.from('x'), arm64: Buffer.from('a') };
+  const zip = (architecture: string) =>
+    buildZip([
+      { name: 'extensions/', mode: 0o40755 },
+      { name: 'extensions/demo', data: `#!/bin/sh\n# ${architecture}\nexec sleep 1\n`, mode: 0o100755 },
+    ]);
+  const zips = { x86_64: zip('x86_64'), arm64: zip('arm64') };
   const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
   await writeFile(
     path.join(project, 'dist', 'manifest.json'),
@@ -308,8 +356,17 @@ async function fakePackedProject(): Promise<string> {
 }
 
 describe('ext publish: refusals before any AWS call', () => {
+  test('no project: exit 1, naming lambda-extension.json and --cwd, not ext pack', async () => {
+    const empty = await temporaryDirectory('publish-empty-');
+    const result = await runExt(['publish', '--cwd', empty, '--region', 'us-east-1'], { env: motoEnvironment });
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(result.stderr, /^error: .*: no lambda-extension\.json here, so this is not an extension project$/m);
+    assert.match(result.stderr, /^hint: .*--cwd/m);
+  });
+
   test('no manifest: exit 1, naming the file and ext pack', async () => {
     const project = await temporaryDirectory('publish-empty-');
+    await writeProject(project);
     const result = await runExt(['publish', '--cwd', project, '--region', 'us-east-1'], { env: motoEnvironment });
     assert.equal(result.code, 1, result.stderr);
     assert.match(result.stderr, /^error: dist\/manifest\.json: not found, so there is nothing verified to publish$/m);

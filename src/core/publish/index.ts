@@ -156,8 +156,6 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
     s3Sdk === undefined ? [] : regions.map((region) => [region, s3Client(s3Sdk, settings(region))]),
   );
   await requireCredentials(lambdaClients.get(regions[0]!)!);
-  // Whose layers these are: an earlier published.json entry of another account is never kept.
-  const account = await callerAccount(await loadStsSdk(), settings(regions[0]!));
 
   const grants = grantsFor(audience);
   const work = regions.flatMap((region) => manifest.layers.map((layer) => ({ region, layer })));
@@ -219,7 +217,10 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
   };
   if (options.dryRun === true) return result;
   const publishedPath = path.join(outDirectory, 'published.json');
-  const written = await writePublishedMap(publishedPath, map, manifest.listedCodeSha256, { account });
+  // Whose layers these are, asked only when an earlier entry could be kept; unknown keeps none.
+  const caller = async (): Promise<string | undefined> =>
+    callerAccount(await loadStsSdk(), settings(regions[0]!)).catch(() => undefined);
+  const written = await writePublishedMap(publishedPath, map, manifest.listedCodeSha256, caller);
   return {
     ...result,
     map: written,

@@ -16,10 +16,12 @@ export interface PublishedMapEntry {
 
 export type PublishedMap = Record<string, Partial<Record<Architecture, PublishedMapEntry>>>;
 
-/** Who is publishing: an entry from an earlier run is kept only when this account made it, in that region. */
-export interface PublishingAccount {
-  account: string;
-}
+/**
+ * The publishing account, asked for only when an earlier entry could be kept
+ * (an extra call otherwise); undefined when it cannot be known, and then no
+ * earlier entry is kept.
+ */
+export type PublishingAccount = () => Promise<string | undefined>;
 
 /** An object with no prototype: a key such as "__proto__" or "constructor" is just a key in it. */
 export function emptyMap(): PublishedMap {
@@ -102,11 +104,22 @@ export async function writePublishedMap(
   // No earlier map, or an unreadable one: this run's map is the whole file.
   const previous = parsePublishedMap(await readFile(file, 'utf8').catch(() => ''));
   const regions = [...new Set([...Object.keys(previous), ...Object.keys(current)])].sort();
+  const earlierOf = (region: string, architecture: Architecture): PublishedMapEntry | undefined =>
+    Object.hasOwn(previous, region)
+      ? candidateEntry(previous[region]?.[architecture], listedCodeSha256.get(architecture))
+      : undefined;
+  const hasCandidates = regions.some((region) => architectures.some((architecture) => earlierOf(region, architecture)));
+  const account = hasCandidates ? await caller() : undefined;
   for (const region of regions) {
     for (const architecture of architectures) {
       const fresh = Object.hasOwn(current, region) ? current[region]?.[architecture] : undefined;
-      const earlier = Object.hasOwn(previous, region) ? previous[region]?.[architecture] : undefined;
-      const kept = keptEntry(earlier, region, listedCodeSha256.get(architecture), caller);
+      const earlier = earlierOf(region, architecture);
+      const kept =
+        earlier !== undefined &&
+        account !== undefined &&
+        isOwnLayerVersion(earlier.arn!, { region, account, layerName: earlier.layerName })
+          ? earlier
+          : undefined;
       // A failed attempt (throttling, an expired token) must not erase an ARN that still holds these bytes.
       const entry = fresh === undefined || (fresh.status === 'failed' && kept !== undefined) ? kept : fresh;
       if (entry !== undefined) (merged[region] ??= Object.create(null) as PublishedMap[string])[architecture] = entry;
@@ -133,14 +146,12 @@ export function isOwnLayerVersion(
   );
 }
 
-function keptEntry(
+/** An earlier entry worth keeping if its ARN turns out to be the caller's: same bytes, a real version. */
+function candidateEntry(
   entry: PublishedMapEntry | undefined,
-  region: string,
   codeSha256: string | undefined,
-  caller: PublishingAccount,
 ): PublishedMapEntry | undefined {
   if (entry === undefined || codeSha256 === undefined) return undefined;
   if (entry.codeSha256 !== codeSha256 || entry.arn === undefined) return undefined;
-  if (!isOwnLayerVersion(entry.arn, { region, account: caller.account, layerName: entry.layerName })) return undefined;
   return entry.status === 'published' || entry.status === 'skipped' ? entry : undefined;
 }
