@@ -93,6 +93,13 @@ describe('--out never removes or replaces what the toolkit did not write', { tim
 
     // A dist/ written before the marker existed: recognised by the shape of what ext build and pack write.
     await rm(path.join(project, 'dist', '.ext-output.json'));
+    // Manifests of that time had no sources digest.
+    const manifestPath = path.join(project, 'dist', 'manifest.json');
+    const { sourcesSha256: _digest, ...older } = JSON.parse(await readFile(manifestPath, 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    await writeFile(manifestPath, JSON.stringify(older, null, 2));
     const legacy = await runExt(['pack'], { cwd: project, timeoutMs: 30_000 });
     assert.equal(legacy.code, 0, legacy.stderr);
     assert.deepEqual(
