@@ -4,11 +4,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import {
-  LambdaClient,
-  ListLayerVersionsCommand,
-  PublishLayerVersionCommand,
-} from '@aws-sdk/client-lambda';
+import { LambdaClient, ListLayerVersionsCommand, PublishLayerVersionCommand } from '@aws-sdk/client-lambda';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { printPublishResult } from '../../src/cli/publish-report.js';
