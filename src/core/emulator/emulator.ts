@@ -23,7 +23,7 @@ import type {
   TimelineKind,
   Verdict,
 } from './types.js';
-import { maxNonFatalVerdicts, VerdictLog } from './verdicts.js';
+import { isFatal, maxNonFatalVerdicts, VerdictLog } from './verdicts.js';
 import { maxManagedInstancesConcurrency } from './limits.js';
 
 /** A fake account id, returned when an extension asks for the accountId feature. */
@@ -332,13 +332,34 @@ export class Emulator extends EventEmitter {
 
   // ----- Init -------------------------------------------------------------
 
+  /**
+   * Whether a verdict since `mark` ends Init now. An init/error does not while its
+   * extension still runs: as in RIE, Init goes on until that process exits or the
+   * Init limit, and its later calls are refused (403 InvalidExtensionState).
+   */
+  private initEndedBy(mark: number, agents: Agent[]): boolean {
+    return this.verdictLog.all
+      .slice(mark)
+      .some(
+        (verdict) =>
+          isFatal(verdict.kind) &&
+          !(
+            verdict.kind === 'init-error' &&
+            agents.some((agent) => agent.name === verdict.extension && agent.state === 'InitError' && !agent.exited)
+          ),
+      );
+  }
+
   private async launch(agent: Agent, environment: Record<string, string>): Promise<void> {
     const error = await this.processes.start(agent, environment);
     if (error === undefined) return;
     agent.state = 'LaunchError';
     this.addVerdict({
       kind: 'launch-error',
-      errorType: 'Extension.LaunchError',
+      // RIE's LMI mode names an exec refused for permissions PermissionDenied (core/registrations.go
+      // MapErrorToAgentInfoErrorType); on demand every exec failure is Extension.LaunchError.
+      errorType:
+        this.managedInstances && /: permission denied/u.test(error) ? 'PermissionDenied' : 'Extension.LaunchError',
       extension: agent.name,
       message: error,
     });
@@ -425,7 +446,7 @@ export class Emulator extends EventEmitter {
 
     // Extension init: wait until every launched extension has registered (or failed).
     await this.waitUntil(
-      () => this.failedSince(mark) || agents.every((agent) => agent.state !== 'Started' || agent.exited),
+      () => this.initEndedBy(mark, agents) || agents.every((agent) => agent.state !== 'Started' || agent.exited),
       deadline,
       true,
     );
@@ -447,9 +468,10 @@ export class Emulator extends EventEmitter {
     // Init ends when every registered extension has called event/next.
     const settled = await this.waitUntil(
       () =>
-        this.failedSince(mark) ||
+        this.initEndedBy(mark, agents) ||
         (agents.every((agent) => agent.state !== 'Started' || agent.exited) &&
-          this.registeredAgents().every((agent) => agent.state !== 'Registered' || agent.exited)),
+          this.registeredAgents().every((agent) => agent.state !== 'Registered' || agent.exited) &&
+          !agents.some((agent) => agent.state === 'InitError' && !agent.exited)),
       deadline,
       true,
     );
@@ -479,7 +501,7 @@ export class Emulator extends EventEmitter {
       const events = `[${agent.events.join(', ')}]`;
       const errorType =
         agent.state === 'LaunchError'
-          ? ' Error Type: Extension.LaunchError'
+          ? ` Error Type: ${this.verdictLog.of(agent.name).find((verdict) => verdict.kind === 'launch-error')?.errorType ?? 'Extension.LaunchError'}`
           : agent.reportedErrorType
             ? ` Error Type: ${agent.reportedErrorType}`
             : '';
@@ -871,7 +893,10 @@ export class Emulator extends EventEmitter {
         kind: 'shutdown-timeout',
         errorType: 'Extension.ShutdownFailed',
         extension: agent.name,
-        message: `still running at the Shutdown deadline (${this.describeLimit(baseBudget)} after SHUTDOWN ${reason}); SIGKILLed`,
+        message:
+          agent.lostEvents?.includes('SHUTDOWN') === true
+            ? `never received SHUTDOWN: a client timeout on event/next dropped the call Lambda wrote it into, so it was lost (event/next must have no client timeout); SIGKILLed at the Shutdown deadline (${this.describeLimit(baseBudget)})`
+            : `still running at the Shutdown deadline (${this.describeLimit(baseBudget)} after SHUTDOWN ${reason}); SIGKILLed`,
       });
     }
     if (stragglers.length > 0) await this.waitUntil(() => stragglers.every((agent) => agent.exited), Date.now() + 1000);
