@@ -1,0 +1,615 @@
+/**
+ * The conformance battery: misbehaving extensions, each a small sh script
+ * that speaks to the Extensions and Telemetry APIs with curl and prints one
+ * `CONF <step> <status> <errorType>` line per answer it got. Every case runs
+ * under AWS's RIE and under `ext dev`, on demand and on Managed Instances,
+ * and both the outcome (what the platform recorded) and every line the
+ * extension printed must agree, unless the case is in `agreedDifferences`.
+ */
+
+export type Mode = 'on-demand' | 'managed-instances';
+export const modes: readonly Mode[] = ['on-demand', 'managed-instances'];
+
+export interface BatteryCase {
+  id: string;
+  family: string;
+  /** The script after the prelude (sh), or a whole file (then the prelude is not added). */
+  script?: string;
+  file?: { content: string | Buffer; mode: number };
+  /** Default 1: an Init that fails is re-run by the next invoke, on both sides alike, so one is enough. */
+  invokes?: number;
+  /** Function timeout in seconds (RIE bounds Init with it too). Default 4. */
+  timeoutSeconds?: number;
+  /** How long the function works on each invoke. Default 0. */
+  functionDurationMs?: number;
+}
+
+/**
+ * Shell helpers every scripted fixture starts with. `say` drops a line equal
+ * to the one before it, so a retry loop prints each status once however often
+ * the machine's load lets it spin.
+ */
+export const prelude = String.raw`#!/bin/sh
+API="http://$AWS_LAMBDA_RUNTIME_API/2020-01-01/extension"
+ROOT="http://$AWS_LAMBDA_RUNTIME_API"
+NAME=$(basename "$0")
+B=$(mktemp)
+H=$(mktemp)
+ID=
+EV=
+LAST=
+if [ -n "$AWS_LAMBDA_MAX_CONCURRENCY" ]; then LMI=1; EVENTS='["SHUTDOWN"]'; else LMI=; EVENTS='["INVOKE","SHUTDOWN"]'; fi
+say() { [ "$*" = "$LAST" ] || echo "CONF $*"; LAST="$*"; }
+# req STEP METHOD URL [curl arguments]: one request; prints its status and errorType.
+req() {
+  step=$1; method=$2; url=$3; shift 3
+  : > "$B"; : > "$H"
+  code=$(curl -s -o "$B" -D "$H" -w '%{http_code}' -X "$method" "$url" "$@")
+  et=$(sed -n 's/.*"errorType" *: *"\([^"]*\)".*/\1/p' "$B" | head -n 1)
+  [ -n "$et" ] || et=-
+  say "$step $code $et"
+}
+call() { step=$1; method=$2; route=$3; shift 3; req "$step" "$method" "$API$route" "$@"; }
+# register [BODY [STEP]]: default body registers the events this mode allows.
+register() {
+  body=$1; [ -n "$body" ] || body="{\"events\":$EVENTS}"
+  rstep=$2; [ -n "$rstep" ] || rstep=register
+  call "$rstep" POST /register -H "Lambda-Extension-Name: $NAME" -d "$body"
+  new=$(sed -n 's/^[Ll]ambda-[Ee]xtension-[Ii]dentifier: *//p' "$H" | tr -d '\r')
+  [ -z "$new" ] || ID=$new
+}
+# next STEP [curl arguments]: one event/next call; EV is the event type it got, if any.
+next() {
+  nstep=$1; shift
+  call "$nstep" GET /event/next -H "Lambda-Extension-Identifier: $ID" "$@"
+  EV=$(sed -n 's/.*"eventType" *: *"\([A-Z]*\)".*/\1/p' "$B")
+}
+deadline() { sed -n 's/.*"deadlineMs" *: *\([0-9]*\).*/\1/p' "$B"; }
+now() { date +%s%3N; }
+# loop: event/next until SHUTDOWN (then exit 0), printing each event; a refused call is retried.
+loop() {
+  while :; do
+    next next
+    if [ -n "$EV" ]; then say "event $EV"; else sleep 0.2; fi
+    [ "$EV" = SHUTDOWN ] && exit 0
+  done
+}
+`;
+
+const script = (body: string) => `${prelude}${body.replace(/^\n/u, '')}`;
+const telemetryBody = (changes: string) =>
+  `'{"schemaVersion":"2025-01-29","types":["platform","function"],"destination":{"protocol":"HTTP","URI":"http://sandbox.localdomain:4243/t"}${changes}}'`;
+const subscribe = (step: string, body: string, identifier = '-H "Lambda-Extension-Identifier: $ID"') =>
+  `req ${step} PUT "$ROOT/2022-07-01/telemetry" ${identifier} -H 'Content-Type: application/json' -d ${body}`;
+
+/** A 64-byte ELF header for the architecture the machine is not. */
+function foreignElf(): Buffer {
+  const header = Buffer.alloc(64);
+  header.write('\x7fELF', 0, 'latin1');
+  header[4] = 2; // 64-bit
+  header[5] = 1; // little endian
+  header[6] = 1;
+  header.writeUInt16LE(2, 16); // ET_EXEC
+  header.writeUInt16LE(process.arch === 'arm64' ? 62 : 183, 18); // x86-64 or AArch64
+  header.writeUInt32LE(1, 20);
+  return header;
+}
+
+export const cases: BatteryCase[] = [
+  // ----- register
+  {
+    id: 'register-refused-then-corrected',
+    family: 'register',
+    script: script(`
+register '{bad json' bad-json
+register '{"events":["FOO"]}' event-foo
+register '{"configurationKeys":["A"]}' configuration-keys
+call no-name POST /register -d "{\\"events\\":$EVENTS}"
+register
+loop`),
+  },
+  {
+    id: 'register-twice',
+    family: 'register',
+    script: script(`
+register
+register "" again
+loop`),
+  },
+  {
+    id: 'register-no-events',
+    family: 'register',
+    script: script(`
+register '{}'
+next next`),
+  },
+  {
+    id: 'register-null-events',
+    family: 'register',
+    script: script(`
+register '{"events":null}'
+next next`),
+  },
+  {
+    id: 'register-empty-body',
+    family: 'register',
+    script: script(`
+call empty-body POST /register -H "Lambda-Extension-Name: $NAME"
+register
+loop`),
+  },
+  {
+    id: 'register-events-not-a-list',
+    family: 'register',
+    script: script(`
+register '{"events":"SHUTDOWN"}' events-string
+register
+loop`),
+  },
+  {
+    id: 'register-name-of-no-file-then-own',
+    family: 'register',
+    script: script(`
+call no-file-shutdown POST /register -H "Lambda-Extension-Name: no-such-file" -d '{"events":["SHUTDOWN"]}'
+register
+loop`),
+  },
+  {
+    id: 'register-after-init',
+    family: 'register',
+    functionDurationMs: 1500,
+    script: script(`
+register
+( sleep 0.6; call late POST /register -H "Lambda-Extension-Name: late-one" -d '{}'; call late-self POST /register -H "Lambda-Extension-Name: $NAME" -d '{}' ) &
+loop`),
+  },
+  {
+    id: 'register-never',
+    family: 'register',
+    timeoutSeconds: 2,
+    script: script(`
+exec sleep 60`),
+  },
+  {
+    id: 'register-refused-then-exits',
+    family: 'register',
+    script: script(`
+register '{"events":["FOO"]}' event-foo
+exit 1`),
+  },
+  // ----- next
+  {
+    id: 'next-before-register',
+    family: 'next',
+    script: script(`
+call no-identifier GET /event/next
+call bad-identifier GET /event/next -H "Lambda-Extension-Identifier: not-a-uuid"
+call unknown-identifier GET /event/next -H "Lambda-Extension-Identifier: 0b0a9d3e-4b0e-4d2c-9d7e-1a2b3c4d5e6f"
+register
+loop`),
+  },
+  {
+    id: 'next-concurrent',
+    family: 'next',
+    script: script(`
+register
+( next first; say "first-event \${EV:--}" ) &
+sleep 0.5
+next second
+wait
+loop`),
+  },
+  {
+    id: 'next-client-timeout',
+    family: 'next',
+    invokes: 2,
+    functionDurationMs: 1500,
+    script: script(`
+register
+while :; do
+  next next -m 0.7
+  [ "$EV" = SHUTDOWN ] && exit 0
+  [ "$code" = 403 ] && sleep 0.2
+done`),
+  },
+  {
+    id: 'next-parked-at-exit-error',
+    family: 'next',
+    script: script(`
+register
+curl -s -o /dev/null -H "Lambda-Extension-Identifier: $ID" "$API/event/next" &
+parked=$!
+sleep 0.5
+call exit-error POST /exit/error -H "Lambda-Extension-Identifier: $ID" -H "Lambda-Extension-Function-Error-Type: Extension.Parked"
+sleep 0.5
+if kill -0 $parked 2>/dev/null; then say "parked-next still-waiting"; else say "parked-next answered"; fi
+next after-exit-error
+exec sleep 60`),
+  },
+  {
+    id: 'next-wrong-method',
+    family: 'next',
+    script: script(`
+register
+call post-next POST /event/next -H "Lambda-Extension-Identifier: $ID"
+loop`),
+  },
+  // ----- init/error and exit/error
+  {
+    id: 'init-error-typed-then-exits',
+    family: 'init/error',
+    script: script(`
+register
+call init-error POST /init/error -H "Lambda-Extension-Identifier: $ID" -H "Lambda-Extension-Function-Error-Type: Extension.ConfigInvalid" -d '{"errorMessage":"bad config"}'
+exit 1`),
+  },
+  {
+    id: 'init-error-untyped-then-exits',
+    family: 'init/error',
+    script: script(`
+register
+call init-error POST /init/error -H "Lambda-Extension-Identifier: $ID" -H "Lambda-Extension-Function-Error-Type: ConfigInvalid"
+exit 1`),
+  },
+  {
+    id: 'init-error-without-header',
+    family: 'init/error',
+    script: script(`
+register
+call init-error POST /init/error -H "Lambda-Extension-Identifier: $ID"
+loop`),
+  },
+  {
+    id: 'init-error-then-goes-on',
+    family: 'init/error',
+    script: script(`
+register
+call init-error POST /init/error -H "Lambda-Extension-Identifier: $ID" -H "Lambda-Extension-Function-Error-Type: Extension.ConfigInvalid"
+call init-error-again POST /init/error -H "Lambda-Extension-Identifier: $ID" -H "Lambda-Extension-Function-Error-Type: Extension.Other"
+sleep 1
+next next-after-init-error
+call exit-error-after-init-error POST /exit/error -H "Lambda-Extension-Identifier: $ID" -H "Lambda-Extension-Function-Error-Type: Extension.Other"
+sleep 0.5
+exit 0`),
+  },
+  {
+    id: 'init-error-then-hangs',
+    family: 'init/error',
+    timeoutSeconds: 2,
+    script: script(`
+register
+call init-error POST /init/error -H "Lambda-Extension-Identifier: $ID" -H "Lambda-Extension-Function-Error-Type: Extension.ConfigInvalid"
+exec sleep 60`),
+  },
+  {
+    id: 'init-error-after-next',
+    family: 'init/error',
+    script: script(`
+register
+( sleep 0.5; call init-error-late POST /init/error -H "Lambda-Extension-Identifier: $ID" -H "Lambda-Extension-Function-Error-Type: Extension.Late" ) &
+loop`),
+  },
+  {
+    id: 'exit-error-typed-then-exits',
+    family: 'exit/error',
+    script: script(`
+register
+call exit-error POST /exit/error -H "Lambda-Extension-Identifier: $ID" -H "Lambda-Extension-Function-Error-Type: Extension.Broken"
+call exit-error-again POST /exit/error -H "Lambda-Extension-Identifier: $ID" -H "Lambda-Extension-Function-Error-Type: Extension.Other"
+next next-after-exit-error
+exit 1`),
+  },
+  {
+    id: 'exit-error-untyped',
+    family: 'exit/error',
+    script: script(`
+register
+call exit-error POST /exit/error -H "Lambda-Extension-Identifier: $ID" -H "Lambda-Extension-Function-Error-Type: Broken"
+exit 1`),
+  },
+  {
+    id: 'exit-error-without-header',
+    family: 'exit/error',
+    script: script(`
+register
+call exit-error POST /exit/error -H "Lambda-Extension-Identifier: $ID"
+loop`),
+  },
+  {
+    id: 'exit-error-then-goes-on',
+    family: 'exit/error',
+    script: script(`
+register
+call exit-error POST /exit/error -H "Lambda-Extension-Identifier: $ID" -H "Lambda-Extension-Function-Error-Type: Extension.Broken"
+next next-after-exit-error
+exec sleep 60`),
+  },
+  {
+    id: 'exit-error-at-shutdown',
+    family: 'exit/error',
+    script: script(`
+register
+while :; do
+  next next
+  if [ "$EV" = SHUTDOWN ]; then
+    call exit-error POST /exit/error -H "Lambda-Extension-Identifier: $ID" -H "Lambda-Extension-Function-Error-Type: Extension.Flush"
+    exit 0
+  fi
+done`),
+  },
+  // ----- crashes
+  {
+    id: 'crash-before-register',
+    family: 'crash',
+    script: script(`
+exit 3`),
+  },
+  {
+    id: 'crash-after-register',
+    family: 'crash',
+    script: script(`
+register
+exit 0`),
+  },
+  {
+    id: 'crash-by-signal-in-init',
+    family: 'crash',
+    script: script(`
+register
+kill -KILL $$`),
+  },
+  {
+    id: 'crash-during-invoke',
+    family: 'crash',
+    invokes: 2,
+    functionDurationMs: 1500,
+    script: script(`
+register
+( sleep 0.8; kill -KILL $$ ) &
+loop`),
+  },
+  {
+    id: 'crash-at-shutdown',
+    family: 'crash',
+    script: script(`
+register
+while :; do next next; [ "$EV" = SHUTDOWN ] && exit 7; done`),
+  },
+  // ----- forks
+  {
+    id: 'fork-child-outlives',
+    family: 'fork',
+    script: script(`
+sleep 60 &
+register
+loop`),
+  },
+  {
+    id: 'fork-child-does-the-work',
+    family: 'fork',
+    script: script(`
+( register; loop ) &
+wait`),
+  },
+  {
+    id: 'fork-launcher-exits',
+    family: 'fork',
+    script: script(`
+( register; loop ) &
+exit 0`),
+  },
+  // ----- shutdown
+  {
+    id: 'shutdown-just-under-deadline',
+    family: 'shutdown',
+    script: script(`
+register
+while :; do
+  next next
+  if [ "$EV" = SHUTDOWN ]; then
+    left=$(( $(deadline) - $(now) - 700 ))
+    [ $left -gt 0 ] && sleep $(( left / 1000 )).$(printf %03d $(( left % 1000 )))
+    exit 0
+  fi
+done`),
+  },
+  {
+    id: 'shutdown-just-over-deadline',
+    family: 'shutdown',
+    script: script(`
+trap '' TERM
+register
+while :; do
+  next next
+  if [ "$EV" = SHUTDOWN ]; then
+    left=$(( $(deadline) - $(now) + 700 ))
+    sleep $(( left / 1000 )).$(printf %03d $(( left % 1000 )))
+    exit 0
+  fi
+done`),
+  },
+  {
+    id: 'shutdown-not-subscribed',
+    family: 'shutdown',
+    script: script(`
+if [ -n "$LMI" ]; then register '{"events":[]}'; else register '{"events":["INVOKE"]}'; fi
+loop`),
+  },
+  // ----- output
+  {
+    id: 'output-huge',
+    family: 'output',
+    script: script(`
+i=0
+while [ $i -lt 20000 ]; do echo "line $i of a flood of output from the extension, on stdout and stderr alike"; echo "err $i" >&2; i=$((i + 1)); done
+register
+loop`),
+  },
+  {
+    id: 'output-long-line',
+    family: 'output',
+    script: script(`
+head -c 200000 /dev/zero | tr '\\0' x
+echo
+register
+loop`),
+  },
+  {
+    id: 'output-no-newline-at-exit',
+    family: 'output',
+    script: script(`
+register
+while :; do next next; [ "$EV" = SHUTDOWN ] && { printf 'partial line'; exit 0; }; done`),
+  },
+  // ----- Telemetry API
+  {
+    id: 'telemetry-valid',
+    family: 'telemetry',
+    script: script(`
+register
+${subscribe('subscribe', telemetryBody(''))}
+say "subscribe-body $(cat "$B")"
+loop`),
+  },
+  {
+    id: 'telemetry-bad-schema-version',
+    family: 'telemetry',
+    script: script(`
+register
+${subscribe('schema-1999', `'{"schemaVersion":"1999-01-01","types":["platform"],"destination":{"protocol":"HTTP","URI":"http://sandbox.localdomain:4243/t"}}'`)}
+${subscribe('no-schema', `'{"types":["platform"],"destination":{"protocol":"HTTP","URI":"http://sandbox.localdomain:4243/t"}}'`)}
+loop`),
+  },
+  {
+    id: 'telemetry-bad-types',
+    family: 'telemetry',
+    script: script(`
+register
+${subscribe('type-unknown', `'{"schemaVersion":"2025-01-29","types":["everything"],"destination":{"protocol":"HTTP","URI":"http://sandbox.localdomain:4243/t"}}'`)}
+loop`),
+  },
+  {
+    id: 'telemetry-bad-buffering',
+    family: 'telemetry',
+    script: script(`
+register
+${subscribe('max-items-0', telemetryBody(',"buffering":{"maxItems":0}'))}
+${subscribe('max-bytes-huge', telemetryBody(',"buffering":{"maxBytes":1073741824}'))}
+${subscribe('timeout-10', telemetryBody(',"buffering":{"timeoutMs":10}'))}
+loop`),
+  },
+  {
+    id: 'telemetry-bad-destination',
+    family: 'telemetry',
+    script: script(`
+register
+${subscribe('protocol-ftp', `'{"schemaVersion":"2025-01-29","types":["platform"],"destination":{"protocol":"FTP","URI":"http://sandbox.localdomain:4243/t"}}'`)}
+${subscribe('no-destination', `'{"schemaVersion":"2025-01-29","types":["platform"]}'`)}
+loop`),
+  },
+  {
+    id: 'telemetry-bad-json',
+    family: 'telemetry',
+    script: script(`
+register
+${subscribe('bad-json', `'{not json'`)}
+loop`),
+  },
+  {
+    id: 'telemetry-before-register',
+    family: 'telemetry',
+    script: script(`
+${subscribe('no-identifier', telemetryBody(''), '')}
+${subscribe('unknown-identifier', telemetryBody(''), '-H "Lambda-Extension-Identifier: 0b0a9d3e-4b0e-4d2c-9d7e-1a2b3c4d5e6f"')}
+register
+loop`),
+  },
+  {
+    id: 'telemetry-twice',
+    family: 'telemetry',
+    script: script(`
+register
+${subscribe('first', telemetryBody(''))}
+${subscribe('second', telemetryBody(''))}
+loop`),
+  },
+  {
+    id: 'telemetry-after-init',
+    family: 'telemetry',
+    functionDurationMs: 1500,
+    script: script(`
+register
+( sleep 0.6; ${subscribe('after-init', telemetryBody(''))} ) &
+loop`),
+  },
+  {
+    id: 'logs-api',
+    family: 'logs',
+    script: script(`
+register
+req logs PUT "$ROOT/2020-08-15/logs" -H "Lambda-Extension-Identifier: $ID" -d '{"destination":{"protocol":"HTTP","URI":"http://sandbox.localdomain:4243/l"},"types":["platform"]}'
+loop`),
+  },
+  // ----- launchers
+  {
+    id: 'crlf-env-sh',
+    family: 'launcher',
+    file: { content: '#!/usr/bin/env sh\r\necho never\r\n', mode: 0o755 },
+  },
+  {
+    id: 'crlf-sh-e',
+    family: 'launcher',
+    file: { content: '#!/bin/sh -e\r\necho never\r\n', mode: 0o755 },
+  },
+  {
+    id: 'crlf-sh',
+    family: 'launcher',
+    file: { content: '#!/bin/sh\r\necho never\r\n', mode: 0o755 },
+  },
+  {
+    id: 'not-executable',
+    family: 'launcher',
+    file: { content: '#!/bin/sh\nexit 0\n', mode: 0o644 },
+  },
+  {
+    id: 'no-shebang',
+    family: 'launcher',
+    file: { content: 'echo this is not a script with a #! line\n', mode: 0o755 },
+  },
+  {
+    id: 'missing-interpreter',
+    family: 'launcher',
+    file: { content: '#!/no/such/interpreter\n', mode: 0o755 },
+  },
+  {
+    id: 'wrong-architecture',
+    family: 'launcher',
+    file: { content: foreignElf(), mode: 0o755 },
+  },
+];
+
+export interface AgreedDifference {
+  id: string;
+  modes: Mode[];
+  /** What may differ: the outcome, the lines the extension printed, or both. */
+  differs: 'outcome' | 'lines' | 'both';
+  rie: string;
+  dev: string;
+  reason: string;
+  source: string;
+}
+
+/** Every place where `ext dev` knowingly differs from RIE. The README prints this table. */
+export const agreedDifferences: AgreedDifference[] = [];
+
+export function differencesTable(): string {
+  const rows = agreedDifferences.map(
+    (difference) =>
+      `| ${difference.id} | ${difference.modes.join(', ')} | ${difference.rie} | ${difference.dev} | ${difference.reason} | ${difference.source} |`,
+  );
+  return [
+    '| case | modes | RIE | `ext dev` | why `ext dev` differs | source |',
+    '| ---- | ----- | --- | --------- | --------------------- | ------ |',
+    ...rows,
+  ].join('\n');
+}

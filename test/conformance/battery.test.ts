@@ -1,0 +1,222 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { addFile, makeLayer } from '../helpers/emulator-fixtures.js';
+import { extBin, repositoryRoot } from '../helpers/run-cli.js';
+import { rieBinary, runUnderRie, type RieRun } from '../helpers/rie.js';
+import {
+  agreedDifferences,
+  cases,
+  differencesTable,
+  modes,
+  prelude,
+  type BatteryCase,
+  type Mode,
+} from './battery-cases.js';
+
+/**
+ * The conformance battery (battery-cases.ts): every case under AWS's RIE and
+ * under `ext dev`, in both compute modes. Both sides must agree on the
+ * outcome (the first fatal error, an Init timeout, a kill at the Shutdown
+ * deadline) and on every status and errorType the extension was answered,
+ * unless the case is in the table of agreed differences.
+ *
+ * Runs are concurrent: each RIE has its own mount and PID namespace (its
+ * /opt, its processes), each `ext dev` its own PID namespace, and both listen
+ * on free loopback ports. BATTERY_CASES=id,id narrows the run.
+ */
+const availability = await rieBinary();
+const skip = 'skip' in availability ? availability.skip : false;
+if (skip !== false) console.log(`# skipping the RIE conformance battery: ${skip}`);
+
+const only = (process.env['BATTERY_CASES'] ?? '').split(',').filter(Boolean);
+const selected = only.length > 0 ? cases.filter((entry) => only.includes(entry.id)) : cases;
+
+interface Outcome {
+  /** The first fatal error the platform recorded, or "none". */
+  fatal: string;
+  initTimeout: boolean;
+  killedAtShutdownDeadline: boolean;
+}
+
+interface Side {
+  outcome: Outcome;
+  /** The `CONF …` lines the extension printed, sorted (concurrent calls may print in either order). */
+  lines: string[];
+  log: string;
+}
+
+const confLines = (text: string): string[] =>
+  text
+    .split('\n')
+    .map((line) => /CONF (.*)$/u.exec(line)?.[1]?.trim())
+    .filter((line): line is string => line !== undefined)
+    .sort();
+
+/** What RIE recorded, in the words of its log (on-demand and LMI word it differently). */
+function rieSide(run: RieRun): Side {
+  const fatal =
+    /First fatal error stored in appctx"?(?::| errorType=) ?([A-Za-z.]+)/u.exec(run.log)?.[1] ??
+    /level=\w+ msg="First fatal error stored[^\n]*?errorType=([A-Za-z.]+)/u.exec(run.log)?.[1] ??
+    'none';
+  return {
+    outcome: {
+      fatal,
+      initTimeout: /Reset initiated: Timeout|Init timeout|init timed out|InitTimeout/iu.test(run.log),
+      killedAtShutdownDeadline: /did not exit after deadline|killing .* after deadline/iu.test(run.log),
+    },
+    lines: confLines(run.log),
+    log: run.log,
+  };
+}
+
+interface DevReport {
+  verdicts: { errorType: string; kind: string }[];
+  timeline: { kind: string; text: string }[];
+}
+
+function devSide(report: DevReport, log: string): Side {
+  const fatal = report.verdicts.find(
+    (verdict) => verdict.errorType !== 'Sandbox.Timedout' && verdict.kind !== 'shutdown-timeout',
+  );
+  return {
+    outcome: {
+      fatal: fatal?.errorType ?? 'none',
+      initTimeout: report.verdicts.some(
+        (verdict) => verdict.errorType === 'Sandbox.Timedout' && verdict.kind !== 'invoke-timeout',
+      ),
+      killedAtShutdownDeadline: report.verdicts.some((verdict) => verdict.kind === 'shutdown-timeout'),
+    },
+    lines: confLines(
+      report.timeline
+        .filter((entry) => entry.kind === 'output')
+        .map((entry) => entry.text)
+        .join('\n'),
+    ),
+    log,
+  };
+}
+
+/** `ext dev --json` in a PID namespace of its own, so nothing a fixture forks outlives the run. */
+function runDev(layer: string, mode: Mode, testCase: BatteryCase): Promise<Side> {
+  const timeoutSeconds = testCase.timeoutSeconds ?? 4;
+  const args = [
+    extBin,
+    'dev',
+    '--layer',
+    layer,
+    '--invokes',
+    String(testCase.invokes ?? 1),
+    '--json',
+    '--timeout',
+    String(timeoutSeconds),
+    '--init-timeout',
+    String(timeoutSeconds * 1000),
+    '--function-duration',
+    String(testCase.functionDurationMs ?? 0),
+    ...(mode === 'managed-instances' ? ['--managed-instances', '--concurrency', '2'] : []),
+  ];
+  const root = process.getuid?.() === 0;
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      'unshare',
+      [
+        ...(root ? [] : ['--map-root-user']),
+        '--mount',
+        '--propagation',
+        'private',
+        '--pid',
+        '--fork',
+        '--kill-child',
+        '--mount-proc',
+        process.execPath,
+        ...args,
+      ],
+      { env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
+    child.on('error', reject);
+    child.on('close', () => {
+      clearTimeout(timer);
+      try {
+        resolve(devSide(JSON.parse(stdout) as DevReport, stdout + stderr));
+      } catch (error) {
+        reject(new Error(`ext dev printed no report (${String(error)}):\n${stdout}\n${stderr}`));
+      }
+    });
+  });
+}
+
+async function runBoth(testCase: BatteryCase, mode: Mode): Promise<{ rie: Side; dev: Side }> {
+  const layer = await makeLayer();
+  try {
+    if (testCase.file !== undefined) await addFile(layer, 'fixture', testCase.file.content, testCase.file.mode);
+    else await addFile(layer, 'fixture', testCase.script ?? prelude, 0o755);
+    const [rieRun, dev] = await Promise.all([
+      runUnderRie((availability as { binary: string }).binary, {
+        layerDirectory: layer,
+        mode,
+        invokes: testCase.invokes ?? 1,
+        functionDurationMs: testCase.functionDurationMs ?? 0,
+        invokeTimeoutMs: 60_000,
+        env: { AWS_LAMBDA_FUNCTION_TIMEOUT: String(testCase.timeoutSeconds ?? 4) },
+      }),
+      runDev(layer, mode, testCase),
+    ]);
+    return { rie: rieSide(rieRun), dev };
+  } finally {
+    await rm(layer, { recursive: true, force: true });
+  }
+}
+
+const show = (side: Side) => JSON.stringify({ outcome: side.outcome, lines: side.lines }, null, 1);
+
+describe('ext dev agrees with RIE on the conformance battery', { skip, concurrency: 6 }, () => {
+  for (const testCase of selected) {
+    for (const mode of modes) {
+      it(`${testCase.id} (${mode})`, { timeout: 180_000 }, async () => {
+        const { rie, dev } = await runBoth(testCase, mode);
+        if (process.env['BATTERY_VERBOSE'] === '1') {
+          console.log(`### ${testCase.id} ${mode}\n--- RIE\n${show(rie)}\n--- ext dev\n${show(dev)}`);
+        }
+        const agreed = agreedDifferences.find(
+          (difference) => difference.id === testCase.id && difference.modes.includes(mode),
+        );
+        const detail = `\n--- RIE\n${show(rie)}\n--- ext dev\n${show(dev)}\n--- RIE log\n${rie.log.slice(-6000)}`;
+        if (agreed?.differs !== 'outcome' && agreed?.differs !== 'both') {
+          assert.deepEqual(dev.outcome, rie.outcome, `outcome${detail}`);
+        }
+        if (agreed?.differs !== 'lines' && agreed?.differs !== 'both') {
+          assert.deepEqual(dev.lines, rie.lines, `statuses the extension was answered${detail}`);
+        }
+        assert.ok(rie.lines.length > 0 || testCase.file !== undefined, `the fixture printed nothing${detail}`);
+      });
+    }
+  }
+});
+
+describe('the table of agreed differences', () => {
+  it('names real cases and modes, and the README prints it', async () => {
+    for (const difference of agreedDifferences) {
+      assert.ok(
+        cases.some((entry) => entry.id === difference.id),
+        `${difference.id} is no case in battery-cases.ts`,
+      );
+      assert.ok(difference.source.length > 0 && difference.reason.length > 0, difference.id);
+    }
+    const readme = await readFile(path.join(repositoryRoot, 'README.md'), 'utf8');
+    assert.ok(readme.includes(differencesTable()), `README.md lacks the table:\n${differencesTable()}`);
+    const counts = modes.map((mode) => {
+      const differing = agreedDifferences.filter((difference) => difference.modes.includes(mode)).length;
+      return `${mode}: ${cases.length - differing} of ${cases.length} cases agree`;
+    });
+    for (const line of counts) assert.ok(readme.includes(line), `README.md lacks "${line}"`);
+    assert.ok(cases.length >= 40);
+  });
+});
