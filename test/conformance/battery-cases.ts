@@ -38,8 +38,14 @@ H=$(mktemp)
 ID=
 EV=
 LAST=
-if [ -n "$AWS_LAMBDA_MAX_CONCURRENCY" ]; then LMI=1; EVENTS='["SHUTDOWN"]'; else LMI=; EVENTS='["INVOKE","SHUTDOWN"]'; fi
-say() { [ "$*" = "$LAST" ] || echo "CONF $*"; LAST="$*"; }
+if [ -n "$AWS_LAMBDA_MAX_CONCURRENCY" ] || [ "$AWS_LAMBDA_INITIALIZATION_TYPE" = lambda-managed-instances ]; then LMI=1; EVENTS='["SHUTDOWN"]'; else LMI=; EVENTS='["INVOKE","SHUTDOWN"]'; fi
+SEEN=$(mktemp)
+# ONCE=1: each distinct line once (for loops whose length depends on timing).
+say() {
+  if [ -n "$ONCE" ]; then grep -qxF "$*" "$SEEN" || { echo "$*" >> "$SEEN"; echo "CONF $*"; }
+  else [ "$*" = "$LAST" ] || echo "CONF $*"; fi
+  LAST="$*"
+}
 # req STEP METHOD URL [curl arguments]: one request; prints its status and errorType.
 req() {
   step=$1; method=$2; url=$3; shift 3
@@ -157,10 +163,22 @@ loop`),
   {
     id: 'register-after-init',
     family: 'register',
-    functionDurationMs: 1500,
     script: script(`
 register
-( sleep 0.6; call late POST /register -H "Lambda-Extension-Name: late-one" -d '{}'; call late-self POST /register -H "Lambda-Extension-Name: $NAME" -d '{}' ) &
+next next; say "event $EV"
+call late POST /register -H "Lambda-Extension-Name: late-one" -d '{}'
+# RIE's LMI mode leaves this one unanswered during Shutdown: asked on demand only.
+[ -n "$LMI" ] || call late-self POST /register -H "Lambda-Extension-Name: $NAME" -d '{}'
+[ "$EV" = SHUTDOWN ] && exit 0
+loop`),
+  },
+  {
+    id: 'register-account-id',
+    family: 'register',
+    script: script(`
+call register POST /register -H "Lambda-Extension-Name: $NAME" -H "Lambda-Extension-Accept-Feature: accountId" -d "{\\"events\\":$EVENTS}"
+ID=$(sed -n 's/^[Ll]ambda-[Ee]xtension-[Ii]dentifier: *//p' "$H" | tr -d '\\r')
+if grep -q '"accountId"' "$B"; then say "account-id present"; else say "account-id absent"; fi
 loop`),
   },
   {
@@ -168,6 +186,7 @@ loop`),
     family: 'register',
     timeoutSeconds: 2,
     script: script(`
+say start
 exec sleep 60`),
   },
   {
@@ -191,21 +210,29 @@ loop`),
   {
     id: 'next-concurrent',
     family: 'next',
+    functionDurationMs: 3000,
     script: script(`
 register
-( next first; say "first-event \${EV:--}" ) &
-sleep 0.5
+# On demand, first take the INVOKE: then nothing comes until SHUTDOWN, whatever the timing.
+[ -n "$LMI" ] || { next next; say "event $EV"; }
+( next first; say "first-event $EV" ) &
+sleep 1
 next second
 wait
-loop`),
+exit 0`),
   },
   {
     id: 'next-client-timeout',
     family: 'next',
     invokes: 2,
-    functionDurationMs: 1500,
+    functionDurationMs: 3000,
+    timeoutSeconds: 8,
     script: script(`
+ONCE=1
 register
+# On demand the first INVOKE is taken with no timeout, so that the losses start in the invoke phase
+# (RIE's Init lasts as long as its runtime takes to start, ours does not).
+[ -n "$LMI" ] || { next next; say "event $EV"; }
 while :; do
   next next -m 0.7
   [ "$EV" = SHUTDOWN ] && exit 0
@@ -215,8 +242,12 @@ done`),
   {
     id: 'next-parked-at-exit-error',
     family: 'next',
+    timeoutSeconds: 6,
+    functionDurationMs: 3000,
     script: script(`
 register
+# On demand, in the invoke phase (after the INVOKE), whatever the runtime's start-up time.
+[ -n "$LMI" ] || { next next; say "event $EV"; }
 curl -s -o /dev/null -H "Lambda-Extension-Identifier: $ID" "$API/event/next" &
 parked=$!
 sleep 0.5
@@ -286,7 +317,9 @@ exec sleep 60`),
     family: 'init/error',
     script: script(`
 register
-( sleep 0.5; call init-error-late POST /init/error -H "Lambda-Extension-Identifier: $ID" -H "Lambda-Extension-Function-Error-Type: Extension.Late" ) &
+next next; say "event $EV"
+call init-error-late POST /init/error -H "Lambda-Extension-Identifier: $ID" -H "Lambda-Extension-Function-Error-Type: Extension.Late"
+[ "$EV" = SHUTDOWN ] && exit 0
 loop`),
   },
   {
@@ -318,6 +351,7 @@ loop`),
   {
     id: 'exit-error-then-goes-on',
     family: 'exit/error',
+    timeoutSeconds: 3,
     script: script(`
 register
 call exit-error POST /exit/error -H "Lambda-Extension-Identifier: $ID" -H "Lambda-Extension-Function-Error-Type: Extension.Broken"
@@ -342,6 +376,7 @@ done`),
     id: 'crash-before-register',
     family: 'crash',
     script: script(`
+say start
 exit 3`),
   },
   {
@@ -361,12 +396,13 @@ kill -KILL $$`),
   {
     id: 'crash-during-invoke',
     family: 'crash',
-    invokes: 2,
     functionDurationMs: 1500,
     script: script(`
 register
-( sleep 0.8; kill -KILL $$ ) &
-loop`),
+# On demand it dies on its first INVOKE; on Managed Instances (no INVOKE) a while after registering.
+# The killer keeps no stdout: RIE's LMI supervisor misses an exit while a child holds it.
+[ -z "$LMI" ] || ( sleep 1; kill -KILL $$ ) >/dev/null 2>&1 &
+while :; do next next; say "event $EV"; [ "$EV" = INVOKE ] && kill -KILL $$; done`),
   },
   {
     id: 'crash-at-shutdown',
@@ -395,7 +431,8 @@ wait`),
     id: 'fork-launcher-exits',
     family: 'fork',
     script: script(`
-( register; loop ) &
+say start
+( sleep 2; register; loop ) &
 exit 0`),
   },
   // ----- shutdown
@@ -440,8 +477,9 @@ loop`),
     id: 'output-huge',
     family: 'output',
     script: script(`
-i=0
-while [ $i -lt 20000 ]; do echo "line $i of a flood of output from the extension, on stdout and stderr alike"; echo "err $i" >&2; i=$((i + 1)); done
+line=$(head -c 1000 /dev/zero | tr '\\0' o)
+yes "$line" | head -n 2000
+yes "$line" | head -n 2000 >&2
 register
 loop`),
   },
@@ -536,10 +574,11 @@ loop`),
   {
     id: 'telemetry-after-init',
     family: 'telemetry',
-    functionDurationMs: 1500,
     script: script(`
 register
-( sleep 0.6; ${subscribe('after-init', telemetryBody(''))} ) &
+next next; say "event $EV"
+${subscribe('after-init', telemetryBody(''))}
+[ "$EV" = SHUTDOWN ] && exit 0
 loop`),
   },
   {
@@ -600,7 +639,82 @@ export interface AgreedDifference {
 }
 
 /** Every place where `ext dev` knowingly differs from RIE. The README prints this table. */
-export const agreedDifferences: AgreedDifference[] = [];
+export const agreedDifferences: AgreedDifference[] = [
+  {
+    id: 'register-account-id',
+    modes: ['on-demand'],
+    differs: 'lines',
+    rie: 'no `accountId`',
+    dev: '`accountId` when asked for',
+    reason: 'RIE on demand never sends it; Lambda does when the extension asks with `Lambda-Extension-Accept-Feature: accountId`',
+    source: 'Extensions API reference (register); RIE `internal/lambda/rapi/handler/agentregister.go`',
+  },
+  {
+    id: 'next-wrong-method',
+    modes: ['on-demand', 'managed-instances'],
+    differs: 'lines',
+    rie: '405, empty body',
+    dev: '405 `MethodNotAllowed`',
+    reason: 'same status; `ext dev` answers every refusal in the API\'s error model, so the extension can log why',
+    source: "RIE's router (chi) answers 405 itself",
+  },
+  ...[
+    'telemetry-valid',
+    'telemetry-bad-schema-version',
+    'telemetry-bad-types',
+    'telemetry-bad-buffering',
+    'telemetry-bad-destination',
+    'telemetry-bad-json',
+    'telemetry-before-register',
+    'telemetry-twice',
+    'telemetry-after-init',
+  ].map(
+    (id): AgreedDifference => ({
+      id,
+      modes: ['on-demand'],
+      differs: 'lines',
+      rie: '202 `Telemetry.NotSupported`',
+      dev: "Lambda's answers (200 `\"OK\"`, 400 `ValidationError`, 403 …)",
+      reason: 'RIE on demand has no Telemetry API; `ext dev` emulates it, with the rules its LMI mode checks',
+      source: 'RIE `internal/lambda/rapi/handler/runtimelogs_stub.go`; Telemetry API reference',
+    }),
+  ),
+  {
+    id: 'telemetry-twice',
+    modes: ['managed-instances'],
+    differs: 'lines',
+    rie: 'second subscription: 500',
+    dev: '200; both subscriptions deliver',
+    reason: 'no document settles a second subscription; `ext dev` accepts it, as it does every valid request',
+    source: 'our choice (RIE LMI `rapi/handler/runtimelogs.go` fails it internally)',
+  },
+  {
+    id: 'output-long-line',
+    modes: ['managed-instances'],
+    differs: 'both',
+    rie: 'Init timeout: the extension blocks writing',
+    dev: 'passes; the line is cut at `maxLineBytes`',
+    reason: "RIE's LMI log reader stops at any line over 64 KiB and stops draining the pipe; Lambda has no such limit",
+    source: 'RIE LMI log reader (bufio.Scanner default 64 KiB token)',
+  },
+  ...(
+    [
+      ['fork-launcher-exits', 'both', 'passes: the exit is missed', '`Extension.Crash`'],
+      ['fork-child-outlives', 'outcome', 'killed at the Shutdown deadline', 'exits at SHUTDOWN and passes'],
+      ['crash-during-invoke', 'outcome', 'no error recorded', '`Extension.Crash`'],
+    ] as const
+  ).map(
+    ([id, differs, rie, dev]): AgreedDifference => ({
+      id,
+      modes: ['managed-instances'],
+      differs,
+      rie,
+      dev,
+      reason: "RIE's LMI supervisor misses a process's exit while a child (here `sleep` or a parked `curl`) holds its stdout",
+      source: 'RIE LMI `LocalProcessSupervisor`; on demand RIE sees the exit',
+    }),
+  ),
+];
 
 export function differencesTable(): string {
   const rows = agreedDifferences.map(

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { addFile, makeLayer } from '../helpers/emulator-fixtures.js';
@@ -25,7 +25,8 @@ import {
  *
  * Runs are concurrent: each RIE has its own mount and PID namespace (its
  * /opt, its processes), each `ext dev` its own PID namespace, and both listen
- * on free loopback ports. BATTERY_CASES=id,id narrows the run.
+ * on free loopback ports. BATTERY_CASES=id,id narrows the run;
+ * BATTERY_LOGS=<folder> keeps both sides' logs there.
  */
 const availability = await rieBinary();
 const skip = 'skip' in availability ? availability.skip : false;
@@ -64,16 +65,33 @@ function rieSide(run: RieRun): Side {
   return {
     outcome: {
       fatal,
-      initTimeout: /Reset initiated: Timeout|Init timeout|init timed out|InitTimeout/iu.test(run.log),
-      killedAtShutdownDeadline: /did not exit after deadline|killing .* after deadline/iu.test(run.log),
+      initTimeout: /Reset initiated: Timeout|Received Init error" err="Sandbox\.Timedout/u.test(run.log),
+      killedAtShutdownDeadline: /did not exit after deadline/u.test(run.log) || managedKillAtDeadline(run.log),
     },
     lines: confLines(run.log),
     log: run.log,
   };
 }
 
+/**
+ * RIE's LMI mode logs no deadline warning: an extension killed at the Shutdown
+ * deadline shows as a SIGKILL well after Shutdown began (one it kills at once,
+ * as it does those not subscribed, follows within milliseconds).
+ */
+function managedKillAtDeadline(log: string): boolean {
+  const time = (line: string) => Date.parse(/^time=(\S+)/u.exec(line)?.[1] ?? '');
+  let start: number | undefined;
+  for (const line of log.split('\n')) {
+    if (line.includes('ShutdownContext shutdown() initiated')) start = time(line);
+    const kill = /msg="Sending SIGKILL to process" name=extension-/u.test(line);
+    if (kill && start !== undefined && time(line) - start >= 1000) return true;
+  }
+  return false;
+}
+
 interface DevReport {
   verdicts: { errorType: string; kind: string }[];
+  shutdown?: { extensions: { outcome: string }[] };
   timeline: { kind: string; text: string }[];
 }
 
@@ -87,7 +105,9 @@ function devSide(report: DevReport, log: string): Side {
       initTimeout: report.verdicts.some(
         (verdict) => verdict.errorType === 'Sandbox.Timedout' && verdict.kind !== 'invoke-timeout',
       ),
-      killedAtShutdownDeadline: report.verdicts.some((verdict) => verdict.kind === 'shutdown-timeout'),
+      killedAtShutdownDeadline:
+        report.verdicts.some((verdict) => verdict.kind === 'shutdown-timeout') ||
+        report.shutdown?.extensions.some((extension) => extension.outcome === 'killed-at-deadline') === true,
     },
     lines: confLines(
       report.timeline
@@ -101,7 +121,7 @@ function devSide(report: DevReport, log: string): Side {
 
 /** `ext dev --json` in a PID namespace of its own, so nothing a fixture forks outlives the run. */
 function runDev(layer: string, mode: Mode, testCase: BatteryCase): Promise<Side> {
-  const timeoutSeconds = testCase.timeoutSeconds ?? 4;
+  const timeoutSeconds = testCase.timeoutSeconds ?? defaultTimeoutSeconds;
   const args = [
     extBin,
     'dev',
@@ -164,8 +184,9 @@ async function runBoth(testCase: BatteryCase, mode: Mode): Promise<{ rie: Side; 
         mode,
         invokes: testCase.invokes ?? 1,
         functionDurationMs: testCase.functionDurationMs ?? 0,
+        runtime: 'sh',
         invokeTimeoutMs: 60_000,
-        env: { AWS_LAMBDA_FUNCTION_TIMEOUT: String(testCase.timeoutSeconds ?? 4) },
+        env: { AWS_LAMBDA_FUNCTION_TIMEOUT: String(testCase.timeoutSeconds ?? defaultTimeoutSeconds) },
       }),
       runDev(layer, mode, testCase),
     ]);
@@ -175,15 +196,21 @@ async function runBoth(testCase: BatteryCase, mode: Mode): Promise<{ rie: Side; 
   }
 }
 
+/** Generous: under load RIE's stand-in runtime (node) alone can take seconds to start, and Init waits for it. */
+const defaultTimeoutSeconds = 15;
+
 const show = (side: Side) => JSON.stringify({ outcome: side.outcome, lines: side.lines }, null, 1);
 
-describe('ext dev agrees with RIE on the conformance battery', { skip, concurrency: 6 }, () => {
+describe('ext dev agrees with RIE on the conformance battery', { skip, concurrency: 4 }, () => {
   for (const testCase of selected) {
     for (const mode of modes) {
       it(`${testCase.id} (${mode})`, { timeout: 180_000 }, async () => {
         const { rie, dev } = await runBoth(testCase, mode);
-        if (process.env['BATTERY_VERBOSE'] === '1') {
-          console.log(`### ${testCase.id} ${mode}\n--- RIE\n${show(rie)}\n--- ext dev\n${show(dev)}`);
+        const logs = process.env['BATTERY_LOGS'];
+        if (logs !== undefined && logs !== '') {
+          await mkdir(logs, { recursive: true });
+          await writeFile(path.join(logs, `${testCase.id}-${mode}.rie.log`), `${show(rie)}\n${rie.log}`);
+          await writeFile(path.join(logs, `${testCase.id}-${mode}.dev.log`), `${show(dev)}\n${dev.log}`);
         }
         const agreed = agreedDifferences.find(
           (difference) => difference.id === testCase.id && difference.modes.includes(mode),
@@ -195,7 +222,8 @@ describe('ext dev agrees with RIE on the conformance battery', { skip, concurren
         if (agreed?.differs !== 'lines' && agreed?.differs !== 'both') {
           assert.deepEqual(dev.lines, rie.lines, `statuses the extension was answered${detail}`);
         }
-        assert.ok(rie.lines.length > 0 || testCase.file !== undefined, `the fixture printed nothing${detail}`);
+        const printed = rie.lines.length > 0 || dev.lines.length > 0;
+        assert.ok(printed || testCase.file !== undefined, `the fixture printed nothing${detail}`);
       });
     }
   }

@@ -78,6 +78,31 @@ for (let slot = 0; slot < slots; slot += 1) serve().catch((error) => { console.e
 `;
 }
 
+/**
+ * The same stand-in runtime in sh and curl: it starts in milliseconds where
+ * node can take seconds on a loaded machine, and RIE's Init waits for it, so
+ * timing-sensitive cases keep their phases apart.
+ */
+function shellRuntimeSource(durationMs: number): string {
+  const seconds = `${Math.floor(durationMs / 1000)}.${String(durationMs % 1000).padStart(3, '0')}`;
+  return `#!/bin/sh
+api="http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime"
+serve() {
+  headers=$(mktemp)
+  while :; do
+    curl -s -D "$headers" -o /dev/null "$api/invocation/next" || exit 1
+    id=$(sed -n 's/^[Ll]ambda-[Rr]untime-[Aa]ws-[Rr]equest-[Ii]d: *//p' "$headers" | tr -d '\r')
+    echo "conformance function line 0 of $id"
+    sleep ${seconds}
+    curl -s -o /dev/null -X POST -d '{"ok":true}' "$api/invocation/$id/response"
+  done
+}
+slots=\${AWS_LAMBDA_MAX_CONCURRENCY:-1}
+while [ "$slots" -gt 0 ]; do serve & slots=$((slots - 1)); done
+wait
+`;
+}
+
 export interface RieRunOptions {
   /** The layer folder (what becomes /opt). It is copied, so RIE's /opt/bootstrap can sit beside it. */
   layerDirectory: string;
@@ -93,6 +118,8 @@ export interface RieRunOptions {
   runtimeNode?: string;
   /** How long the stand-in function works on each invoke (as `ext dev --function-duration`). Default 0. */
   functionDurationMs?: number;
+  /** `sh`: the stand-in runtime in sh and curl (one function line per invoke). Default `node`. */
+  runtime?: 'node' | 'sh';
 }
 
 export interface RieRun {
@@ -119,7 +146,9 @@ export async function runUnderRie(binary: string, options: RieRunOptions): Promi
     const bootstrap = path.join(task, 'bootstrap');
     await writeFile(
       bootstrap,
-      runtimeSource(options.functionLines ?? 1, options.runtimeNode, options.functionDurationMs ?? 0),
+      options.runtime === 'sh'
+        ? shellRuntimeSource(options.functionDurationMs ?? 0)
+        : runtimeSource(options.functionLines ?? 1, options.runtimeNode, options.functionDurationMs ?? 0),
     );
     await chmod(bootstrap, 0o755);
     const [invokePort, apiPort] = [await freePort(), await freePort()];

@@ -333,9 +333,9 @@ export class Emulator extends EventEmitter {
   // ----- Init -------------------------------------------------------------
 
   /**
-   * Whether a verdict since `mark` ends Init now. An init/error does not while its
-   * extension still runs: as in RIE, Init goes on until that process exits or the
-   * Init limit, and its later calls are refused (403 InvalidExtensionState).
+   * Whether a verdict since `mark` ends Init now. An init/error or exit/error does not
+   * while its extension still runs: as in RIE, Init goes on until that process exits or
+   * the Init limit, and its later calls are refused (403 InvalidExtensionState).
    */
   private initEndedBy(mark: number, agents: Agent[]): boolean {
     return this.verdictLog.all
@@ -344,8 +344,8 @@ export class Emulator extends EventEmitter {
         (verdict) =>
           isFatal(verdict.kind) &&
           !(
-            verdict.kind === 'init-error' &&
-            agents.some((agent) => agent.name === verdict.extension && agent.state === 'InitError' && !agent.exited)
+            (verdict.kind === 'init-error' || verdict.kind === 'exit-error') &&
+            agents.some((agent) => agent.name === verdict.extension && reportedAndRunning(agent))
           ),
       );
   }
@@ -471,7 +471,7 @@ export class Emulator extends EventEmitter {
         this.initEndedBy(mark, agents) ||
         (agents.every((agent) => agent.state !== 'Started' || agent.exited) &&
           this.registeredAgents().every((agent) => agent.state !== 'Registered' || agent.exited) &&
-          !agents.some((agent) => agent.state === 'InitError' && !agent.exited)),
+          !agents.some(reportedAndRunning)),
       deadline,
       true,
     );
@@ -479,6 +479,18 @@ export class Emulator extends EventEmitter {
     const interrupted = !settled && this.interrupted() && Date.now() < deadline;
     const timedOut = !this.failedSince(mark) && !interrupted && Date.now() >= deadline;
     if (timedOut) this.initTimeoutVerdicts(agents);
+    const stillReporting = agents.filter(reportedAndRunning);
+    if (!this.managedInstances && !settled && !interrupted) {
+      // On demand, RIE resets such an Init for its timeout (its LMI mode for the reported error only).
+      for (const agent of stillReporting) {
+        this.addVerdict({
+          kind: 'init-timeout',
+          errorType: 'Sandbox.Timedout',
+          extension: agent.name,
+          message: `reported ${agent.state === 'InitError' ? 'init/error' : 'exit/error'} but kept running until the ${this.describeLimit(this.options.initTimeoutMs ?? defaults.initTimeoutMs)} Init limit; Lambda waits for it to exit`,
+        });
+      }
+    }
     if (!runtimeDone) {
       this.hub.publish('platform.initRuntimeDone', {
         initializationType: this.initializationType,
@@ -870,12 +882,12 @@ export class Emulator extends EventEmitter {
     const delivery = budget > 0 ? this.hub.flush(deadline) : Promise.resolve(true);
 
     for (const agent of live) {
-      if (
-        agent.id !== undefined &&
-        agent.events.includes('SHUTDOWN') &&
-        agent.state !== 'InitError' &&
-        agent.state !== 'ExitError'
-      ) {
+      const subscribed = agent.id !== undefined && agent.events.includes('SHUTDOWN');
+      if (subscribed && (agent.state === 'InitError' || agent.state === 'ExitError')) {
+        // As RIE (rapid/shutdown.go): no event for it (its next calls are refused), but it has
+        // until the deadline to exit, and is SIGKILLed then.
+        continue;
+      } else if (subscribed) {
         this.api.deliver(agent, { eventType: 'SHUTDOWN', shutdownReason: reason, deadlineMs: deadline });
       } else {
         this.kill(agent, 'not-subscribed');
@@ -887,8 +899,10 @@ export class Emulator extends EventEmitter {
     await this.waitUntil(() => live.every((agent) => agent.exited), deadline);
     const stragglers = live.filter((agent) => !agent.exited);
     for (const agent of stragglers) {
+      const reported = agent.state === 'InitError' || agent.state === 'ExitError';
       this.kill(agent, 'deadline');
-      if (interrupted) continue;
+      // One that reported init/error or exit/error has its verdict already; RIE records no ShutdownFailed for it.
+      if (interrupted || reported) continue;
       this.addVerdict({
         kind: 'shutdown-timeout',
         errorType: 'Extension.ShutdownFailed',
@@ -1013,4 +1027,9 @@ export class Emulator extends EventEmitter {
       timeline: this.recorder.entries(),
     };
   }
+}
+
+/** An extension that reported init/error or exit/error and has not exited: Init waits for it. */
+function reportedAndRunning(agent: Agent): boolean {
+  return (agent.state === 'InitError' || agent.state === 'ExitError') && !agent.exited;
 }
