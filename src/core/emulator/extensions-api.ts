@@ -12,6 +12,8 @@ import type { ExtensionEventType, ExtensionState, Phase, Verdict } from './types
  */
 
 export const maxExtensions = 10;
+/** Refused registrations noted in the timeline, at most. */
+export const maxRefusalNotes = 100;
 
 export interface Agent {
   name: string;
@@ -153,6 +155,7 @@ export class ExtensionsApi {
   private readonly server: http.Server;
   private readonly sockets = new Set<import('node:net').Socket>();
   logsApiCalls = 0;
+  private refusalNotes = 0;
 
   constructor(private readonly host: ApiHost) {
     // Node would answer a request without Host with a bare 400 before any handler ran; RIE's clients
@@ -409,7 +412,7 @@ export class ExtensionsApi {
           ? `${shown}: ErrorInvalidEventType`
           : `${shown}: ShutdownEventNotSupportedForInternalExtension`;
         // A refused request is the extension's to recover from (RIE records no error): a note, not a verdict.
-        this.host.note(
+        this.refusalNote(
           invalid
             ? `register refused (403 Extension.InvalidEventType): it asked for event "${shown}"; the only events are INVOKE and SHUTDOWN`
             : `register refused (403 Extension.InvalidEventType): "${name}" matches no file in extensions/, so Lambda registers it as an internal extension, and internal extensions cannot receive SHUTDOWN`,
@@ -503,7 +506,7 @@ export class ExtensionsApi {
   ): boolean {
     if (external === undefined) {
       if (events.length === 0) return false;
-      this.host.note(
+      this.refusalNote(
         `register refused (403 Extension.InvalidEventType): "${name}" matches no file in extensions/, so Lambda registers it as an internal extension, and on Managed Instances internal extensions cannot register any event`,
         name,
       );
@@ -513,7 +516,7 @@ export class ExtensionsApi {
     const refused = events.find((event) => event !== 'SHUTDOWN');
     if (refused === undefined) return false;
     const shown = capped(refused, maxHeaderValueLength);
-    this.host.note(
+    this.refusalNote(
       `register refused (403 Extension.InvalidEventType): it asked for event "${shown}"; on Managed Instances an external extension may register SHUTDOWN only (no INVOKE: do per-invoke work on a timer, or read the Telemetry API)`,
       name,
     );
@@ -522,7 +525,16 @@ export class ExtensionsApi {
   }
 
   private registrationRefused(name: string, message: string): void {
-    this.host.note(`register refused (403 Extension.TooManyExtensions): ${message}`, name);
+    this.refusalNote(`register refused (403 Extension.TooManyExtensions): ${message}`, name);
+  }
+
+  /** A note on a refused register; a looping extension could make millions, so the first `maxRefusalNotes` only. */
+  private refusalNote(text: string, name: string): void {
+    this.refusalNotes += 1;
+    if (this.refusalNotes <= maxRefusalNotes) this.host.note(text, name);
+    else if (this.refusalNotes === maxRefusalNotes + 1) {
+      this.host.note(`more than ${maxRefusalNotes} refused registrations; later ones are not noted`);
+    }
   }
 
   private next(agent: Agent, response: http.ServerResponse): void {
