@@ -646,7 +646,8 @@ export const agreedDifferences: AgreedDifference[] = [
     differs: 'lines',
     rie: 'no `accountId`',
     dev: '`accountId` when asked for',
-    reason: 'RIE on demand never sends it; Lambda does when the extension asks with `Lambda-Extension-Accept-Feature: accountId`',
+    reason:
+      'RIE on demand never sends it; Lambda does when the extension asks with `Lambda-Extension-Accept-Feature: accountId`',
     source: 'Extensions API reference (register); RIE `internal/lambda/rapi/handler/agentregister.go`',
   },
   {
@@ -655,7 +656,7 @@ export const agreedDifferences: AgreedDifference[] = [
     differs: 'lines',
     rie: '405, empty body',
     dev: '405 `MethodNotAllowed`',
-    reason: 'same status; `ext dev` answers every refusal in the API\'s error model, so the extension can log why',
+    reason: "same status; `ext dev` answers every refusal in the API's error model, so the extension can log why",
     source: "RIE's router (chi) answers 405 itself",
   },
   ...[
@@ -668,17 +669,15 @@ export const agreedDifferences: AgreedDifference[] = [
     'telemetry-before-register',
     'telemetry-twice',
     'telemetry-after-init',
-  ].map(
-    (id): AgreedDifference => ({
-      id,
-      modes: ['on-demand'],
-      differs: 'lines',
-      rie: '202 `Telemetry.NotSupported`',
-      dev: "Lambda's answers (200 `\"OK\"`, 400 `ValidationError`, 403 …)",
-      reason: 'RIE on demand has no Telemetry API; `ext dev` emulates it, with the rules its LMI mode checks',
-      source: 'RIE `internal/lambda/rapi/handler/runtimelogs_stub.go`; Telemetry API reference',
-    }),
-  ),
+  ].map((id): AgreedDifference => ({
+    id,
+    modes: ['on-demand'],
+    differs: 'lines',
+    rie: '202 `Telemetry.NotSupported`',
+    dev: 'Lambda\'s answers (200 `"OK"`, 400 `ValidationError`, 403 …)',
+    reason: 'RIE on demand has no Telemetry API; `ext dev` emulates it, with the rules its LMI mode checks',
+    source: 'RIE `internal/lambda/rapi/handler/runtimelogs_stub.go`; Telemetry API reference',
+  })),
   {
     id: 'telemetry-twice',
     modes: ['managed-instances'],
@@ -694,7 +693,8 @@ export const agreedDifferences: AgreedDifference[] = [
     differs: 'outcome',
     rie: '`Extension.ExitError`, then the invoke waits for the function timeout',
     dev: '`Extension.ExitError`, the invoke fails at once',
-    reason: 'after an `exit/error` during an invoke, RIE on demand waits for `next` until the function timeout; the error is the same, waiting only delays it',
+    reason:
+      'after an `exit/error` during an invoke, RIE on demand waits for `next` until the function timeout; the error is the same, waiting only delays it',
     source: 'RIE `internal/lambda/rapid` (invoke waits for every extension to be ready)',
   },
   {
@@ -712,17 +712,16 @@ export const agreedDifferences: AgreedDifference[] = [
       ['fork-child-outlives', 'outcome', 'killed at the Shutdown deadline', 'exits at SHUTDOWN and passes'],
       ['crash-during-invoke', 'outcome', 'no error recorded', '`Extension.Crash`'],
     ] as const
-  ).map(
-    ([id, differs, rie, dev]): AgreedDifference => ({
-      id,
-      modes: ['managed-instances'],
-      differs,
-      rie,
-      dev,
-      reason: "RIE's LMI supervisor misses a process's exit while a child (here `sleep` or a parked `curl`) holds its stdout",
-      source: 'RIE LMI `LocalProcessSupervisor`; on demand RIE sees the exit',
-    }),
-  ),
+  ).map(([id, differs, rie, dev]): AgreedDifference => ({
+    id,
+    modes: ['managed-instances'],
+    differs,
+    rie,
+    dev,
+    reason:
+      "RIE's LMI supervisor misses a process's exit while a child (here `sleep` or a parked `curl`) holds its stdout",
+    source: 'RIE LMI `LocalProcessSupervisor`; on demand RIE sees the exit',
+  })),
 ];
 
 export function differencesTable(): string {

@@ -239,7 +239,16 @@ describe('the table of agreed differences', () => {
       assert.ok(difference.source.length > 0 && difference.reason.length > 0, difference.id);
     }
     const readme = await readFile(path.join(repositoryRoot, 'README.md'), 'utf8');
-    assert.ok(readme.includes(differencesTable()), `README.md lacks the table:\n${differencesTable()}`);
+    // Compared cell by cell: prettier pads the README's copy into columns.
+    const cells = (line: string) =>
+      line
+        .split('|')
+        .map((cell) => cell.trim().replace(/^-+$/u, '-'))
+        .join('|');
+    const readmeRows = new Set(readme.split('\n').map(cells));
+    for (const row of differencesTable().split('\n')) {
+      assert.ok(readmeRows.has(cells(row)), `README.md lacks this row of the table:\n${row}`);
+    }
     const counts = modes.map((mode) => {
       const differing = agreedDifferences.filter((difference) => difference.modes.includes(mode)).length;
       return `${mode}: ${cases.length - differing} of ${cases.length} cases agree`;

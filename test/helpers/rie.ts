@@ -165,16 +165,20 @@ export async function runUnderRie(binary: string, options: RieRunOptions): Promi
     ].join('\n');
     // A PID namespace of its own, with RIE as its init: when RIE ends, every process it started
     // (and anything they forked) ends with it, so concurrent runs leave nothing behind.
-    const child = spawn('unshare', [...namespaceFlags(), '--pid', '--fork', '--kill-child', '--mount-proc', 'sh', '-c', script], {
-      env: {
-        ...process.env,
-        AWS_LAMBDA_FUNCTION_NAME: 'conformance',
-        AWS_LAMBDA_FUNCTION_TIMEOUT: '10',
-        ...(managed ? { AWS_LAMBDA_MAX_CONCURRENCY: String(options.concurrency ?? 2) } : {}),
-        ...options.env,
+    const child = spawn(
+      'unshare',
+      [...namespaceFlags(), '--pid', '--fork', '--kill-child', '--mount-proc', 'sh', '-c', script],
+      {
+        env: {
+          ...process.env,
+          AWS_LAMBDA_FUNCTION_NAME: 'conformance',
+          AWS_LAMBDA_FUNCTION_TIMEOUT: '10',
+          ...(managed ? { AWS_LAMBDA_MAX_CONCURRENCY: String(options.concurrency ?? 2) } : {}),
+          ...options.env,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    );
     let log = '';
     child.stdout.on('data', (chunk: Buffer) => (log += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (log += chunk.toString()));
@@ -235,7 +239,7 @@ function post(port: number, timeoutMs: number): Promise<{ status: number; body: 
 /** Sends SIGTERM to the process `unshare --fork` started (RIE, once the script has exec'd it). */
 function terminate(unsharePid: number | undefined): void {
   if (unsharePid === undefined) return;
-  let children = '';
+  let children: string;
   try {
     children = readFileSync(`/proc/${unsharePid}/task/${unsharePid}/children`, 'utf8');
   } catch {

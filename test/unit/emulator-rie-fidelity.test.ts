@@ -25,12 +25,7 @@ async function run(id: string, managed: boolean, invokes?: number): Promise<Emul
   const testCase = fixture(id);
   const layer = await makeLayer();
   layers.push(layer);
-  await addFile(
-    layer,
-    'fixture',
-    testCase.file?.content ?? testCase.script ?? '',
-    testCase.file?.mode ?? 0o755,
-  );
+  await addFile(layer, 'fixture', testCase.file?.content ?? testCase.script ?? '', testCase.file?.mode ?? 0o755);
   return runEmulator({
     layerDirectory: layer,
     invokes: invokes ?? testCase.invokes ?? 1,
