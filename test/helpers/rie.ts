@@ -1,4 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { chmod, cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
@@ -45,7 +46,7 @@ function namespaceFlags(): string[] {
  * The smallest runtime that answers every invoke: it prints `functionLines`
  * lines (the function's own log output), then returns `{"ok":true}`.
  */
-function runtimeSource(functionLines: number, runtimeNode?: string): string {
+function runtimeSource(functionLines: number, runtimeNode?: string, durationMs = 0): string {
   return `#!${runtimeNode ?? '/usr/bin/env node'}
 'use strict';
 const http = require('node:http');
@@ -67,12 +68,38 @@ async function serve() {
     const next = await call('GET', '/2018-06-01/runtime/invocation/next');
     const id = next.headers['lambda-runtime-aws-request-id'];
     for (let line = 0; line < ${functionLines}; line += 1) console.log('conformance function line ' + line + ' of ' + id);
+    await new Promise((resolve) => setTimeout(resolve, ${durationMs}));
     await call('POST', '/2018-06-01/runtime/invocation/' + id + '/response', '{"ok":true}');
   }
 }
 // Managed instances run several invokes at once: one loop per slot.
 const slots = Number(process.env.AWS_LAMBDA_MAX_CONCURRENCY || 1);
 for (let slot = 0; slot < slots; slot += 1) serve().catch((error) => { console.error(error); process.exit(1); });
+`;
+}
+
+/**
+ * The same stand-in runtime in sh and curl: it starts in milliseconds where
+ * node can take seconds on a loaded machine, and RIE's Init waits for it, so
+ * timing-sensitive cases keep their phases apart.
+ */
+function shellRuntimeSource(durationMs: number): string {
+  const seconds = `${Math.floor(durationMs / 1000)}.${String(durationMs % 1000).padStart(3, '0')}`;
+  return `#!/bin/sh
+api="http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime"
+serve() {
+  headers=$(mktemp)
+  while :; do
+    curl -s -D "$headers" -o /dev/null "$api/invocation/next" || exit 1
+    id=$(sed -n 's/^[Ll]ambda-[Rr]untime-[Aa]ws-[Rr]equest-[Ii]d: *//p' "$headers" | tr -d '\r')
+    echo "conformance function line 0 of $id"
+    sleep ${seconds}
+    curl -s -o /dev/null -X POST -d '{"ok":true}' "$api/invocation/$id/response"
+  done
+}
+slots=\${AWS_LAMBDA_MAX_CONCURRENCY:-1}
+while [ "$slots" -gt 0 ]; do serve & slots=$((slots - 1)); done
+wait
 `;
 }
 
@@ -89,6 +116,10 @@ export interface RieRunOptions {
   invokeTimeoutMs?: number;
   /** The node that runs the stand-in function runtime, by absolute path, so PATH may hold none. Default: PATH's. */
   runtimeNode?: string;
+  /** How long the stand-in function works on each invoke (as `ext dev --function-duration`). Default 0. */
+  functionDurationMs?: number;
+  /** `sh`: the stand-in runtime in sh and curl (one function line per invoke). Default `node`. */
+  runtime?: 'node' | 'sh';
 }
 
 export interface RieRun {
@@ -113,7 +144,12 @@ export async function runUnderRie(binary: string, options: RieRunOptions): Promi
     const task = path.join(workspace, 'task');
     await mkdir(task, { mode: 0o755 });
     const bootstrap = path.join(task, 'bootstrap');
-    await writeFile(bootstrap, runtimeSource(options.functionLines ?? 1, options.runtimeNode));
+    await writeFile(
+      bootstrap,
+      options.runtime === 'sh'
+        ? shellRuntimeSource(options.functionDurationMs ?? 0)
+        : runtimeSource(options.functionLines ?? 1, options.runtimeNode, options.functionDurationMs ?? 0),
+    );
     await chmod(bootstrap, 0o755);
     const [invokePort, apiPort] = [await freePort(), await freePort()];
     const managed = options.mode === 'managed-instances';
@@ -127,16 +163,22 @@ export async function runUnderRie(binary: string, options: RieRunOptions): Promi
       `mount --bind ${quote(task)} /var/task`,
       `exec ${quote(binary)} --runtime-interface-emulator-address 127.0.0.1:${invokePort} --runtime-api-address 127.0.0.1:${apiPort} ${managed ? '' : '/var/task/bootstrap'}`,
     ].join('\n');
-    const child = spawn('unshare', [...namespaceFlags(), 'sh', '-c', script], {
-      env: {
-        ...process.env,
-        AWS_LAMBDA_FUNCTION_NAME: 'conformance',
-        AWS_LAMBDA_FUNCTION_TIMEOUT: '10',
-        ...(managed ? { AWS_LAMBDA_MAX_CONCURRENCY: String(options.concurrency ?? 2) } : {}),
-        ...options.env,
+    // A PID namespace of its own, with RIE as its init: when RIE ends, every process it started
+    // (and anything they forked) ends with it, so concurrent runs leave nothing behind.
+    const child = spawn(
+      'unshare',
+      [...namespaceFlags(), '--pid', '--fork', '--kill-child', '--mount-proc', 'sh', '-c', script],
+      {
+        env: {
+          ...process.env,
+          AWS_LAMBDA_FUNCTION_NAME: 'conformance',
+          AWS_LAMBDA_FUNCTION_TIMEOUT: '10',
+          ...(managed ? { AWS_LAMBDA_MAX_CONCURRENCY: String(options.concurrency ?? 2) } : {}),
+          ...options.env,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    );
     let log = '';
     child.stdout.on('data', (chunk: Buffer) => (log += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (log += chunk.toString()));
@@ -148,7 +190,8 @@ export async function runUnderRie(binary: string, options: RieRunOptions): Promi
     for (let index = 0; index < options.invokes && running; index += 1) {
       invokes.push(await invoke(invokePort, options.invokeTimeoutMs ?? 15_000, () => running));
     }
-    child.kill('SIGTERM');
+    // unshare does not pass signals on: SIGTERM goes to RIE itself, the namespace's init.
+    terminate(child.pid);
     const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
     const exitCode = await exited;
     clearTimeout(killer);
@@ -191,6 +234,24 @@ function post(port: number, timeoutMs: number): Promise<{ status: number; body: 
     request.on('error', reject);
     request.end('{}');
   });
+}
+
+/** Sends SIGTERM to the process `unshare --fork` started (RIE, once the script has exec'd it). */
+function terminate(unsharePid: number | undefined): void {
+  if (unsharePid === undefined) return;
+  let children: string;
+  try {
+    children = readFileSync(`/proc/${unsharePid}/task/${unsharePid}/children`, 'utf8');
+  } catch {
+    return; // already gone
+  }
+  for (const pid of children.trim().split(/\s+/u).filter(Boolean)) {
+    try {
+      process.kill(Number(pid), 'SIGTERM');
+    } catch {
+      // exited meanwhile
+    }
+  }
 }
 
 function quote(text: string): string {

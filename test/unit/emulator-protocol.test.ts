@@ -228,7 +228,8 @@ describe('emulator protocol', () => {
     );
     const ok = await put({ ...good, buffering: { maxItems: 1000, maxBytes: 262144, timeoutMs: 25 } });
     assert.equal(ok.status, 200, ok.body);
-    assert.equal(ok.body, 'OK');
+    assert.equal(ok.body, '"OK"');
+    assert.match(String(ok.headers['content-type']), /application\/json/);
   });
 
   test('logs API answers 202 as a local environment does', async () => {

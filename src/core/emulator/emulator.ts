@@ -23,7 +23,7 @@ import type {
   TimelineKind,
   Verdict,
 } from './types.js';
-import { maxNonFatalVerdicts, VerdictLog } from './verdicts.js';
+import { isFatal, maxNonFatalVerdicts, VerdictLog } from './verdicts.js';
 import { maxManagedInstancesConcurrency } from './limits.js';
 
 /** A fake account id, returned when an extension asks for the accountId feature. */
@@ -332,13 +332,34 @@ export class Emulator extends EventEmitter {
 
   // ----- Init -------------------------------------------------------------
 
+  /**
+   * Whether a verdict since `mark` ends Init now. An init/error or exit/error does not
+   * while its extension still runs: as in RIE, Init goes on until that process exits or
+   * the Init limit, and its later calls are refused (403 InvalidExtensionState).
+   */
+  private initEndedBy(mark: number, agents: Agent[]): boolean {
+    return this.verdictLog.all
+      .slice(mark)
+      .some(
+        (verdict) =>
+          isFatal(verdict.kind) &&
+          !(
+            (verdict.kind === 'init-error' || verdict.kind === 'exit-error') &&
+            agents.some((agent) => agent.name === verdict.extension && reportedAndRunning(agent))
+          ),
+      );
+  }
+
   private async launch(agent: Agent, environment: Record<string, string>): Promise<void> {
     const error = await this.processes.start(agent, environment);
     if (error === undefined) return;
     agent.state = 'LaunchError';
     this.addVerdict({
       kind: 'launch-error',
-      errorType: 'Extension.LaunchError',
+      // RIE's LMI mode names an exec refused for permissions PermissionDenied (core/registrations.go
+      // MapErrorToAgentInfoErrorType); on demand every exec failure is Extension.LaunchError.
+      errorType:
+        this.managedInstances && /: permission denied/u.test(error) ? 'PermissionDenied' : 'Extension.LaunchError',
       extension: agent.name,
       message: error,
     });
@@ -425,7 +446,7 @@ export class Emulator extends EventEmitter {
 
     // Extension init: wait until every launched extension has registered (or failed).
     await this.waitUntil(
-      () => this.failedSince(mark) || agents.every((agent) => agent.state !== 'Started' || agent.exited),
+      () => this.initEndedBy(mark, agents) || agents.every((agent) => agent.state !== 'Started' || agent.exited),
       deadline,
       true,
     );
@@ -447,9 +468,10 @@ export class Emulator extends EventEmitter {
     // Init ends when every registered extension has called event/next.
     const settled = await this.waitUntil(
       () =>
-        this.failedSince(mark) ||
+        this.initEndedBy(mark, agents) ||
         (agents.every((agent) => agent.state !== 'Started' || agent.exited) &&
-          this.registeredAgents().every((agent) => agent.state !== 'Registered' || agent.exited)),
+          this.registeredAgents().every((agent) => agent.state !== 'Registered' || agent.exited) &&
+          !agents.some(reportedAndRunning)),
       deadline,
       true,
     );
@@ -457,6 +479,18 @@ export class Emulator extends EventEmitter {
     const interrupted = !settled && this.interrupted() && Date.now() < deadline;
     const timedOut = !this.failedSince(mark) && !interrupted && Date.now() >= deadline;
     if (timedOut) this.initTimeoutVerdicts(agents);
+    const stillReporting = agents.filter(reportedAndRunning);
+    if (!this.managedInstances && !settled && !interrupted) {
+      // On demand, RIE resets such an Init for its timeout (its LMI mode for the reported error only).
+      for (const agent of stillReporting) {
+        this.addVerdict({
+          kind: 'init-timeout',
+          errorType: 'Sandbox.Timedout',
+          extension: agent.name,
+          message: `reported ${agent.state === 'InitError' ? 'init/error' : 'exit/error'} but kept running until the ${this.describeLimit(this.options.initTimeoutMs ?? defaults.initTimeoutMs)} Init limit; Lambda waits for it to exit`,
+        });
+      }
+    }
     if (!runtimeDone) {
       this.hub.publish('platform.initRuntimeDone', {
         initializationType: this.initializationType,
@@ -479,7 +513,7 @@ export class Emulator extends EventEmitter {
       const events = `[${agent.events.join(', ')}]`;
       const errorType =
         agent.state === 'LaunchError'
-          ? ' Error Type: Extension.LaunchError'
+          ? ` Error Type: ${this.verdictLog.of(agent.name).find((verdict) => verdict.kind === 'launch-error')?.errorType ?? 'Extension.LaunchError'}`
           : agent.reportedErrorType
             ? ` Error Type: ${agent.reportedErrorType}`
             : '';
@@ -848,12 +882,12 @@ export class Emulator extends EventEmitter {
     const delivery = budget > 0 ? this.hub.flush(deadline) : Promise.resolve(true);
 
     for (const agent of live) {
-      if (
-        agent.id !== undefined &&
-        agent.events.includes('SHUTDOWN') &&
-        agent.state !== 'InitError' &&
-        agent.state !== 'ExitError'
-      ) {
+      const subscribed = agent.id !== undefined && agent.events.includes('SHUTDOWN');
+      if (subscribed && (agent.state === 'InitError' || agent.state === 'ExitError')) {
+        // As RIE (rapid/shutdown.go): no event for it (its next calls are refused), but it has
+        // until the deadline to exit, and is SIGKILLed then.
+        continue;
+      } else if (subscribed) {
         this.api.deliver(agent, { eventType: 'SHUTDOWN', shutdownReason: reason, deadlineMs: deadline });
       } else {
         this.kill(agent, 'not-subscribed');
@@ -865,13 +899,18 @@ export class Emulator extends EventEmitter {
     await this.waitUntil(() => live.every((agent) => agent.exited), deadline);
     const stragglers = live.filter((agent) => !agent.exited);
     for (const agent of stragglers) {
+      const reported = agent.state === 'InitError' || agent.state === 'ExitError';
       this.kill(agent, 'deadline');
-      if (interrupted) continue;
+      // One that reported init/error or exit/error has its verdict already; RIE records no ShutdownFailed for it.
+      if (interrupted || reported) continue;
       this.addVerdict({
         kind: 'shutdown-timeout',
         errorType: 'Extension.ShutdownFailed',
         extension: agent.name,
-        message: `still running at the Shutdown deadline (${this.describeLimit(baseBudget)} after SHUTDOWN ${reason}); SIGKILLed`,
+        message:
+          agent.lostEvents?.includes('SHUTDOWN') === true
+            ? `never received SHUTDOWN: a client timeout on event/next dropped the call Lambda wrote it into, so it was lost (event/next must have no client timeout); SIGKILLed at the Shutdown deadline (${this.describeLimit(baseBudget)})`
+            : `still running at the Shutdown deadline (${this.describeLimit(baseBudget)} after SHUTDOWN ${reason}); SIGKILLed`,
       });
     }
     if (stragglers.length > 0) await this.waitUntil(() => stragglers.every((agent) => agent.exited), Date.now() + 1000);
@@ -988,4 +1027,9 @@ export class Emulator extends EventEmitter {
       timeline: this.recorder.entries(),
     };
   }
+}
+
+/** An extension that reported init/error or exit/error and has not exited: Init waits for it. */
+function reportedAndRunning(agent: Agent): boolean {
+  return (agent.state === 'InitError' || agent.state === 'ExitError') && !agent.exited;
 }

@@ -12,6 +12,8 @@ import type { ExtensionEventType, ExtensionState, Phase, Verdict } from './types
  */
 
 export const maxExtensions = 10;
+/** Refused registrations noted in the timeline, at most. */
+export const maxRefusalNotes = 100;
 
 export interface Agent {
   name: string;
@@ -24,6 +26,13 @@ export interface Agent {
   pid?: number;
   /** The parked `event/next` request, waiting for an event. */
   pendingNext?: http.ServerResponse;
+  /**
+   * The parked call was dropped by the client (a client timeout). Lambda does not notice: it still
+   * counts the extension as waiting and writes the next event into the dead call, where it is lost.
+   */
+  nextDropped?: boolean;
+  /** Events lost that way, in order (e.g. INVOKE, SHUTDOWN). */
+  lostEvents?: string[];
   /** An event to hand out on the next `event/next` call. */
   queuedEvent?: Record<string, unknown>;
   /** When the extension last called `event/next` (epoch ms). */
@@ -61,6 +70,8 @@ const validEvents: readonly string[] = ['INVOKE', 'SHUTDOWN'];
 /** The one schema RIE's LMI subscription schema accepts (…/telemetry/schema/telemetry-subscription-schema.json). */
 export const managedInstancesTelemetrySchemaVersion = '2025-01-29';
 const maxBodyBytes = 1024 * 1024;
+/** What RIE's LMI mode takes for an extension's own error type (unanchored, as there). */
+const extensionErrorTypePattern = /Extension\.[A-Z][a-zA-Z]+/u;
 
 function send(
   response: http.ServerResponse,
@@ -144,6 +155,7 @@ export class ExtensionsApi {
   private readonly server: http.Server;
   private readonly sockets = new Set<import('node:net').Socket>();
   logsApiCalls = 0;
+  private refusalNotes = 0;
 
   constructor(private readonly host: ApiHost) {
     // Node would answer a request without Host with a bare 400 before any handler ran; RIE's clients
@@ -222,6 +234,7 @@ export class ExtensionsApi {
   releasePending(agent: Agent): void {
     const pending = agent.pendingNext;
     agent.pendingNext = undefined;
+    agent.nextDropped = false;
     if (pending !== undefined && !pending.writableEnded) pending.destroy();
   }
 
@@ -245,7 +258,17 @@ export class ExtensionsApi {
     if (event['eventType'] === 'SHUTDOWN') agent.shutdownSent = true;
     agent.state = 'Running';
     const pending = agent.pendingNext;
-    if (pending !== undefined && !pending.writableEnded && !pending.destroyed) {
+    if (agent.nextDropped === true) {
+      // As RIE: the event goes into the call the client already dropped, and is lost.
+      agent.pendingNext = undefined;
+      agent.nextDropped = false;
+      const eventType = String(event['eventType']);
+      (agent.lostEvents ??= []).push(eventType);
+      this.host.note(
+        `${eventType} lost: Lambda wrote it into the event/next call ${agent.name} had already dropped (a client timeout on event/next; event/next must have none)`,
+        agent.name,
+      );
+    } else if (pending !== undefined && !pending.writableEnded && !pending.destroyed) {
       agent.pendingNext = undefined;
       this.writeEvent(pending, event);
     } else {
@@ -388,14 +411,13 @@ export class ExtensionsApi {
         const message = invalid
           ? `${shown}: ErrorInvalidEventType`
           : `${shown}: ShutdownEventNotSupportedForInternalExtension`;
-        this.host.verdict({
-          kind: 'invalid-event-type',
-          errorType: 'Extension.InvalidEventType',
-          extension: name,
-          message: invalid
-            ? `register asked for event "${shown}"; the only events are INVOKE and SHUTDOWN`
-            : `"${name}" matches no file in extensions/, so Lambda registers it as an internal extension, and internal extensions cannot receive SHUTDOWN`,
-        });
+        // A refused request is the extension's to recover from (RIE records no error): a note, not a verdict.
+        this.refusalNote(
+          invalid
+            ? `register refused (403 Extension.InvalidEventType): it asked for event "${shown}"; the only events are INVOKE and SHUTDOWN`
+            : `register refused (403 Extension.InvalidEventType): "${name}" matches no file in extensions/, so Lambda registers it as an internal extension, and internal extensions cannot receive SHUTDOWN`,
+          name,
+        );
         forbidden(response, 'Extension.InvalidEventType', message);
         return;
       }
@@ -484,35 +506,35 @@ export class ExtensionsApi {
   ): boolean {
     if (external === undefined) {
       if (events.length === 0) return false;
-      this.host.verdict({
-        kind: 'invalid-event-type',
-        errorType: 'Extension.InvalidEventType',
-        extension: name,
-        message: `"${name}" matches no file in extensions/, so Lambda registers it as an internal extension, and on Managed Instances internal extensions cannot register any event`,
-      });
+      this.refusalNote(
+        `register refused (403 Extension.InvalidEventType): "${name}" matches no file in extensions/, so Lambda registers it as an internal extension, and on Managed Instances internal extensions cannot register any event`,
+        name,
+      );
       forbidden(response, 'Extension.InvalidEventType', 'No events allowed for internal extensions');
       return true;
     }
     const refused = events.find((event) => event !== 'SHUTDOWN');
     if (refused === undefined) return false;
     const shown = capped(refused, maxHeaderValueLength);
-    this.host.verdict({
-      kind: 'invalid-event-type',
-      errorType: 'Extension.InvalidEventType',
-      extension: name,
-      message: `register asked for event "${shown}"; on Managed Instances an external extension may register SHUTDOWN only (no INVOKE: do per-invoke work on a timer, or read the Telemetry API)`,
-    });
+    this.refusalNote(
+      `register refused (403 Extension.InvalidEventType): it asked for event "${shown}"; on Managed Instances an external extension may register SHUTDOWN only (no INVOKE: do per-invoke work on a timer, or read the Telemetry API)`,
+      name,
+    );
     forbidden(response, 'Extension.InvalidEventType', `${shown}: ErrorInvalidEventType`);
     return true;
   }
 
   private registrationRefused(name: string, message: string): void {
-    this.host.verdict({
-      kind: 'registration-refused',
-      errorType: 'Extension.TooManyExtensions',
-      extension: name,
-      message,
-    });
+    this.refusalNote(`register refused (403 Extension.TooManyExtensions): ${message}`, name);
+  }
+
+  /** A note on a refused register; a looping extension could make millions, so the first `maxRefusalNotes` only. */
+  private refusalNote(text: string, name: string): void {
+    this.refusalNotes += 1;
+    if (this.refusalNotes <= maxRefusalNotes) this.host.note(text, name);
+    else if (this.refusalNotes === maxRefusalNotes + 1) {
+      this.host.note(`more than ${maxRefusalNotes} refused registrations; later ones are not noted`);
+    }
   }
 
   private next(agent: Agent, response: http.ServerResponse): void {
@@ -543,10 +565,11 @@ export class ExtensionsApi {
       agent.pendingNext = response;
       response.on('close', () => {
         if (agent.pendingNext === response && !response.writableEnded) {
-          agent.pendingNext = undefined;
+          // The extension stays Ready, as on Lambda: its next event will be written into this dead call.
+          agent.nextDropped = true;
           if (!agent.exited && this.host.phase() !== 'shutdown') {
             this.host.note(
-              `${agent.name} dropped its pending event/next call (client timeout or closed connection)`,
+              `${agent.name} dropped its pending event/next call (client timeout or closed connection); Lambda still counts it as waiting there, so its next event will be lost`,
               agent.name,
             );
           }
@@ -583,7 +606,7 @@ export class ExtensionsApi {
     }
     const first = agent.state !== 'InitError' && agent.state !== 'ExitError';
     agent.state = kind === 'init' ? 'InitError' : 'ExitError';
-    this.releasePending(agent);
+    // A parked next stays parked and unanswered, as in RIE; the process is killed at Shutdown.
     if (first) {
       agent.reportedErrorType = errorType;
       let detail = '';
@@ -593,9 +616,12 @@ export class ExtensionsApi {
       } catch {
         // The body is optional and RIE ignores it; we only borrow its message when it parses.
       }
+      const generic = kind === 'init' ? 'Extension.InitError' : 'Extension.ExitError';
       this.host.verdict({
         kind: kind === 'init' ? 'init-error' : 'exit-error',
-        errorType: kind === 'init' ? 'Extension.InitError' : 'Extension.ExitError',
+        // RIE's LMI mode keeps the extension's own Extension.* type (GetValidExtensionErrorType in
+        // internal/lambda-managed-instances/rapid/model/error_types.go); on demand it is always the generic one.
+        errorType: this.host.managedInstances() && extensionErrorTypePattern.test(errorType) ? errorType : generic,
         extension: agent.name,
         message: `${agent.name} reported ${kind}/error ${errorType}${detail}`,
       });
@@ -630,7 +656,8 @@ export class ExtensionsApi {
       return;
     }
     this.host.subscribeTelemetry(agent, parsed.request);
-    send(response, 200, 'OK');
+    // The Telemetry API answers the JSON string "OK" (as RIE and the Telemetry API reference).
+    send(response, 200, '"OK"', { 'Content-Type': 'application/json' });
   }
 
   /**

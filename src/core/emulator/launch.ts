@@ -72,11 +72,14 @@ export async function launchProblem(
   if (bytes.toString('latin1', 0, 2) === '#!') {
     const newline = bytes.indexOf(0x0a);
     const line = bytes.toString('latin1', 2, newline === -1 ? bytes.length : newline);
-    if (line.endsWith('\r')) {
-      const interpreter = line.trim().split(/\s+/)[0] ?? '';
-      return `fork/exec ${file}: no such file or directory (bad interpreter "${interpreter}^M": the script has CRLF line endings; convert it to LF)`;
+    // The kernel splits the line at the first space or tab only, and a carriage return is not one: with
+    // CRLF endings the \r sticks to the last word. On the interpreter it cannot be found (a launch
+    // error); on an argument the interpreter starts and fails on it (a crash, which Lambda reports).
+    const words = line.replace(/^[ \t]+/u, '').split(/[ \t]+/u);
+    if (words.length === 1 && line.endsWith('\r')) {
+      return `fork/exec ${file}: no such file or directory (bad interpreter "${line.trim()}^M": the script has CRLF line endings; convert it to LF)`;
     }
-    const interpreter = line.trim().split(/\s+/)[0] ?? '';
+    const interpreter = words[0] ?? '';
     if (interpreter === '' || !path.isAbsolute(interpreter)) {
       return `fork/exec ${file}: exec format error (the shebang "#!${line.trim()}" has no absolute interpreter path)`;
     }
