@@ -35,6 +35,8 @@ export interface DevOptions extends Omit<EmulatorOptions, 'layerDirectory' | 'si
   onStatus?: ((message: string, kind: DevStatusKind) => void) | undefined;
   /** Compiler output while building. */
   onBuildOutput?: ((chunk: string) => void) | undefined;
+  /** TypeScript: check types while building (see typecheck.ts); default true. A type error fails the build. */
+  typecheck?: boolean | undefined;
   signal?: AbortSignal | undefined;
 }
 
@@ -151,6 +153,7 @@ async function obtainLayer(options: DevOptions, watching: boolean): Promise<Obta
       architectures: [architecture],
       outDirectory: path.join('dist', '.dev'),
       onOutput: options.onBuildOutput,
+      typecheck: options.typecheck,
       signal: options.signal,
     });
   } catch (error) {
@@ -185,6 +188,7 @@ function emulatorOptions(options: DevOptions, layer: PreparedLayer, signal: Abor
     emulation: _emulation,
     onStatus: _status,
     onBuildOutput: _output,
+    typecheck: _typecheck,
     signal: _signal,
     ...rest
   } = options;

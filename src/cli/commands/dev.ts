@@ -7,7 +7,7 @@ import type { EmulationPreference } from '../../core/emulator/cpu-emulation/inde
 import { maxManagedInstancesConcurrency } from '../../core/emulator/limits.js';
 import { CliError } from '../../core/errors.js';
 import { escapeControlCharacters, printableLine } from '../../core/text.js';
-import { projectOptions } from '../options.js';
+import { projectOptions, typecheckFlag, typecheckOption } from '../options.js';
 import { withInterruption } from '../run.js';
 import { cyan, dim, red, showsProgress, yellow } from '../terminal.js';
 
@@ -30,6 +30,7 @@ interface DevArguments {
   'managed-instances'?: boolean;
   concurrency?: FlagValue;
   watch?: boolean;
+  typecheck?: boolean;
   cwd: string;
   json?: boolean;
 }
@@ -212,6 +213,7 @@ function devOptions(args: DevArguments, printTimeline: ((entry: TimelineEntry) =
       if (kind !== 'progress' || progress) process.stderr.write(`${kind === 'progress' ? cyan(text) : text}\n`);
     },
     onBuildOutput: (chunk: string) => process.stderr.write(chunk),
+    typecheck: typecheckFlag(args.typecheck),
   };
 }
 
@@ -277,6 +279,7 @@ export const devCommand: CommandModule<object, DevArguments> = {
           defaultDescription: String(defaultManagedInstancesConcurrency),
         },
         watch: { type: 'boolean', describe: 'Rebuild (or re-read the layer) and restart on changes' },
+        ...typecheckOption,
         ...projectOptions,
       })
       .example('$0 dev --invokes 5', 'Build for this machine, then Init, 5 invokes and Shutdown')
