@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -476,6 +476,33 @@ test('--watch re-reads the layer after in-place writes and atomic saves (temp fi
   assert.equal(code, 130, dev.stderr());
   assert.doesNotMatch(dev.stderr(), /internal error/);
   assert.match(dev.stderr(), /cancelled/i);
+});
+
+test('--watch: a type error is reported with its file:line:col, and watching goes on to the fixed source', async () => {
+  const project = await mkdtemp(path.join(os.tmpdir(), 'ext-dev-typed-'));
+  layers.push(project);
+  await writeTypeScriptProject(project, 'console.log("run 1");\n', 'typed-ext');
+  await writeFile(
+    path.join(project, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: { strict: true, noEmit: true, module: 'nodenext', types: [] },
+      include: ['src'],
+    }),
+  );
+  // typescript as npm install gives it to a project.
+  await symlink(path.join(repositoryRoot, 'node_modules'), path.join(project, 'node_modules'));
+  const entry = path.join(project, 'src', 'index.ts');
+  const dev = startDev(['--watch', '--function-duration', '1'], project);
+  const reports = () => count(dev.stdout(), /(?:passed|failed): /);
+  await dev.until(() => dev.stdout().includes('run 1') && reports() >= 1, 'the first run', 120_000);
+  await writeFile(entry, 'const count: number = "two";\nconsole.log(count);\n');
+  await dev.until(() => /type check failed/.test(dev.stderr()), 'the type error', 120_000);
+  assert.match(dev.stderr(), /^src\/index\.ts:1:7 - error TS2322: /m);
+  await writeFile(entry, 'console.log("run 2");\n');
+  await dev.until(() => dev.stdout().includes('run 2') && reports() >= 2, 'the run after the fix', 120_000);
+  assert.equal(dev.child.exitCode, null, 'still watching');
+  dev.child.kill('SIGINT');
+  assert.equal((await dev.exited).code, 130, dev.stderr());
 });
 
 test('Ctrl-C: the current invoke is cut short, a clean Shutdown runs, exit 130, the JSON report says interrupted', async () => {
