@@ -31,6 +31,7 @@ interface DevArguments {
   concurrency?: FlagValue;
   watch?: boolean;
   typecheck?: boolean;
+  node?: string;
   cwd: string;
   json?: boolean;
 }
@@ -214,6 +215,7 @@ function devOptions(args: DevArguments, printTimeline: ((entry: TimelineEntry) =
     },
     onBuildOutput: (chunk: string) => process.stderr.write(chunk),
     typecheck: typecheckFlag(args.typecheck),
+    nodePath: args.node,
   };
 }
 
@@ -233,7 +235,8 @@ export const devCommand: CommandModule<object, DevArguments> = {
           type: 'string',
           choices: ['x86_64', 'arm64'] as const,
           describe: "The function's architecture; another one than this machine's runs under qemu",
-          defaultDescription: "the layer's (from its ELF files), or this machine's",
+          defaultDescription:
+            "the layer's (from its ELF files); when building, this machine's if the project builds it, else the project's",
         },
         emulation: {
           type: 'string',
@@ -280,6 +283,13 @@ export const devCommand: CommandModule<object, DevArguments> = {
         },
         watch: { type: 'boolean', describe: 'Rebuild (or re-read the layer) and restart on changes' },
         ...typecheckOption,
+        node: {
+          type: 'string',
+          requiresArg: true,
+          describe: 'TypeScript: the node binary to run the extension on',
+          defaultDescription:
+            'the Linux node of the project\'s runtime ("nodeVersion", else 22) for --arch, fetched from npm once',
+        },
         ...projectOptions,
       })
       .example('$0 dev --invokes 5', 'Build for this machine, then Init, 5 invokes and Shutdown')
@@ -290,7 +300,8 @@ export const devCommand: CommandModule<object, DevArguments> = {
         'Lambda Managed Instances: 8 invokes, at most 4 at once',
       )
       .example('$0 dev --arch arm64 --invokes 3', 'Build for arm64 and run it under qemu-aarch64 (x86_64 host)')
-      .example('$0 dev --watch', 'Rebuild and restart when sources change'),
+      .example('$0 dev --watch', 'Rebuild and restart when sources change')
+      .example('$0 dev --node "$(command -v node)"', "TypeScript: run on this machine's node, not the runtime's"),
   handler: async (args) => {
     const [{ runDev, watchDev }, { formatTimelineEntry }] = await Promise.all([
       import('../../core/dev.js'),
