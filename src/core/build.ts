@@ -16,6 +16,7 @@ import { CancelledError, CliError, errorMessage } from './errors.js';
 import { isErrorCode, listFiles, replaceDirectory, temporarySibling } from './fs-utils.js';
 import { formatBytes } from './format.js';
 import { OutputDirectory } from './output-ownership.js';
+import { loadPeerDependency } from './peer-dependencies.js';
 import type { BundledNode } from './standalone/index.js';
 import { bundledNodePath } from './standalone/layout.js';
 import { standaloneCompatibilityNote } from './standalone/runtimes.js';
@@ -266,7 +267,11 @@ async function bundleTypeScript(
 ): Promise<LayerFile[]> {
   // require(), not import(): esbuild is CommonJS, and importing it makes Node scan its whole
   // source for export names first (about 15 ms, more than the bundle of a small extension).
-  const esbuild = createRequire(import.meta.url)('esbuild') as typeof import('esbuild');
+  const esbuild = await loadPeerDependency(
+    'esbuild',
+    'bundling a TypeScript extension',
+    () => createRequire(import.meta.url)('esbuild') as typeof import('esbuild'),
+  );
   // At the depth of <out>/<arch>/<name>/index.mjs, so that a source map's relative paths hold in every copy.
   const layerDirectory = path.join(outDirectory, 'bundle');
   const options = {

@@ -44,10 +44,10 @@ export interface TypeCheckResult {
 
 /** The project's tsc: its bin script and version, or undefined when typescript is not installed there. */
 export function projectTypeScript(projectDirectory: string): { tsc: string; version: string } | undefined {
-  const require = createRequire(path.join(path.resolve(projectDirectory), 'package.json'));
+  const fromProject = createRequire(path.join(path.resolve(projectDirectory), 'package.json'));
   try {
-    const manifest = require.resolve('typescript/package.json');
-    const { version } = require(manifest) as { version: string };
+    const manifest = fromProject.resolve('typescript/package.json');
+    const { version } = fromProject(manifest) as { version: string };
     return { tsc: path.join(path.dirname(manifest), 'bin', 'tsc'), version };
   } catch {
     return undefined;

@@ -1,6 +1,7 @@
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { CliError, errorMessage } from '../errors.js';
+import { loadPeerDependency } from '../peer-dependencies.js';
 
 /*
  * The AWS SDK is tens of megabytes of modules: it is imported here, inside
@@ -9,8 +10,10 @@ import { CliError, errorMessage } from '../errors.js';
 export type LambdaSdk = typeof import('@aws-sdk/client-lambda');
 export type S3Sdk = typeof import('@aws-sdk/client-s3');
 
-export const loadLambdaSdk = (): Promise<LambdaSdk> => import('@aws-sdk/client-lambda');
-export const loadS3Sdk = (): Promise<S3Sdk> => import('@aws-sdk/client-s3');
+export const loadLambdaSdk = (): Promise<LambdaSdk> =>
+  loadPeerDependency('@aws-sdk/client-lambda', 'ext publish', () => import('@aws-sdk/client-lambda'));
+export const loadS3Sdk = (): Promise<S3Sdk> =>
+  loadPeerDependency('@aws-sdk/client-s3', 'ext publish', () => import('@aws-sdk/client-s3'));
 
 /**
  * Throttling (429, TooManyRequestsException, SlowDown) and transient network
