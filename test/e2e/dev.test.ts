@@ -593,9 +593,11 @@ describe("a TypeScript project runs on its runtime's node, for its architecture"
           ),
         );
       } else {
+        // No qemu here (or no ${other} glibc for its dynamic node): one error that says so, never a native run.
         assert.equal(result.code, 1, result.stderr);
-        assert.match(result.stderr, new RegExp(`^error: cannot run ${other} binaries on this ${host} machine`, 'm'));
+        assert.match(result.stderr, new RegExp(`^error: .*${other}`, 'm'));
         assert.match(result.stderr, new RegExp(`or pass --arch ${host} to build and run it for this machine`));
+        assert.doesNotMatch(result.stdout + result.stderr, /ran on v/);
       }
       const native = await run(process.execPath, [extBin, 'dev', '--cwd', directory, '--json', '--arch', host], {
         env: environment,
