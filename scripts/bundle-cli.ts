@@ -101,9 +101,17 @@ await rm(outdir, { recursive: true, force: true });
 // One build per bin: a module only ext reaches then lands in ext.mjs itself rather than in a
 // chunk of its own. Node 20 spends about 0.7 ms on each ES module it loads, whatever its size,
 // so twenty small shared chunks cost more than the code in them. The bins never share a process.
-for (const bin of ['ext', 'create']) {
+// `index` is the library API (package.json's exports): bundled like the bins, so that yargs,
+// prompts, handlebars and archiver are no runtime dependencies of the package at all, and
+// `npx create-lambda-extension` installs the one package.
+const entries: Record<string, string> = {
+  ext: path.join(root, 'build', 'src', 'cli', 'ext.js'),
+  create: path.join(root, 'build', 'src', 'cli', 'create.js'),
+  index: path.join(root, 'build', 'src', 'index.js'),
+};
+for (const [bin, entry] of Object.entries(entries)) {
   await build({
-    entryPoints: { [bin]: path.join(root, 'build', 'src', 'cli', `${bin}.js`) },
+    entryPoints: { [bin]: entry },
     outdir,
     chunkNames: `${bin}/[name]-[hash]`,
     outExtension: { '.js': '.mjs' },
@@ -114,8 +122,9 @@ for (const bin of ['ext', 'create']) {
     target: 'node20',
     minifySyntax: true,
     // esbuild (a native binary) stays an installed package, and so does the AWS SDK (CommonJS, which
-    // a bundled dynamic import would hand back as a default export). archiver is bundled: installed, it
-    // is some sixty modules that took ext pack 110-160 ms to load, longer than Node's own start-up.
+    // a bundled dynamic import would hand back as a default export): optional peer dependencies, which
+    // the generated projects install (see src/core/peer-dependencies.ts). archiver is bundled: installed,
+    // it is some sixty modules that took ext pack 110-160 ms to load, longer than Node's own start-up.
     external: ['esbuild', '@aws-sdk/*', '@smithy/*'],
     banner: {
       js: "import { createRequire as __bundleCreateRequire } from 'node:module'; const require = __bundleCreateRequire(import.meta.url);",

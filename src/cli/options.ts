@@ -3,6 +3,7 @@ import { parseArchitectures, type Architecture } from '../core/architectures.js'
 import { configFileName, findProjectDirectory, type ConfigOverrides } from '../core/config.js';
 import { CliError, errorMessage } from '../core/errors.js';
 import { printableLine } from '../core/text.js';
+import { typeCheckDisabledByEnvironment, typeCheckVariable } from '../core/typecheck.js';
 import path from 'node:path';
 
 /** Flags shared by the project commands (build, pack, dev). */
@@ -27,6 +28,20 @@ export const outOption = {
   describe: 'Output directory, relative to the project',
   default: 'dist',
 } as const satisfies Options;
+
+/** build, pack and dev: the project's tsc runs beside esbuild unless this is false. */
+export const typecheckOption = {
+  typecheck: {
+    type: 'boolean',
+    describe: `TypeScript: check types with the project's tsc (incremental, beside esbuild); --no-typecheck skips it (so does ${typeCheckVariable}=off)`,
+    defaultDescription: 'true when the project has a tsconfig.json',
+  },
+} as const satisfies Record<string, Options>;
+
+/** --typecheck as given, else on unless the environment turns it off. */
+export function typecheckFlag(value: boolean | undefined): boolean {
+  return value ?? !typeCheckDisabledByEnvironment();
+}
 
 /** Flags that replace a lambda-extension.json field for one run. */
 export const configOverrideOptions = {

@@ -16,6 +16,7 @@ import { CancelledError, CliError, errorMessage } from './errors.js';
 import { isErrorCode, listFiles, replaceDirectory, temporarySibling } from './fs-utils.js';
 import { formatBytes } from './format.js';
 import { OutputDirectory } from './output-ownership.js';
+import { loadPeerDependency } from './peer-dependencies.js';
 import type { BundledNode } from './standalone/index.js';
 import { bundledNodePath } from './standalone/layout.js';
 import { standaloneCompatibilityNote } from './standalone/runtimes.js';
@@ -35,6 +36,11 @@ export interface BuildOptions extends ConfigOverrides {
   signal?: AbortSignal | undefined;
   /** Standalone layers: where node binaries are cached; default the CLI's cache folder (see standalone/node-cache.ts). */
   nodeCacheDirectory?: string | undefined;
+  /**
+   * TypeScript projects with a tsconfig.json: run the project's tsc beside esbuild, and fail on a type
+   * error before any layer is replaced (see typecheck.ts). Default true; false is --no-typecheck.
+   */
+  typecheck?: boolean | undefined;
 }
 
 export type BuildProgress =
@@ -67,6 +73,8 @@ export interface BuildResult {
   notes: string[];
   /** Set for a standalone TypeScript layer, which carries its own node. */
   standalone?: StandaloneBuild;
+  /** TypeScript: whether tsc checked the types (false with --no-typecheck or without a tsconfig.json). */
+  typeChecked?: boolean;
 }
 
 export interface StandaloneBuild {
@@ -259,7 +267,11 @@ async function bundleTypeScript(
 ): Promise<LayerFile[]> {
   // require(), not import(): esbuild is CommonJS, and importing it makes Node scan its whole
   // source for export names first (about 15 ms, more than the bundle of a small extension).
-  const esbuild = createRequire(import.meta.url)('esbuild') as typeof import('esbuild');
+  const esbuild = await loadPeerDependency(
+    'esbuild',
+    'bundling a TypeScript extension',
+    () => createRequire(import.meta.url)('esbuild') as typeof import('esbuild'),
+  );
   // At the depth of <out>/<arch>/<name>/index.mjs, so that a source map's relative paths hold in every copy.
   const layerDirectory = path.join(outDirectory, 'bundle');
   const options = {
@@ -393,6 +405,7 @@ async function buildOne(
   options: BuildOptions,
   architecture: Architecture,
   output: OutputDirectory,
+  checked: Promise<unknown>,
 ): Promise<BuiltLayer> {
   const outDirectory = output.path;
   const started = performance.now();
@@ -402,6 +415,8 @@ async function buildOne(
     staging = temporarySibling(path.join(outDirectory, architecture), 'build');
     await mkdir(staging);
     await produce(staging, architecture);
+    // A type error fails the build like a compile error: the last good layer stays.
+    await checked;
     if (options.signal?.aborted === true) throw new CancelledError();
     await chmod(staging, 0o755);
     const directory = path.join(outDirectory, architecture);
@@ -451,6 +466,15 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   const requestedNodeVersion = config.language === 'ts' ? standaloneNodeVersion(config) : undefined;
   let standalone: StandaloneBuild | undefined;
   let settled: PromiseSettledResult<BuiltLayer>[];
+  // Started first, so that tsc (seconds) runs while esbuild bundles (milliseconds) and node is fetched.
+  const checked: Promise<{ checked: boolean }> =
+    config.language === 'ts' && options.typecheck !== false
+      ? import('./typecheck.js').then(({ typeCheck }) =>
+          typeCheck({ projectDirectory, onOutput, signal: options.signal }),
+        )
+      : Promise.resolve({ checked: false });
+  // Awaited by each architecture, and below; this keeps a failure that comes first from counting as unhandled.
+  checked.catch(() => {});
   try {
     let produce: LayerProducer;
     if (config.language === 'ts') {
@@ -488,12 +512,14 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       produce = goLayerProducer(config, buildOptions, version, goTemporaryDirectory);
     }
     settled = await Promise.allSettled(
-      architectures.map((architecture) => buildOne(produce, buildOptions, architecture, output)),
+      architectures.map((architecture) => buildOne(produce, buildOptions, architecture, output, checked)),
     );
   } finally {
     await Promise.all(temporaryDirectories.map((directory) => rm(directory, { recursive: true, force: true })));
   }
   throwIfCancelled(options.signal);
+  // The type check's failure is the one to report: a bundling error is usually one of its errors too.
+  const { checked: typeChecked } = await checked;
   const failure = settled.find((outcome) => outcome.status === 'rejected');
   if (failure !== undefined) throw failure.reason;
   const layers = settled.map((outcome) => (outcome as PromiseFulfilledResult<BuiltLayer>).value);
@@ -511,6 +537,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     layers,
     notes,
     ...(standalone === undefined ? {} : { standalone }),
+    ...(config.language === 'ts' ? { typeChecked } : {}),
   };
 }
 

@@ -161,6 +161,17 @@ export function standaloneNodeVersion(config: ExtensionConfig): string | undefin
   return config.nodeVersion ?? defaultStandaloneNodeVersion;
 }
 
+/**
+ * The Node.js major of the oldest Lambda runtime a plain TypeScript layer
+ * targets (nodejs22.x): what ext dev runs it on when "nodeVersion" is not set.
+ */
+export const defaultRuntimeNodeVersion = '22';
+
+/** The node a TypeScript extension runs on: the bundled one (standalone), else the function runtime's. */
+export function runtimeNodeVersion(config: ExtensionConfig): string {
+  return standaloneNodeVersion(config) ?? config.nodeVersion ?? defaultRuntimeNodeVersion;
+}
+
 /** Config problems shown in one error; a file can hold millions, and one line must stay readable. */
 const maximumReportedProblems = 5;
 

@@ -8,8 +8,9 @@ import { prepareCpuEmulation, type EmulationPreference } from './emulator/cpu-em
 import { runEmulator } from './emulator/run-emulator.js';
 import { listExtensionFiles } from './emulator/launch.js';
 import { extractLayerZip } from './emulator/layer-zip.js';
+import { devArchitecture, provideDevNode } from './dev-node.js';
 import { cleanupOnExit } from './emulator/processes.js';
-import type { CpuEmulation, EmulatorOptions, EmulatorReport } from './emulator/types.js';
+import type { CpuEmulation, EmulatorOptions, EmulatorReport, NodeRuntime } from './emulator/types.js';
 
 /**
  * `ext dev`: find or build the layer, then run it in the emulator, once or
@@ -35,6 +36,15 @@ export interface DevOptions extends Omit<EmulatorOptions, 'layerDirectory' | 'si
   onStatus?: ((message: string, kind: DevStatusKind) => void) | undefined;
   /** Compiler output while building. */
   onBuildOutput?: ((chunk: string) => void) | undefined;
+  /** TypeScript: check types while building (see typecheck.ts); default true. A type error fails the build. */
+  typecheck?: boolean | undefined;
+  /**
+   * A plain TypeScript project: the node binary to run it on. Default: the Linux node of the project's
+   * runtime ("nodeVersion", else 22) for the layer's architecture, fetched from npm and cached (see dev-node.ts).
+   */
+  nodePath?: string | undefined;
+  /** Where fetched node binaries are cached; default the CLI's cache folder. */
+  nodeCacheDirectory?: string | undefined;
   signal?: AbortSignal | undefined;
 }
 
@@ -42,6 +52,8 @@ interface PreparedLayer {
   directory: string;
   architecture?: Architecture | undefined;
   cpuEmulation?: CpuEmulation | undefined;
+  /** The node that runs a TypeScript layer that ext dev built. */
+  node?: NodeRuntime | undefined;
   cleanup(): Promise<void>;
 }
 
@@ -69,7 +81,7 @@ async function prepareLayer(options: DevOptions, watching: boolean): Promise<Pre
       layerDirectory: layer.directory,
       ownsLayer: layer.owned,
       shownAs: layer.shownAs,
-      architecture: options.architecture,
+      architecture: options.architecture ?? layer.architecture,
       preference: options.emulation,
     });
     if (prepared.warning !== undefined) options.onStatus?.(`warning: ${prepared.warning}`, 'warning');
@@ -77,6 +89,7 @@ async function prepareLayer(options: DevOptions, watching: boolean): Promise<Pre
       directory: prepared.layerDirectory,
       architecture: prepared.functionArchitecture,
       cpuEmulation: prepared.cpuEmulation,
+      node: layer.node,
       cleanup: async () => {
         await prepared.cleanup();
         await layer.cleanup();
@@ -84,6 +97,21 @@ async function prepareLayer(options: DevOptions, watching: boolean): Promise<Pre
     };
   } catch (error) {
     await layer.cleanup();
+    const host = hostArchitecture();
+    // The architecture came from the project, not from --arch: say how to run it natively instead.
+    if (
+      error instanceof CliError &&
+      options.architecture === undefined &&
+      layer.architecture !== undefined &&
+      host !== undefined &&
+      layer.architecture !== host
+    ) {
+      throw new CliError(error.message, {
+        exitCode: error.exitCode,
+        hint: `${error.hint === undefined ? '' : `${error.hint}; `}or pass --arch ${host} to build and run it for this machine`,
+        cause: error,
+      });
+    }
     throw error;
   }
 }
@@ -96,6 +124,12 @@ interface ObtainedLayer extends PreparedLayer {
 
 async function obtainLayer(options: DevOptions, watching: boolean): Promise<ObtainedLayer> {
   if (options.layer !== undefined) {
+    if (options.nodePath !== undefined) {
+      throw new CliError('--node: applies when ext dev builds the project; a --layer runs on the node on PATH', {
+        exitCode: 2,
+        hint: 'drop --layer to build and run the project on --node, or drop --node',
+      });
+    }
     const layer = path.resolve(options.projectDirectory, options.layer);
     const stat = await fs.stat(layer).catch(() => undefined);
     if (stat === undefined) {
@@ -136,29 +170,75 @@ async function obtainLayer(options: DevOptions, watching: boolean): Promise<Obta
     }
     return { directory, owned: true, shownAs: layer, cleanup };
   }
-  const architecture = options.architecture ?? hostArchitecture();
+  const { readConfig } = await import('./config.js');
+  const config = await readConfig(path.resolve(options.projectDirectory));
+  const architecture = devArchitecture(config, options.architecture);
   if (architecture === undefined) {
     throw new CliError(`ext dev cannot build for this machine (${process.arch}): Lambda runs x86_64 and arm64 only`, {
       hint: 'build on an x86_64 or arm64 machine, or pass --layer',
     });
   }
-  options.onStatus?.(`building ${options.projectDirectory} for ${architecture}…`, 'progress');
+  const host = hostArchitecture();
+  const foreign =
+    options.architecture === undefined && host !== undefined && architecture !== host
+      ? ` (the project's architecture; on this ${host} machine it runs under emulation, and --arch ${host} runs it natively)`
+      : '';
+  options.onStatus?.(`building ${options.projectDirectory} for ${architecture}${foreign}…`, 'progress');
   const { build } = await import('./build.js');
   let result: Awaited<ReturnType<typeof build>>;
+  let node: NodeRuntime | undefined;
+  let layer: Awaited<ReturnType<typeof build>>['layers'][number] | undefined;
   try {
     result = await build({
       projectDirectory: options.projectDirectory,
       architectures: [architecture],
       outDirectory: path.join('dist', '.dev'),
       onOutput: options.onBuildOutput,
+      typecheck: options.typecheck,
+      nodeCacheDirectory: options.nodeCacheDirectory,
       signal: options.signal,
     });
+    layer = result.layers[0];
+    if (layer === undefined) throw new CliError('the build produced no layer', { hint: 'run `ext build` to see why' });
+    const bundled = result.standalone?.nodes.find((entry) => entry.architecture === architecture);
+    node =
+      result.standalone !== undefined && bundled !== undefined
+        ? {
+            version: result.standalone.nodeVersion,
+            path: path.join(layer.directory, result.standalone.nodePath),
+            architecture,
+            source: 'bundled',
+            requested: result.standalone.requestedNodeVersion,
+          }
+        : await provideDevNode({
+            layerDirectory: layer.directory,
+            config,
+            architecture,
+            nodePath: options.nodePath,
+            nodeCacheDirectory: options.nodeCacheDirectory,
+            signal: options.signal,
+            onStatus: (message) => options.onStatus?.(message, 'progress'),
+          });
   } catch (error) {
     throw error instanceof CliError ? devBuildError(error, watching) : error;
   }
-  const layer = result.layers[0];
-  if (layer === undefined) throw new CliError('the build produced no layer', { hint: 'run `ext build` to see why' });
-  return { directory: layer.directory, owned: false, shownAs: layer.directory, cleanup: async () => {} };
+  if (node === undefined && options.nodePath !== undefined) {
+    throw new CliError(
+      `--node: applies to a plain TypeScript layer; this ${config.language === 'go' ? 'Go' : 'standalone'} layer runs no node of this machine`,
+      {
+        exitCode: 2,
+        hint: 'drop --node',
+      },
+    );
+  }
+  return {
+    directory: layer.directory,
+    owned: false,
+    shownAs: layer.directory,
+    architecture,
+    ...(node === undefined ? {} : { node }),
+    cleanup: async () => {},
+  };
 }
 
 /**
@@ -185,6 +265,9 @@ function emulatorOptions(options: DevOptions, layer: PreparedLayer, signal: Abor
     emulation: _emulation,
     onStatus: _status,
     onBuildOutput: _output,
+    typecheck: _typecheck,
+    nodePath: _nodePath,
+    nodeCacheDirectory: _nodeCache,
     signal: _signal,
     ...rest
   } = options;
@@ -193,6 +276,7 @@ function emulatorOptions(options: DevOptions, layer: PreparedLayer, signal: Abor
     layerDirectory: layer.directory,
     ...(layer.architecture === undefined ? {} : { architecture: layer.architecture }),
     ...(layer.cpuEmulation === undefined ? {} : { cpuEmulation: layer.cpuEmulation }),
+    ...(layer.node === undefined ? {} : { node: layer.node }),
     ...(signal === undefined ? {} : { signal }),
   };
 }

@@ -30,6 +30,8 @@ export interface PackOptions extends ConfigOverrides {
   onOutput?: (chunk: string) => void;
   /** Standalone layers: where node binaries are cached; default the CLI's cache folder. */
   nodeCacheDirectory?: string;
+  /** TypeScript: run the project's tsc while building (see typecheck.ts); default true. */
+  typecheck?: boolean;
 }
 
 /** `build` is reported as each architecture's build starts (only when pack builds). */
@@ -113,6 +115,7 @@ export async function pack(options: PackOptions): Promise<PackResult> {
       standalone: options.standalone,
       nodeVersion: options.nodeVersion,
       nodeCacheDirectory: options.nodeCacheDirectory,
+      typecheck: options.typecheck,
       projectDirectory,
       architectures,
       outDirectory,

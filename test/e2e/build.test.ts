@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, cp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, cp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { invokeEvent, shutdownEvent, startFakeExtensionsApi } from '../helpers/fake-extensions-api.js';
-import { describeRun, run, runCreate, runExt, temporaryDirectory } from '../helpers/run-cli.js';
+import { describeRun, repositoryRoot, run, runCreate, runExt, temporaryDirectory } from '../helpers/run-cli.js';
 
 let workspace: { path: string; cleanup: () => Promise<void> };
 let goProject: string;
@@ -279,6 +279,75 @@ describe('ext build, TypeScript', () => {
     }
     assert.ok(existsSync(bundle));
     await rm(path.join(workspace.path, 'not-opt'), { recursive: true, force: true });
+  });
+});
+
+describe('ext build, ext pack and ext dev check TypeScript types', () => {
+  // The check runs by default; the helpers turn it off for the many fixtures made without npm install.
+  const checking = { CREATE_LAMBDA_EXTENSION_TYPECHECK: '' };
+  let project: string;
+  let entry: string;
+  let source: string;
+  before(async () => {
+    project = path.join(workspace.path, 'typed-ext');
+    const created = await runCreate([project, '--lang', 'ts', '--arch', 'x86_64', '--yes']);
+    assert.equal(created.code, 0, describeRun(created));
+    // What npm install gives the project: typescript and @types/node (the toolkit's own, same ranges).
+    await symlink(path.join(repositoryRoot, 'node_modules'), path.join(project, 'node_modules'));
+    entry = path.join(project, 'src', 'index.ts');
+    source = await readFile(entry, 'utf8');
+  });
+
+  it('builds a sound project, keeping tsc incremental state under node_modules/.cache', async () => {
+    const result = await runExt(['build', '--json'], { cwd: project, env: checking, timeoutMs: 180_000 });
+    assert.equal(result.code, 0, describeRun(result));
+    assert.equal(JSON.parse(result.stdout).typeChecked, true);
+    assert.ok(
+      existsSync(path.join(project, 'node_modules', '.cache', 'create-lambda-extension', 'tsconfig.tsbuildinfo')),
+    );
+  });
+
+  it('fails on a type error with tsc-style file:line:col lines and a one-line summary; keeps the last build', async () => {
+    const bundle = path.join(project, 'dist', 'x86_64', 'typed-ext', 'index.mjs');
+    const before = await sha256(bundle);
+    await writeFile(entry, `${source}\nexport const broken: number = 'not a number';\n`);
+    try {
+      const lines = source.split('\n').length + 1;
+      for (const command of ['build', 'pack']) {
+        const result = await runExt([command], { cwd: project, env: checking, timeoutMs: 180_000 });
+        assert.equal(result.code, 1, describeRun(result));
+        assert.match(result.stderr, new RegExp(`^src/index\\.ts:${lines}:14 - error TS2322: `, 'm'));
+        assert.match(
+          result.stderr,
+          /^error: type check failed: 1 error in 1 file \(first: src\/index\.ts:\d+:14 TS2322\)$/m,
+        );
+        assert.match(result.stderr, /--no-typecheck/);
+        assert.equal(await sha256(bundle), before, `${command} kept the last good layer`);
+      }
+      const dev = await runExt(['dev'], { cwd: project, env: checking, timeoutMs: 180_000 });
+      assert.equal(dev.code, 1, describeRun(dev));
+      assert.match(dev.stderr, /^error: type check failed: 1 error/m);
+      const skipped = await runExt(['build', '--no-typecheck', '--json'], { cwd: project, env: checking });
+      assert.equal(skipped.code, 0, describeRun(skipped));
+      assert.equal(JSON.parse(skipped.stdout).typeChecked, false);
+      const byEnvironment = await runExt(['build'], {
+        cwd: project,
+        env: { CREATE_LAMBDA_EXTENSION_TYPECHECK: 'off' },
+      });
+      assert.equal(byEnvironment.code, 0, describeRun(byEnvironment));
+    } finally {
+      await writeFile(entry, source);
+    }
+  });
+
+  it('says to install typescript or pass --no-typecheck when the project has no typescript', async () => {
+    const bare = path.join(workspace.path, 'bare-ext');
+    await cp(project, bare, { recursive: true, filter: (file) => path.basename(file) !== 'node_modules' });
+    const result = await runExt(['build'], { cwd: bare, env: checking });
+    assert.equal(result.code, 1, describeRun(result));
+    assert.match(result.stderr, /^error: typescript is not installed in .*bare-ext/m);
+    assert.match(result.stderr, /npm install -D typescript.*--no-typecheck/);
+    await rm(bare, { recursive: true, force: true });
   });
 });
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -10,6 +10,12 @@ import type { EmulatorReport, VerdictKind } from '../../src/core/emulator/index.
 import { addFile, addNodeExtension, freePort, makeLayer, type FixtureBehaviour } from '../helpers/emulator-fixtures.js';
 import { writeTypeScriptProject } from '../helpers/minimal-project.js';
 import { extBin, repositoryRoot, run } from '../helpers/run-cli.js';
+import {
+  fillStandaloneCache,
+  standaloneEnvironment,
+  standaloneTestNodeVersion,
+  unreachableRegistry,
+} from '../helpers/standalone-node.js';
 
 const layers: string[] = [];
 const children = new Set<ChildProcess>();
@@ -477,6 +483,130 @@ test('--watch re-reads the layer after in-place writes and atomic saves (temp fi
   assert.equal(code, 130, dev.stderr());
   assert.doesNotMatch(dev.stderr(), /internal error/);
   assert.match(dev.stderr(), /cancelled/i);
+});
+
+test('--watch: a type error is reported with its file:line:col, and watching goes on to the fixed source', async () => {
+  const project = await mkdtemp(path.join(os.tmpdir(), 'ext-dev-typed-'));
+  layers.push(project);
+  await writeTypeScriptProject(project, 'console.log("run 1");\n', 'typed-ext');
+  await writeFile(
+    path.join(project, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: { strict: true, noEmit: true, module: 'nodenext', types: [] },
+      include: ['src'],
+    }),
+  );
+  // typescript as npm install gives it to a project.
+  await symlink(path.join(repositoryRoot, 'node_modules'), path.join(project, 'node_modules'));
+  const entry = path.join(project, 'src', 'index.ts');
+  const dev = startDev(['--watch', '--function-duration', '1'], project);
+  const reports = () => count(dev.stdout(), /(?:passed|failed): /);
+  await dev.until(() => dev.stdout().includes('run 1') && reports() >= 1, 'the first run', 120_000);
+  await writeFile(entry, 'const count: number = "two";\nconsole.log(count);\n');
+  await dev.until(() => /type check failed/.test(dev.stderr()), 'the type error', 120_000);
+  assert.match(dev.stderr(), /^src\/index\.ts:1:7 - error TS2322: /m);
+  await writeFile(entry, 'console.log("run 2");\n');
+  await dev.until(() => dev.stdout().includes('run 2') && reports() >= 2, 'the run after the fix', 120_000);
+  assert.equal(dev.child.exitCode, null, 'still watching');
+  dev.child.kill('SIGINT');
+  assert.equal((await dev.exited).code, 130, dev.stderr());
+});
+
+describe("a TypeScript project runs on its runtime's node, for its architecture", async () => {
+  const availability = await fillStandaloneCache();
+  const skip = 'skip' in availability ? availability.skip : false;
+  // The exact version the shared test cache holds: nothing is asked of the registry.
+  const environment = { ...standaloneEnvironment(), ...unreachableRegistry };
+  const project = async (architectures: string[]) => {
+    const directory = await mkdtemp(path.join(os.tmpdir(), 'ext-dev-node-'));
+    layers.push(directory);
+    await writeTypeScriptProject(directory, 'console.log(`ran on ${process.version} ${process.arch}`);\n', 'node-ext');
+    const configFile = path.join(directory, 'lambda-extension.json');
+    const config = JSON.parse(await readFile(configFile, 'utf8')) as Record<string, unknown>;
+    await writeFile(configFile, JSON.stringify({ ...config, architectures, nodeVersion: standaloneTestNodeVersion }));
+    return directory;
+  };
+
+  test('"nodeVersion", not the node running ext: the timeline and the report name it', { skip }, async () => {
+    const directory = await project(['x86_64', 'arm64']);
+    const result = await run(process.execPath, [extBin, 'dev', '--cwd', directory], {
+      env: environment,
+      timeoutMs: 60_000,
+    });
+    assert.match(
+      result.stdout,
+      new RegExp(
+        `NODE v${standaloneTestNodeVersion.replace(/\./g, '\\.')} \\S+ runs the extensions: the project's runtime`,
+      ),
+    );
+    assert.match(
+      result.stdout,
+      new RegExp(`\\[node-ext\\] ran on v${standaloneTestNodeVersion.replace(/\./g, '\\.')} `),
+    );
+    const json = await run(process.execPath, [extBin, 'dev', '--cwd', directory, '--json'], {
+      env: environment,
+      timeoutMs: 60_000,
+    });
+    const report = JSON.parse(json.stdout) as EmulatorReport;
+    assert.equal(report.node?.version, standaloneTestNodeVersion);
+    assert.equal(report.node?.source, 'project');
+    assert.equal(report.node?.architecture, hostArchitecture());
+
+    const given = await run(
+      process.execPath,
+      [extBin, 'dev', '--cwd', directory, '--json', '--node', process.execPath],
+      {
+        env: environment,
+        timeoutMs: 60_000,
+      },
+    );
+    const overridden = JSON.parse(given.stdout) as EmulatorReport;
+    assert.equal(overridden.node?.source, 'option');
+    assert.equal(overridden.node?.version, process.version.slice(1));
+    assert.ok(JSON.stringify(overridden.timeline).includes(`ran on ${process.version} `));
+
+    const missing = await run(process.execPath, [extBin, 'dev', '--cwd', directory, '--node', '/no/such/node'], {
+      env: environment,
+    });
+    assert.equal(missing.code, 2, missing.stderr);
+    assert.match(missing.stderr, /^error: --node: \/no\/such\/node is not an executable file/m);
+  });
+
+  test(
+    "a project for the other architecture only is built and run as that architecture, never silently as this machine's",
+    { skip },
+    async () => {
+      const host = hostArchitecture()!;
+      const other = host === 'x86_64' ? 'arm64' : 'x86_64';
+      const directory = await project([other]);
+      const result = await run(process.execPath, [extBin, 'dev', '--cwd', directory, '--json'], {
+        env: environment,
+        timeoutMs: 300_000,
+      });
+      if (result.code === 0 || JSON.parse(result.stdout || '{}').status !== undefined) {
+        // qemu (or binfmt) is here: the node of the project's architecture ran, under emulation.
+        const report = JSON.parse(result.stdout) as EmulatorReport;
+        assert.equal(report.node?.architecture, other);
+        assert.equal(report.cpuEmulation?.architecture, other);
+        assert.ok(
+          JSON.stringify(report.timeline).includes(
+            `ran on v${standaloneTestNodeVersion} ${other === 'arm64' ? 'arm64' : 'x64'}`,
+          ),
+        );
+      } else {
+        // No qemu here (or no ${other} glibc for its dynamic node): one error that says so, never a native run.
+        assert.equal(result.code, 1, result.stderr);
+        assert.match(result.stderr, new RegExp(`^error: .*${other}`, 'm'));
+        assert.match(result.stderr, new RegExp(`or pass --arch ${host} to build and run it for this machine`));
+        assert.doesNotMatch(result.stdout + result.stderr, /ran on v/);
+      }
+      const native = await run(process.execPath, [extBin, 'dev', '--cwd', directory, '--json', '--arch', host], {
+        env: environment,
+        timeoutMs: 60_000,
+      });
+      assert.equal((JSON.parse(native.stdout) as EmulatorReport).node?.architecture, host, native.stderr);
+    },
+  );
 });
 
 test('Ctrl-C: the current invoke is cut short, a clean Shutdown runs, exit 130, the JSON report says interrupted', async () => {

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { cp, lstat, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { coldNpxToFirstPrompt } from '../../bench/first-prompt.js';
 import { describeRun, repositoryRoot, run, temporaryDirectory, type RunResult } from '../helpers/run-cli.js';
 
 /**
@@ -142,6 +143,37 @@ describe('the published package', () => {
       },
     );
   }
+
+  it(
+    'a cold npx of the tarball installs the toolkit alone and reaches the first prompt',
+    { timeout: 600_000 },
+    async () => {
+      // A fresh npm cache folder: nothing downloaded or unpacked before, as on a newcomer's machine.
+      const { packages } = await coldNpxToFirstPrompt(tarball, 300_000);
+      assert.equal(packages, 1, 'npx installed create-lambda-extension and nothing else');
+    },
+  );
+
+  it('a command that needs a peer dependency the project lacks says which npm install -D to run', async () => {
+    // scratch/ has the tarball installed alone: no esbuild, no typescript.
+    const project = path.join(scratch, 'no-peers');
+    ok(
+      await run(
+        path.join(scratch, 'node_modules', '.bin', 'create-lambda-extension'),
+        [project, '--lang', 'ts', '--yes'],
+        {
+          cwd: scratch,
+        },
+      ),
+      'create-lambda-extension',
+    );
+    const built = await run(path.join(scratch, 'node_modules', '.bin', 'ext'), ['build', '--no-typecheck'], {
+      cwd: project,
+    });
+    assert.equal(built.code, 1, describeRun(built));
+    assert.match(built.stderr, /^error: bundling a TypeScript extension needs esbuild, which is not installed$/m);
+    assert.match(built.stderr, /^hint: run npm install -D esbuild@\^0\.\d+\.\d+ in the project/m);
+  });
 
   it('the top README’s quick start installs before it runs ext', async () => {
     const readme = await readFile(path.join(repositoryRoot, 'README.md'), 'utf8');

@@ -29,7 +29,9 @@ export function run(command: string, args: string[], options: RunOptions = {}): 
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, {
       cwd: options.cwd,
-      env: { ...process.env, NO_COLOR: '1', ...options.env },
+      // Most fixtures are projects created without npm install, so they have no tsc to check types with:
+      // the type check is off unless a test turns it on (CREATE_LAMBDA_EXTENSION_TYPECHECK: '').
+      env: { ...process.env, NO_COLOR: '1', CREATE_LAMBDA_EXTENSION_TYPECHECK: 'off', ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';

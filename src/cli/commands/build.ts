@@ -6,6 +6,8 @@ import {
   configOverrides,
   outOption,
   projectOptions,
+  typecheckFlag,
+  typecheckOption,
   type ConfigOverrideArguments,
 } from '../options.js';
 import { build } from '../../core/build.js';
@@ -19,6 +21,7 @@ interface BuildArguments extends ConfigOverrideArguments {
   out: string;
   cwd: string;
   json?: boolean;
+  typecheck?: boolean;
 }
 
 export const buildCommand: CommandModule<object, BuildArguments> = {
@@ -26,9 +29,16 @@ export const buildCommand: CommandModule<object, BuildArguments> = {
   describe: 'Cross-compile (Go) or bundle (TypeScript) into dist/<arch>/, the tree Lambda unpacks to /opt',
   builder: (yargs) =>
     yargs
-      .options({ arch: architectureOption, out: outOption, ...configOverrideOptions, ...projectOptions })
+      .options({
+        arch: architectureOption,
+        out: outOption,
+        ...configOverrideOptions,
+        ...typecheckOption,
+        ...projectOptions,
+      })
       .example('$0 build', 'Every architecture in lambda-extension.json')
       .example('$0 build --arch arm64 --json', 'Arm64 only, list the files built as JSON')
+      .example('$0 build --no-typecheck', 'Bundle without running tsc (TypeScript)')
       .example('$0 build --extension-version "$(git describe --tags)"', 'Stamp the version from git')
       .example(
         '$0 build --standalone --node-version 24',
@@ -42,6 +52,7 @@ export const buildCommand: CommandModule<object, BuildArguments> = {
         projectDirectory: args.cwd,
         architectures,
         outDirectory: args.out,
+        typecheck: typecheckFlag(args.typecheck),
         onProgress: showsProgress(args.json) ? buildProgressPrinter() : undefined,
         onOutput: (chunk) => process.stderr.write(chunk),
         signal,

@@ -7,7 +7,7 @@ import type { EmulationPreference } from '../../core/emulator/cpu-emulation/inde
 import { maxManagedInstancesConcurrency } from '../../core/emulator/limits.js';
 import { CliError } from '../../core/errors.js';
 import { escapeControlCharacters, printableLine } from '../../core/text.js';
-import { projectOptions } from '../options.js';
+import { projectOptions, typecheckFlag, typecheckOption } from '../options.js';
 import { withInterruption } from '../run.js';
 import { cyan, dim, red, showsProgress, yellow } from '../terminal.js';
 
@@ -30,6 +30,8 @@ interface DevArguments {
   'managed-instances'?: boolean;
   concurrency?: FlagValue;
   watch?: boolean;
+  typecheck?: boolean;
+  node?: string;
   cwd: string;
   json?: boolean;
 }
@@ -212,6 +214,8 @@ function devOptions(args: DevArguments, printTimeline: ((entry: TimelineEntry) =
       if (kind !== 'progress' || progress) process.stderr.write(`${kind === 'progress' ? cyan(text) : text}\n`);
     },
     onBuildOutput: (chunk: string) => process.stderr.write(chunk),
+    typecheck: typecheckFlag(args.typecheck),
+    nodePath: args.node,
   };
 }
 
@@ -231,7 +235,8 @@ export const devCommand: CommandModule<object, DevArguments> = {
           type: 'string',
           choices: ['x86_64', 'arm64'] as const,
           describe: "The function's architecture; another one than this machine's runs under qemu",
-          defaultDescription: "the layer's (from its ELF files), or this machine's",
+          defaultDescription:
+            "the layer's (from its ELF files); when building, this machine's if the project builds it, else the project's",
         },
         emulation: {
           type: 'string',
@@ -277,6 +282,14 @@ export const devCommand: CommandModule<object, DevArguments> = {
           defaultDescription: String(defaultManagedInstancesConcurrency),
         },
         watch: { type: 'boolean', describe: 'Rebuild (or re-read the layer) and restart on changes' },
+        ...typecheckOption,
+        node: {
+          type: 'string',
+          requiresArg: true,
+          describe: 'TypeScript: the node binary to run the extension on',
+          defaultDescription:
+            'the Linux node of the project\'s runtime ("nodeVersion", else 22) for --arch, fetched from npm once',
+        },
         ...projectOptions,
       })
       .example('$0 dev --invokes 5', 'Build for this machine, then Init, 5 invokes and Shutdown')
@@ -287,7 +300,8 @@ export const devCommand: CommandModule<object, DevArguments> = {
         'Lambda Managed Instances: 8 invokes, at most 4 at once',
       )
       .example('$0 dev --arch arm64 --invokes 3', 'Build for arm64 and run it under qemu-aarch64 (x86_64 host)')
-      .example('$0 dev --watch', 'Rebuild and restart when sources change'),
+      .example('$0 dev --watch', 'Rebuild and restart when sources change')
+      .example('$0 dev --node "$(command -v node)"', "TypeScript: run on this machine's node, not the runtime's"),
   handler: async (args) => {
     const [{ runDev, watchDev }, { formatTimelineEntry }] = await Promise.all([
       import('../../core/dev.js'),

@@ -8,6 +8,8 @@ import {
   configOverrides,
   outOption,
   projectOptions,
+  typecheckFlag,
+  typecheckOption,
   type ConfigOverrideArguments,
 } from '../options.js';
 import { withInterruption } from '../run.js';
@@ -19,6 +21,7 @@ interface PackArguments extends ConfigOverrideArguments {
   out: string;
   cwd: string;
   json?: boolean;
+  typecheck?: boolean;
 }
 
 export const packCommand: CommandModule<object, PackArguments> = {
@@ -26,7 +29,13 @@ export const packCommand: CommandModule<object, PackArguments> = {
   describe: 'Build, then zip each architecture into a reproducible, verified layer zip',
   builder: (yargs: Argv) =>
     yargs
-      .options({ arch: architectureOption, out: outOption, ...configOverrideOptions, ...projectOptions })
+      .options({
+        arch: architectureOption,
+        out: outOption,
+        ...configOverrideOptions,
+        ...typecheckOption,
+        ...projectOptions,
+      })
       .option('build', {
         type: 'boolean',
         default: true,
@@ -47,6 +56,7 @@ export const packCommand: CommandModule<object, PackArguments> = {
         projectDirectory: argv.cwd,
         outDirectory: argv.out,
         noBuild: !argv.build,
+        typecheck: typecheckFlag(argv.typecheck),
         signal,
         onOutput: (chunk) => process.stderr.write(chunk),
         ...(architectures === undefined ? {} : { architectures }),

@@ -15,6 +15,7 @@ import type {
   FunctionBehaviour,
   InitResult,
   InvokeResult,
+  NodeRuntime,
   Phase,
   ShutdownExtensionResult,
   ShutdownReason,
@@ -415,6 +416,9 @@ export class Emulator extends EventEmitter {
     });
     if (this.options.cpuEmulation !== undefined && this.environmentNumber === 1) {
       this.record('note', emulationNote(this.options.cpuEmulation), { data: { ...this.options.cpuEmulation } });
+    }
+    if (this.options.node !== undefined && this.environmentNumber === 1) {
+      this.record('note', nodeNote(this.options.node), { data: { ...this.options.node } });
     }
     this.hub.publish('platform.initStart', { initializationType: this.initializationType, phase: 'init' });
 
@@ -1011,6 +1015,7 @@ export class Emulator extends EventEmitter {
       functionName: this.functionName,
       memorySizeMB: this.memorySizeMB,
       ...(this.options.cpuEmulation === undefined ? {} : { cpuEmulation: { ...this.options.cpuEmulation } }),
+      ...(this.options.node === undefined ? {} : { node: { ...this.options.node } }),
       computeMode: this.managedInstances ? 'managed-instances' : 'on-demand',
       maxConcurrency: this.maxConcurrency,
       maxInFlight: this.maxInFlight,
@@ -1032,4 +1037,16 @@ export class Emulator extends EventEmitter {
 /** An extension that reported init/error or exit/error and has not exited: Init waits for it. */
 function reportedAndRunning(agent: Agent): boolean {
   return (agent.state === 'InitError' || agent.state === 'ExitError') && !agent.exited;
+}
+
+/** The timeline's line saying which node runs the TypeScript extensions, and why that one. */
+export function nodeNote(node: NodeRuntime): string {
+  const architecture = node.architecture === undefined ? '' : ` ${node.architecture}`;
+  const why =
+    node.source === 'option'
+      ? `--node ${node.path}`
+      : node.source === 'bundled'
+        ? `bundled in the standalone layer ("nodeVersion" ${node.requested ?? ''})`
+        : `the project's runtime ("nodeVersion" ${node.requested ?? ''}, as on nodejs${(node.requested ?? '').split('.')[0]}.x), from npm's cache at ${node.path}`;
+  return `NODE v${node.version}${architecture} runs the extensions: ${why}`;
 }

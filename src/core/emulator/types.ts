@@ -112,6 +112,8 @@ export interface EmulatorOptions {
   architecture?: 'x86_64' | 'arm64';
   /** Run the layer's foreign binaries under qemu (`ext dev` sets it up with prepareCpuEmulation). */
   cpuEmulation?: CpuEmulation;
+  /** The node that runs the layer's TypeScript extensions, when ext dev knows it: named in the timeline and report. */
+  node?: NodeRuntime;
   /** Where the Extensions API listens. Default 127.0.0.1. */
   host?: string;
   /** Default 0: a free port. */
@@ -124,6 +126,22 @@ export interface EmulatorOptions {
   onExtensionOutput?: (name: string, stream: 'stdout' | 'stderr', line: string) => void;
   /** Stops `runEmulator` early: the current Init or invoke is cut short, then a Shutdown of at most 500 ms runs; the report says `interrupted`. */
   signal?: AbortSignal;
+}
+
+/** Which node ran a TypeScript layer under ext dev, and why that one. */
+export interface NodeRuntime {
+  /** "22.23.5", or "unknown" for a --node binary that could not say. */
+  version: string;
+  /** The binary. */
+  path: string;
+  architecture?: 'x86_64' | 'arm64';
+  /**
+   * `project`: the Node.js major of the project's runtime ("nodeVersion", default 22), fetched from npm;
+   * `option`: --node; `bundled`: the node a standalone layer carries.
+   */
+  source: 'project' | 'option' | 'bundled';
+  /** For `project` and `bundled`: the major or version asked for. */
+  requested?: string;
 }
 
 export type TimelineKind =
@@ -289,6 +307,8 @@ export interface EmulatorReport {
   memorySizeMB: number;
   /** Set when the layer ran under CPU emulation: its durations are not Lambda's. */
   cpuEmulation?: CpuEmulation;
+  /** The node that ran the layer's TypeScript extensions, when ext dev knows it. */
+  node?: NodeRuntime;
   /** `managed-instances` with EmulatorOptions.managedInstances. */
   computeMode: 'on-demand' | 'managed-instances';
   /** Invokes allowed in flight at once: 1 on demand. */

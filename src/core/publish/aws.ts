@@ -1,6 +1,7 @@
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { CliError, errorMessage } from '../errors.js';
+import { loadPeerDependency } from '../peer-dependencies.js';
 import { printableLine } from '../text.js';
 import { checkRegion } from './names.js';
 
@@ -24,15 +25,15 @@ function silenceNodeVersionWarning(): void {
 
 export const loadLambdaSdk = (): Promise<LambdaSdk> => {
   silenceNodeVersionWarning();
-  return import('@aws-sdk/client-lambda');
+  return loadPeerDependency('@aws-sdk/client-lambda', 'ext publish', () => import('@aws-sdk/client-lambda'));
 };
 export const loadS3Sdk = (): Promise<S3Sdk> => {
   silenceNodeVersionWarning();
-  return import('@aws-sdk/client-s3');
+  return loadPeerDependency('@aws-sdk/client-s3', 'ext publish', () => import('@aws-sdk/client-s3'));
 };
 export const loadStsSdk = (): Promise<StsSdk> => {
   silenceNodeVersionWarning();
-  return import('@aws-sdk/client-sts');
+  return loadPeerDependency('@aws-sdk/client-sts', 'ext publish', () => import('@aws-sdk/client-sts'));
 };
 
 /**
