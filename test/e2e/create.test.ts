@@ -497,16 +497,22 @@ describe('create-lambda-extension, interactive', () => {
   });
 });
 
-describe('create-lambda-extension, telemetry with --events SHUTDOWN', () => {
-  it('scaffolds a Go project that registers SHUTDOWN only and whose own checks pass', async () => {
-    const directory = path.join(workspace.path, 'telemetry-shutdown');
-    await scaffoldNonInteractive(directory, ['--lang', 'go', '--template', 'telemetry', '--events', 'SHUTDOWN']);
-    const config = JSON.parse(await readFile(path.join(directory, 'lambda-extension.json'), 'utf8'));
-    assert.deepEqual(config.events, ['SHUTDOWN']);
-    assert.match(await readFile(path.join(directory, 'main.go'), 'utf8'), /^const registersInvoke = false$/m);
-    const vet = await run('go', ['vet', './...'], { cwd: directory });
-    assert.equal(vet.code, 0, describeRun(vet));
-    const test = await run('go', ['test', '-count=1', './...'], { cwd: directory, timeoutMs: 120_000 });
-    assert.equal(test.code, 0, describeRun(test));
-  });
+describe('create-lambda-extension, Go telemetry', () => {
+  for (const events of ['SHUTDOWN', 'INVOKE,SHUTDOWN']) {
+    it(`scaffolds a Go project that registers ${events} and whose own checks pass`, async () => {
+      const directory = path.join(workspace.path, `telemetry-${events.replace(',', '-').toLowerCase()}`);
+      await scaffoldNonInteractive(directory, ['--lang', 'go', '--template', 'telemetry', '--events', events]);
+      const config = JSON.parse(await readFile(path.join(directory, 'lambda-extension.json'), 'utf8'));
+      assert.deepEqual(config.events, events.split(','));
+      const registersInvoke = events.includes('INVOKE');
+      assert.match(
+        await readFile(path.join(directory, 'main.go'), 'utf8'),
+        new RegExp(`^const registersInvoke = ${registersInvoke}$`, 'm'),
+      );
+      const vet = await run('go', ['vet', './...'], { cwd: directory });
+      assert.equal(vet.code, 0, describeRun(vet));
+      const test = await run('go', ['test', '-count=1', './...'], { cwd: directory, timeoutMs: 120_000 });
+      assert.equal(test.code, 0, describeRun(test));
+    });
+  }
 });

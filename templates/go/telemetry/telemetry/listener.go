@@ -22,10 +22,11 @@ type Listener struct {
 	queue *Queue
 	own   OwnOutput
 
-	received atomic.Int64
-	ownLines atomic.Int64
-	rejected atomic.Int64
-	arrivals chan struct{}
+	received      atomic.Int64
+	ownLines      atomic.Int64
+	rejected      atomic.Int64
+	lambdaDropped atomic.Int64
+	arrivals      chan struct{}
 }
 
 // NewListener returns a listener that queues into queue and leaves out the
@@ -42,11 +43,15 @@ type ListenerCounts struct {
 	OwnLines int64
 	// Rejected counts deliveries that were not a JSON array of records.
 	Rejected int64
+	// DroppedByLambda sums the droppedRecords of platform.logsDropped
+	// records: what Lambda dropped before delivering, because the listener
+	// (or the extension) fell behind.
+	DroppedByLambda int64
 }
 
 // Counts returns the listener's totals.
 func (l *Listener) Counts() ListenerCounts {
-	return ListenerCounts{Received: l.received.Load(), OwnLines: l.ownLines.Load(), Rejected: l.rejected.Load()}
+	return ListenerCounts{Received: l.received.Load(), OwnLines: l.ownLines.Load(), Rejected: l.rejected.Load(), DroppedByLambda: l.lambdaDropped.Load()}
 }
 
 // Arrivals receives a value after a batch has been queued (one pending value
@@ -75,6 +80,9 @@ func (l *Listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			l.ownLines.Add(1)
 			continue
 		}
+		if records[index].Type == logsDroppedType {
+			l.lambdaDropped.Add(droppedRecords(records[index].Record))
+		}
 		kept = append(kept, records[index])
 	}
 	clear(records[len(kept):])
@@ -85,6 +93,21 @@ func (l *Listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 	}
 	w.WriteHeader(http.StatusOK)
+}
+
+// logsDroppedType is the record Lambda sends instead of records it dropped.
+const logsDroppedType = "platform.logsDropped"
+
+// droppedRecords reads droppedRecords from a platform.logsDropped record; 0
+// when it is missing or not a count.
+func droppedRecords(record []byte) int64 {
+	var fields struct {
+		DroppedRecords int64 `json:"droppedRecords"`
+	}
+	if json.Unmarshal(record, &fields) != nil || fields.DroppedRecords < 0 {
+		return 0
+	}
+	return fields.DroppedRecords
 }
 
 // decodeBatch reads a JSON array of records one element at a time, so the

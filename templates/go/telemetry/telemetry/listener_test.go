@@ -156,3 +156,26 @@ func mustJSON(t *testing.T, text string) json.RawMessage {
 	}
 	return encoded
 }
+
+// TestListenerCountsWhatLambdaDropped: platform.logsDropped says how many
+// records Lambda dropped before delivering; they are counted (the totals
+// warn about them) and the record itself is shipped like any other.
+func TestListenerCountsWhatLambdaDropped(t *testing.T) {
+	q := NewQueue(100, 1<<20)
+	listener := NewListener(q, NewOwnOutput("my-ext"))
+	body := `[
+		{"time":"2026-01-01T00:00:00.000Z","type":"platform.logsDropped","record":{"droppedBytes":98304,"droppedRecords":120,"reason":"Consumer seems to have fallen behind as it has not acknowledged receipt of logs."}},
+		{"time":"2026-01-01T00:00:00.001Z","type":"function","record":{"droppedRecords":5}},
+		{"time":"2026-01-01T00:00:00.002Z","type":"platform.logsDropped","record":{"droppedRecords":"many"}},
+		{"time":"2026-01-01T00:00:00.003Z","type":"platform.logsDropped","record":{"droppedRecords":3}}
+	]`
+	if response := post(t, listener, body); response.Code != http.StatusOK {
+		t.Fatalf("status %d, want 200", response.Code)
+	}
+	if counts := listener.Counts(); counts.DroppedByLambda != 123 || counts.Received != 4 {
+		t.Errorf("Counts = %+v, want 123 dropped by Lambda (a function line or a malformed count is not one) and all 4 records received", counts)
+	}
+	if queued, _ := q.Len(); queued != 4 {
+		t.Errorf("%d records queued, want the platform.logsDropped records shipped too", queued)
+	}
+}
