@@ -420,7 +420,9 @@ export async function cachedNodeBinary(
   const packageName = nodePackageName(architecture);
   let record: TrustRecord | undefined;
   try {
-    await preparePrivateDirectory(root, directory, 0o755);
+    // The entry's own folder is made only when a binary goes in: a failed fetch leaves no empty entry.
+    await preparePrivateDirectory(root, path.dirname(directory), 0o755);
+    if (await pathExists(directory)) await assertPrivate(directory, 'directory');
     await preparePrivateDirectory(path.dirname(trust), trust, 0o700);
     record = await readTrustRecord(trustRecordFile(trust, packageName, version), packageName, version);
     if (record !== undefined) {
@@ -545,6 +547,8 @@ async function fetchEntry(
     const fresh = path.join(staging, binaryName);
     await writeFile(fresh, binary, { mode: 0o755 });
     await chmod(fresh, 0o755);
+    await mkdir(directory, { recursive: true, mode: 0o755 });
+    await assertPrivate(directory, 'directory');
     const target = path.join(directory, binaryName);
     const existing = await lstat(target).catch(() => undefined);
     if (existing !== undefined && existing.isDirectory()) await rm(target, { recursive: true, force: true });
