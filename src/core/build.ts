@@ -405,7 +405,7 @@ async function buildOne(
     if (options.signal?.aborted === true) throw new CancelledError();
     await chmod(staging, 0o755);
     const directory = path.join(outDirectory, architecture);
-    await output.record(architecture);
+    await output.record({ entry: architecture, from: staging });
     await replaceDirectory(staging, directory);
     options.onProgress?.({ phase: 'done', architecture, durationMs: performance.now() - started });
     return { architecture, directory, files: await describeFiles(directory) };
