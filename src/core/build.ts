@@ -101,12 +101,25 @@ export function goBuildArguments(version: string, output: string, entry: string)
   ];
 }
 
+/**
+ * go as ext build runs it: with GOTOOLCHAIN=local unless the user's environment sets GOTOOLCHAIN, so that
+ * a project's go.mod (`go` or `toolchain` lines) never makes the build download and run another toolchain.
+ */
+export function goEnvironment(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return base['GOTOOLCHAIN'] === undefined || base['GOTOOLCHAIN'] === ''
+    ? { ...base, GOTOOLCHAIN: 'local' }
+    : { ...base };
+}
+
 export function goBuildEnvironment(
   architecture: Architecture,
   base: NodeJS.ProcessEnv = process.env,
 ): NodeJS.ProcessEnv {
-  return { ...base, CGO_ENABLED: '0', GOOS: 'linux', GOARCH: goArchitecture(architecture) };
+  return { ...goEnvironment(base), CGO_ENABLED: '0', GOOS: 'linux', GOARCH: goArchitecture(architecture) };
 }
+
+/** go's refusal when go.mod asks for a newer go than the local one and switching is off. */
+const toolchainRefusal = /requires go >= (\S+) \(running go (\S+); GOTOOLCHAIN=local\)/;
 
 /**
  * The POSIX sh launcher Lambda starts for a TypeScript extension. It finds
@@ -221,7 +234,7 @@ function runGoBuild(
 
 async function assertGoAvailable(goCommand: string): Promise<void> {
   try {
-    await runGoBuild(goCommand, ['version'], { cwd: process.cwd(), env: process.env });
+    await runGoBuild(goCommand, ['version'], { cwd: process.cwd(), env: goEnvironment() });
   } catch (error) {
     if (isErrorCode(error, 'ENOENT')) {
       throw new CliError(`go is not on PATH (looked for "${goCommand}")`, {
@@ -355,16 +368,26 @@ function goLayerProducer(
 ): LayerProducer {
   return async (staging, architecture) => {
     const output = path.join(staging, 'extensions', config.name);
+    let toolchain: RegExpExecArray | undefined;
     const result = await runGoBuild(options.goCommand ?? 'go', goBuildArguments(version, output, config.entry), {
       cwd: path.resolve(options.projectDirectory),
       // go's work directories go into a folder of ours, which is removed however the build ends.
       env: { ...goBuildEnvironment(architecture), GOTMPDIR: goTemporaryDirectory },
-      onLine: options.onOutput,
+      onLine: (line) => {
+        toolchain ??= toolchainRefusal.exec(line) ?? undefined;
+        options.onOutput?.(line);
+      },
       signal: options.signal,
     });
     // Killed by our cancel, or by a Ctrl-C sent to the whole process group: cancelled, not a compiler failure.
     if (options.signal?.aborted === true || ['SIGINT', 'SIGTERM', 'SIGHUP'].includes(result.signal ?? ''))
       throw new CancelledError();
+    if (result.code !== 0 && toolchain !== undefined) {
+      throw new CliError(
+        `go.mod asks for go ${toolchain[1]!}, newer than the go on PATH (${toolchain[2]!}); ext build does not download Go toolchains`,
+        { hint: `install go ${toolchain[1]!} or later, or let go fetch it for one run: GOTOOLCHAIN=auto ext build` },
+      );
+    }
     if (result.code !== 0) {
       throw new CliError(`go build failed for ${architecture} (exit code ${result.code ?? 'signal'})`, {
         hint: "fix the compiler's errors above, then run ext build again",
@@ -420,7 +443,7 @@ async function buildOne(
     if (options.signal?.aborted === true) throw new CancelledError();
     await chmod(staging, 0o755);
     const directory = path.join(outDirectory, architecture);
-    await output.record(architecture);
+    await output.record({ entry: architecture, from: staging });
     await replaceDirectory(staging, directory);
     options.onProgress?.({ phase: 'done', architecture, durationMs: performance.now() - started });
     return { architecture, directory, files: await describeFiles(directory) };

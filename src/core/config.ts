@@ -178,8 +178,37 @@ const maximumReportedProblems = 5;
 /** Far more than any real lambda-extension.json (a few hundred bytes); reading stops there. */
 export const maximumConfigBytes = 1024 * 1024;
 
+/**
+ * The deepest lambda-extension.json nests two levels ("events": [...]); deeper values only serve to make
+ * the checks that walk and quote them overflow the stack, so they are refused before JSON.parse.
+ */
+export const maximumConfigDepth = 32;
+
+/** How deeply arrays and objects nest in a JSON text (strings skipped), counted without recursion. */
+export function jsonNestingDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let index = 0; index < text.length; index++) {
+    const character = text[index];
+    if (inString) {
+      if (character === '\\') index++;
+      else if (character === '"') inString = false;
+    } else if (character === '"') inString = true;
+    else if (character === '[' || character === '{') deepest = Math.max(deepest, ++depth);
+    else if (character === ']' || character === '}') depth--;
+  }
+  return deepest;
+}
+
 export function parseConfig(text: string, filePath: string): ExtensionConfig {
   let value: unknown;
+  const depth = jsonNestingDepth(text);
+  if (depth > maximumConfigDepth)
+    throw new CliError(
+      `${filePath}: values nest ${depth} levels deep; a lambda-extension.json needs at most ${maximumConfigDepth}`,
+      { hint: 'fix the file, or scaffold a fresh project with create-lambda-extension' },
+    );
   try {
     // Windows editors save UTF-8 with a byte-order mark, which JSON.parse refuses.
     value = JSON.parse(text.startsWith('\ufeff') ? text.slice(1) : text);

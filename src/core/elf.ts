@@ -119,3 +119,47 @@ export function parseElf(data: Buffer, fileSize = data.length): ElfInfo | undefi
   }
   return info;
 }
+
+/**
+ * Why Linux's ELF loader (binfmt_elf) refuses to exec this file with ENOEXEC, or undefined: the checks it
+ * makes before it maps anything. Lambda reports such a file as an exec format error; spawning it here
+ * would not, as execvp (which libuv uses) hands a file the kernel refuses with ENOEXEC to /bin/sh.
+ * Only the loader's own checks: a missing section table, which the loader never reads, is no refusal.
+ * `data` is the file's head (the ELF header and, normally, the program headers).
+ */
+export function kernelElfRefusal(data: Buffer): string | undefined {
+  if (!isElf(data)) return undefined;
+  const elfClass = data[4];
+  const elfData = data[5];
+  if (elfClass !== 1 && elfClass !== 2) return `the ELF header is damaged: unknown class ${elfClass}`;
+  if (elfData !== 1 && elfData !== 2) return `the ELF header is damaged: unknown data encoding ${elfData}`;
+  const bits = elfClass === 2 ? 64 : 32;
+  if (data.length < (bits === 64 ? 64 : 52)) return 'the ELF header is truncated';
+  const little = elfData === 1;
+  const u16 = (offset: number): number => (little ? data.readUInt16LE(offset) : data.readUInt16BE(offset));
+  const u32 = (offset: number): number => (little ? data.readUInt32LE(offset) : data.readUInt32BE(offset));
+  const word = (offset: number): number =>
+    bits === 32 ? u32(offset) : Number(little ? data.readBigUInt64LE(offset) : data.readBigUInt64BE(offset));
+  const type = u16(16);
+  if (type !== elfTypes.executable && type !== elfTypes.sharedObject)
+    return `the ELF file is a ${elfTypeName(type)}, not an executable`;
+  const entrySize = bits === 64 ? 56 : 32;
+  const programHeaderOffset = word(bits === 64 ? 0x20 : 0x1c);
+  const programHeaderSize = u16(bits === 64 ? 0x36 : 0x2a);
+  const programHeaderCount = u16(bits === 64 ? 0x38 : 0x2c);
+  if (programHeaderSize !== entrySize)
+    return `the ELF header is damaged: program header size ${programHeaderSize}, not ${entrySize}`;
+  // The loader reads at most 64 KiB of program headers, and needs at least one.
+  if (programHeaderCount < 1 || programHeaderCount * entrySize > 65536)
+    return `the ELF header is damaged: ${programHeaderCount} program headers`;
+  const PT_INTERP = 3;
+  for (let index = 0; index < programHeaderCount; index++) {
+    const header = programHeaderOffset + index * entrySize;
+    if (header + entrySize > data.length) break;
+    if (u32(header) !== PT_INTERP) continue;
+    const size = word(bits === 64 ? header + 0x20 : header + 16);
+    // An interpreter path of at least one character and its NUL, at most PATH_MAX.
+    if (size < 2 || size > 4096) return `the ELF file is damaged: a ${size}-byte PT_INTERP`;
+  }
+  return undefined;
+}

@@ -1,3 +1,7 @@
+import { entryPathComponents as pathComponents } from './layer/index.js';
+
+export { entryPathComponents as pathComponents } from './layer/index.js';
+
 /**
  * Where paths and symbolic links in a layer zip lead once Lambda has unpacked
  * it to /opt, worked out on the archive's own tree (nothing on disk is
@@ -13,11 +17,6 @@ export const maximumNameBytes = 255;
 export type LinkResolution =
   /** `path` is relative to the layer root ("" is the root itself). */
   { kind: 'inside'; path: string } | { kind: 'outside' } | { kind: 'loop' };
-
-/** The components of an entry name, without empty and "." components. */
-export function pathComponents(name: string): string[] {
-  return name.split('/').filter((component) => component !== '' && component !== '.');
-}
 
 /** What makes an entry name impossible to unpack on Linux, or undefined. */
 export function unusableNameProblem(name: string): { code: string; message: string } | undefined {

@@ -1,5 +1,6 @@
-import { constants, type Dirent } from 'node:fs';
-import { access, lstat, opendir, realpath } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { constants, createReadStream, type Dirent } from 'node:fs';
+import { access, lstat, opendir, readdir, readlink, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { CliError, errorMessage } from './errors.js';
 import {
@@ -31,6 +32,38 @@ interface Marker {
   tool: typeof markerTool;
   note: string;
   entries: string[];
+  /**
+   * For each entry, the fingerprints of what the toolkit wrote there (the newest first, and the one before,
+   * in case a run stopped between recording and renaming). An entry is replaced only while its contents
+   * still have one of them: a marker that lists a folder of the user's does not make it ours.
+   */
+  fingerprints: Record<string, string[]>;
+}
+
+/** How many fingerprints an entry keeps: the newest, and the one it replaces. */
+const keptFingerprints = 2;
+
+/**
+ * The sha256 of what is at `target`: a file's bytes, or a folder's whole tree (each path, its type, mode and
+ * size, a file's sha256 and a link's target), read without following links.
+ */
+export async function outputFingerprint(target: string): Promise<string> {
+  const tree = createHash('sha256');
+  const describe = async (absolute: string, relative: string): Promise<void> => {
+    const info = await lstat(absolute);
+    if (info.isSymbolicLink()) tree.update(`link ${relative} ${await readlink(absolute)}\n`);
+    else if (info.isFile()) {
+      const content = createHash('sha256');
+      for await (const chunk of createReadStream(absolute)) content.update(chunk as Buffer);
+      tree.update(`file ${relative} ${info.mode & 0o7777} ${info.size} ${content.digest('hex')}\n`);
+    } else if (info.isDirectory()) {
+      tree.update(`folder ${relative} ${info.mode & 0o7777}\n`);
+      for (const name of (await readdir(absolute)).sort())
+        await describe(path.join(absolute, name), relative === '' ? name : `${relative}/${name}`);
+    } else tree.update(`other ${relative}\n`);
+  };
+  await describe(target, '');
+  return `sha256:${tree.digest('hex')}`;
 }
 
 function refuseOut(outDirectory: string, why: string): never {
@@ -54,8 +87,21 @@ function refuseDangerousOut(projectDirectory: string, outDirectory: string, show
 function parseMarker(text: string | undefined): Marker | undefined {
   try {
     const value = JSON.parse(text ?? '') as Partial<Marker>;
-    if (value.tool === markerTool && Array.isArray(value.entries) && value.entries.every((e) => typeof e === 'string'))
-      return { tool: markerTool, note: markerNote, entries: value.entries };
+    if (
+      value.tool === markerTool &&
+      Array.isArray(value.entries) &&
+      value.entries.every((e) => typeof e === 'string')
+    ) {
+      const fingerprints: Record<string, string[]> = Object.create(null) as Record<string, string[]>;
+      const given: unknown = value.fingerprints;
+      if (typeof given === 'object' && given !== null && !Array.isArray(given)) {
+        for (const [entry, list] of Object.entries(given as Record<string, unknown>)) {
+          if (Array.isArray(list) && list.every((item) => typeof item === 'string'))
+            fingerprints[entry] = (list as string[]).slice(0, keptFingerprints);
+        }
+      }
+      return { tool: markerTool, note: markerNote, entries: value.entries, fingerprints };
+    }
   } catch {
     // reported by the caller
   }
@@ -140,6 +186,9 @@ async function isLegacyLayerFolder(directory: string): Promise<boolean> {
  */
 export class OutputDirectory {
   private readonly owned: Set<string>;
+  private readonly fingerprints: Record<string, string[]>;
+  /** Fingerprints this run recorded: they win over what the marker on disk says. */
+  private readonly recorded = new Map<string, string>();
   /** Claimed by this run: kept in the marker even before they exist, since another architecture may still be building. */
   private readonly claimed = new Set<string>();
   private markerWrite: Promise<void> = Promise.resolve();
@@ -148,8 +197,10 @@ export class OutputDirectory {
     readonly path: string,
     private readonly projectDirectory: string,
     owned: string[],
+    fingerprints: Record<string, string[]>,
   ) {
     this.owned = new Set(owned);
+    this.fingerprints = fingerprints;
   }
 
   /**
@@ -174,6 +225,7 @@ export class OutputDirectory {
     }
     const markerPath = path.join(out, ownershipMarkerName);
     let owned: string[] = [];
+    let fingerprints: Record<string, string[]> = Object.create(null) as Record<string, string[]>;
     try {
       const info = await lstat(markerPath);
       const marker = info.isFile() ? parseMarker(await readBoundedText(markerPath, maximumMarkerBytes)) : undefined;
@@ -183,13 +235,14 @@ export class OutputDirectory {
         });
       }
       owned = marker.entries;
+      fingerprints = marker.fingerprints;
     } catch (error) {
       if (error instanceof CliError) throw error;
       if (!isErrorCode(error, 'ENOENT')) throw new CliError(`--out: cannot read ${markerPath}: ${errorMessage(error)}`);
     }
     // Ours to tidy: what a killed build or pack left behind in it.
     await removeAbandonedTemporaries(out);
-    return new OutputDirectory(out, project, owned);
+    return new OutputDirectory(out, project, owned, fingerprints);
   }
 
   /**
@@ -206,11 +259,19 @@ export class OutputDirectory {
       throw new CliError(`--out: cannot read ${target}: ${errorMessage(error)}`);
     }
     const rightKind = kind === 'layer' ? info.isDirectory() : info.isFile();
-    if (rightKind && (this.owned.has(entry) || (await this.isLegacyOutput(target, kind)))) return;
+    if (rightKind && ((await this.holdsWhatWeWrote(entry, target)) || (await this.isLegacyOutput(target, kind))))
+      return;
     throw new CliError(
-      `--out: ${target} exists and was not written by ext ${kind === 'layer' ? 'build' : 'pack'}, so it is left alone`,
+      `--out: ${target} exists and was not written by ext ${kind === 'layer' ? 'build' : 'pack'} (or was changed since), so it is left alone`,
       { hint: `choose an empty or new --out, or remove ${target} yourself if nothing in it is needed` },
     );
+  }
+
+  /** Listed in the marker, and its contents are still exactly what the toolkit wrote there. */
+  private async holdsWhatWeWrote(entry: string, target: string): Promise<boolean> {
+    const expected = this.fingerprints[entry];
+    if (!this.owned.has(entry) || expected === undefined || expected.length === 0) return false;
+    return expected.includes(await outputFingerprint(target));
   }
 
   private async isLegacyOutput(target: string, kind: OutputKind): Promise<boolean> {
@@ -227,10 +288,14 @@ export class OutputDirectory {
    * output. Earlier runs' entries that no longer exist are dropped, so a
    * claim does not outlive its output.
    */
-  record(...entries: string[]): Promise<void> {
+  record(...items: (string | { entry: string; from: string })[]): Promise<void> {
+    const entries = items.map((item) => (typeof item === 'string' ? item : item.entry));
     entries.forEach((entry) => this.claimed.add(entry));
+    // What is about to be renamed into place, fingerprinted where it is staged.
+    const staged = items.filter((item): item is { entry: string; from: string } => typeof item !== 'string');
     const markerPath = path.join(this.path, ownershipMarkerName);
     const write = async (): Promise<void> => {
+      for (const { entry, from } of staged) this.recorded.set(entry, await outputFingerprint(from));
       // Merge with the file, not just what this run read at the start: a build inside this pack, or another run, may have added entries since.
       const onDisk = parseMarker(await readBoundedText(markerPath, maximumMarkerBytes).catch(() => undefined));
       const kept = await Promise.all(
@@ -246,7 +311,15 @@ export class OutputDirectory {
       const next = new Set([...kept.filter((entry) => entry !== undefined), ...this.claimed]);
       this.owned.clear();
       next.forEach((entry) => this.owned.add(entry));
-      const marker: Marker = { tool: markerTool, note: markerNote, entries: [...next].sort() };
+      const fingerprints: Record<string, string[]> = {};
+      for (const entry of [...next].sort()) {
+        const fresh = this.recorded.get(entry);
+        const known = [...(onDisk?.fingerprints[entry] ?? []), ...(this.fingerprints[entry] ?? [])];
+        const list = [...new Set(fresh === undefined ? known : [fresh, ...known])].slice(0, keptFingerprints);
+        if (list.length > 0) fingerprints[entry] = list;
+        this.fingerprints[entry] = list;
+      }
+      const marker: Marker = { tool: markerTool, note: markerNote, entries: [...next].sort(), fingerprints };
       await writeFileAtomic(markerPath, `${JSON.stringify(marker, null, 2)}\n`);
     };
     this.markerWrite = this.markerWrite.then(write, write);

@@ -203,7 +203,10 @@ export async function pack(options: PackOptions): Promise<PackResult> {
       (outcome) => (outcome as PromiseFulfilledResult<{ layer: PackedLayer; temporaryPath: string }>).value,
     );
     // Only now, with every zip verified, replace the previous ones.
-    await output.record(...staged.map(({ layer }) => path.basename(layer.zipPath)), manifestFileName);
+    await output.record(
+      ...staged.map(({ layer, temporaryPath }) => ({ entry: path.basename(layer.zipPath), from: temporaryPath })),
+      manifestFileName,
+    );
     for (const { layer, temporaryPath } of staged) {
       await rename(temporaryPath, layer.zipPath);
       options.onProgress?.({ phase: 'done', architecture: layer.architecture });
@@ -218,6 +221,7 @@ export async function pack(options: PackOptions): Promise<PackResult> {
     const manifestTemporary = temporarySibling(manifestPath);
     temporaryFiles.push(manifestTemporary);
     await writeFile(manifestTemporary, `${JSON.stringify(manifest, null, 2)}\n`);
+    await output.record({ entry: manifestFileName, from: manifestTemporary });
     await rename(manifestTemporary, manifestPath);
     return {
       name,

@@ -1,3 +1,4 @@
+import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { crc32, createInflateRaw, inflateRawSync } from 'node:zlib';
 import { CliError, errorMessage } from './errors.js';
@@ -134,8 +135,19 @@ function decodeName(raw: Buffer, flags: number): string {
   return flags & flagUtf8 ? raw.toString('utf8') : raw.toString('latin1');
 }
 
-/** Reads the central directory and every local header. Throws ZipFormatError. */
-export function readZip(buffer: Buffer): ZipArchive {
+/** A zip holding more entries than the caller allows: refused before a single entry is parsed. */
+export class TooManyEntriesError extends ZipFormatError {
+  constructor(readonly entryCount: number) {
+    super(`the zip holds ${entryCount} entries`);
+    this.name = 'TooManyEntriesError';
+  }
+}
+
+/**
+ * Reads the central directory and every local header. Throws ZipFormatError, and TooManyEntriesError
+ * when the end record announces more than `maximumEntries`.
+ */
+export function readZip(buffer: Buffer, options: { maximumEntries?: number } = {}): ZipArchive {
   if (buffer.length < 22) throw new ZipFormatError(`only ${bytes(buffer.length)}, too short to be a zip`);
   const endOffset = findEndOfCentralDirectory(buffer);
   let entryCount = buffer.readUInt16LE(endOffset + 10);
@@ -154,6 +166,7 @@ export function readZip(buffer: Buffer): ZipArchive {
     directorySize = readUInt64(buffer, recordOffset + 40);
     directoryOffset = readUInt64(buffer, recordOffset + 48);
   }
+  if (entryCount > (options.maximumEntries ?? Infinity)) throw new TooManyEntriesError(entryCount);
   if (directoryOffset + directorySize > buffer.length) {
     throw new ZipFormatError('the central directory lies beyond the end of the file (truncated?)');
   }
@@ -306,7 +319,8 @@ export const maximumZipFileBytes = 300 * 1024 * 1024;
 export async function readZipFile(filePath: string, label = filePath): Promise<Buffer> {
   let handle;
   try {
-    handle = await open(filePath, 'r');
+    // Non-blocking, so that a FIFO is opened (and refused below) instead of waiting for a writer forever.
+    handle = await open(filePath, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') {

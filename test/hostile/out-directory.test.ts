@@ -80,6 +80,39 @@ describe('--out never removes or replaces what the toolkit did not write', { tim
     noStackTrace(build.stderr + pack.stderr + zip.stderr + marker.stderr);
   });
 
+  test('a forged marker, or a listed folder whose contents changed, does not make ext build replace it', async () => {
+    const project = await tsProject('out-forged-');
+    const out = path.join(project, 'site');
+    await mkdir(path.join(out, 'x86_64'), { recursive: true });
+    await writeFile(path.join(out, 'x86_64', 'thesis.txt'), 'years of work');
+    // A marker in the toolkit's own format that lists the user's folder.
+    const forged = { tool: 'create-lambda-extension', note: '', entries: ['x86_64'] };
+    await writeFile(path.join(out, '.ext-output.json'), JSON.stringify(forged));
+    const listed = await runExt(['build', '--out', 'site', '--arch', 'x86_64'], { cwd: project, timeoutMs: 30_000 });
+    assert.equal(listed.code, 1, listed.stderr);
+    assert.match(listed.stderr, /^error: --out: .*site\/x86_64 exists and was not written by ext build/m);
+    assert.equal(await readFile(path.join(out, 'x86_64', 'thesis.txt'), 'utf8'), 'years of work');
+    // Fingerprints copied from another build do not match this folder either.
+    const fingerprinted = { ...forged, fingerprints: { x86_64: ['sha256:' + '0'.repeat(64)] } };
+    await writeFile(path.join(out, '.ext-output.json'), JSON.stringify(fingerprinted));
+    const copied = await runExt(['build', '--out', 'site', '--arch', 'x86_64'], { cwd: project, timeoutMs: 30_000 });
+    assert.equal(copied.code, 1, copied.stderr);
+    assert.equal(await readFile(path.join(out, 'x86_64', 'thesis.txt'), 'utf8'), 'years of work');
+
+    // What build wrote is replaced on the next build, until something in it changes.
+    await rm(out, { recursive: true });
+    const first = await runExt(['build', '--out', 'site', '--arch', 'x86_64'], { cwd: project, timeoutMs: 30_000 });
+    assert.equal(first.code, 0, first.stderr);
+    const again = await runExt(['build', '--out', 'site', '--arch', 'x86_64'], { cwd: project, timeoutMs: 30_000 });
+    assert.equal(again.code, 0, again.stderr);
+    await writeFile(path.join(out, 'x86_64', 'demo', 'notes.txt'), 'added by hand');
+    const changed = await runExt(['build', '--out', 'site', '--arch', 'x86_64'], { cwd: project, timeoutMs: 30_000 });
+    assert.equal(changed.code, 1, changed.stderr);
+    assert.match(changed.stderr, /site\/x86_64 exists and was not written by ext build \(or was changed since\)/);
+    assert.equal(await readFile(path.join(out, 'x86_64', 'demo', 'notes.txt'), 'utf8'), 'added by hand');
+    noStackTrace(listed.stderr + copied.stderr + changed.stderr);
+  });
+
   test('what the toolkit wrote is replaced on the next run, and so is a dist/ from before the marker', async () => {
     const project = await tsProject('out-ours-');
     const first = await runExt(['pack'], { cwd: project, timeoutMs: 30_000 });

@@ -3,6 +3,7 @@ import { constants as fsConstants, existsSync, readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { architectureOfElfMachine, elfMachine, hostArchitecture, type Architecture } from '../architectures.js';
+import { kernelElfRefusal } from '../elf.js';
 
 /**
  * Starting extension processes the way Lambda does: every regular file at
@@ -51,7 +52,8 @@ export async function launchProblem(
     return `fork/exec ${file}: permission denied (the file is not executable; chmod 755 it and keep the mode in the zip)`;
   }
   const handle = await fs.open(file, 'r');
-  const head = Buffer.alloc(256);
+  // Enough for the ELF header and its program headers (the kernel reads those before it execs anything).
+  const head = Buffer.alloc(4096);
   let length: number;
   try {
     ({ bytesRead: length } = await handle.read(head, 0, head.length, 0));
@@ -67,6 +69,9 @@ export async function launchProblem(
       const architecture = architectureOfElfMachine(machine) ?? `e_machine ${machine}`;
       return `fork/exec ${file}: exec format error (the binary is built for ${architecture}, the function runs ${host})`;
     }
+    // The kernel refuses it with ENOEXEC, and execvp would then hand it to /bin/sh: Lambda does not.
+    const refusal = kernelElfRefusal(bytes);
+    if (refusal !== undefined) return `fork/exec ${file}: exec format error (${refusal})`;
     return undefined;
   }
   if (bytes.toString('latin1', 0, 2) === '#!') {

@@ -3,6 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { CliError, errorMessage } from '../errors.js';
 import { LayerLinks, pathComponents, unusableNameProblem } from '../layer-links.js';
+import { maximumLayerEntries, tooManyEntriesProblem, unzippedLimitBytes } from '../layer/index.js';
 import {
   checkEntryData,
   declaredUncompressedBytes,
@@ -13,6 +14,7 @@ import {
   readZip,
   readZipFile,
   streamEntryData,
+  TooManyEntriesError,
   unixMode,
   ZipFormatError,
   type ZipArchive,
@@ -20,7 +22,7 @@ import {
 } from '../zip-reader.js';
 
 /** Lambda's limit on a function's unzipped code and layers (250 MiB, as AWS counts). */
-export const unpackedLimitBytes = 250 * 1024 * 1024;
+export const unpackedLimitBytes = unzippedLimitBytes;
 /** Linux PATH_MAX: no link target is longer. */
 const maximumLinkTargetBytes = 4096;
 
@@ -59,8 +61,10 @@ export async function extractLayerZip(
   const buffer = await readZipFile(zipFile, label);
   let archive: ZipArchive;
   try {
-    archive = readZip(buffer);
+    archive = readZip(buffer, { maximumEntries: maximumLayerEntries });
   } catch (error) {
+    if (error instanceof TooManyEntriesError)
+      throw fail(tooManyEntriesProblem(error.entryCount)!, 'trim the layer; Lambda could not hold it unpacked either');
     if (error instanceof ZipFormatError) throw fail(`not a readable zip file: ${error.message}`);
     throw error;
   }

@@ -1,10 +1,12 @@
 import { CliError } from '../errors.js';
+import { maximumLayerEntries, tooManyEntriesProblem } from '../layer/index.js';
 import {
   checkEntryData,
   isDirectoryEntry,
   readZip,
   readZipFile,
   streamEntryHead,
+  TooManyEntriesError,
   ZipFormatError,
   type CheckedEntryData,
   type ZipArchive,
@@ -45,8 +47,13 @@ export function inspectZipBuffer(buffer: Buffer, zipPath: string, options: Inspe
 
 function parseZip(buffer: Buffer, zipPath: string): ZipArchive {
   try {
-    return readZip(buffer);
+    return readZip(buffer, { maximumEntries: maximumLayerEntries });
   } catch (error) {
+    if (error instanceof TooManyEntriesError) {
+      throw new CliError(`${zipPath}: ${tooManyEntriesProblem(error.entryCount)!}`, {
+        hint: 'Lambda could not hold this layer unpacked; check that this is the layer zip you meant',
+      });
+    }
     if (error instanceof ZipFormatError) {
       throw new CliError(`${zipPath} is not a readable zip file: ${error.message}`, {
         hint: 'check that the download or build finished; ext pack writes a fresh layer zip',

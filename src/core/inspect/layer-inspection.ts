@@ -1,6 +1,7 @@
 import { architectureOfElfMachine, type Architecture } from '../architectures.js';
 import { isDirectoryEntry, isSymlinkEntry, type ZipArchive } from '../zip-reader.js';
 import { unusableNameProblem } from '../layer-links.js';
+import { normalizedEntryPath } from '../layer/index.js';
 import { checkElfMachine, checkNativeExecutable, type ElfCheckContext } from './elf-checks.js';
 import { binaryFormatName, checkExecutable, checkScriptText } from './executables.js';
 import { launcherTargets, LauncherTooComplexError, type LauncherTarget } from './launcher.js';
@@ -100,14 +101,18 @@ export class LayerInspection {
     const macosLitter: string[] = [];
     for (const entry of this.archive.entries) {
       const name = entry.name;
-      if (seen.has(name))
+      // One path however it is spelt (`./a`, `a//b`): unzip writes both spellings to the same file.
+      const unpackedPath = normalizedEntryPath(name);
+      if (seen.has(unpackedPath) && unpackedPath !== '')
         this.add(
           'error',
           'duplicate-entry',
-          'the zip holds this path twice; which copy Lambda unpacks is undefined',
+          unpackedPath === name
+            ? 'the zip holds this path twice; which copy Lambda unpacks is undefined'
+            : `the zip holds this path twice (as "${unpackedPath}" too); which copy Lambda unpacks is undefined`,
           name,
         );
-      seen.add(name);
+      seen.add(unpackedPath);
       if (name.includes('\\')) {
         this.add(
           'error',

@@ -2,8 +2,7 @@
 import type { Architecture } from '../architectures.js';
 
 /** Lambda's documented limits (MiB, as AWS counts them). */
-export const zippedLimitBytes = 50 * 1024 * 1024;
-export const unzippedLimitBytes = 250 * 1024 * 1024;
+export { unzippedLimitBytes, zippedLimitBytes } from '../layer/index.js';
 export const maximumExtensions = 10;
 /** Above this share of a limit we warn. */
 export const limitWarningRatio = 0.8;

@@ -1,4 +1,4 @@
-import { copyFile, chmod, mkdir } from 'node:fs/promises';
+import { chmod, mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Architecture } from '../architectures.js';
 import { cachedNodeBinary, type NodeCacheOptions } from './node-cache.js';
@@ -9,8 +9,10 @@ export {
   cacheDirectory,
   cacheDirectoryVariable,
   cachedNodeBinary,
+  isExactNodeVersion,
   nodePackageName,
   resolveNodeVersion,
+  trustDirectory,
   type CachedNodeBinary,
   type NodeCacheOptions,
   type ResolvedNodeVersion,
@@ -51,11 +53,15 @@ export async function installBundledNode(
   architecture: Architecture,
   options: NodeCacheOptions,
 ): Promise<BundledNode> {
-  const cached = await cachedNodeBinary(version, architecture, options);
   const target = path.join(layerDirectory, bundledNodePath(name));
   await mkdir(path.dirname(target), { recursive: true });
-  const stripped = await stripBinary(cached.path, target, architecture, cached.bytes, options.environment);
-  if (stripped.tool === undefined) await copyFile(cached.path, target);
+  // A private copy, verified as it is made: the shared entry is never read again, so nothing runs (the
+  // strip step asks the stripped copy for --version) that is not what the registry published.
+  const verified = `${target}.verified`;
+  const cached = await cachedNodeBinary(version, architecture, { ...options, copyTo: verified });
+  const stripped = await stripBinary(verified, target, architecture, cached.bytes, options.environment);
+  if (stripped.tool === undefined) await rename(verified, target);
+  else await rm(verified, { force: true });
   await chmod(target, 0o755);
   return {
     architecture,

