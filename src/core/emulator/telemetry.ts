@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { isLoopbackHost } from './loopback.js';
 import type { TelemetrySubscriptionReport } from './types.js';
 
 /**
@@ -33,8 +34,6 @@ export interface TelemetryRequest {
   /** Where we really connect: `sandbox`/`sandbox.localdomain` mapped to loopback. */
   target: { host: string; port: number; path: string };
 }
-
-const sandboxHosts = new Set(['sandbox', 'sandbox.localdomain', 'localhost', '127.0.0.1', '0.0.0.0', '[::1]']);
 
 /**
  * Validates a subscription body. Returns the parsed request or the list of
@@ -124,7 +123,7 @@ export function parseTelemetryRequest(
         if (port === 9001 || reservedPorts.includes(port)) {
           problems.push(`URI port ${port} is reserved by Lambda`);
         }
-        if (!sandboxHosts.has(parsed.hostname)) {
+        if (!isLoopbackHost(parsed.hostname)) {
           problems.push(
             `destination host "${parsed.hostname}" is outside the execution environment; use sandbox.localdomain`,
           );
