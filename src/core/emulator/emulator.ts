@@ -74,7 +74,7 @@ function traceHeader(): string {
 export class Emulator extends EventEmitter {
   readonly options: EmulatorOptions;
   private readonly api: ExtensionsApi;
-  private hub = new TelemetryHub();
+  private hub = new TelemetryHub(defaults.telemetryBufferBytes);
   private readonly allSubscribers: TelemetrySubscriber[] = [];
   private port = 0;
   private phase: Phase | 'idle' = 'idle';
@@ -152,6 +152,11 @@ export class Emulator extends EventEmitter {
 
   get memorySizeMB(): number {
     return this.options.memorySizeMB ?? defaults.memorySizeMB;
+  }
+
+  /** Each subscriber's buffer, and the most of the Init phase's telemetry kept for late subscribers. */
+  private get telemetryBufferBytes(): number {
+    return this.options.telemetryBufferBytes ?? defaults.telemetryBufferBytes;
   }
 
   /** Limits on what extensions do are multiplied by this: more than 1 under CPU emulation only. */
@@ -282,11 +287,8 @@ export class Emulator extends EventEmitter {
   }
 
   private subscribeTelemetry(agent: Agent, request: TelemetryRequest): void {
-    const subscriber = new TelemetrySubscriber(
-      agent.name,
-      request,
-      this.options.telemetryBufferBytes ?? defaults.telemetryBufferBytes,
-      (message) => this.record('telemetry', `TELEMETRY ${agent.name}: ${message}`, { extension: agent.name }),
+    const subscriber = new TelemetrySubscriber(agent.name, request, this.telemetryBufferBytes, (message) =>
+      this.record('telemetry', `TELEMETRY ${agent.name}: ${message}`, { extension: agent.name }),
     );
     this.hub.subscribe(subscriber);
     this.allSubscribers.push(subscriber);
@@ -382,7 +384,7 @@ export class Emulator extends EventEmitter {
     this.environmentNumber += 1;
     this.retiredAgents.push(...this.api.agents);
     this.api.agents.length = 0;
-    this.hub = new TelemetryHub();
+    this.hub = new TelemetryHub(this.telemetryBufferBytes);
     this.phase = 'init';
     this.registrationOpen = true;
     this.subscriptionsOpen = true;
@@ -454,6 +456,7 @@ export class Emulator extends EventEmitter {
       true,
     );
     this.subscriptionsOpen = false;
+    this.hub.endHistory();
     const interrupted = !settled && this.interrupted() && Date.now() < deadline;
     const timedOut = !this.failedSince(mark) && !interrupted && Date.now() >= deadline;
     if (timedOut) this.initTimeoutVerdicts(agents);
