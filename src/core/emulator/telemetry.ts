@@ -173,6 +173,8 @@ export class TelemetrySubscriber {
   private inFlight: Promise<void> | undefined;
   private backoffMs = initialBackoffMs;
   private closed = false;
+  /** While the environment is frozen nothing is sent: the listener could not answer. */
+  private paused = false;
   private pendingDrop: { records: number; bytes: number } | undefined;
   private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   private activeRequest: http.ClientRequest | undefined;
@@ -233,8 +235,17 @@ export class TelemetrySubscriber {
     return this.queue.length >= this.request.buffering.maxItems || this.queuedBytes >= this.request.buffering.maxBytes;
   }
 
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.schedule();
+  }
+
   private schedule(): void {
-    if (this.closed || this.inFlight !== undefined || this.queue.length === 0) return;
+    if (this.closed || this.paused || this.inFlight !== undefined || this.queue.length === 0) return;
     if (this.batchIsFull()) {
       this.sendNow();
     } else {
@@ -250,7 +261,7 @@ export class TelemetrySubscriber {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    if (this.closed || this.inFlight !== undefined || this.queue.length === 0) return;
+    if (this.closed || this.paused || this.inFlight !== undefined || this.queue.length === 0) return;
     const batch = this.takeBatch();
     this.inFlight = this.deliver(batch).finally(() => {
       this.inFlight = undefined;
@@ -410,6 +421,15 @@ export class TelemetryHub {
       }
     }
     for (const subscriber of subscribers) subscriber.push(envelope, bytes);
+  }
+
+  /** The environment is frozen: deliveries wait until `resume`. */
+  pause(): void {
+    for (const subscriber of this.subscribers) subscriber.pause();
+  }
+
+  resume(): void {
+    for (const subscriber of this.subscribers) subscriber.resume();
   }
 
   /** No subscriber can come any more (Init has ended): the history is of no use. */
