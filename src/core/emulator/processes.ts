@@ -325,7 +325,9 @@ export class ProcessSupervisor {
         ? {
             kind: 'process-groups',
             description:
-              'CONTAINMENT process groups, a run marker in the environment and a /proc walk (no cgroup v2 could be made here): a process that calls setsid and clears its environment at once may escape',
+              process.platform === 'linux'
+                ? 'CONTAINMENT process groups, a run marker in the environment and a /proc walk (no cgroup v2 could be made here): a process that calls setsid and clears its environment at once may escape'
+                : 'CONTAINMENT process groups (no cgroups here): a process that calls setsid may escape',
           }
         : {
             kind: 'cgroup',
