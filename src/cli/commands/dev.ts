@@ -318,11 +318,11 @@ export const devCommand: CommandModule<object, DevArguments> = {
         '$0 dev --managed-instances --concurrency 4 --invokes 8',
         'Lambda Managed Instances: 8 invokes, at most 4 at once',
       )
-      .example('$0 dev --arch arm64 --invokes 3', 'Build for arm64 and run it under qemu-aarch64 (x86_64 host)')
       .example(
         '$0 dev --invokes 3 --freeze-ms 5000',
         'Keep the environment frozen 5 s between invokes: timers stop, requests straddle the freeze',
       )
+      .example('$0 dev --arch arm64 --invokes 3', 'Build for arm64 and run it under qemu-aarch64 (x86_64 host)')
       .example('$0 dev --watch', 'Rebuild and restart when sources change'),
   handler: async (args) => {
     const [{ runDev, watchDev }, { formatTimelineEntry }] = await Promise.all([
