@@ -241,7 +241,9 @@ export class TelemetrySubscriber {
 
   resume(): void {
     this.paused = false;
-    this.schedule();
+    // A batch whose timeoutMs ran out during the freeze (no timer left) goes now, as Lambda's would at the thaw.
+    if (this.timer === undefined) this.sendNow();
+    else this.schedule();
   }
 
   private schedule(): void {
