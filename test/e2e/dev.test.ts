@@ -752,6 +752,8 @@ test('--managed-instances --concurrency: SHUTDOWN-only extension, concurrent inv
   assert.equal(report.maxConcurrency, 3);
   assert.equal(report.invokes.length, 6);
   assert.ok(report.maxInFlight > 1 && report.maxInFlight <= 3, `max in flight ${report.maxInFlight}`);
+  assert.equal(report.freeze, undefined, 'Managed Instances are never frozen');
+  assert.ok(!report.timeline.some((entry) => entry.kind === 'freeze'));
   const environment = JSON.parse(await readFile(environmentFile, 'utf8')) as Record<string, string>;
   assert.equal(environment['AWS_LAMBDA_MAX_CONCURRENCY'], '3');
 
@@ -829,4 +831,61 @@ test('no extension to run is a failure naming the path given, never a pass', { t
   await assert.rejects(runEmulator({ layerDirectory: emptyFolder }), {
     message: `no extension to run: ${path.join(emptyFolder, 'extensions')} holds no files`,
   });
+});
+
+/** An extension whose timer, set at each INVOKE to fire 600 ms later, prints a line: it shows whether it ran between invokes. */
+const timerExtension = `#!/usr/bin/env node
+const http = require('node:http');
+const [host, port] = process.env.AWS_LAMBDA_RUNTIME_API.split(':');
+const call = (method, route, headers, body) => new Promise((resolve, reject) => {
+  const request = http.request({ host, port, path: route, method, headers }, (response) => {
+    let text = '';
+    response.on('data', (chunk) => (text += chunk));
+    response.on('end', () => resolve({ headers: response.headers, body: text }));
+  });
+  request.on('error', reject);
+  request.end(body);
+});
+(async () => {
+  const registered = await call('POST', '/2020-01-01/extension/register', { 'Lambda-Extension-Name': 'ticker' }, JSON.stringify({ events: ['INVOKE', 'SHUTDOWN'] }));
+  const id = registered.headers['lambda-extension-identifier'];
+  for (let invoke = 1; ; invoke += 1) {
+    const event = JSON.parse((await call('GET', '/2020-01-01/extension/event/next', { 'Lambda-Extension-Identifier': id })).body);
+    if (event.eventType === 'SHUTDOWN') process.exit(0);
+    setTimeout(() => console.log('timer of invoke ' + invoke), 600);
+  }
+})();
+`;
+
+test('on demand the environment is frozen between invokes (timers stop), not with --no-freeze nor on Managed Instances', async () => {
+  const layer = await layerWith((dir) => addFile(dir, 'ticker', timerExtension, 0o755));
+  const timerAndSecondStart = (report: EmulatorReport) => {
+    const timer = report.timeline.findIndex((entry) => entry.kind === 'output' && /timer of invoke 1/.test(entry.text));
+    const starts = report.timeline.flatMap((entry, index) => (entry.kind === 'start' ? [index] : []));
+    return { timer, secondStart: starts[1]! };
+  };
+  // Frozen 3 s after invoke 1: its 600 ms timer cannot fire before the thaw, which comes right before invoke 2.
+  const frozen = await dev(layer, '--invokes', '2', '--function-duration', '0', '--freeze-ms', '3000');
+  assert.equal(frozen.code, 0, frozen.stderr);
+  assert.deepEqual(frozen.report.freeze, { minimumMs: 3000, gaps: 1 });
+  assert.ok(frozen.report.timeline.some((entry) => entry.kind === 'freeze' && /^FREEZE /.test(entry.text)));
+  const whenFrozen = timerAndSecondStart(frozen.report);
+  assert.ok(whenFrozen.timer > whenFrozen.secondStart, 'the timer fired only after the thaw');
+  // The same gap without the freeze: the timer fires in it.
+  const free = await dev(layer, '--invokes', '2', '--function-duration', '0', '--interval', '3000', '--no-freeze');
+  assert.equal(free.code, 0, free.stderr);
+  assert.equal(free.report.freeze, undefined);
+  assert.ok(!free.report.timeline.some((entry) => entry.kind === 'freeze'));
+  const whenFree = timerAndSecondStart(free.report);
+  assert.ok(whenFree.timer !== -1 && whenFree.timer < whenFree.secondStart, 'the timer fired between the invokes');
+
+  for (const [flags, message] of [
+    [['--managed-instances', '--freeze-ms', '100'], /--freeze-ms: Managed Instances are never frozen/],
+    [['--no-freeze', '--freeze-ms', '100'], /--freeze-ms: contradicts --no-freeze/],
+    [['--freeze-ms', 'long'], /--freeze-ms: expected a number/],
+  ] as const) {
+    const refused = await run(process.execPath, [extBin, 'dev', '--layer', layer, ...flags]);
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(refused.stderr, message);
+  }
 });

@@ -317,10 +317,11 @@ for (const language of ['go', 'ts'] as const) {
         .map((line) => Number(line['shipped']));
       assert.equal(perInvoke.length, invokes);
       // Each invoke has three platform events (start, runtimeDone, report); the
-      // first ones also carry the Init phase's events, and delivery timing may
-      // move some into a neighbouring flush. A feedback loop would grow without bound.
+      // first ones also carry the Init phase's events, and delivery timing (and
+      // ext dev's freeze between invokes, as Lambda's) may move some into a
+      // neighbouring flush. A feedback loop would grow without bound.
       assert.ok(
-        perInvoke.slice(2).every((count) => count <= 6),
+        perInvoke.slice(2).every((count) => count <= 9),
         `shipped per invoke: ${perInvoke.join(' ')}`,
       );
       const firstHalf = perInvoke.slice(2, 16).reduce((sum, count) => sum + count, 0);

@@ -63,6 +63,34 @@ test(
   },
 );
 
+test(
+  '12,000 lines of 16 KiB: the telemetry history is capped in bytes, memory stays bounded',
+  { timeout: 90_000 },
+  async () => {
+    // Each line is kept whole (just under the 16 KiB cut), so every one becomes a full-sized telemetry record.
+    const layer = await layerWithScript(
+      'wide',
+      [
+        `line="$(head -c 16000 /dev/zero | tr '\\000' w)"`,
+        'i=0',
+        'while [ $i -lt 12000 ]; do echo "$line"; i=$((i+1)); done',
+      ].join('\n'),
+    );
+    const result = await run(
+      process.execPath,
+      ['--import', reportPeakMemory, extBin, 'dev', '--layer', layer, '--json', '--init-timeout', '80000'],
+      { timeoutMs: 85_000 },
+    );
+    const peakKb = Number(/max-rss-kb=(\d+)/.exec(result.stderr)?.[1]);
+    const report = JSON.parse(result.stdout) as EmulatorReport;
+    assert.equal(report.output.lines, 12_000, result.stderr);
+    assert.equal(report.output.linesCut, 0);
+    assert.ok(Number.isFinite(peakKb), result.stderr);
+    // The README promises under 160 MB; a generous bound, far below the 448 MB of an unbounded history.
+    assert.ok(peakKb < 200 * 1024, `peak memory ${Math.round(peakKb / 1024)} MB`);
+  },
+);
+
 test('LineSplitter never holds more than the cap of an endless line, and keeps lines whole below it', () => {
   const lines: [string, number][] = [];
   const splitter = new LineSplitter((line, dropped) => lines.push([line, dropped]), 8);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -206,4 +206,76 @@ for (const [stage, behaviour, functionDurationMs] of [
       stage === 'a hung Init' ? report.inits.map((init) => init.status) : report.invokes.map((invoke) => invoke.status);
     assert.deepEqual(statuses, ['interrupted']);
   });
+}
+
+/** Whether this machine lets this process make a cgroup v2 beside its own (then ext dev must use one). */
+function canMakeCgroup(): boolean {
+  try {
+    const mount = readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .find((line) => line.split(' - ')[1]?.startsWith('cgroup2 '))
+      ?.split(' ')[4];
+    const own = readFileSync('/proc/self/cgroup', 'utf8')
+      .split('\n')
+      .find((line) => line.startsWith('0::'))
+      ?.slice(3);
+    if (mount === undefined || own === undefined) return false;
+    const probe = path.join(mount, own, `ext-dev-test-probe-${process.pid}`);
+    mkdirSync(probe);
+    rmdirSync(probe);
+    return true;
+  } catch {
+    return false;
+  }
+}
+const noCgroup = !linux || !canMakeCgroup();
+
+test(
+  'a double fork that calls setsid and clears its environment (env -i) at once is killed: the run is in a cgroup',
+  { skip: noCgroup && 'no cgroup v2 can be made here: only a cgroup catches this escape', timeout: 20_000 },
+  async () => {
+    const seconds = uniqueSeconds();
+    // The middle process exits at once, so no /proc walk sees the sleeper as a descendant.
+    const layer = await layerWithScript(`setsid sh -c 'env -i /bin/sleep ${seconds} &' &\nsleep 0.3\nexit 0`);
+    const report = await runEmulator({ layerDirectory: layer, initTimeoutMs: 3_000 });
+    assert.equal(report.containment?.kind, 'cgroup');
+    assert.ok(report.timeline.some((entry) => entry.kind === 'containment' && /^CONTAINMENT cgroup /.test(entry.text)));
+    assert.deepEqual(sleepers(seconds), []);
+    assert.equal(existsSync(report.containment!.cgroup!), false, 'the cgroup is removed');
+  },
+);
+
+for (const killedBy of ['SIGKILL', 'SIGABRT'] as const) {
+  test(
+    `ext dev killed by ${killedBy} (no cleanup code runs): no process of the layer survives`,
+    {
+      skip: noCgroup && 'no cgroup v2 can be made here: only a cgroup catches a scrubbed double fork',
+      timeout: 40_000,
+    },
+    async () => {
+      const seconds = uniqueSeconds();
+      const layer = await layerWithScript(
+        [
+          `setsid sh -c 'env -i /bin/sleep ${seconds} &' &`,
+          `setsid /bin/sleep ${seconds} &`,
+          `/bin/sleep ${seconds} &`,
+          `exec /bin/sleep ${seconds}`,
+        ].join('\n'),
+      );
+      const child = spawn(process.execPath, [extBin, 'dev', '--layer', layer, '--json', '--init-timeout', '30000'], {
+        env: { ...process.env, NO_COLOR: '1' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+      try {
+        await until(() => sleepers(seconds).length === 4, 'the extension and its three children', 20_000);
+        child.kill(killedBy);
+        await exited;
+        // The watchdog acts as soon as ext dev's pipe closes; generous, since the machine may be loaded.
+        await until(() => sleepers(seconds).length === 0, 'no process of the layer left', 15_000);
+      } finally {
+        child.kill('SIGKILL');
+      }
+    },
+  );
 }

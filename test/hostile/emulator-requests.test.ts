@@ -3,6 +3,7 @@ import http from 'node:http';
 import { rm } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
 import { Emulator } from '../../src/core/emulator/index.js';
+import { parseTelemetryRequest } from '../../src/core/emulator/telemetry.js';
 import { addFile, makeLayer, rawRequest } from '../helpers/emulator-fixtures.js';
 
 /**
@@ -188,4 +189,88 @@ describe('request bodies and headers', () => {
     const reported = emulator.report().extensions.find((extension) => extension.name === 'sleeper');
     assert.ok((reported?.reportedErrorType?.length ?? 0) < 400);
   });
+});
+
+describe('requests from a web page (DNS rebinding)', () => {
+  let layer: string;
+  let emulator: Emulator;
+  let api: string;
+
+  before(async () => {
+    layer = await makeLayer();
+    await addFile(layer, 'sleeper', '#!/bin/sh\nexec sleep 30\n', 0o755);
+    emulator = new Emulator({ layerDirectory: layer, function: { initDurationMs: 8_000 }, initTimeoutMs: 9_000 });
+    api = await emulator.listen();
+    void emulator.start();
+  });
+
+  after(async () => {
+    await emulator.close();
+    await rm(layer, { recursive: true, force: true });
+  });
+
+  const register = (name: string, headers: Record<string, string>) =>
+    rawRequest(
+      api,
+      'POST',
+      '/2020-01-01/extension/register',
+      { 'Lambda-Extension-Name': name, ...headers },
+      JSON.stringify({ events: ['INVOKE'] }),
+    );
+
+  test('a foreign Host, an Origin or a Sec-Fetch-Site header gets 403 and registers nothing', async () => {
+    const port = api.split(':')[1]!;
+    for (const headers of <Record<string, string>[]>[
+      { Host: `rebound.example:${port}` },
+      { Host: `192.168.1.10:${port}` },
+      { Host: `127.0.0.1.evil.example:${port}` },
+      { Origin: 'http://rebound.example' },
+      { Origin: 'null' },
+      { 'Sec-Fetch-Site': 'cross-site' },
+    ]) {
+      const answer = await register('browser', headers);
+      assert.equal(answer.status, 403, `${JSON.stringify(headers)}: ${answer.body}`);
+      assert.equal(answer.json()['errorType'], 'ForbiddenRequestSource');
+    }
+    assert.ok(!emulator.extensions.some((extension) => extension.name === 'browser'), 'nothing registered');
+    assert.equal(emulator.verdicts.length, 0, 'no verdict: the run is not failed by a web page');
+    assert.equal(emulator.timeline.filter((entry) => /refused a request/.test(entry.text)).length, 1);
+  });
+
+  test('loopback hosts and the runtime API address are served', async () => {
+    const port = api.split(':')[1]!;
+    for (const [index, host] of [
+      api,
+      `localhost:${port}`,
+      `127.1.2.3:${port}`,
+      `[::1]:${port}`,
+      'sandbox.localdomain',
+    ].map((value, position) => [position, value] as const)) {
+      const answer = await register(`internal-${index}`, { Host: host });
+      assert.equal(answer.status, 200, `${host}: ${answer.body}`);
+    }
+  });
+});
+
+test('a telemetry destination outside loopback and sandbox.localdomain is refused', () => {
+  const subscription = (host: string) =>
+    JSON.stringify({
+      schemaVersion: '2022-12-13',
+      types: ['platform'],
+      destination: { protocol: 'HTTP', URI: `http://${host}:4243/path` },
+    });
+  for (const host of [
+    '0.0.0.0',
+    '10.0.0.1',
+    '169.254.169.254',
+    'rebound.example',
+    '127.0.0.1.nip.io',
+    '[::ffff:a00:1]',
+  ]) {
+    const parsed = parseTelemetryRequest(subscription(host), []);
+    assert.equal(parsed.ok, false, host);
+  }
+  for (const host of ['sandbox.localdomain', 'sandbox', 'localhost', '127.0.0.1', '127.0.0.2', '[::1]']) {
+    assert.equal(parseTelemetryRequest(subscription(host), []).ok, true, host);
+  }
 });

@@ -29,6 +29,8 @@ interface DevArguments {
   env?: string[];
   'managed-instances'?: boolean;
   concurrency?: FlagValue;
+  freeze: boolean;
+  'freeze-ms'?: FlagValue;
   watch?: boolean;
   typecheck?: boolean;
   node?: string;
@@ -92,6 +94,22 @@ function managedInstances(args: DevArguments): { maxConcurrency: number } | unde
           whole: true,
         });
   return { maxConcurrency };
+}
+
+/** How long, at least, the environment stays frozen between invokes by default: enough to stop a timer, not to slow a run. */
+export const defaultFreezeMs = 20;
+
+/** On demand, the environment is frozen between invokes unless --no-freeze; Managed Instances are never frozen. */
+function freezeMs(args: DevArguments): number | undefined {
+  const given = args['freeze-ms'];
+  if (given !== undefined && (args['managed-instances'] === true || !args.freeze)) {
+    throw new CliError(
+      `--freeze-ms: ${args['managed-instances'] === true ? 'Managed Instances are never frozen' : 'contradicts --no-freeze'}`,
+      { exitCode: 2, hint: 'drop --freeze-ms' },
+    );
+  }
+  if (args['managed-instances'] === true || !args.freeze) return undefined;
+  return given === undefined ? defaultFreezeMs : numberFlag('freeze-ms', given, { minimum: 0, maximum: 3_600_000 });
 }
 
 function parseEnv(pairs: string[] = []): Record<string, string> {
@@ -206,6 +224,7 @@ function devOptions(args: DevArguments, printTimeline: ((entry: TimelineEntry) =
     memorySizeMB: numberFlag('memory', args.memory, { minimum: 128, maximum: 10_240, whole: true, lambdaRange: true }),
     env: parseEnv(args.env),
     managedInstances: managedInstances(args),
+    freezeMs: freezeMs(args),
     onTimeline: printTimeline,
     // Progress is for a person at a terminal; warnings and errors while watching go out always.
     onStatus: (message: string, kind: DevStatusKind) => {
@@ -281,6 +300,19 @@ export const devCommand: CommandModule<object, DevArguments> = {
           describe: `With --managed-instances: invokes in flight at most (1 to ${maxManagedInstancesConcurrency})`,
           defaultDescription: String(defaultManagedInstancesConcurrency),
         },
+        freeze: {
+          type: 'boolean',
+          default: true,
+          describe:
+            'On demand, freeze the environment between invokes as Lambda does (SIGSTOP/SIGCONT every process of the layer); --no-freeze turns it off',
+        },
+        'freeze-ms': {
+          type: 'string',
+          requiresArg: true,
+          describe:
+            'How long the environment stays frozen between invokes, at least (the pause is --interval when longer)',
+          defaultDescription: String(defaultFreezeMs),
+        },
         watch: { type: 'boolean', describe: 'Rebuild (or re-read the layer) and restart on changes' },
         ...typecheckOption,
         node: {
@@ -298,6 +330,10 @@ export const devCommand: CommandModule<object, DevArguments> = {
       .example(
         '$0 dev --managed-instances --concurrency 4 --invokes 8',
         'Lambda Managed Instances: 8 invokes, at most 4 at once',
+      )
+      .example(
+        '$0 dev --invokes 3 --freeze-ms 5000',
+        'Keep the environment frozen 5 s between invokes: timers stop, requests straddle the freeze',
       )
       .example('$0 dev --arch arm64 --invokes 3', 'Build for arm64 and run it under qemu-aarch64 (x86_64 host)')
       .example('$0 dev --watch', 'Rebuild and restart when sources change')

@@ -9,6 +9,7 @@ import { ExtensionProcesses } from './extension-processes.js';
 import { RunRecorder, type EntryDetails } from './output.js';
 import { TelemetryHub, TelemetrySubscriber, type TelemetryRequest } from './telemetry.js';
 import type {
+  ContainmentReport,
   EmulatorOptions,
   EmulatorReport,
   ExtensionReport,
@@ -75,7 +76,7 @@ function traceHeader(): string {
 export class Emulator extends EventEmitter {
   readonly options: EmulatorOptions;
   private readonly api: ExtensionsApi;
-  private hub = new TelemetryHub();
+  private hub = new TelemetryHub(defaults.telemetryBufferBytes);
   private readonly allSubscribers: TelemetrySubscriber[] = [];
   private port = 0;
   private phase: Phase | 'idle' = 'idle';
@@ -104,6 +105,8 @@ export class Emulator extends EventEmitter {
   private maxInFlight = 0;
   private listening = false;
   private closed = false;
+  private containment: ContainmentReport | undefined;
+  private freezes = 0;
 
   constructor(options: EmulatorOptions) {
     super();
@@ -153,6 +156,11 @@ export class Emulator extends EventEmitter {
 
   get memorySizeMB(): number {
     return this.options.memorySizeMB ?? defaults.memorySizeMB;
+  }
+
+  /** Each subscriber's buffer, and the most of the Init phase's telemetry kept for late subscribers. */
+  private get telemetryBufferBytes(): number {
+    return this.options.telemetryBufferBytes ?? defaults.telemetryBufferBytes;
   }
 
   /** Limits on what extensions do are multiplied by this: more than 1 under CPU emulation only. */
@@ -283,11 +291,8 @@ export class Emulator extends EventEmitter {
   }
 
   private subscribeTelemetry(agent: Agent, request: TelemetryRequest): void {
-    const subscriber = new TelemetrySubscriber(
-      agent.name,
-      request,
-      this.options.telemetryBufferBytes ?? defaults.telemetryBufferBytes,
-      (message) => this.record('telemetry', `TELEMETRY ${agent.name}: ${message}`, { extension: agent.name }),
+    const subscriber = new TelemetrySubscriber(agent.name, request, this.telemetryBufferBytes, (message) =>
+      this.record('telemetry', `TELEMETRY ${agent.name}: ${message}`, { extension: agent.name }),
     );
     this.hub.subscribe(subscriber);
     this.allSubscribers.push(subscriber);
@@ -404,7 +409,7 @@ export class Emulator extends EventEmitter {
     this.environmentNumber += 1;
     this.retiredAgents.push(...this.api.agents);
     this.api.agents.length = 0;
-    this.hub = new TelemetryHub();
+    this.hub = new TelemetryHub(this.telemetryBufferBytes);
     this.phase = 'init';
     this.registrationOpen = true;
     this.subscriptionsOpen = true;
@@ -444,6 +449,11 @@ export class Emulator extends EventEmitter {
       maxConcurrency: this.options.managedInstances?.maxConcurrency,
     });
     Object.assign(environment, emulationEnvironment(this.options.cpuEmulation));
+    if (files.length > 0 && this.containment === undefined) {
+      const { description, ...containment } = this.processes.prepare();
+      this.containment = containment;
+      this.record('containment', description, { data: { ...containment } });
+    }
     const agents = files.map((file) => this.api.addExternal(file.name, file.file, this.environmentNumber));
     // Lambda starts all external extensions in parallel.
     await Promise.all(agents.map((agent) => this.launch(agent, environment)));
@@ -480,6 +490,7 @@ export class Emulator extends EventEmitter {
       true,
     );
     this.subscriptionsOpen = false;
+    this.hub.endHistory();
     const interrupted = !settled && this.interrupted() && Date.now() < deadline;
     const timedOut = !this.failedSince(mark) && !interrupted && Date.now() >= deadline;
     if (timedOut) this.initTimeoutVerdicts(agents);
@@ -829,6 +840,43 @@ export class Emulator extends EventEmitter {
     return result;
   }
 
+  // ----- Freeze between invokes -------------------------------------------
+
+  /** Whether this run freezes the environment between invokes: on demand, when asked for. */
+  get freezesBetweenInvokes(): boolean {
+    return this.options.freezeMs !== undefined && !this.managedInstances;
+  }
+
+  /**
+   * Runs `gap` (the pause between two invokes) with the environment frozen,
+   * as Lambda freezes an idle one: every process of the layer SIGSTOPped,
+   * telemetry delivery held, then SIGCONT. Timers of the extensions do not
+   * fire, and a request they had in flight straddles the freeze, as on
+   * Lambda. Not on Managed Instances (never frozen), nor without an
+   * initialised environment.
+   */
+  async frozen(gap: () => Promise<void>): Promise<void> {
+    if (!this.freezesBetweenInvokes || !this.initialized || this.closed) return gap();
+    this.hub.pause();
+    const stopped = this.processes.freeze();
+    this.freezes += 1;
+    if (this.freezes === 1) {
+      const minimumMs = this.options.freezeMs ?? 0;
+      this.record(
+        'freeze',
+        `FREEZE between invokes the environment is frozen, as on Lambda: SIGSTOP to every process of the layer (${stopped} now), ` +
+          `telemetry held, SIGCONT before the next invoke; at least ${minimumMs} ms each time`,
+        { data: { processes: stopped, minimumMs } },
+      );
+    }
+    try {
+      await gap();
+    } finally {
+      this.processes.thaw();
+      this.hub.resume();
+    }
+  }
+
   // ----- Shutdown ---------------------------------------------------------
 
   /**
@@ -1019,6 +1067,8 @@ export class Emulator extends EventEmitter {
       computeMode: this.managedInstances ? 'managed-instances' : 'on-demand',
       maxConcurrency: this.maxConcurrency,
       maxInFlight: this.maxInFlight,
+      ...(this.containment === undefined ? {} : { containment: { ...this.containment } }),
+      ...(this.freezes === 0 ? {} : { freeze: { minimumMs: this.options.freezeMs ?? 0, gaps: this.freezes } }),
       inits: [...this.inits],
       invokes: [...this.invokes],
       ...(this.lastShutdown === undefined ? {} : { shutdown: this.lastShutdown }),

@@ -2,7 +2,7 @@ import { emulatedLaunch } from './cpu-emulation/index.js';
 import type { Agent } from './extensions-api.js';
 import { launchProblem, startExtension } from './launch.js';
 import { LineSplitter } from './output.js';
-import { ProcessSupervisor } from './processes.js';
+import { ProcessSupervisor, type Containment } from './processes.js';
 import type { Architecture } from '../architectures.js';
 import type { CpuEmulation } from './types.js';
 
@@ -31,6 +31,20 @@ export class ExtensionProcesses {
     private readonly architecture?: Architecture,
   ) {}
 
+  /** Sets up how the run holds its processes (once); call before the first `start`. */
+  prepare(): Containment {
+    return this.supervisor.prepare();
+  }
+
+  /** SIGSTOPs every process of the run; returns how many. */
+  freeze(): number {
+    return this.supervisor.freeze();
+  }
+
+  thaw(): void {
+    this.supervisor.thaw();
+  }
+
   /** Starts the agent's file; resolves with the launch error Lambda would report, or undefined once it runs. */
   async start(agent: Agent, environment: Record<string, string>): Promise<string | undefined> {
     const file = agent.file!;
@@ -41,6 +55,7 @@ export class ExtensionProcesses {
             file,
             this.supervisor.environment(environment),
             await emulatedLaunch(file, this.emulation),
+            (start) => this.supervisor.contain(start),
           )
         : { error: problem };
     if ('error' in started) return started.error;

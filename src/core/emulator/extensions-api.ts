@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ChildProcess } from 'node:child_process';
+import { isLoopbackHost } from './loopback.js';
 import { parseTelemetryRequest, type TelemetryRequest } from './telemetry.js';
 import type { ExtensionEventType, ExtensionState, Phase, Verdict } from './types.js';
 
@@ -144,6 +145,26 @@ export const maxHeaderValueLength = 256;
 /** Longest error message borrowed from an init/error or exit/error body. */
 const maxErrorMessageLength = 1024;
 
+/**
+ * Whether a request may come from a web page rather than an extension. A
+ * page the user visits can reach the emulator's port, and with DNS
+ * rebinding it can even read the answers: browsers send Origin (and
+ * Sec-Fetch-Site) and the page's own host name in Host, while an extension
+ * sends neither header and a Host of loopback or sandbox.localdomain.
+ * Undefined when the request is acceptable, else why not.
+ */
+export function browserRequestProblem(
+  headers: http.IncomingHttpHeaders,
+  runtimeApi: string | undefined,
+): string | undefined {
+  if (headers.origin !== undefined) return 'requests that carry an Origin header (browsers send it) are refused';
+  if (headers['sec-fetch-site'] !== undefined) return 'requests from a browser (Sec-Fetch-Site) are refused';
+  const host = headers.host;
+  // HTTP/1.0 clients may send no Host; a browser always sends one.
+  if (host === undefined || host === runtimeApi || isLoopbackHost(host.replace(/:\d{1,5}$/, ''))) return undefined;
+  return `Host "${capped(host, 64)}" is not loopback; use the address in AWS_LAMBDA_RUNTIME_API`;
+}
+
 function capped(text: string, maximumLength: number): string {
   return text.length > maximumLength
     ? `${text.slice(0, maximumLength)}… (${text.length - maximumLength} more characters)`
@@ -154,6 +175,9 @@ export class ExtensionsApi {
   readonly agents: Agent[] = [];
   private readonly server: http.Server;
   private readonly sockets = new Set<import('node:net').Socket>();
+  /** `host:port` as listened on: the Host an extension sends when it uses AWS_LAMBDA_RUNTIME_API as given. */
+  private address: string | undefined;
+  private browserRefusals = 0;
   logsApiCalls = 0;
   private refusalNotes = 0;
 
@@ -221,7 +245,9 @@ export class ExtensionsApi {
         resolve();
       });
     });
-    return (this.server.address() as AddressInfo).port;
+    const listening = (this.server.address() as AddressInfo).port;
+    this.address = `${hostName}:${listening}`;
+    return listening;
   }
 
   async close(): Promise<void> {
@@ -283,6 +309,15 @@ export class ExtensionsApi {
   }
 
   private async route(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
+    const browser = browserRequestProblem(request.headers, this.address);
+    if (browser !== undefined) {
+      request.resume();
+      this.browserRefusals += 1;
+      if (this.browserRefusals === 1)
+        this.host.note(`refused a request to ${capped(request.url ?? '', 128)}: ${browser}`);
+      forbidden(response, 'ForbiddenRequestSource', browser);
+      return;
+    }
     const url = (request.url ?? '/').split('?')[0]!.replace(/\/+$/, '');
     const method = request.method ?? 'GET';
     const routes: Record<string, { method: string; handle: () => Promise<void> | void }> = {

@@ -212,18 +212,22 @@ export function startExtension(
   file: string,
   environment: Record<string, string>,
   through?: { command: string; args: string[] },
+  contain: (start: () => ChildProcess) => ChildProcess = (start) => start(),
 ): Promise<{ child: ChildProcess } | { error: string }> {
   return new Promise((resolve) => {
     let child: ChildProcess;
     try {
       // cwd "/" as on Lambda: an extension must not depend on where it was started from. `through`: an
       // emulator that runs the file (qemu-aarch64 -0 <file> <file>).
-      child = spawn(through?.command ?? file, through?.args ?? [], {
-        cwd: '/',
-        env: environment,
-        stdio: ['ignore', 'pipe', 'pipe'],
-        detached: true,
-      });
+      // `contain`: the run's containment (a cgroup) must hold the child from its fork on.
+      child = contain(() =>
+        spawn(through?.command ?? file, through?.args ?? [], {
+          cwd: '/',
+          env: environment,
+          stdio: ['ignore', 'pipe', 'pipe'],
+          detached: true,
+        }),
+      );
     } catch (error) {
       resolve({ error: describeSpawnError(file, error as NodeJS.ErrnoException) });
       return;

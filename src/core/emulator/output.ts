@@ -83,7 +83,7 @@ export interface TimelineLimits {
 export const defaultTimelineLimits: TimelineLimits = {
   headEntries: 2_000,
   tailEntries: 2_000,
-  bytesPerPart: 8 * 1024 * 1024,
+  bytesPerPart: 2 * 1024 * 1024,
 };
 
 const entrySize = (entry: TimelineEntry): number => entry.text.length + 200;

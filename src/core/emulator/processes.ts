@@ -1,19 +1,33 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
+import path from 'node:path';
+import type { ContainmentReport } from './types.js';
 
 /**
  * Every process an extension starts dies with the run. Extensions come from
  * layers users downloaded, so "the extension cleans up after itself" is no
  * guarantee: a launcher may leave a child in its process group and exit 0,
- * and a child may call setsid (new session and group) or double-fork, so it
- * is neither in the group nor a descendant of anything we know any more.
- * Three nets catch them, on Linux; elsewhere only the first exists:
+ * and a child may call setsid (new session and group), double-fork and
+ * clear its environment (`env -i`), so it is in no group, carries no marker
+ * and descends from nothing we know any more. So, where the machine allows:
+ * - a cgroup (v2) of the run: every extension is forked inside it (ext dev
+ *   steps into the cgroup for the fork and back out), and whatever it
+ *   starts stays inside, setsid, double fork or not; `cgroup.kill` ends it
+ *   all at once;
+ * and always, the nets that need no privilege (on Linux; elsewhere only the
+ * first exists):
  * - each extension runs in its own process group, killed as a whole;
  * - every process whose /proc/<pid>/environ holds this run's
  *   EXT_DEV_RUN_ID (children inherit it, setsid or not);
  * - descendants seen by a periodic /proc walk, for a child that also
  *   scrubbed its environment (known by pid and start time, so a reused pid
  *   is never killed).
+ * None of that needs ext dev to run cleanup code: a watchdog (a detached
+ * /bin/sh reading a pipe only ext dev holds) sees the pipe close when ext
+ * dev dies in any way (SIGKILL, a heap-limit abort) and kills the cgroup,
+ * the process groups and the marked processes; and the next run removes a
+ * cgroup whose owner is gone.
  */
 
 export const runIdVariable = 'EXT_DEV_RUN_ID';
@@ -58,13 +72,191 @@ function processTable(): ProcessInfo[] {
   return table;
 }
 
-function signal(pid: number): void {
+function signal(pid: number, name: NodeJS.Signals = 'SIGKILL'): void {
   try {
-    process.kill(pid, 'SIGKILL');
+    process.kill(pid, name);
   } catch {
     // Already gone, or not ours to kill.
   }
 }
+
+/** How the run holds its processes: reported once per run, in the timeline and the report. */
+export interface Containment extends ContainmentReport {
+  /** One line for the timeline. */
+  description: string;
+}
+
+const cgroupPrefix = 'ext-dev-';
+
+/** Where the cgroup v2 hierarchy is mounted, from /proc/self/mountinfo. */
+function cgroup2Mount(): string | undefined {
+  let mountinfo: string;
+  try {
+    mountinfo = fs.readFileSync('/proc/self/mountinfo', 'utf8');
+  } catch {
+    return undefined;
+  }
+  for (const line of mountinfo.split('\n')) {
+    const [before, after] = line.split(' - ');
+    if (after?.split(' ')[0] === 'cgroup2') return before?.split(' ')[4];
+  }
+  return undefined;
+}
+
+/** This process's cgroup v2 folder, or undefined. */
+function ownCgroup(mount: string): string | undefined {
+  try {
+    const line = fs
+      .readFileSync('/proc/self/cgroup', 'utf8')
+      .split('\n')
+      .find((candidate) => candidate.startsWith('0::'));
+    return line === undefined ? undefined : path.join(mount, line.slice(3));
+  } catch {
+    return undefined;
+  }
+}
+
+function startTimeOf(pid: number): string | undefined {
+  return processInfo(pid)?.startTime;
+}
+
+/** Kills everything in a cgroup: at once with cgroup.kill (Linux 5.14+), else pid by pid. */
+function killCgroup(directory: string): void {
+  try {
+    fs.writeFileSync(path.join(directory, 'cgroup.kill'), '1');
+    return;
+  } catch {
+    // No cgroup.kill: one by one, until none is left.
+  }
+  for (let round = 0; round < 50; round += 1) {
+    const pids = cgroupMembers(directory);
+    if (pids.length === 0) return;
+    for (const pid of pids) signal(pid);
+    Atomics.wait(pause, 0, 0, 5);
+  }
+}
+
+function cgroupMembers(directory: string): number[] {
+  try {
+    return fs
+      .readFileSync(path.join(directory, 'cgroup.procs'), 'utf8')
+      .split('\n')
+      .filter((line) => line !== '')
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** rmdir, retried briefly: a killed process leaves its cgroup once it is reaped. */
+function removeCgroup(directory: string, attempts = 20): boolean {
+  for (let attempt = 0; attempt < attempts; attempt += 1) {
+    try {
+      fs.rmdirSync(directory);
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return true;
+      Atomics.wait(pause, 0, 0, 5);
+    }
+  }
+  return false;
+}
+
+/** Removes the cgroups of earlier runs whose ext dev is gone (killed before it could clean up). */
+function sweepStaleCgroups(parent: string): void {
+  let names: string[];
+  try {
+    names = fs.readdirSync(parent);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const match = new RegExp(`^${cgroupPrefix}(\\d+)-(\\d+)-`).exec(name);
+    if (match === null) continue;
+    if (startTimeOf(Number(match[1])) === match[2]) continue;
+    const directory = path.join(parent, name);
+    killCgroup(directory);
+    removeCgroup(directory, 2);
+  }
+}
+
+/**
+ * The run's cgroup, made under ext dev's own one, or undefined where none can
+ * be made or entered (cgroup v1 only, no write access, not Linux). Proven by
+ * stepping into it and back out once.
+ */
+function makeCgroup(): { directory: string; home: string } | undefined {
+  const mount = cgroup2Mount();
+  const home = mount === undefined ? undefined : ownCgroup(mount);
+  if (home === undefined) return undefined;
+  try {
+    fs.accessSync(path.join(home, 'cgroup.procs'), fs.constants.W_OK);
+  } catch {
+    return undefined;
+  }
+  sweepStaleCgroups(home);
+  const directory = path.join(
+    home,
+    `${cgroupPrefix}${process.pid}-${startTimeOf(process.pid) ?? 0}-${randomUUID().slice(0, 8)}`,
+  );
+  try {
+    fs.mkdirSync(directory);
+  } catch {
+    return undefined;
+  }
+  const cgroup = { directory, home };
+  if (!enter(cgroup) || !leave(cgroup)) {
+    removeCgroup(directory, 2);
+    return undefined;
+  }
+  return cgroup;
+}
+
+function enter(cgroup: { directory: string }): boolean {
+  try {
+    fs.writeFileSync(path.join(cgroup.directory, 'cgroup.procs'), String(process.pid));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Back to ext dev's own cgroup; true only when /proc says it is there. */
+function leave(cgroup: { home: string }): boolean {
+  try {
+    fs.writeFileSync(path.join(cgroup.home, 'cgroup.procs'), String(process.pid));
+  } catch {
+    // Checked below.
+  }
+  const mount = cgroup2Mount();
+  return mount !== undefined && ownCgroup(mount) === cgroup.home;
+}
+
+/**
+ * The watchdog: reads pids of process groups, one a line, until "done" (a
+ * clean end: exit) or the end of the pipe (ext dev died: kill everything).
+ */
+const watchdogScript = `
+cgroup=$1 marker=$2 groups=
+while read -r line; do
+  [ "$line" = done ] && exit 0
+  groups="$groups $line"
+done
+if [ -n "$cgroup" ] && [ -d "$cgroup" ]; then
+  echo 1 > "$cgroup/cgroup.kill" 2>/dev/null || for round in 1 2 3 4 5; do
+    for pid in $(cat "$cgroup/cgroup.procs" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
+  done
+fi
+for group in $groups; do kill -9 -- "-$group" 2>/dev/null; done
+for file in /proc/[0-9]*/environ; do
+  if grep -qzxF -- "$marker" "$file" 2>/dev/null; then pid=\${file#/proc/}; kill -9 "\${pid%/environ}" 2>/dev/null; fi
+done
+attempt=0
+while [ -n "$cgroup" ] && [ -d "$cgroup" ] && [ $attempt -lt 100 ]; do
+  rmdir "$cgroup" 2>/dev/null || sleep 0.05
+  attempt=$((attempt + 1))
+done
+`;
 
 const pause = new Int32Array(new SharedArrayBuffer(4));
 
@@ -108,11 +300,76 @@ export class ProcessSupervisor {
   private readonly known = new Map<number, string>();
   private timer: NodeJS.Timeout | undefined;
   private readonly procAvailable = fs.existsSync('/proc/self/stat');
+  private cgroup: { directory: string; home: string } | undefined;
+  private containment: Containment | undefined;
+  private watchdog: ChildProcess | undefined;
+  /** Processes stopped by `freeze`, for `thaw`. */
+  private stopped = new Set<number>();
 
   constructor(private readonly walkIntervalMs = 1000) {
     this.marker = Buffer.from(`${runIdVariable}=${this.runId}\0`);
     installExitHook();
     openSupervisors.add(this);
+  }
+
+  /**
+   * Sets up the run's containment (a cgroup where one can be made) and its
+   * watchdog, once; before the first extension starts.
+   */
+  prepare(): Containment {
+    if (this.containment !== undefined) return this.containment;
+    openSupervisors.add(this);
+    this.cgroup = process.platform === 'linux' ? makeCgroup() : undefined;
+    this.containment =
+      this.cgroup === undefined
+        ? {
+            kind: 'process-groups',
+            description:
+              process.platform === 'linux'
+                ? 'CONTAINMENT process groups, a run marker in the environment and a /proc walk (no cgroup v2 could be made here): a process that calls setsid and clears its environment at once may escape'
+                : 'CONTAINMENT process groups (no cgroups here): a process that calls setsid may escape',
+          }
+        : {
+            kind: 'cgroup',
+            cgroup: this.cgroup.directory,
+            description: `CONTAINMENT cgroup ${this.cgroup.directory}: every process of the layer is in it and is killed with it, also if ext dev dies`,
+          };
+    if (process.platform === 'linux') this.startWatchdog();
+    return this.containment;
+  }
+
+  private startWatchdog(): void {
+    try {
+      const watchdog = spawn(
+        '/bin/sh',
+        ['-c', watchdogScript, 'ext-dev-watchdog', this.cgroup?.directory ?? '', this.marker.toString().slice(0, -1)],
+        { stdio: ['pipe', 'ignore', 'ignore'], detached: true, env: { PATH: '/usr/bin:/bin' } },
+      );
+      watchdog.on('error', () => (this.watchdog = undefined));
+      watchdog.stdin?.on('error', () => {});
+      watchdog.unref();
+      (watchdog.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+      this.watchdog = watchdog;
+    } catch {
+      this.watchdog = undefined;
+    }
+  }
+
+  /**
+   * Runs `start` (which must fork synchronously, as child_process.spawn does)
+   * with ext dev inside the run's cgroup, so that the child is born in it.
+   */
+  contain<T>(start: () => T): T {
+    const cgroup = this.cgroup;
+    if (cgroup === undefined || !enter(cgroup)) return start();
+    try {
+      return start();
+    } finally {
+      if (!leave(cgroup)) {
+        // ext dev could not step back out: killing the cgroup would kill ext dev itself. Use the other nets.
+        this.cgroup = undefined;
+      }
+    }
   }
 
   /** The environment an extension starts with: marked as this run's. */
@@ -124,6 +381,7 @@ export class ProcessSupervisor {
   adopt(pid: number): void {
     openSupervisors.add(this);
     this.groups.add(pid);
+    this.watchdog?.stdin?.write(`${pid}\n`);
     const info = this.procAvailable ? processInfo(pid) : undefined;
     if (info !== undefined) this.known.set(pid, info.startTime);
     if (this.procAvailable && this.timer === undefined) {
@@ -181,6 +439,7 @@ export class ProcessSupervisor {
   reap(): void {
     clearInterval(this.timer);
     this.timer = undefined;
+    if (this.cgroup !== undefined) killCgroup(this.cgroup.directory);
     for (const pid of this.groups) signal(-pid);
     if (this.procAvailable) {
       for (let round = 0; round < 50; round += 1) {
@@ -191,7 +450,44 @@ export class ProcessSupervisor {
         Atomics.wait(pause, 0, 0, 5);
       }
     }
+    // The watchdog removes the cgroup if it is still busy (a killed process leaves it once reaped).
+    const removed = this.cgroup === undefined || removeCgroup(this.cgroup.directory, 4);
+    if (this.watchdog?.stdin?.writable === true) this.watchdog.stdin.end(removed ? 'done\n' : '');
+    this.watchdog = undefined;
+    this.cgroup = undefined;
     openSupervisors.delete(this);
+  }
+
+  /** Every live process of the run: the cgroup's, and what the other nets find. */
+  private members(): number[] {
+    const pids = new Set<number>(this.cgroup === undefined ? [] : cgroupMembers(this.cgroup.directory));
+    if (this.procAvailable) for (const info of this.survivors()) pids.add(info.pid);
+    return [...pids];
+  }
+
+  /**
+   * SIGSTOPs every process of the run, as Lambda freezes an idle
+   * environment; again until no new one shows up (one may fork meanwhile).
+   * Returns how many were stopped.
+   */
+  freeze(): number {
+    for (const pid of this.groups) signal(-pid, 'SIGSTOP');
+    for (let round = 0; round < 10; round += 1) {
+      const fresh = this.members().filter((pid) => !this.stopped.has(pid));
+      if (fresh.length === 0) break;
+      for (const pid of fresh) {
+        signal(pid, 'SIGSTOP');
+        this.stopped.add(pid);
+      }
+    }
+    return this.procAvailable ? this.stopped.size : this.groups.size;
+  }
+
+  /** SIGCONTs what `freeze` stopped. */
+  thaw(): void {
+    for (const pid of this.groups) signal(-pid, 'SIGCONT');
+    for (const pid of new Set([...this.stopped, ...this.members()])) signal(pid, 'SIGCONT');
+    this.stopped = new Set();
   }
 
   /** Whether anything of the run is still alive (Linux only; elsewhere false). */

@@ -56,7 +56,12 @@ async function invokeAll(emulator: Emulator, options: EmulatorOptions): Promise<
     if (stopped()) break;
     // Wait for a free slot first: on demand the pause then runs after the previous invoke ended.
     while (inFlight.size >= emulator.maxConcurrency) await Promise.race(inFlight);
-    if (index > 0 && (options.intervalMs ?? 0) > 0) await pause(options.intervalMs ?? 0, options.signal);
+    if (index > 0) {
+      // On demand the environment may be frozen for the gap (Emulator.frozen), then at least freezeMs long.
+      const gapMs = Math.max(options.intervalMs ?? 0, emulator.freezesBetweenInvokes ? (options.freezeMs ?? 0) : 0);
+      if (emulator.freezesBetweenInvokes) await emulator.frozen(() => pause(gapMs, options.signal));
+      else if (gapMs > 0) await pause(gapMs, options.signal);
+    }
     if (stopped()) break;
     const invoke: Promise<void> = emulator.invoke().then(
       () => void inFlight.delete(invoke),

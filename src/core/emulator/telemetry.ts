@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { isLoopbackHost } from './loopback.js';
 import type { TelemetrySubscriptionReport } from './types.js';
 
 /**
@@ -33,8 +34,6 @@ export interface TelemetryRequest {
   /** Where we really connect: `sandbox`/`sandbox.localdomain` mapped to loopback. */
   target: { host: string; port: number; path: string };
 }
-
-const sandboxHosts = new Set(['sandbox', 'sandbox.localdomain', 'localhost', '127.0.0.1', '0.0.0.0', '[::1]']);
 
 /**
  * Validates a subscription body. Returns the parsed request or the list of
@@ -124,7 +123,7 @@ export function parseTelemetryRequest(
         if (port === 9001 || reservedPorts.includes(port)) {
           problems.push(`URI port ${port} is reserved by Lambda`);
         }
-        if (!sandboxHosts.has(parsed.hostname)) {
+        if (!isLoopbackHost(parsed.hostname)) {
           problems.push(
             `destination host "${parsed.hostname}" is outside the execution environment; use sandbox.localdomain`,
           );
@@ -174,6 +173,8 @@ export class TelemetrySubscriber {
   private inFlight: Promise<void> | undefined;
   private backoffMs = initialBackoffMs;
   private closed = false;
+  /** While the environment is frozen nothing is sent: the listener could not answer. */
+  private paused = false;
   private pendingDrop: { records: number; bytes: number } | undefined;
   private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   private activeRequest: http.ClientRequest | undefined;
@@ -194,9 +195,8 @@ export class TelemetrySubscriber {
     return this.request.types.includes(categoryOf(type));
   }
 
-  push(envelope: TelemetryEnvelope): void {
+  push(envelope: TelemetryEnvelope, bytes = Buffer.byteLength(JSON.stringify(envelope)) + 1): void {
     if (this.closed) return;
-    const bytes = Buffer.byteLength(JSON.stringify(envelope)) + 1;
     if (this.queuedBytes + bytes > this.bufferLimitBytes) {
       // Lambda drops what the consumer cannot keep up with and says so with platform.logsDropped.
       this.pendingDrop ??= { records: 0, bytes: 0 };
@@ -235,8 +235,19 @@ export class TelemetrySubscriber {
     return this.queue.length >= this.request.buffering.maxItems || this.queuedBytes >= this.request.buffering.maxBytes;
   }
 
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+    // A batch whose timeoutMs ran out during the freeze (no timer left) goes now, as Lambda's would at the thaw.
+    if (this.timer === undefined) this.sendNow();
+    else this.schedule();
+  }
+
   private schedule(): void {
-    if (this.closed || this.inFlight !== undefined || this.queue.length === 0) return;
+    if (this.closed || this.paused || this.inFlight !== undefined || this.queue.length === 0) return;
     if (this.batchIsFull()) {
       this.sendNow();
     } else {
@@ -252,7 +263,7 @@ export class TelemetrySubscriber {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    if (this.closed || this.inFlight !== undefined || this.queue.length === 0) return;
+    if (this.closed || this.paused || this.inFlight !== undefined || this.queue.length === 0) return;
     const batch = this.takeBatch();
     this.inFlight = this.deliver(batch).finally(() => {
       this.inFlight = undefined;
@@ -381,19 +392,52 @@ export class TelemetrySubscriber {
  * Fans records out to subscribers. Lambda delivers the Init phase's events
  * to extensions that subscribe during that phase (they subscribe after
  * platform.initStart has happened), so the hub keeps the environment's
- * history and replays it to each new subscriber.
+ * history and replays it to each new subscriber. Subscriptions close with
+ * Init, and so does the history (`endHistory`). Until then it holds at
+ * most `historyLimitBytes`, the size of one subscriber's buffer: a replay
+ * beyond that would be dropped by the subscriber anyway, and an extension
+ * printing during Init would otherwise hold ext dev's memory.
  */
 export class TelemetryHub {
   readonly subscribers: TelemetrySubscriber[] = [];
-  private readonly history: TelemetryEnvelope[] = [];
-  private readonly historyLimit = 10000;
+  private history: Queued[] | undefined = [];
+  private historyBytes = 0;
+  private historyFull = false;
+
+  constructor(private readonly historyLimitBytes: number) {}
 
   publish(type: string, record: unknown, time = new Date()): void {
     const envelope: TelemetryEnvelope = { time: time.toISOString(), type, record };
-    if (this.history.length < this.historyLimit) this.history.push(envelope);
-    for (const subscriber of this.subscribers) {
-      if (subscriber.accepts(type)) subscriber.push(envelope);
+    const keep = this.history !== undefined && !this.historyFull;
+    const subscribers = this.subscribers.filter((subscriber) => subscriber.accepts(type));
+    // Sized only when someone keeps it: a line nobody keeps costs no serialisation.
+    if (!keep && subscribers.length === 0) return;
+    const bytes = Buffer.byteLength(JSON.stringify(envelope)) + 1;
+    if (keep) {
+      if (this.historyBytes + bytes <= this.historyLimitBytes) {
+        this.history!.push({ envelope, bytes });
+        this.historyBytes += bytes;
+      } else {
+        // Full: the replay is the first records of the environment, as far as they fit.
+        this.historyFull = true;
+      }
     }
+    for (const subscriber of subscribers) subscriber.push(envelope, bytes);
+  }
+
+  /** The environment is frozen: deliveries wait until `resume`. */
+  pause(): void {
+    for (const subscriber of this.subscribers) subscriber.pause();
+  }
+
+  resume(): void {
+    for (const subscriber of this.subscribers) subscriber.resume();
+  }
+
+  /** No subscriber can come any more (Init has ended): the history is of no use. */
+  endHistory(): void {
+    this.history = undefined;
+    this.historyBytes = 0;
   }
 
   /** A new subscriber replaces an earlier one of the same extension. */
@@ -403,15 +447,17 @@ export class TelemetryHub {
       this.subscribers[earlier]!.close();
       this.subscribers.splice(earlier, 1);
     }
-    for (const envelope of this.history) {
-      if (subscriber.accepts(envelope.type)) subscriber.push(envelope);
+    for (const { envelope, bytes } of this.history ?? []) {
+      if (subscriber.accepts(envelope.type)) subscriber.push(envelope, bytes);
     }
     this.subscribers.push(subscriber);
   }
 
   /** A new execution environment (after a reset) starts with a clean history. */
   resetHistory(): void {
-    this.history.length = 0;
+    this.history = [];
+    this.historyBytes = 0;
+    this.historyFull = false;
   }
 
   /** Resolves true when every subscriber has delivered everything, false at the deadline. */

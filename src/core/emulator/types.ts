@@ -118,6 +118,12 @@ export interface EmulatorOptions {
   host?: string;
   /** Default 0: a free port. */
   port?: number;
+  /**
+   * On demand only: between invokes the environment is frozen as Lambda freezes it (every process of the
+   * layer SIGSTOPped, SIGCONTed before the next invoke; telemetry delivery waits), for the pause
+   * (`intervalMs`) but at least this long. Default: no freeze (`ext dev` freezes unless --no-freeze).
+   */
+  freezeMs?: number;
   /** Bytes a telemetry subscriber may have queued before records are dropped. Default 4 MiB. */
   telemetryBufferBytes?: number;
   /** Every timeline entry as it happens (Lambda-style lines, extension output, verdicts). */
@@ -158,6 +164,8 @@ export type TimelineKind =
   | 'telemetry'
   | 'verdict'
   | 'note'
+  | 'containment'
+  | 'freeze'
   | 'output';
 
 export interface TimelineEntry {
@@ -294,6 +302,12 @@ export interface OutputReport {
   outputLinesLeftOut: number;
 }
 
+export interface ContainmentReport {
+  kind: 'cgroup' | 'process-groups';
+  /** The cgroup's folder, with `cgroup`. */
+  cgroup?: string;
+}
+
 export interface EmulatorReport {
   /** `failed` on any verdict; else `interrupted` when `signal` stopped the run early; else `passed`. */
   status: 'passed' | 'failed' | 'interrupted';
@@ -315,6 +329,14 @@ export interface EmulatorReport {
   maxConcurrency: number;
   /** Invokes that were in flight at once, at most, during the run. */
   maxInFlight: number;
+  /**
+   * How the run held the layer's processes: `cgroup` (a cgroup v2 of the run: nothing escapes, also if
+   * ext dev dies), or `process-groups` (process groups, a run marker and a /proc walk). Absent when no
+   * extension was started.
+   */
+  containment?: ContainmentReport;
+  /** Set when the environment was frozen between invokes (see EmulatorOptions.freezeMs). */
+  freeze?: { minimumMs: number; gaps: number };
   inits: InitResult[];
   invokes: InvokeResult[];
   shutdown?: ShutdownResult;
