@@ -122,6 +122,11 @@ describe('TypeScript launcher', () => {
       /\nexec node --enable-source-maps --max-semi-space-size=1 "\$\{0%\/\*\}\/\.\.\/my-ext\/index\.mjs" "\$@"\n$/,
     );
     assert.doesNotMatch(script, /basename|dirname/);
+    assert.match(
+      script,
+      /\nunset NODE_OPTIONS\n[^]*\nexec /,
+      "the function's NODE_OPTIONS are cleared before node runs",
+    );
   });
 });
 
