@@ -4,12 +4,43 @@
  * and nothing on this path waits for a sink or logs, since a log line here
  * would come back as a record of its own.
  */
+import { lookup } from 'node:dns/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { queuedRecord, type BoundedQueue, type QueuedRecord } from './queue.js';
 
 /** Where Lambda POSTs the batches. */
 export const listenerPath = '/telemetry';
+
+/** The host name Lambda gives the execution environment, and connects to with deliveries. */
+export const sandboxHost = 'sandbox.localdomain';
+
+/** Resolves a host name to one IPv4 address, or rejects. */
+export type Resolve = (host: string) => Promise<string>;
+
+const resolveIPv4: Resolve = async (host) => (await lookup(host, { family: 4 })).address;
+
+/**
+ * The address to listen on: sandbox.localdomain's where that name resolves
+ * (on Lambda, as its docs ask), else 127.0.0.1 (a laptop, `ext dev`, a test).
+ * Never every interface: anyone who could reach the port could post forged
+ * records, and this extension would ship them.
+ */
+export async function listenerAddress(resolve: Resolve = resolveIPv4, timeoutMs = 1000): Promise<string> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const timedOut = new Promise<undefined>((done) => {
+      timer = setTimeout(() => done(undefined), timeoutMs);
+    });
+    return (await Promise.race([resolve(sandboxHost), timedOut])) ?? loopback;
+  } catch {
+    return loopback;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export const loopback = '127.0.0.1';
 
 /**
  * Bounds one delivery. Lambda sends at most about twice the subscription's
@@ -81,17 +112,37 @@ export class TelemetryListener {
     return this.#arrivals;
   }
 
-  /** Binds all interfaces: Lambda connects through sandbox.localdomain, whose address is not documented. */
-  async listen(port: number): Promise<number> {
-    await new Promise<void>((resolve, reject) => {
+  /**
+   * Binds `port` (0: a free one, so that two extensions never collide) on
+   * `listenerAddress()`, falling back to 127.0.0.1 when that address is not
+   * this machine's; resolves to the bound port.
+   */
+  async listen(port: number, resolve?: Resolve): Promise<number> {
+    const address = await listenerAddress(resolve);
+    try {
+      await this.#bind(port, address);
+    } catch (error) {
+      if (address === loopback || (error as NodeJS.ErrnoException).code !== 'EADDRNOTAVAIL') throw error;
+      await this.#bind(port, loopback);
+    }
+    return (this.#server.address() as AddressInfo).port;
+  }
+
+  /** The address bound, once listening. */
+  get address(): string | undefined {
+    const bound = this.#server.address();
+    return bound !== null && typeof bound === 'object' ? bound.address : undefined;
+  }
+
+  #bind(port: number, host: string): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
       const failed = (error: Error): void => reject(error);
       this.#server.once('error', failed);
-      this.#server.listen(port, () => {
+      this.#server.listen(port, host, () => {
         this.#server.off('error', failed);
         resolve();
       });
     });
-    return (this.#server.address() as AddressInfo).port;
   }
 
   /** Resolves at the next accepted delivery, or with false after `timeoutMs`. */

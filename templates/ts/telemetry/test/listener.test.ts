@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { ownOutputFilter, TelemetryListener } from '../src/listener.js';
+import { defaults } from '../src/config.js';
+import { loopback, ownOutputFilter, sandboxHost, TelemetryListener } from '../src/listener.js';
 import { BoundedQueue } from '../src/queue.js';
 import { deliver, envelope, functionLine } from '../test-support/telemetry.js';
 
@@ -87,4 +88,31 @@ test('listen rejects a port in use', async (t) => {
   const { port } = await start(t);
   const second = new TelemetryListener(new BoundedQueue(10, 1e6), 'my-ext');
   await assert.rejects(second.listen(port), /EADDRINUSE/);
+});
+
+test('listens on sandbox.localdomain where it resolves, else on 127.0.0.1: never on every interface', async (t) => {
+  const cases: Array<[string, (host: string) => Promise<string>, string]> = [
+    ['does not resolve (a laptop, ext dev)', () => Promise.reject(new Error('ENOTFOUND')), loopback],
+    ['resolves, as on Lambda', async (host) => (host === sandboxHost ? '127.0.0.2' : assert.fail(host)), '127.0.0.2'],
+    ['resolves to an address that is not this machine’s', async () => '192.0.2.1', loopback],
+    ['never answers', () => new Promise<string>(() => undefined), loopback],
+  ];
+  for (const [label, resolve, expected] of cases) {
+    const listener = new TelemetryListener(new BoundedQueue(10, 1e6), 'my-ext');
+    t.after(() => listener.close());
+    await listener.listen(0, resolve);
+    assert.equal(listener.address, expected, label);
+  }
+});
+
+test('the default port picks a free one: two extensions on one function both bind', async (t) => {
+  const first = new TelemetryListener(new BoundedQueue(10, 1e6), 'one');
+  const second = new TelemetryListener(new BoundedQueue(10, 1e6), 'two');
+  t.after(async () => {
+    await first.close();
+    await second.close();
+  });
+  const ports = [await first.listen(defaults.port), await second.listen(defaults.port)];
+  assert.ok(ports.every((port) => port > 0));
+  assert.notEqual(ports[0], ports[1]);
 });
