@@ -88,10 +88,16 @@ export interface ListenerCounts {
   ownLines: number;
   /** Deliveries refused because they were not a JSON array of records. */
   rejected: number;
+  /**
+   * Records Lambda itself dropped before delivering them, as its
+   * `platform.logsDropped` records say (this extension fell behind, or the
+   * subscription's buffer overflowed). Those records are shipped too.
+   */
+  lambdaDropped: number;
 }
 
 export class TelemetryListener {
-  readonly counts: ListenerCounts = { received: 0, ownLines: 0, rejected: 0 };
+  readonly counts: ListenerCounts = { received: 0, ownLines: 0, rejected: 0, lambdaDropped: 0 };
   readonly #queue: BoundedQueue;
   readonly #isOwnOutput: (envelope: { type?: unknown; record?: unknown }) => boolean;
   readonly #server: http.Server;
@@ -214,6 +220,7 @@ export class TelemetryListener {
     }
     if (!Array.isArray(parsed)) return undefined;
     const records: QueuedRecord[] = [];
+    let lambdaDropped = 0;
     for (const envelope of parsed as unknown[]) {
       if (typeof envelope !== 'object' || envelope === null || Array.isArray(envelope)) return undefined;
       const fields = envelope as { time?: unknown; type?: unknown; record?: unknown };
@@ -221,8 +228,18 @@ export class TelemetryListener {
         this.counts.ownLines += 1;
         continue;
       }
+      if (fields.type === 'platform.logsDropped') lambdaDropped += droppedRecordsOf(fields.record);
       records.push(queuedRecord(fields));
     }
+    // Counted once the delivery is accepted, so a refused one (which Lambda retries) never counts twice.
+    this.counts.lambdaDropped += lambdaDropped;
     return records;
   }
+}
+
+/** `droppedRecords` of a platform.logsDropped record: a count, or 0 when missing or not a count. */
+function droppedRecordsOf(record: unknown): number {
+  if (typeof record !== 'object' || record === null) return 0;
+  const count = (record as Record<string, unknown>)['droppedRecords'];
+  return typeof count === 'number' && Number.isSafeInteger(count) && count > 0 ? count : 0;
 }
