@@ -5,6 +5,7 @@
  * would come back as a record of its own.
  */
 import { lookup } from 'node:dns/promises';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { queuedRecord, type BoundedQueue, type QueuedRecord } from './queue.js';
@@ -18,7 +19,29 @@ export const sandboxHost = 'sandbox.localdomain';
 /** Resolves a host name to one IPv4 address, or rejects. */
 export type Resolve = (host: string) => Promise<string>;
 
-const resolveIPv4: Resolve = async (host) => (await lookup(host, { family: 4 })).address;
+/**
+ * /etc/hosts first, read directly: a sandbox that lists the name answers at
+ * once, and a machine without it does not wait on a DNS server only to learn
+ * that `.localdomain` is unknown. Then the system's resolver.
+ */
+const resolveIPv4: Resolve = async (host) => {
+  let hosts = '';
+  try {
+    hosts = readFileSync('/etc/hosts', 'utf8');
+  } catch {
+    // No hosts file: ask the resolver.
+  }
+  return hostsFileAddress(hosts, host) ?? (await lookup(host, { family: 4 })).address;
+};
+
+/** The first IPv4 address a hosts file gives `host`, if any. */
+export function hostsFileAddress(hosts: string, host: string): string | undefined {
+  for (const line of hosts.split('\n')) {
+    const [address, ...names] = line.replace(/#.*$/, '').trim().split(/\s+/);
+    if (address !== undefined && /^\d{1,3}(\.\d{1,3}){3}$/.test(address) && names.some((name) => name.toLowerCase() === host)) return address;
+  }
+  return undefined;
+}
 
 /**
  * The address to listen on: sandbox.localdomain's where that name resolves

@@ -4,7 +4,7 @@
  * per record).
  */
 import type { Config } from './config.js';
-import { listenerPath, TelemetryListener, type ListenerCounts } from './listener.js';
+import { listenerPath, TelemetryListener, type ListenerCounts, type Resolve } from './listener.js';
 import type { Logger } from './log.js';
 import { BoundedQueue } from './queue.js';
 import { Shipper, type ShipperOptions } from './shipper.js';
@@ -38,6 +38,8 @@ export interface PipelineOptions {
   /** Replaces the sink chosen by `config.sink` (tests, or your own destination). */
   sink?: Sink;
   shipper?: ShipperOptions;
+  /** How the listener resolves sandbox.localdomain (tests). */
+  resolve?: Resolve;
 }
 
 interface Totals extends ListenerCounts {
@@ -92,7 +94,7 @@ export class TelemetryPipeline {
   static async start(options: PipelineOptions): Promise<TelemetryPipeline> {
     const pipeline = new TelemetryPipeline(options);
     try {
-      pipeline.port = await pipeline.listener.listen(options.config.port);
+      pipeline.port = await pipeline.listener.listen(options.config.port, options.resolve);
       const schema = options.managedInstances ? managedInstancesSchemaVersion : schemaVersion;
       const subscription = subscriptionFor(pipeline.port, listenerPath, options.config.buffering, schema);
       const { delivering } = await subscribe({ runtimeApi: options.runtimeApi, identifier: options.identifier, subscription });

@@ -49,7 +49,9 @@ async function start(t: TestContext, options: StartOptions = {}) {
   const shipper = { retry: { attempts: 3, firstBackoffMs: 10, maxBackoffMs: 20 }, ...options.shipper };
   const sink = options.sink ?? new RecordingSink();
   const heap = options.heapLimitBytes === undefined ? {} : { heapLimitBytes: options.heapLimitBytes };
-  const handlers = createTelemetryHandlers(sink === 'configured' ? { shipper, ...heap } : { sink, shipper, ...heap });
+  // As off Lambda, without asking a DNS server (test/listener.test.ts covers the resolution).
+  const resolve = (): Promise<string> => Promise.reject(new Error('sandbox.localdomain is not known here'));
+  const handlers = createTelemetryHandlers(sink === 'configured' ? { shipper, resolve, ...heap } : { sink, shipper, resolve, ...heap });
   t.after(async () => {
     await handlers.pipeline?.close();
     client.close();
