@@ -158,8 +158,8 @@ test('a destination that never answers: one attempt, then invokes return at once
   t.after(() => destination.close());
   const { api, exitCode, lines, port } = await start(t, {
     sink: 'configured',
-    // A short cool-down keeps the test fast; Lambda gets 1 s, doubling up to 30 s.
-    shipper: { breaker: { firstCooldownMs: 600, maxCooldownMs: 1200 } },
+    // A short cool-down keeps the test fast, and long enough that a loaded machine's slow invokes stay within it; Lambda gets 1 s, doubling up to 30 s.
+    shipper: { breaker: { firstCooldownMs: 2000, maxCooldownMs: 4000 } },
     env: { MY_EXT_SINK: 'http', MY_EXT_HTTP_URL: destination.url, MY_EXT_HTTP_TIMEOUT_MS: '200' },
   });
   const listenerPort = await port();
@@ -186,7 +186,7 @@ test('a destination that never answers: one attempt, then invokes return at once
   assert.equal(destination.requests.length, 1, 'no connection attempt while paused');
 
   answering = true;
-  await new Promise((resolve) => setTimeout(resolve, failedAt + 650 - Date.now()));
+  await new Promise((resolve) => setTimeout(resolve, failedAt + 2050 - Date.now()));
   await invoke('r-5', 6);
   // The batch that timed out may have arrived: it goes again as it was, under the same
   // idempotency key, so the destination can drop a copy; one more request carries the rest.
@@ -205,7 +205,7 @@ test('a destination that never answers: one attempt, then invokes return at once
   assert.deepEqual(
     changes.map((line) => [line['level'], line['msg']]),
     [
-      ['warn', 'destination failing, pausing sends for 0.6 s'],
+      ['warn', 'destination failing, pausing sends for 2 s'],
       ['info', 'destination back'],
     ],
   );
