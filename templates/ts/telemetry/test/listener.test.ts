@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { defaults } from '../src/config.js';
-import { hostsFileAddress, loopback, ownOutputFilter, sandboxHost, TelemetryListener } from '../src/listener.js';
+import { hostsFileAddress, loopback, maxBatchBodyBytes, ownOutputFilter, sandboxHost, TelemetryListener } from '../src/listener.js';
 import { BoundedQueue } from '../src/queue.js';
 import { deliver, envelope, functionLine } from '../test-support/telemetry.js';
 
@@ -122,4 +122,15 @@ test('a hosts file entry for sandbox.localdomain is read directly, comments and 
   const hosts = '127.0.0.1 localhost\n# 10.0.0.1 sandbox.localdomain\n::1 sandbox.localdomain\n169.254.100.1\tsandbox sandbox.localdomain # Lambda\n';
   assert.equal(hostsFileAddress(hosts, sandboxHost), '169.254.100.1');
   assert.equal(hostsFileAddress('127.0.0.1 localhost\n', sandboxHost), undefined);
+});
+
+test('a delivery larger than any Lambda sends is refused with 413, counted, and not queued', async (t) => {
+  const { listener, port, queue } = await start(t);
+  const line = functionLine('x'.repeat(1024));
+  const count = Math.ceil(maxBatchBodyBytes / JSON.stringify(line).length) + 1;
+  const reply = await deliver(port, Array.from({ length: count }, () => line));
+  assert.equal(reply.status, 413);
+  assert.equal(listener.counts.rejected, 1);
+  assert.equal(queue.length, 0);
+  assert.equal((await deliver(port, [line])).status, 200, 'the next delivery is taken');
 });
