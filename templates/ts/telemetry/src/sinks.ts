@@ -197,11 +197,10 @@ export class HttpSink implements Sink {
         response.on('end', () => {
           if (status >= 200 && status < 300) return resolve();
           const where = `${this.#url.origin}${this.#url.pathname}`;
-          if (status >= 300 && status < 400) {
-            const location = response.headers.location ?? '(no Location)';
-            return reject(new Error(`${where} answered ${status}, redirecting to ${location}: redirects are not followed; set the URL to the final one`));
-          }
-          const message = `${where} answered ${status} ${answer.slice(0, 200).trim()}`.trim();
+          const redirect = status >= 300 && status < 400;
+          const message = redirect
+            ? `${where} answered ${status}, redirecting to ${response.headers.location ?? '(no Location)'}: redirects are not followed; set the URL to the final one`
+            : `${where} answered ${status} ${answer.slice(0, 200).trim()}`.trim();
           const wait = status === 429 || status === 503 ? retryAfterMs(response.headers['retry-after']) : undefined;
           // Any other 4xx says the batch itself is refused: sending it again
           // would only hold up the records behind it.
