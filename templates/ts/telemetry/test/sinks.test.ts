@@ -165,3 +165,26 @@ test('Retry-After on a 429 or 503 is read as the least pause (seconds or a date)
     assert.equal(error instanceof RetryLaterError ? error.retryAfterMs : undefined, status === 500 ? undefined : 7000, `status ${status}`);
   }
 });
+
+test('a kept-alive socket the destination closed is retried once on a new connection, at no cost', async (t) => {
+  let requests = 0;
+  const connections = new Set<unknown>();
+  const server = http.createServer((request, response) => {
+    requests += 1;
+    connections.add(request.socket);
+    request.resume();
+    // The second request comes on the kept-alive socket: close it unanswered, as a server that timed it out would.
+    if (requests === 2) return void request.socket.destroy();
+    request.on('end', () => response.writeHead(200).end('ok'));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  const sink = httpSink(t, `http://127.0.0.1:${(server.address() as AddressInfo).port}/x`);
+  await sink.send(records(1), never, 'batch-1');
+  await sink.send(records(1), never, 'batch-2');
+  assert.equal(requests, 3, 'the stale socket was retried once');
+  assert.equal(connections.size, 2, 'on a new connection');
+});
