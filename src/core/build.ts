@@ -122,6 +122,18 @@ export function goBuildEnvironment(
 const toolchainRefusal = /requires go >= (\S+) \(running go (\S+); GOTOOLCHAIN=local\)/;
 
 /**
+ * The function's NODE_OPTIONS are meant for its runtime, and an extension
+ * inherits them: a `--require` preload (Sentry's and other APM layers') runs
+ * inside the extension, where it may throw (Lambda withholds LAMBDA_TASK_ROOT
+ * from extensions), and an unresolvable one stops node before it registers,
+ * failing the function's Init. The extension's own flags are on its command line.
+ */
+const clearNodeOptions = [
+  "# The function's NODE_OPTIONS (an APM's --require preload) are for its runtime, not this extension.",
+  'unset NODE_OPTIONS',
+];
+
+/**
  * The POSIX sh launcher Lambda starts for a TypeScript extension. It finds
  * the bundle relative to itself, so the same layer runs from /opt and from
  * any other folder (such as ext dev's). A plain layer runs the node on PATH
@@ -143,6 +155,7 @@ export function launcherScript(
       `# extension in ../${name}/ with the node binary shipped in ../${name}/bin/,`,
       "# never the runtime's: the layer works beside any Amazon Linux 2023 runtime.",
       'set -e',
+      ...clearNodeOptions,
       'LAMBDA_EXTENSION_NAME=${0##*/}',
       'export LAMBDA_EXTENSION_NAME',
       `bundled_node="\${0%/*}/../${bundledNodePath(name)}"`,
@@ -163,6 +176,7 @@ export function launcherScript(
     `# extension in ../${name}/ with the node on PATH: attach the layer to`,
     '# functions on a Node.js managed runtime, which provides node.',
     'set -e',
+    ...clearNodeOptions,
     'LAMBDA_EXTENSION_NAME=${0##*/}',
     'export LAMBDA_EXTENSION_NAME',
     'if ! command -v node >/dev/null 2>&1; then',

@@ -82,6 +82,8 @@ for (const template of ['basic', 'telemetry'] as const) {
         const passed = Number(/^(?:# |ℹ )pass (\d+)$/m.exec(test.stdout)?.[1] ?? 0);
         assert.ok(passed >= 10, `only ${passed} tests ran on node ${version}\n${describeRun(test)}`);
         assert.match(test.stdout, /^(?:# |ℹ )fail 0$/m);
+        // A test that mixes a fake clock with real deadlines gets node's TimeoutOverflowWarning.
+        assert.doesNotMatch(test.stdout + test.stderr, /Warning/, 'the tests run without node warnings');
 
         const architecture = hostArchitecture() ?? 'x86_64';
         const built = await run(binary.node, [extBin, 'build', '--arch', architecture], {

@@ -179,6 +179,19 @@ describe('a standalone TypeScript layer', { skip }, () => {
   );
 
   it(
+    "the standalone launcher keeps the function's NODE_OPTIONS preload away from the extension",
+    { skip: process.arch === 'x64' ? false : 'needs an x86_64 host' },
+    async () => {
+      const dev = await runExt(
+        ['dev', '--layer', path.join(project, 'dist', 'x86_64'), '--env', 'NODE_OPTIONS=--require=/nonexistent'],
+        { timeoutMs: 120_000 },
+      );
+      assert.equal(dev.code, 0, describeRun(dev));
+      assert.match(dev.stdout + dev.stderr, /"msg":"registered"/);
+    },
+  );
+
+  it(
     'when the dynamic loader cannot start the bundled node, the launcher prints one line and exits 127',
     { skip: process.arch === 'x64' ? false : 'needs an x86_64 host' },
     async () => {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { architectureOfElfMachine } from '../../src/core/architectures.js';
@@ -94,5 +95,27 @@ for (const language of ['go', 'ts'] as const) {
       assert.deepEqual(report.extensions[0].events, ['INVOKE', 'SHUTDOWN']);
       assert.equal(report.extensions[0].exitCode, 0);
     });
+
+    if (language === 'ts') {
+      // An APM layer (Sentry's) puts a --require preload in the function's NODE_OPTIONS; the launcher must keep it away.
+      it("the function's NODE_OPTIONS preload never reaches the extension: it registers and passes", async () => {
+        const throwing = path.join(workspace.path, 'throwing-preload.cjs');
+        await writeFile(
+          throwing,
+          "if (!process.env.LAMBDA_TASK_ROOT) throw new Error('preload ran without LAMBDA_TASK_ROOT');\n",
+        );
+        for (const preload of ['/nonexistent', throwing]) {
+          const dev = await runExt(['dev', '--invokes', '1', '--json', '--env', `NODE_OPTIONS=--require=${preload}`], {
+            cwd: project,
+            timeoutMs: 120_000,
+          });
+          assert.equal(dev.code, 0, `${preload}: ${describeRun(dev)}`);
+          const report = JSON.parse(dev.stdout);
+          assert.equal(report.status, 'passed', preload);
+          assert.deepEqual(report.extensions[0].events, ['INVOKE', 'SHUTDOWN'], preload);
+          assert.equal(report.extensions[0].exitCode, 0, preload);
+        }
+      });
+    }
   });
 }

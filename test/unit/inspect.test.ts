@@ -50,6 +50,37 @@ test('launcher targets: the idioms that locate files next to the launcher', () =
   );
 });
 
+test("a launcher that runs node without clearing the function's NODE_OPTIONS gets a warning", () => {
+  const launcher = (lines: string): RawZipEntry[] => [
+    { name: 'extensions/demo', data: `#!/bin/sh\nset -e\n${lines}\n`, mode: 0o100755 },
+    { name: 'demo/index.mjs', data: '#!/usr/bin/env node\n', mode: 0o100755 },
+  ];
+  const warned = (lines: string): boolean =>
+    codes(report(launcher(lines))).includes('warning:launcher-keeps-node-options');
+  assert.equal(warned('exec node "${0%/*}/../demo/index.mjs" "$@"'), true);
+  assert.equal(
+    warned('# unset NODE_OPTIONS\nexec node "${0%/*}/../demo/index.mjs" "$@"'),
+    true,
+    'a comment clears nothing',
+  );
+  assert.equal(warned('unset NODE_OPTIONS_X\nexec node "${0%/*}/../demo/index.mjs"'), true);
+  assert.equal(warned('unset NODE_OPTIONS\nexec node "${0%/*}/../demo/index.mjs" "$@"'), false);
+  assert.equal(warned('unset FOO NODE_OPTIONS\nexec node "${0%/*}/../demo/index.mjs"'), false);
+  assert.equal(warned('NODE_OPTIONS= exec node "${0%/*}/../demo/index.mjs"'), false);
+  assert.equal(warned('export NODE_OPTIONS=""\nexec node "${0%/*}/../demo/index.mjs"'), false);
+  assert.equal(warned('exec env -u NODE_OPTIONS node "${0%/*}/../demo/index.mjs"'), false);
+  // Not a node launcher: nothing to say.
+  assert.equal(
+    codes(
+      report([
+        { name: 'extensions/demo', data: '#!/bin/sh\nexec "${0%/*}/../demo/run"\n', mode: 0o100755 },
+        { name: 'demo/run', data: staticX86, mode: 0o100755 },
+      ]),
+    ).includes('warning:launcher-keeps-node-options'),
+    false,
+  );
+});
+
 test('architecture from the zip file name', () => {
   assert.equal(architectureFromFileName('dist/demo-x86_64.zip'), 'x86_64');
   assert.equal(architectureFromFileName('extension.arm64.zip'), 'arm64');
@@ -71,7 +102,7 @@ test('a good Go layer and a good TS layer have no findings except the node note'
   const ts = report([
     {
       name: 'extensions/demo',
-      data: '#!/bin/sh\nexec node "$(dirname "$0")/../demo/index.mjs" "$@"\n',
+      data: '#!/bin/sh\nunset NODE_OPTIONS\nexec node "$(dirname "$0")/../demo/index.mjs" "$@"\n',
       mode: 0o100755,
     },
     { name: 'demo/index.mjs', data: '#!/usr/bin/env node\n', mode: 0o100755 },

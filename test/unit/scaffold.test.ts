@@ -122,6 +122,11 @@ describe('TypeScript launcher', () => {
       /\nexec node --enable-source-maps --max-semi-space-size=1 "\$\{0%\/\*\}\/\.\.\/my-ext\/index\.mjs" "\$@"\n$/,
     );
     assert.doesNotMatch(script, /basename|dirname/);
+    assert.match(
+      script,
+      /\nunset NODE_OPTIONS\n[^]*\nexec /,
+      "the function's NODE_OPTIONS are cleared before node runs",
+    );
   });
 });
 
@@ -194,4 +199,34 @@ describe('Ctrl-C while files are written', () => {
       await workspace.cleanup();
     }
   });
+});
+
+describe('generated TypeScript projects: what they claim', () => {
+  for (const template of ['basic', 'telemetry'] as const) {
+    it(`${template}: Node 22 in engines, @types/node and README; the README names both Managed Instances variables and NODE_OPTIONS`, async () => {
+      const workspace = await temporaryDirectory('scaffold-claims-');
+      try {
+        const project = path.join(workspace.path, 'claims');
+        await scaffold({
+          directory: project,
+          name: 'claims',
+          language: 'ts',
+          template,
+          architectures: ['x86_64'],
+          events: ['INVOKE', 'SHUTDOWN'],
+        });
+        const manifest = JSON.parse(await readFile(path.join(project, 'package.json'), 'utf8'));
+        assert.equal(manifest.engines.node, '>=22');
+        assert.match(manifest.devDependencies['@types/node'], /^\^22\./);
+        const readme = await readFile(path.join(project, 'README.md'), 'utf8');
+        assert.match(readme, /nodejs22\.x/);
+        const initialization = readme.indexOf('AWS_LAMBDA_INITIALIZATION_TYPE');
+        const concurrency = readme.indexOf('AWS_LAMBDA_MAX_CONCURRENCY');
+        assert.ok(initialization >= 0 && concurrency > initialization, 'INITIALIZATION_TYPE named, and first');
+        assert.match(readme, /unsets `NODE_OPTIONS`/);
+      } finally {
+        await workspace.cleanup();
+      }
+    });
+  }
 });

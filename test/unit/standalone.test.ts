@@ -96,6 +96,7 @@ test('the standalone launcher runs the bundled node relative to itself, with bui
     /exec "\$bundled_node" --enable-source-maps --max-semi-space-size=1 "\$\{0%\/\*\}\/\.\.\/demo\/index\.mjs" "\$@"/,
   );
   assert.doesNotMatch(script, /command -v|dirname|basename|exec node/);
+  assert.match(script, /\nunset NODE_OPTIONS\n[^]*\nexec /, "the function's NODE_OPTIONS are cleared before node runs");
   // ext inspect follows it to the node binary and the bundle, and knows the node is the layer's own.
   const targets = launcherTargets(script, 'extensions/demo');
   assert.deepEqual(

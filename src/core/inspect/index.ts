@@ -19,6 +19,7 @@ import { checkZipStructure, entryHeadBytes, type EntryReader } from './zip-struc
 export { architectureFromFileName } from './architecture-name.js';
 export {
   launcherTargets,
+  clearsNodeOptions,
   LauncherTooComplexError,
   maximumExpansionLength,
   maximumExpansionWork,

@@ -217,3 +217,23 @@ function expandShell(
   }
   return current;
 }
+
+/**
+ * Whether a launcher keeps the function's NODE_OPTIONS away from the node it
+ * runs: `unset NODE_OPTIONS`, an empty assignment, or `env -i` / `env -u NODE_OPTIONS`.
+ */
+export function clearsNodeOptions(script: string): boolean {
+  return script.split('\n').some((rawLine) => {
+    const line = rawLine
+      .replace(/\r$/, '')
+      .replace(/(^|\s)#.*$/, '')
+      .trim();
+    return (
+      /^unset\s+(?:-v\s+)?(?:[A-Za-z_][A-Za-z0-9_]*\s+)*NODE_OPTIONS(?:\s|;|$)/.test(line) ||
+      /(?:^|[\s;])(?:export\s+)?NODE_OPTIONS=(?:""|''|)(?:\s|;|$)/.test(line) ||
+      /(?:^|[\s;])env\s+(?:\S+\s+)*?(?:-i|--ignore-environment|-u\s*NODE_OPTIONS|--unset[= ]NODE_OPTIONS)(?:\s|$)/.test(
+        line,
+      )
+    );
+  });
+}

@@ -4,7 +4,7 @@ import { unusableNameProblem } from '../layer-links.js';
 import { normalizedEntryPath } from '../layer/index.js';
 import { checkElfMachine, checkNativeExecutable, type ElfCheckContext } from './elf-checks.js';
 import { binaryFormatName, checkExecutable, checkScriptText } from './executables.js';
-import { launcherTargets, LauncherTooComplexError, type LauncherTarget } from './launcher.js';
+import { clearsNodeOptions, launcherTargets, LauncherTooComplexError, type LauncherTarget } from './launcher.js';
 import {
   maximumExtensions,
   type AddFinding,
@@ -330,6 +330,15 @@ export class LayerInspection {
       needsNode = this.checkLauncherTarget(name, target) || needsNode;
     }
     if (resolved.length > 0) extension.targets = resolved;
+    const runsNode = targets.some((target) => target.interpreter === 'node' || target.interpreter === 'nodejs');
+    if (runsNode && !clearsNodeOptions(script)) {
+      this.add(
+        'warning',
+        'launcher-keeps-node-options',
+        'the launcher runs node with the function\'s NODE_OPTIONS, so a --require preload meant for the function (an APM layer\'s) runs in the extension, or stops it before it registers; add "unset NODE_OPTIONS" before exec',
+        name,
+      );
+    }
     if (needsNode) {
       this.add(
         'warning',

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { getEventListeners } from 'node:events';
 import { test } from 'node:test';
 import { eventsFor, ExtensionError, run, settingsPrefixFor, type Handlers } from '../src/extension.js';
 import { ExtensionsApiClient, fallbackDeadlineMs, type InvokeEvent, type ShutdownEvent } from '../src/extensions-api.js';
@@ -259,4 +260,20 @@ test('either variable marks Lambda Managed Instances: the emulator tells extensi
   assert.deepEqual(eventsFor(['INVOKE', 'SHUTDOWN'], { AWS_LAMBDA_MAX_CONCURRENCY: '8' }), ['SHUTDOWN']);
   assert.deepEqual(eventsFor(['INVOKE'], { AWS_LAMBDA_INITIALIZATION_TYPE: 'lambda-managed-instances' }), ['SHUTDOWN']);
   assert.deepEqual(eventsFor(['INVOKE'], { AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand' }), ['INVOKE']);
+});
+
+test('invokes leave nothing behind on the run signal: its listeners stay as many after 30 invokes as after one', async (t) => {
+  const controller = new AbortController();
+  const { api, exitCode } = await start(t, { invoke: () => undefined }, { signal: controller.signal });
+  const listeners = (): number => getEventListeners(controller.signal, 'abort').length;
+  api.push(invokeEvent('req-0'));
+  await api.waitFor('/event/next', 2);
+  const afterOne = listeners();
+  for (let index = 1; index <= 30; index += 1) {
+    api.push(invokeEvent(`req-${index}`));
+    await api.waitFor('/event/next', index + 2);
+  }
+  assert.equal(listeners(), afterOne, 'one pending event/next holds one; each invoke adds none');
+  api.push(shutdownEvent());
+  assert.equal(await exitCode, 0);
 });

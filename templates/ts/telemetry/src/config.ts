@@ -34,7 +34,7 @@ export interface Config {
 export const reservedPort = 9001;
 
 export const defaults = {
-  port: 4243,
+  port: 0,
   buffering: { maxItems: 1000, maxBytes: 262144, timeoutMs: 100 } satisfies Buffering,
   queueMaxRecords: 20_000,
   queueMaxBytes: 8 * 1024 * 1024,

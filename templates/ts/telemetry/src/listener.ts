@@ -4,12 +4,66 @@
  * and nothing on this path waits for a sink or logs, since a log line here
  * would come back as a record of its own.
  */
+import { lookup } from 'node:dns/promises';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { queuedRecord, type BoundedQueue, type QueuedRecord } from './queue.js';
 
 /** Where Lambda POSTs the batches. */
 export const listenerPath = '/telemetry';
+
+/** The host name Lambda gives the execution environment, and connects to with deliveries. */
+export const sandboxHost = 'sandbox.localdomain';
+
+/** Resolves a host name to one IPv4 address, or rejects. */
+export type Resolve = (host: string) => Promise<string>;
+
+/**
+ * /etc/hosts first, read directly: a sandbox that lists the name answers at
+ * once, and a machine without it does not wait on a DNS server only to learn
+ * that `.localdomain` is unknown. Then the system's resolver.
+ */
+const resolveIPv4: Resolve = async (host) => {
+  let hosts = '';
+  try {
+    hosts = readFileSync('/etc/hosts', 'utf8');
+  } catch {
+    // No hosts file: ask the resolver.
+  }
+  return hostsFileAddress(hosts, host) ?? (await lookup(host, { family: 4 })).address;
+};
+
+/** The first IPv4 address a hosts file gives `host`, if any. */
+export function hostsFileAddress(hosts: string, host: string): string | undefined {
+  for (const line of hosts.split('\n')) {
+    const [address, ...names] = line.replace(/#.*$/, '').trim().split(/\s+/);
+    if (address !== undefined && /^\d{1,3}(\.\d{1,3}){3}$/.test(address) && names.some((name) => name.toLowerCase() === host)) return address;
+  }
+  return undefined;
+}
+
+/**
+ * The address to listen on: sandbox.localdomain's where that name resolves
+ * (on Lambda, as its docs ask), else 127.0.0.1 (a laptop, `ext dev`, a test).
+ * Never every interface: anyone who could reach the port could post forged
+ * records, and this extension would ship them.
+ */
+export async function listenerAddress(resolve: Resolve = resolveIPv4, timeoutMs = 1000): Promise<string> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const timedOut = new Promise<undefined>((done) => {
+      timer = setTimeout(() => done(undefined), timeoutMs);
+    });
+    return (await Promise.race([resolve(sandboxHost), timedOut])) ?? loopback;
+  } catch {
+    return loopback;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export const loopback = '127.0.0.1';
 
 /**
  * Bounds one delivery. Lambda sends at most about twice the subscription's
@@ -57,10 +111,16 @@ export interface ListenerCounts {
   ownLines: number;
   /** Deliveries refused because they were not a JSON array of records. */
   rejected: number;
+  /**
+   * Records Lambda itself dropped before delivering them, as its
+   * `platform.logsDropped` records say (this extension fell behind, or the
+   * subscription's buffer overflowed). Those records are shipped too.
+   */
+  lambdaDropped: number;
 }
 
 export class TelemetryListener {
-  readonly counts: ListenerCounts = { received: 0, ownLines: 0, rejected: 0 };
+  readonly counts: ListenerCounts = { received: 0, ownLines: 0, rejected: 0, lambdaDropped: 0 };
   readonly #queue: BoundedQueue;
   readonly #isOwnOutput: (envelope: { type?: unknown; record?: unknown }) => boolean;
   readonly #server: http.Server;
@@ -81,17 +141,37 @@ export class TelemetryListener {
     return this.#arrivals;
   }
 
-  /** Binds all interfaces: Lambda connects through sandbox.localdomain, whose address is not documented. */
-  async listen(port: number): Promise<number> {
-    await new Promise<void>((resolve, reject) => {
+  /**
+   * Binds `port` (0: a free one, so that two extensions never collide) on
+   * `listenerAddress()`, falling back to 127.0.0.1 when that address is not
+   * this machine's; resolves to the bound port.
+   */
+  async listen(port: number, resolve?: Resolve): Promise<number> {
+    const address = await listenerAddress(resolve);
+    try {
+      await this.#bind(port, address);
+    } catch (error) {
+      if (address === loopback || (error as NodeJS.ErrnoException).code !== 'EADDRNOTAVAIL') throw error;
+      await this.#bind(port, loopback);
+    }
+    return (this.#server.address() as AddressInfo).port;
+  }
+
+  /** The address bound, once listening. */
+  get address(): string | undefined {
+    const bound = this.#server.address();
+    return bound !== null && typeof bound === 'object' ? bound.address : undefined;
+  }
+
+  #bind(port: number, host: string): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
       const failed = (error: Error): void => reject(error);
       this.#server.once('error', failed);
-      this.#server.listen(port, () => {
+      this.#server.listen(port, host, () => {
         this.#server.off('error', failed);
         resolve();
       });
     });
-    return (this.#server.address() as AddressInfo).port;
   }
 
   /** Resolves at the next accepted delivery, or with false after `timeoutMs`. */
@@ -163,6 +243,7 @@ export class TelemetryListener {
     }
     if (!Array.isArray(parsed)) return undefined;
     const records: QueuedRecord[] = [];
+    let lambdaDropped = 0;
     for (const envelope of parsed as unknown[]) {
       if (typeof envelope !== 'object' || envelope === null || Array.isArray(envelope)) return undefined;
       const fields = envelope as { time?: unknown; type?: unknown; record?: unknown };
@@ -170,8 +251,18 @@ export class TelemetryListener {
         this.counts.ownLines += 1;
         continue;
       }
+      if (fields.type === 'platform.logsDropped') lambdaDropped += droppedRecordsOf(fields.record);
       records.push(queuedRecord(fields));
     }
+    // Counted once the delivery is accepted, so a refused one (which Lambda retries) never counts twice.
+    this.counts.lambdaDropped += lambdaDropped;
     return records;
   }
+}
+
+/** `droppedRecords` of a platform.logsDropped record: a count, or 0 when missing or not a count. */
+function droppedRecordsOf(record: unknown): number {
+  if (typeof record !== 'object' || record === null) return 0;
+  const count = (record as Record<string, unknown>)['droppedRecords'];
+  return typeof count === 'number' && Number.isSafeInteger(count) && count > 0 ? count : 0;
 }

@@ -4,7 +4,7 @@
  * per record).
  */
 import type { Config } from './config.js';
-import { listenerPath, TelemetryListener, type ListenerCounts } from './listener.js';
+import { listenerPath, TelemetryListener, type ListenerCounts, type Resolve } from './listener.js';
 import type { Logger } from './log.js';
 import { BoundedQueue } from './queue.js';
 import { Shipper, type ShipperOptions } from './shipper.js';
@@ -38,6 +38,8 @@ export interface PipelineOptions {
   /** Replaces the sink chosen by `config.sink` (tests, or your own destination). */
   sink?: Sink;
   shipper?: ShipperOptions;
+  /** How the listener resolves sandbox.localdomain (tests). */
+  resolve?: Resolve;
 }
 
 interface Totals extends ListenerCounts {
@@ -92,7 +94,7 @@ export class TelemetryPipeline {
   static async start(options: PipelineOptions): Promise<TelemetryPipeline> {
     const pipeline = new TelemetryPipeline(options);
     try {
-      pipeline.port = await pipeline.listener.listen(options.config.port);
+      pipeline.port = await pipeline.listener.listen(options.config.port, options.resolve);
       const schema = options.managedInstances ? managedInstancesSchemaVersion : schemaVersion;
       const subscription = subscriptionFor(pipeline.port, listenerPath, options.config.buffering, schema);
       const { delivering } = await subscribe({ runtimeApi: options.runtimeApi, identifier: options.identifier, subscription });
@@ -177,6 +179,7 @@ export class TelemetryPipeline {
       shipped: now.shipped - this.#reported.shipped,
       failedSends: now.failedSends - this.#reported.failedSends,
       discarded: now.discarded - this.#reported.discarded,
+      lambdaDropped: now.lambdaDropped - this.#reported.lambdaDropped,
     };
     this.#reported = now;
     const fields: Record<string, unknown> = {
@@ -186,12 +189,13 @@ export class TelemetryPipeline {
       queued: this.queue.length,
       queuedBytes: this.queue.bytes,
     };
-    if (since.dropped > 0 || since.failedSends > 0 || since.discarded > 0 || since.rejected > 0) {
+    if (since.dropped > 0 || since.failedSends > 0 || since.discarded > 0 || since.rejected > 0 || since.lambdaDropped > 0) {
       Object.assign(fields, {
         dropped: since.dropped,
         failedSends: since.failedSends,
         discarded: since.discarded,
         rejectedBatches: since.rejected,
+        lambdaDropped: since.lambdaDropped,
         droppedTotal: now.dropped,
         failedSendsTotal: now.failedSends,
       });
@@ -210,6 +214,7 @@ export class TelemetryPipeline {
       received: now.received,
       shipped: now.shipped,
       dropped: now.dropped,
+      lambdaDropped: now.lambdaDropped,
       discarded: now.discarded,
       lost,
       failedSends: now.failedSends,
@@ -217,7 +222,7 @@ export class TelemetryPipeline {
       ownLinesSkipped: now.ownLines,
     };
     if (now.failedSends > 0) fields['lastError'] = this.shipper.counts.lastError;
-    if (now.dropped > 0 || now.discarded > 0 || lost > 0) this.#log.warn('telemetry totals', fields);
+    if (now.dropped > 0 || now.discarded > 0 || lost > 0 || now.lambdaDropped > 0) this.#log.warn('telemetry totals', fields);
     else this.#log.info('telemetry totals', fields);
   }
 

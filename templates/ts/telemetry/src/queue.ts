@@ -67,6 +67,11 @@ export class BoundedQueue {
     this.#trim();
   }
 
+  /** The oldest record, left in place. */
+  peek(): QueuedRecord | undefined {
+    return this.#records[this.#head];
+  }
+
   /**
    * Removes and returns the oldest records: at most `maxRecords` of them and
    * no more than `maxBytes` in total, unless the first record alone is larger.

@@ -9,11 +9,14 @@
  * flushes return at once and records wait in the bounded queue. Retries with
  * backoff happen only in the final flush (SHUTDOWN, or a signal), the last
  * chance to ship. A batch that cannot be sent goes back to the queue, which
- * keeps it unless it overflows.
+ * keeps it unless it overflows, and goes out again as the same batch with the
+ * same id (the sink's idempotency key) while it is still first in the queue.
+ * A destination's Retry-After (429, 503) is the least pause.
  */
+import { randomUUID } from 'node:crypto';
 import type { Logger } from './log.js';
 import type { BoundedQueue, QueuedRecord } from './queue.js';
-import { PermanentError, TooLargeError, type Sink } from './sinks.js';
+import { PermanentError, RetryLaterError, TooLargeError, type Sink } from './sinks.js';
 
 export interface RetryPolicy {
   /** Most sends per batch in the final flush, the first included. */
@@ -80,6 +83,22 @@ export interface ShipperOptions {
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   random?: () => number;
   now?: () => number;
+  /** Makes batch ids; tests replace it. */
+  newBatchId?: () => string;
+}
+
+/** Records not sent after a failure worth a pause; the first `length` of them were one batch, sent as `id`. */
+interface Unsent {
+  records: QueuedRecord[];
+  id: string;
+  length: number;
+}
+
+/** A batch sent and not confirmed, kept to be sent again under the same id. */
+interface PendingBatch {
+  id: string;
+  first: QueuedRecord;
+  length: number;
 }
 
 export class Shipper {
@@ -94,6 +113,10 @@ export class Shipper {
   readonly #sleep: (ms: number, signal: AbortSignal) => Promise<void>;
   readonly #random: () => number;
   readonly #now: () => number;
+  readonly #newBatchId: () => string;
+  #pending: PendingBatch | undefined;
+  // The least pause the destination asked for with its last failure (Retry-After).
+  #retryAfterMs = 0;
   // The breaker: set after a failed send; no per-invoke flush contacts the
   // destination before #pausedUntil. #cooldownMs is the next pause's length.
   #failing = false;
@@ -112,6 +135,7 @@ export class Shipper {
     this.#sleep = options.sleep ?? sleep;
     this.#random = options.random ?? Math.random;
     this.#now = options.now ?? Date.now;
+    this.#newBatchId = options.newBatchId ?? randomUUID;
     this.#cooldownMs = this.#breaker.firstCooldownMs;
     this.#batching = options.batching ?? defaultBatching;
     this.#lastRound = this.#now();
@@ -158,68 +182,87 @@ export class Shipper {
     if (remaining <= 0 || signal?.aborted) return false;
     // Aborting at the deadline caps every request at the time left, below the sink's own timeout when that is longer.
     const stop = new AbortController();
-    const timer = setTimeout(() => stop.abort(new Error('stopped at the deadline')), remaining);
-    const limit = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
+    const timer = setTimeout(() => stop.abort(new Error('stopped at the deadline')), Math.min(remaining, maxTimerMs));
+    // A listener removed in `finally`, not AbortSignal.any: a long-lived signal (the timer's) must hold nothing per round.
+    const cut = (): void => stop.abort(signal?.reason);
+    signal?.addEventListener('abort', cut, { once: true });
+    const limit = stop.signal;
     let round = final ? Number.POSITIVE_INFINITY : this.#queue.length;
     try {
       for (;;) {
         if (limit.aborted) return false;
         if (round <= 0) return this.#queue.length === 0;
-        const batch = this.#queue.take(Math.min(batchRecords, round), batchBytes);
+        const { batch, id } = this.#take(round);
         if (batch.length === 0) return true;
         round -= batch.length;
         this.#lastRound = this.#now();
         const attempts = final ? Math.max(1, this.#retry.attempts) : 1;
-        const unsent = await this.#deliver(batch, attempts, deadline, limit);
-        if (unsent.length > 0) {
-          this.#queue.requeue(unsent);
+        const unsent = await this.#deliver(batch, id, attempts, deadline, limit);
+        if (unsent.records.length > 0) {
+          this.#queue.requeue(unsent.records);
+          this.#pending = { id: unsent.id, first: unsent.records[0]!, length: unsent.length };
           this.#pause();
           return false;
         }
       }
     } finally {
       clearTimeout(timer);
+      signal?.removeEventListener('abort', cut);
     }
   }
 
+  /** The next batch: the one that failed last, whole and under its id, while it is still first in the queue. */
+  #take(round: number): { batch: QueuedRecord[]; id: string } {
+    const pending = this.#pending;
+    this.#pending = undefined;
+    if (pending !== undefined && this.#queue.peek() === pending.first) {
+      const batch = this.#queue.take(pending.length, Number.POSITIVE_INFINITY);
+      if (batch.length === pending.length) return { batch, id: pending.id };
+      this.#queue.requeue(batch);
+    }
+    return { batch: this.#queue.take(Math.min(batchRecords, round), batchBytes), id: this.#newBatchId() };
+  }
+
   /**
-   * Sends `batch`; resolves to the records not sent after a failure worth a
-   * pause (empty otherwise). A batch refused for its size is halved and each
+   * Sends `batch` as `id`; resolves to the records not sent after a failure
+   * worth a pause (none otherwise). A batch refused for its size is halved and each
    * half sent; a single record still refused is discarded and counted.
    */
-  async #deliver(batch: QueuedRecord[], attempts: number, deadline: number, signal: AbortSignal): Promise<QueuedRecord[]> {
-    const outcome = await this.#send(batch, attempts, deadline, signal);
+  async #deliver(batch: QueuedRecord[], id: string, attempts: number, deadline: number, signal: AbortSignal): Promise<Unsent> {
+    const outcome = await this.#send(batch, id, attempts, deadline, signal);
     if (outcome === 'sent') {
       this.#recovered();
       this.counts.shipped += batch.length;
       this.counts.batches += 1;
-      return [];
+      return { records: [], id, length: 0 };
     }
     if (outcome === 'too large' && batch.length > 1) {
       this.#recovered();
       const half = Math.ceil(batch.length / 2);
-      const first = await this.#deliver(batch.slice(0, half), attempts, deadline, signal);
-      if (first.length > 0) return [...first, ...batch.slice(half)];
-      return this.#deliver(batch.slice(half), attempts, deadline, signal);
+      const first = await this.#deliver(batch.slice(0, half), this.#newBatchId(), attempts, deadline, signal);
+      // The first half failed: it goes out again under its own id, the second half behind it.
+      if (first.records.length > 0) return { ...first, records: [...first.records, ...batch.slice(half)] };
+      return this.#deliver(batch.slice(half), this.#newBatchId(), attempts, deadline, signal);
     }
     if (outcome === 'refused' || outcome === 'too large') {
       // The destination answered: it is up, it refused these records only.
       this.#recovered();
       this.counts.discarded += batch.length;
-      return [];
+      return { records: [], id, length: 0 };
     }
-    return batch;
+    return { records: batch, id, length: batch.length };
   }
 
-  async #send(batch: QueuedRecord[], attempts: number, deadline: number, signal: AbortSignal): Promise<'sent' | 'refused' | 'too large' | 'failed'> {
+  async #send(batch: QueuedRecord[], id: string, attempts: number, deadline: number, signal: AbortSignal): Promise<'sent' | 'refused' | 'too large' | 'failed'> {
     let backoff = this.#retry.firstBackoffMs;
     for (let attempt = 1; ; attempt += 1) {
       try {
-        await this.#sink.send(batch, signal);
+        await this.#sink.send(batch, signal, id);
         return 'sent';
       } catch (error) {
         this.counts.failedSends += 1;
         this.counts.lastError = error instanceof Error ? error.message : String(error);
+        this.#retryAfterMs = error instanceof RetryLaterError ? error.retryAfterMs : 0;
         if (error instanceof PermanentError) return 'refused';
         if (error instanceof TooLargeError) return 'too large';
         if (attempt >= attempts || signal.aborted) return 'failed';
@@ -239,7 +282,7 @@ export class Shipper {
 
   /** Opens the breaker for the current cool-down and doubles the next one. */
   #pause(): void {
-    const pauseMs = this.#cooldownMs;
+    const pauseMs = Math.max(this.#cooldownMs, this.#retryAfterMs);
     this.#pausedUntil = this.#now() + pauseMs;
     this.#cooldownMs = Math.min(pauseMs * 2, this.#breaker.maxCooldownMs);
     const fields = { pauseMs, lastError: this.counts.lastError };
@@ -261,6 +304,9 @@ export class Shipper {
     this.#log?.info('destination back', { failingForMs: this.#now() - this.#failingSince });
   }
 }
+
+/** setTimeout's limit (about 24.8 days); a longer delay would fire at once. */
+const maxTimerMs = 2 ** 31 - 1;
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {

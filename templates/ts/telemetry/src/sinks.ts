@@ -19,8 +19,34 @@ export interface Sink {
    * deadline). Throw a `PermanentError` for failures a retry cannot fix;
    * anything else is retried.
    */
-  send(batch: readonly QueuedRecord[], signal: AbortSignal): Promise<void>;
+  send(batch: readonly QueuedRecord[], signal: AbortSignal, batchId: string): Promise<void>;
   close?(): void;
+}
+
+/**
+ * The destination asked to be left alone for a while (429 or 503 with
+ * Retry-After): the shipper pauses at least `retryAfterMs`.
+ */
+export class RetryLaterError extends Error {
+  constructor(
+    message: string,
+    readonly retryAfterMs: number,
+  ) {
+    super(message);
+    this.name = 'RetryLaterError';
+  }
+}
+
+/** A Retry-After longer than this is taken as this: a misconfigured destination must not silence the extension for hours. */
+export const maxRetryAfterMs = 5 * 60_000;
+
+/** Reads Retry-After (seconds, or an HTTP date) as milliseconds from `now`, capped at `maxRetryAfterMs`; undefined when absent or unreadable. */
+export function retryAfterMs(value: string | undefined, now = Date.now()): number | undefined {
+  const text = value?.trim();
+  if (text === undefined || text === '') return undefined;
+  const ms = /^\d+$/.test(text) ? Number(text) * 1000 : Date.parse(text) - now;
+  if (!Number.isFinite(ms)) return undefined;
+  return Math.min(Math.max(0, ms), maxRetryAfterMs);
 }
 
 /** A failure that retrying cannot fix (e.g. a 400 answer): the batch is discarded and counted instead of blocking the queue. */
@@ -81,13 +107,18 @@ export interface HttpSinkOptions {
 
 /** Statuses worth another try: the request was fine, the destination was not. */
 export function isRetryableStatus(status: number): boolean {
-  // 401, 403 and 404 say the credential or the URL is wrong: the destination's failure, not the batch's.
-  return status === 401 || status === 403 || status === 404 || status === 408 || status === 429 || status >= 500;
+  // 401, 403 and 404 say the credential or the URL is wrong, and a 3xx that the URL
+  // moved (redirects are not followed): the destination's failure, not the batch's.
+  return (status >= 300 && status < 400) || status === 401 || status === 403 || status === 404 || status === 408 || status === 429 || status >= 500;
 }
 
 /**
  * POSTs each batch as a gzip-compressed JSON array in Lambda's envelope,
- * `[{"time":…,"type":…,"record":…},…]`, with `Content-Encoding: gzip`.
+ * `[{"time":…,"type":…,"record":…},…]`, with `Content-Encoding: gzip` and an
+ * `Idempotency-Key` that stays the same when the same batch is sent again
+ * (a request cut off by a freeze or a timeout may have arrived), so the
+ * destination can drop the copy. Redirects are never followed: a 3xx keeps
+ * the batch and pauses sends, like a wrong URL, and the error names the Location.
  */
 export class HttpSink implements Sink {
   readonly kind = 'http';
@@ -108,14 +139,24 @@ export class HttpSink implements Sink {
     this.#agent = this.#url.protocol === 'https:' ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
   }
 
-  async send(batch: readonly QueuedRecord[], signal: AbortSignal): Promise<void> {
+  async send(batch: readonly QueuedRecord[], signal: AbortSignal, batchId: string): Promise<void> {
     const body = await gzip(`[${batch.map((record) => record.json).join(',')}]`);
-    const limit = AbortSignal.any([signal, AbortSignal.timeout(this.#timeoutMs)]);
+    // A timer and a listener removed at the end: nothing is left on `signal` per request.
+    const limit = new AbortController();
+    const timer = setTimeout(() => limit.abort(new DOMException('request timed out', 'TimeoutError')), this.#timeoutMs);
+    const cut = (): void => limit.abort(signal.reason);
+    if (signal.aborted) cut();
+    else signal.addEventListener('abort', cut, { once: true });
     try {
-      await this.#post(body, limit);
-    } catch (error) {
-      if (!(error instanceof StaleSocketError)) throw error;
-      await this.#post(body, limit);
+      try {
+        await this.#post(body, batchId, limit.signal);
+      } catch (error) {
+        if (!(error instanceof StaleSocketError)) throw error;
+        await this.#post(body, batchId, limit.signal);
+      }
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', cut);
     }
   }
 
@@ -123,7 +164,7 @@ export class HttpSink implements Sink {
     this.#agent.destroy();
   }
 
-  #post(body: Buffer, signal: AbortSignal): Promise<void> {
+  #post(body: Buffer, batchId: string, signal: AbortSignal): Promise<void> {
     const transport = this.#url.protocol === 'https:' ? https : http;
     return new Promise((resolve, reject) => {
       if (signal.aborted) return reject(abortReason(signal));
@@ -137,6 +178,7 @@ export class HttpSink implements Sink {
           'Content-Encoding': 'gzip',
           'Content-Length': body.length,
           'User-Agent': this.#userAgent,
+          'Idempotency-Key': batchId,
         },
       });
       request.on('error', (error: NodeJS.ErrnoException) => {
@@ -154,10 +196,16 @@ export class HttpSink implements Sink {
         response.on('error', (error) => reject(signal.aborted ? abortReason(signal) : error));
         response.on('end', () => {
           if (status >= 200 && status < 300) return resolve();
-          const message = `${this.#url.origin}${this.#url.pathname} answered ${status} ${answer.slice(0, 200).trim()}`.trim();
+          const where = `${this.#url.origin}${this.#url.pathname}`;
+          const redirect = status >= 300 && status < 400;
+          const message = redirect
+            ? `${where} answered ${status}, redirecting to ${response.headers.location ?? '(no Location)'}: redirects are not followed; set the URL to the final one`
+            : `${where} answered ${status} ${answer.slice(0, 200).trim()}`.trim();
+          const wait = status === 429 || status === 503 ? retryAfterMs(response.headers['retry-after']) : undefined;
           // Any other 4xx says the batch itself is refused: sending it again
           // would only hold up the records behind it.
           if (status === 413) reject(new TooLargeError(message));
+          else if (wait !== undefined) reject(new RetryLaterError(message, wait));
           else reject(isRetryableStatus(status) ? new Error(message) : new PermanentError(message));
         });
       });

@@ -31,11 +31,14 @@ export function records(count: number, text = (index: number) => `line ${index}`
 export class RecordingSink implements Sink {
   readonly kind = 'recording';
   readonly batches: Envelope[][] = [];
+  /** The batch id of every call, failed or not. */
+  readonly ids: string[] = [];
   calls = 0;
   fail: ((call: number, signal: AbortSignal) => Promise<void> | void) | undefined;
 
-  async send(batch: readonly QueuedRecord[], signal: AbortSignal): Promise<void> {
+  async send(batch: readonly QueuedRecord[], signal: AbortSignal, batchId: string): Promise<void> {
     this.calls += 1;
+    this.ids.push(batchId);
     await this.fail?.(this.calls, signal);
     this.batches.push(batch.map((record) => JSON.parse(record.json) as Envelope));
   }
@@ -65,13 +68,13 @@ export async function deliver(port: number, body: unknown, method = 'POST', path
 
 export interface Destination {
   url: string;
-  requests: Array<{ headers: http.IncomingHttpHeaders; body: Buffer; json: unknown }>;
+  requests: Array<{ method: string; url: string; headers: http.IncomingHttpHeaders; body: Buffer; json: unknown }>;
   close(): Promise<void>;
 }
 
 /** A destination for the http sink; `answer` chooses each reply (default 200), or leaves it hanging. */
 export async function startDestination(
-  answer: (call: number) => { status: number; delayMs?: number } | 'hang' = () => ({ status: 200 }),
+  answer: (call: number) => { status: number; delayMs?: number; headers?: Record<string, string> } | 'hang' = () => ({ status: 200 }),
 ): Promise<Destination> {
   const requests: Destination['requests'] = [];
   const timers = new Set<NodeJS.Timeout>();
@@ -86,12 +89,12 @@ export async function startDestination(
       } catch {
         json = undefined;
       }
-      requests.push({ headers: request.headers, body, json });
+      requests.push({ method: request.method ?? '', url: request.url ?? '', headers: request.headers, body, json });
       const reply = answer(requests.length);
       if (reply === 'hang') return;
       const timer = setTimeout(() => {
         timers.delete(timer);
-        response.writeHead(reply.status).end('answer');
+        response.writeHead(reply.status, reply.headers).end('answer');
       }, reply.delayMs ?? 0);
       timers.add(timer);
     });

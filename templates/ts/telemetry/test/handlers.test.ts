@@ -49,7 +49,9 @@ async function start(t: TestContext, options: StartOptions = {}) {
   const shipper = { retry: { attempts: 3, firstBackoffMs: 10, maxBackoffMs: 20 }, ...options.shipper };
   const sink = options.sink ?? new RecordingSink();
   const heap = options.heapLimitBytes === undefined ? {} : { heapLimitBytes: options.heapLimitBytes };
-  const handlers = createTelemetryHandlers(sink === 'configured' ? { shipper, ...heap } : { sink, shipper, ...heap });
+  // As off Lambda, without asking a DNS server (test/listener.test.ts covers the resolution).
+  const resolve = (): Promise<string> => Promise.reject(new Error('sandbox.localdomain is not known here'));
+  const handlers = createTelemetryHandlers(sink === 'configured' ? { shipper, resolve, ...heap } : { sink, shipper, resolve, ...heap });
   t.after(async () => {
     await handlers.pipeline?.close();
     client.close();
@@ -156,8 +158,8 @@ test('a destination that never answers: one attempt, then invokes return at once
   t.after(() => destination.close());
   const { api, exitCode, lines, port } = await start(t, {
     sink: 'configured',
-    // A short cool-down keeps the test fast; Lambda gets 1 s, doubling up to 30 s.
-    shipper: { breaker: { firstCooldownMs: 600, maxCooldownMs: 1200 } },
+    // A short cool-down keeps the test fast, and long enough that a loaded machine's slow invokes stay within it; Lambda gets 1 s, doubling up to 30 s.
+    shipper: { breaker: { firstCooldownMs: 2000, maxCooldownMs: 4000 } },
     env: { MY_EXT_SINK: 'http', MY_EXT_HTTP_URL: destination.url, MY_EXT_HTTP_TIMEOUT_MS: '200' },
   });
   const listenerPort = await port();
@@ -184,13 +186,18 @@ test('a destination that never answers: one attempt, then invokes return at once
   assert.equal(destination.requests.length, 1, 'no connection attempt while paused');
 
   answering = true;
-  await new Promise((resolve) => setTimeout(resolve, failedAt + 650 - Date.now()));
+  await new Promise((resolve) => setTimeout(resolve, failedAt + 2050 - Date.now()));
   await invoke('r-5', 6);
-  assert.equal(destination.requests.length, 2, 'one request carries everything queued');
+  // The batch that timed out may have arrived: it goes again as it was, under the same
+  // idempotency key, so the destination can drop a copy; one more request carries the rest.
+  assert.equal(destination.requests.length, 3);
+  assert.deepEqual(destination.requests[1]?.json, [functionLine('during r-1')]);
+  assert.equal(destination.requests[1]?.headers['idempotency-key'], destination.requests[0]?.headers['idempotency-key']);
   assert.deepEqual(
-    destination.requests[1]?.json,
-    ['r-1', 'r-2', 'r-3', 'r-4', 'r-5'].map((requestId) => functionLine(`during ${requestId}`)),
+    destination.requests[2]?.json,
+    ['r-2', 'r-3', 'r-4', 'r-5'].map((requestId) => functionLine(`during ${requestId}`)),
   );
+  assert.notEqual(destination.requests[2]?.headers['idempotency-key'], destination.requests[1]?.headers['idempotency-key']);
 
   api.push(shutdownEvent());
   assert.equal(await exitCode, 0);
@@ -198,7 +205,7 @@ test('a destination that never answers: one attempt, then invokes return at once
   assert.deepEqual(
     changes.map((line) => [line['level'], line['msg']]),
     [
-      ['warn', 'destination failing, pausing sends for 0.6 s'],
+      ['warn', 'destination failing, pausing sends for 2 s'],
       ['info', 'destination back'],
     ],
   );
@@ -296,6 +303,66 @@ test('SIGTERM (the run signal) flushes what is queued before returning', async (
     ['last words'],
   );
   assert.equal(lines.find((line) => line['msg'] === 'telemetry totals')?.['shipped'], 1);
+});
+
+/** Polls until `done()` or `withinMs` pass; resolves to whether it happened. */
+async function eventually(done: () => boolean, withinMs: number): Promise<boolean> {
+  const until = Date.now() + withinMs;
+  while (!done() && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 10));
+  return done();
+}
+
+test('SHUTDOWN ships the backlog at once, ignoring the pause and retrying, while it keeps receiving the last delivery', async (t) => {
+  const sink = new RecordingSink();
+  // The invoke's send fails (sends pause for a minute); at SHUTDOWN each batch fails once, then goes.
+  sink.fail = (call) => {
+    if (call === 1 || call === 2 || call === 4) throw new Error('down');
+  };
+  const { api, exitCode, lines, port, handlers } = await start(t, {
+    sink,
+    shipper: { breaker: { firstCooldownMs: 60_000, maxCooldownMs: 60_000 } },
+    // Long buffering: the wait for Lambda's last delivery may last up to half the shutdown's 20 s.
+    env: { MY_EXT_BUFFER_TIMEOUT_MS: '10000' },
+  });
+  const listenerPort = await port();
+  await deliver(listenerPort, [functionLine('backlog')]);
+  api.push(invokeEvent('r-1'));
+  await api.waitFor('/event/next', 2);
+  assert.equal(handlers.pipeline?.shipper.paused, true, 'the invoke failed: sends are paused');
+
+  api.push(shutdownEvent(20_000));
+  // Generous: the failure this catches is shipping only after the seconds-long wait for the last delivery.
+  assert.ok(await eventually(() => sink.shipped.length === 1, 5000), 'the backlog left at once, retried despite the pause');
+  await deliver(listenerPort, [functionLine('last delivery')]);
+  assert.equal(await exitCode, 0);
+  assert.deepEqual(
+    sink.shipped.map((record) => record.record),
+    ['backlog', 'last delivery'],
+    'the last delivery is shipped too, after one retry',
+  );
+  assert.equal(sink.calls, 5);
+  const totals = lines.find((line) => line['msg'] === 'telemetry totals');
+  assert.equal(totals?.['shipped'], 2);
+  assert.equal(totals?.['lost'], 0);
+});
+
+test("Lambda's platform.logsDropped records are shipped, counted in the totals and warned about", async (t) => {
+  const sink = new RecordingSink();
+  const { api, exitCode, lines, port } = await start(t, { sink });
+  const listenerPort = await port();
+  const dropped = (count: unknown) => envelope('platform.logsDropped', { reason: 'Consumer seems to have fallen behind', droppedRecords: count, droppedBytes: 1000 });
+  await deliver(listenerPort, [dropped(120), dropped(5), dropped('many'), functionLine('after')]);
+  api.push(invokeEvent('r-1'));
+  await api.waitFor('/event/next', 2);
+  const summary = lines.find((line) => line['msg'] === 'telemetry');
+  assert.equal(summary?.['level'], 'warn');
+  assert.equal(summary?.['lambdaDropped'], 125);
+  assert.equal(sink.shipped.filter((record) => record.type === 'platform.logsDropped').length, 3, 'forwarded as well');
+  api.push(shutdownEvent());
+  assert.equal(await exitCode, 0);
+  const totals = lines.find((line) => line['msg'] === 'telemetry totals');
+  assert.equal(totals?.['level'], 'warn');
+  assert.equal(totals?.['lambdaDropped'], 125);
 });
 
 test('the SHUTDOWN wait for the last delivery follows the buffering timeout, within half the time left', () => {
