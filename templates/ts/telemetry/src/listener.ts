@@ -116,11 +116,11 @@ export interface ListenerCounts {
    * `platform.logsDropped` records say (this extension fell behind, or the
    * subscription's buffer overflowed). Those records are shipped too.
    */
-  lambdaDropped: number;
+  droppedByLambda: number;
 }
 
 export class TelemetryListener {
-  readonly counts: ListenerCounts = { received: 0, ownLines: 0, rejected: 0, lambdaDropped: 0 };
+  readonly counts: ListenerCounts = { received: 0, ownLines: 0, rejected: 0, droppedByLambda: 0 };
   readonly #queue: BoundedQueue;
   readonly #isOwnOutput: (envelope: { type?: unknown; record?: unknown }) => boolean;
   readonly #server: http.Server;
@@ -243,7 +243,7 @@ export class TelemetryListener {
     }
     if (!Array.isArray(parsed)) return undefined;
     const records: QueuedRecord[] = [];
-    let lambdaDropped = 0;
+    let droppedByLambda = 0;
     for (const envelope of parsed as unknown[]) {
       if (typeof envelope !== 'object' || envelope === null || Array.isArray(envelope)) return undefined;
       const fields = envelope as { time?: unknown; type?: unknown; record?: unknown };
@@ -251,11 +251,11 @@ export class TelemetryListener {
         this.counts.ownLines += 1;
         continue;
       }
-      if (fields.type === 'platform.logsDropped') lambdaDropped += droppedRecordsOf(fields.record);
+      if (fields.type === 'platform.logsDropped') droppedByLambda += droppedRecordsOf(fields.record);
       records.push(queuedRecord(fields));
     }
     // Counted once the delivery is accepted, so a refused one (which Lambda retries) never counts twice.
-    this.counts.lambdaDropped += lambdaDropped;
+    this.counts.droppedByLambda += droppedByLambda;
     return records;
   }
 }

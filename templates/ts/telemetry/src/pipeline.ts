@@ -179,7 +179,7 @@ export class TelemetryPipeline {
       shipped: now.shipped - this.#reported.shipped,
       failedSends: now.failedSends - this.#reported.failedSends,
       discarded: now.discarded - this.#reported.discarded,
-      lambdaDropped: now.lambdaDropped - this.#reported.lambdaDropped,
+      droppedByLambda: now.droppedByLambda - this.#reported.droppedByLambda,
     };
     this.#reported = now;
     const fields: Record<string, unknown> = {
@@ -189,13 +189,13 @@ export class TelemetryPipeline {
       queued: this.queue.length,
       queuedBytes: this.queue.bytes,
     };
-    if (since.dropped > 0 || since.failedSends > 0 || since.discarded > 0 || since.rejected > 0 || since.lambdaDropped > 0) {
+    if (since.dropped > 0 || since.failedSends > 0 || since.discarded > 0 || since.rejected > 0 || since.droppedByLambda > 0) {
       Object.assign(fields, {
         dropped: since.dropped,
         failedSends: since.failedSends,
         discarded: since.discarded,
         rejectedBatches: since.rejected,
-        lambdaDropped: since.lambdaDropped,
+        droppedByLambda: since.droppedByLambda,
         droppedTotal: now.dropped,
         failedSendsTotal: now.failedSends,
       });
@@ -214,7 +214,7 @@ export class TelemetryPipeline {
       received: now.received,
       shipped: now.shipped,
       dropped: now.dropped,
-      lambdaDropped: now.lambdaDropped,
+      droppedByLambda: now.droppedByLambda,
       discarded: now.discarded,
       lost,
       failedSends: now.failedSends,
@@ -222,7 +222,7 @@ export class TelemetryPipeline {
       ownLinesSkipped: now.ownLines,
     };
     if (now.failedSends > 0) fields['lastError'] = this.shipper.counts.lastError;
-    if (now.dropped > 0 || now.discarded > 0 || lost > 0 || now.lambdaDropped > 0) this.#log.warn('telemetry totals', fields);
+    if (now.dropped > 0 || now.discarded > 0 || lost > 0 || now.droppedByLambda > 0) this.#log.warn('telemetry totals', fields);
     else this.#log.info('telemetry totals', fields);
   }
 

@@ -356,13 +356,13 @@ test("Lambda's platform.logsDropped records are shipped, counted in the totals a
   await api.waitFor('/event/next', 2);
   const summary = lines.find((line) => line['msg'] === 'telemetry');
   assert.equal(summary?.['level'], 'warn');
-  assert.equal(summary?.['lambdaDropped'], 125);
+  assert.equal(summary?.['droppedByLambda'], 125);
   assert.equal(sink.shipped.filter((record) => record.type === 'platform.logsDropped').length, 3, 'forwarded as well');
   api.push(shutdownEvent());
   assert.equal(await exitCode, 0);
   const totals = lines.find((line) => line['msg'] === 'telemetry totals');
   assert.equal(totals?.['level'], 'warn');
-  assert.equal(totals?.['lambdaDropped'], 125);
+  assert.equal(totals?.['droppedByLambda'], 125);
 });
 
 test('the SHUTDOWN wait for the last delivery follows the buffering timeout, within half the time left', () => {
