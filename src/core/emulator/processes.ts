@@ -162,7 +162,34 @@ function removeCgroup(directory: string, attempts = 20): boolean {
   return false;
 }
 
-/** Removes the cgroups of earlier runs whose ext dev is gone (killed before it could clean up). */
+/**
+ * The owner's identity in a cgroup's name: pid namespace, pid and start time.
+ * A pid and start time mean something only in their own pid namespace, and
+ * runs in other namespaces (containers, `unshare --pid`) share the cgroup tree.
+ */
+function ownerTag(pid: number): string {
+  let namespace = '0';
+  try {
+    namespace = /\[(\d+)\]/u.exec(fs.readlinkSync('/proc/self/ns/pid'))?.[1] ?? '0';
+  } catch {
+    // No /proc/self/ns: every run looks alike, and only empty cgroups are swept.
+  }
+  return `${namespace}-${pid}-${startTimeOf(pid) ?? 0}`;
+}
+
+function olderThanAnHour(directory: string): boolean {
+  try {
+    return Date.now() - fs.statSync(directory).mtimeMs > 3_600_000;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Removes the cgroups of earlier runs whose ext dev is gone (killed before it
+ * could clean up, and its watchdog too). Only a run of this pid namespace can
+ * be known to be gone; another namespace's cgroup is removed only when empty.
+ */
 function sweepStaleCgroups(parent: string): void {
   let names: string[];
   try {
@@ -170,11 +197,17 @@ function sweepStaleCgroups(parent: string): void {
   } catch {
     return;
   }
+  const ours = ownerTag(process.pid).split('-')[0];
   for (const name of names) {
-    const match = new RegExp(`^${cgroupPrefix}(\\d+)-(\\d+)-`).exec(name);
+    const match = new RegExp(`^${cgroupPrefix}(\\d+)-(\\d+)-(\\d+)-`).exec(name);
     if (match === null) continue;
-    if (startTimeOf(Number(match[1])) === match[2]) continue;
     const directory = path.join(parent, name);
+    if (match[1] !== ours || match[1] === '0') {
+      // A live run's cgroup is empty between its creation and its first extension: wait an hour.
+      if (cgroupMembers(directory).length === 0 && olderThanAnHour(directory)) removeCgroup(directory, 1);
+      continue;
+    }
+    if (startTimeOf(Number(match[2])) === match[3]) continue;
     killCgroup(directory);
     removeCgroup(directory, 2);
   }
@@ -197,7 +230,7 @@ function makeCgroup(): { directory: string; home: string } | undefined {
   sweepStaleCgroups(home);
   const directory = path.join(
     home,
-    `${cgroupPrefix}${process.pid}-${startTimeOf(process.pid) ?? 0}-${randomUUID().slice(0, 8)}`,
+    `${cgroupPrefix}${ownerTag(process.pid)}-${randomUUID().slice(0, 8)}`,
   );
   try {
     fs.mkdirSync(directory);
