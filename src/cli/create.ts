@@ -348,9 +348,14 @@ export function nextSteps(result: ScaffoldResult, cwd = process.cwd()): string {
   lines.push(step('npm run pack', `writes dist/${result.name}-<arch>.zip, verified`));
   lines.push(step('npm run dev', 'runs it against a local Lambda emulator'));
   lines.push(step(result.language === 'go' ? 'go test ./...' : 'npm test', 'runs its own tests'));
+  const vendored = /^file:\.\/(.+)$/u.exec(result.toolkit.dependency)?.[1];
+  if (vendored !== undefined) {
+    // An unpublished toolkit travels with the project, so its CI and other clones can install it.
+    lines.push('', `${dim('Toolkit:')} ${vendored} (not on the registry yet): commit it with the project`);
+  }
   if (result.ci === 'github') {
     lines.push(
-      '',
+      ...(vendored === undefined ? [''] : []),
       `${dim('CI:')} .github/workflows/test.yml and release.yml; set the repository variable AWS_ROLE_ARN`,
     );
   }

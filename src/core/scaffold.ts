@@ -17,7 +17,7 @@ import { CancelledError, CliError, errorMessage, usageError } from './errors.js'
 import { ensureDirectory, isErrorCode, listFilesSync, pathExists } from './fs-utils.js';
 import { extensionNameProblem, goModuleProblem, npmNameProblem } from './names.js';
 import { templatesRoot, toolkitRoot } from './paths.js';
-import { findToolkitSource, type ToolkitSource } from './toolkit-source.js';
+import { findToolkitSource, writeVendoredToolkit, type ToolkitSource } from './toolkit-source.js';
 import { renderHandlebars } from './template-engine.js';
 import type { CiProvider, IacKind } from './infrastructure/choices.js';
 import { infrastructureContext, sharedTemplateFiles, type InfrastructureContext } from './infrastructure/templates.js';
@@ -57,6 +57,8 @@ export interface ScaffoldResult {
   files: string[];
   /** Files that existed before and were replaced (only with force). */
   overwritten: string[];
+  /** Where the project's create-lambda-extension dependency points, and why. */
+  toolkit: { dependency: string; origin: ToolkitSource['origin'] };
 }
 
 /** Variables every template may use; see templates/README.md. */
@@ -574,6 +576,11 @@ export async function scaffold(options: ScaffoldOptions): Promise<ScaffoldResult
     // mkdtemp makes the directory private; a project directory is not.
     await chmod(staging, 0o777 & ~process.umask());
     const files = await renderSources(await projectSources(options), staging, context);
+    if (toolkitSource.vendor !== undefined) {
+      await writeVendoredToolkit(toolkitSource.vendor, staging);
+      files.push(toolkitSource.vendor.path);
+      files.sort();
+    }
     let overwritten: string[] = [];
     if (options.signal?.aborted === true) throw new CancelledError();
     if (blocking === undefined) {
@@ -605,6 +612,7 @@ export async function scaffold(options: ScaffoldOptions): Promise<ScaffoldResult
       iac: options.iac ?? 'none',
       files,
       overwritten,
+      toolkit: { dependency: toolkitSource.dependency, origin: toolkitSource.origin },
     };
   } finally {
     await rm(staging, { recursive: true, force: true });

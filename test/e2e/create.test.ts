@@ -261,6 +261,7 @@ describe('create-lambda-extension, next steps', () => {
         iac: 'none',
         files: [],
         overwritten: [],
+        toolkit: { dependency: '^0.1.0', origin: 'registry' },
       },
       workspace.path,
     );
@@ -293,6 +294,7 @@ describe('create-lambda-extension, next steps', () => {
           iac: 'none',
           files: [],
           overwritten: [],
+          toolkit: { dependency: '^0.1.0', origin: 'registry' },
         },
         path.join(workspace.path, 'quoting'),
       );
