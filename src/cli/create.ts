@@ -447,5 +447,5 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
     // Ctrl-C while the files are written: the staging folder goes, nothing is left behind.
     const result = await withInterruption((signal) => scaffold({ ...options, signal }));
     process.stdout.write(args.json === true ? `${JSON.stringify(result, null, 2)}\n` : nextSteps(result));
-  });
+  }, argv);
 }
