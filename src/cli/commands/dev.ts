@@ -289,10 +289,12 @@ export const devCommand: CommandModule<object, DevArguments> = {
       .example('$0 dev --arch arm64 --invokes 3', 'Build for arm64 and run it under qemu-aarch64 (x86_64 host)')
       .example('$0 dev --watch', 'Rebuild and restart when sources change'),
   handler: async (args) => {
-    const [{ runDev, watchDev }, { formatTimelineEntry }] = await Promise.all([
+    const [{ runDev, watchDev }, { formatTimelineEntry }, { assertDevHost }] = await Promise.all([
       import('../../core/dev.js'),
       import('../../core/emulator/timeline.js'),
+      import('../../core/hosts.js'),
     ]);
+    assertDevHost();
     const json = args.json === true;
     const options = devOptions(args, json ? undefined : (entry) => printEntry(entry, formatTimelineEntry));
     const printReport = (report: EmulatorReport) => {
