@@ -104,6 +104,39 @@ async function loadPrompts(): Promise<Ask> {
   }
 }
 
+/** The part of prompts' text prompt that line editing touches (its own fields, set by prompts on every key). */
+interface TextPromptState {
+  value: string;
+  cursor: number;
+  red: boolean;
+  render: () => void;
+  _: (text: string, key: { ctrl?: boolean; name?: string } | undefined) => void;
+  [lineEditingInstalled]?: true;
+}
+const lineEditingInstalled = Symbol('line editing installed');
+
+/**
+ * prompts' text prompt types Ctrl-U (and Ctrl-W) in as characters. A shell
+ * erases with them, and people clear a wrong default that way: so, installed
+ * on its first render, Ctrl-U erases before the cursor and Ctrl-W the word
+ * before it. Called by prompts with the prompt as `this`.
+ */
+function lineEditingKeys(this: unknown): void {
+  const prompt = this as TextPromptState;
+  if (prompt[lineEditingInstalled] === true || typeof prompt._ !== 'function') return;
+  prompt[lineEditingInstalled] = true;
+  const insert = prompt._.bind(prompt);
+  prompt._ = (text, key) => {
+    if (key?.ctrl !== true || (key.name !== 'u' && key.name !== 'w')) return insert(text, key);
+    const before = prompt.value.slice(0, prompt.cursor);
+    const kept = key.name === 'u' ? '' : before.replace(/[^\s/]*[\s/]*$/u, '');
+    prompt.value = kept + prompt.value.slice(prompt.cursor);
+    prompt.cursor = kept.length;
+    prompt.red = false;
+    prompt.render();
+  };
+}
+
 /** What a prompt's validate says about a typed name or path: a message, or true. */
 function typedTextProblem(value: string, what: string): string | true {
   const problem = controlCharacterProblem(value);
@@ -128,7 +161,8 @@ export async function resolveCreateOptions(
   const question = async <T>(object: Omit<prompts.PromptObject, 'name'>): Promise<T> => {
     // prompts is only loaded when there is someone to ask.
     ask ??= await loadPrompts();
-    return ((await ask({ ...object, name: 'value' }, { onCancel })) as { value: T }).value;
+    const prompt = object.type === 'text' ? { ...object, onRender: lineEditingKeys } : object;
+    return ((await ask({ ...prompt, name: 'value' }, { onCancel })) as { value: T }).value;
   };
   // prompts' own `min` says "You must select a minimum of 1 choices": we ask again, in our words.
   const chooseAtLeastOne = async <T>(message: string, choices: prompts.Choice[]): Promise<T[]> => {
