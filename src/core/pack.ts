@@ -246,6 +246,16 @@ export async function pack(options: PackOptions): Promise<PackResult> {
       options.onProgress?.({ phase: 'done', architecture: layer.architecture });
     }
     const layers = staged.map(({ layer }) => layer);
+    // Zips named after another extension (the name changed in lambda-extension.json): say so, once per pack.
+    const ours = new Set(config.architectures.map((architecture) => zipFileName(name, architecture)));
+    for (const file of (await readdir(outDirectory))
+      .filter((entry) => entry.endsWith('.zip') && !ours.has(entry))
+      .sort()) {
+      if (!allArchitectures.some((architecture) => file.endsWith(`-${architecture}.zip`))) continue;
+      notes.push(
+        `${relativeTo(projectDirectory, path.join(outDirectory, file))} is not a layer of "${name}": left from before a rename? delete it`,
+      );
+    }
     const manifestPath = path.join(outDirectory, manifestFileName);
     const manifest = await mergedManifest(
       manifestPath,

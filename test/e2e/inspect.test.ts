@@ -292,7 +292,9 @@ describe('ext inspect with no zip, in a project', () => {
       assert.match(stale.stderr, /^error: dist\/renamed-x86_64\.zip, dist\/renamed-arm64\.zip do not exist/m);
       assert.match(stale.stderr, /^hint: run ext pack/m);
 
-      assert.equal((await runExt(['pack'], { cwd: project, timeoutMs: 120_000 })).code, 0);
+      const repacked = await runExt(['pack'], { cwd: project, timeoutMs: 120_000 });
+      assert.equal(repacked.code, 0, repacked.stderr);
+      assert.match(repacked.stderr, /dist\/demo-arm64\.zip is not a layer of "renamed"/, 'ext pack says so too');
       const renamed = await runExt(['inspect'], { cwd: project });
       assert.equal(renamed.code, 0, renamed.stderr);
       assert.match(renamed.stderr, /^warning: dist\/demo-x86_64\.zip is not a layer of "renamed"/m);
