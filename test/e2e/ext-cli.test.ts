@@ -25,7 +25,7 @@ describe('ext', () => {
   it('--help lists every command', async () => {
     const result = await runExt(['--help']);
     assert.equal(result.code, 0);
-    for (const command of ['build', 'pack', 'inspect <zip..>', 'dev', 'publish', 'add <what>'])
+    for (const command of ['build', 'pack', 'inspect [zip..]', 'dev', 'publish', 'add <what>'])
       assert.match(result.stdout, new RegExp(`ext ${command} `));
   });
 
