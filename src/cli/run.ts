@@ -8,13 +8,27 @@ import { closestMatch } from './suggestions.js';
  */
 export async function runCli(main: () => Promise<void>, argv: readonly string[] = []): Promise<void> {
   endQuietlyWhenOutputCloses();
+  const json = wantsJson(argv);
+  const wroteOutput = json ? noticeStdoutWrites() : () => true;
   try {
     await main();
   } catch (error) {
     process.exitCode = reportError(error);
-    // A script that asked for JSON parses stdout: it gets a document for the failure too, not an empty string.
-    if (wantsJson(argv)) process.stdout.write(`${JSON.stringify(errorDocument(error))}\n`);
+    // A script that asked for JSON parses stdout: it gets a document for the failure too, not an empty
+    // string; unless the command already printed its own (inspect's report, dev's run), which says it all.
+    if (json && !wroteOutput()) process.stdout.write(`${JSON.stringify(errorDocument(error))}\n`);
   }
+}
+
+/** Starts noting whether anything is written to stdout; the returned function says. */
+function noticeStdoutWrites(): () => boolean {
+  let wrote = false;
+  const write = process.stdout.write.bind(process.stdout) as (...args: unknown[]) => boolean;
+  process.stdout.write = ((...args: unknown[]) => {
+    wrote = true;
+    return write(...args);
+  }) as typeof process.stdout.write;
+  return () => wrote;
 }
 
 /** Whether the command line asks for --json, read from the raw words: a usage error comes before any parse. */
