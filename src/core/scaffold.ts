@@ -159,6 +159,11 @@ async function localGoDirective(): Promise<string> {
   }
 }
 
+/** The prefix of the extension's settings variables: my-ext reads MY_EXT_*. */
+export function settingsPrefixOf(name: string): string {
+  return `${name.toUpperCase().replace(/[^A-Z0-9]+/g, '_')}_`.replace(/^(?=[^A-Z])/, 'EXT_');
+}
+
 export function renderContext(
   options: ScaffoldOptions,
   environment: { goVersion: string; toolkitVersion: string; toolkitSource?: ToolkitSource },
@@ -194,7 +199,7 @@ export function renderContext(
     toolkitDependency: toolkitSource.dependency,
     toolkitDependencyJson: JSON.stringify(toolkitSource.dependency),
     toolkitFromRegistry: toolkitSource.origin === 'registry',
-    settingsPrefix: `${options.name.toUpperCase().replace(/[^A-Z0-9]+/g, '_')}_`.replace(/^(?=[^A-Z])/, 'EXT_'),
+    settingsPrefix: settingsPrefixOf(options.name),
     standalone: options.standalone === true,
     nodeVersion: options.nodeVersion ?? defaultStandaloneNodeVersion,
   };
