@@ -104,6 +104,39 @@ async function loadPrompts(): Promise<Ask> {
   }
 }
 
+/** The part of prompts' text prompt that line editing touches (its own fields, set by prompts on every key). */
+interface TextPromptState {
+  value: string;
+  cursor: number;
+  red: boolean;
+  render: () => void;
+  _: (text: string, key: { ctrl?: boolean; name?: string } | undefined) => void;
+  [lineEditingInstalled]?: true;
+}
+const lineEditingInstalled = Symbol('line editing installed');
+
+/**
+ * prompts' text prompt types Ctrl-U (and Ctrl-W) in as characters. A shell
+ * erases with them, and people clear a wrong default that way: so, installed
+ * on its first render, Ctrl-U erases before the cursor and Ctrl-W the word
+ * before it. Called by prompts with the prompt as `this`.
+ */
+function lineEditingKeys(this: unknown): void {
+  const prompt = this as TextPromptState;
+  if (prompt[lineEditingInstalled] === true || typeof prompt._ !== 'function') return;
+  prompt[lineEditingInstalled] = true;
+  const insert = prompt._.bind(prompt);
+  prompt._ = (text, key) => {
+    if (key?.ctrl !== true || (key.name !== 'u' && key.name !== 'w')) return insert(text, key);
+    const before = prompt.value.slice(0, prompt.cursor);
+    const kept = key.name === 'u' ? '' : before.replace(/[^\s/]*[\s/]*$/u, '');
+    prompt.value = kept + prompt.value.slice(prompt.cursor);
+    prompt.cursor = kept.length;
+    prompt.red = false;
+    prompt.render();
+  };
+}
+
 /** What a prompt's validate says about a typed name or path: a message, or true. */
 function typedTextProblem(value: string, what: string): string | true {
   const problem = controlCharacterProblem(value);
@@ -128,7 +161,8 @@ export async function resolveCreateOptions(
   const question = async <T>(object: Omit<prompts.PromptObject, 'name'>): Promise<T> => {
     // prompts is only loaded when there is someone to ask.
     ask ??= await loadPrompts();
-    return ((await ask({ ...object, name: 'value' }, { onCancel })) as { value: T }).value;
+    const prompt = object.type === 'text' ? { ...object, onRender: lineEditingKeys } : object;
+    return ((await ask({ ...prompt, name: 'value' }, { onCancel })) as { value: T }).value;
   };
   // prompts' own `min` says "You must select a minimum of 1 choices": we ask again, in our words.
   const chooseAtLeastOne = async <T>(message: string, choices: prompts.Choice[]): Promise<T[]> => {
@@ -348,9 +382,14 @@ export function nextSteps(result: ScaffoldResult, cwd = process.cwd()): string {
   lines.push(step('npm run pack', `writes dist/${result.name}-<arch>.zip, verified`));
   lines.push(step('npm run dev', 'runs it against a local Lambda emulator'));
   lines.push(step(result.language === 'go' ? 'go test ./...' : 'npm test', 'runs its own tests'));
+  const vendored = /^file:\.\/(.+)$/u.exec(result.toolkit.dependency)?.[1];
+  if (vendored !== undefined) {
+    // An unpublished toolkit travels with the project, so its CI and other clones can install it.
+    lines.push('', `${dim('Toolkit:')} ${vendored} (not on the registry yet): commit it with the project`);
+  }
   if (result.ci === 'github') {
     lines.push(
-      '',
+      ...(vendored === undefined ? [''] : []),
       `${dim('CI:')} .github/workflows/test.yml and release.yml; set the repository variable AWS_ROLE_ARN`,
     );
   }
@@ -442,5 +481,5 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
     // Ctrl-C while the files are written: the staging folder goes, nothing is left behind.
     const result = await withInterruption((signal) => scaffold({ ...options, signal }));
     process.stdout.write(args.json === true ? `${JSON.stringify(result, null, 2)}\n` : nextSteps(result));
-  });
+  }, argv);
 }

@@ -5,6 +5,7 @@ import { devCommand } from './commands/dev.js';
 import { inspectCommand } from './commands/inspect.js';
 import { packCommand } from './commands/pack.js';
 import { publishCommand } from './commands/publish.js';
+import { renameCommand } from './commands/rename.js';
 import { resolveProjectDirectory } from './options.js';
 import { commandUsageFailure } from './run.js';
 import { helpWidth } from './terminal.js';
@@ -27,6 +28,7 @@ export async function parseExtCommandLine(argv: string[]): Promise<void> {
     .command(devCommand)
     .command(publishCommand)
     .command(addCommand)
+    .command(renameCommand)
     .example('$0 build && $0 pack', 'Build every architecture, then zip and verify each layer')
     .example('$0 dev --invokes 3', 'Run the project in a local Lambda emulator: Init, 3 invokes, Shutdown')
     .example('$0 inspect dist/*.zip', 'Check layer zips, including ones other tools made')
@@ -40,6 +42,6 @@ export async function parseExtCommandLine(argv: string[]): Promise<void> {
     .alias('v', 'version')
     .alias('h', 'help')
     .wrap(helpWidth())
-    .fail(commandUsageFailure(argv, ['build', 'pack', 'inspect', 'dev', 'publish', 'add']))
+    .fail(commandUsageFailure(argv, ['build', 'pack', 'inspect', 'dev', 'publish', 'add', 'rename']))
     .parseAsync();
 }

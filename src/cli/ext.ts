@@ -42,5 +42,5 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
     }
     const { parseExtCommandLine } = await import('./ext-commands.js');
     await parseExtCommandLine(argv);
-  });
+  }, argv);
 }

@@ -1,17 +1,59 @@
 import { CancelledError, CliError, errorMessage } from '../core/errors.js';
 import { escapeControlCharacters, printableLine } from '../core/text.js';
+import { closestMatch } from './suggestions.js';
 
 /**
  * The single place where a failure becomes an exit code and a message. Every
  * bin calls its main function through this.
  */
-export async function runCli(main: () => Promise<void>): Promise<void> {
+export async function runCli(main: () => Promise<void>, argv: readonly string[] = []): Promise<void> {
   endQuietlyWhenOutputCloses();
+  const json = wantsJson(argv);
+  const wroteOutput = json ? noticeStdoutWrites() : () => true;
   try {
     await main();
   } catch (error) {
     process.exitCode = reportError(error);
+    // A script that asked for JSON parses stdout: it gets a document for the failure too, not an empty
+    // string; unless the command already printed its own (inspect's report, dev's run), which says it all.
+    if (json && !wroteOutput()) process.stdout.write(`${JSON.stringify(errorDocument(error))}\n`);
   }
+}
+
+/** Starts noting whether anything is written to stdout; the returned function says. */
+function noticeStdoutWrites(): () => boolean {
+  let wrote = false;
+  const write = process.stdout.write.bind(process.stdout) as (...args: unknown[]) => boolean;
+  process.stdout.write = ((...args: unknown[]) => {
+    wrote = true;
+    return write(...args);
+  }) as typeof process.stdout.write;
+  return () => wrote;
+}
+
+/** Whether the command line asks for --json, read from the raw words: a usage error comes before any parse. */
+export function wantsJson(argv: readonly string[]): boolean {
+  let json = false;
+  for (const word of argv) {
+    if (word === '--') break;
+    if (word === '--json' || word === '--json=true') json = true;
+    else if (word === '--no-json' || word === '--json=false') json = false;
+  }
+  return json;
+}
+
+/** The one shape of every --json failure, whatever the command: `{"error":{"message","hint"?,"exitCode"}}`. */
+export function errorDocument(error: unknown): { error: { message: string; hint?: string; exitCode: number } } {
+  if (error instanceof CliError) {
+    return {
+      error: {
+        message: error.message,
+        ...(error.hint === undefined ? {} : { hint: error.hint }),
+        exitCode: error.exitCode,
+      },
+    };
+  }
+  return { error: { message: `internal error: ${errorMessage(error)}`, exitCode: 70 } };
 }
 
 let watchingOutput = false;
@@ -56,7 +98,7 @@ export function reportError(error: unknown): number {
  * `command` is the command line as far as it names a command ("ext inspect").
  */
 export function usageFailure(command: string) {
-  return (message: string | undefined, error: Error | undefined): never => {
+  return (message: string | undefined, error: Error | undefined, usage?: unknown): never => {
     const text = message ?? errorMessage(error);
     const help = `run ${command} --help to see the flags`;
     const choice = /Argument: (\S+), Given: (.*), Choices: (.*)/.exec(text);
@@ -89,7 +131,10 @@ export function usageFailure(command: string) {
     }
     const unknown = /^Unknown arguments?: (.*)/.exec(text);
     if (unknown !== null) {
-      throw new CliError(`unknown argument: ${unknown[1]}`, { exitCode: 2, hint: help });
+      throw new CliError(`unknown argument: ${unknown[1]}`, {
+        exitCode: 2,
+        hint: [...flagSuggestions(unknown[1]!.split(', '), usage), help].join(' '),
+      });
     }
     throw new CliError(
       text.replace(/^./, (first) => first.toLowerCase()),
@@ -98,17 +143,37 @@ export function usageFailure(command: string) {
   };
 }
 
+/**
+ * The part of what yargs passes its fail callback that we use (typed as the
+ * parser, it is yargs' usage object): the current command's options.
+ */
+interface YargsUsage {
+  getDescriptions?: () => Record<string, string | undefined>;
+}
+
+/** "did you mean --arch?" for each unknown flag close to one the command has. */
+function flagSuggestions(unknown: readonly string[], usage: unknown): string[] {
+  const describe = (usage as YargsUsage | undefined)?.getDescriptions;
+  const known = typeof describe === 'function' ? Object.keys(describe() ?? {}) : [];
+  const dashed = (key: string) => (key.length === 1 ? `-${key}` : `--${key}`);
+  return unknown.flatMap((key) => {
+    const match = closestMatch(key.replace(/^-+/u, ''), known);
+    return match === undefined ? [] : [`did you mean ${dashed(match)}?`];
+  });
+}
+
 /** Like usageFailure, but a mistyped command is called a command, not an "argument". */
 export function commandUsageFailure(argv: readonly string[], commands: readonly string[]) {
-  return (message: string | undefined, error: Error | undefined): never => {
+  return (message: string | undefined, error: Error | undefined, usage?: unknown): never => {
     const first = argv[0];
     if (first !== undefined && !first.startsWith('-') && !commands.includes(first)) {
+      const match = closestMatch(first, commands);
       throw new CliError(`unknown command "${first}"`, {
         exitCode: 2,
-        hint: `the commands are ${commands.join(', ')}; run ext --help`,
+        hint: `${match === undefined ? '' : `did you mean ext ${match}? `}the commands are ${commands.join(', ')}; run ext --help`,
       });
     }
-    return usageFailure(first === undefined || first.startsWith('-') ? 'ext' : `ext ${first}`)(message, error);
+    return usageFailure(first === undefined || first.startsWith('-') ? 'ext' : `ext ${first}`)(message, error, usage);
   };
 }
 

@@ -46,7 +46,8 @@ export interface BuildOptions extends ConfigOverrides {
 export type BuildProgress =
   | { phase: 'start'; architecture: Architecture }
   | { phase: 'done'; architecture: Architecture; durationMs: number }
-  | { phase: 'failed'; architecture: Architecture; durationMs: number };
+  | { phase: 'failed'; architecture: Architecture; durationMs: number }
+  | { phase: 'cancelled'; architecture: Architecture; durationMs: number };
 
 export interface BuiltFile {
   /** Relative to the layer directory, with forward slashes. */
@@ -462,7 +463,13 @@ async function buildOne(
     options.onProgress?.({ phase: 'done', architecture, durationMs: performance.now() - started });
     return { architecture, directory, files: await describeFiles(directory) };
   } catch (error) {
-    options.onProgress?.({ phase: 'failed', architecture, durationMs: performance.now() - started });
+    // Ctrl-C is no failure of the build: say so, the way the command's last line does.
+    const cancelled = error instanceof CancelledError || options.signal?.aborted === true;
+    options.onProgress?.({
+      phase: cancelled ? 'cancelled' : 'failed',
+      architecture,
+      durationMs: performance.now() - started,
+    });
     if (staging !== undefined) await rm(staging, { recursive: true, force: true });
     if (error instanceof CliError || (error as NodeJS.ErrnoException).code === undefined) throw error;
     // A filesystem failure in --out (full disk, a folder removed under us): one line, not a stack trace.

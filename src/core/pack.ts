@@ -1,8 +1,16 @@
 import { createHash } from 'node:crypto';
-import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { architectures as allArchitectures, type Architecture } from './architectures.js';
-import { applyConfigOverrides, readConfig, standaloneNodeVersion, type ConfigOverrides } from './config.js';
+import {
+  applyConfigOverrides,
+  configFileName,
+  findProjectDirectory,
+  readConfig,
+  standaloneNodeVersion,
+  type ConfigOverrides,
+} from './config.js';
 import { CancelledError, CliError, errorMessage } from './errors.js';
 import { inspectZipBuffer, type InspectFinding } from './inspect.js';
 import { collectLayerEntries, dosDateTime, resolveZipTimestamp, writeLayerZip } from './zip-writer.js';
@@ -77,6 +85,41 @@ const manifestFileName = 'manifest.json';
 
 function zipFileName(name: string, architecture: Architecture): string {
   return `${name}-${architecture}.zip`;
+}
+
+/**
+ * The zips `ext pack` makes for the project at or above `start`, one per
+ * architecture of lambda-extension.json, for `ext inspect` with no argument.
+ * Missing ones are an error that says to pack; zips in dist/ named after
+ * another extension (left from before a rename) are warnings, never checked
+ * in place of the project's own.
+ */
+export async function projectZips(start: string): Promise<{ zips: string[]; warnings: string[] }> {
+  const projectDirectory = findProjectDirectory(start);
+  if (projectDirectory === undefined) {
+    throw new CliError('ext inspect: missing the layer zip to check', {
+      exitCode: 2,
+      hint: `for example: ext inspect dist/my-extension-arm64.zip, or run it in a project (no ${configFileName} here or above)`,
+    });
+  }
+  const config = await readConfig(projectDirectory);
+  const dist = path.join(projectDirectory, 'dist');
+  const zips = config.architectures.map((architecture) => path.join(dist, zipFileName(config.name, architecture)));
+  const missing = zips.filter((zip) => !existsSync(zip));
+  if (missing.length > 0) {
+    throw new CliError(
+      `${missing.map((zip) => path.relative(start, zip)).join(', ')} ${missing.length === 1 ? 'does' : 'do'} not exist: ${configFileName} names "${config.name}" for ${config.architectures.join(', ')}`,
+      { hint: 'run ext pack (npm run pack) first' },
+    );
+  }
+  const others = (await readdir(dist).catch(() => [] as string[]))
+    .filter((file) => file.endsWith('.zip') && !zips.includes(path.join(dist, file)))
+    .sort();
+  const warnings = others.map(
+    (file) =>
+      `${path.relative(start, path.join(dist, file))} is not a layer of "${config.name}" (${configFileName}): left from before a rename? it is not checked; delete it`,
+  );
+  return { zips, warnings };
 }
 
 export async function pack(options: PackOptions): Promise<PackResult> {
@@ -212,6 +255,16 @@ export async function pack(options: PackOptions): Promise<PackResult> {
       options.onProgress?.({ phase: 'done', architecture: layer.architecture });
     }
     const layers = staged.map(({ layer }) => layer);
+    // Zips named after another extension (the name changed in lambda-extension.json): say so, once per pack.
+    const ours = new Set(config.architectures.map((architecture) => zipFileName(name, architecture)));
+    for (const file of (await readdir(outDirectory))
+      .filter((entry) => entry.endsWith('.zip') && !ours.has(entry))
+      .sort()) {
+      if (!allArchitectures.some((architecture) => file.endsWith(`-${architecture}.zip`))) continue;
+      notes.push(
+        `${relativeTo(projectDirectory, path.join(outDirectory, file))} is not a layer of "${name}": left from before a rename? delete it`,
+      );
+    }
     const manifestPath = path.join(outDirectory, manifestFileName);
     const manifest = await mergedManifest(
       manifestPath,

@@ -17,7 +17,7 @@ import { CancelledError, CliError, errorMessage, usageError } from './errors.js'
 import { ensureDirectory, isErrorCode, listFilesSync, pathExists } from './fs-utils.js';
 import { extensionNameProblem, goModuleProblem, npmNameProblem } from './names.js';
 import { templatesRoot, toolkitRoot } from './paths.js';
-import { findToolkitSource, type ToolkitSource } from './toolkit-source.js';
+import { findToolkitSource, writeVendoredToolkit, type ToolkitSource } from './toolkit-source.js';
 import { renderHandlebars } from './template-engine.js';
 import type { CiProvider, IacKind } from './infrastructure/choices.js';
 import { infrastructureContext, sharedTemplateFiles, type InfrastructureContext } from './infrastructure/templates.js';
@@ -57,6 +57,8 @@ export interface ScaffoldResult {
   files: string[];
   /** Files that existed before and were replaced (only with force). */
   overwritten: string[];
+  /** Where the project's create-lambda-extension dependency points, and why. */
+  toolkit: { dependency: string; origin: ToolkitSource['origin'] };
 }
 
 /** Variables every template may use; see templates/README.md. */
@@ -157,6 +159,11 @@ async function localGoDirective(): Promise<string> {
   }
 }
 
+/** The prefix of the extension's settings variables: my-ext reads MY_EXT_*. */
+export function settingsPrefixOf(name: string): string {
+  return `${name.toUpperCase().replace(/[^A-Z0-9]+/g, '_')}_`.replace(/^(?=[^A-Z])/, 'EXT_');
+}
+
 export function renderContext(
   options: ScaffoldOptions,
   environment: { goVersion: string; toolkitVersion: string; toolkitSource?: ToolkitSource },
@@ -192,7 +199,7 @@ export function renderContext(
     toolkitDependency: toolkitSource.dependency,
     toolkitDependencyJson: JSON.stringify(toolkitSource.dependency),
     toolkitFromRegistry: toolkitSource.origin === 'registry',
-    settingsPrefix: `${options.name.toUpperCase().replace(/[^A-Z0-9]+/g, '_')}_`.replace(/^(?=[^A-Z])/, 'EXT_'),
+    settingsPrefix: settingsPrefixOf(options.name),
     standalone: options.standalone === true,
     nodeVersion: options.nodeVersion ?? defaultStandaloneNodeVersion,
   };
@@ -574,6 +581,11 @@ export async function scaffold(options: ScaffoldOptions): Promise<ScaffoldResult
     // mkdtemp makes the directory private; a project directory is not.
     await chmod(staging, 0o777 & ~process.umask());
     const files = await renderSources(await projectSources(options), staging, context);
+    if (toolkitSource.vendor !== undefined) {
+      await writeVendoredToolkit(toolkitSource.vendor, staging);
+      files.push(toolkitSource.vendor.path);
+      files.sort();
+    }
     let overwritten: string[] = [];
     if (options.signal?.aborted === true) throw new CancelledError();
     if (blocking === undefined) {
@@ -605,6 +617,7 @@ export async function scaffold(options: ScaffoldOptions): Promise<ScaffoldResult
       iac: options.iac ?? 'none',
       files,
       overwritten,
+      toolkit: { dependency: toolkitSource.dependency, origin: toolkitSource.origin },
     };
   } finally {
     await rm(staging, { recursive: true, force: true });

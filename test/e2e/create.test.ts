@@ -21,9 +21,14 @@ after(async () => workspace.cleanup());
 /** The template's files and, as --ci defaults to github off a terminal, the workflows. */
 async function expectedFiles(language: 'go' | 'ts', template = 'basic'): Promise<string[]> {
   const workflows = await sharedTemplateFiles({ language, ci: 'github', iac: 'none' });
+  // Created from this checkout, not the registry: the project carries the toolkit's tarball.
+  const { version } = JSON.parse(await readFile(path.join(repositoryRoot, 'package.json'), 'utf8')) as {
+    version: string;
+  };
   return [
     ...(await templateSources(language, template)).keys(),
     ...workflows.map((file) => projectPathOf(file.relative)),
+    `vendor/create-lambda-extension-${version}.tgz`,
   ].sort();
 }
 
@@ -261,6 +266,7 @@ describe('create-lambda-extension, next steps', () => {
         iac: 'none',
         files: [],
         overwritten: [],
+        toolkit: { dependency: '^0.1.0', origin: 'registry' },
       },
       workspace.path,
     );
@@ -293,6 +299,7 @@ describe('create-lambda-extension, next steps', () => {
           iac: 'none',
           files: [],
           overwritten: [],
+          toolkit: { dependency: '^0.1.0', origin: 'registry' },
         },
         path.join(workspace.path, 'quoting'),
       );
@@ -343,6 +350,23 @@ describe('create-lambda-extension, interactive', () => {
     );
     assert.equal(asked, 0);
     assert.equal(options.language, 'go');
+  });
+
+  it('Ctrl-U erases the typed line and Ctrl-W the last word, as in a shell, not typed in as characters', async () => {
+    const session = startTerminal(
+      [
+        process.execPath,
+        createBin,
+        ...['--lang', 'ts', '--template', 'basic', '--arch', 'x86_64', '--events', 'SHUTDOWN'],
+        ...['--no-standalone', '--ci', 'none', '--iac', 'none'],
+      ],
+      { cwd: workspace.path },
+    );
+    await session.waitFor(/Project directory/);
+    session.type(`oops\u0015tty-line-edit/junk\u0017${keys.enter}`);
+    const { code, output } = await session.exited;
+    assert.equal(code, 0, output);
+    assert.ok(existsSync(path.join(workspace.path, 'tty-line-edit', 'lambda-extension.json')), output);
   });
 
   it('runs on a real terminal: select, multiselect, then scaffolds', async () => {
@@ -402,12 +426,12 @@ describe('create-lambda-extension, interactive', () => {
     assert.doesNotMatch(output, /Language/);
   });
 
-  it('rejects Ctrl-U and Ctrl-W (control characters) in the directory prompt and asks again', async () => {
+  it('rejects control characters (Ctrl-B) in the directory prompt and asks again', async () => {
     const before = await readdir(workspace.path);
     const session = startTerminal([process.execPath, createBin], { cwd: workspace.path });
     await session.waitFor(/Project directory/);
-    session.type(`abc\u0015def\u0017${keys.enter}`);
-    await session.waitFor(/directory name contains the control character \\x15/);
+    session.type(`abc\u0002def${keys.enter}`);
+    await session.waitFor(/directory name contains the control character \\x02/);
     session.type(`${'\u007f'.repeat(8)}clean-typed${keys.enter}`);
     await session.waitFor(/Language/);
     session.type(keys.ctrlC);

@@ -25,15 +25,56 @@ describe('ext', () => {
   it('--help lists every command', async () => {
     const result = await runExt(['--help']);
     assert.equal(result.code, 0);
-    for (const command of ['build', 'pack', 'inspect <zip..>', 'dev', 'publish', 'add <what>'])
-      assert.match(result.stdout, new RegExp(`ext ${command} `));
+    for (const command of ['build', 'pack', 'inspect [zip..]', 'dev', 'publish', 'add <what>'])
+      assert.ok(result.stdout.includes(`ext ${command} `), command);
   });
 
   it('calls a mistyped command a command, with exit code 2', async () => {
     const result = await runExt(['biuld']);
     assert.equal(result.code, 2);
     assert.match(result.stderr, /^error: unknown command "biuld"/m);
-    assert.match(result.stderr, /^hint: the commands are build, pack, inspect, dev/m);
+    assert.match(result.stderr, /^hint: did you mean ext build\? the commands are build, pack, inspect, dev/m);
+  });
+
+  it('suggests the flag a typo meant, for each command’s own flags', async () => {
+    for (const [args, meant] of [
+      [['build', '--arhc', 'arm64'], '--arch'],
+      [['dev', '--invoke', '2'], '--invokes'],
+    ] as const) {
+      const result = await runExt([...args]);
+      assert.equal(result.code, 2, result.stderr);
+      assert.match(result.stderr, new RegExp(`^hint: did you mean ${meant}\\?`, 'm'), args.join(' '));
+    }
+    const far = await runExt(['build', '--frobnicate']);
+    assert.doesNotMatch(far.stderr, /did you mean/, 'no guess when nothing is close');
+    const create = await run(process.execPath, [createBin, 'x', '--lnag', 'ts']);
+    assert.equal(create.code, 2, create.stderr);
+    assert.match(create.stderr, /^hint: did you mean --lang\?/m);
+  });
+
+  it('--json failures print one error document on stdout, the same shape for every command', async () => {
+    const workspace = await layerTemporaryDirectory();
+    {
+      for (const args of [
+        ['build', '--arhc', 'x', '--json'],
+        ['pack', '--json'],
+        ['inspect', 'missing.zip', '--json'],
+        ['dev', '--json', '--invokes', '0'],
+        ['publish', '--json'],
+        ['add', 'iac', 'nope', '--json'],
+      ]) {
+        const result = await runExt(args, { cwd: workspace });
+        assert.ok(result.code !== 0 && result.code !== null, `${args.join(' ')} fails`);
+        const document = JSON.parse(result.stdout) as { error: { message: string; hint?: string; exitCode: number } };
+        assert.deepEqual(Object.keys(document), ['error'], args.join(' '));
+        assert.equal(typeof document.error.message, 'string');
+        assert.equal(document.error.exitCode, result.code, `${args.join(' ')}: exitCode is the exit code`);
+        assert.match(result.stderr, /^error: /m, 'the human message still goes to stderr');
+      }
+      const create = await run(process.execPath, [createBin, '--json']);
+      assert.equal(create.code, 2);
+      assert.equal((JSON.parse(create.stdout) as { error: { exitCode: number } }).error.exitCode, 2);
+    }
   });
 
   it('names an unknown flag, with exit code 2', async () => {

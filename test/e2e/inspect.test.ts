@@ -269,3 +269,38 @@ describe('ext inspect', () => {
     assert.match(bad.stderr, /arch/);
   });
 });
+
+describe('ext inspect with no zip, in a project', () => {
+  test("checks every architecture's zip from lambda-extension.json, and after a rename refuses the old zips", async () => {
+    const { writeTypeScriptProject } = await import('../helpers/minimal-project.js');
+    const { temporaryDirectory: scratch } = await import('../helpers/run-cli.js');
+    const workspace = await scratch('cle-inspect-all-');
+    try {
+      const project = await writeTypeScriptProject(path.join(workspace.path, 'project'));
+      const configPath = path.join(project, 'lambda-extension.json');
+      const config = JSON.parse(await readFile(configPath, 'utf8')) as { name: string; architectures: string[] };
+      await writeFile(configPath, JSON.stringify({ ...config, architectures: ['x86_64', 'arm64'] }));
+      assert.equal((await runExt(['pack'], { cwd: project, timeoutMs: 120_000 })).code, 0);
+      const all = await runExt(['inspect'], { cwd: project });
+      assert.equal(all.code, 0, all.stderr);
+      assert.match(all.stdout, /dist\/demo-x86_64\.zip/);
+      assert.match(all.stdout, /dist\/demo-arm64\.zip/);
+
+      await writeFile(configPath, JSON.stringify({ ...config, name: 'renamed', architectures: ['x86_64', 'arm64'] }));
+      const stale = await runExt(['inspect'], { cwd: project });
+      assert.equal(stale.code, 1, 'the old zips do not pass for the renamed extension');
+      assert.match(stale.stderr, /^error: dist\/renamed-x86_64\.zip, dist\/renamed-arm64\.zip do not exist/m);
+      assert.match(stale.stderr, /^hint: run ext pack/m);
+
+      const repacked = await runExt(['pack'], { cwd: project, timeoutMs: 120_000 });
+      assert.equal(repacked.code, 0, repacked.stderr);
+      assert.match(repacked.stderr, /dist\/demo-arm64\.zip is not a layer of "renamed"/, 'ext pack says so too');
+      const renamed = await runExt(['inspect'], { cwd: project });
+      assert.equal(renamed.code, 0, renamed.stderr);
+      assert.match(renamed.stderr, /^warning: dist\/demo-x86_64\.zip is not a layer of "renamed"/m);
+      assert.doesNotMatch(renamed.stdout, /demo-/, 'the old zips are not checked');
+    } finally {
+      await workspace.cleanup();
+    }
+  });
+});

@@ -138,9 +138,9 @@ for (const language of ['go', 'ts'] as const) {
         `arn:aws:lambda:*:ACCOUNT:layer:${name}-*`,
         `arn:aws:lambda:*:ACCOUNT:layer:${name}-*:*`,
       ]);
-      // Created from this checkout, the project depends on it until the toolkit is published.
-      assert.match(readme, /\*\*Local toolkit\.\*\*/);
-      assert.ok(readme.includes('"file:'), 'names the local dependency');
+      // Created from this checkout, the project carries it in vendor/ until the toolkit is published.
+      assert.match(readme, /\*\*Unpublished toolkit\.\*\*/);
+      assert.ok(readme.includes('"file:./vendor/create-lambda-extension-'), 'names the vendored dependency');
       assert.match(readme, /## Lambda Managed Instances/);
     });
 

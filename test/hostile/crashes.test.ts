@@ -30,8 +30,11 @@ describe('failures that used to crash with a stack trace are one-line errors', {
       await mkdir(out, { mode: 0o555 });
       await chmod(out, 0o555);
       const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
+      // Nobody may not be able to enter the checkout (a root-only clone such as mktemp -d or /root):
+      // it runs its own copy of the CLI from the world-readable folder.
+      const bin = process.getuid?.() === 0 ? await worldReadableExt(root) : undefined;
       for (const command of ['build', 'pack']) {
-        const result = await runExtAs([command], project, asNobody);
+        const result = await runExtAs([command], project, asNobody, bin);
         assertOneLineError(result, 1, /^error: --out: cannot write into .*\/dist: permission denied$/m);
       }
     } finally {
@@ -179,11 +182,12 @@ async function runExtAs(
   args: string[],
   cwd: string,
   identity: { uid?: number; gid?: number },
+  bin?: string,
 ): Promise<{ code: number | null; stderr: string }> {
   const { spawn } = await import('node:child_process');
   const { extBin } = await import('../helpers/run-cli.js');
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [extBin, ...args], {
+    const child = spawn(process.execPath, [bin ?? extBin, ...args], {
       cwd,
       env: { ...process.env, NO_COLOR: '1', HOME: cwd },
       stdio: ['ignore', 'ignore', 'pipe'],
@@ -198,4 +202,36 @@ async function runExtAs(
       resolve({ code, stderr });
     });
   });
+}
+
+/**
+ * A copy of what `ext build` and `ext pack` load (the bins, the bundled CLI,
+ * the package root's markers and esbuild) inside `folder`, readable by every
+ * user, so a process that dropped root can run it wherever the checkout is.
+ */
+async function worldReadableExt(folder: string): Promise<string> {
+  const { cp } = await import('node:fs/promises');
+  const { repositoryRoot } = await import('../helpers/run-cli.js');
+  const copy = path.join(folder, 'toolkit');
+  for (const part of [
+    'bin',
+    'build/cli',
+    'package.json',
+    'templates',
+    'schema',
+    'node_modules/esbuild',
+    'node_modules/@esbuild',
+  ]) {
+    await cp(path.join(repositoryRoot, part), path.join(copy, part), { recursive: true });
+  }
+  await makeWorldReadable(copy);
+  return path.join(copy, 'bin', 'ext.js');
+}
+
+async function makeWorldReadable(entry: string): Promise<void> {
+  const { lstat } = await import('node:fs/promises');
+  const stats = await lstat(entry);
+  if (stats.isSymbolicLink()) return;
+  await chmod(entry, stats.mode | (stats.isDirectory() || (stats.mode & 0o100) !== 0 ? 0o755 : 0o644));
+  if (stats.isDirectory()) for (const child of await readdir(entry)) await makeWorldReadable(path.join(entry, child));
 }

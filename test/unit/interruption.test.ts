@@ -94,3 +94,33 @@ await runCli(async () => {
   assert.equal(await run.exited, 0);
   assert.deepEqual(run.lines(), ['ready', 'written']);
 });
+
+test('Ctrl-C during a build reports each architecture it stopped as cancelled, not failed', async () => {
+  const [{ build }, { CancelledError }, { writeTypeScriptProject }, { temporaryDirectory }] = await Promise.all([
+    import('../../src/core/build.js'),
+    import('../../src/core/errors.js'),
+    import('../helpers/minimal-project.js'),
+    import('../helpers/run-cli.js'),
+  ]);
+  const workspace = await temporaryDirectory('cle-build-cancel-');
+  try {
+    const project = await writeTypeScriptProject(path.join(workspace.path, 'project'));
+    const controller = new AbortController();
+    const phases: string[] = [];
+    await assert.rejects(
+      build({
+        projectDirectory: project,
+        architectures: ['x86_64'],
+        signal: controller.signal,
+        onProgress: (event) => {
+          phases.push(event.phase);
+          if (event.phase === 'start') controller.abort();
+        },
+      }),
+      (error: unknown) => error instanceof CancelledError,
+    );
+    assert.deepEqual(phases, ['start', 'cancelled']);
+  } finally {
+    await workspace.cleanup();
+  }
+});

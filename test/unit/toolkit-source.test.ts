@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { findToolkitSource } from '../../src/core/toolkit-source.js';
+import { findToolkitSource, writeVendoredToolkit } from '../../src/core/toolkit-source.js';
 import { temporaryDirectory } from '../helpers/run-cli.js';
 
 describe('findToolkitSource', () => {
@@ -29,11 +29,20 @@ describe('findToolkitSource', () => {
     assert.deepEqual(await findToolkitSource(toolkit, '0.1.0'), { dependency: '^0.1.0', origin: 'registry' });
   });
 
-  it('points at the exact tarball that was installed by path', async () => {
+  it('vendors the exact tarball that was installed by path, and points at the copy', async () => {
     const toolkit = await installedWith('file:../create-lambda-extension-0.1.0.tgz');
     const project = path.dirname(path.dirname(toolkit));
     const tarball = path.resolve(project, '../create-lambda-extension-0.1.0.tgz');
-    assert.deepEqual(await findToolkitSource(toolkit, '0.1.0'), { dependency: `file:${tarball}`, origin: 'tarball' });
+    await writeFile(tarball, 'the tarball');
+    const source = await findToolkitSource(toolkit, '0.1.0');
+    assert.deepEqual(source, {
+      dependency: 'file:./vendor/create-lambda-extension-0.1.0.tgz',
+      origin: 'tarball',
+      vendor: { path: 'vendor/create-lambda-extension-0.1.0.tgz', packageDirectory: toolkit, tarball },
+    });
+    const made = path.join(workspace.path, 'made');
+    await writeVendoredToolkit(source.vendor!, made);
+    assert.equal(await readFile(path.join(made, 'vendor', 'create-lambda-extension-0.1.0.tgz'), 'utf8'), 'the tarball');
   });
 
   it('assumes the registry when there is no lock file entry', async () => {
@@ -41,12 +50,13 @@ describe('findToolkitSource', () => {
     assert.equal((await findToolkitSource(toolkit, '0.1.0')).origin, 'registry');
   });
 
-  it('points a run from a checkout at the checkout', async () => {
+  it('vendors a pack of a checkout, never its absolute path', async () => {
     const checkout = path.join(workspace.path, 'checkout');
     await mkdir(path.join(checkout, '.git'), { recursive: true });
     assert.deepEqual(await findToolkitSource(checkout, '0.1.0'), {
-      dependency: `file:${checkout}`,
+      dependency: 'file:./vendor/create-lambda-extension-0.1.0.tgz',
       origin: 'checkout',
+      vendor: { path: 'vendor/create-lambda-extension-0.1.0.tgz', packageDirectory: checkout },
     });
   });
 });

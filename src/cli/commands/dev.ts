@@ -339,10 +339,12 @@ export const devCommand: CommandModule<object, DevArguments> = {
       .example('$0 dev --watch', 'Rebuild and restart when sources change')
       .example('$0 dev --node "$(command -v node)"', "TypeScript: run on this machine's node, not the runtime's"),
   handler: async (args) => {
-    const [{ runDev, watchDev }, { formatTimelineEntry }] = await Promise.all([
+    const [{ runDev, watchDev }, { formatTimelineEntry }, { assertDevHost }] = await Promise.all([
       import('../../core/dev.js'),
       import('../../core/emulator/timeline.js'),
+      import('../../core/hosts.js'),
     ]);
+    assertDevHost();
     const json = args.json === true;
     const options = devOptions(args, json ? undefined : (entry) => printEntry(entry, formatTimelineEntry));
     const printReport = (report: EmulatorReport) => {

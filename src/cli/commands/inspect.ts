@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { CliError } from '../../core/errors.js';
 import type { InspectReport } from '../../core/inspect.js';
@@ -7,21 +8,21 @@ import { architecturesFlag } from '../options.js';
 import { reportError } from '../run.js';
 
 interface InspectArguments {
-  zip: string[];
+  zip: string[] | undefined;
   arch?: string;
   json: boolean;
 }
 
 export const inspectCommand: CommandModule<object, InspectArguments> = {
-  command: 'inspect <zip..>',
+  command: 'inspect [zip..]',
   describe: 'Check any layer zip for what breaks extensions on Lambda (layout, exec bits, ELF arch, CRLF, sizes)',
   builder: (yargs: Argv) =>
     yargs
       .positional('zip', {
         type: 'string',
         array: true,
-        demandOption: true,
-        describe: 'The layer zips to check; with several, --json prints an array of reports',
+        describe:
+          'The layer zips to check; with several, --json prints an array of reports (default: every zip ext pack makes for this project)',
       })
       .option('arch', {
         type: 'string',
@@ -29,6 +30,7 @@ export const inspectCommand: CommandModule<object, InspectArguments> = {
         describe: 'Target architecture (default: from the file name, else the first ELF binary)',
       })
       .option('json', { type: 'boolean', default: false, describe: 'Print the report as one JSON document' })
+      .example('$0 inspect', "In a project: check every architecture's zip that ext pack made")
       .example('$0 inspect dist/my-extension-arm64.zip', 'Check a zip made by ext pack')
       .example('$0 inspect dist/*.zip', 'Check every zip, one report each')
       .example(
@@ -38,6 +40,12 @@ export const inspectCommand: CommandModule<object, InspectArguments> = {
   handler: async (argv) => {
     const architectures = architecturesFlag(argv.arch);
     const { inspect } = await import('../../core/inspect.js');
+    if (argv.zip === undefined || argv.zip.length === 0) {
+      const { projectZips } = await import('../../core/pack.js');
+      const project = await projectZips(process.cwd());
+      for (const warning of project.warnings) process.stderr.write(`${yellow('warning:')} ${warning}\n`);
+      argv.zip = project.zips.map((zip) => path.relative(process.cwd(), zip));
+    }
     const reports: InspectReport[] = [];
     const failed: string[] = [];
     for (const zip of argv.zip) {
