@@ -241,3 +241,32 @@ export async function readBoundedText(file: string, maximumBytes: number): Promi
     await handle.close();
   }
 }
+
+/** What `readRegularFileUpTo` found where it wanted a regular file of bounded size. */
+export type IrregularFile = { problem: 'directory' | 'not-regular' } | { problem: 'too-large'; size: number };
+
+/**
+ * Reads a whole regular file of at most `maximumBytes`, checked on the opened
+ * handle, so that a file swapped after a check is not read either: a FIFO is
+ * opened without blocking and refused, and a device such as /dev/zero is
+ * refused before a byte is read. Errors from opening (ENOENT …) are thrown.
+ */
+export async function readRegularFileUpTo(file: string, maximumBytes: number): Promise<Buffer | IrregularFile> {
+  const handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const stats = await handle.stat();
+    if (stats.isDirectory()) return { problem: 'directory' };
+    if (!stats.isFile()) return { problem: 'not-regular' };
+    if (stats.size > maximumBytes) return { problem: 'too-large', size: stats.size };
+    const buffer = Buffer.alloc(stats.size);
+    let filled = 0;
+    while (filled < buffer.length) {
+      const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    return buffer.subarray(0, filled);
+  } finally {
+    await handle.close();
+  }
+}

@@ -1,7 +1,6 @@
-import { constants } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { crc32, createInflateRaw, inflateRawSync } from 'node:zlib';
 import { CliError, errorMessage } from './errors.js';
+import { readRegularFileUpTo } from './fs-utils.js';
 
 /**
  * A small zip reader that keeps what general-purpose libraries hide: the raw
@@ -317,48 +316,29 @@ export const maximumZipFileBytes = 300 * 1024 * 1024;
  * the check is not read either. Messages name `label` (the user's path).
  */
 export async function readZipFile(filePath: string, label = filePath): Promise<Buffer> {
-  let handle;
+  let read;
   try {
-    // Non-blocking, so that a FIFO is opened (and refused below) instead of waiting for a writer forever.
-    handle = await open(filePath, constants.O_RDONLY | constants.O_NONBLOCK);
+    read = await readRegularFileUpTo(filePath, maximumZipFileBytes);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
       throw new CliError(`${label} does not exist`, {
         hint: 'pass the path of a layer zip, e.g. dist/<name>-x86_64.zip (made by ext pack)',
       });
     }
     throw new CliError(`cannot read ${label}: ${errorMessage(error)}`);
   }
-  try {
-    const stat = await handle.stat();
-    if (stat.isDirectory())
-      throw new CliError(`${label} is a directory, not a zip file`, { hint: 'pass the path of a layer zip' });
-    if (!stat.isFile()) {
-      throw new CliError(`${label} is not a regular file (a device, FIFO or socket), so it cannot be a layer zip`, {
-        hint: 'pass the path of a layer zip file',
-      });
-    }
-    if (stat.size > maximumZipFileBytes) {
-      throw new CliError(
-        `${label} is ${stat.size} bytes, larger than any layer zip can be (${maximumZipFileBytes} bytes: Lambda's 250 MB unzipped limit plus headers)`,
-        { hint: 'check that this is the layer zip you meant; Lambda refuses layers this large' },
-      );
-    }
-    const buffer = Buffer.alloc(stat.size);
-    let filled = 0;
-    while (filled < buffer.length) {
-      const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, filled);
-      if (bytesRead === 0) break;
-      filled += bytesRead;
-    }
-    return buffer.subarray(0, filled);
-  } catch (error) {
-    if (error instanceof CliError) throw error;
-    throw new CliError(`cannot read ${label}: ${errorMessage(error)}`);
-  } finally {
-    await handle.close();
+  if (Buffer.isBuffer(read)) return read;
+  if (read.problem === 'directory')
+    throw new CliError(`${label} is a directory, not a zip file`, { hint: 'pass the path of a layer zip' });
+  if (read.problem !== 'too-large') {
+    throw new CliError(`${label} is not a regular file (a device, FIFO or socket), so it cannot be a layer zip`, {
+      hint: 'pass the path of a layer zip file',
+    });
   }
+  throw new CliError(
+    `${label} is ${read.size} bytes, larger than any layer zip can be (${maximumZipFileBytes} bytes: Lambda's 250 MB unzipped limit plus headers)`,
+    { hint: 'check that this is the layer zip you meant; Lambda refuses layers this large' },
+  );
 }
 
 /** Entries larger than this are not inflated: they blow Lambda's limits anyway. */

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ChildProcess } from 'node:child_process';
+import { maximumExtensions } from '../layer/index.js';
 import { isLoopbackHost } from './loopback.js';
 import { parseTelemetryRequest, type TelemetryRequest } from './telemetry.js';
 import type { ExtensionEventType, ExtensionState, Phase, Verdict } from './types.js';
@@ -12,7 +13,7 @@ import type { ExtensionEventType, ExtensionState, Phase, Verdict } from './types
  * almost everything is 403 plus an `errorType`).
  */
 
-export const maxExtensions = 10;
+export const maxExtensions = maximumExtensions;
 /** Refused registrations noted in the timeline, at most. */
 export const maxRefusalNotes = 100;
 

@@ -2,8 +2,7 @@
 import type { Architecture } from '../architectures.js';
 
 /** Lambda's documented limits (MiB, as AWS counts them). */
-export { unzippedLimitBytes, zippedLimitBytes } from '../layer/index.js';
-export const maximumExtensions = 10;
+export { maximumExtensions, unzippedLimitBytes, zippedLimitBytes } from '../layer/index.js';
 /** Above this share of a limit we warn. */
 export const limitWarningRatio = 0.8;
 

@@ -7,6 +7,8 @@
 /** Lambda's limits on a layer (MiB, as AWS counts them). */
 export const zippedLimitBytes = 50 * 1024 * 1024;
 export const unzippedLimitBytes = 250 * 1024 * 1024;
+/** Lambda starts at most this many extensions per function, all layers together. */
+export const maximumExtensions = 10;
 
 /** The block every folder and non-empty file occupies at least once on Linux filesystems (ext4's default). */
 const smallestBlockBytes = 4096;

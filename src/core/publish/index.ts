@@ -32,12 +32,13 @@ import {
 } from './names.js';
 import { emptyMap, writePublishedMap, type PublishedMap } from './published-map.js';
 import { displayPath, readVerifiedManifest, type VerifiedLayer } from './verified-layers.js';
+import { zippedLimitBytes } from '../layer/index.js';
 
 export { layerNameRule, type LayerAudience } from './names.js';
 export type { PublishedMap, PublishedMapEntry } from './published-map.js';
 
 /** Lambda takes a zip of up to 50 MB in the request; larger ones must come from S3. */
-export const inlineZipLimitBytes = 50 * 1024 * 1024;
+export const inlineZipLimitBytes = zippedLimitBytes;
 
 export interface PublishOptions {
   projectDirectory: string;

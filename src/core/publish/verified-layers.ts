@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { constants } from 'node:fs';
-import { access, open, realpath } from 'node:fs/promises';
+import { access, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { isArchitecture, type Architecture } from '../architectures.js';
 import { CliError, errorMessage } from '../errors.js';
+import { readRegularFileUpTo } from '../fs-utils.js';
 import { inspectZipBuffer } from '../inspect.js';
 import type { PackManifest } from '../pack.js';
 import { sourcesDigest } from '../source-digest.js';
@@ -178,36 +178,18 @@ export function displayPath(projectDirectory: string, target: string): string {
   return relative.startsWith('..') || path.isAbsolute(relative) ? target : relative.split(path.sep).join('/');
 }
 
-/**
- * Reads a regular file of at most `maximumBytes`, checked on the opened
- * handle: a FIFO is opened without blocking and refused, and a device such
- * as /dev/zero is refused before a byte is read.
- */
+/** A regular file of at most `maximumBytes`, or a one-line refusal naming `label`. */
 async function readBoundedRegularFile(file: string, label: string, maximumBytes: number): Promise<Buffer> {
-  const handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
-  try {
-    const stat = await handle.stat();
-    if (!stat.isFile()) {
-      throw new CliError(`${label}: not a regular file (a directory, device, FIFO or socket); refusing to read it`, {
-        hint: 'run ext pack, which writes regular files only',
-      });
-    }
-    if (stat.size > maximumBytes) {
-      throw new CliError(`${label}: ${stat.size} bytes, more than ${maximumBytes} bytes; refusing to read it`, {
-        hint: "Lambda refuses layers over 250 MB unzipped; run ext pack, which checks Lambda's limits",
-      });
-    }
-    const buffer = Buffer.alloc(stat.size);
-    let filled = 0;
-    while (filled < buffer.length) {
-      const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, filled);
-      if (bytesRead === 0) break;
-      filled += bytesRead;
-    }
-    return buffer.subarray(0, filled);
-  } finally {
-    await handle.close();
+  const read = await readRegularFileUpTo(file, maximumBytes);
+  if (Buffer.isBuffer(read)) return read;
+  if (read.problem === 'too-large') {
+    throw new CliError(`${label}: ${read.size} bytes, more than ${maximumBytes} bytes; refusing to read it`, {
+      hint: "Lambda refuses layers over 250 MB unzipped; run ext pack, which checks Lambda's limits",
+    });
   }
+  throw new CliError(`${label}: not a regular file (a directory, device, FIFO or socket); refusing to read it`, {
+    hint: 'run ext pack, which writes regular files only',
+  });
 }
 
 /** Without a manifest, say first whether this is a project at all: ext pack would fail here too. */
