@@ -228,10 +228,7 @@ function makeCgroup(): { directory: string; home: string } | undefined {
     return undefined;
   }
   sweepStaleCgroups(home);
-  const directory = path.join(
-    home,
-    `${cgroupPrefix}${ownerTag(process.pid)}-${randomUUID().slice(0, 8)}`,
-  );
+  const directory = path.join(home, `${cgroupPrefix}${ownerTag(process.pid)}-${randomUUID().slice(0, 8)}`);
   try {
     fs.mkdirSync(directory);
   } catch {
