@@ -17,6 +17,9 @@ import type { CpuEmulation, EmulatorOptions, EmulatorReport, NodeRuntime } from 
  * on every source change.
  */
 
+/** ext dev's own build, beside the user's dist/<arch>. */
+const devOutDirectory = path.join('dist', '.dev');
+
 /** `progress` is chatter a terminal user wants; `warning` and `error` matter everywhere. */
 export type DevStatusKind = 'progress' | 'warning' | 'error';
 
@@ -192,7 +195,7 @@ async function obtainLayer(options: DevOptions, watching: boolean): Promise<Obta
     result = await build({
       projectDirectory: options.projectDirectory,
       architectures: [architecture],
-      outDirectory: path.join('dist', '.dev'),
+      outDirectory: devOutDirectory,
       onOutput: options.onBuildOutput,
       typecheck: options.typecheck,
       nodeCacheDirectory: options.nodeCacheDirectory,
@@ -219,6 +222,12 @@ async function obtainLayer(options: DevOptions, watching: boolean): Promise<Obta
             signal: options.signal,
             onStatus: (message) => options.onStatus?.(message, 'progress'),
           });
+    if (node !== undefined && node.source !== 'bundled') {
+      // bin/node is ext dev's own write into its build: recorded, so that the next build still knows the folder as ours.
+      const { OutputDirectory } = await import('./output-ownership.js');
+      const output = await OutputDirectory.open(options.projectDirectory, devOutDirectory);
+      await output.record({ entry: architecture, from: layer.directory });
+    }
   } catch (error) {
     throw error instanceof CliError ? devBuildError(error, watching) : error;
   }
