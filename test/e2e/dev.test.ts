@@ -789,7 +789,8 @@ test('flag and build messages: the user input echoed, no progress off a terminal
   await writeTypeScriptProject(project, 'const = ;\n', 'broken-ext');
   const broken = await run(process.execPath, [extBin, 'dev', '--cwd', project, '--json'], { timeoutMs: 30_000 });
   assert.equal(broken.code, 1, broken.stderr);
-  assert.equal(broken.stdout, '');
+  // --json: the failure as an error document on stdout, nothing else there (no report, no progress).
+  assert.equal((JSON.parse(broken.stdout) as { error: { exitCode: number } }).error.exitCode, 1);
   assert.doesNotMatch(broken.stderr, /building/, 'no progress off a terminal');
   assert.match(broken.stderr, /error: bundling src\/index\.ts failed/);
   assert.match(broken.stderr, /hint: fix the error above, then rerun ext dev/);
@@ -817,7 +818,7 @@ test('no extension to run is a failure naming the path given, never a pass', { t
   const emptyFolder = await layerWith(async () => {});
   const empty = await run(process.execPath, [extBin, 'dev', '--layer', emptyFolder, '--json'], { timeoutMs: 20_000 });
   assert.equal(empty.code, 1, empty.stdout);
-  assert.equal(empty.stdout, '');
+  assert.equal((JSON.parse(empty.stdout) as { error: { exitCode: number } }).error.exitCode, 1);
   assert.match(empty.stderr, new RegExp(`^error: --layer: ${emptyFolder} has no files in extensions/`, 'm'));
 
   const { runEmulator } = (await import(
