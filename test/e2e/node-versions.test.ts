@@ -48,18 +48,20 @@ for (const template of ['basic', 'telemetry'] as const) {
       }
     });
 
-    it("npm run build type-checks first: a type error stops it with the compiler's message", async () => {
+    it("npm run build type-checks: a type error stops it with the compiler's message, and no layer is written", async () => {
       const broken = path.join(project, 'src', 'broken.ts');
       await writeFile(broken, 'export const answer: number = "forty-two";\n');
       try {
         const built = await run('npm', ['run', 'build'], {
           cwd: project,
-          env: { NODE_TEST_CONTEXT: undefined },
+          // ext build's own type check, which the test helper turns off by default.
+          env: { NODE_TEST_CONTEXT: undefined, CREATE_LAMBDA_EXTENSION_TYPECHECK: '' },
           timeoutMs: 120_000,
         });
         assert.notEqual(built.code, 0, describeRun(built));
         assert.match(built.stdout + built.stderr, /src\/broken\.ts.*error TS2322/);
-        assert.equal(existsSync(path.join(project, 'dist')), false, 'ext build did not run');
+        // ext build checks types beside esbuild: it may make dist/, but writes no layer.
+        assert.equal(existsSync(path.join(project, 'dist', 'x86_64')), false, 'no layer was written');
       } finally {
         await rm(broken);
       }
