@@ -1,7 +1,8 @@
-import { chmod, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import { Emulator } from '../../src/core/emulator/index.js';
 
 /**
  * Fixture extensions for the emulator tests: node scripts (the test machine
@@ -159,6 +160,26 @@ export async function makeLayer(): Promise<string> {
   const layer = await mkdtemp(path.join(os.tmpdir(), 'ext-dev-test-'));
   await mkdir(path.join(layer, 'extensions'));
   return layer;
+}
+
+/**
+ * An emulator held in Init for about 8 s (a long simulated runtime init) with one extension that only sleeps:
+ * registration and subscriptions stay open, so that a test can send the API whatever it likes.
+ */
+export async function startIdleEmulator(): Promise<{ emulator: Emulator; api: string; close: () => Promise<void> }> {
+  const layer = await makeLayer();
+  await addFile(layer, 'sleeper', '#!/bin/sh\nexec sleep 30\n', 0o755);
+  const emulator = new Emulator({ layerDirectory: layer, function: { initDurationMs: 8_000 }, initTimeoutMs: 9_000 });
+  const api = await emulator.listen();
+  void emulator.start();
+  return {
+    emulator,
+    api,
+    close: async () => {
+      await emulator.close();
+      await rm(layer, { recursive: true, force: true });
+    },
+  };
 }
 
 export async function addNodeExtension(

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { rm } from 'node:fs/promises';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { Emulator } from '../../src/core/emulator/index.js';
-import { addFile, makeLayer, rawRequest } from '../helpers/emulator-fixtures.js';
+import { rawRequest, startIdleEmulator } from '../helpers/emulator-fixtures.js';
 
 /** Raw bytes to the API; resolves with everything the emulator sent back once the connection closes. */
 function sendRaw(api: string, bytes: string): Promise<string> {
@@ -19,22 +18,15 @@ function sendRaw(api: string, bytes: string): Promise<string> {
 
 /** Cases the emulator-api fuzz target (test/fuzz) found, kept as plain tests. */
 describe('emulator requests found by fuzzing', () => {
-  let layer: string;
   let emulator: Emulator;
   let api: string;
+  let close: () => Promise<void>;
 
   before(async () => {
-    layer = await makeLayer();
-    await addFile(layer, 'sleeper', '#!/bin/sh\nexec sleep 30\n', 0o755);
-    emulator = new Emulator({ layerDirectory: layer, function: { initDurationMs: 8_000 }, initTimeoutMs: 9_000 });
-    api = await emulator.listen();
-    void emulator.start();
+    ({ emulator, api, close } = await startIdleEmulator());
   });
 
-  after(async () => {
-    await emulator.close();
-    await rm(layer, { recursive: true, force: true });
-  });
+  after(() => close());
 
   test('a request Node cannot parse gets a JSON 400 in the error model, not a bare 400', async () => {
     for (const request of [

@@ -4,7 +4,7 @@ import { rm } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
 import { Emulator } from '../../src/core/emulator/index.js';
 import { parseTelemetryRequest } from '../../src/core/emulator/telemetry.js';
-import { addFile, makeLayer, rawRequest } from '../helpers/emulator-fixtures.js';
+import { addFile, makeLayer, rawRequest, startIdleEmulator } from '../helpers/emulator-fixtures.js';
 
 /**
  * Requests to the emulator come from untrusted extensions: a huge body gets
@@ -192,22 +192,15 @@ describe('request bodies and headers', () => {
 });
 
 describe('requests from a web page (DNS rebinding)', () => {
-  let layer: string;
   let emulator: Emulator;
   let api: string;
+  let close: () => Promise<void>;
 
   before(async () => {
-    layer = await makeLayer();
-    await addFile(layer, 'sleeper', '#!/bin/sh\nexec sleep 30\n', 0o755);
-    emulator = new Emulator({ layerDirectory: layer, function: { initDurationMs: 8_000 }, initTimeoutMs: 9_000 });
-    api = await emulator.listen();
-    void emulator.start();
+    ({ emulator, api, close } = await startIdleEmulator());
   });
 
-  after(async () => {
-    await emulator.close();
-    await rm(layer, { recursive: true, force: true });
-  });
+  after(() => close());
 
   const register = (name: string, headers: Record<string, string>) =>
     rawRequest(

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { beforeEach, describe, test } from 'node:test';
 import { LambdaClient, ListLayerVersionsCommand, PublishLayerVersionCommand } from '@aws-sdk/client-lambda';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -13,6 +13,7 @@ import { publish, type PublishOptions, type PublishResult } from '../../src/core
 import { sourcesDigest } from '../../src/core/source-digest.js';
 import { temporaryDirectory } from '../helpers/run-cli.js';
 import { buildZip, type RawZipEntry } from '../helpers/zip-fixtures.js';
+import { isolateAwsEnvironment } from '../helpers/aws-environment.js';
 
 /*
  * ext publish reads a manifest, zips and an earlier published.json that
@@ -53,21 +54,7 @@ async function packedZip(project: string, entries = goodEntries, extra: Record<s
   return bytes;
 }
 
-const saved = { ...process.env };
-before(() => {
-  Object.assign(process.env, {
-    AWS_ACCESS_KEY_ID: 'testing',
-    AWS_SECRET_ACCESS_KEY: 'testing',
-    AWS_CONFIG_FILE: '/nonexistent',
-    AWS_SHARED_CREDENTIALS_FILE: '/nonexistent',
-  });
-  delete process.env['AWS_PROFILE'];
-  delete process.env['AWS_REGION'];
-});
-after(() => {
-  for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
-  Object.assign(process.env, saved);
-});
+isolateAwsEnvironment();
 
 let project: string;
 beforeEach(async () => {

@@ -22,6 +22,7 @@ import { publish, type PublishOptions } from '../../src/core/publish/index.js';
 import { layerNamesFor, parseRegions } from '../../src/core/publish/names.js';
 import { temporaryDirectory } from '../helpers/run-cli.js';
 import { buildZip, type RawZipEntry } from '../helpers/zip-fixtures.js';
+import { isolateAwsEnvironment } from '../helpers/aws-environment.js';
 
 const lambda = mockClient(LambdaClient);
 const s3 = mockClient(S3Client);
@@ -96,22 +97,7 @@ function publishedVersion(region: string, version: number) {
   });
 }
 
-// Dummy credentials, and none of this machine's AWS setup.
-const saved = { ...process.env };
-
-before(() => {
-  Object.assign(process.env, {
-    AWS_ACCESS_KEY_ID: 'testing',
-    AWS_SECRET_ACCESS_KEY: 'testing',
-    AWS_CONFIG_FILE: '/nonexistent',
-    AWS_SHARED_CREDENTIALS_FILE: '/nonexistent',
-  });
-  delete process.env['AWS_PROFILE'];
-});
-after(() => {
-  for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
-  Object.assign(process.env, saved);
-});
+isolateAwsEnvironment();
 
 describe('publish (core, AWS SDK mocked)', () => {
   let project: string;
