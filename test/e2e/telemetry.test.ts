@@ -2,9 +2,8 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { hostArchitecture } from '../../src/core/architectures.js';
 import type { EmulatorReport } from '../../src/core/emulator/index.js';
-import { describeRun, runCreate, runExt, temporaryDirectory } from '../helpers/run-cli.js';
+import { createAndBuild, describeRun, runExt } from '../helpers/run-cli.js';
 import { deadSinkUrl, startTelemetrySink, type ShippedRecord } from '../helpers/telemetry-sink.js';
 
 /**
@@ -34,14 +33,7 @@ for (const language of ['go', 'ts'] as const) {
     let project: string;
 
     before(async () => {
-      workspace = await temporaryDirectory(`cle-telemetry-${language}-`);
-      project = path.join(workspace.path, name);
-      const created = await runCreate([project, '--lang', language, '--template', 'telemetry', '--yes']);
-      assert.equal(created.code, 0, describeRun(created));
-      const architecture = hostArchitecture() ?? 'x86_64';
-      const built = await runExt(['build', '--arch', architecture], { cwd: project, timeoutMs: 300_000 });
-      assert.equal(built.code, 0, describeRun(built));
-      layer = path.join(project, 'dist', architecture);
+      ({ workspace, project, layer } = await createAndBuild(name, ['--lang', language, '--template', 'telemetry']));
     });
     after(async () => workspace?.cleanup());
 

@@ -1,8 +1,10 @@
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { hostArchitecture } from '../../src/core/architectures.js';
 
 /** The checkout root: build/test/helpers/run-cli.js sits three levels below it. */
 export const repositoryRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -71,4 +73,22 @@ export async function temporaryDirectory(
 /** One line (for assert messages) describing how a run ended. */
 export function describeRun(result: RunResult): string {
   return `exit ${result.code ?? result.signal}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`;
+}
+
+/**
+ * Scaffolds a project with `--yes` into a new temporary folder and builds it
+ * for this machine; `layer` is its dist/<arch>, ready for `ext dev --layer`.
+ */
+export async function createAndBuild(
+  name: string,
+  createArguments: string[],
+): Promise<{ workspace: { path: string; cleanup: () => Promise<void> }; project: string; layer: string }> {
+  const workspace = await temporaryDirectory(`cle-${name}-`);
+  const project = path.join(workspace.path, name);
+  const created = await runCreate([project, ...createArguments, '--yes']);
+  assert.equal(created.code, 0, describeRun(created));
+  const architecture = hostArchitecture() ?? 'x86_64';
+  const built = await runExt(['build', '--arch', architecture], { cwd: project, timeoutMs: 300_000 });
+  assert.equal(built.code, 0, describeRun(built));
+  return { workspace, project, layer: path.join(project, 'dist', architecture) };
 }

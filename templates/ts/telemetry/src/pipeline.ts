@@ -102,6 +102,7 @@ export class TelemetryPipeline {
       options.log.info('subscribed to telemetry', {
         schemaVersion: subscription.schemaVersion,
         uri: subscription.destination.URI,
+        listener: `${pipeline.listener.address ?? ''}:${pipeline.port}`,
         types: subscription.types,
         buffering: subscription.buffering,
         sink: pipeline.sink.kind,
