@@ -42,18 +42,21 @@ export function wantsJson(argv: readonly string[]): boolean {
   return json;
 }
 
-/** The one shape of every --json failure, whatever the command: `{"error":{"message","hint"?,"exitCode"}}`. */
-export function errorDocument(error: unknown): { error: { message: string; hint?: string; exitCode: number } } {
+/** The one shape of every --json failure, whatever the command: `{"error":{"code","message","hint"?,"exitCode"}}`. */
+export function errorDocument(error: unknown): {
+  error: { code: string; message: string; hint?: string; exitCode: number };
+} {
   if (error instanceof CliError) {
     return {
       error: {
+        code: error.code,
         message: error.message,
         ...(error.hint === undefined ? {} : { hint: error.hint }),
         exitCode: error.exitCode,
       },
     };
   }
-  return { error: { message: `internal error: ${errorMessage(error)}`, exitCode: 70 } };
+  return { error: { code: 'E_INTERNAL', message: `internal error: ${errorMessage(error)}`, exitCode: 70 } };
 }
 
 let watchingOutput = false;

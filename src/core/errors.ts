@@ -1,3 +1,5 @@
+import type { ErrorCode } from './error-codes.js';
+
 /**
  * The one error type the CLI reports. Core functions throw it with a
  * lower-case message that names the flag or path at fault, and a hint that
@@ -5,12 +7,16 @@
  * one place (src/cli/run.ts).
  */
 export class CliError extends Error {
+  /** Stable across releases (src/core/error-codes.ts): what scripts and tests match on, never the message. */
+  readonly code: ErrorCode;
   readonly exitCode: number;
   readonly hint: string | undefined;
 
-  constructor(message: string, options: { hint?: string; exitCode?: number; cause?: unknown } = {}) {
+  // `code` becomes required once every throw site carries one (issue 28); until then E_INTERNAL marks the gaps.
+  constructor(message: string, options: { code?: ErrorCode; hint?: string; exitCode?: number; cause?: unknown } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'CliError';
+    this.code = options.code ?? 'E_INTERNAL';
     this.exitCode = options.exitCode ?? 1;
     this.hint = options.hint;
   }
@@ -19,14 +25,14 @@ export class CliError extends Error {
 /** Thrown when the user presses Ctrl-C or Esc at a prompt. Nothing has been written yet. */
 export class CancelledError extends CliError {
   constructor() {
-    super('operation cancelled', { exitCode: 130 });
+    super('operation cancelled', { code: 'E_CANCELLED', exitCode: 130 });
     this.name = 'CancelledError';
   }
 }
 
 /** A bad flag or argument: exit code 2, like every command-line parser. */
-export function usageError(message: string, hint?: string): CliError {
-  return new CliError(message, { exitCode: 2, ...(hint === undefined ? {} : { hint }) });
+export function usageError(message: string, hint?: string, code: ErrorCode = 'E_USAGE'): CliError {
+  return new CliError(message, { code, exitCode: 2, ...(hint === undefined ? {} : { hint }) });
 }
 
 export function errorMessage(error: unknown): string {
