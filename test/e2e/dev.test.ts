@@ -698,7 +698,7 @@ test('--function-error: status error in runtimeDone and REPORT, the environment 
     ['error', 'error'],
   );
   assert.equal(report.timeline.filter((entry) => /^REPORT .* Status: error$/.test(entry.text)).length, 2);
-  // docs/extensions-api.md §3.3: only a timeout or a runtime crash resets; a returned error keeps the environment.
+  // docs/reference/extensions-api.md §3.3: only a timeout or a runtime crash resets; a returned error keeps the environment.
   assert.equal(report.inits.length, 1);
   const events = (await readFile(eventsFile, 'utf8'))
     .trim()

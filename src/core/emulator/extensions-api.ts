@@ -9,7 +9,7 @@ import type { ExtensionEventType, ExtensionState, Phase, Verdict } from './types
 
 /**
  * The HTTP side of the emulator: the four `/2020-01-01/extension/*` routes,
- * the Telemetry API and the Logs API, with RIE's error model (docs/extensions-api.md §2.5:
+ * the Telemetry API and the Logs API, with RIE's error model (docs/reference/extensions-api.md §2.5:
  * almost everything is 403 plus an `errorType`).
  */
 

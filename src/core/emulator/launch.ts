@@ -8,7 +8,7 @@ import { kernelElfRefusal } from '../elf.js';
 /**
  * Starting extension processes the way Lambda does: every regular file at
  * the top of `<layer>/extensions`, in parallel, with the extension
- * environment of docs/extensions-api.md §4.
+ * environment of docs/reference/extensions-api.md §4.
  */
 
 export interface ExtensionFile {
@@ -98,7 +98,7 @@ export async function launchProblem(
   return `fork/exec ${file}: exec format error (neither an ELF binary nor a script with a #! line)`;
 }
 
-/** Variables that belong to the runtime process only (docs/extensions-api.md §4). */
+/** Variables that belong to the runtime process only (docs/reference/extensions-api.md §4). */
 const runtimeOnlyVariables = new Set([
   'AWS_EXECUTION_ENV',
   'AWS_LAMBDA_LOG_GROUP_NAME',

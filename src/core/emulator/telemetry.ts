@@ -3,7 +3,7 @@ import { isLoopbackHost } from './loopback.js';
 import type { TelemetrySubscriptionReport } from './types.js';
 
 /**
- * Telemetry API subscriptions and their delivery, per docs/extensions-api.md §6. Each
+ * Telemetry API subscriptions and their delivery, per docs/reference/extensions-api.md §6. Each
  * subscriber has its own queue; batches are POSTed as a JSON array of
  * `{time, type, record}`, one request in flight at a time so order holds.
  */
@@ -18,7 +18,7 @@ export interface Buffering {
   timeoutMs: number;
 }
 
-/** docs/extensions-api.md §6.2: the consistent defaults and ranges. */
+/** docs/reference/extensions-api.md §6.2: the consistent defaults and ranges. */
 const bufferingLimits: Record<keyof Buffering, { min: number; max: number; fallback: number }> = {
   maxItems: { min: 1000, max: 10000, fallback: 10000 },
   maxBytes: { min: 262144, max: 1048576, fallback: 262144 },

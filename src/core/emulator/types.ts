@@ -99,7 +99,7 @@ export interface EmulatorOptions {
   region?: string;
   /** The function's handler setting, returned by register. Default `index.handler`. */
   handler?: string;
-  /** Function environment variables; extensions see them minus the runtime-only ones (docs/extensions-api.md §4). */
+  /** Function environment variables; extensions see them minus the runtime-only ones (docs/reference/extensions-api.md §4). */
   env?: Record<string, string>;
   /** The Init phase limit. Default 10,000 ms, as in Lambda. */
   initTimeoutMs?: number;
