@@ -638,7 +638,7 @@ export interface AgreedDifference {
   source: string;
 }
 
-/** Every place where `ext dev` knowingly differs from RIE. The README prints this table. */
+/** Every place where `ext dev` knowingly differs from RIE. docs/reference/emulator-conformance.md prints this table. */
 export const agreedDifferences: AgreedDifference[] = [
   {
     id: 'register-account-id',
