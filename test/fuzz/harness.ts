@@ -16,7 +16,7 @@ export interface FuzzBudget {
 
 export interface FuzzTarget {
   name: string;
-  /** What is generated and what must hold, for `npm run fuzz -- --list` and the README. */
+  /** What is generated and what must hold, for `npm run fuzz -- --list` and docs/reliability.md. */
   description: string;
   run(budget: FuzzBudget): Promise<FuzzStatistics>;
 }

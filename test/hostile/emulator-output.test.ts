@@ -86,7 +86,7 @@ test(
     assert.equal(report.output.lines, 12_000, result.stderr);
     assert.equal(report.output.linesCut, 0);
     assert.ok(Number.isFinite(peakKb), result.stderr);
-    // The README promises under 160 MB; a generous bound, far below the 448 MB of an unbounded history.
+    // docs/reference/untrusted-input.md promises under 160 MB; a generous bound, far below the 448 MB of an unbounded history.
     assert.ok(peakKb < 200 * 1024, `peak memory ${Math.round(peakKb / 1024)} MB`);
   },
 );
