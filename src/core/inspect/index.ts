@@ -16,7 +16,7 @@ import { LayerInspection } from './layer-inspection.js';
 import type { InspectOptions, InspectReport } from './report.js';
 import { checkZipStructure, entryHeadBytes, type EntryReader } from './zip-structure.js';
 
-export { architectureFromFileName } from './architecture-name.js';
+export { architectureFromFileName } from '../layer/architecture-name.js';
 export {
   launcherTargets,
   clearsNodeOptions,
@@ -38,7 +38,7 @@ export async function inspect(zipPath: string, options: InspectOptions = {}): Pr
 /**
  * Same as `inspect`, on bytes already in memory (ext pack verifies its temp
  * file with this). Synchronous, so each entry is inflated in one piece: at
- * most its declared size, itself capped by the 250 MB check.
+ * most its declared size, itself capped by the unzipped-limit check.
  */
 export function inspectZipBuffer(buffer: Buffer, zipPath: string, options: InspectOptions = {}): InspectReport {
   const archive = parseZip(buffer, zipPath);
@@ -69,9 +69,9 @@ const streamAboveBytes = 1024 * 1024;
 
 /**
  * Streams every large entry the checks will read, keeping only its head, so
- * memory holds one chunk of a large file rather than all of it. At most 250
- * entries are over 1 MB when the declared total is under 250 MB (else nothing
- * is inflated), so the kept heads stay small.
+ * memory holds one chunk of a large file rather than all of it. Few entries
+ * are over 1 MB when the declared total is under Lambda's unzipped limit (else
+ * nothing is inflated), so the kept heads stay small.
  */
 async function streamingEntryReader(buffer: Buffer, archive: ZipArchive): Promise<EntryReader> {
   const structure = checkZipStructure(archive, () => {});
