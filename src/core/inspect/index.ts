@@ -52,11 +52,13 @@ function parseZip(buffer: Buffer, zipPath: string): ZipArchive {
   } catch (error) {
     if (error instanceof TooManyEntriesError) {
       throw new CliError(`${zipPath}: ${tooManyEntriesProblem(error.entryCount)!}`, {
+        code: 'E_LAYER_TOO_LARGE',
         hint: 'Lambda could not hold this layer unpacked; check that this is the layer zip you meant',
       });
     }
     if (error instanceof ZipFormatError) {
       throw new CliError(`${zipPath} is not a readable zip file: ${error.message}`, {
+        code: 'E_LAYER_ZIP_UNREADABLE',
         hint: 'check that the download or build finished; ext pack writes a fresh layer zip',
       });
     }

@@ -69,7 +69,8 @@ export async function extractLayerZip(
         'trim the layer; Lambda could not hold it unpacked either',
         'E_LAYER_TOO_LARGE',
       );
-    if (error instanceof ZipFormatError) throw fail(`not a readable zip file: ${error.message}`);
+    if (error instanceof ZipFormatError)
+      throw fail(`not a readable zip file: ${error.message}`, undefined, 'E_LAYER_ZIP_UNREADABLE');
     throw error;
   }
   const limitBytes = options.limitBytes ?? unzippedLimitBytes;
