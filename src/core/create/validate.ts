@@ -58,7 +58,11 @@ export function nameProblems(
   } else if (options.goModule !== undefined) {
     const problem = goModuleProblem(options.goModule);
     if (problem !== undefined)
-      problems.push({ message: `--module: ${problem}`, hint: 'pass a valid --module', code: 'E_CREATE_MODULE_INVALID' });
+      problems.push({
+        message: `--module: ${problem}`,
+        hint: 'pass a valid --module',
+        code: 'E_CREATE_MODULE_INVALID',
+      });
   } else if (options.language === 'go') {
     const problem = goModuleProblem(options.name);
     if (problem !== undefined) {

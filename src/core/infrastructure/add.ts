@@ -81,7 +81,11 @@ export async function addIac(options: AddIacOptions): Promise<AddIacResult> {
  */
 export async function addCi(options: AddCiOptions): Promise<AddCiResult> {
   if (options.provider === 'none' || !ciProviders.includes(options.provider)) {
-    throw usageError(`<provider>: "${options.provider}" is not one of github`, 'run ext add ci github', 'E_ADD_KIND_UNKNOWN');
+    throw usageError(
+      `<provider>: "${options.provider}" is not one of github`,
+      'run ext add ci github',
+      'E_ADD_KIND_UNKNOWN',
+    );
   }
   const added = await addSharedFiles(options.projectDirectory, { ci: options.provider, iac: 'none' }, options);
   return { ...added.written, provider: options.provider, version: added.version };
