@@ -6,5 +6,5 @@
 export { goDirectiveOf, renderContext, type RenderContext } from './context.js';
 export type { ScaffoldOptions, ScaffoldResult } from './options.js';
 export { checkTargetDirectory, scaffold } from './scaffold.js';
-export { findToolkitSource, writeVendoredToolkit, type ToolkitSource } from './toolkit-source.js';
-export { nameProblems, validateScaffoldOptions } from './validate.js';
+export type { ToolkitSource } from './toolkit-source.js';
+export { nameProblems } from './validate.js';

@@ -11,7 +11,7 @@ import { templatesRoot } from '../paths.js';
  * first and the template's own files replace those with the same path, so
  * shared code such as the API client lives in one place.
  */
-export const templateManifestName = 'template.json';
+const templateManifestName = 'template.json';
 
 export interface TemplateInfo {
   name: string;

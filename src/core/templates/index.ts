@@ -8,16 +8,13 @@ export {
   dotfileNames,
   projectPathOf,
   templateInfo,
-  templateManifestName,
   templateSources,
   type TemplateInfo,
   type TemplateSource,
 } from './catalog.js';
 export { projectContext, quotedList, type ProjectContext } from './context.js';
-export { renderHandlebars, renderSources } from './render.js';
 export {
   moveIntoExistingDirectory,
-  replacementProblems,
   writeTemplateFiles,
   type WriteTemplateFilesOptions,
   type WrittenTemplateFiles,
