@@ -108,6 +108,15 @@ describe('template layering', () => {
     assert.equal(info.events, undefined);
     assert.notEqual((await templateInfo('go', 'basic')).description, '');
   });
+  it('reads each template.json once, however often a command asks', async () => {
+    assert.equal(await templateInfo('ts', 'telemetry'), await templateInfo('ts', 'telemetry'));
+  });
+  it('refuses a template that is not there, with a stable code', async () => {
+    await assert.rejects(
+      templateInfo('go', 'nope'),
+      (error: unknown) => error instanceof CliError && error.code === 'E_TEMPLATE_UNKNOWN' && error.exitCode === 2,
+    );
+  });
 });
 
 describe('TypeScript launcher', () => {
