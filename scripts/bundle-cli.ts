@@ -6,7 +6,7 @@
  *   every command's core in its own chunk, loaded only when that command runs;
  * - precompiles the templates into build/templates-precompiled/, a module per
  *   template folder, so scaffolding needs only handlebars' runtime and the
- *   templates it renders (see src/core/template-engine.ts);
+ *   templates it renders (see src/core/templates/render.ts);
  * - defers string-width and node:assert (see lazyStringWidth, lazyAssert).
  */
 import { spawnSync } from 'node:child_process';
@@ -17,7 +17,7 @@ import { build, type Plugin } from 'esbuild';
 import Handlebars from 'handlebars';
 import { prerenderedHelpFile } from '../src/cli/ext.js';
 import { listFiles } from '../src/core/fs-utils.js';
-import { handlebarsOptions, precompiledGroupOf, precompiledTemplatesDirectory } from '../src/core/template-engine.js';
+import { handlebarsOptions, precompiledGroupOf, precompiledTemplatesDirectory } from '../src/core/templates/render.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const outdir = path.join(root, 'build', 'cli');

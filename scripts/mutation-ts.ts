@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { scaffold } from '../src/core/scaffold.js';
+import { scaffold } from '../src/core/create/index.js';
 
 /**
  * `npm run build && node build/scripts/mutation-ts.js [--template basic|telemetry] [--only ID]... [--check]`:

@@ -8,7 +8,8 @@ export { build, type BuildOptions, type BuildProgress, type BuildResult, type Bu
 export { configProblems, readConfig, type EventType, type ExtensionConfig, type Language } from './core/config.js';
 export { CancelledError, CliError } from './core/errors.js';
 export { extensionNameProblem, isValidExtensionName } from './core/names.js';
-export { availableTemplates, scaffold, type ScaffoldOptions, type ScaffoldResult } from './core/scaffold.js';
+export { scaffold, type ScaffoldOptions, type ScaffoldResult } from './core/create/index.js';
+export { availableTemplates } from './core/templates/index.js';
 export { inspect, type InspectFinding, type InspectOptions, type InspectReport } from './core/inspect.js';
 export { pack, type PackedLayer, type PackOptions, type PackResult } from './core/pack.js';
 export * from './core/emulator/index.js';

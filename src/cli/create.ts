@@ -14,16 +14,15 @@ import {
   parseIacKind,
   type CiProvider,
   type IacKind,
-} from '../core/infrastructure/choices.js';
+} from '../core/infrastructure/index.js';
 import {
-  availableTemplates,
   checkTargetDirectory,
   nameProblems,
   scaffold,
-  templateInfo,
   type ScaffoldOptions,
   type ScaffoldResult,
-} from '../core/scaffold.js';
+} from '../core/create/index.js';
+import { availableTemplates, templateInfo } from '../core/templates/index.js';
 import { runCli, usageFailure, withInterruption } from './run.js';
 import { bold, canPrompt, cyan, dim, green, helpWidth, noColorRequested, yellow } from './terminal.js';
 import { controlCharacterProblem } from '../core/text.js';
@@ -72,10 +71,11 @@ function parseEvents(input: string): EventType[] {
     .filter((part) => part !== '');
   const unknown = parts.filter((part) => !(eventTypes as readonly string[]).includes(part));
   if (unknown.length > 0 || parts.length === 0) {
-    throw new CliError(`--events: unknown event "${unknown[0] ?? input}"`, {
-      exitCode: 2,
-      hint: 'use INVOKE, SHUTDOWN or INVOKE,SHUTDOWN',
-    });
+    throw usageError(
+      `--events: unknown event "${unknown[0] ?? input}"`,
+      'use INVOKE, SHUTDOWN or INVOKE,SHUTDOWN',
+      'E_CREATE_EVENTS_INVALID',
+    );
   }
   return eventTypes.filter((event) => parts.includes(event));
 }
@@ -83,7 +83,7 @@ function parseEvents(input: string): EventType[] {
 function validLanguage(input: string): Language {
   const language = input.toLowerCase() === 'typescript' ? 'ts' : input.toLowerCase();
   if (!(languages as readonly string[]).includes(language)) {
-    throw usageError(`--lang: unknown language "${input}"`, 'use --lang go or --lang ts');
+    throw usageError(`--lang: unknown language "${input}"`, 'use --lang go or --lang ts', 'E_CREATE_LANGUAGE_UNKNOWN');
   }
   return language as Language;
 }
@@ -180,20 +180,25 @@ export async function resolveCreateOptions(
 
   if (args.name !== undefined) {
     const problem = extensionNameProblem(args.name);
-    if (problem !== undefined) throw usageError(`--name: ${problem}`, 'pass a valid --name');
+    if (problem !== undefined) throw usageError(`--name: ${problem}`, 'pass a valid --name', 'E_CREATE_NAME_INVALID');
   }
   if (args.dir !== undefined) {
     const problem = controlCharacterProblem(args.dir);
     if (problem !== undefined)
-      throw usageError(`[dir]: ${problem}`, 'pass a directory name without control characters');
+      throw usageError(
+        `[dir]: ${problem}`,
+        'pass a directory name without control characters',
+        'E_CREATE_DIRECTORY_UNUSABLE',
+      );
   }
   let directory = args.dir ?? (args.name === undefined ? undefined : args.name);
   if (directory === undefined) {
     if (!interactive) {
-      throw new CliError('missing the project directory: pass [dir] or --name', {
-        hint: 'for example: create-lambda-extension my-extension --yes',
-        exitCode: 2,
-      });
+      throw usageError(
+        'missing the project directory: pass [dir] or --name',
+        'for example: create-lambda-extension my-extension --yes',
+        'E_CREATE_DIRECTORY_MISSING',
+      );
     }
     directory = await question<string>({
       type: 'text',
@@ -221,6 +226,7 @@ export async function resolveCreateOptions(
       throw usageError(
         `--name: the directory name "${name}" is not a valid extension name; ${extensionNameProblem(name)!.replace(/^.*?; /, '')}`,
         'pass --name NAME',
+        'E_CREATE_NAME_INVALID',
       );
     }
     name = await question<string>({
@@ -253,7 +259,7 @@ export async function resolveCreateOptions(
   } else language = defaults.language;
   // A name that go or npm would refuse fails now, before the remaining questions.
   const nameProblem = nameProblems({ name, language, goModule: args.module })[0];
-  if (nameProblem !== undefined) throw usageError(nameProblem.message, nameProblem.hint);
+  if (nameProblem !== undefined) throw usageError(nameProblem.message, nameProblem.hint, nameProblem.code);
 
   let template = args.template;
   if (template === undefined) {
@@ -279,7 +285,11 @@ export async function resolveCreateOptions(
     try {
       chosenArchitectures = parseArchitectures(args.arch);
     } catch (error) {
-      throw usageError(`--arch: ${errorMessage(error)}`, 'pass --arch x86_64, --arch arm64 or --arch x86_64,arm64');
+      throw usageError(
+        `--arch: ${errorMessage(error)}`,
+        'pass --arch x86_64, --arch arm64 or --arch x86_64,arm64',
+        'E_CREATE_ARCH_INVALID',
+      );
     }
   } else if (interactive) {
     chosenArchitectures = await chooseAtLeastOne<Architecture>(
@@ -475,6 +485,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
       throw usageError(
         '--interactive: there is no terminal to ask on (stdin or stdout is not a TTY)',
         'leave out --interactive and pass the answers as flags, or --yes for the defaults',
+        'E_CREATE_NO_TERMINAL',
       );
     }
     const options = await resolveCreateOptions(args, canPrompt(args));

@@ -142,3 +142,13 @@ export function npmNameProblem(name: string): string | undefined {
   if (nodeCoreModules.has(name)) return refuse('it is the name of a Node.js built-in module');
   return undefined;
 }
+
+/** An npm package name made from the extension name: lower-case, no leading dot or underscore. */
+export function packageNameOf(name: string): string {
+  return name.toLowerCase().replace(/^[._]+/, '') || 'lambda-extension';
+}
+
+/** The prefix of the extension's settings variables: my-ext reads MY_EXT_*. */
+export function settingsPrefixOf(name: string): string {
+  return `${name.toUpperCase().replace(/[^A-Z0-9]+/g, '_')}_`.replace(/^(?=[^A-Z])/, 'EXT_');
+}

@@ -8,7 +8,7 @@ import { nextSteps, resolveCreateOptions } from '../../src/cli/create.js';
 import { CancelledError } from '../../src/core/errors.js';
 import { listFiles } from '../../src/core/fs-utils.js';
 import { sharedTemplateFiles } from '../../src/core/infrastructure/templates.js';
-import { projectPathOf, templateSources } from '../../src/core/scaffold.js';
+import { projectPathOf, templateSources } from '../../src/core/templates/index.js';
 import { keys, startTerminal } from '../helpers/pseudo-terminal.js';
 import { createBin, describeRun, repositoryRoot, run, runCreate, temporaryDirectory } from '../helpers/run-cli.js';
 

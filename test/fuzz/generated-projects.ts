@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { scaffold } from '../../src/core/scaffold.js';
+import { scaffold } from '../../src/core/create/index.js';
 import type { FuzzBudget, FuzzStatistics, FuzzTarget } from './harness.js';
 
 /**

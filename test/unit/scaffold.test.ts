@@ -4,18 +4,16 @@ import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { CancelledError, CliError } from '../../src/core/errors.js';
-import { addCi } from '../../src/core/infrastructure/add.js';
+import { addCi } from '../../src/core/infrastructure/index.js';
+import { goDirectiveOf, renderContext, scaffold } from '../../src/core/create/index.js';
+import { packageNameOf } from '../../src/core/names.js';
 import {
   dotfileNames,
   moveIntoExistingDirectory,
-  scaffold,
-  goDirectiveOf,
-  packageNameOf,
   projectPathOf,
-  renderContext,
   templateInfo,
   templateSources,
-} from '../../src/core/scaffold.js';
+} from '../../src/core/templates/index.js';
 import { launcherScript } from '../../src/core/build.js';
 import { infrastructureContext } from '../../src/core/infrastructure/templates.js';
 import { temporaryDirectory } from '../helpers/run-cli.js';
@@ -110,6 +108,15 @@ describe('template layering', () => {
     assert.equal(info.events, undefined);
     assert.notEqual((await templateInfo('go', 'basic')).description, '');
   });
+  it('reads each template.json once, however often a command asks', async () => {
+    assert.equal(await templateInfo('ts', 'telemetry'), await templateInfo('ts', 'telemetry'));
+  });
+  it('refuses a template that is not there, with a stable code', async () => {
+    await assert.rejects(
+      templateInfo('go', 'nope'),
+      (error: unknown) => error instanceof CliError && error.code === 'E_TEMPLATE_UNKNOWN' && error.exitCode === 2,
+    );
+  });
 });
 
 describe('TypeScript launcher', () => {
@@ -151,7 +158,7 @@ describe('moving rendered files into an existing folder', () => {
       const backups = path.join(staging, '.replaced');
       await assert.rejects(
         moveIntoExistingDirectory(staging, directory, files, backups, { mayReplace: (file) => file !== 'b/c.txt' }),
-        (error: unknown) => error instanceof CliError && /b\/c\.txt appeared/.test(error.message),
+        (error: unknown) => error instanceof CliError && error.code === 'E_TEMPLATE_FILE_APPEARED',
       );
       assert.equal(await readFile(path.join(directory, 'a.txt'), 'utf8'), 'old a', 'the replaced file is back');
       assert.equal(await readFile(path.join(directory, 'b', 'c.txt'), 'utf8'), 'mine');

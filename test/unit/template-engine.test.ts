@@ -6,14 +6,14 @@ import { describe, it } from 'node:test';
 import Handlebars from 'handlebars';
 import { listFiles } from '../../src/core/fs-utils.js';
 import { templatesRoot } from '../../src/core/paths.js';
-import { renderContext } from '../../src/core/scaffold.js';
+import { renderContext } from '../../src/core/create/index.js';
 import {
   handlebarsOptions,
   precompiledGroupOf,
   precompiledTemplatesDirectory,
   renderHandlebars,
   type PrecompiledTemplate,
-} from '../../src/core/template-engine.js';
+} from '../../src/core/templates/render.js';
 
 const context = renderContext(
   {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { findToolkitSource, writeVendoredToolkit } from '../../src/core/toolkit-source.js';
+import { findToolkitSource, writeVendoredToolkit } from '../../src/core/create/toolkit-source.js';
 import { temporaryDirectory } from '../helpers/run-cli.js';
 
 describe('findToolkitSource', () => {

@@ -22,7 +22,7 @@ export const renameCommand: CommandModule<object, RenameArguments> = {
       .example('$0 rename billing-telemetry --dry-run', 'List what would change')
       .example('$0 rename billing-telemetry && $0 pack', 'Rename, then pack the layers under the new name') as never,
   handler: async (args) => {
-    const { renameExtension } = await import('../../core/rename.js');
+    const { renameExtension } = await import('../../core/rename/index.js');
     const result = await renameExtension({
       projectDirectory: args.cwd,
       newName: args.name,

@@ -1,18 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { readConfig } from '../config.js';
-import { CliError, errorMessage, usageError } from '../errors.js';
+import { CliError, usageError } from '../errors.js';
 import { pathExists } from '../fs-utils.js';
-import {
-  moveIntoExistingDirectory,
-  packageNameOf,
-  projectPathOf,
-  renderSources,
-  replacementProblems,
-  type TemplateSource,
-} from '../scaffold.js';
+import { projectContext, writeTemplateFiles, type TemplateSource } from '../templates/index.js';
 import { ciProviders, iacKinds, type CiProvider, type IacKind } from './choices.js';
-import { infrastructureContext, sharedTemplateFiles, type InfrastructureContext } from './templates.js';
+import { infrastructureContext, sharedTemplateSources, type InfrastructureContext } from './templates.js';
 
 export interface AddIacOptions {
   /** Holds lambda-extension.json, whose name, language and architectures the files are made for. */
@@ -74,6 +66,7 @@ export async function addIac(options: AddIacOptions): Promise<AddIacResult> {
     throw usageError(
       `<kind>: "${options.kind}" is not one of sam, cdk, terraform`,
       'run ext add iac sam, cdk or terraform',
+      'E_ADD_KIND_UNKNOWN',
     );
   }
   const added = await addSharedFiles(options.projectDirectory, { ci: 'none', iac: options.kind }, options);
@@ -88,7 +81,11 @@ export async function addIac(options: AddIacOptions): Promise<AddIacResult> {
  */
 export async function addCi(options: AddCiOptions): Promise<AddCiResult> {
   if (options.provider === 'none' || !ciProviders.includes(options.provider)) {
-    throw usageError(`<provider>: "${options.provider}" is not one of github`, 'run ext add ci github');
+    throw usageError(
+      `<provider>: "${options.provider}" is not one of github`,
+      'run ext add ci github',
+      'E_ADD_KIND_UNKNOWN',
+    );
   }
   const added = await addSharedFiles(options.projectDirectory, { ci: options.provider, iac: 'none' }, options);
   return { ...added.written, provider: options.provider, version: added.version };
@@ -96,9 +93,9 @@ export async function addCi(options: AddCiOptions): Promise<AddCiResult> {
 
 /**
  * Renders the shared CI or IaC templates for the project's
- * lambda-extension.json. The files are rendered into a folder inside the
- * project and moved into place at the end; an existing file is replaced only
- * with `force`, and a failure changes nothing.
+ * lambda-extension.json, through a staging folder inside the project (see
+ * writeTemplateFiles); an existing file is replaced only with `force`, and a
+ * failure changes nothing.
  */
 async function addSharedFiles(
   projectDirectory: string,
@@ -117,58 +114,38 @@ async function addSharedFiles(
     architectures: config.architectures,
     ...choice,
   });
-  const context = {
-    name: config.name,
-    packageName: packageNameOf(config.name),
-    architectures: config.architectures,
-    architecturesCsv: config.architectures.join(','),
-    architecturesJson: `[${config.architectures.map((architecture) => JSON.stringify(architecture)).join(', ')}]`,
-    ...infrastructure,
-  };
+  const context = { ...projectContext(config), ...infrastructure };
   const what = choice.iac === 'none' ? `${choice.ci} workflow` : choice.iac;
   const present = (file: string): Promise<boolean> => pathExists(path.join(directory, file));
   const sources = new Map<string, TemplateSource>();
   const kept: string[] = [];
-  for (const { relative, source, templatePath } of await sharedTemplateFiles({
-    language: config.language,
-    ...choice,
-  })) {
-    const projectPath = projectPathOf(relative);
+  for (const [projectPath, source] of await sharedTemplateSources({ language: config.language, ...choice })) {
     if (keptWhenPresent.has(projectPath) && (await present(projectPath))) kept.push(projectPath);
-    else sources.set(projectPath, { source, templatePath });
+    else sources.set(projectPath, source);
   }
-  const files = [...sources.keys()].sort();
   const existing: string[] = [];
-  for (const file of files) if (await present(file)) existing.push(file);
+  for (const file of [...sources.keys()].sort()) if (await present(file)) existing.push(file);
   if (existing.length > 0 && force !== true) {
     throw new CliError(
       `${existing.slice(0, 3).join(', ')}${existing.length > 3 ? ` and ${existing.length - 3} more` : ''} already exist${existing.length === 1 ? 's' : ''} in ${directory}`,
       {
+        code: 'E_ADD_FILES_EXIST',
         hint: `nothing was changed; pass --force to replace ${existing.length === 1 ? 'it' : 'them'} (other files are kept), or move ${existing.length === 1 ? 'it' : 'them'} aside`,
       },
     );
   }
-
-  const staging = await mkdtemp(path.join(directory, '.ext-add-')).catch((error: unknown) => {
-    throw new CliError(`cannot write into ${directory}: ${errorMessage(error)}`, {
-      hint: 'check that the project folder is writable',
-    });
-  });
-  try {
-    await renderSources(sources, staging, context);
-    const problems = await replacementProblems(directory, files);
-    if (problems.length > 0) {
-      throw new CliError(`cannot put the ${what} files into ${directory}: ${problems.slice(0, 3).join('; ')}`, {
-        hint: 'nothing was changed; move those paths aside and run it again',
-      });
-    }
+  const { files, overwritten } = await writeTemplateFiles({
+    directory,
+    directoryIsNew: false,
+    sources,
+    context,
+    stagingPrefix: path.join(directory, '.ext-add-'),
+    stagingHint: 'check that the project folder is writable',
+    blockedMessage: `cannot put the ${what} files`,
+    blockedHint: 'nothing was changed; move those paths aside and run it again',
     // Checked again while moving: a file that appeared since (a publish.json among them) is not replaced without force.
-    const overwritten = await moveIntoExistingDirectory(staging, directory, files, path.join(staging, '.replaced'), {
-      mayReplace: (file) => force === true && !keptWhenPresent.has(file),
-      signal,
-    });
-    return { written: { directory, files, overwritten, kept }, context: infrastructure, version: config.version };
-  } finally {
-    await rm(staging, { recursive: true, force: true });
-  }
+    mayReplace: (file) => force === true && !keptWhenPresent.has(file),
+    signal,
+  });
+  return { written: { directory, files, overwritten, kept }, context: infrastructure, version: config.version };
 }

@@ -1,4 +1,19 @@
 export { addCi, addIac, type AddCiOptions, type AddCiResult, type AddIacOptions, type AddIacResult } from './add.js';
-export { ciProviders, iacKinds, parseCiProvider, parseIacKind, type CiProvider, type IacKind } from './choices.js';
+export {
+  ciProviders,
+  ciTitles,
+  iacKinds,
+  iacTitles,
+  parseCiProvider,
+  parseIacKind,
+  type CiProvider,
+  type IacKind,
+} from './choices.js';
 export { cdkVersions, pinnedActions } from './pinned-actions.js';
-export { deployCommandOf, stackNameOf } from './templates.js';
+export {
+  deployCommandOf,
+  infrastructureContext,
+  sharedTemplateSources,
+  stackNameOf,
+  type InfrastructureContext,
+} from './templates.js';

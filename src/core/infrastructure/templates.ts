@@ -3,6 +3,7 @@ import type { Architecture } from '../layer/architectures.js';
 import type { Language } from '../config.js';
 import { listFilesSync } from '../fs-utils.js';
 import { templatesRoot } from '../paths.js';
+import { projectPathOf, type TemplateSource } from '../templates/index.js';
 import type { CiProvider, IacKind } from './choices.js';
 import { cdkVersions, pinnedActions } from './pinned-actions.js';
 
@@ -93,12 +94,6 @@ export function infrastructureContext(options: {
  */
 const languageOnlyFiles: Readonly<Record<string, Language>> = { 'iac/cdk/infra/go.mod': 'go' };
 
-export interface TemplateSource {
-  source: string;
-  /** The path below templates/, shown in errors. */
-  templatePath: string;
-}
-
 /** The shared files the chosen CI and IaC add, by template-relative path (dotfile names not yet mapped). */
 export async function sharedTemplateFiles(options: {
   language: Language;
@@ -123,4 +118,16 @@ export async function sharedTemplateFiles(options: {
     }
   }
   return files;
+}
+
+/** The shared files the chosen CI and IaC add, by project path. */
+export async function sharedTemplateSources(options: {
+  language: Language;
+  ci: CiProvider;
+  iac: IacKind;
+}): Promise<Map<string, TemplateSource>> {
+  const sources = new Map<string, TemplateSource>();
+  for (const { relative, source, templatePath } of await sharedTemplateFiles(options))
+    sources.set(projectPathOf(relative), { source, templatePath });
+  return sources;
 }

@@ -1,10 +1,9 @@
 import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { architectures } from './layer/architectures.js';
-import { configFileName } from './config.js';
-import { usageError } from './errors.js';
-import { extensionNameProblem, npmNameProblem } from './names.js';
-import { packageNameOf, settingsPrefixOf } from './scaffold.js';
+import { architectures } from '../layer/architectures.js';
+import { configFileName } from '../config.js';
+import { usageError } from '../errors.js';
+import { extensionNameProblem, npmNameProblem, packageNameOf, settingsPrefixOf } from '../names.js';
 
 export interface RenameOptions {
   projectDirectory: string;
@@ -38,10 +37,12 @@ const skipped = new Set(['node_modules', 'dist', '.git', 'vendor']);
 export async function renameExtension(options: RenameOptions): Promise<RenameResult> {
   const projectDirectory = path.resolve(options.projectDirectory);
   const problem = extensionNameProblem(options.newName) ?? npmNameProblem(packageNameOf(options.newName));
-  if (problem !== undefined) throw usageError(`NEW: "${options.newName}" ${problem.replace(/^it /u, '')}`);
+  if (problem !== undefined)
+    throw usageError(`NEW: "${options.newName}" ${problem.replace(/^it /u, '')}`, undefined, 'E_RENAME_NAME_INVALID');
   const config = JSON.parse(await readFile(path.join(projectDirectory, configFileName), 'utf8')) as { name: string };
   const oldName = config.name;
-  if (oldName === options.newName) throw usageError(`NEW: the extension is already called "${oldName}"`);
+  if (oldName === options.newName)
+    throw usageError(`NEW: the extension is already called "${oldName}"`, undefined, 'E_RENAME_SAME_NAME');
   const replacements: [RegExp, string][] = [
     // The prefix starts a variable's name (MY_EXT_LOG_LEVEL): bounded before it only.
     [wholeWord(settingsPrefixOf(oldName), false), settingsPrefixOf(options.newName)],

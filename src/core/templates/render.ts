@@ -1,7 +1,9 @@
-import { existsSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { toolkitRoot } from './paths.js';
+import { errorMessage } from '../errors.js';
+import { templatesRoot, toolkitRoot } from '../paths.js';
+import type { TemplateSource } from './catalog.js';
 
 /**
  * Renders `*.hbs` templates with handlebars, `noEscape` (HTML escaping inside
@@ -61,4 +63,48 @@ export async function renderHandlebars(key: string, source: string, context: obj
   }
   const { default: Handlebars } = await import('handlebars');
   return Handlebars.compile(source, handlebarsOptions)(context);
+}
+
+/**
+ * Writes each source into `into` at its project path: `*.hbs` rendered with
+ * `context`, others copied byte for byte, modes kept. Returns the paths, sorted.
+ *
+ * The file operations are synchronous: a project is twenty-odd small files,
+ * each a few microseconds to read or write, while every promise-based call
+ * is a round trip through libuv's thread pool; the async version took a third
+ * of `create --yes`. Only rendering awaits, to load the precompiled templates.
+ */
+export async function renderSources(
+  sources: ReadonlyMap<string, TemplateSource>,
+  into: string,
+  context: object,
+): Promise<string[]> {
+  const umask = process.umask();
+  const madeDirectories = new Set<string>();
+  const rendered = await Promise.all(
+    [...sources.values()].map(async ({ source, templatePath }) => {
+      if (!templatePath.endsWith('.hbs')) return undefined;
+      const key = path.relative(templatesRoot, source).split(path.sep).join('/');
+      try {
+        return await renderHandlebars(key, readFileSync(source, 'utf8'), context);
+      } catch (error) {
+        throw new Error(`template ${templatePath}: ${errorMessage(error)}`, { cause: error });
+      }
+    }),
+  );
+  [...sources].forEach(([projectPath, { source }], index) => {
+    const target = path.join(into, projectPath);
+    const directory = path.dirname(target);
+    if (!madeDirectories.has(directory)) {
+      mkdirSync(directory, { recursive: true });
+      madeDirectories.add(directory);
+    }
+    const mode = statSync(source).mode & 0o777;
+    const text = rendered[index];
+    if (text === undefined) copyFileSync(source, target);
+    else writeFileSync(target, text, { mode });
+    // writeFile's mode is what umask leaves of it; copyFile's is left to the platform.
+    if (text === undefined || (mode & umask) !== 0) chmodSync(target, mode);
+  });
+  return [...sources.keys()].sort();
 }

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { CliError, errorMessage } from './errors.js';
+import { CliError, errorMessage } from '../errors.js';
 
 /**
  * Where a generated project's `devDependencies.create-lambda-extension`
@@ -152,7 +152,10 @@ async function npmPack(packageDirectory: string, destination: string): Promise<s
   ).catch((error: unknown) => {
     throw new CliError(
       `cannot pack the toolkit in ${packageDirectory} for the project's vendor/ folder: ${errorMessage(error).split('\n')[0]}`,
-      { hint: 'run npm pack there and create the project from that tarball (see the README)' },
+      {
+        code: 'E_CREATE_TOOLKIT_PACK_FAILED',
+        hint: 'run npm pack there and create the project from that tarball (see the README)',
+      },
     );
   });
   const [details] = JSON.parse(stdout.slice(stdout.indexOf('['))) as [{ filename: string }];
