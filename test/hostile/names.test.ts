@@ -89,18 +89,21 @@ describe('names are checked as go and npm check them', { timeout: 240_000 }, () 
       const cases: [string[], RegExp][] = [
         [
           ['crypto', '--lang', 'go'],
-          /^error: --name: the Go module path defaults to the name, and "crypto" is not a usable Go module path: "crypto" is a Go standard-library package/m,
+          /^error\[E_\w+\]: --name: the Go module path defaults to the name, and "crypto" is not a usable Go module path: "crypto" is a Go standard-library package/m,
         ],
-        [['x.', '--lang', 'go'], /^error: --name: .*"x\." ends with a dot/m],
-        [['ok', '--module', 'x/'], /^error: --module: "x\/" is not a usable Go module path: it ends with "\/"/m],
-        [['ok', '--module', 'a/../b'], /^error: --module: .*"\.\." is not allowed as a path element/m],
-        [['ok', '--module', 'a/./b'], /^error: --module: .*"\." is not allowed as a path element/m],
+        [['x.', '--lang', 'go'], /^error\[E_\w+\]: --name: .*"x\." ends with a dot/m],
+        [
+          ['ok', '--module', 'x/'],
+          /^error\[E_\w+\]: --module: "x\/" is not a usable Go module path: it ends with "\/"/m,
+        ],
+        [['ok', '--module', 'a/../b'], /^error\[E_\w+\]: --module: .*"\.\." is not allowed as a path element/m],
+        [['ok', '--module', 'a/./b'], /^error\[E_\w+\]: --module: .*"\." is not allowed as a path element/m],
         [
           ['node_modules', '--lang', 'ts'],
-          /^error: --name: package\.json takes its name from the extension name, and "node_modules" is not a valid npm package name/m,
+          /^error\[E_\w+\]: --name: package\.json takes its name from the extension name, and "node_modules" is not a valid npm package name/m,
         ],
-        [['favicon.ico', '--lang', 'ts'], /^error: --name: .*"favicon\.ico" is not a valid npm package name/m],
-        [['http', '--lang', 'ts'], /^error: --name: .*Node\.js built-in module/m],
+        [['favicon.ico', '--lang', 'ts'], /^error\[E_\w+\]: --name: .*"favicon\.ico" is not a valid npm package name/m],
+        [['http', '--lang', 'ts'], /^error\[E_\w+\]: --name: .*Node\.js built-in module/m],
       ];
       for (const [args, message] of cases) {
         const directory = path.join(workspace.path, 'p');
