@@ -470,6 +470,10 @@ function cacheError(error: unknown, root: string, version: string, architecture:
   });
 }
 
+/** The registry served a package of that name that is not Node.js's own build. */
+const packageHint =
+  'check `npm config get registry`: the registry or a proxy serves another package under that name; build without --standalone meanwhile';
+
 async function fetchEntry(
   root: string,
   directory: string,
@@ -528,10 +532,14 @@ async function fetchEntry(
     } catch (error) {
       throw new CliError(`${spec}: cannot read its tarball: ${errorMessage(error)}`, {
         code: 'E_STANDALONE_PACKAGE_INVALID',
+        hint: packageHint,
       });
     }
     if (binary === undefined)
-      throw new CliError(`${spec}: its tarball holds no bin/node`, { code: 'E_STANDALONE_PACKAGE_INVALID' });
+      throw new CliError(`${spec}: its tarball holds no bin/node`, {
+        code: 'E_STANDALONE_PACKAGE_INVALID',
+        hint: packageHint,
+      });
     if (
       binary.length < 20 ||
       binary.readUInt32BE(0) !== 0x7f454c46 ||
@@ -539,6 +547,7 @@ async function fetchEntry(
     )
       throw new CliError(`${spec}: its bin/node is not a Linux ${architecture} executable`, {
         code: 'E_STANDALONE_PACKAGE_INVALID',
+        hint: packageHint,
       });
     const entry: NodeCacheEntry = {
       package: packageName,
