@@ -1,7 +1,6 @@
 import { constants, readdirSync, type Dirent } from 'node:fs';
 import { access, lstat, mkdir, open, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { ErrorCode } from './error-codes.js';
 import { CliError, errorMessage } from './errors.js';
 
 /**
@@ -174,17 +173,11 @@ export async function ensureOutDirectory(outDirectory: string): Promise<void> {
   });
 }
 
-/**
- * ensureOutDirectory for any folder: `what` starts the error message, which then names the folder and the reason;
- * `code` defaults to E_FOLDER_NOT_CREATABLE.
- */
-export async function ensureDirectory(
-  outDirectory: string,
-  describe: { what: string; hint: string; code?: ErrorCode },
-): Promise<void> {
+/** ensureOutDirectory for any folder: `what` starts the error message, which then names the folder and the reason. */
+export async function ensureDirectory(outDirectory: string, describe: { what: string; hint: string }): Promise<void> {
   const fail = (reason: string): never => {
     throw new CliError(`${describe.what} ${outDirectory}: ${reason}`, {
-      code: describe.code ?? 'E_FOLDER_NOT_CREATABLE',
+      code: 'E_FOLDER_NOT_CREATABLE',
       hint: describe.hint,
     });
   };
