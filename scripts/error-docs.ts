@@ -216,6 +216,24 @@ function renderText(expression: ts.Expression, bindings: Bindings = new Map(), d
       return renderText(declaration.initializer, new Map(), depth + 1);
     return [];
   }
+  // `[...suggestions, help].join(' ')`: the fixed elements; the spread ones are extras known only at run time.
+  if (
+    ts.isCallExpression(expression) &&
+    ts.isPropertyAccessExpression(expression.expression) &&
+    expression.expression.name.text === 'join' &&
+    ts.isArrayLiteralExpression(expression.expression.expression)
+  ) {
+    const separator = expression.arguments[0];
+    const glue = separator !== undefined && ts.isStringLiteralLike(separator) ? separator.text : ',';
+    let texts = [''];
+    for (const element of expression.expression.expression.elements) {
+      if (ts.isSpreadElement(element)) continue;
+      const parts = renderText(element, bindings, depth + 1);
+      if (parts.length === 0) return [];
+      texts = texts.flatMap((text) => parts.map((part) => (text === '' ? part : `${text}${glue}${part}`)));
+    }
+    return texts;
+  }
   if (ts.isCallExpression(expression) && ts.isIdentifier(expression.expression)) {
     const called = functionBody(findDeclaration(expression, expression.expression.text));
     if (called !== undefined) {
