@@ -90,6 +90,7 @@ export function architecturesFlag(value: string | undefined): Architecture[] | u
     return parseArchitectures(value);
   } catch (error) {
     throw new CliError(`--arch: ${errorMessage(error)}`, {
+      code: 'E_USAGE_BAD_VALUE',
       exitCode: 2,
       hint: 'pass --arch x86_64, --arch arm64 or --arch all',
     });

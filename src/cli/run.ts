@@ -1,4 +1,4 @@
-import { CancelledError, CliError, errorMessage } from '../core/errors.js';
+import { CancelledError, CliError, errorMessage, usageError } from '../core/errors.js';
 import { escapeControlCharacters, printableLine } from '../core/text.js';
 import { closestMatch } from './suggestions.js';
 
@@ -82,8 +82,9 @@ export function endQuietlyWhenOutputCloses(): void {
 
 export function reportError(error: unknown): number {
   if (error instanceof CliError) {
+    // rustc's shape, `error[E_CODE]: message`: the code is what a reader searches docs/reference/errors.md for.
     process.stderr.write(
-      `${error.name === 'CancelledError' ? 'Operation cancelled' : `error: ${printableLine(error.message, 2000)}`}\n`,
+      `${error.name === 'CancelledError' ? 'Operation cancelled' : `error[${error.code}]: ${printableLine(error.message, 2000)}`}\n`,
     );
     if (error.hint !== undefined) process.stderr.write(`hint: ${printableLine(error.hint, 2000)}\n`);
     return error.exitCode;
@@ -109,6 +110,7 @@ export function usageFailure(command: string) {
       const [, flag, given, choices] = choice as unknown as [string, string, string, string];
       const valid = choices.split(', ').map((value) => value.replace(/^"(.*)"$/, '$1'));
       throw new CliError(`--${flag}: ${given} is not one of ${valid.join(', ')}`, {
+        code: 'E_USAGE_BAD_VALUE',
         exitCode: 2,
         hint: `pass ${valid.map((value) => `--${flag} ${value}`).join(' or ')}`,
       });
@@ -116,6 +118,7 @@ export function usageFailure(command: string) {
     if (/^not enough non-option arguments/i.test(text)) {
       const missing = command === 'ext inspect' ? 'the layer zip to check' : 'an argument';
       throw new CliError(`${command}: missing ${missing}`, {
+        code: 'E_USAGE_MISSING_ARGUMENT',
         exitCode: 2,
         hint:
           command === 'ext inspect' ? 'for example: ext inspect dist/my-extension-arm64.zip' : `run ${command} --help`,
@@ -124,24 +127,27 @@ export function usageFailure(command: string) {
     const exclusive = /^Arguments (\S+) and (\S+) are mutually exclusive/.exec(text);
     if (exclusive !== null) {
       throw new CliError(`--${exclusive[1]} and --${exclusive[2]} cannot be used together`, {
+        code: 'E_USAGE_CONFLICTING_FLAGS',
         exitCode: 2,
         hint: `keep one of them; ${help}`,
       });
     }
     const valueless = /^Not enough arguments following: (\S+)/.exec(text);
     if (valueless !== null) {
-      throw new CliError(`--${valueless[1]}: missing its value`, { exitCode: 2, hint: help });
+      throw usageError(`--${valueless[1]}: missing its value`, help, 'E_USAGE_MISSING_VALUE');
     }
     const unknown = /^Unknown arguments?: (.*)/.exec(text);
     if (unknown !== null) {
       throw new CliError(`unknown argument: ${unknown[1]}`, {
+        code: 'E_USAGE_UNKNOWN_FLAG',
         exitCode: 2,
         hint: [...flagSuggestions(unknown[1]!.split(', '), usage), help].join(' '),
       });
     }
-    throw new CliError(
+    // Any other complaint of yargs: a usage error all the same, with the generic code.
+    throw usageError(
       text.replace(/^./, (first) => first.toLowerCase()),
-      { exitCode: 2, hint: help },
+      help,
     );
   };
 }
@@ -172,6 +178,7 @@ export function commandUsageFailure(argv: readonly string[], commands: readonly 
     if (first !== undefined && !first.startsWith('-') && !commands.includes(first)) {
       const match = closestMatch(first, commands);
       throw new CliError(`unknown command "${first}"`, {
+        code: 'E_USAGE_UNKNOWN_COMMAND',
         exitCode: 2,
         hint: `${match === undefined ? '' : `did you mean ext ${match}? `}the commands are ${commands.join(', ')}; run ext --help`,
       });

@@ -176,7 +176,10 @@ export async function ensureOutDirectory(outDirectory: string): Promise<void> {
 /** ensureOutDirectory for any folder: `what` starts the error message, which then names the folder and the reason. */
 export async function ensureDirectory(outDirectory: string, describe: { what: string; hint: string }): Promise<void> {
   const fail = (reason: string): never => {
-    throw new CliError(`${describe.what} ${outDirectory}: ${reason}`, { hint: describe.hint });
+    throw new CliError(`${describe.what} ${outDirectory}: ${reason}`, {
+      code: 'E_FOLDER_NOT_CREATABLE',
+      hint: describe.hint,
+    });
   };
   const missing: string[] = [];
   let existing = outDirectory;

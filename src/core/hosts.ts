@@ -20,6 +20,7 @@ export function assertDevHost(platform: NodeJS.Platform = process.platform, arch
   if (devHosts.some((host) => host.platform === platform && host.arch === arch)) return;
   const host = platform === 'linux' ? `Linux on ${arch}` : (platformNames[platform] ?? platform);
   throw new CliError(`ext dev runs the layer's Linux executables and needs a Linux x86_64 or arm64 host, not ${host}`, {
+    code: 'E_HOST_UNSUPPORTED',
     hint: 'run it in a Linux container or VM (docker run -it -v "$PWD":/work -w /work node:22 npm run dev); ext build, pack, inspect and publish work here',
   });
 }

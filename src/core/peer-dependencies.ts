@@ -42,6 +42,7 @@ export function missingPeerDependency(name: string, neededFor: string): CliError
   const range = peerDependencyRange(name);
   const spec = range === undefined ? name : `${name}@${range}`;
   return new CliError(`${neededFor} needs ${name}, which is not installed`, {
+    code: 'E_PEER_DEPENDENCY_MISSING',
     hint: `run npm install -D ${spec} in the project (generated projects list it in their devDependencies)`,
   });
 }

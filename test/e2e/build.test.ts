@@ -111,7 +111,7 @@ describe('ext build, Go', () => {
         1,
         'the same error is shown once, not per architecture',
       );
-      assert.match(result.stderr, /^error: go build failed for (x86_64|arm64)/m);
+      assert.match(result.stderr, /^error\[E_\w+\]: go build failed for (x86_64|arm64)/m);
       assert.equal(await sha256(binary), before);
       const leftovers = (await import('node:fs/promises')).readdir(path.join(goProject, 'dist'));
       assert.deepEqual((await leftovers).sort(), ['.ext-output.json', 'arm64', 'x86_64']);
@@ -123,21 +123,24 @@ describe('ext build, Go', () => {
   it('says how to install Go when go is not on PATH', async () => {
     const result = await runExt(['build'], { cwd: goProject, env: { PATH: '/nonexistent' } });
     assert.equal(result.code, 1, describeRun(result));
-    assert.match(result.stderr, /^error: go is not on PATH/m);
+    assert.match(result.stderr, /^error\[E_\w+\]: go is not on PATH/m);
     assert.match(result.stderr, /go\.dev\/dl/);
   });
 
   it('refuses an unknown --arch, naming the flag', async () => {
     const result = await runExt(['build', '--arch', 'amd64'], { cwd: goProject });
     assert.equal(result.code, 2);
-    assert.match(result.stderr, /^error: --arch: unknown architecture "amd64" \(Lambda calls amd64 "x86_64"\)/m);
+    assert.match(
+      result.stderr,
+      /^error\[E_\w+\]: --arch: unknown architecture "amd64" \(Lambda calls amd64 "x86_64"\)/m,
+    );
   });
 
   it('refuses an unwritable --out', async () => {
     await writeFile(path.join(workspace.path, 'a-file'), '');
     const result = await runExt(['build', '--out', path.join(workspace.path, 'a-file', 'dist')], { cwd: goProject });
     assert.equal(result.code, 1, describeRun(result));
-    assert.match(result.stderr, /^error: --out: cannot create .*a-file\/dist/m);
+    assert.match(result.stderr, /^error\[E_FOLDER_NOT_CREATABLE\]: --out: cannot create .*a-file\/dist/m);
   });
 });
 
@@ -183,7 +186,7 @@ describe('ext build, flags override lambda-extension.json', () => {
   it('refuses a bad --name override with exit code 2', async () => {
     const result = await runExt(['build', '--name', '../escape'], { cwd: goProject });
     assert.equal(result.code, 2);
-    assert.match(result.stderr, /^error: --name: "\.\.\/escape" is not a valid extension name/m);
+    assert.match(result.stderr, /^error\[E_\w+\]: --name: "\.\.\/escape" is not a valid extension name/m);
   });
 });
 
@@ -191,13 +194,13 @@ describe('ext build, configuration errors', () => {
   it('says when the --cwd directory does not exist', async () => {
     const result = await runExt(['build', '--cwd', path.join(workspace.path, 'no-such-dir')]);
     assert.equal(result.code, 1);
-    assert.match(result.stderr, /^error: the project directory .*no-such-dir does not exist/m);
+    assert.match(result.stderr, /^error\[E_\w+\]: the project directory .*no-such-dir does not exist/m);
   });
 
   it('names the missing lambda-extension.json and --cwd', async () => {
     const result = await runExt(['build', '--cwd', workspace.path]);
     assert.equal(result.code, 1);
-    assert.match(result.stderr, /^error: no lambda-extension\.json in /m);
+    assert.match(result.stderr, /^error\[E_\w+\]: no lambda-extension\.json in /m);
     assert.match(result.stderr, /--cwd/);
   });
 
@@ -272,7 +275,10 @@ describe('ext build, TypeScript', () => {
     try {
       const result = await runExt(['build'], { cwd: tsProject });
       assert.equal(result.code, 1, describeRun(result));
-      assert.match(result.stderr, /^error: bundling src\/index\.ts failed: .*index\.ts:\d+: Could not resolve/m);
+      assert.match(
+        result.stderr,
+        /^error\[E_\w+\]: bundling src\/index\.ts failed: .*index\.ts:\d+: Could not resolve/m,
+      );
       assert.equal(await sha256(bundle), before);
     } finally {
       await writeFile(entry, source);
@@ -319,14 +325,14 @@ describe('ext build, ext pack and ext dev check TypeScript types', () => {
         assert.match(result.stderr, new RegExp(`^src/index\\.ts:${lines}:14 - error TS2322: `, 'm'));
         assert.match(
           result.stderr,
-          /^error: type check failed: 1 error in 1 file \(first: src\/index\.ts:\d+:14 TS2322\)$/m,
+          /^error\[E_\w+\]: type check failed: 1 error in 1 file \(first: src\/index\.ts:\d+:14 TS2322\)$/m,
         );
         assert.match(result.stderr, /--no-typecheck/);
         assert.equal(await sha256(bundle), before, `${command} kept the last good layer`);
       }
       const dev = await runExt(['dev'], { cwd: project, env: checking, timeoutMs: 180_000 });
       assert.equal(dev.code, 1, describeRun(dev));
-      assert.match(dev.stderr, /^error: type check failed: 1 error/m);
+      assert.match(dev.stderr, /^error\[E_\w+\]: type check failed: 1 error/m);
       const skipped = await runExt(['build', '--no-typecheck', '--json'], { cwd: project, env: checking });
       assert.equal(skipped.code, 0, describeRun(skipped));
       assert.equal(JSON.parse(skipped.stdout).typeChecked, false);
@@ -345,7 +351,7 @@ describe('ext build, ext pack and ext dev check TypeScript types', () => {
     await cp(project, bare, { recursive: true, filter: (file) => path.basename(file) !== 'node_modules' });
     const result = await runExt(['build'], { cwd: bare, env: checking });
     assert.equal(result.code, 1, describeRun(result));
-    assert.match(result.stderr, /^error: typescript is not installed in .*bare-ext/m);
+    assert.match(result.stderr, /^error\[E_\w+\]: typescript is not installed in .*bare-ext/m);
     assert.match(result.stderr, /npm install -D typescript.*--no-typecheck/);
     await rm(bare, { recursive: true, force: true });
   });
@@ -356,6 +362,9 @@ describe('ext build, output folder', () => {
     const result = await runExt(['build', '--out', '/proc/no-such-folder'], { cwd: goProject, timeoutMs: 15_000 });
     assert.equal(result.signal, null, 'it did not hang');
     assert.equal(result.code, 1, describeRun(result));
-    assert.match(result.stderr, /^error: --out: cannot create the output folder \/proc\/no-such-folder/m);
+    assert.match(
+      result.stderr,
+      /^error\[E_FOLDER_NOT_CREATABLE\]: --out: cannot create the output folder \/proc\/no-such-folder/m,
+    );
   });
 });

@@ -178,7 +178,7 @@ describe('create-lambda-extension, refusals', () => {
       assert.equal(result.code, 2, describeRun(result));
       assert.match(
         result.stderr,
-        /^error: --name: .*letters, digits, "\.", "_" and "-", starting with a letter or digit/m,
+        /^error\[E_\w+\]: --name: .*letters, digits, "\.", "_" and "-", starting with a letter or digit/m,
       );
       assert.deepEqual(await readdir(workspace.path), before);
     });
@@ -200,7 +200,7 @@ describe('create-lambda-extension, refusals', () => {
     ] as const) {
       const result = await runCreate(['x-bad', flag, value, '--yes'], { cwd: workspace.path });
       assert.equal(result.code, 2, describeRun(result));
-      assert.match(result.stderr, new RegExp(`^error: ${flag}`, 'm'), describeRun(result));
+      assert.match(result.stderr, new RegExp(`^error\\[E_\\w+\\]: ${flag}`, 'm'), describeRun(result));
       assert.match(result.stderr, /^hint: /m);
       assert.ok(!existsSync(path.join(workspace.path, 'x-bad')));
     }
@@ -444,7 +444,7 @@ describe('create-lambda-extension, interactive', () => {
     const before = await readdir(workspace.path);
     const result = await runCreate(['abc\u0015def', '--yes'], { cwd: workspace.path });
     assert.equal(result.code, 2, describeRun(result));
-    assert.match(result.stderr, /^error: \[dir\]: it contains the control character \\x15$/m);
+    assert.match(result.stderr, /^error\[E_\w+\]: \[dir\]: it contains the control character \\x15$/m);
     assert.match(result.stderr, /^hint: /m);
     assert.deepEqual(await readdir(workspace.path), before);
   });
@@ -497,7 +497,7 @@ describe('create-lambda-extension, interactive', () => {
       cwd: workspace.path,
     });
     assert.equal(result.code, 2, describeRun(result));
-    assert.match(result.stderr, /^error: --module: only Go projects have a module path/m);
+    assert.match(result.stderr, /^error\[E_\w+\]: --module: only Go projects have a module path/m);
     assert.match(result.stderr, /^hint: leave out --module, or pass --lang go$/m);
     assert.ok(!existsSync(path.join(workspace.path, 'module-ts')));
   });
@@ -505,7 +505,7 @@ describe('create-lambda-extension, interactive', () => {
   it('--interactive without a terminal fails at once instead of hanging or guessing', async () => {
     const result = await runCreate(['no-tty', '--interactive'], { cwd: workspace.path, timeoutMs: 15_000 });
     assert.equal(result.code, 2, describeRun(result));
-    assert.match(result.stderr, /^error: --interactive: there is no terminal to ask on/m);
+    assert.match(result.stderr, /^error\[E_\w+\]: --interactive: there is no terminal to ask on/m);
     assert.ok(!existsSync(path.join(workspace.path, 'no-tty')));
   });
 

@@ -141,7 +141,7 @@ describe(`generated Go layers built for ${foreign}, under ext dev --arch ${forei
     const asked = await run(process.execPath, [extBin, 'dev', '--layer', layer, '--arch', foreign], noQemu);
     assert.equal(asked.code, 1, describeRun(asked));
     assert.equal(
-      asked.stderr.split('\n')[0],
+      asked.stderr.split('\n')[0]?.replace(/^error\[E_\w+\]: /, 'error: '),
       `error: cannot run ${foreign} binaries on this ${host} machine: no ${qemuName} on PATH and no binfmt_misc handler for ${foreign}`,
     );
     assert.match(
@@ -297,7 +297,7 @@ describe(`a layer that execs a bundled ${foreign} Node (standalone TypeScript la
     assert.match(
       error ?? '',
       new RegExp(
-        `^error: node-ext/bin/node is a dynamic ${foreign} executable, and its loader /lib\\S* is not in ${empty}`,
+        `^error\\[E_\\w+\\]: node-ext/bin/node is a dynamic ${foreign} executable, and its loader /lib\\S* is not in ${empty}`,
       ),
     );
     assert.ok((hint ?? '').includes(`sudo apt-get install ${targets[foreign].libraryPackages}`), hint);

@@ -569,7 +569,7 @@ describe("a TypeScript project runs on its runtime's node, for its architecture"
       env: environment,
     });
     assert.equal(missing.code, 2, missing.stderr);
-    assert.match(missing.stderr, /^error: --node: \/no\/such\/node is not an executable file/m);
+    assert.match(missing.stderr, /^error\[E_\w+\]: --node: \/no\/such\/node is not an executable file/m);
   });
 
   test(
@@ -596,7 +596,7 @@ describe("a TypeScript project runs on its runtime's node, for its architecture"
       } else {
         // No qemu here (or no ${other} glibc for its dynamic node): one error that says so, never a native run.
         assert.equal(result.code, 1, result.stderr);
-        assert.match(result.stderr, new RegExp(`^error: .*${other}`, 'm'));
+        assert.match(result.stderr, new RegExp(`^error\\[E_\\w+\\]: .*${other}`, 'm'));
         assert.match(result.stderr, new RegExp(`or pass --arch ${host} to build and run it for this machine`));
         assert.doesNotMatch(result.stdout + result.stderr, /ran on v/);
       }
@@ -792,7 +792,7 @@ test('flag and build messages: the user input echoed, no progress off a terminal
   // --json: the failure as an error document on stdout, nothing else there (no report, no progress).
   assert.equal((JSON.parse(broken.stdout) as { error: { exitCode: number } }).error.exitCode, 1);
   assert.doesNotMatch(broken.stderr, /building/, 'no progress off a terminal');
-  assert.match(broken.stderr, /error: bundling src\/index\.ts failed/);
+  assert.match(broken.stderr, /error\[E_\w+\]: bundling src\/index\.ts failed/);
   assert.match(broken.stderr, /hint: fix the error above, then rerun ext dev/);
   assert.doesNotMatch(broken.stderr, /ext build again/);
 });
@@ -814,7 +814,7 @@ test('no extension to run is a failure naming the path given, never a pass', { t
   assert.equal(missing.code, 1, missing.stdout);
   assert.doesNotMatch(missing.stdout, /passed/);
   assert.equal((JSON.parse(missing.stdout) as { error: { code: string } }).error.code, 'E_LAYER_NO_EXTENSIONS');
-  assert.match(missing.stderr, new RegExp(`^error: --layer: ${noFolder}`, 'm'));
+  assert.match(missing.stderr, new RegExp(`^error\\[E_LAYER_NO_EXTENSIONS\\]: --layer: ${noFolder}`, 'm'));
 
   const emptyFolder = await layerWith(async () => {});
   const empty = await run(process.execPath, [extBin, 'dev', '--layer', emptyFolder, '--json'], { timeoutMs: 20_000 });
@@ -822,7 +822,7 @@ test('no extension to run is a failure naming the path given, never a pass', { t
   const emptyError = (JSON.parse(empty.stdout) as { error: { exitCode: number; code: string } }).error;
   assert.equal(emptyError.exitCode, 1);
   assert.equal(emptyError.code, 'E_LAYER_NO_EXTENSIONS');
-  assert.match(empty.stderr, new RegExp(`^error: --layer: ${emptyFolder}`, 'm'));
+  assert.match(empty.stderr, new RegExp(`^error\\[E_LAYER_NO_EXTENSIONS\\]: --layer: ${emptyFolder}`, 'm'));
 
   const { runEmulator } = (await import(
     path.join(repositoryRoot, 'build/src/core/emulator/index.js')

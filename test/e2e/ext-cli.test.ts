@@ -13,6 +13,7 @@ import {
 } from '../helpers/layer-fixtures.js';
 import { buildZip } from '../helpers/zip-fixtures.js';
 import { createBin, extBin, repositoryRoot, run, runExt } from '../helpers/run-cli.js';
+import { errorCodes } from '../../src/core/error-codes.js';
 
 describe('ext', () => {
   it('--version prints the package version', async () => {
@@ -32,7 +33,7 @@ describe('ext', () => {
   it('calls a mistyped command a command, with exit code 2', async () => {
     const result = await runExt(['biuld']);
     assert.equal(result.code, 2);
-    assert.match(result.stderr, /^error: unknown command "biuld"/m);
+    assert.match(result.stderr, /^error\[E_USAGE_UNKNOWN_COMMAND\]: unknown command "biuld"/m);
     assert.match(result.stderr, /^hint: did you mean ext build\? the commands are build, pack, inspect, dev/m);
   });
 
@@ -55,21 +56,29 @@ describe('ext', () => {
   it('--json failures print one error document on stdout, the same shape for every command', async () => {
     const workspace = await layerTemporaryDirectory();
     {
-      for (const args of [
-        ['build', '--arhc', 'x', '--json'],
-        ['pack', '--json'],
-        ['inspect', 'missing.zip', '--json'],
-        ['dev', '--json', '--invokes', '0'],
-        ['publish', '--json'],
-        ['add', 'iac', 'nope', '--json'],
-      ]) {
-        const result = await runExt(args, { cwd: workspace });
+      // The code of each failure whose code this test owns; the others only have to be in the catalog.
+      for (const [args, expected] of [
+        [['build', '--arhc', 'x', '--json'], 'E_USAGE_UNKNOWN_FLAG'],
+        [['pack', '--json'], undefined],
+        [['inspect', 'missing.zip', '--json'], undefined],
+        [['dev', '--json', '--invokes', '0'], undefined],
+        [['publish', '--json'], 'E_PUBLISH_NOT_A_PROJECT'],
+        [['add', 'iac', 'nope', '--json'], undefined],
+      ] as const) {
+        const result = await runExt([...args], { cwd: workspace });
         assert.ok(result.code !== 0 && result.code !== null, `${args.join(' ')} fails`);
-        const document = JSON.parse(result.stdout) as { error: { message: string; hint?: string; exitCode: number } };
+        const document = JSON.parse(result.stdout) as {
+          error: { code: string; message: string; hint?: string; exitCode: number };
+        };
         assert.deepEqual(Object.keys(document), ['error'], args.join(' '));
+        assert.ok(Object.hasOwn(errorCodes, document.error.code), `${args.join(' ')}: ${document.error.code}`);
+        if (expected !== undefined) assert.equal(document.error.code, expected, args.join(' '));
         assert.equal(typeof document.error.message, 'string');
         assert.equal(document.error.exitCode, result.code, `${args.join(' ')}: exitCode is the exit code`);
-        assert.match(result.stderr, /^error: /m, 'the human message still goes to stderr');
+        assert.ok(
+          result.stderr.startsWith(`error[${document.error.code}]: `),
+          `the human message, with the same code, still goes to stderr: ${result.stderr}`,
+        );
       }
       const create = await run(process.execPath, [createBin, '--json']);
       assert.equal(create.code, 2);
@@ -80,13 +89,13 @@ describe('ext', () => {
   it('names an unknown flag, with exit code 2', async () => {
     const result = await runExt(['build', '--frobnicate']);
     assert.equal(result.code, 2);
-    assert.match(result.stderr, /^error: unknown argument: frobnicate/m);
+    assert.match(result.stderr, /^error\[E_USAGE_UNKNOWN_FLAG\]: unknown argument: frobnicate/m);
   });
 
   it('asks for a command when given none', async () => {
     const result = await runExt([]);
     assert.equal(result.code, 2);
-    assert.match(result.stderr, /name a command: build, pack, inspect, dev, publish or add/);
+    assert.match(result.stderr, /^error\[E_USAGE\]: name a command: build, pack, inspect, dev, publish or add/m);
   });
 });
 
@@ -216,27 +225,30 @@ describe('help', () => {
     }
   });
 
-  it("rewrites yargs' own errors into error: and hint:, naming the flag and its choices", async () => {
+  it("rewrites yargs' own errors into error[code]: and hint:, naming the flag and its choices", async () => {
     const choice = await runExt(['inspect', 'x.zip', '--arch', 'mips']);
     assert.equal(choice.code, 2);
     assert.equal(
       choice.stderr,
-      'error: --arch: "mips" is not one of x86_64, arm64\nhint: pass --arch x86_64 or --arch arm64\n',
+      'error[E_USAGE_BAD_VALUE]: --arch: "mips" is not one of x86_64, arm64\nhint: pass --arch x86_64 or --arch arm64\n',
     );
     const missing = await runExt(['inspect']);
     assert.equal(missing.code, 2);
     assert.match(
       missing.stderr,
-      /^error: ext inspect: missing the layer zip to check\nhint: for example: ext inspect /,
+      /^error\[E_\w+\]: ext inspect: missing the layer zip to check\nhint: for example: ext inspect /,
     );
     const both = await runExt(['publish', '--public', '--principal', '111122223333']);
     assert.equal(both.code, 2);
-    assert.match(both.stderr, /^error: --public and --principal cannot be used together\nhint: /);
+    assert.match(
+      both.stderr,
+      /^error\[E_USAGE_CONFLICTING_FLAGS\]: --public and --principal cannot be used together\nhint: /,
+    );
     const valueless = await runExt(['dev', '--invokes']);
     assert.equal(valueless.code, 2);
     assert.match(
       valueless.stderr,
-      /^error: --invokes: missing its value\nhint: run ext dev --help to see the flags\n$/,
+      /^error\[E_USAGE_MISSING_VALUE\]: --invokes: missing its value\nhint: run ext dev --help to see the flags\n$/,
     );
     for (const result of [choice, missing, both, valueless])
       assert.doesNotMatch(result.stderr, /Argument:|non-option|mutually|following/);
@@ -272,21 +284,24 @@ describe('project commands in a subdirectory', () => {
     await writeFile(path.join(other, 'package.json'), '{}\n');
     const refused = await runExt(['pack', '--no-build'], { cwd: other });
     assert.equal(refused.code, 1);
-    assert.match(refused.stderr, /^error: no lambda-extension\.json in .*other-app$/m);
+    assert.match(refused.stderr, /^error\[E_\w+\]: no lambda-extension\.json in .*other-app$/m);
   });
 });
 
 describe('ext dev flag ranges', () => {
   it("refuses --timeout and --memory outside Lambda's range, naming the flag and the range", async () => {
     const cases: [string[], RegExp][] = [
-      [['--timeout', '901'], /^error: --timeout: expected a number from 0\.001 to 900 \(Lambda's range\), got "901"$/m],
+      [
+        ['--timeout', '901'],
+        /^error\[E_\w+\]: --timeout: expected a number from 0\.001 to 900 \(Lambda's range\), got "901"$/m,
+      ],
       [
         ['--memory', '10241'],
-        /^error: --memory: expected a whole number from 128 to 10240 \(Lambda's range\), got "10241"$/m,
+        /^error\[E_\w+\]: --memory: expected a whole number from 128 to 10240 \(Lambda's range\), got "10241"$/m,
       ],
       [
         ['--memory', '127'],
-        /^error: --memory: expected a whole number from 128 to 10240 \(Lambda's range\), got "127"$/m,
+        /^error\[E_\w+\]: --memory: expected a whole number from 128 to 10240 \(Lambda's range\), got "127"$/m,
       ],
     ];
     for (const [flags, message] of cases) {

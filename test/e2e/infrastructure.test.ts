@@ -266,7 +266,7 @@ describe('generated GitHub workflows', () => {
 
     const unknown = await runExt(['add', 'ci', 'gitlab', '--cwd', project.directory]);
     assert.equal(unknown.code, 2, describeRun(unknown));
-    assert.match(unknown.stderr, /^error: <provider>: unknown CI "gitlab"\nhint: use github\n$/);
+    assert.match(unknown.stderr, /^error\[E_\w+\]: <provider>: unknown CI "gitlab"\nhint: use github\n$/);
   });
 
   it('--ci none generates no workflows, --iac none no infra/', async () => {

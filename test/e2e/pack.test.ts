@@ -211,8 +211,14 @@ describe('ext pack --no-build', () => {
     assert.match((JSON.parse(json.stdout) as { notes: string[] }).notes.join('\n'), /SOURCE_DATE_EPOCH=0/);
 
     for (const [value, message] of [
-      ['9999999999', /^error: SOURCE_DATE_EPOCH=9999999999 \(2286-11-20\) is out of range: .*2043-12-31T23:59:59Z\)$/],
-      ['1700000000.5', /^error: SOURCE_DATE_EPOCH must be a whole number of seconds since 1970 from 315532800 /],
+      [
+        '9999999999',
+        /^error\[E_\w+\]: SOURCE_DATE_EPOCH=9999999999 \(2286-11-20\) is out of range: .*2043-12-31T23:59:59Z\)$/,
+      ],
+      [
+        '1700000000.5',
+        /^error\[E_\w+\]: SOURCE_DATE_EPOCH must be a whole number of seconds since 1970 from 315532800 /,
+      ],
     ] as const) {
       const refused = await runExt(['pack', '--no-build', '--arch', 'x86_64'], {
         cwd: tsProject,
@@ -240,7 +246,7 @@ describe('ext pack --no-build', () => {
       assert.equal(failed.code, 1);
       assert.match(
         failed.stderr,
-        /^error: dist\/tsdemo-arm64\.zip failed verification, so it was not written .*line 1 ends with CRLF/m,
+        /^error\[E_\w+\]: dist\/tsdemo-arm64\.zip failed verification, so it was not written .*line 1 ends with CRLF/m,
       );
       assert.equal(await sha256(zip), previous);
       assert.deepEqual(
@@ -326,7 +332,7 @@ describe('ext pack --no-build', () => {
     await writeProject(empty);
     const nothing = await runExt(['pack', '--no-build'], { cwd: empty });
     assert.equal(nothing.code, 1);
-    assert.match(nothing.stderr, /^error: nothing built in dist\/x86_64: there is no extensions\/ folder$/m);
+    assert.match(nothing.stderr, /^error\[E_\w+\]: nothing built in dist\/x86_64: there is no extensions\/ folder$/m);
     assert.match(nothing.stderr, /^hint: run ext build first/m);
 
     await writeFile(path.join(empty, 'somefile'), 'not a folder');
@@ -336,7 +342,7 @@ describe('ext pack --no-build', () => {
     assert.equal(blockedHere.code, 1, blockedHere.stderr);
     assert.match(
       blockedHere.stderr,
-      /^error: --out: cannot create the output folder .*somefile\/dist: a file is in the way \(.*somefile\)$/m,
+      /^error\[E_FOLDER_NOT_CREATABLE\]: --out: cannot create the output folder .*somefile\/dist: a file is in the way \(.*somefile\)$/m,
     );
     assert.doesNotMatch(blockedHere.stderr, /\n\s+at /, 'no stack trace');
 
@@ -348,7 +354,10 @@ describe('ext pack --no-build', () => {
         assert.equal(virtual.code, 1, virtual.stderr);
         assert.match(
           virtual.stderr,
-          new RegExp(`^error: --out: cannot create the output folder ${out}: /proc does not accept new folders`, 'm'),
+          new RegExp(
+            `^error\\[E_FOLDER_NOT_CREATABLE\\]: --out: cannot create the output folder ${out}: /proc does not accept new folders`,
+            'm',
+          ),
         );
         assert.match(virtual.stderr, /^hint: .*--out/m);
       }
@@ -360,7 +369,7 @@ describe('ext pack --no-build', () => {
       assert.equal(denied.code, 1, denied.stderr);
       assert.match(
         denied.stderr,
-        /^error: --out: cannot create the output folder .*read-only\/a\/b: permission denied/m,
+        /^error\[E_FOLDER_NOT_CREATABLE\]: --out: cannot create the output folder .*read-only\/a\/b: permission denied/m,
       );
     }
 
@@ -368,7 +377,7 @@ describe('ext pack --no-build', () => {
     assert.equal(arch.code, 2);
     assert.match(
       arch.stderr,
-      /^error: --arch: unknown architecture "amd64" \(Lambda calls amd64 "x86_64"\); use x86_64, arm64 or all$/m,
+      /^error\[E_\w+\]: --arch: unknown architecture "amd64" \(Lambda calls amd64 "x86_64"\); use x86_64, arm64 or all$/m,
     );
   });
 });

@@ -182,7 +182,10 @@ describe('the published package', () => {
       cwd: project,
     });
     assert.equal(built.code, 1, describeRun(built));
-    assert.match(built.stderr, /^error: bundling a TypeScript extension needs esbuild, which is not installed$/m);
+    assert.match(
+      built.stderr,
+      /^error\[E_PEER_DEPENDENCY_MISSING\]: bundling a TypeScript extension needs esbuild, which is not installed$/m,
+    );
     assert.match(built.stderr, /^hint: run npm install -D esbuild@\^0\.\d+\.\d+ in the project/m);
   });
 

@@ -195,7 +195,10 @@ describe('ext publish against moto', { skip: 'skip' in moto ? moto.skip : false 
     await writeFile(path.join(project, 'main.go'), 'package main\n\nfunc main() {}\n');
     const stale = await ext(publishArgs('--region', 'us-east-1'));
     assert.equal(stale.code, 1, stale.stderr);
-    assert.match(stale.stderr, /^error: dist\/manifest\.json: the sources changed after ext pack .*run ext pack/m);
+    assert.match(
+      stale.stderr,
+      /^error\[E_PUBLISH_STALE\]: dist\/manifest\.json: the sources changed after ext pack .*run ext pack/m,
+    );
     assert.equal(stale.stderr.trim().split('\n').length, 2, stale.stderr);
     const allowed = await ext(publishArgs('--region', 'us-east-1', '--allow-stale'));
     assert.equal(allowed.code, 0, allowed.stderr);
@@ -266,7 +269,10 @@ describe('ext publish against moto', { skip: 'skip' in moto ? moto.skip : false 
     await writeFile(zip, bytes);
     const result = await ext(publishArgs('--region', 'us-east-1'));
     assert.equal(result.code, 1);
-    assert.match(result.stderr, /^error: dist\/demo-arm64\.zip: its sha256 is not the one in dist\/manifest\.json/m);
+    assert.match(
+      result.stderr,
+      /^error\[E_PUBLISH_ZIP_CHANGED\]: dist\/demo-arm64\.zip: its sha256 is not the one in dist\/manifest\.json/m,
+    );
     assert.match(result.stderr, /^hint: run ext pack/m);
     const versions = await lambda('us-east-1').send(new ListLayerVersionsCommand({ LayerName: 'demo-x86_64' }));
     assert.equal(versions.LayerVersions?.length ?? 0, 0);
@@ -360,7 +366,10 @@ describe('ext publish: refusals before any AWS call', () => {
     const empty = await temporaryDirectory('publish-empty-');
     const result = await runExt(['publish', '--cwd', empty, '--region', 'us-east-1'], { env: motoEnvironment });
     assert.equal(result.code, 1, result.stderr);
-    assert.match(result.stderr, /^error: .*: no lambda-extension\.json here, so this is not an extension project$/m);
+    assert.match(
+      result.stderr,
+      /^error\[E_PUBLISH_NOT_A_PROJECT\]: .*: no lambda-extension\.json here, so this is not an extension project$/m,
+    );
     assert.match(result.stderr, /^hint: .*--cwd/m);
   });
 
@@ -369,21 +378,36 @@ describe('ext publish: refusals before any AWS call', () => {
     await writeProject(project);
     const result = await runExt(['publish', '--cwd', project, '--region', 'us-east-1'], { env: motoEnvironment });
     assert.equal(result.code, 1, result.stderr);
-    assert.match(result.stderr, /^error: dist\/manifest\.json: not found, so there is nothing verified to publish$/m);
+    assert.match(
+      result.stderr,
+      /^error\[E_PUBLISH_MANIFEST_MISSING\]: dist\/manifest\.json: not found, so there is nothing verified to publish$/m,
+    );
     assert.match(result.stderr, /^hint: run ext pack/m);
   });
 
   test('--public with --principal, a bad account id, a bad region, one layer name for two architectures: exit 2', async () => {
     const project = await fakePackedProject();
     const cases: [string[], RegExp][] = [
-      [['--public', '--principal', '111122223333'], /^error: --public and --principal cannot be used together/m],
+      [
+        ['--public', '--principal', '111122223333'],
+        /^error\[E_USAGE_CONFLICTING_FLAGS\]: --public and --principal cannot be used together/m,
+      ],
       [
         ['--principal', 'arn:aws:iam::111122223333:root'],
-        /^error: --principal: "arn:aws:iam::111122223333:root" is not an AWS account id$/m,
+        /^error\[E_PUBLISH_PRINCIPAL_INVALID\]: --principal: "arn:aws:iam::111122223333:root" is not an AWS account id$/m,
       ],
-      [['--region', 'Virginia'], /^error: --region: "Virginia" is not an AWS region name$/m],
-      [['--layer-name', 'shared'], /^error: --layer-name: "shared" would put x86_64 and arm64 into one layer/m],
-      [['--organization', 'acme'], /^error: --organization: "acme" is not an AWS Organizations id$/m],
+      [
+        ['--region', 'Virginia'],
+        /^error\[E_PUBLISH_REGION_INVALID\]: --region: "Virginia" is not an AWS region name$/m,
+      ],
+      [
+        ['--layer-name', 'shared'],
+        /^error\[E_PUBLISH_LAYER_NAME_INVALID\]: --layer-name: "shared" would put x86_64 and arm64 into one layer/m,
+      ],
+      [
+        ['--organization', 'acme'],
+        /^error\[E_PUBLISH_PRINCIPAL_INVALID\]: --organization: "acme" is not an AWS Organizations id$/m,
+      ],
     ];
     for (const [args, message] of cases) {
       const result = await runExt(['publish', '--cwd', project, '--region', 'us-east-1', ...args], {
@@ -410,7 +434,7 @@ describe('ext publish: refusals before any AWS call', () => {
       );
     }
     assert.deepEqual(JSON.parse(await readFile(path.join(project, 'dist', 'published.json'), 'utf8')), map);
-    assert.match(result.stderr, /^error: 2 of 2 layer versions failed: us-east-1 x86_64, us-east-1 arm64$/m);
+    assert.match(result.stderr, /^error\[E_\w+\]: 2 of 2 layer versions failed: us-east-1 x86_64, us-east-1 arm64$/m);
   });
 
   test('ext --help lists publish', async () => {

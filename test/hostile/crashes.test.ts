@@ -35,7 +35,7 @@ describe('failures that used to crash with a stack trace are one-line errors', {
       const bin = process.getuid?.() === 0 ? await worldReadableExt(root) : undefined;
       for (const command of ['build', 'pack']) {
         const result = await runExtAs([command], project, asNobody, bin);
-        assertOneLineError(result, 1, /^error: --out: cannot write into .*\/dist: permission denied$/m);
+        assertOneLineError(result, 1, /^error\[E_\w+\]: --out: cannot write into .*\/dist: permission denied$/m);
       }
     } finally {
       await rm(root, { recursive: true, force: true });
@@ -72,7 +72,7 @@ describe('failures that used to crash with a stack trace are one-line errors', {
         const results = await Promise.all([1, 2, 3].map(() => runExt(['pack'], { cwd: project, timeoutMs: 60_000 })));
         for (const result of results) {
           assert.ok(result.code === 0 || result.code === 1, result.stderr);
-          if (result.code === 1) assertOneLineError(result, 1, /^error: /m);
+          if (result.code === 1) assertOneLineError(result, 1, /^error\[E_\w+\]: /m);
         }
       }
       const left = (await readdir(path.join(project, 'dist'))).filter((name) =>
@@ -96,7 +96,7 @@ describe('failures that used to crash with a stack trace are one-line errors', {
       assertOneLineError(
         flag,
         2,
-        /^error: --extension-version: "1{40}"… \(100000 characters\) is not a valid version/m,
+        /^error\[E_\w+\]: --extension-version: "1{40}"… \(100000 characters\) is not a valid version/m,
       );
       const config = JSON.parse(await readFile(path.join(project, 'lambda-extension.json'), 'utf8')) as object;
       await writeFile(
@@ -116,12 +116,16 @@ describe('failures that used to crash with a stack trace are one-line errors', {
       const link = path.join(workspace.path, 'my-ext');
       await symlink(path.join(workspace.path, 'nowhere'), link);
       const result = await runCreate([link, '--yes'], { timeoutMs: 30_000 });
-      assertOneLineError(result, 1, /^error: .*\/my-ext is a symbolic link to .*\/nowhere, which does not exist$/m);
+      assertOneLineError(
+        result,
+        1,
+        /^error\[E_\w+\]: .*\/my-ext is a symbolic link to .*\/nowhere, which does not exist$/m,
+      );
       assert.deepEqual((await readdir(workspace.path)).sort(), ['my-ext']);
       // Node's recursive mkdir spins forever under /proc; the scaffolder must fail at once instead.
       for (const target of ['/proc/no-such-project', '/proc/self/no/such/project']) {
         const virtual = await runCreate([target, '--name', 'x', '--yes'], { timeoutMs: 15_000 });
-        assertOneLineError(virtual, 1, /^error: cannot (write into|create the folder) \/proc/m);
+        assertOneLineError(virtual, 1, /^error\[E_\w+\]: cannot (write into|create the folder) \/proc/m);
       }
     } finally {
       await workspace.cleanup();
@@ -158,7 +162,7 @@ describe('failures that used to crash with a stack trace are one-line errors', {
         assertOneLineError(
           result,
           1,
-          new RegExp(`^error: --force: cannot put the template files into .*: ${message.source}`, 'm'),
+          new RegExp(`^error\\[E_\\w+\\]: --force: cannot put the template files into .*: ${message.source}`, 'm'),
         );
         assert.equal(await readFile(path.join(directory, 'go.mod'), 'utf8'), 'module mine\n', what);
         assert.deepEqual(await readdir(elsewhere.path), [], what);

@@ -68,7 +68,7 @@ test('a go.mod that needs a newer go is one error naming the version and the fix
   assert.equal(built.code, 1, built.stderr);
   assert.match(
     built.stderr,
-    /^error: go\.mod asks for go 1\.99, newer than the go on PATH \([\d.]+\); ext build does not download Go toolchains$/m,
+    /^error\[E_\w+\]: go\.mod asks for go 1\.99, newer than the go on PATH \([\d.]+\); ext build does not download Go toolchains$/m,
   );
   assert.match(built.stderr, /^hint: .*GOTOOLCHAIN=auto ext build/m);
 });

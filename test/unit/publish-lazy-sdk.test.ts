@@ -96,7 +96,7 @@ test('ext --help and ext publish --help load no AWS SDK module; a real publish r
     },
   });
   assert.equal(result.code, 1, describeRun(result));
-  assert.match(result.stderr, /^error: no usable AWS credentials: /m);
+  assert.match(result.stderr, /^error\[E_AWS_CREDENTIALS\]: no usable AWS credentials: /m);
   assert.match(result.stderr, /^hint: sign in with aws sso login/m);
   assert.ok(loaded(result.stderr) > 0, describeRun(result));
 });

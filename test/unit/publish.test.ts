@@ -17,7 +17,8 @@ import {
 import { HeadBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
-import { CliError } from '../../src/core/errors.js';
+import type { CliError } from '../../src/core/errors.js';
+import { withCode } from '../helpers/error-code.js';
 import { publish, type PublishOptions } from '../../src/core/publish/index.js';
 import { layerNamesFor, parseRegions } from '../../src/core/publish/names.js';
 import { temporaryDirectory } from '../helpers/run-cli.js';
@@ -154,11 +155,7 @@ describe('publish (core, AWS SDK mocked)', () => {
 
   test('a zip over 50 MB without --s3-bucket is refused before any call, naming the flag', async () => {
     await fakePackedProject(project, { x86_64: 50 * 1024 * 1024 + 1 });
-    await assert.rejects(run(), (error: CliError) => {
-      assert.match(error.message, /^--s3-bucket: dist\/demo-x86_64\.zip is 52428801 bytes, over the 52428800 bytes/);
-      assert.equal(error.exitCode, 2);
-      return true;
-    });
+    await assert.rejects(run(), withCode('E_PUBLISH_BUCKET_REQUIRED', 2));
     assert.equal(lambda.calls().length, 0);
   });
 
@@ -172,7 +169,7 @@ describe('publish (core, AWS SDK mocked)', () => {
   test('one bucket name for several regions is refused: the bucket must be in the layer region', async () => {
     await assert.rejects(
       run({ regions: ['us-east-1', 'eu-west-1'], s3Bucket: 'layers', inlineZipLimitBytes: 10 }),
-      /--s3-bucket: one bucket "layers" cannot serve us-east-1, eu-west-1/,
+      withCode('E_PUBLISH_BUCKET_INVALID', 2),
     );
   });
 
@@ -302,7 +299,7 @@ describe('publish (core, AWS SDK mocked)', () => {
       .on(ListLayerVersionsCommand)
       .rejects(sdkError('ExpiredTokenException', 'The security token included in the request is expired', 403));
     await assert.rejects(run({ regions: ['us-east-1', 'eu-west-1'] }), (error: CliError) => {
-      assert.match(error.message, /^AWS credentials rejected \(ExpiredTokenException\)/);
+      withCode('E_AWS_CREDENTIALS')(error);
       assert.match(error.hint ?? '', /aws sso login/);
       return true;
     });
@@ -370,18 +367,18 @@ describe('publish: names', () => {
     assert.throws(
       () => layerNamesFor('{name}-{arch}', 'my.ext', ['arm64']),
       (error: CliError) => {
-        assert.match(error.message, /"my\.ext-arm64" is not a valid layer name/);
+        withCode('E_PUBLISH_LAYER_NAME_INVALID', 2)(error);
         assert.match(error.hint ?? '', /--layer-name my-ext-\{arch\}/);
         return true;
       },
     );
-    assert.throws(() => layerNamesFor('x'.repeat(141), 'demo', ['arm64']), /141 characters/);
-    assert.throws(() => layerNamesFor('shared', 'demo', ['x86_64', 'arm64']), /add \{arch\}|one layer/);
+    assert.throws(() => layerNamesFor('x'.repeat(141), 'demo', ['arm64']), withCode('E_PUBLISH_LAYER_NAME_INVALID'));
+    assert.throws(() => layerNamesFor('shared', 'demo', ['x86_64', 'arm64']), withCode('E_PUBLISH_LAYER_NAME_INVALID'));
   });
 
   test('regions are checked and deduplicated', () => {
     assert.deepEqual(parseRegions(['us-east-1,eu-west-1', 'us-east-1']), ['us-east-1', 'eu-west-1']);
     assert.deepEqual(parseRegions(['us-gov-west-1']), ['us-gov-west-1']);
-    assert.throws(() => parseRegions(['US_EAST']), /--region: "US_EAST" is not an AWS region name/);
+    assert.throws(() => parseRegions(['US_EAST']), withCode('E_PUBLISH_REGION_INVALID', 2));
   });
 });

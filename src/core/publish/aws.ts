@@ -1,5 +1,6 @@
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 import type { S3Client } from '@aws-sdk/client-s3';
+import type { ErrorCode } from '../error-codes.js';
 import { CliError, errorMessage } from '../errors.js';
 import { loadPeerDependency } from '../peer-dependencies.js';
 import { printableLine } from '../text.js';
@@ -74,7 +75,10 @@ export async function requireCredentials(client: LambdaClient): Promise<void> {
   try {
     await client.config.credentials();
   } catch (error) {
-    throw new CliError(`no usable AWS credentials: ${firstLine(errorMessage(error))}`, { hint: credentialsHint });
+    throw new CliError(`no usable AWS credentials: ${firstLine(errorMessage(error))}`, {
+      code: 'E_AWS_CREDENTIALS',
+      hint: credentialsHint,
+    });
   }
 }
 
@@ -104,6 +108,7 @@ export async function defaultRegion(loadSdk: () => Promise<LambdaSdk>): Promise<
   }
   if (region === undefined || region === '') {
     throw new CliError('--region: no region given, and none is configured', {
+      code: 'E_PUBLISH_REGION_MISSING',
       exitCode: 2,
       hint: 'pass --region us-east-1 (comma-separated for several), or set AWS_REGION or a region in your AWS profile',
     });
@@ -131,7 +136,10 @@ export async function callerAccount(sdk: StsSdk, settings: ClientSettings): Prom
     if (account === undefined || !/^\d{12}$/.test(account)) {
       throw new CliError(
         `sts:GetCallerIdentity answered without a 12-digit account (${JSON.stringify(printableLine(String(account), 40))})`,
-        { hint: 'check --endpoint-url and the credentials, then run ext publish again' },
+        {
+          code: 'E_AWS_UNEXPECTED_ANSWER',
+          hint: 'check --endpoint-url and the credentials, then run ext publish again',
+        },
       );
     }
     return account;
@@ -166,8 +174,11 @@ export class AwsCallError extends CliError {
   readonly errorName: string;
   readonly isCredentialProblem: boolean;
 
-  constructor(message: string, options: { hint: string; errorName: string; isCredentialProblem?: boolean }) {
-    super(message, { hint: options.hint });
+  constructor(
+    message: string,
+    options: { code: ErrorCode; hint: string; errorName: string; isCredentialProblem?: boolean },
+  ) {
+    super(message, { code: options.code, hint: options.hint });
     this.name = 'AwsCallError';
     this.errorName = options.errorName;
     this.isCredentialProblem = options.isCredentialProblem ?? false;
@@ -193,6 +204,7 @@ export function describeAwsError(error: unknown, action: string, resource: strin
   const status = shape.$metadata?.httpStatusCode;
   if (credentialErrorNames.has(name) || /security token|session.*expired|token.*expired/i.test(message)) {
     return new AwsCallError(`AWS credentials rejected (${name}): ${message}`, {
+      code: 'E_AWS_CREDENTIALS',
       hint: `refresh them: ${credentialsHint}`,
       errorName: name,
       isCredentialProblem: true,
@@ -204,6 +216,7 @@ export function describeAwsError(error: unknown, action: string, resource: strin
     const s3Read = /\bS3\b/.test(message) && action === 'lambda:PublishLayerVersion';
     const missing = named ?? (s3Read ? 's3:GetObject' : action);
     return new AwsCallError(`access denied: the credentials may not call ${missing} on ${resource}`, {
+      code: 'E_AWS_ACCESS_DENIED',
       hint: `allow ${missing} on ${resource} in the caller's IAM policy (the README's "ext publish" section has the whole least-privilege policy)`,
       errorName: name,
     });
@@ -211,17 +224,20 @@ export function describeAwsError(error: unknown, action: string, resource: strin
   if (throttlingErrorNames.has(name) || status === 429) {
     const attempts = shape.$metadata?.attempts ?? retryAttempts;
     return new AwsCallError(`throttled by AWS on ${action} after ${attempts} attempts: ${message}`, {
+      code: 'E_AWS_THROTTLED',
       hint: 'run ext publish again in a minute; layers already published are skipped',
       errorName: name,
     });
   }
   if (typeof shape.code === 'string' && /^E[A-Z]+$/.test(shape.code)) {
     return new AwsCallError(`cannot reach AWS for ${action} (${shape.code}): ${message}`, {
+      code: 'E_AWS_UNREACHABLE',
       hint: 'check the network, a proxy, or --endpoint-url',
       errorName: shape.code,
     });
   }
   return new AwsCallError(`${action} failed on ${resource} (${name}): ${message}`, {
+    code: 'E_AWS_CALL_FAILED',
     hint: 'see the message from AWS above; fix it and run ext publish again (finished layers are skipped)',
     errorName: name,
   });

@@ -146,6 +146,7 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
       throw usageError(
         `--s3-bucket: ${large.zip} is ${large.bytes.length} bytes, over the ${inlineLimit} bytes Lambda accepts in a request, so it must be uploaded to S3 first`,
         'pass --s3-bucket BUCKET (a bucket in the layer region; use {region} in the name for several regions)',
+        'E_PUBLISH_BUCKET_REQUIRED',
       );
     }
     checkBucketTemplate(options.s3Bucket, regions);
@@ -315,6 +316,7 @@ async function publishTarget(
   const version = published.Version;
   if (arn === undefined || version === undefined) {
     throw new CliError(`lambda:PublishLayerVersion on ${layerName} in ${region} answered without a version ARN`, {
+      code: 'E_AWS_UNEXPECTED_ANSWER',
       hint: 'check the layer with aws lambda list-layer-versions, then run ext publish again',
     });
   }
@@ -323,6 +325,7 @@ async function publishTarget(
     throw new CliError(
       `${arn} was published, but Lambda reports CodeSha256 ${published.Content?.CodeSha256 ?? '(none)'} instead of ${layer.codeSha256}`,
       {
+        code: 'E_PUBLISH_HASH_MISMATCH',
         hint: `delete it with aws lambda delete-layer-version --layer-name ${layerName} --version-number ${version} --region ${region}, then run ext publish --force`,
       },
     );
@@ -386,6 +389,7 @@ function checkBucketRegion(context: TargetContext, bucket: string): Promise<void
         ];
         if (name === 'NotFound' || name === 'NoSuchBucket') {
           throw new CliError(`--s3-bucket: bucket ${bucket} does not exist`, {
+            code: 'E_PUBLISH_BUCKET_NOT_FOUND',
             hint: `create it in ${region} (aws s3 mb s3://${bucket} --region ${region}), or pass another --s3-bucket`,
           });
         }
@@ -397,7 +401,10 @@ function checkBucketRegion(context: TargetContext, bucket: string): Promise<void
       if (bucketRegion !== undefined && bucketRegion !== region) {
         throw new CliError(
           `--s3-bucket: bucket ${bucket} is in ${bucketRegion}, but Lambda only reads layer zips from a bucket in the layer's region (${region})`,
-          { hint: 'create a bucket per region and put {region} in --s3-bucket, e.g. --s3-bucket my-layers-{region}' },
+          {
+            code: 'E_PUBLISH_BUCKET_WRONG_REGION',
+            hint: 'create a bucket per region and put {region} in --s3-bucket, e.g. --s3-bucket my-layers-{region}',
+          },
         );
       }
     })();
@@ -466,13 +473,17 @@ async function grantOne(context: TargetContext, grant: LayerGrant, version: numb
   if (statement === undefined) {
     throw new CliError(
       `lambda:AddLayerVersionPermission on ${arn} answered that statement ${grant.statementId} exists, but the policy does not show it`,
-      { hint: 'another change to the layer may be in progress; run ext publish again' },
+      {
+        code: 'E_AWS_UNEXPECTED_ANSWER',
+        hint: 'another change to the layer may be in progress; run ext publish again',
+      },
     );
   }
   if (!statementMatches(statement, grant)) {
     throw new CliError(
       `${arn} already has a statement ${grant.statementId} that grants something else (${JSON.stringify(statement.Principal)}${statement.Condition === undefined ? '' : `, ${JSON.stringify(statement.Condition)}`})`,
       {
+        code: 'E_PUBLISH_PERMISSION_CONFLICT',
         hint: `remove it with aws lambda remove-layer-version-permission --layer-name ${layerName} --version-number ${version} --statement-id ${grant.statementId} --region ${context.region}, then run ext publish again`,
       },
     );
@@ -526,12 +537,14 @@ function checkTextOptions(options: PublishOptions): void {
     throw usageError(
       `--description: ${options.description.length} characters is too long; Lambda keeps ${descriptionLimit}, and the extension's version is appended`,
       `pass at most ${descriptionLimit - 20} characters`,
+      'E_PUBLISH_METADATA_INVALID',
     );
   }
   if (options.licenseInfo !== undefined && options.licenseInfo.length > 512) {
     throw usageError(
       `--license-info: ${options.licenseInfo.length} characters is too long; Lambda keeps 512`,
       'pass an SPDX identifier (e.g. MIT), a URL, or a short license text',
+      'E_PUBLISH_METADATA_INVALID',
     );
   }
   const runtimes = options.compatibleRuntimes ?? [];
@@ -539,6 +552,7 @@ function checkTextOptions(options: PublishOptions): void {
     throw usageError(
       `--compatible-runtimes: ${runtimes.length} runtimes given; Lambda takes at most 15`,
       'list fewer runtimes, or none: an extension layer works with any runtime',
+      'E_PUBLISH_METADATA_INVALID',
     );
   }
   const badRuntime = runtimes.find((runtime) => !/^[a-z][a-z0-9.]*$/.test(runtime));
@@ -546,10 +560,15 @@ function checkTextOptions(options: PublishOptions): void {
     throw usageError(
       `--compatible-runtimes: "${badRuntime}" is not a Lambda runtime identifier`,
       'pass identifiers such as nodejs22.x,python3.13,provided.al2023',
+      'E_PUBLISH_METADATA_INVALID',
     );
   }
   if (options.concurrency !== undefined && (!Number.isInteger(options.concurrency) || options.concurrency < 1)) {
-    throw usageError(`concurrency: ${options.concurrency} is not a positive whole number`, 'pass 1 or more');
+    throw usageError(
+      `concurrency: ${options.concurrency} is not a positive whole number`,
+      'pass 1 or more',
+      'E_USAGE_BAD_VALUE',
+    );
   }
 }
 

@@ -22,6 +22,7 @@ export function layerNamesFor(
     throw usageError(
       `--layer-name: "${template}" would put ${architectures.join(' and ')} into one layer, whose "latest version" is then either`,
       `add {arch} to the name (e.g. --layer-name ${template}-{arch}), or publish one architecture with --arch`,
+      'E_PUBLISH_LAYER_NAME_INVALID',
     );
   }
   const names = new Map<Architecture, string>();
@@ -34,6 +35,7 @@ export function layerNamesFor(
         badExtensionName
           ? `the extension name "${extensionName}" has characters a layer name cannot; pass e.g. --layer-name ${extensionName.replace(/[^A-Za-z0-9_-]/g, '-')}-{arch}`
           : `pass --layer-name with ${layerNameRule}; {name} and {arch} are replaced`,
+        'E_PUBLISH_LAYER_NAME_INVALID',
       );
     }
     names.set(architecture, name);
@@ -60,6 +62,7 @@ export function checkRegion(region: string, source: string): string {
       source === '--region'
         ? 'pass region codes such as --region us-east-1,eu-west-1 (comma-separated or repeated)'
         : `set ${source} to a region code such as us-east-1, or pass --region us-east-1`,
+      'E_PUBLISH_REGION_INVALID',
     );
   }
   return region;
@@ -88,12 +91,13 @@ const organizationPattern = /^o-[a-z0-9]{10,32}$/;
 export function checkAudience(audience: LayerAudience): LayerAudience {
   if (audience.kind === 'accounts') {
     if (audience.accounts.length === 0)
-      throw usageError('--principal: no account id given', 'pass 12-digit account ids');
+      throw usageError('--principal: no account id given', 'pass 12-digit account ids', 'E_PUBLISH_PRINCIPAL_INVALID');
     for (const account of audience.accounts) {
       if (!accountPattern.test(account)) {
         throw usageError(
           `--principal: "${account}" is not an AWS account id`,
           'pass the 12-digit account id (layer permissions take accounts, not role or user ARNs); use --public for every account',
+          'E_PUBLISH_PRINCIPAL_INVALID',
         );
       }
     }
@@ -103,6 +107,7 @@ export function checkAudience(audience: LayerAudience): LayerAudience {
     throw usageError(
       `--organization: "${audience.organizationId}" is not an AWS Organizations id`,
       'pass the organization id, which looks like o-a1b2c3d4e5 (aws organizations describe-organization)',
+      'E_PUBLISH_PRINCIPAL_INVALID',
     );
   }
   return audience;
@@ -148,6 +153,7 @@ export function checkBucketTemplate(template: string, regions: readonly string[]
     throw usageError(
       `--s3-bucket: one bucket "${template}" cannot serve ${regions.join(', ')}: Lambda only reads zips from a bucket in the layer's region`,
       `put {region} in the name and create one bucket per region, e.g. --s3-bucket ${template}-{region}`,
+      'E_PUBLISH_BUCKET_INVALID',
     );
   }
   for (const region of regions) {
@@ -156,6 +162,7 @@ export function checkBucketTemplate(template: string, regions: readonly string[]
       throw usageError(
         `--s3-bucket: "${bucket}" is not a valid S3 bucket name`,
         'bucket names have 3 to 63 characters: lower-case letters, digits, "." and "-"; {region} is replaced',
+        'E_PUBLISH_BUCKET_INVALID',
       );
     }
   }

@@ -59,7 +59,9 @@ export async function readVerifiedManifest(
     outDirectory === path.join(projectDirectory, 'dist') ? '' : ` --out ${displayPath(projectDirectory, outDirectory)}`;
   let text: string;
   try {
-    text = (await readBoundedRegularFile(manifestPath, shown, maximumManifestBytes)).toString('utf8');
+    text = (
+      await readBoundedRegularFile(manifestPath, shown, maximumManifestBytes, 'E_PUBLISH_MANIFEST_INVALID')
+    ).toString('utf8');
   } catch (error) {
     const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
     if (missing) await requireProject(projectDirectory);
@@ -67,6 +69,7 @@ export async function readVerifiedManifest(
     throw new CliError(
       `${shown}: ${missing ? 'not found, so there is nothing verified to publish' : errorMessage(error)}`,
       {
+        code: missing ? 'E_PUBLISH_MANIFEST_MISSING' : 'E_PUBLISH_MANIFEST_INVALID',
         hint: missing ? packHint(outFlag) : `check that ${shown} is readable`,
       },
     );
@@ -75,7 +78,10 @@ export async function readVerifiedManifest(
   try {
     manifest = JSON.parse(text) as Partial<PackManifest>;
   } catch (error) {
-    throw new CliError(`${shown}: not valid JSON (${errorMessage(error)})`, { hint: packHint(outFlag) });
+    throw new CliError(`${shown}: not valid JSON (${errorMessage(error)})`, {
+      code: 'E_PUBLISH_MANIFEST_INVALID',
+      hint: packHint(outFlag),
+    });
   }
   if (
     typeof manifest.name !== 'string' ||
@@ -92,6 +98,7 @@ export async function readVerifiedManifest(
     )
   ) {
     throw new CliError(`${shown}: not a manifest written by ext pack (name, version or layers missing)`, {
+      code: 'E_PUBLISH_MANIFEST_INVALID',
       hint: packHint(outFlag),
     });
   }
@@ -100,6 +107,7 @@ export async function readVerifiedManifest(
   const missing = wanted.filter((architecture) => !listed.some((layer) => layer.architecture === architecture));
   if (missing.length > 0) {
     throw new CliError(`--arch: ${shown} has no ${missing.join(' or ')} zip`, {
+      code: 'E_PUBLISH_ARCH_NOT_PACKED',
       hint: `run ext pack --arch ${missing.join(',')}${outFlag}, or publish only ${listed.map((layer) => layer.architecture).join(', ') || 'what was packed'}`,
     });
   }
@@ -109,6 +117,7 @@ export async function readVerifiedManifest(
       throw new CliError(
         `${shown}: the sources changed after ext pack made these zips, so they are stale; run ext pack${outFlag} first`,
         {
+          code: 'E_PUBLISH_STALE',
           exitCode: 1,
           hint: `run ext pack${outFlag}, then ext publish; --allow-stale publishes the older zips anyway`,
         },
@@ -130,13 +139,14 @@ export async function readVerifiedManifest(
       if (inside === '' || inside.startsWith('..') || path.isAbsolute(inside)) {
         throw new CliError(
           `${zipLabel}: listed in ${shown} but outside ${displayPath(projectDirectory, outDirectory)}/, so ext pack did not write it; refusing to publish it`,
-          { hint: packHint(outFlag) },
+          { code: 'E_PUBLISH_ZIP_OUTSIDE_OUT', hint: packHint(outFlag) },
         );
       }
-      bytes = await readBoundedRegularFile(real, zipLabel, maximumZipFileBytes);
+      bytes = await readBoundedRegularFile(real, zipLabel, maximumZipFileBytes, 'E_PUBLISH_ZIP_UNREADABLE');
     } catch (error) {
       if (error instanceof CliError) throw error;
       throw new CliError(`${zipLabel}: listed in ${shown} but cannot be read (${errorMessage(error)})`, {
+        code: 'E_PUBLISH_ZIP_UNREADABLE',
         hint: packHint(outFlag),
       });
     }
@@ -144,7 +154,7 @@ export async function readVerifiedManifest(
     if (digest.toString('hex') !== entry.sha256) {
       throw new CliError(
         `${zipLabel}: its sha256 is not the one in ${shown}, so the zip changed after ext pack verified it; refusing to publish it`,
-        { hint: packHint(outFlag) },
+        { code: 'E_PUBLISH_ZIP_CHANGED', hint: packHint(outFlag) },
       );
     }
     // The same battery as ext inspect, on the very bytes that are uploaded.
@@ -153,7 +163,10 @@ export async function readVerifiedManifest(
       const first = report.findings.find((finding) => finding.severity === 'error')!;
       throw new CliError(
         `${zipLabel}: ext inspect finds ${report.errors} error${report.errors === 1 ? '' : 's'} in it (${first.code}: ${printableLine(first.message, 200)}); refusing to publish it`,
-        { hint: `run ext inspect ${zipLabel} for every finding, fix them, then ext pack${outFlag}` },
+        {
+          code: 'E_PUBLISH_ZIP_INVALID',
+          hint: `run ext inspect ${zipLabel} for every finding, fix them, then ext pack${outFlag}`,
+        },
       );
     }
     layers.push({
@@ -179,16 +192,23 @@ export function displayPath(projectDirectory: string, target: string): string {
   return relative.startsWith('..') || path.isAbsolute(relative) ? target : relative.split(path.sep).join('/');
 }
 
-/** A regular file of at most `maximumBytes`, or a one-line refusal naming `label`. */
-async function readBoundedRegularFile(file: string, label: string, maximumBytes: number): Promise<Buffer> {
+/** A regular file of at most `maximumBytes`, or a one-line refusal naming `label`, with `code`. */
+async function readBoundedRegularFile(
+  file: string,
+  label: string,
+  maximumBytes: number,
+  code: 'E_PUBLISH_MANIFEST_INVALID' | 'E_PUBLISH_ZIP_UNREADABLE',
+): Promise<Buffer> {
   const read = await readRegularFileUpTo(file, maximumBytes);
   if (Buffer.isBuffer(read)) return read;
   if (read.problem === 'too-large') {
     throw new CliError(`${label}: ${read.size} bytes, more than ${maximumBytes} bytes; refusing to read it`, {
+      code,
       hint: `Lambda refuses layers over ${unzippedLimitText} unzipped; run ext pack, which checks Lambda's limits`,
     });
   }
   throw new CliError(`${label}: not a regular file (a directory, device, FIFO or socket); refusing to read it`, {
+    code,
     hint: 'run ext pack, which writes regular files only',
   });
 }
@@ -204,6 +224,7 @@ async function requireProject(projectDirectory: string): Promise<void> {
     throw new CliError(
       `${printableLine(projectDirectory, 200)}: no lambda-extension.json here, so this is not an extension project`,
       {
+        code: 'E_PUBLISH_NOT_A_PROJECT',
         hint: 'run ext publish in the project folder or pass --cwd PROJECT; npx create-lambda-extension makes a new project',
       },
     );

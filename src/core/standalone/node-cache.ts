@@ -103,6 +103,7 @@ function runNpm(args: string[], cwd: string, options: NodeCacheOptions): Promise
       if (isErrorCode(error, 'ENOENT')) {
         reject(
           new CliError('npm is not on PATH; a standalone layer fetches its Node.js binary through npm', {
+            code: 'E_STANDALONE_NPM_MISSING',
             hint: 'install npm (it comes with Node.js), or build without --standalone',
           }),
         );
@@ -231,6 +232,7 @@ export async function resolveNodeVersion(
     }
     const reason = run.code === 0 ? `no release of ${spec} on the registry` : npmReason(run);
     throw new CliError(`cannot resolve node ${requested} for the standalone layer: ${reason}`, {
+      code: 'E_STANDALONE_NODE_UNRESOLVED',
       hint: '"nodeVersion" takes a Node.js major such as "24"; check the network and `npm config get registry`',
     });
   }
@@ -247,7 +249,8 @@ export function isExactNodeVersion(version: unknown): version is string {
 }
 
 export function entryDirectory(root: string, version: string, architecture: Architecture): string {
-  if (!isExactNodeVersion(version)) throw new CliError(`not a node version: ${JSON.stringify(version)}`);
+  if (!isExactNodeVersion(version))
+    throw new CliError(`not a node version: ${JSON.stringify(version)}`, { code: 'E_STANDALONE_NODE_VERSION_INVALID' });
   return path.join(root, 'node', version, architecture);
 }
 
@@ -278,6 +281,7 @@ export function ownershipProblem(
 
 function unsafePathError(file: string, problem: string, owned: boolean): CliError {
   return new CliError(`the node cache is not safe to use: ${file} ${problem}, so a planted node could run`, {
+    code: 'E_STANDALONE_CACHE_UNSAFE',
     hint: owned
       ? `run \`chmod go-w ${file}\`, or set ${cacheDirectoryVariable} to a folder of your own`
       : `remove it (\`rm -rf ${file}\`) or \`chown\` it to yourself, or set ${cacheDirectoryVariable} to a folder of your own`,
@@ -291,6 +295,7 @@ async function assertPrivate(file: string, kind: 'directory' | 'file'): Promise<
     throw new CliError(
       `the node cache is not safe to use: ${file} is not a ${kind === 'directory' ? 'folder' : 'regular file'}`,
       {
+        code: 'E_STANDALONE_CACHE_UNSAFE',
         hint: `remove it (\`rm -rf ${file}\`); the next build fetches what it needs`,
       },
     );
@@ -406,6 +411,7 @@ export async function cachedNodeBinary(
 ): Promise<CachedNodeBinary> {
   if (!isExactNodeVersion(version))
     throw new CliError(`not a node version: ${JSON.stringify(version)}`, {
+      code: 'E_STANDALONE_NODE_VERSION_INVALID',
       hint: '"nodeVersion" in lambda-extension.json takes a Node.js major such as "24" or an exact version',
     });
   const root = options.cacheDirectory ?? cacheDirectory(options.environment);
@@ -413,6 +419,7 @@ export async function cachedNodeBinary(
   const relativeTrust = path.relative(path.resolve(root), path.resolve(trust));
   if (relativeTrust === '' || (!relativeTrust.startsWith('..') && !path.isAbsolute(relativeTrust)))
     throw new CliError(`the node cache's fetch records (${trust}) must not be inside the cache ${root}`, {
+      code: 'E_STANDALONE_CACHE_LOCATION',
       hint: `point ${cacheDirectoryVariable} or XDG_STATE_HOME elsewhere`,
     });
   const directory = entryDirectory(root, version, architecture);
@@ -458,9 +465,14 @@ export async function cachedNodeBinary(
 function cacheError(error: unknown, root: string, version: string, architecture: Architecture): unknown {
   if (error instanceof CliError) return error;
   return new CliError(`cannot use node ${version} for ${architecture} in the cache ${root}: ${errorMessage(error)}`, {
+    code: 'E_STANDALONE_CACHE_UNUSABLE',
     hint: `check that the folder is writable and has space (about 130 MB per architecture), or set ${cacheDirectoryVariable}`,
   });
 }
+
+/** The registry served a package of that name that is not Node.js's own build. */
+const packageHint =
+  'check `npm config get registry`: the registry or a proxy serves another package under that name; build without --standalone meanwhile';
 
 async function fetchEntry(
   root: string,
@@ -489,6 +501,7 @@ async function fetchEntry(
       throw new CliError(
         `cannot fetch ${spec} through npm: ${view.code === 0 ? 'the registry lists no sha512 integrity for it' : npmReason(view)}`,
         {
+          code: 'E_STANDALONE_FETCH_FAILED',
           hint: 'check the network and `npm config get registry`; once fetched, the binary is reused from the cache',
         },
       );
@@ -501,6 +514,7 @@ async function fetchEntry(
     const tarballName = (await readdir(staging)).find((name) => name.endsWith('.tgz'));
     if (pack.code !== 0 || tarballName === undefined) {
       throw new CliError(`cannot fetch ${spec} through npm: ${npmReason(pack)}`, {
+        code: 'E_STANDALONE_FETCH_FAILED',
         hint: 'check the network and `npm config get registry`; once fetched, the binary is reused from the cache',
       });
     }
@@ -508,6 +522,7 @@ async function fetchEntry(
     const actual = `sha512-${createHash('sha512').update(tarball).digest('base64')}`;
     if (actual !== integrity) {
       throw new CliError(`${spec}: the tarball's sha512 is not the registry's dist.integrity, so it was not used`, {
+        code: 'E_STANDALONE_INTEGRITY_MISMATCH',
         hint: 'run `npm cache verify` and build again; if it persists, your registry or proxy serves altered packages',
       });
     }
@@ -515,15 +530,25 @@ async function fetchEntry(
     try {
       binary = extractTarEntry(tarball, `package/bin/${binaryName}`);
     } catch (error) {
-      throw new CliError(`${spec}: cannot read its tarball: ${errorMessage(error)}`);
+      throw new CliError(`${spec}: cannot read its tarball: ${errorMessage(error)}`, {
+        code: 'E_STANDALONE_PACKAGE_INVALID',
+        hint: packageHint,
+      });
     }
-    if (binary === undefined) throw new CliError(`${spec}: its tarball holds no bin/node`);
+    if (binary === undefined)
+      throw new CliError(`${spec}: its tarball holds no bin/node`, {
+        code: 'E_STANDALONE_PACKAGE_INVALID',
+        hint: packageHint,
+      });
     if (
       binary.length < 20 ||
       binary.readUInt32BE(0) !== 0x7f454c46 ||
       binary.readUInt16LE(18) !== elfMachine(architecture)
     )
-      throw new CliError(`${spec}: its bin/node is not a Linux ${architecture} executable`);
+      throw new CliError(`${spec}: its bin/node is not a Linux ${architecture} executable`, {
+        code: 'E_STANDALONE_PACKAGE_INVALID',
+        hint: packageHint,
+      });
     const entry: NodeCacheEntry = {
       package: packageName,
       version,
