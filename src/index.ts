@@ -4,7 +4,7 @@
  * message and a hint.
  */
 export { architectures, parseArchitectures, type Architecture } from './core/architectures.js';
-export { build, type BuildOptions, type BuildProgress, type BuildResult, type BuiltLayer } from './core/build.js';
+export { build, type BuildOptions, type BuildProgress, type BuildResult, type BuiltLayer } from './core/build/index.js';
 export { configProblems, readConfig, type EventType, type ExtensionConfig, type Language } from './core/config.js';
 export { CancelledError, CliError } from './core/errors.js';
 export { extensionNameProblem, isValidExtensionName } from './core/names.js';

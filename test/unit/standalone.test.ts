@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { launcherScript } from '../../src/core/build.js';
+import { launcherScript } from '../../src/core/build/index.js';
 import { applyConfigOverrides, configProblems, parseConfig, standaloneNodeVersion } from '../../src/core/config.js';
 import { extensionEnvironment, pathWithoutNode } from '../../src/core/emulator/launch.js';
 import { inspectZipBuffer, launcherTargets, type InspectReport } from '../../src/core/inspect.js';

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { CancelledError, CliError, errorMessage } from './errors.js';
+import { CancelledError, CliError, errorMessage } from '../errors.js';
 
 /**
  * The type check `ext build`, `ext pack` and `ext dev` run beside esbuild,
