@@ -149,14 +149,10 @@ export async function pack(options: PackOptions): Promise<PackResult> {
   );
   if (options.noBuild !== true) {
     const onProgress = options.onProgress;
-    const { build } = await import('./build.js');
+    const { build } = await import('./build/index.js');
     const built = await build({
-      name: options.name,
-      entry: options.entry,
-      version: options.version,
-      sourcemap: options.sourcemap,
-      standalone: options.standalone,
-      nodeVersion: options.nodeVersion,
+      // Read and checked above, overrides applied: build does not read the file again.
+      config,
       nodeCacheDirectory: options.nodeCacheDirectory,
       typecheck: options.typecheck,
       projectDirectory,
