@@ -4,7 +4,6 @@ import { architectures, isArchitecture, type Architecture } from './architecture
 import { CliError, errorMessage, usageError } from './errors.js';
 import { readBoundedText } from './fs-utils.js';
 import { extensionNameProblem, versionProblem } from './names.js';
-import { defaultStandaloneNodeVersion, nodeVersionPattern } from './standalone/runtimes.js';
 
 export const configFileName = 'lambda-extension.json';
 export const languages = ['go', 'ts'] as const;
@@ -28,6 +27,12 @@ export interface ExtensionConfig {
   /** TypeScript standalone only: the Node.js major ("24") or exact version ("24.22.3") to bundle. */
   nodeVersion?: string;
 }
+
+/** The major line used when lambda-extension.json says "standalone": true without "nodeVersion". */
+export const defaultStandaloneNodeVersion = '24';
+
+/** A "nodeVersion": a major ("24") or an exact version ("24.22.3"). */
+export const nodeVersionPattern = /^(0|[1-9][0-9]{0,2})(\.(0|[1-9][0-9]{0,3})\.(0|[1-9][0-9]{0,3}))?$/;
 
 const nodeFlagPattern = /^--[A-Za-z0-9][A-Za-z0-9-]*(=[A-Za-z0-9._:/,=-]+)?$/;
 
