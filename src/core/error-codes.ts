@@ -8,6 +8,35 @@ export const errorCodes = {
   E_CANCELLED: 'Ctrl-C, SIGTERM or Esc at a prompt stopped the command; nothing was written',
   E_INTERNAL: 'a bug in create-lambda-extension, not a mistake of yours; please report it with the stack',
   E_USAGE: 'a flag or argument is missing, unknown or malformed',
+
+  // --- build ---
+  E_BUILD_BUNDLE_FAILED: 'esbuild could not bundle the TypeScript entry; its messages are printed above',
+  E_BUILD_COMPILE_FAILED: "go build failed for an architecture; the compiler's messages are printed above",
+  E_BUILD_GO_MISSING: 'go is not on PATH; ext build needs Go 1.21 or later for a Go extension',
+  E_BUILD_GO_TOO_OLD: 'go.mod asks for a newer go than the one on PATH, and ext build downloads no toolchains',
+  E_BUILD_TEMPORARY_FOLDER: 'no temporary folder could be made for the compiler (set TMPDIR to a writable folder)',
+  E_BUILD_TOOL_UNRUNNABLE: 'go or tsc is there but could not be started',
+  E_BUILD_TYPE_ERRORS: "the project's tsc found type errors; --no-typecheck builds anyway",
+  E_BUILD_TYPESCRIPT_MISSING: 'the project has a tsconfig.json but typescript is not installed in it (npm install)',
+  E_BUILD_WRITE_FAILED:
+    'a built layer could not be written into --out (disk full, or the folder changed under the build)',
+
+  // --- config ---
+  E_CONFIG_INVALID: 'lambda-extension.json breaks its schema: a field is missing, unknown or of the wrong kind',
+  E_CONFIG_MISSING: 'there is no lambda-extension.json in the project folder (--cwd)',
+  E_CONFIG_NOT_JSON: 'lambda-extension.json is not valid JSON',
+  E_CONFIG_OVERRIDE_INVALID:
+    'a flag that overrides lambda-extension.json (--name, --entry, --extension-version, --node-version, --standalone) has a value it refuses',
+  E_CONFIG_PROJECT_MISSING: 'the project folder given with --cwd does not exist',
+  E_CONFIG_TOO_LARGE: 'lambda-extension.json is over 1 MiB or nests over 32 levels deep, so it is not read',
+  E_CONFIG_UNREADABLE: 'lambda-extension.json exists but cannot be read (permissions, or it is a folder)',
+
+  // --- out ---
+  E_OUT_NOT_OWNED:
+    '--out holds a file or folder that ext build or ext pack did not write, or that changed since; it is left alone',
+  E_OUT_REFUSED: '--out is the filesystem root, the project folder or a folder that holds it',
+  E_OUT_UNREADABLE: 'something in --out cannot be read',
+  E_OUT_UNWRITABLE: '--out is on a read-only filesystem or not writable',
 } as const satisfies Record<`E_${string}`, string>;
 
 export type ErrorCode = keyof typeof errorCodes;

@@ -107,10 +107,11 @@ export async function assertGoAvailable(goCommand: string): Promise<void> {
   } catch (error) {
     if (isErrorCode(error, 'ENOENT')) {
       throw new CliError(`go is not on PATH (looked for "${goCommand}")`, {
+        code: 'E_BUILD_GO_MISSING',
         hint: 'install Go 1.21 or later from https://go.dev/dl/ or your package manager, then run ext build again',
       });
     }
-    throw new CliError(`cannot run ${goCommand}: ${errorMessage(error)}`);
+    throw new CliError(`cannot run ${goCommand}: ${errorMessage(error)}`, { code: 'E_BUILD_TOOL_UNRUNNABLE' });
   }
 }
 
@@ -118,6 +119,7 @@ export async function assertGoAvailable(goCommand: string): Promise<void> {
 export async function makeGoTemporaryDirectory(): Promise<string> {
   return mkdtemp(path.join(os.tmpdir(), 'ext-go-build-')).catch((error: unknown) => {
     throw new CliError(`cannot create a temporary folder for go in ${os.tmpdir()}: ${errorMessage(error)}`, {
+      code: 'E_BUILD_TEMPORARY_FOLDER',
       hint: 'set TMPDIR to a writable folder',
     });
   });
@@ -148,11 +150,15 @@ export function goLayerProducer(
     if (result.code !== 0 && toolchain !== undefined) {
       throw new CliError(
         `go.mod asks for go ${toolchain[1]!}, newer than the go on PATH (${toolchain[2]!}); ext build does not download Go toolchains`,
-        { hint: `install go ${toolchain[1]!} or later, or let go fetch it for one run: GOTOOLCHAIN=auto ext build` },
+        {
+          code: 'E_BUILD_GO_TOO_OLD',
+          hint: `install go ${toolchain[1]!} or later, or let go fetch it for one run: GOTOOLCHAIN=auto ext build`,
+        },
       );
     }
     if (result.code !== 0) {
       throw new CliError(`go build failed for ${architecture} (exit code ${result.code ?? 'signal'})`, {
+        code: 'E_BUILD_COMPILE_FAILED',
         hint: "fix the compiler's errors above, then run ext build again",
       });
     }

@@ -154,6 +154,7 @@ async function buildOne(
     if (error instanceof CliError || (error as NodeJS.ErrnoException).code === undefined) throw error;
     // A filesystem failure in --out (full disk, a folder removed under us): one line, not a stack trace.
     throw new CliError(`writing the ${architecture} layer into ${outDirectory} failed: ${errorMessage(error)}`, {
+      code: 'E_BUILD_WRITE_FAILED',
       hint: 'check that --out is a writable folder with free space, and that no other ext build writes to it',
     });
   }

@@ -87,6 +87,7 @@ async function bundleTypeScript(
       const first = failure.errors[0]!;
       const where = first.location === null ? '' : `${first.location.file}:${first.location.line}: `;
       throw new CliError(`bundling ${config.entry} failed: ${where}${first.text}`, {
+        code: 'E_BUILD_BUNDLE_FAILED',
         hint: 'fix the error above, then run ext build again',
       });
     }
