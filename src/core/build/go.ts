@@ -165,4 +165,3 @@ export function goLayerProducer(
     await chmod(output, 0o755);
   };
 }
-

@@ -106,8 +106,6 @@ export interface StandaloneBuild {
   nodes: BundledNode[];
 }
 
-
-
 async function describeFiles(directory: string): Promise<BuiltFile[]> {
   return Promise.all(
     (await listFiles(directory)).map(async (file) => {
@@ -116,7 +114,6 @@ async function describeFiles(directory: string): Promise<BuiltFile[]> {
     }),
   );
 }
-
 
 async function buildOne(
   produce: LayerProducer,

@@ -1,7 +1,6 @@
 /* The shell launcher Lambda starts as /opt/extensions/<name> for a TypeScript extension. */
 import { bundledNodePath } from '../standalone/layout.js';
 
-
 /**
  * The function's NODE_OPTIONS are meant for its runtime, and an extension
  * inherits them: a `--require` preload (Sentry's and other APM layers') runs

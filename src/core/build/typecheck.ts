@@ -131,10 +131,12 @@ function runTsc(
     signal?.addEventListener('abort', kill, { once: true });
     child.on('error', (error) => {
       signal?.removeEventListener('abort', kill);
-      reject(new CliError(`cannot run tsc: ${errorMessage(error)}`, {
+      reject(
+        new CliError(`cannot run tsc: ${errorMessage(error)}`, {
           code: 'E_BUILD_TOOL_UNRUNNABLE',
           hint: 'or pass --no-typecheck',
-        }));
+        }),
+      );
     });
     child.on('close', (code, exitSignal) => {
       signal?.removeEventListener('abort', kill);

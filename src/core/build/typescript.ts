@@ -15,7 +15,6 @@ import {
   type ProducerOptions,
 } from './layer-files.js';
 
-
 /**
  * The bundle and its launcher, in memory: the bundle does not depend on the
  * architecture, and writing each architecture's copy straight from memory is
