@@ -21,6 +21,10 @@ export const errorCodes = {
   E_BUILD_WRITE_FAILED:
     'a built layer could not be written into --out (disk full, or the folder changed under the build)',
 
+  // --- commands ---
+  E_INSPECT_LAYER_BROKEN: 'ext inspect found errors: the zip would not work as an extension layer (findings above)',
+  E_PUBLISH_TARGETS_FAILED: "some layer versions were not published; each failed target's error is printed above",
+
   // --- config ---
   E_CONFIG_INVALID: 'lambda-extension.json breaks its schema: a field is missing, unknown or of the wrong kind',
   E_CONFIG_MISSING: 'there is no lambda-extension.json in the project folder (--cwd)',

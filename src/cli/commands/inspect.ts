@@ -68,13 +68,13 @@ export const inspectCommand: CommandModule<object, InspectArguments> = {
       const report = reports[0]!;
       throw new CliError(
         `${argv.zip[0]} will not work as an extension layer: ${count(report.errors, 'error')}, ${count(report.warnings, 'warning')}`,
-        { hint: 'fix the findings above; ext pack writes zips that pass these checks' },
+        { code: 'E_INSPECT_LAYER_BROKEN', hint: 'fix the findings above; ext pack writes zips that pass these checks' },
       );
     }
     if (failed.length > 0) {
       throw new CliError(
         `${failed.length} of ${argv.zip.length} zips will not work as extension layers: ${failed.map(safe).join(', ')}`,
-        { hint: 'fix the findings above; ext pack writes zips that pass these checks' },
+        { code: 'E_INSPECT_LAYER_BROKEN', hint: 'fix the findings above; ext pack writes zips that pass these checks' },
       );
     }
   },

@@ -88,7 +88,10 @@ export const publishCommand: CommandModule<object, PublishArguments> = {
       const which = result.targets.filter((target) => target.status === 'failed');
       throw new CliError(
         `${result.failed} of ${result.targets.length} layer versions failed: ${which.map((target) => `${target.region} ${target.architecture}`).join(', ')}`,
-        { hint: "fix each failed target's error and run ext publish again; what succeeded is skipped then" },
+        {
+          code: 'E_PUBLISH_TARGETS_FAILED',
+          hint: "fix each failed target's error and run ext publish again; what succeeded is skipped then",
+        },
       );
     }
   },
