@@ -2,12 +2,12 @@ import { rmSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { hostArchitecture, type Architecture } from './architectures.js';
+import { hostArchitecture, type Architecture } from './layer/architectures.js';
 import { CliError, errorMessage } from './errors.js';
 import { prepareCpuEmulation, type EmulationPreference } from './emulator/cpu-emulation/index.js';
 import { runEmulator } from './emulator/run-emulator.js';
-import { listExtensionFiles } from './emulator/launch.js';
-import { extractLayerZip } from './emulator/layer-zip.js';
+import { extensionFilesIn, listExtensionFiles, noExtensionsError, type ExtensionFile } from './layer/extensions.js';
+import { extractLayerZip } from './layer/unpack.js';
 import { devArchitecture, provideDevNode } from './dev-node.js';
 import { cleanupOnExit } from './emulator/processes.js';
 import type { CpuEmulation, EmulatorOptions, EmulatorReport, NodeRuntime } from './emulator/types.js';
@@ -57,6 +57,8 @@ interface PreparedLayer {
   cpuEmulation?: CpuEmulation | undefined;
   /** The node that runs a TypeScript layer that ext dev built. */
   node?: NodeRuntime | undefined;
+  /** Listed once, when a --layer is given; the emulator lists a build's output itself. */
+  extensionFiles?: readonly ExtensionFile[] | undefined;
   cleanup(): Promise<void>;
 }
 
@@ -88,8 +90,11 @@ async function prepareLayer(options: DevOptions, watching: boolean): Promise<Pre
       preference: options.emulation,
     });
     if (prepared.warning !== undefined) options.onStatus?.(`warning: ${prepared.warning}`, 'warning');
+    const { extensionFiles } = layer;
     return {
       directory: prepared.layerDirectory,
+      extensionFiles:
+        extensionFiles === undefined ? undefined : extensionFilesIn(prepared.layerDirectory, extensionFiles),
       architecture: prepared.functionArchitecture,
       cpuEmulation: prepared.cpuEmulation,
       node: layer.node,
@@ -141,8 +146,8 @@ async function obtainLayer(options: DevOptions, watching: boolean): Promise<Obta
       });
     }
     if (stat.isDirectory()) {
-      await requireExtensions(layer, layer);
-      return { directory: layer, owned: false, shownAs: layer, cleanup: async () => {} };
+      const extensionFiles = await requireExtensions(layer, layer);
+      return { directory: layer, extensionFiles, owned: false, shownAs: layer, cleanup: async () => {} };
     }
     const directory = await fs.mkdtemp(path.join(os.tmpdir(), 'ext-dev-layer-'));
     // A second Ctrl-C exits at once, without unwinding to our cleanup: remove the folder on exit too.
@@ -158,6 +163,7 @@ async function obtainLayer(options: DevOptions, watching: boolean): Promise<Obta
       // extractLayerZip's CliErrors already name the zip and say what to fix.
       if (error instanceof CliError)
         throw new CliError(`--layer: ${error.message}`, {
+          code: error.code,
           ...(error.hint === undefined ? {} : { hint: error.hint }),
           cause: error,
         });
@@ -166,12 +172,12 @@ async function obtainLayer(options: DevOptions, watching: boolean): Promise<Obta
       });
     }
     try {
-      await requireExtensions(directory, layer);
+      const extensionFiles = await requireExtensions(directory, layer);
+      return { directory, extensionFiles, owned: true, shownAs: layer, cleanup };
     } catch (error) {
       await cleanup();
       throw error;
     }
-    return { directory, owned: true, shownAs: layer, cleanup };
   }
   const { readConfig } = await import('./config.js');
   const config = await readConfig(path.resolve(options.projectDirectory));
@@ -253,17 +259,13 @@ async function obtainLayer(options: DevOptions, watching: boolean): Promise<Obta
 /**
  * Lambda starts nothing from a layer without files in extensions/, so a run
  * would "pass" without testing anything. `shownAs` is the path the user
- * gave, not the temp folder a zip was unpacked to.
+ * gave, not the temp folder a zip was unpacked to. The listing is passed on:
+ * the emulator does not list the folder again.
  */
-async function requireExtensions(directory: string, shownAs: string): Promise<void> {
-  if ((await listExtensionFiles(directory)).length > 0) return;
-  const hasFolder = await fs.stat(path.join(directory, 'extensions')).catch(() => undefined);
-  throw new CliError(
-    `--layer: ${shownAs} has ${hasFolder === undefined ? 'no extensions/ folder' : 'no files in extensions/'}; Lambda would start nothing from it`,
-    {
-      hint: 'pass the folder that becomes /opt (or its zip), with the extension executables at the top of extensions/',
-    },
-  );
+async function requireExtensions(directory: string, shownAs: string): Promise<ExtensionFile[]> {
+  const files = await listExtensionFiles(directory);
+  if (files.length === 0) throw noExtensionsError(`--layer: ${shownAs}`);
+  return files;
 }
 
 function emulatorOptions(options: DevOptions, layer: PreparedLayer, signal: AbortSignal | undefined): EmulatorOptions {
@@ -283,6 +285,7 @@ function emulatorOptions(options: DevOptions, layer: PreparedLayer, signal: Abor
   return {
     ...rest,
     layerDirectory: layer.directory,
+    ...(layer.extensionFiles === undefined ? {} : { extensionFiles: layer.extensionFiles }),
     ...(layer.architecture === undefined ? {} : { architecture: layer.architecture }),
     ...(layer.cpuEmulation === undefined ? {} : { cpuEmulation: layer.cpuEmulation }),
     ...(layer.node === undefined ? {} : { node: layer.node }),

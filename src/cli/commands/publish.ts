@@ -1,5 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import { CliError, usageError } from '../../core/errors.js';
+import { zippedLimitText } from '../../core/layer/limits.js';
 import type { LayerAudience, PublishOptions, PublishProgress } from '../../core/publish/index.js';
 import { architectureOption, architecturesFlag, outOption, projectOptions } from '../options.js';
 import { showsProgress } from '../terminal.js';
@@ -51,7 +52,7 @@ export const publishCommand: CommandModule<object, PublishArguments> = {
         organization: { type: 'string', describe: 'Let every account of this organization (o-…) use them' },
         's3-bucket': {
           type: 'string',
-          describe: 'Bucket for zips over 50 MB, in the layer region; {region} is replaced',
+          describe: `Bucket for zips over ${zippedLimitText}, in the layer region; {region} is replaced`,
         },
         'compatible-runtimes': {
           type: 'string',

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { chmod, mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { goArchitecture, type Architecture } from '../architectures.js';
+import { goArchitecture, type Architecture } from '../layer/architectures.js';
 import type { ExtensionConfig } from '../config.js';
 import { CancelledError, CliError, errorMessage } from '../errors.js';
 import { isErrorCode } from '../fs-utils.js';

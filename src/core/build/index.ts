@@ -4,7 +4,7 @@
  */
 import { chmod, mkdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { Architecture } from '../architectures.js';
+import type { Architecture } from '../layer/index.js';
 import {
   applyConfigOverrides,
   readConfig,

@@ -1,7 +1,7 @@
 /* What every language's layer producer shares: the files it writes and how it fills a staging folder. */
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Architecture } from '../architectures.js';
+import type { Architecture } from '../layer/index.js';
 import { CancelledError } from '../errors.js';
 
 /** What a layer producer needs of ext build's options. */

@@ -1,7 +1,7 @@
 /* ext build for TypeScript: one esbuild bundle and its launcher, copied into each architecture's layer. */
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import type { Architecture } from '../architectures.js';
+import type { Architecture } from '../layer/index.js';
 import type { ExtensionConfig } from '../config.js';
 import { CancelledError, CliError } from '../errors.js';
 import { loadPeerDependency } from '../peer-dependencies.js';

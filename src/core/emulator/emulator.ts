@@ -427,7 +427,7 @@ export class Emulator extends EventEmitter {
     }
     this.hub.publish('platform.initStart', { initializationType: this.initializationType, phase: 'init' });
 
-    const files = await listExtensionFiles(this.options.layerDirectory);
+    const files = this.options.extensionFiles ?? (await listExtensionFiles(this.options.layerDirectory));
     if (files.length === 0) {
       this.record('note', `no extensions: ${path.join(this.options.layerDirectory, 'extensions')} holds no files`);
     }

@@ -3,7 +3,7 @@ import type { Agent } from './extensions-api.js';
 import { launchProblem, startExtension } from './launch.js';
 import { LineSplitter } from './output.js';
 import { ProcessSupervisor, type Containment } from './processes.js';
-import type { Architecture } from '../architectures.js';
+import type { Architecture } from '../layer/architectures.js';
 import type { CpuEmulation } from './types.js';
 
 /**
