@@ -10,7 +10,7 @@ export { CancelledError, CliError } from './core/errors.js';
 export { extensionNameProblem, isValidExtensionName } from './core/names.js';
 export { availableTemplates, scaffold, type ScaffoldOptions, type ScaffoldResult } from './core/scaffold.js';
 export { inspect, type InspectFinding, type InspectOptions, type InspectReport } from './core/inspect.js';
-export { pack, type PackedLayer, type PackOptions, type PackResult } from './core/pack.js';
+export { pack, type PackedLayer, type PackOptions, type PackResult } from './core/pack/index.js';
 export * from './core/emulator/index.js';
 export { runDev, type DevOptions } from './core/dev.js';
 export {

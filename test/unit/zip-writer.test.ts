@@ -4,16 +4,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { CliError } from '../../src/core/errors.js';
-import { readZip } from '../../src/core/zip-reader.js';
 import {
   collectLayerEntries,
   defaultZipTimestamp,
   dosDateTime,
   latestZipTimestamp,
+  readZip,
   resolveZipTimestamp,
   writeLayerZip,
   zipTimestamp,
-} from '../../src/core/zip-writer.js';
+} from '../../src/core/zip/index.js';
 
 test('DOS date and time come from the UTC calendar', () => {
   assert.deepEqual(dosDateTime(defaultZipTimestamp), { date: (0 << 9) | (1 << 5) | 1, time: 0 });

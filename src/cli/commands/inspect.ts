@@ -41,7 +41,7 @@ export const inspectCommand: CommandModule<object, InspectArguments> = {
     const architectures = architecturesFlag(argv.arch);
     const { inspect } = await import('../../core/inspect.js');
     if (argv.zip === undefined || argv.zip.length === 0) {
-      const { projectZips } = await import('../../core/pack.js');
+      const { projectZips } = await import('../../core/pack/index.js');
       const project = await projectZips(process.cwd());
       for (const warning of project.warnings) process.stderr.write(`${yellow('warning:')} ${warning}\n`);
       argv.zip = project.zips.map((zip) => path.relative(process.cwd(), zip));

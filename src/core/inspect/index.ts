@@ -11,7 +11,7 @@ import {
   type CheckedEntryData,
   type ZipArchive,
   type ZipEntry,
-} from '../zip-reader.js';
+} from '../zip/index.js';
 import { LayerInspection } from './layer-inspection.js';
 import type { InspectOptions, InspectReport } from './report.js';
 import { checkZipStructure, entryHeadBytes, type EntryReader } from './zip-structure.js';

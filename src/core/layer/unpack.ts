@@ -21,7 +21,7 @@ import {
   ZipFormatError,
   type ZipArchive,
   type ZipEntry,
-} from '../zip-reader.js';
+} from '../zip/index.js';
 
 /** Linux PATH_MAX: no link target is longer. */
 const maximumLinkTargetBytes = 4096;

@@ -6,10 +6,10 @@ import { unzippedLimitText } from '../layer/limits.js';
 import { CliError, errorMessage } from '../errors.js';
 import { readRegularFileUpTo } from '../fs-utils.js';
 import { inspectZipBuffer } from '../inspect.js';
-import type { PackManifest } from '../pack.js';
+import type { PackManifest } from '../pack/index.js';
 import { sourcesDigest } from '../source-digest.js';
 import { printableLine } from '../text.js';
-import { maximumZipFileBytes } from '../zip-reader.js';
+import { maximumZipFileBytes } from '../zip/index.js';
 
 /** One zip from the manifest, read once and checked: these bytes are the ones uploaded. */
 export interface VerifiedLayer {

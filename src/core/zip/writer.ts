@@ -2,9 +2,9 @@ import { createWriteStream } from 'node:fs';
 import { lstat, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { ZipArchive } from 'archiver';
-import { CliError, errorMessage } from './errors.js';
-import { isExtensionPath } from './layer/extensions.js';
+import { CliError, errorMessage } from '../errors.js';
+// A leaf of the layer contract, which imports nothing: not its index, which reads zips through zip/.
+import { isExtensionPath } from '../layer/extensions.js';
 
 /**
  * Writes layer zips that are byte-identical for identical contents: sorted
@@ -164,6 +164,8 @@ export async function writeLayerZip(
   options: WriteZipOptions,
 ): Promise<void> {
   options.signal?.throwIfAborted();
+  // Loaded here, not at the top: zip/ is imported by every reader of zips (inspect, dev, publish), which never write one.
+  const { ZipArchive } = await import('archiver');
   // 1 MiB output chunks rather than zlib's 16 KiB: a 6 MB binary then takes a few hand-offs between
   // the thread that deflates and the main thread instead of hundreds. The bytes are the same.
   const archive = new ZipArchive({ zlib: { level: 9, chunkSize: 1 << 20 }, forceLocalTime: false, forceZip64: false });

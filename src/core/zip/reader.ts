@@ -1,7 +1,8 @@
 import { crc32, createInflateRaw, inflateRawSync } from 'node:zlib';
-import { CliError, errorMessage } from './errors.js';
-import { readRegularFileUpTo } from './fs-utils.js';
-import { maximumZipFileBytes, unzippedLimitText } from './layer/limits.js';
+import { CliError, errorMessage } from '../errors.js';
+import { readRegularFileUpTo } from '../fs-utils.js';
+// The leaf of the layer contract, which imports nothing: not its index, which reads zips through this file.
+import { maximumZipFileBytes, unzippedLimitText } from '../layer/limits.js';
 
 /**
  * A small zip reader that keeps what general-purpose libraries hide: the raw
