@@ -41,6 +41,26 @@ export const errorCodes = {
   E_CONFIG_TOO_LARGE: 'lambda-extension.json is over 1 MiB or nests over 32 levels deep, so it is not read',
   E_CONFIG_UNREADABLE: 'lambda-extension.json exists but cannot be read (permissions, or it is a folder)',
 
+  // --- pack ---
+  E_PACK_LAYER_CHANGED: 'the layer folder changed while it was being zipped: another ext build wrote to the same --out',
+  E_PACK_NODE_MISSING:
+    "a standalone layer's bundled node is missing from the built layer (--no-build after a plain build)",
+  E_PACK_NOT_BUILT: 'there is no built layer (no extensions/ folder) to zip: run ext build, or drop --no-build',
+  E_PACK_VERIFY_FAILED:
+    'the zip ext pack wrote failed its own checks, so it was not kept; the previous zip is unchanged',
+  E_PACK_WRITE_FAILED: 'a zip could not be written into --out (disk full, permissions)',
+  E_PACK_ZIPS_MISSING: "the project's layer zips are not in dist/ (ext inspect without a zip): run ext pack first",
+
+  // --- zip ---
+  E_ZIP_LAYER_ENTRY_INVALID:
+    'the layer folder holds what a zip cannot carry: a broken symbolic link, a device or FIFO, or a link loop',
+  E_ZIP_NOT_A_FILE: 'the path given as a zip is a folder, device, FIFO or socket',
+  E_ZIP_NOT_FOUND: 'the zip file given does not exist',
+  E_ZIP_SOURCE_DATE_EPOCH:
+    'SOURCE_DATE_EPOCH is not whole seconds, or is outside the dates a zip can hold (1980 to 2043)',
+  E_ZIP_TOO_LARGE: "the zip is larger than any layer zip can be (Lambda's unzipped limit plus headers)",
+  E_ZIP_UNREADABLE: 'the zip file cannot be read (permissions, an I/O error)',
+
   // --- out ---
   E_OUT_NOT_OWNED:
     '--out holds a file or folder that ext build or ext pack did not write, or that changed since; it is left alone',

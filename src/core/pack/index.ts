@@ -13,7 +13,7 @@ import {
   standaloneNodeVersion,
   type ConfigOverrides,
 } from '../config.js';
-import { CancelledError, CliError, errorMessage } from '../errors.js';
+import { CancelledError, CliError, errorMessage, usageError } from '../errors.js';
 import { isErrorCode, temporarySibling } from '../fs-utils.js';
 import { architectures as allArchitectures, type Architecture } from '../layer/index.js';
 import { OutputDirectory } from '../output-ownership.js';
@@ -78,10 +78,10 @@ export interface PackResult {
 export async function projectZips(start: string): Promise<{ zips: string[]; warnings: string[] }> {
   const projectDirectory = findProjectDirectory(start);
   if (projectDirectory === undefined) {
-    throw new CliError('ext inspect: missing the layer zip to check', {
-      exitCode: 2,
-      hint: `for example: ext inspect dist/my-extension-arm64.zip, or run it in a project (no ${configFileName} here or above)`,
-    });
+    throw usageError(
+      'ext inspect: missing the layer zip to check',
+      `for example: ext inspect dist/my-extension-arm64.zip, or run it in a project (no ${configFileName} here or above)`,
+    );
   }
   const config = await readConfig(projectDirectory);
   const dist = path.join(projectDirectory, 'dist');
@@ -90,7 +90,7 @@ export async function projectZips(start: string): Promise<{ zips: string[]; warn
   if (missing.length > 0) {
     throw new CliError(
       `${missing.map((zip) => path.relative(start, zip)).join(', ')} ${missing.length === 1 ? 'does' : 'do'} not exist: ${configFileName} names "${config.name}" for ${config.architectures.join(', ')}`,
-      { hint: 'run ext pack (npm run pack) first' },
+      { code: 'E_PACK_ZIPS_MISSING', hint: 'run ext pack (npm run pack) first' },
     );
   }
   const others = (await readdir(dist).catch(() => [] as string[]))
@@ -198,10 +198,14 @@ export async function pack(options: PackOptions): Promise<PackResult> {
           if (isErrorCode(error, 'ENOENT')) {
             throw new CliError(
               `${relativeTo(projectDirectory, layerDirectory)} changed while it was being zipped: ${errorMessage(error)}`,
-              { hint: 'run one ext build or ext pack at a time on the same --out, then pack again' },
+              {
+                code: 'E_PACK_LAYER_CHANGED',
+                hint: 'run one ext build or ext pack at a time on the same --out, then pack again',
+              },
             );
           }
           throw new CliError(`cannot write ${relativeTo(projectDirectory, zipPath)}: ${errorMessage(error)}`, {
+            code: 'E_PACK_WRITE_FAILED',
             hint: 'check that --out points at a writable folder with free space',
           });
         }

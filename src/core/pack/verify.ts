@@ -24,7 +24,10 @@ export async function requireBundledNode(
   if (!present) {
     throw new CliError(
       `${relativeTo(projectDirectory, node)} is missing, but lambda-extension.json asks for a standalone layer`,
-      { hint: 'run ext build (or ext pack without --no-build) so the layer gets its node binary' },
+      {
+        code: 'E_PACK_NODE_MISSING',
+        hint: 'run ext build (or ext pack without --no-build) so the layer gets its node binary',
+      },
     );
   }
 }
@@ -42,6 +45,7 @@ export async function requireBuiltLayer(
   throw new CliError(
     `nothing built in ${relativeTo(projectDirectory, layerDirectory)}: there is no extensions/ folder`,
     {
+      code: 'E_PACK_NOT_BUILT',
       hint: `run ext build first${outDirectory === path.join(projectDirectory, 'dist') ? '' : ` --out ${relativeTo(projectDirectory, outDirectory)}`}, or drop --no-build`,
     },
   );
@@ -69,6 +73,7 @@ export async function verifyZip(
     throw new CliError(
       `${zip} failed verification, so it was not written (${problems.length} problem${problems.length === 1 ? '' : 's'}): ${shown}${problems.length > 5 ? '; ...' : ''}`,
       {
+        code: 'E_PACK_VERIFY_FAILED',
         hint: `fix the layer in ${relativeTo(projectDirectory, path.join(path.dirname(zipPath), architecture))} and pack again; the previous zip is unchanged`,
       },
     );

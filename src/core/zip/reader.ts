@@ -320,22 +320,27 @@ export async function readZipFile(filePath: string, label = filePath): Promise<B
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
       throw new CliError(`${label} does not exist`, {
+        code: 'E_ZIP_NOT_FOUND',
         hint: 'pass the path of a layer zip, e.g. dist/<name>-x86_64.zip (made by ext pack)',
       });
     }
-    throw new CliError(`cannot read ${label}: ${errorMessage(error)}`);
+    throw new CliError(`cannot read ${label}: ${errorMessage(error)}`, { code: 'E_ZIP_UNREADABLE' });
   }
   if (Buffer.isBuffer(read)) return read;
   if (read.problem === 'directory')
-    throw new CliError(`${label} is a directory, not a zip file`, { hint: 'pass the path of a layer zip' });
+    throw new CliError(`${label} is a directory, not a zip file`, {
+      code: 'E_ZIP_NOT_A_FILE',
+      hint: 'pass the path of a layer zip',
+    });
   if (read.problem !== 'too-large') {
     throw new CliError(`${label} is not a regular file (a device, FIFO or socket), so it cannot be a layer zip`, {
+      code: 'E_ZIP_NOT_A_FILE',
       hint: 'pass the path of a layer zip file',
     });
   }
   throw new CliError(
     `${label} is ${read.size} bytes, larger than any layer zip can be (${maximumZipFileBytes} bytes: Lambda's ${unzippedLimitText} unzipped limit plus headers)`,
-    { hint: 'check that this is the layer zip you meant; Lambda refuses layers this large' },
+    { code: 'E_ZIP_TOO_LARGE', hint: 'check that this is the layer zip you meant; Lambda refuses layers this large' },
   );
 }
 

@@ -60,7 +60,7 @@ export function resolveZipTimestamp(sourceDateEpoch: string | undefined): ZipTim
   if (!/^-?\d+$/.test(text)) {
     throw new CliError(
       `SOURCE_DATE_EPOCH must be a whole number of seconds since 1970 from ${range}, not "${sourceDateEpoch}"`,
-      { hint },
+      { code: 'E_ZIP_SOURCE_DATE_EPOCH', hint },
     );
   }
   const seconds = Number(text);
@@ -68,6 +68,7 @@ export function resolveZipTimestamp(sourceDateEpoch: string | undefined): ZipTim
     const asked = new Date(seconds * 1000);
     const shown = Number.isNaN(asked.getTime()) ? '' : ` (${asked.toISOString().slice(0, 10)})`;
     throw new CliError(`SOURCE_DATE_EPOCH=${text}${shown} is out of range: zip entries can be dated from ${range}`, {
+      code: 'E_ZIP_SOURCE_DATE_EPOCH',
       hint: `zip entries hold DOS dates and archiver, the zip writer, stops at 2043; ${hint}`,
     });
   }
@@ -110,7 +111,10 @@ export async function collectLayerEntries(layerDirectory: string): Promise<Layer
   const directories: LayerEntry[] = [];
   const files: LayerEntry[] = [];
   const walk = async (absolute: string, relative: string, depth: number): Promise<void> => {
-    if (depth > 64) throw new CliError(`${absolute}: folders nest too deeply (a symbolic link loop?)`);
+    if (depth > 64)
+      throw new CliError(`${absolute}: folders nest too deeply (a symbolic link loop?)`, {
+        code: 'E_ZIP_LAYER_ENTRY_INVALID',
+      });
     const children = await readdir(absolute);
     for (const child of children) {
       const childAbsolute = path.join(absolute, child);
@@ -121,6 +125,7 @@ export async function collectLayerEntries(layerDirectory: string): Promise<Layer
           info = await stat(childAbsolute);
         } catch (error) {
           throw new CliError(`${childAbsolute} is a broken symbolic link: ${errorMessage(error)}`, {
+            code: 'E_ZIP_LAYER_ENTRY_INVALID',
             hint: 'remove it or point it at a file before packing',
           });
         }
@@ -140,6 +145,7 @@ export async function collectLayerEntries(layerDirectory: string): Promise<Layer
         });
       } else {
         throw new CliError(`${childAbsolute} is neither a file nor a folder and cannot go into a zip`, {
+          code: 'E_ZIP_LAYER_ENTRY_INVALID',
           hint: 'remove it from the layer folder',
         });
       }
