@@ -4,8 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { CliError } from '../../src/core/errors.js';
+import { collectLayerEntries } from '../../src/core/pack/index.js';
 import {
-  collectLayerEntries,
   defaultZipTimestamp,
   dosDateTime,
   latestZipTimestamp,

@@ -1,10 +1,9 @@
 import { CliError } from '../errors.js';
-import { maximumLayerEntries, tooManyEntriesProblem } from '../layer/index.js';
+import { maximumLayerEntries, readZipFile, tooManyEntriesProblem } from '../layer/index.js';
 import {
   checkEntryData,
   isDirectoryEntry,
   readZip,
-  readZipFile,
   streamEntryHead,
   TooManyEntriesError,
   ZipFormatError,

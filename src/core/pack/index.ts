@@ -19,10 +19,12 @@ import { architectures as allArchitectures, type Architecture } from '../layer/i
 import { OutputDirectory } from '../output-ownership.js';
 import { sourcesDigest } from '../source-digest.js';
 import { standaloneCompatibilityNote, standaloneCompatibleRuntimes } from '../standalone/runtimes.js';
-import { collectLayerEntries, resolveZipTimestamp, writeLayerZip } from '../zip/index.js';
+import { resolveZipTimestamp, writeLayerZip } from '../zip/index.js';
+import { collectLayerEntries } from './layer-entries.js';
 import { manifestFileName, mergedManifest, relativeTo, zipFileName, type PackedLayer } from './manifest.js';
 import { requireBuiltLayer, requireBundledNode, verifyZip } from './verify.js';
 
+export { collectLayerEntries } from './layer-entries.js';
 export { zipContractProblems } from './verify.js';
 export type { PackedLayer, PackManifest } from './manifest.js';
 
@@ -43,7 +45,7 @@ export interface PackOptions extends ConfigOverrides {
   onOutput?: (chunk: string) => void;
   /** Standalone layers: where node binaries are cached; default the CLI's cache folder. */
   nodeCacheDirectory?: string;
-  /** TypeScript: run the project's tsc while building (see typecheck.ts); default true. */
+  /** TypeScript: run the project's tsc while building (see build/typecheck.ts); default true. */
   typecheck?: boolean;
 }
 

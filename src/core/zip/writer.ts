@@ -1,10 +1,7 @@
 import { createWriteStream } from 'node:fs';
-import { lstat, readdir, stat } from 'node:fs/promises';
-import path from 'node:path';
+import { stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
-import { CliError, errorMessage } from '../errors.js';
-// A leaf of the layer contract, which imports nothing: not its index, which reads zips through zip/.
-import { isExtensionPath } from '../layer/extensions.js';
+import { CliError } from '../errors.js';
 
 /**
  * Writes layer zips that are byte-identical for identical contents: sorted
@@ -12,7 +9,7 @@ import { isExtensionPath } from '../layer/extensions.js';
  * normalised to 0755/0644, "made by" Unix, no extra fields. archiver (through
  * zip-stream and compress-commons) writes no extended-timestamp field,
  * computes DOS time from UTC, and sets made-by Unix once a mode is given; ext
- * pack re-reads every zip to prove it (see `zipContractProblems` in pack.ts).
+ * pack re-reads every zip to prove it (see `zipContractProblems` in pack/verify.ts; pack/layer-entries.ts lists the entries).
  */
 
 export interface LayerEntry {
@@ -95,67 +92,6 @@ export function dosDateTime(date: Date): { date: number; time: number } {
     date: ((clamped.getUTCFullYear() - 1980) << 9) | ((clamped.getUTCMonth() + 1) << 5) | clamped.getUTCDate(),
     time: (clamped.getUTCHours() << 11) | (clamped.getUTCMinutes() << 5) | Math.floor(clamped.getUTCSeconds() / 2),
   };
-}
-
-function compareBytes(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a), Buffer.from(b));
-}
-
-/**
- * Lists a layer directory as zip entries: directories first, then files, each
- * group sorted byte-wise. A file is executable (0755) when any execute bit is
- * set on disk or when it sits directly in extensions/ (Lambda execs those);
- * everything else is 0644. Symbolic links are followed.
- */
-export async function collectLayerEntries(layerDirectory: string): Promise<LayerEntry[]> {
-  const directories: LayerEntry[] = [];
-  const files: LayerEntry[] = [];
-  const walk = async (absolute: string, relative: string, depth: number): Promise<void> => {
-    if (depth > 64)
-      throw new CliError(`${absolute}: folders nest too deeply (a symbolic link loop?)`, {
-        code: 'E_ZIP_LAYER_ENTRY_INVALID',
-      });
-    const children = await readdir(absolute);
-    for (const child of children) {
-      const childAbsolute = path.join(absolute, child);
-      const childRelative = relative === '' ? child : `${relative}/${child}`;
-      let info = await lstat(childAbsolute);
-      if (info.isSymbolicLink()) {
-        try {
-          info = await stat(childAbsolute);
-        } catch (error) {
-          throw new CliError(`${childAbsolute} is a broken symbolic link: ${errorMessage(error)}`, {
-            code: 'E_ZIP_LAYER_ENTRY_INVALID',
-            hint: 'remove it or point it at a file before packing',
-          });
-        }
-      }
-      if (info.isDirectory()) {
-        directories.push({ path: childRelative, kind: 'directory', absolutePath: childAbsolute, mode: 0o755, size: 0 });
-        await walk(childAbsolute, childRelative, depth + 1);
-      } else if (info.isFile()) {
-        const launchedByLambda = isExtensionPath(childRelative);
-        const executable = launchedByLambda || (info.mode & 0o111) !== 0;
-        files.push({
-          path: childRelative,
-          kind: 'file',
-          absolutePath: childAbsolute,
-          mode: executable ? 0o755 : 0o644,
-          size: info.size,
-        });
-      } else {
-        throw new CliError(`${childAbsolute} is neither a file nor a folder and cannot go into a zip`, {
-          code: 'E_ZIP_LAYER_ENTRY_INVALID',
-          hint: 'remove it from the layer folder',
-        });
-      }
-    }
-  };
-  await walk(layerDirectory, '', 0);
-  // By entry name, trailing "/" included, as the zip lists them: "K+a/" sorts before "K/".
-  directories.sort((a, b) => compareBytes(`${a.path}/`, `${b.path}/`));
-  files.sort((a, b) => compareBytes(a.path, b.path));
-  return [...directories, ...files];
 }
 
 export interface WriteZipOptions {
