@@ -99,6 +99,26 @@ describe('lambda-extension.json validation', () => {
     }
   });
 
+  it('build uses the config it is handed and reads no lambda-extension.json of its own', async () => {
+    const { mkdtemp, rm } = await import('node:fs/promises');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const { build } = await import('../../src/core/build/index.js');
+    // No lambda-extension.json here; --out is the project itself, which build refuses before it runs anything.
+    const directory = await mkdtemp(path.join(os.tmpdir(), 'config-once-'));
+    try {
+      await assert.rejects(build({ projectDirectory: directory, outDirectory: '.' }), withCode('E_CONFIG_MISSING'));
+      // As ext pack calls it: the config it read and checked, handed down.
+      const config = parseConfig(JSON.stringify({ ...valid, language: 'ts', entry: 'src/index.ts' }), 'f');
+      await assert.rejects(
+        build({ projectDirectory: directory, config, outDirectory: '.' }),
+        withCode('E_OUT_REFUSED'),
+      );
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
+  });
+
   it('refuses a version that a command line cannot carry', () => {
     assert.match(configProblems({ ...valid, version: '1 2' }).join(), /"version": "1 2" is not a valid version/);
   });
