@@ -5,7 +5,7 @@ import { isArchitecture, type Architecture } from '../layer/architectures.js';
 import { maximumZipFileBytes, unzippedLimitText } from '../layer/limits.js';
 import { CliError, errorMessage } from '../errors.js';
 import { readRegularFileUpTo } from '../fs-utils.js';
-import { inspectZipBuffer } from '../inspect.js';
+import { inspectZipBuffer } from '../inspect/index.js';
 import type { PackManifest } from '../pack/index.js';
 import { sourcesDigest } from '../source-digest.js';
 import { printableLine } from '../text.js';
