@@ -2,7 +2,7 @@
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { goBuildArguments, goBuildEnvironment } from '../src/core/build.js';
+import { goBuildArguments, goBuildEnvironment } from '../src/core/build/index.js';
 import { esbuildApi } from './floors.js';
 import { paired, timeCommand } from './measure.js';
 import { createBin, extBin, log, node, quick, ratioRow, rows, runs } from './rows.js';

@@ -4,7 +4,7 @@
  * as a ratio to the least it could cost (bench/floors/, bench only).
  */
 import path from 'node:path';
-import { goBuildArguments, goBuildEnvironment } from '../src/core/build.js';
+import { goBuildArguments, goBuildEnvironment } from '../src/core/build/index.js';
 import { readConfig } from '../src/core/config.js';
 import { timeCommand } from './measure.js';
 import { root } from './rows.js';

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { projectTypeScript } from '../src/core/typecheck.js';
+import { projectTypeScript } from '../src/core/build/index.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 // An optional argument puts the examples elsewhere (the tests use a temporary folder).

@@ -4,14 +4,14 @@
  * message and a hint.
  */
 export { architectures, parseArchitectures, type Architecture } from './core/layer/architectures.js';
-export { build, type BuildOptions, type BuildProgress, type BuildResult, type BuiltLayer } from './core/build.js';
+export { build, type BuildOptions, type BuildProgress, type BuildResult, type BuiltLayer } from './core/build/index.js';
 export { configProblems, readConfig, type EventType, type ExtensionConfig, type Language } from './core/config.js';
 export { CancelledError, CliError } from './core/errors.js';
 export { extensionNameProblem, isValidExtensionName } from './core/names.js';
 export { scaffold, type ScaffoldOptions, type ScaffoldResult } from './core/create/index.js';
 export { availableTemplates } from './core/templates/index.js';
 export { inspect, type InspectFinding, type InspectOptions, type InspectReport } from './core/inspect.js';
-export { pack, type PackedLayer, type PackOptions, type PackResult } from './core/pack.js';
+export { pack, type PackedLayer, type PackOptions, type PackResult } from './core/pack/index.js';
 export * from './core/emulator/index.js';
 export { runDev, type DevOptions } from './core/dev.js';
 export {

@@ -6,7 +6,7 @@
  * node build/bench/floors/esbuild-api.js <project> <entry> <outfile> <version>
  */
 import { build } from 'esbuild';
-import { typeScriptBundleOptions } from '../../src/core/bundle-options.js';
+import { typeScriptBundleOptions } from '../../src/core/build/bundle-options.js';
 
 const [projectDirectory, entry, outfile, version] = process.argv.slice(2);
 if (projectDirectory === undefined || entry === undefined || outfile === undefined || version === undefined) {

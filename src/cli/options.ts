@@ -3,7 +3,7 @@ import { parseArchitectures, type Architecture } from '../core/layer/architectur
 import { configFileName, findProjectDirectory, type ConfigOverrides } from '../core/config.js';
 import { CliError, errorMessage } from '../core/errors.js';
 import { printableLine } from '../core/text.js';
-import { typeCheckDisabledByEnvironment, typeCheckVariable } from '../core/typecheck.js';
+import { typeCheckDisabledByEnvironment, typeCheckVariable } from '../core/build/index.js';
 import path from 'node:path';
 
 /** Flags shared by the project commands (build, pack, dev). */

@@ -1,4 +1,4 @@
-import type { BuildProgress } from '../core/build.js';
+import type { BuildProgress } from '../core/build/index.js';
 import { dim, green, red, yellow } from './terminal.js';
 
 /** One line per architecture on stderr as builds start and finish; only used on a terminal. */

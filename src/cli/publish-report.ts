@@ -1,54 +1,10 @@
-import { usageError } from '../core/errors.js';
 import { formatBytes } from '../core/format.js';
-import type { LayerAudience, PublishOptions, PublishProgress, PublishResult } from '../core/publish/index.js';
+import type { PublishProgress, PublishResult } from '../core/publish/index.js';
 import { printableLine } from '../core/text.js';
-import type { PublishArguments } from './commands/publish.js';
-import { architecturesFlag } from './options.js';
-import { bold, dim, green, red, showsProgress, yellow } from './terminal.js';
+import { bold, dim, green, red, yellow } from './terminal.js';
 
-/** `ext publish`'s flags as the core's options object. */
-export function publishOptions(argv: PublishArguments): PublishOptions {
-  const architectures = architecturesFlag(argv.arch);
-  const list = (values: string[] | undefined): string[] | undefined =>
-    values
-      ?.flatMap((value) => String(value).split(','))
-      .map((value) => value.trim())
-      .filter((value) => value !== '');
-  const audience: LayerAudience | undefined =
-    argv.public === true
-      ? { kind: 'public' }
-      : argv.principal !== undefined
-        ? { kind: 'accounts', accounts: list(argv.principal) ?? [] }
-        : argv.organization !== undefined
-          ? { kind: 'organization', organizationId: argv.organization }
-          : undefined;
-  if (argv['endpoint-url'] !== undefined && !/^https?:\/\/[^\s]+$/.test(argv['endpoint-url'])) {
-    throw usageError(
-      `--endpoint-url: "${argv['endpoint-url']}" is not an http(s) URL`,
-      'pass e.g. --endpoint-url http://127.0.0.1:5000',
-    );
-  }
-  const runtimes = list(argv['compatible-runtimes']);
-  return {
-    projectDirectory: argv.cwd,
-    outDirectory: argv.out,
-    layerName: argv['layer-name'] ?? '{name}-{arch}',
-    force: argv.force === true,
-    dryRun: argv['dry-run'] === true,
-    allowStale: argv['allow-stale'] === true,
-    ...(argv.region === undefined ? {} : { regions: list(argv.region) ?? [] }),
-    ...(architectures === undefined ? {} : { architectures }),
-    ...(audience === undefined ? {} : { audience }),
-    ...(argv['s3-bucket'] === undefined ? {} : { s3Bucket: argv['s3-bucket'] }),
-    ...(runtimes === undefined ? {} : { compatibleRuntimes: runtimes }),
-    ...(argv.description === undefined ? {} : { description: argv.description }),
-    ...(argv['license-info'] === undefined ? {} : { licenseInfo: argv['license-info'] }),
-    ...(argv['endpoint-url'] === undefined ? {} : { endpointUrl: argv['endpoint-url'] }),
-    ...(showsProgress(argv.json) ? { onProgress: printProgress } : {}),
-  };
-}
-
-function printProgress(event: PublishProgress): void {
+/** One line per step of ext publish, on stderr (shown only on a terminal, not with --json). */
+export function printPublishProgress(event: PublishProgress): void {
   const what: Record<PublishProgress['phase'], string> = {
     check: 'checking',
     upload: 'uploading to S3',

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { BuildResult } from '../core/build.js';
+import type { BuildResult } from '../core/build/index.js';
 import { formatBytes } from '../core/format.js';
 import { bold, dim, yellow } from './terminal.js';
 

@@ -4,7 +4,6 @@ import { architectures, isArchitecture, type Architecture } from './layer/archit
 import { CliError, errorMessage, usageError } from './errors.js';
 import { readBoundedText } from './fs-utils.js';
 import { extensionNameProblem, versionProblem } from './names.js';
-import { defaultStandaloneNodeVersion, nodeVersionPattern } from './standalone/runtimes.js';
 
 export const configFileName = 'lambda-extension.json';
 export const languages = ['go', 'ts'] as const;
@@ -28,6 +27,12 @@ export interface ExtensionConfig {
   /** TypeScript standalone only: the Node.js major ("24") or exact version ("24.22.3") to bundle. */
   nodeVersion?: string;
 }
+
+/** The major line used when lambda-extension.json says "standalone": true without "nodeVersion". */
+export const defaultStandaloneNodeVersion = '24';
+
+/** A "nodeVersion": a major ("24") or an exact version ("24.22.3"). */
+export const nodeVersionPattern = /^(0|[1-9][0-9]{0,2})(\.(0|[1-9][0-9]{0,3})\.(0|[1-9][0-9]{0,3}))?$/;
 
 const nodeFlagPattern = /^--[A-Za-z0-9][A-Za-z0-9-]*(=[A-Za-z0-9._:/,=-]+)?$/;
 
@@ -207,13 +212,14 @@ export function parseConfig(text: string, filePath: string): ExtensionConfig {
   if (depth > maximumConfigDepth)
     throw new CliError(
       `${filePath}: values nest ${depth} levels deep; a lambda-extension.json needs at most ${maximumConfigDepth}`,
-      { hint: 'fix the file, or scaffold a fresh project with create-lambda-extension' },
+      { code: 'E_CONFIG_TOO_LARGE', hint: 'fix the file, or scaffold a fresh project with create-lambda-extension' },
     );
   try {
     // Windows editors save UTF-8 with a byte-order mark, which JSON.parse refuses.
     value = JSON.parse(text.startsWith('\ufeff') ? text.slice(1) : text);
   } catch (error) {
     throw new CliError(`${filePath} is not valid JSON: ${errorMessage(error)}`, {
+      code: 'E_CONFIG_NOT_JSON',
       hint: 'fix the syntax, or scaffold a fresh project with create-lambda-extension',
     });
   }
@@ -222,6 +228,7 @@ export function parseConfig(text: string, filePath: string): ExtensionConfig {
     const shown = problems.slice(0, maximumReportedProblems).join('; ');
     const more = problems.length - maximumReportedProblems;
     throw new CliError(`${filePath}: ${shown}${more > 0 ? `; and ${more} more problem${more === 1 ? '' : 's'}` : ''}`, {
+      code: 'E_CONFIG_INVALID',
       hint: 'see schema/lambda-extension.schema.json in create-lambda-extension for every field',
     });
   }
@@ -242,27 +249,36 @@ export interface ConfigOverrides {
   nodeVersion?: string | undefined;
 }
 
+const overrideInvalid = 'E_CONFIG_OVERRIDE_INVALID';
+
 /** The config with the overrides applied, each checked as strictly as the file's own fields. */
 export function applyConfigOverrides(config: ExtensionConfig, overrides: ConfigOverrides): ExtensionConfig {
   const result = { ...config };
   if (overrides.name !== undefined) {
     const problem = extensionNameProblem(overrides.name);
-    if (problem !== undefined) throw usageError(`--name: ${problem}`, 'pass a valid --name');
+    if (problem !== undefined) throw usageError(`--name: ${problem}`, 'pass a valid --name', overrideInvalid);
     result.name = overrides.name;
   }
   if (overrides.entry !== undefined) {
-    if (overrides.entry === '') throw usageError('--entry: must not be empty');
+    if (overrides.entry === '')
+      throw usageError(
+        '--entry: must not be empty',
+        "pass --entry with the extension's entry file, such as src/index.ts",
+        overrideInvalid,
+      );
     result.entry = overrides.entry;
   }
   if (overrides.version !== undefined) {
     const problem = versionProblem(overrides.version);
-    if (problem !== undefined) throw usageError(`--extension-version: ${problem}`, 'pass a valid --extension-version');
+    if (problem !== undefined)
+      throw usageError(`--extension-version: ${problem}`, 'pass a valid --extension-version', overrideInvalid);
     result.version = overrides.version;
   }
   if (overrides.sourcemap !== undefined) result.sourcemap = overrides.sourcemap;
   if (overrides.nodeVersion !== undefined) {
     const problem = nodeVersionProblem(overrides.nodeVersion);
-    if (problem !== undefined) throw usageError(`--node-version ${problem}`, 'pass --node-version 24 (or 22)');
+    if (problem !== undefined)
+      throw usageError(`--node-version ${problem}`, 'pass --node-version 24 (or 22)', overrideInvalid);
     result.nodeVersion = overrides.nodeVersion;
   }
   if (overrides.standalone !== undefined) {
@@ -270,6 +286,7 @@ export function applyConfigOverrides(config: ExtensionConfig, overrides: ConfigO
       throw usageError(
         '--standalone is for TypeScript layers; a Go extension is a static binary that needs no runtime',
         'drop --standalone',
+        overrideInvalid,
       );
     }
     result.standalone = overrides.standalone;
@@ -285,6 +302,7 @@ export async function readConfig(projectDirectory: string): Promise<ExtensionCon
     const bounded = await readBoundedText(filePath, maximumConfigBytes);
     if (bounded === undefined) {
       throw new CliError(`${filePath} is larger than ${maximumConfigBytes / 1024 / 1024} MiB, so it is not read`, {
+        code: 'E_CONFIG_TOO_LARGE',
         hint: 'a lambda-extension.json is a few hundred bytes; scaffold a fresh one with create-lambda-extension',
       });
     }
@@ -293,15 +311,17 @@ export async function readConfig(projectDirectory: string): Promise<ExtensionCon
     if (error instanceof CliError) throw error;
     if ((error as NodeJS.ErrnoException).code === 'ENOENT' && !existsSync(projectDirectory)) {
       throw new CliError(`the project directory ${projectDirectory} does not exist`, {
+        code: 'E_CONFIG_PROJECT_MISSING',
         hint: 'pass --cwd with the folder that holds lambda-extension.json',
       });
     }
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
       throw new CliError(`no ${configFileName} in ${projectDirectory}`, {
+        code: 'E_CONFIG_MISSING',
         hint: 'run this in a project made by create-lambda-extension, or pass --cwd DIR',
       });
     }
-    throw new CliError(`cannot read ${filePath}: ${errorMessage(error)}`);
+    throw new CliError(`cannot read ${filePath}: ${errorMessage(error)}`, { code: 'E_CONFIG_UNREADABLE' });
   }
   return parseConfig(text, filePath);
 }

@@ -193,7 +193,7 @@ async function obtainLayer(options: DevOptions, watching: boolean): Promise<Obta
       ? ` (the project's architecture; on this ${host} machine it runs under emulation, and --arch ${host} runs it natively)`
       : '';
   options.onStatus?.(`building ${options.projectDirectory} for ${architecture}${foreign}…`, 'progress');
-  const { build } = await import('./build.js');
+  const { build } = await import('./build/index.js');
   let result: Awaited<ReturnType<typeof build>>;
   let node: NodeRuntime | undefined;
   let layer: Awaited<ReturnType<typeof build>>['layers'][number] | undefined;

@@ -68,6 +68,7 @@ export async function outputFingerprint(target: string): Promise<string> {
 
 function refuseOut(outDirectory: string, why: string): never {
   throw new CliError(`--out: refusing to write into ${outDirectory}: ${why}`, {
+    code: 'E_OUT_REFUSED',
     hint: 'choose an empty or new folder for --out, such as dist (the default)',
   });
 }
@@ -220,7 +221,7 @@ export class OutputDirectory {
     } catch (error) {
       throw new CliError(
         `--out: cannot write into ${out}: ${isErrorCode(error, 'EROFS') ? 'it is on a read-only filesystem' : 'permission denied'}`,
-        { hint: 'pass a writable folder with --out (default: dist in the project)' },
+        { code: 'E_OUT_UNWRITABLE', hint: 'pass a writable folder with --out (default: dist in the project)' },
       );
     }
     const markerPath = path.join(out, ownershipMarkerName);
@@ -231,6 +232,7 @@ export class OutputDirectory {
       const marker = info.isFile() ? parseMarker(await readBoundedText(markerPath, maximumMarkerBytes)) : undefined;
       if (marker === undefined) {
         throw new CliError(`--out: ${markerPath} was not written by ext build or ext pack`, {
+          code: 'E_OUT_NOT_OWNED',
           hint: `choose an empty or new --out, or remove ${markerPath} yourself`,
         });
       }
@@ -238,7 +240,8 @@ export class OutputDirectory {
       fingerprints = marker.fingerprints;
     } catch (error) {
       if (error instanceof CliError) throw error;
-      if (!isErrorCode(error, 'ENOENT')) throw new CliError(`--out: cannot read ${markerPath}: ${errorMessage(error)}`);
+      if (!isErrorCode(error, 'ENOENT'))
+        throw new CliError(`--out: cannot read ${markerPath}: ${errorMessage(error)}`, { code: 'E_OUT_UNREADABLE' });
     }
     // Ours to tidy: what a killed build or pack left behind in it.
     await removeAbandonedTemporaries(out);
@@ -256,14 +259,17 @@ export class OutputDirectory {
       info = await lstat(target);
     } catch (error) {
       if (isErrorCode(error, 'ENOENT')) return;
-      throw new CliError(`--out: cannot read ${target}: ${errorMessage(error)}`);
+      throw new CliError(`--out: cannot read ${target}: ${errorMessage(error)}`, { code: 'E_OUT_UNREADABLE' });
     }
     const rightKind = kind === 'layer' ? info.isDirectory() : info.isFile();
     if (rightKind && ((await this.holdsWhatWeWrote(entry, target)) || (await this.isLegacyOutput(target, kind))))
       return;
     throw new CliError(
       `--out: ${target} exists and was not written by ext ${kind === 'layer' ? 'build' : 'pack'} (or was changed since), so it is left alone`,
-      { hint: `choose an empty or new --out, or remove ${target} yourself if nothing in it is needed` },
+      {
+        code: 'E_OUT_NOT_OWNED',
+        hint: `choose an empty or new --out, or remove ${target} yourself if nothing in it is needed`,
+      },
     );
   }
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { PackManifest } from '../../src/core/pack.js';
+import type { PackManifest } from '../../src/core/pack/index.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { mkdir, readdir, readFile, rename, stat, utimes, writeFile } from 'node:fs/promises';
@@ -7,8 +7,7 @@ import path from 'node:path';
 import { before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { parseElf } from '../../src/core/layer/elf.js';
-import { readZip } from '../../src/core/zip-reader.js';
-import { dosDateTime, zipTimestamp } from '../../src/core/zip-writer.js';
+import { dosDateTime, readZip, zipTimestamp } from '../../src/core/zip/index.js';
 import {
   createBin,
   readWithYauzl,

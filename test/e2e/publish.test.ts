@@ -10,7 +10,7 @@ import {
   ListLayerVersionsCommand,
 } from '@aws-sdk/client-lambda';
 import { CreateBucketCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import type { PackManifest } from '../../src/core/pack.js';
+import type { PackManifest } from '../../src/core/pack/index.js';
 import type { PublishedMap } from '../../src/core/publish/index.js';
 import { runExt, temporaryDirectory, writeGoLayer, writeProject } from '../helpers/layer-fixtures.js';
 import { buildZip } from '../helpers/zip-fixtures.js';

@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { goEnvironment } from '../../src/core/build.js';
+import { goEnvironment } from '../../src/core/build/index.js';
 import { runExt, writeProject } from '../helpers/layer-fixtures.js';
 
 const roots: string[] = [];

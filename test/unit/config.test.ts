@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { configProblems, parseConfig } from '../../src/core/config.js';
+import { CliError } from '../../src/core/errors.js';
+import type { ErrorCode } from '../../src/core/error-codes.js';
+
+/** A CliError with this code (the message is for people; tests match the code). */
+const withCode =
+  (code: ErrorCode) =>
+  (error: unknown): boolean =>
+    error instanceof CliError && error.code === code;
 
 const valid = { name: 'my-ext', language: 'go', entry: '.', architectures: ['arm64', 'x86_64'], version: '1.0.0' };
 
@@ -49,7 +57,11 @@ describe('lambda-extension.json validation', () => {
     );
   });
   it('reports invalid JSON with the path', () => {
-    assert.throws(() => parseConfig('{', '/p/lambda-extension.json'), /\/p\/lambda-extension\.json is not valid JSON/);
+    assert.throws(
+      () => parseConfig('{', '/p/lambda-extension.json'),
+      (error: unknown) =>
+        withCode('E_CONFIG_NOT_JSON')(error) && (error as Error).message.startsWith('/p/lambda-extension.json'),
+    );
   });
 
   it('accepts a UTF-8 byte-order mark at the start of the file', () => {
@@ -61,6 +73,7 @@ describe('lambda-extension.json validation', () => {
     assert.throws(
       () => parseConfig(JSON.stringify({ ...valid, events }), 'f'),
       (error: Error) => {
+        assert.ok(withCode('E_CONFIG_INVALID')(error));
         assert.match(error.message, /; and 99996 more problems$/);
         assert.equal(error.message.match(/"events\[\d+\]"/g)?.length, 5);
         assert.ok(error.message.length < 1000, `${error.message.length} characters`);
@@ -80,7 +93,27 @@ describe('lambda-extension.json validation', () => {
         path.join(directory, 'lambda-extension.json'),
         JSON.stringify({ ...valid, events: Array.from({ length: 300_000 }, () => 'START') }),
       );
-      await assert.rejects(readConfig(directory), /lambda-extension\.json is larger than 1 MiB, so it is not read/);
+      await assert.rejects(readConfig(directory), withCode('E_CONFIG_TOO_LARGE'));
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
+  });
+
+  it('build uses the config it is handed and reads no lambda-extension.json of its own', async () => {
+    const { mkdtemp, rm } = await import('node:fs/promises');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const { build } = await import('../../src/core/build/index.js');
+    // No lambda-extension.json here; --out is the project itself, which build refuses before it runs anything.
+    const directory = await mkdtemp(path.join(os.tmpdir(), 'config-once-'));
+    try {
+      await assert.rejects(build({ projectDirectory: directory, outDirectory: '.' }), withCode('E_CONFIG_MISSING'));
+      // As ext pack calls it: the config it read and checked, handed down.
+      const config = parseConfig(JSON.stringify({ ...valid, language: 'ts', entry: 'src/index.ts' }), 'f');
+      await assert.rejects(
+        build({ projectDirectory: directory, config, outDirectory: '.' }),
+        withCode('E_OUT_REFUSED'),
+      );
     } finally {
       await rm(directory, { recursive: true, force: true });
     }

@@ -5,8 +5,8 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { parseConfig } from '../../src/core/config.js';
 import { CliError } from '../../src/core/errors.js';
-import { zipContractProblems } from '../../src/core/pack.js';
-import { collectLayerEntries, defaultZipTimestamp, writeLayerZip } from '../../src/core/zip-writer.js';
+import { collectLayerEntries, zipContractProblems } from '../../src/core/pack/index.js';
+import { defaultZipTimestamp, writeLayerZip } from '../../src/core/zip/index.js';
 import { extensionNameProblem, goModuleProblem, npmNameProblem } from '../../src/core/names.js';
 
 /**

@@ -97,7 +97,7 @@ await runCli(async () => {
 
 test('Ctrl-C during a build reports each architecture it stopped as cancelled, not failed', async () => {
   const [{ build }, { CancelledError }, { writeTypeScriptProject }, { temporaryDirectory }] = await Promise.all([
-    import('../../src/core/build.js'),
+    import('../../src/core/build/index.js'),
     import('../../src/core/errors.js'),
     import('../helpers/minimal-project.js'),
     import('../helpers/run-cli.js'),

@@ -14,7 +14,7 @@ import {
   templateInfo,
   templateSources,
 } from '../../src/core/templates/index.js';
-import { launcherScript } from '../../src/core/build.js';
+import { launcherScript } from '../../src/core/build/index.js';
 import { infrastructureContext } from '../../src/core/infrastructure/templates.js';
 import { temporaryDirectory } from '../helpers/run-cli.js';
 

@@ -4,9 +4,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { launcherScript } from '../../src/core/build.js';
+import { launcherScript } from '../../src/core/build/index.js';
 import { applyConfigOverrides, configProblems, parseConfig, standaloneNodeVersion } from '../../src/core/config.js';
 import { extensionEnvironment, pathWithoutNode } from '../../src/core/emulator/launch.js';
+import { CliError } from '../../src/core/errors.js';
 import { inspectZipBuffer, launcherTargets, type InspectReport } from '../../src/core/inspect.js';
 import { compatibleRuntimesFor } from '../../src/core/publish/index.js';
 import { cacheDirectory, newestVersion } from '../../src/core/standalone/node-cache.js';
@@ -82,9 +83,11 @@ test('"standalone" and "nodeVersion" in lambda-extension.json', () => {
   assert.equal(standaloneNodeVersion({ ...config, standalone: false }), undefined);
   assert.equal(standaloneNodeVersion(applyConfigOverrides(config, { nodeVersion: '22' })), '22');
   assert.equal(standaloneNodeVersion(applyConfigOverrides(config, { standalone: false })), undefined);
-  assert.throws(() => applyConfigOverrides(config, { nodeVersion: 'lts' }), /--node-version must be/);
+  const overrideRefused = (error: unknown): boolean =>
+    error instanceof CliError && error.code === 'E_CONFIG_OVERRIDE_INVALID' && error.exitCode === 2;
+  assert.throws(() => applyConfigOverrides(config, { nodeVersion: 'lts' }), overrideRefused);
   const go = parseConfig(JSON.stringify({ ...base, language: 'go', entry: '.' }), 'lambda-extension.json');
-  assert.throws(() => applyConfigOverrides(go, { standalone: true }), /--standalone is for TypeScript/);
+  assert.throws(() => applyConfigOverrides(go, { standalone: true }), overrideRefused);
 });
 
 test('the standalone launcher runs the bundled node relative to itself, with built-ins only, never PATH', () => {

@@ -14,7 +14,7 @@ import {
   streamEntryData,
   unixMode,
   ZipFormatError,
-} from '../../src/core/zip-reader.js';
+} from '../../src/core/zip/index.js';
 import { buildZip } from '../helpers/zip-fixtures.js';
 
 test('reads names, made-by, modes, sizes and data of stored and deflated entries', () => {

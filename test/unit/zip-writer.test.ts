@@ -4,16 +4,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { CliError } from '../../src/core/errors.js';
-import { readZip } from '../../src/core/zip-reader.js';
+import { collectLayerEntries } from '../../src/core/pack/index.js';
 import {
-  collectLayerEntries,
   defaultZipTimestamp,
   dosDateTime,
   latestZipTimestamp,
+  readZip,
   resolveZipTimestamp,
   writeLayerZip,
   zipTimestamp,
-} from '../../src/core/zip-writer.js';
+} from '../../src/core/zip/index.js';
 
 test('DOS date and time come from the UTC calendar', () => {
   assert.deepEqual(dosDateTime(defaultZipTimestamp), { date: (0 << 9) | (1 << 5) | 1, time: 0 });
@@ -48,6 +48,7 @@ test('SOURCE_DATE_EPOCH: refused after 2043 and when not an integer, in one line
       () => zipTimestamp(late),
       (error: unknown) =>
         error instanceof CliError &&
+        error.code === 'E_ZIP_SOURCE_DATE_EPOCH' &&
         /^SOURCE_DATE_EPOCH=\d+( \(\d{4,}-\d\d-\d\d\))? is out of range: zip entries can be dated from 315532800 \(1980-01-01\) to 2335219199 \(2043-12-31T23:59:59Z\)$/.test(
           error.message,
         ),
@@ -60,6 +61,7 @@ test('SOURCE_DATE_EPOCH: refused after 2043 and when not an integer, in one line
       () => zipTimestamp(bad),
       (error: unknown) =>
         error instanceof CliError &&
+        error.code === 'E_ZIP_SOURCE_DATE_EPOCH' &&
         !error.message.includes('\n') &&
         error.message.startsWith('SOURCE_DATE_EPOCH must be a whole number of seconds since 1970 from 315532800'),
       bad,

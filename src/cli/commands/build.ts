@@ -10,7 +10,7 @@ import {
   typecheckOption,
   type ConfigOverrideArguments,
 } from '../options.js';
-import { build } from '../../core/build.js';
+import { build } from '../../core/build/index.js';
 import { buildProgressPrinter } from '../progress.js';
 import { printBuildResult } from '../report.js';
 import { withInterruption } from '../run.js';

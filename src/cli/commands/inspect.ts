@@ -41,7 +41,7 @@ export const inspectCommand: CommandModule<object, InspectArguments> = {
     const architectures = architecturesFlag(argv.arch);
     const { inspect } = await import('../../core/inspect.js');
     if (argv.zip === undefined || argv.zip.length === 0) {
-      const { projectZips } = await import('../../core/pack.js');
+      const { projectZips } = await import('../../core/pack/index.js');
       const project = await projectZips(process.cwd());
       for (const warning of project.warnings) process.stderr.write(`${yellow('warning:')} ${warning}\n`);
       argv.zip = project.zips.map((zip) => path.relative(process.cwd(), zip));
@@ -68,13 +68,13 @@ export const inspectCommand: CommandModule<object, InspectArguments> = {
       const report = reports[0]!;
       throw new CliError(
         `${argv.zip[0]} will not work as an extension layer: ${count(report.errors, 'error')}, ${count(report.warnings, 'warning')}`,
-        { hint: 'fix the findings above; ext pack writes zips that pass these checks' },
+        { code: 'E_INSPECT_LAYER_BROKEN', hint: 'fix the findings above; ext pack writes zips that pass these checks' },
       );
     }
     if (failed.length > 0) {
       throw new CliError(
         `${failed.length} of ${argv.zip.length} zips will not work as extension layers: ${failed.map(safe).join(', ')}`,
-        { hint: 'fix the findings above; ext pack writes zips that pass these checks' },
+        { code: 'E_INSPECT_LAYER_BROKEN', hint: 'fix the findings above; ext pack writes zips that pass these checks' },
       );
     }
   },

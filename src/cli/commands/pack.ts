@@ -1,7 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { formatBytes } from '../../core/format.js';
 import { unzippedLimitBytes, unzippedLimitText, zippedLimitBytes, zippedLimitText } from '../../core/layer/limits.js';
-import type { PackProgressEvent, PackResult } from '../../core/pack.js';
+import type { PackProgressEvent, PackResult } from '../../core/pack/index.js';
 import {
   architectureOption,
   architecturesFlag,
@@ -50,7 +50,7 @@ export const packCommand: CommandModule<object, PackArguments> = {
       ),
   handler: async (argv) => {
     const architectures = architecturesFlag(argv.arch);
-    const { pack } = await import('../../core/pack.js');
+    const { pack } = await import('../../core/pack/index.js');
     const result = await withInterruption((signal) =>
       pack({
         ...configOverrides(argv),

@@ -1,7 +1,9 @@
 import type { Argv, CommandModule } from 'yargs';
-import { CliError } from '../../core/errors.js';
+import { CliError, usageError } from '../../core/errors.js';
 import { zippedLimitText } from '../../core/layer/limits.js';
-import { architectureOption, outOption, projectOptions } from '../options.js';
+import type { LayerAudience, PublishOptions, PublishProgress } from '../../core/publish/index.js';
+import { architectureOption, architecturesFlag, outOption, projectOptions } from '../options.js';
+import { showsProgress } from '../terminal.js';
 
 export interface PublishArguments {
   region?: string[];
@@ -78,8 +80,8 @@ export const publishCommand: CommandModule<object, PublishArguments> = {
       ),
   handler: async (argv) => {
     // Turning the result into text is only needed once something ran: loaded here, not for --help.
-    const { printPublishResult, publishOptions } = await import('../publish-report.js');
-    const options = publishOptions(argv);
+    const { printPublishProgress, printPublishResult } = await import('../publish-report.js');
+    const options = publishOptions(argv, printPublishProgress);
     const { publish } = await import('../../core/publish/index.js');
     const result = await publish(options);
     printPublishResult(result, argv.json === true);
@@ -87,8 +89,53 @@ export const publishCommand: CommandModule<object, PublishArguments> = {
       const which = result.targets.filter((target) => target.status === 'failed');
       throw new CliError(
         `${result.failed} of ${result.targets.length} layer versions failed: ${which.map((target) => `${target.region} ${target.architecture}`).join(', ')}`,
-        { hint: "fix each failed target's error and run ext publish again; what succeeded is skipped then" },
+        {
+          code: 'E_PUBLISH_TARGETS_FAILED',
+          hint: "fix each failed target's error and run ext publish again; what succeeded is skipped then",
+        },
       );
     }
   },
 };
+
+/** `ext publish`'s flags as the core's options object. */
+function publishOptions(argv: PublishArguments, printProgress: (event: PublishProgress) => void): PublishOptions {
+  const architectures = architecturesFlag(argv.arch);
+  const list = (values: string[] | undefined): string[] | undefined =>
+    values
+      ?.flatMap((value) => String(value).split(','))
+      .map((value) => value.trim())
+      .filter((value) => value !== '');
+  const audience: LayerAudience | undefined =
+    argv.public === true
+      ? { kind: 'public' }
+      : argv.principal !== undefined
+        ? { kind: 'accounts', accounts: list(argv.principal) ?? [] }
+        : argv.organization !== undefined
+          ? { kind: 'organization', organizationId: argv.organization }
+          : undefined;
+  if (argv['endpoint-url'] !== undefined && !/^https?:\/\/[^\s]+$/.test(argv['endpoint-url'])) {
+    throw usageError(
+      `--endpoint-url: "${argv['endpoint-url']}" is not an http(s) URL`,
+      'pass e.g. --endpoint-url http://127.0.0.1:5000',
+    );
+  }
+  const runtimes = list(argv['compatible-runtimes']);
+  return {
+    projectDirectory: argv.cwd,
+    outDirectory: argv.out,
+    layerName: argv['layer-name'] ?? '{name}-{arch}',
+    force: argv.force === true,
+    dryRun: argv['dry-run'] === true,
+    allowStale: argv['allow-stale'] === true,
+    ...(argv.region === undefined ? {} : { regions: list(argv.region) ?? [] }),
+    ...(architectures === undefined ? {} : { architectures }),
+    ...(audience === undefined ? {} : { audience }),
+    ...(argv['s3-bucket'] === undefined ? {} : { s3Bucket: argv['s3-bucket'] }),
+    ...(runtimes === undefined ? {} : { compatibleRuntimes: runtimes }),
+    ...(argv.description === undefined ? {} : { description: argv.description }),
+    ...(argv['license-info'] === undefined ? {} : { licenseInfo: argv['license-info'] }),
+    ...(argv['endpoint-url'] === undefined ? {} : { endpointUrl: argv['endpoint-url'] }),
+    ...(showsProgress(argv.json) ? { onProgress: printProgress } : {}),
+  };
+}

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { isExecutableEntry, platformName, unixMode, type ZipEntry } from '../zip-reader.js';
+import { isExecutableEntry, platformName, unixMode, type ZipEntry } from '../zip/index.js';
 import type { AddFinding } from './report.js';
 
 /** Checks on what Lambda executes: exec bits, shebang lines and line endings, foreign binary formats. */

@@ -1,17 +1,16 @@
 import { CliError } from '../errors.js';
-import { maximumLayerEntries, tooManyEntriesProblem } from '../layer/index.js';
+import { maximumLayerEntries, readZipFile, tooManyEntriesProblem } from '../layer/index.js';
 import {
   checkEntryData,
   isDirectoryEntry,
   readZip,
-  readZipFile,
   streamEntryHead,
   TooManyEntriesError,
   ZipFormatError,
   type CheckedEntryData,
   type ZipArchive,
   type ZipEntry,
-} from '../zip-reader.js';
+} from '../zip/index.js';
 import { LayerInspection } from './layer-inspection.js';
 import type { InspectOptions, InspectReport } from './report.js';
 import { checkZipStructure, entryHeadBytes, type EntryReader } from './zip-structure.js';

@@ -4,7 +4,7 @@ import { normalizedEntryPath } from '../layer/entries.js';
 import { extensionsFolder, isExtensionPath, noExtensionsProblem } from '../layer/extensions.js';
 import { maximumExtensions } from '../layer/limits.js';
 import { unusableNameProblem } from '../layer/links.js';
-import { isDirectoryEntry, isSymlinkEntry, type ZipArchive } from '../zip-reader.js';
+import { isDirectoryEntry, isSymlinkEntry, type ZipArchive } from '../zip/index.js';
 import { checkElfMachine, checkNativeExecutable, type ElfCheckContext } from './elf-checks.js';
 import { binaryFormatName, checkExecutable, checkScriptText } from './executables.js';
 import { clearsNodeOptions, launcherTargets, LauncherTooComplexError, type LauncherTarget } from './launcher.js';

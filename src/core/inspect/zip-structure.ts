@@ -11,7 +11,7 @@ import {
   type CheckedEntryData,
   type ZipArchive,
   type ZipEntry,
-} from '../zip-reader.js';
+} from '../zip/index.js';
 import { unzippedLimitBytes, zippedLimitBytes } from '../layer/limits.js';
 import { limitWarningRatio, type AddFinding, type FindingSeverity } from './report.js';
 

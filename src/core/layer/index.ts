@@ -11,3 +11,4 @@ export * from './extensions.js';
 export * from './limits.js';
 export * from './links.js';
 export * from './unpack.js';
+export * from './zip-file.js';

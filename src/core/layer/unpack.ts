@@ -6,6 +6,7 @@ import { CliError, errorMessage } from '../errors.js';
 import { isExtensionPath, noExtensionsError } from './extensions.js';
 import { maximumLayerEntries, tooManyEntriesProblem, unzippedLimitBytes, unzippedLimitText } from './limits.js';
 import { LayerLinks, pathComponents, unusableNameProblem } from './links.js';
+import { readZipFile } from './zip-file.js';
 import {
   checkEntryData,
   declaredUncompressedBytes,
@@ -14,14 +15,13 @@ import {
   localHeaderMismatches,
   overlappingEntries,
   readZip,
-  readZipFile,
   streamEntryData,
   TooManyEntriesError,
   unixMode,
   ZipFormatError,
   type ZipArchive,
   type ZipEntry,
-} from '../zip-reader.js';
+} from '../zip/index.js';
 
 /** Linux PATH_MAX: no link target is longer. */
 const maximumLinkTargetBytes = 4096;

@@ -34,6 +34,7 @@ import { emptyMap, writePublishedMap, type PublishedMap } from './published-map.
 import { displayPath, readVerifiedManifest, type VerifiedLayer } from './verified-layers.js';
 import { zippedLimitBytes } from '../layer/index.js';
 
+export { AwsCallError };
 export { layerNameRule, type LayerAudience } from './names.js';
 export type { PublishedMap, PublishedMapEntry } from './published-map.js';
 
@@ -602,8 +603,6 @@ async function mapWithConcurrency<T, R>(items: T[], limit: number, work: (item: 
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return results;
 }
-
-export { AwsCallError };
 
 /**
  * --compatible-runtimes wins; else a standalone layer's manifest list (the

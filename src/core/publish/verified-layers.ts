@@ -2,14 +2,13 @@ import { createHash } from 'node:crypto';
 import { access, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { isArchitecture, type Architecture } from '../layer/architectures.js';
-import { unzippedLimitText } from '../layer/limits.js';
+import { maximumZipFileBytes, unzippedLimitText } from '../layer/limits.js';
 import { CliError, errorMessage } from '../errors.js';
 import { readRegularFileUpTo } from '../fs-utils.js';
-import { inspectZipBuffer } from '../inspect.js';
-import type { PackManifest } from '../pack.js';
+import { inspectZipBuffer } from '../inspect/index.js';
+import type { PackManifest } from '../pack/index.js';
 import { sourcesDigest } from '../source-digest.js';
 import { printableLine } from '../text.js';
-import { maximumZipFileBytes } from '../zip-reader.js';
 
 /** One zip from the manifest, read once and checked: these bytes are the ones uploaded. */
 export interface VerifiedLayer {

@@ -27,8 +27,5 @@ export const maximumCompatibleRuntimes = 15;
 export const standaloneCompatibilityNote =
   'the bundled node needs glibc 2.28 and libstdc++: it runs beside Amazon Linux 2023 runtimes (provided.al2023, nodejs20.x+, python3.12+, java21+, dotnet8+, ruby3.3+), not Amazon Linux 2 ones (provided.al2, python3.11 and older, java17 and older)';
 
-/** The major line used when lambda-extension.json says "standalone": true without "nodeVersion". */
-export const defaultStandaloneNodeVersion = '24';
-
-/** A major ("24") or an exact version ("24.22.3"). */
-export const nodeVersionPattern = /^(0|[1-9][0-9]{0,2})(\.(0|[1-9][0-9]{0,3})\.(0|[1-9][0-9]{0,3}))?$/;
+// Defined with the config's "nodeVersion" field, which they check and default.
+export { defaultStandaloneNodeVersion, nodeVersionPattern } from '../config.js';

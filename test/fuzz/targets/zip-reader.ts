@@ -8,7 +8,7 @@ import {
   readZip,
   streamEntryHead,
   ZipFormatError,
-} from '../../../src/core/zip-reader.js';
+} from '../../../src/core/zip/index.js';
 import { extensionEntry, overlappingEntriesZip } from '../../helpers/hostile-zips.js';
 import { buildZip } from '../../helpers/zip-fixtures.js';
 import { check, runForBudget, type FuzzTarget } from '../harness.js';

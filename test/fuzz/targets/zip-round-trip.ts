@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { inspect } from '../../../src/core/inspect.js';
-import { pack } from '../../../src/core/pack.js';
+import { pack } from '../../../src/core/pack/index.js';
 import { readWithYauzl } from '../../helpers/layer-fixtures.js';
 import { runForBudget, type FuzzTarget } from '../harness.js';
 

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { CancelledError, CliError, errorMessage } from './errors.js';
+import { CancelledError, CliError, errorMessage } from '../errors.js';
 
 /**
  * The type check `ext build`, `ext pack` and `ext dev` run beside esbuild,
@@ -72,6 +72,7 @@ export async function typeCheck(options: TypeCheckOptions): Promise<TypeCheckRes
   const typescript = projectTypeScript(projectDirectory);
   if (typescript === undefined) {
     throw new CliError(`typescript is not installed in ${projectDirectory}, so the types cannot be checked`, {
+      code: 'E_BUILD_TYPESCRIPT_MISSING',
       hint: "run npm install (typescript is in the project's devDependencies: npm install -D typescript), or pass --no-typecheck",
     });
   }
@@ -99,6 +100,7 @@ export async function typeCheck(options: TypeCheckOptions): Promise<TypeCheckRes
   const diagnostics = lines.map((line) => diagnosticPattern.exec(line)).filter((match) => match !== null);
   if (diagnostics.length === 0) {
     throw new CliError(`type check failed: tsc ${typescript.version} exited with code ${run.code ?? run.signal}`, {
+      code: 'E_BUILD_TYPE_ERRORS',
       hint: 'fix the problem tsc reports above, or pass --no-typecheck',
     });
   }
@@ -106,7 +108,7 @@ export async function typeCheck(options: TypeCheckOptions): Promise<TypeCheckRes
   const first = diagnostics[0]!;
   throw new CliError(
     `type check failed: ${diagnostics.length} error${diagnostics.length === 1 ? '' : 's'} in ${files.size} file${files.size === 1 ? '' : 's'} (first: ${first[1]}:${first[2]}:${first[3]} ${first[4]})`,
-    { hint: 'fix the errors above, or pass --no-typecheck to build anyway' },
+    { code: 'E_BUILD_TYPE_ERRORS', hint: 'fix the errors above, or pass --no-typecheck to build anyway' },
   );
 }
 
@@ -129,7 +131,12 @@ function runTsc(
     signal?.addEventListener('abort', kill, { once: true });
     child.on('error', (error) => {
       signal?.removeEventListener('abort', kill);
-      reject(new CliError(`cannot run tsc: ${errorMessage(error)}`, { hint: 'or pass --no-typecheck' }));
+      reject(
+        new CliError(`cannot run tsc: ${errorMessage(error)}`, {
+          code: 'E_BUILD_TOOL_UNRUNNABLE',
+          hint: 'or pass --no-typecheck',
+        }),
+      );
     });
     child.on('close', (code, exitSignal) => {
       signal?.removeEventListener('abort', kill);

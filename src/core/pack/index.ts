@@ -1,9 +1,10 @@
-import { createHash } from 'node:crypto';
+/*
+ * ext pack: builds (unless --no-build), then zips each architecture's layer into a reproducible zip that
+ * it verifies before keeping (verify.ts), and records them in dist/manifest.json (manifest.ts).
+ */
+import { readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { architectures as allArchitectures, type Architecture } from './layer/architectures.js';
-import { extensionsFolder } from './layer/extensions.js';
 import {
   applyConfigOverrides,
   configFileName,
@@ -11,16 +12,21 @@ import {
   readConfig,
   standaloneNodeVersion,
   type ConfigOverrides,
-} from './config.js';
-import { CancelledError, CliError, errorMessage } from './errors.js';
-import { inspectZipBuffer, type InspectFinding } from './inspect.js';
-import { collectLayerEntries, dosDateTime, resolveZipTimestamp, writeLayerZip } from './zip-writer.js';
-import { readZip } from './zip-reader.js';
-import { isErrorCode, temporarySibling } from './fs-utils.js';
-import { OutputDirectory } from './output-ownership.js';
-import { sourcesDigest } from './source-digest.js';
-import { bundledNodePath } from './standalone/layout.js';
-import { standaloneCompatibilityNote, standaloneCompatibleRuntimes } from './standalone/runtimes.js';
+} from '../config.js';
+import { CancelledError, CliError, errorMessage, usageError } from '../errors.js';
+import { isErrorCode, temporarySibling } from '../fs-utils.js';
+import { architectures as allArchitectures, type Architecture } from '../layer/index.js';
+import { OutputDirectory } from '../output-ownership.js';
+import { sourcesDigest } from '../source-digest.js';
+import { standaloneCompatibilityNote, standaloneCompatibleRuntimes } from '../standalone/runtimes.js';
+import { resolveZipTimestamp, writeLayerZip } from '../zip/index.js';
+import { collectLayerEntries } from './layer-entries.js';
+import { manifestFileName, mergedManifest, relativeTo, zipFileName, type PackedLayer } from './manifest.js';
+import { requireBuiltLayer, requireBundledNode, verifyZip } from './verify.js';
+
+export { collectLayerEntries } from './layer-entries.js';
+export { zipContractProblems } from './verify.js';
+export type { PackedLayer, PackManifest } from './manifest.js';
 
 export interface PackOptions extends ConfigOverrides {
   projectDirectory: string;
@@ -39,7 +45,7 @@ export interface PackOptions extends ConfigOverrides {
   onOutput?: (chunk: string) => void;
   /** Standalone layers: where node binaries are cached; default the CLI's cache folder. */
   nodeCacheDirectory?: string;
-  /** TypeScript: run the project's tsc while building (see typecheck.ts); default true. */
+  /** TypeScript: run the project's tsc while building (see build/typecheck.ts); default true. */
   typecheck?: boolean;
 }
 
@@ -47,24 +53,6 @@ export interface PackOptions extends ConfigOverrides {
 export interface PackProgressEvent {
   phase: 'build' | 'zip' | 'verify' | 'done';
   architecture: Architecture;
-}
-
-export interface PackedLayer {
-  architecture: Architecture;
-  compatibleArchitectures: Architecture[];
-  /** Standalone layers only: the Amazon Linux 2023 runtimes its bundled node runs on, for PublishLayerVersion. */
-  compatibleRuntimes?: string[];
-  /** Relative to the project directory, "/"-separated. */
-  zip: string;
-  zipPath: string;
-  sha256: string;
-  /** What Lambda reports as CodeSha256 for the layer version: base64 of the raw SHA-256. */
-  codeSha256: string;
-  zippedBytes: number;
-  unzippedBytes: number;
-  files: number;
-  /** Verification warnings (errors fail the pack). */
-  warnings: InspectFinding[];
 }
 
 export interface PackResult {
@@ -82,12 +70,6 @@ export interface PackResult {
   standalone?: { nodeVersion: string };
 }
 
-const manifestFileName = 'manifest.json';
-
-function zipFileName(name: string, architecture: Architecture): string {
-  return `${name}-${architecture}.zip`;
-}
-
 /**
  * The zips `ext pack` makes for the project at or above `start`, one per
  * architecture of lambda-extension.json, for `ext inspect` with no argument.
@@ -98,10 +80,10 @@ function zipFileName(name: string, architecture: Architecture): string {
 export async function projectZips(start: string): Promise<{ zips: string[]; warnings: string[] }> {
   const projectDirectory = findProjectDirectory(start);
   if (projectDirectory === undefined) {
-    throw new CliError('ext inspect: missing the layer zip to check', {
-      exitCode: 2,
-      hint: `for example: ext inspect dist/my-extension-arm64.zip, or run it in a project (no ${configFileName} here or above)`,
-    });
+    throw usageError(
+      'ext inspect: missing the layer zip to check',
+      `for example: ext inspect dist/my-extension-arm64.zip, or run it in a project (no ${configFileName} here or above)`,
+    );
   }
   const config = await readConfig(projectDirectory);
   const dist = path.join(projectDirectory, 'dist');
@@ -110,7 +92,7 @@ export async function projectZips(start: string): Promise<{ zips: string[]; warn
   if (missing.length > 0) {
     throw new CliError(
       `${missing.map((zip) => path.relative(start, zip)).join(', ')} ${missing.length === 1 ? 'does' : 'do'} not exist: ${configFileName} names "${config.name}" for ${config.architectures.join(', ')}`,
-      { hint: 'run ext pack (npm run pack) first' },
+      { code: 'E_PACK_ZIPS_MISSING', hint: 'run ext pack (npm run pack) first' },
     );
   }
   const others = (await readdir(dist).catch(() => [] as string[]))
@@ -150,14 +132,10 @@ export async function pack(options: PackOptions): Promise<PackResult> {
   );
   if (options.noBuild !== true) {
     const onProgress = options.onProgress;
-    const { build } = await import('./build.js');
+    const { build } = await import('../build/index.js');
     const built = await build({
-      name: options.name,
-      entry: options.entry,
-      version: options.version,
-      sourcemap: options.sourcemap,
-      standalone: options.standalone,
-      nodeVersion: options.nodeVersion,
+      // Read and checked above, overrides applied: build does not read the file again.
+      config,
       nodeCacheDirectory: options.nodeCacheDirectory,
       typecheck: options.typecheck,
       projectDirectory,
@@ -185,7 +163,7 @@ export async function pack(options: PackOptions): Promise<PackResult> {
     // Zipping an earlier build: the exact version is the one the cache resolved for it, asked offline.
     const requested = config.language === 'ts' ? standaloneNodeVersion(config) : undefined;
     if (requested !== undefined) {
-      const { resolveNodeVersion } = await import('./standalone/index.js');
+      const { resolveNodeVersion } = await import('../standalone/index.js');
       const resolved = await resolveNodeVersion(requested, {
         offline: true,
         cacheDirectory: options.nodeCacheDirectory,
@@ -222,10 +200,14 @@ export async function pack(options: PackOptions): Promise<PackResult> {
           if (isErrorCode(error, 'ENOENT')) {
             throw new CliError(
               `${relativeTo(projectDirectory, layerDirectory)} changed while it was being zipped: ${errorMessage(error)}`,
-              { hint: 'run one ext build or ext pack at a time on the same --out, then pack again' },
+              {
+                code: 'E_PACK_LAYER_CHANGED',
+                hint: 'run one ext build or ext pack at a time on the same --out, then pack again',
+              },
             );
           }
           throw new CliError(`cannot write ${relativeTo(projectDirectory, zipPath)}: ${errorMessage(error)}`, {
+            code: 'E_PACK_WRITE_FAILED',
             hint: 'check that --out points at a writable folder with free space',
           });
         }
@@ -291,204 +273,4 @@ export async function pack(options: PackOptions): Promise<PackResult> {
   } finally {
     await cleanUp();
   }
-}
-
-/** A standalone config zipped with --no-build from a layer built without its node would fail on Lambda. */
-async function requireBundledNode(layerDirectory: string, name: string, projectDirectory: string): Promise<void> {
-  const node = path.join(layerDirectory, bundledNodePath(name));
-  const present = await stat(node).then(
-    (info) => info.isFile(),
-    () => false,
-  );
-  if (!present) {
-    throw new CliError(
-      `${relativeTo(projectDirectory, node)} is missing, but lambda-extension.json asks for a standalone layer`,
-      { hint: 'run ext build (or ext pack without --no-build) so the layer gets its node binary' },
-    );
-  }
-}
-
-async function requireBuiltLayer(
-  layerDirectory: string,
-  outDirectory: string,
-  projectDirectory: string,
-): Promise<void> {
-  try {
-    if ((await stat(path.join(layerDirectory, extensionsFolder))).isDirectory()) return;
-  } catch {
-    // reported below
-  }
-  throw new CliError(
-    `nothing built in ${relativeTo(projectDirectory, layerDirectory)}: there is no extensions/ folder`,
-    {
-      hint: `run ext build first${outDirectory === path.join(projectDirectory, 'dist') ? '' : ` --out ${relativeTo(projectDirectory, outDirectory)}`}, or drop --no-build`,
-    },
-  );
-}
-
-/** Reads the temp zip back and applies ext inspect's checks plus our own reproducibility contract. */
-async function verifyZip(
-  temporaryPath: string,
-  zipPath: string,
-  architecture: Architecture,
-  timestamp: Date,
-  projectDirectory: string,
-): Promise<PackedLayer> {
-  const buffer = await readFile(temporaryPath);
-  const zip = relativeTo(projectDirectory, zipPath);
-  const report = inspectZipBuffer(buffer, zip, { architecture });
-  const problems = [
-    ...report.findings
-      .filter((finding) => finding.severity === 'error')
-      .map((finding) => `${finding.path === undefined ? '' : `${finding.path}: `}${finding.message} [${finding.code}]`),
-    ...zipContractProblems(buffer, timestamp),
-  ];
-  if (problems.length > 0) {
-    const shown = problems.slice(0, 5).join('; ');
-    throw new CliError(
-      `${zip} failed verification, so it was not written (${problems.length} problem${problems.length === 1 ? '' : 's'}): ${shown}${problems.length > 5 ? '; ...' : ''}`,
-      {
-        hint: `fix the layer in ${relativeTo(projectDirectory, path.join(path.dirname(zipPath), architecture))} and pack again; the previous zip is unchanged`,
-      },
-    );
-  }
-  const digest = createHash('sha256').update(buffer).digest();
-  return {
-    architecture,
-    compatibleArchitectures: [architecture],
-    zip,
-    zipPath,
-    sha256: digest.toString('hex'),
-    codeSha256: digest.toString('base64'),
-    zippedBytes: buffer.length,
-    unzippedBytes: report.unzippedBytes,
-    files: report.files,
-    // A standalone layer's runtime requirement is said once, as a pack note, not as a warning per zip.
-    warnings: report.findings.filter(
-      (finding) => finding.severity === 'warning' && finding.code !== 'bundled-node-al2023',
-    ),
-  };
-}
-
-/** What makes our zips reproducible and Lambda-safe, checked on the bytes we wrote. */
-export function zipContractProblems(buffer: Buffer, timestamp: Date): string[] {
-  const problems: string[] = [];
-  const expected = dosDateTime(timestamp);
-  const archive = readZip(buffer);
-  let seenFile = false;
-  let previous: { directory: boolean; name: string } | undefined;
-  for (const entry of archive.entries) {
-    const directory = entry.name.endsWith('/');
-    if (entry.platform !== 3) problems.push(`${entry.name}: made by platform ${entry.platform}, not Unix`);
-    if (entry.dosDate !== expected.date || entry.dosTime !== expected.time)
-      problems.push(`${entry.name}: timestamp is not the fixed one`);
-    if (entry.extraFields.length > 0 || entry.localExtraFields.length > 0)
-      problems.push(`${entry.name}: has extra fields`);
-    const mode = entry.externalAttributes >>> 16;
-    const permissions = mode & 0o7777;
-    if (permissions !== 0o755 && permissions !== 0o644)
-      problems.push(`${entry.name}: mode ${permissions.toString(8)} is neither 0755 nor 0644`);
-    if (directory && seenFile) problems.push(`${entry.name}: directory after files`);
-    if (
-      previous !== undefined &&
-      previous.directory === directory &&
-      Buffer.compare(Buffer.from(previous.name), Buffer.from(entry.name)) >= 0
-    ) {
-      problems.push(`${entry.name}: entries are not sorted`);
-    }
-    seenFile ||= !directory;
-    previous = { directory, name: entry.name };
-  }
-  return problems;
-}
-
-interface ManifestLayer {
-  architecture: Architecture;
-  compatibleArchitectures: Architecture[];
-  compatibleRuntimes?: string[];
-  zip: string;
-  sha256: string;
-  codeSha256: string;
-  zippedBytes: number;
-  unzippedBytes: number;
-  files: number;
-}
-
-export interface PackManifest {
-  name: string;
-  version: string;
-  timestamp: string;
-  /** Standalone layers: true, with the exact node version every zip carries. */
-  standalone?: boolean;
-  nodeVersion?: string;
-  /** sha256 of the sources the zips were built from (see source-digest.ts); ext publish refuses stale zips. */
-  sourcesSha256?: string;
-  layers: ManifestLayer[];
-}
-
-/**
- * Packing one architecture must not drop the other from the manifest, but a
- * stale entry must not survive either: keep another architecture's entry only
- * when it is for the same name and version and its zip still has that hash.
- */
-async function mergedManifest(
-  manifestPath: string,
-  current: {
-    name: string;
-    version: string;
-    timestamp: string;
-    layers: PackedLayer[];
-    nodeVersion?: string | undefined;
-    sourcesSha256: string | undefined;
-  },
-  projectDirectory: string,
-): Promise<PackManifest> {
-  const layers: ManifestLayer[] = current.layers.map((layer) => ({
-    architecture: layer.architecture,
-    compatibleArchitectures: layer.compatibleArchitectures,
-    ...(layer.compatibleRuntimes === undefined ? {} : { compatibleRuntimes: layer.compatibleRuntimes }),
-    zip: layer.zip,
-    sha256: layer.sha256,
-    codeSha256: layer.codeSha256,
-    zippedBytes: layer.zippedBytes,
-    unzippedBytes: layer.unzippedBytes,
-    files: layer.files,
-  }));
-  try {
-    const previous = JSON.parse(await readFile(manifestPath, 'utf8')) as Partial<PackManifest>;
-    if (
-      previous.name === current.name &&
-      previous.version === current.version &&
-      previous.timestamp === current.timestamp &&
-      previous.nodeVersion === current.nodeVersion &&
-      previous.sourcesSha256 === current.sourcesSha256 &&
-      Array.isArray(previous.layers)
-    ) {
-      for (const layer of previous.layers) {
-        if (layers.some((kept) => kept.architecture === layer.architecture) || typeof layer.zip !== 'string') continue;
-        const bytes = await readFile(path.resolve(projectDirectory, layer.zip)).catch(() => undefined);
-        if (bytes !== undefined && createHash('sha256').update(bytes).digest('hex') === layer.sha256)
-          layers.push(layer);
-      }
-    }
-  } catch {
-    // No previous manifest, or an unreadable one: write a fresh manifest.
-  }
-  layers.sort((a, b) => allArchitectures.indexOf(a.architecture) - allArchitectures.indexOf(b.architecture));
-  // Key order matters to readers of the file; keep it fixed.
-  const standalone = current.nodeVersion === undefined ? {} : { standalone: true, nodeVersion: current.nodeVersion };
-  const sources = current.sourcesSha256 === undefined ? {} : { sourcesSha256: current.sourcesSha256 };
-  return {
-    name: current.name,
-    version: current.version,
-    timestamp: current.timestamp,
-    ...standalone,
-    ...sources,
-    layers,
-  };
-}
-
-function relativeTo(projectDirectory: string, target: string): string {
-  const relative = path.relative(projectDirectory, target);
-  return relative.startsWith('..') || path.isAbsolute(relative) ? target : relative.split(path.sep).join('/');
 }

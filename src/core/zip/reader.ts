@@ -1,7 +1,5 @@
 import { crc32, createInflateRaw, inflateRawSync } from 'node:zlib';
-import { CliError, errorMessage } from './errors.js';
-import { readRegularFileUpTo } from './fs-utils.js';
-import { maximumZipFileBytes, unzippedLimitText } from './layer/limits.js';
+import { errorMessage } from '../errors.js';
 
 /**
  * A small zip reader that keeps what general-purpose libraries hide: the raw
@@ -301,41 +299,6 @@ export function declaredUncompressedBytes(archive: ZipArchive): number {
   let total = 0;
   for (const entry of archive.entries) total += entry.uncompressedSize;
   return total;
-}
-
-/** No valid layer zip is larger than this (core/layer/limits.ts). */
-export { maximumZipFileBytes };
-
-/**
- * Reads a zip file the user named, refusing what no layer zip can be: a
- * device or FIFO (`/dev/zero` would never end) or a file over
- * `maximumZipFileBytes`. Checks the opened handle, so a file swapped after
- * the check is not read either. Messages name `label` (the user's path).
- */
-export async function readZipFile(filePath: string, label = filePath): Promise<Buffer> {
-  let read;
-  try {
-    read = await readRegularFileUpTo(filePath, maximumZipFileBytes);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new CliError(`${label} does not exist`, {
-        hint: 'pass the path of a layer zip, e.g. dist/<name>-x86_64.zip (made by ext pack)',
-      });
-    }
-    throw new CliError(`cannot read ${label}: ${errorMessage(error)}`);
-  }
-  if (Buffer.isBuffer(read)) return read;
-  if (read.problem === 'directory')
-    throw new CliError(`${label} is a directory, not a zip file`, { hint: 'pass the path of a layer zip' });
-  if (read.problem !== 'too-large') {
-    throw new CliError(`${label} is not a regular file (a device, FIFO or socket), so it cannot be a layer zip`, {
-      hint: 'pass the path of a layer zip file',
-    });
-  }
-  throw new CliError(
-    `${label} is ${read.size} bytes, larger than any layer zip can be (${maximumZipFileBytes} bytes: Lambda's ${unzippedLimitText} unzipped limit plus headers)`,
-    { hint: 'check that this is the layer zip you meant; Lambda refuses layers this large' },
-  );
 }
 
 /** Entries larger than this are not inflated: they blow Lambda's limits anyway. */

@@ -1,10 +1,7 @@
 import { createWriteStream } from 'node:fs';
-import { lstat, readdir, stat } from 'node:fs/promises';
-import path from 'node:path';
+import { stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
-import { ZipArchive } from 'archiver';
-import { CliError, errorMessage } from './errors.js';
-import { isExtensionPath } from './layer/extensions.js';
+import { CliError } from '../errors.js';
 
 /**
  * Writes layer zips that are byte-identical for identical contents: sorted
@@ -12,7 +9,7 @@ import { isExtensionPath } from './layer/extensions.js';
  * normalised to 0755/0644, "made by" Unix, no extra fields. archiver (through
  * zip-stream and compress-commons) writes no extended-timestamp field,
  * computes DOS time from UTC, and sets made-by Unix once a mode is given; ext
- * pack re-reads every zip to prove it (see `zipContractProblems` in pack.ts).
+ * pack re-reads every zip to prove it (see `zipContractProblems` in pack/verify.ts; pack/layer-entries.ts lists the entries).
  */
 
 export interface LayerEntry {
@@ -60,7 +57,7 @@ export function resolveZipTimestamp(sourceDateEpoch: string | undefined): ZipTim
   if (!/^-?\d+$/.test(text)) {
     throw new CliError(
       `SOURCE_DATE_EPOCH must be a whole number of seconds since 1970 from ${range}, not "${sourceDateEpoch}"`,
-      { hint },
+      { code: 'E_ZIP_SOURCE_DATE_EPOCH', hint },
     );
   }
   const seconds = Number(text);
@@ -68,6 +65,7 @@ export function resolveZipTimestamp(sourceDateEpoch: string | undefined): ZipTim
     const asked = new Date(seconds * 1000);
     const shown = Number.isNaN(asked.getTime()) ? '' : ` (${asked.toISOString().slice(0, 10)})`;
     throw new CliError(`SOURCE_DATE_EPOCH=${text}${shown} is out of range: zip entries can be dated from ${range}`, {
+      code: 'E_ZIP_SOURCE_DATE_EPOCH',
       hint: `zip entries hold DOS dates and archiver, the zip writer, stops at 2043; ${hint}`,
     });
   }
@@ -96,62 +94,6 @@ export function dosDateTime(date: Date): { date: number; time: number } {
   };
 }
 
-function compareBytes(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a), Buffer.from(b));
-}
-
-/**
- * Lists a layer directory as zip entries: directories first, then files, each
- * group sorted byte-wise. A file is executable (0755) when any execute bit is
- * set on disk or when it sits directly in extensions/ (Lambda execs those);
- * everything else is 0644. Symbolic links are followed.
- */
-export async function collectLayerEntries(layerDirectory: string): Promise<LayerEntry[]> {
-  const directories: LayerEntry[] = [];
-  const files: LayerEntry[] = [];
-  const walk = async (absolute: string, relative: string, depth: number): Promise<void> => {
-    if (depth > 64) throw new CliError(`${absolute}: folders nest too deeply (a symbolic link loop?)`);
-    const children = await readdir(absolute);
-    for (const child of children) {
-      const childAbsolute = path.join(absolute, child);
-      const childRelative = relative === '' ? child : `${relative}/${child}`;
-      let info = await lstat(childAbsolute);
-      if (info.isSymbolicLink()) {
-        try {
-          info = await stat(childAbsolute);
-        } catch (error) {
-          throw new CliError(`${childAbsolute} is a broken symbolic link: ${errorMessage(error)}`, {
-            hint: 'remove it or point it at a file before packing',
-          });
-        }
-      }
-      if (info.isDirectory()) {
-        directories.push({ path: childRelative, kind: 'directory', absolutePath: childAbsolute, mode: 0o755, size: 0 });
-        await walk(childAbsolute, childRelative, depth + 1);
-      } else if (info.isFile()) {
-        const launchedByLambda = isExtensionPath(childRelative);
-        const executable = launchedByLambda || (info.mode & 0o111) !== 0;
-        files.push({
-          path: childRelative,
-          kind: 'file',
-          absolutePath: childAbsolute,
-          mode: executable ? 0o755 : 0o644,
-          size: info.size,
-        });
-      } else {
-        throw new CliError(`${childAbsolute} is neither a file nor a folder and cannot go into a zip`, {
-          hint: 'remove it from the layer folder',
-        });
-      }
-    }
-  };
-  await walk(layerDirectory, '', 0);
-  // By entry name, trailing "/" included, as the zip lists them: "K+a/" sorts before "K/".
-  directories.sort((a, b) => compareBytes(`${a.path}/`, `${b.path}/`));
-  files.sort((a, b) => compareBytes(a.path, b.path));
-  return [...directories, ...files];
-}
-
 export interface WriteZipOptions {
   timestamp: Date;
   signal?: AbortSignal;
@@ -164,6 +106,8 @@ export async function writeLayerZip(
   options: WriteZipOptions,
 ): Promise<void> {
   options.signal?.throwIfAborted();
+  // Loaded here, not at the top: zip/ is imported by every reader of zips (inspect, dev, publish), which never write one.
+  const { ZipArchive } = await import('archiver');
   // 1 MiB output chunks rather than zlib's 16 KiB: a 6 MB binary then takes a few hand-offs between
   // the thread that deflates and the main thread instead of hundreds. The bytes are the same.
   const archive = new ZipArchive({ zlib: { level: 9, chunkSize: 1 << 20 }, forceLocalTime: false, forceZip64: false });
