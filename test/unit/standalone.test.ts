@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { launcherScript } from '../../src/core/build.js';
 import { applyConfigOverrides, configProblems, parseConfig, standaloneNodeVersion } from '../../src/core/config.js';
-import { extensionEnvironment, pathWithoutNode } from '../../src/core/emulator/launch.js';
+import { extensionEnvironment, pathWithoutNode } from '../../src/core/emulator/processes/launch.js';
 import { inspectZipBuffer, launcherTargets, type InspectReport } from '../../src/core/inspect.js';
 import { compatibleRuntimesFor } from '../../src/core/publish/index.js';
 import { cacheDirectory, newestVersion } from '../../src/core/standalone/node-cache.js';

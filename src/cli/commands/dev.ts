@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { CommandModule } from 'yargs';
 import type { EmulatorReport, TimelineEntry } from '../../core/emulator/types.js';
 import type { Architecture } from '../../core/architectures.js';
-import type { DevStatusKind } from '../../core/dev.js';
+import type { DevStatusKind } from '../../core/dev/index.js';
 import type { EmulationPreference } from '../../core/emulator/cpu-emulation/index.js';
 import { maxManagedInstancesConcurrency } from '../../core/emulator/limits.js';
 import { CliError } from '../../core/errors.js';
@@ -60,6 +60,7 @@ function numberFlag(
         : `from ${minimum} to ${maximum}${lambdaRange ? " (Lambda's range)" : ''}`;
     const expected = whole ? `a whole number ${range}` : `a number ${range}`;
     throw new CliError(`--${name}: expected ${expected}, got "${String(raw)}"`, {
+      code: 'E_USAGE',
       exitCode: 2,
       hint: 'run ext dev --help to see the flags and their defaults',
     });
@@ -79,6 +80,7 @@ function managedInstances(args: DevArguments): { maxConcurrency: number } | unde
   if (args['managed-instances'] !== true) {
     if (args.concurrency !== undefined) {
       throw new CliError('--concurrency: applies to Lambda Managed Instances only', {
+        code: 'E_USAGE',
         exitCode: 2,
         hint: 'add --managed-instances, or drop --concurrency (on demand, one invoke runs at a time)',
       });
@@ -105,7 +107,7 @@ function freezeMs(args: DevArguments): number | undefined {
   if (given !== undefined && (args['managed-instances'] === true || !args.freeze)) {
     throw new CliError(
       `--freeze-ms: ${args['managed-instances'] === true ? 'Managed Instances are never frozen' : 'contradicts --no-freeze'}`,
-      { exitCode: 2, hint: 'drop --freeze-ms' },
+      { code: 'E_USAGE', exitCode: 2, hint: 'drop --freeze-ms' },
     );
   }
   if (args['managed-instances'] === true || !args.freeze) return undefined;
@@ -116,7 +118,7 @@ function parseEnv(pairs: string[] = []): Record<string, string> {
   const environment: Record<string, string> = {};
   for (const pair of pairs) {
     const equals = pair.indexOf('=');
-    if (equals <= 0) throw new CliError(`--env: expected KEY=VALUE, got "${pair}"`, { exitCode: 2 });
+    if (equals <= 0) throw new CliError(`--env: expected KEY=VALUE, got "${pair}"`, { code: 'E_USAGE', exitCode: 2 });
     environment[pair.slice(0, equals)] = pair.slice(equals + 1);
   }
   return environment;
@@ -199,6 +201,7 @@ function verdictError(report: EmulatorReport): CliError {
   return new CliError(
     `the extension failed in the emulator: ${report.verdicts.map((verdict) => `${verdict.extension}: ${verdict.errorType}`).join(', ')}`,
     {
+      code: 'E_DEV_EXTENSION_FAILED',
       exitCode: 1,
       hint: 'each verdict line in the timeline (or "verdicts" in --json) says what Lambda would report and why',
     },
@@ -340,7 +343,7 @@ export const devCommand: CommandModule<object, DevArguments> = {
       .example('$0 dev --node "$(command -v node)"', "TypeScript: run on this machine's node, not the runtime's"),
   handler: async (args) => {
     const [{ runDev, watchDev }, { formatTimelineEntry }, { assertDevHost }] = await Promise.all([
-      import('../../core/dev.js'),
+      import('../../core/dev/index.js'),
       import('../../core/emulator/timeline.js'),
       import('../../core/hosts.js'),
     ]);

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { elfMachine, hostArchitecture, type Architecture } from '../../architectures.js';
 import { CliError } from '../../errors.js';
 import { unzippedLimitBytes } from '../../layer/index.js';
-import { cleanupOnExit } from '../processes.js';
+import { cleanupOnExit } from '../processes/supervisor.js';
 import type { CpuEmulation } from '../types.js';
 import { binfmtDirectory, binfmtHandlerFor, readBinfmtHandlers } from './binfmt.js';
 import { findOnPath, findSysroot, qemuInstallHint, targets } from './host-tools.js';
@@ -115,6 +115,7 @@ export async function prepareCpuEmulation(request: CpuEmulationRequest): Promise
       throw new CliError(
         `--arch ${architecture}: this ${host} machine cannot run ${architecture} binaries with --emulation off`,
         {
+          code: 'E_EMULATOR_EMULATION_OFF',
           exitCode: 2,
           hint: `drop --emulation off to run them under qemu, or pass --arch ${host}`,
         },
@@ -132,6 +133,7 @@ export async function prepareCpuEmulation(request: CpuEmulationRequest): Promise
     throw new CliError(
       `--emulation binfmt: no enabled binfmt_misc handler runs ${architecture} ELF files on this machine`,
       {
+        code: 'E_EMULATOR_BINFMT_MISSING',
         hint: `install qemu-user-binfmt (Debian/Ubuntu: sudo apt-get install qemu-user-binfmt), or pass --emulation qemu`,
       },
     );
@@ -144,6 +146,7 @@ export async function prepareCpuEmulation(request: CpuEmulationRequest): Promise
     const missing = `no ${target.emulators[0]} on PATH and no binfmt_misc handler for ${architecture}`;
     if (request.architecture !== undefined || preference === 'qemu') {
       throw new CliError(`cannot run ${architecture} binaries on this ${host} machine: ${missing}`, {
+        code: 'E_EMULATOR_QEMU_MISSING',
         hint: qemuInstallHint(architecture),
       });
     }
@@ -165,7 +168,7 @@ export async function prepareCpuEmulation(request: CpuEmulationRequest): Promise
       libraries,
       request.loaderPrefix ?? process.env['QEMU_LD_PREFIX'],
     );
-    if ('problem' in found) throw new CliError(found.problem, { hint: found.hint });
+    if ('problem' in found) throw new CliError(found.problem, { code: 'E_EMULATOR_SYSROOT_MISSING', hint: found.hint });
     sysroot = found.sysroot;
   }
   const cpuEmulation: CpuEmulation = {
@@ -260,13 +263,13 @@ export async function planLayerCopy(layerDirectory: string, limitBytes = unzippe
         if (bytes > limitBytes)
           throw new CliError(
             `--layer: ${layerDirectory} holds more than ${limitBytes} bytes of files (at ${absolute}), over Lambda's 250 MB unzipped limit`,
-            { hint: 'trim the layer; Lambda refuses it too' },
+            { code: 'E_EMULATOR_LAYER_TOO_LARGE', hint: 'trim the layer; Lambda refuses it too' },
           );
         plan.files.push({ name: relative, mode: info.mode });
       } else {
         throw new CliError(
           `--layer: ${absolute} is ${specialFileKind(info)}, which no layer can hold (a layer zip keeps files, folders and links)`,
-          { hint: `remove it from the layer folder` },
+          { code: 'E_EMULATOR_SPECIAL_FILE', hint: `remove it from the layer folder` },
         );
       }
     }

@@ -2,15 +2,15 @@ import { rmSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { hostArchitecture, type Architecture } from './architectures.js';
-import { CliError, errorMessage } from './errors.js';
-import { prepareCpuEmulation, type EmulationPreference } from './emulator/cpu-emulation/index.js';
-import { runEmulator } from './emulator/run-emulator.js';
-import { listExtensionFiles } from './emulator/launch.js';
-import { extractLayerZip } from './emulator/layer-zip.js';
-import { devArchitecture, provideDevNode } from './dev-node.js';
-import { cleanupOnExit } from './emulator/processes.js';
-import type { CpuEmulation, EmulatorOptions, EmulatorReport, NodeRuntime } from './emulator/types.js';
+import { hostArchitecture, type Architecture } from '../architectures.js';
+import { CliError, errorMessage } from '../errors.js';
+import { prepareCpuEmulation, type EmulationPreference } from '../emulator/cpu-emulation/index.js';
+import { runEmulator } from '../emulator/run.js';
+import { listExtensionFiles } from '../emulator/processes/launch.js';
+import { extractLayerZip } from '../emulator/layer-zip.js';
+import { devArchitecture, provideDevNode } from './node.js';
+import { cleanupOnExit } from '../emulator/processes/supervisor.js';
+import type { CpuEmulation, EmulatorOptions, EmulatorReport, NodeRuntime } from '../emulator/types.js';
 
 /**
  * `ext dev`: find or build the layer, then run it in the emulator, once or
@@ -43,7 +43,7 @@ export interface DevOptions extends Omit<EmulatorOptions, 'layerDirectory' | 'si
   typecheck?: boolean | undefined;
   /**
    * A plain TypeScript project: the node binary to run it on. Default: the Linux node of the project's
-   * runtime ("nodeVersion", else 22) for the layer's architecture, fetched from npm and cached (see dev-node.ts).
+   * runtime ("nodeVersion", else 22) for the layer's architecture, fetched from npm and cached (see dev/node.ts).
    */
   nodePath?: string | undefined;
   /** Where fetched node binaries are cached; default the CLI's cache folder. */
@@ -73,7 +73,7 @@ function devBuildError(error: CliError, watching: boolean): CliError {
     ? 'ext dev --watch rebuilds on the next change'
     : 'then rerun ext dev (or use ext dev --watch, which rebuilds on every change)';
   const hint = error.hint?.replace(/,? then run ext build again\.?$/, watching ? `; ${retry}` : `, ${retry}`);
-  return new CliError(error.message, { exitCode: error.exitCode, hint: hint ?? retry, cause: error });
+  return new CliError(error.message, { code: error.code, exitCode: error.exitCode, hint: hint ?? retry, cause: error });
 }
 
 /** The layer, unpacked or built, then set up to run on this machine (under qemu when it is foreign). */
@@ -110,6 +110,7 @@ async function prepareLayer(options: DevOptions, watching: boolean): Promise<Pre
       layer.architecture !== host
     ) {
       throw new CliError(error.message, {
+        code: error.code,
         exitCode: error.exitCode,
         hint: `${error.hint === undefined ? '' : `${error.hint}; `}or pass --arch ${host} to build and run it for this machine`,
         cause: error,
@@ -129,6 +130,7 @@ async function obtainLayer(options: DevOptions, watching: boolean): Promise<Obta
   if (options.layer !== undefined) {
     if (options.nodePath !== undefined) {
       throw new CliError('--node: applies when ext dev builds the project; a --layer runs on the node on PATH', {
+        code: 'E_DEV_NODE_NOT_APPLICABLE',
         exitCode: 2,
         hint: 'drop --layer to build and run the project on --node, or drop --node',
       });
@@ -137,6 +139,7 @@ async function obtainLayer(options: DevOptions, watching: boolean): Promise<Obta
     const stat = await fs.stat(layer).catch(() => undefined);
     if (stat === undefined) {
       throw new CliError(`--layer: ${layer} does not exist`, {
+        code: 'E_DEV_LAYER_MISSING',
         hint: 'pass a layer directory (holding extensions/) or a layer zip',
       });
     }
@@ -158,10 +161,12 @@ async function obtainLayer(options: DevOptions, watching: boolean): Promise<Obta
       // extractLayerZip's CliErrors already name the zip and say what to fix.
       if (error instanceof CliError)
         throw new CliError(`--layer: ${error.message}`, {
+          code: error.code,
           ...(error.hint === undefined ? {} : { hint: error.hint }),
           cause: error,
         });
       throw new CliError(`--layer: cannot unpack ${layer}: ${errorMessage(error)}`, {
+        code: 'E_DEV_LAYER_UNREADABLE',
         hint: 'pass a zip made by `ext pack` or any layer zip, or a layer directory',
       });
     }
@@ -173,11 +178,12 @@ async function obtainLayer(options: DevOptions, watching: boolean): Promise<Obta
     }
     return { directory, owned: true, shownAs: layer, cleanup };
   }
-  const { readConfig } = await import('./config.js');
+  const { readConfig } = await import('../config.js');
   const config = await readConfig(path.resolve(options.projectDirectory));
   const architecture = devArchitecture(config, options.architecture);
   if (architecture === undefined) {
     throw new CliError(`ext dev cannot build for this machine (${process.arch}): Lambda runs x86_64 and arm64 only`, {
+      code: 'E_DEV_HOST_UNSUPPORTED',
       hint: 'build on an x86_64 or arm64 machine, or pass --layer',
     });
   }
@@ -187,7 +193,7 @@ async function obtainLayer(options: DevOptions, watching: boolean): Promise<Obta
       ? ` (the project's architecture; on this ${host} machine it runs under emulation, and --arch ${host} runs it natively)`
       : '';
   options.onStatus?.(`building ${options.projectDirectory} for ${architecture}${foreign}…`, 'progress');
-  const { build } = await import('./build.js');
+  const { build } = await import('../build.js');
   let result: Awaited<ReturnType<typeof build>>;
   let node: NodeRuntime | undefined;
   let layer: Awaited<ReturnType<typeof build>>['layers'][number] | undefined;
@@ -202,7 +208,11 @@ async function obtainLayer(options: DevOptions, watching: boolean): Promise<Obta
       signal: options.signal,
     });
     layer = result.layers[0];
-    if (layer === undefined) throw new CliError('the build produced no layer', { hint: 'run `ext build` to see why' });
+    if (layer === undefined)
+      throw new CliError('the build produced no layer', {
+        code: 'E_DEV_BUILD_EMPTY',
+        hint: 'run `ext build` to see why',
+      });
     const bundled = result.standalone?.nodes.find((entry) => entry.architecture === architecture);
     node =
       result.standalone !== undefined && bundled !== undefined
@@ -224,7 +234,7 @@ async function obtainLayer(options: DevOptions, watching: boolean): Promise<Obta
           });
     if (node !== undefined && node.source !== 'bundled') {
       // bin/node is ext dev's own write into its build: recorded, so that the next build still knows the folder as ours.
-      const { OutputDirectory } = await import('./output-ownership.js');
+      const { OutputDirectory } = await import('../output-ownership.js');
       const output = await OutputDirectory.open(options.projectDirectory, devOutDirectory);
       await output.record({ entry: architecture, from: layer.directory });
     }
@@ -235,6 +245,7 @@ async function obtainLayer(options: DevOptions, watching: boolean): Promise<Obta
     throw new CliError(
       `--node: applies to a plain TypeScript layer; this ${config.language === 'go' ? 'Go' : 'standalone'} layer runs no node of this machine`,
       {
+        code: 'E_DEV_NODE_NOT_APPLICABLE',
         exitCode: 2,
         hint: 'drop --node',
       },
@@ -261,6 +272,7 @@ async function requireExtensions(directory: string, shownAs: string): Promise<vo
   throw new CliError(
     `--layer: ${shownAs} has ${hasFolder === undefined ? 'no extensions/ folder' : 'no files in extensions/'}; Lambda would start nothing from it`,
     {
+      code: 'E_EMULATOR_NO_EXTENSIONS',
       hint: 'pass the folder that becomes /opt (or its zip), with the extension executables at the top of extensions/',
     },
   );

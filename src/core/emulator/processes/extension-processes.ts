@@ -1,10 +1,10 @@
-import { emulatedLaunch } from './cpu-emulation/index.js';
-import type { Agent } from './extensions-api.js';
+import type { Architecture } from '../../architectures.js';
+import { emulatedLaunch } from '../cpu-emulation/index.js';
+import type { Agent } from '../environment/agents.js';
+import { LineSplitter } from '../output.js';
+import type { CpuEmulation } from '../types.js';
 import { launchProblem, startExtension } from './launch.js';
-import { LineSplitter } from './output.js';
-import { ProcessSupervisor, type Containment } from './processes.js';
-import type { Architecture } from '../architectures.js';
-import type { CpuEmulation } from './types.js';
+import { ProcessSupervisor, type Containment } from './supervisor.js';
 
 /**
  * The processes of a run's external extensions: starting them, reading

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { ContainmentReport } from './types.js';
+import type { ContainmentReport } from '../types.js';
 
 /**
  * Every process an extension starts dies with the run. Extensions come from

@@ -2,8 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { constants as fsConstants, existsSync, readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { architectureOfElfMachine, elfMachine, hostArchitecture, type Architecture } from '../architectures.js';
-import { kernelElfRefusal } from '../elf.js';
+import { architectureOfElfMachine, elfMachine, hostArchitecture, type Architecture } from '../../architectures.js';
+import { kernelElfRefusal } from '../../elf.js';
 
 /**
  * Starting extension processes the way Lambda does: every regular file at
