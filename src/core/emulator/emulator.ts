@@ -47,14 +47,10 @@ export class Emulator extends EventEmitter {
     const environment = new Environment(this.settings, (event, ...args) => this.emit(event, ...args));
     this.environment = environment;
     this.api = new ExtensionsApiServer(environment);
-    this.processes = new ExtensionProcesses(
-      {
-        output: (agent, stream, line, droppedBytes) => environment.extensionOutput(agent, stream, line, droppedBytes),
-        exited: (agent, code, signal) => extensionExited(environment, agent, code, signal),
-      },
-      this.settings.cpuEmulation,
-      this.settings.architecture,
-    );
+    this.processes = new ExtensionProcesses({
+      output: (agent, stream, line, droppedBytes) => environment.extensionOutput(agent, stream, line, droppedBytes),
+      exited: (agent, code, signal) => extensionExited(environment, agent, code, signal),
+    });
   }
 
   get functionName(): string {

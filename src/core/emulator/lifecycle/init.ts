@@ -39,7 +39,8 @@ async function launch(
   agent: Agent,
   variables: Record<string, string>,
 ): Promise<void> {
-  const error = await processes.start(agent, variables);
+  const { architecture, cpuEmulation } = environment.settings;
+  const error = await processes.start(agent, variables, { architecture, emulation: cpuEmulation });
   if (error === undefined) return;
   changeState(agent, 'LaunchError');
   environment.addVerdict({
