@@ -31,6 +31,78 @@ export interface TelemetryRequest {
   target: { host: string; port: number; path: string };
 }
 
+/** `buffering`, with the defaults for what it leaves out; problems go into `problems`. */
+function parseBuffering(bufferingInput: unknown, problems: string[]): Buffering {
+  const buffering: Buffering = {
+    maxItems: bufferingLimits.maxItems.fallback,
+    maxBytes: bufferingLimits.maxBytes.fallback,
+    timeoutMs: bufferingLimits.timeoutMs.fallback,
+  };
+  if (bufferingInput !== undefined && bufferingInput !== null) {
+    if (typeof bufferingInput !== 'object' || Array.isArray(bufferingInput)) {
+      problems.push('buffering must be an object');
+    } else {
+      for (const key of Object.keys(bufferingLimits) as (keyof Buffering)[]) {
+        const given = (bufferingInput as Record<string, unknown>)[key];
+        if (given === undefined) continue;
+        const { min, max } = bufferingLimits[key];
+        if (typeof given !== 'number' || !Number.isInteger(given) || given < min || given > max) {
+          problems.push(`buffering.${key} must be an integer between ${min} and ${max}`);
+        } else {
+          buffering[key] = given;
+        }
+      }
+    }
+  }
+  return buffering;
+}
+
+/** Where the batches go: loopback only, never Lambda's own ports; problems go into `problems`. */
+function parseDestination(
+  destination: unknown,
+  reservedPorts: number[],
+  problems: string[],
+): { target: TelemetryRequest['target'] | undefined; uri: string } {
+  let target: TelemetryRequest['target'] | undefined;
+  let uri = '';
+  if (typeof destination !== 'object' || destination === null) {
+    problems.push('destination is required');
+  } else {
+    const protocol = (destination as Record<string, unknown>)['protocol'];
+    const givenUri = (destination as Record<string, unknown>)['URI'];
+    if (protocol === 'TCP') {
+      problems.push('destination protocol TCP is not supported by this emulator; use HTTP');
+    } else if (protocol !== 'HTTP') {
+      problems.push('destination protocol must be HTTP');
+    } else if (typeof givenUri !== 'string') {
+      problems.push('destination URI is required');
+    } else {
+      uri = givenUri;
+      let parsed: URL | undefined;
+      try {
+        parsed = new URL(givenUri);
+      } catch {
+        problems.push(`destination URI "${givenUri}" is not a valid URI`);
+      }
+      if (parsed !== undefined) {
+        if (parsed.protocol !== 'http:') problems.push('destination URI must use http://');
+        if (parsed.port === '') problems.push('URI port is not provided');
+        const port = Number(parsed.port);
+        if (port === 9001 || reservedPorts.includes(port)) {
+          problems.push(`URI port ${port} is reserved by Lambda`);
+        }
+        if (!isLoopbackHost(parsed.hostname)) {
+          problems.push(
+            `destination host "${parsed.hostname}" is outside the execution environment; use sandbox.localdomain`,
+          );
+        }
+        target = { host: '127.0.0.1', port, path: `${parsed.pathname}${parsed.search}` || '/' };
+      }
+    }
+  }
+  return { target, uri };
+}
+
 /**
  * Validates a subscription body. Returns the parsed request or the list of
  * problems joined the way Lambda joins them ("…; …").
@@ -67,67 +139,9 @@ export function parseTelemetryRequest(
     }
   }
 
-  const buffering: Buffering = {
-    maxItems: bufferingLimits.maxItems.fallback,
-    maxBytes: bufferingLimits.maxBytes.fallback,
-    timeoutMs: bufferingLimits.timeoutMs.fallback,
-  };
-  const bufferingInput = value['buffering'];
-  if (bufferingInput !== undefined && bufferingInput !== null) {
-    if (typeof bufferingInput !== 'object' || Array.isArray(bufferingInput)) {
-      problems.push('buffering must be an object');
-    } else {
-      for (const key of Object.keys(bufferingLimits) as (keyof Buffering)[]) {
-        const given = (bufferingInput as Record<string, unknown>)[key];
-        if (given === undefined) continue;
-        const { min, max } = bufferingLimits[key];
-        if (typeof given !== 'number' || !Number.isInteger(given) || given < min || given > max) {
-          problems.push(`buffering.${key} must be an integer between ${min} and ${max}`);
-        } else {
-          buffering[key] = given;
-        }
-      }
-    }
-  }
+  const buffering = parseBuffering(value['buffering'], problems);
 
-  let target: TelemetryRequest['target'] | undefined;
-  let uri = '';
-  const destination = value['destination'];
-  if (typeof destination !== 'object' || destination === null) {
-    problems.push('destination is required');
-  } else {
-    const protocol = (destination as Record<string, unknown>)['protocol'];
-    const givenUri = (destination as Record<string, unknown>)['URI'];
-    if (protocol === 'TCP') {
-      problems.push('destination protocol TCP is not supported by this emulator; use HTTP');
-    } else if (protocol !== 'HTTP') {
-      problems.push('destination protocol must be HTTP');
-    } else if (typeof givenUri !== 'string') {
-      problems.push('destination URI is required');
-    } else {
-      uri = givenUri;
-      let parsed: URL | undefined;
-      try {
-        parsed = new URL(givenUri);
-      } catch {
-        problems.push(`destination URI "${givenUri}" is not a valid URI`);
-      }
-      if (parsed !== undefined) {
-        if (parsed.protocol !== 'http:') problems.push('destination URI must use http://');
-        if (parsed.port === '') problems.push('URI port is not provided');
-        const port = Number(parsed.port);
-        if (port === 9001 || reservedPorts.includes(port)) {
-          problems.push(`URI port ${port} is reserved by Lambda`);
-        }
-        if (!isLoopbackHost(parsed.hostname)) {
-          problems.push(
-            `destination host "${parsed.hostname}" is outside the execution environment; use sandbox.localdomain`,
-          );
-        }
-        target = { host: '127.0.0.1', port, path: `${parsed.pathname}${parsed.search}` || '/' };
-      }
-    }
-  }
+  const { target, uri } = parseDestination(value['destination'], reservedPorts, problems);
 
   if (problems.length > 0 || target === undefined) {
     return { ok: false, message: problems.join('; ') || 'invalid subscription' };
