@@ -3,7 +3,7 @@
  * argv, prompts, writes to stdout or exits; failures are CliError with a
  * message and a hint.
  */
-export { architectures, parseArchitectures, type Architecture } from './core/architectures.js';
+export { architectures, parseArchitectures, type Architecture } from './core/layer/architectures.js';
 export { build, type BuildOptions, type BuildProgress, type BuildResult, type BuiltLayer } from './core/build.js';
 export { configProblems, readConfig, type EventType, type ExtensionConfig, type Language } from './core/config.js';
 export { CancelledError, CliError } from './core/errors.js';

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type prompts from 'prompts';
 import yargs from 'yargs';
-import { architectures, parseArchitectures, type Architecture } from '../core/architectures.js';
+import { architectures, parseArchitectures, type Architecture } from '../core/layer/architectures.js';
 import { eventTypes, languages, type EventType, type Language } from '../core/config.js';
 import { CancelledError, CliError, errorMessage, usageError } from '../core/errors.js';
 import { extensionNameProblem } from '../core/names.js';

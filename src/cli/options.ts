@@ -1,5 +1,5 @@
 import type { Options } from 'yargs';
-import { parseArchitectures, type Architecture } from '../core/architectures.js';
+import { parseArchitectures, type Architecture } from '../core/layer/architectures.js';
 import { configFileName, findProjectDirectory, type ConfigOverrides } from '../core/config.js';
 import { CliError, errorMessage } from '../core/errors.js';
 import { printableLine } from '../core/text.js';

@@ -3,7 +3,7 @@ import { chmod, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { goArchitecture, type Architecture } from './architectures.js';
+import { goArchitecture, type Architecture } from './layer/architectures.js';
 import { typeScriptBundleOptions } from './bundle-options.js';
 import {
   applyConfigOverrides,

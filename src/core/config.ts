@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { architectures, isArchitecture, type Architecture } from './architectures.js';
+import { architectures, isArchitecture, type Architecture } from './layer/architectures.js';
 import { CliError, errorMessage, usageError } from './errors.js';
 import { readBoundedText } from './fs-utils.js';
 import { extensionNameProblem, versionProblem } from './names.js';

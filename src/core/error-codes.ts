@@ -19,12 +19,16 @@ export const errorCodes = {
   E_EMULATOR_CONCURRENCY: "managedInstances.maxConcurrency is outside Lambda's range per execution environment",
   E_EMULATOR_EMULATION_OFF: 'the layer is for another architecture and --emulation off forbids running it under qemu',
   E_EMULATOR_LAYER_MISSING: 'the layer directory does not exist or is not a folder',
-  E_EMULATOR_LAYER_TOO_LARGE: "the layer folder is over Lambda's unzipped layer size limit",
-  E_EMULATOR_NO_EXTENSIONS: 'the layer has no files at the top of extensions/: Lambda would start nothing',
   E_EMULATOR_QEMU_MISSING: "qemu-user, needed to run the layer's foreign binaries, is not installed",
   E_EMULATOR_SPECIAL_FILE: 'the layer folder holds a device, socket or pipe, which no layer zip can hold',
   E_EMULATOR_SYSROOT_MISSING: 'the foreign libraries a dynamic binary of the layer needs under qemu are missing',
   E_INTERNAL: 'a bug in create-lambda-extension, not a mistake of yours; please report it with the stack',
+  // --- layer ---
+  E_LAYER_NO_EXTENSIONS: 'the layer has no file at the top of extensions/, so Lambda would start nothing from it',
+  E_LAYER_TOO_LARGE: "the layer is over Lambda's unzipped limit (or holds more entries than it could)",
+  E_LAYER_UNPACK_FAILED: 'ext dev could not write the unpacked layer to its temporary folder',
+  E_LAYER_ZIP_REFUSED: 'the layer zip is corrupt or unsafe to unpack (links out of the layer, duplicates, bombs)',
+  E_LAYER_ZIP_UNREADABLE: 'the file is not a readable zip (truncated, not a zip at all)',
   E_USAGE: 'a flag or argument is missing, unknown or malformed',
 } as const satisfies Record<`E_${string}`, string>;
 

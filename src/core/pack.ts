@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { architectures as allArchitectures, type Architecture } from './architectures.js';
+import { architectures as allArchitectures, type Architecture } from './layer/architectures.js';
+import { extensionsFolder } from './layer/extensions.js';
 import {
   applyConfigOverrides,
   configFileName,
@@ -313,7 +314,7 @@ async function requireBuiltLayer(
   projectDirectory: string,
 ): Promise<void> {
   try {
-    if ((await stat(path.join(layerDirectory, 'extensions'))).isDirectory()) return;
+    if ((await stat(path.join(layerDirectory, extensionsFolder))).isDirectory()) return;
   } catch {
     // reported below
   }

@@ -10,7 +10,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
-import type { Architecture } from './architectures.js';
+import type { Architecture } from './layer/architectures.js';
 import { nodeVersionProblem, type EventType, type Language } from './config.js';
 import { defaultStandaloneNodeVersion } from './standalone/runtimes.js';
 import { CancelledError, CliError, errorMessage, usageError } from './errors.js';

@@ -1,6 +1,7 @@
 import { crc32, createInflateRaw, inflateRawSync } from 'node:zlib';
 import { CliError, errorMessage } from './errors.js';
 import { readRegularFileUpTo } from './fs-utils.js';
+import { maximumZipFileBytes, unzippedLimitText } from './layer/limits.js';
 
 /**
  * A small zip reader that keeps what general-purpose libraries hide: the raw
@@ -302,12 +303,8 @@ export function declaredUncompressedBytes(archive: ZipArchive): number {
   return total;
 }
 
-/**
- * No valid layer zip is larger than this: Lambda refuses layers over 250 MB
- * unzipped, and a zip is at most its contents plus headers. The margin leaves
- * room for the headers of a stored (uncompressed) zip of 250 MB.
- */
-export const maximumZipFileBytes = 300 * 1024 * 1024;
+/** No valid layer zip is larger than this (core/layer/limits.ts). */
+export { maximumZipFileBytes };
 
 /**
  * Reads a zip file the user named, refusing what no layer zip can be: a
@@ -336,7 +333,7 @@ export async function readZipFile(filePath: string, label = filePath): Promise<B
     });
   }
   throw new CliError(
-    `${label} is ${read.size} bytes, larger than any layer zip can be (${maximumZipFileBytes} bytes: Lambda's 250 MB unzipped limit plus headers)`,
+    `${label} is ${read.size} bytes, larger than any layer zip can be (${maximumZipFileBytes} bytes: Lambda's ${unzippedLimitText} unzipped limit plus headers)`,
     { hint: 'check that this is the layer zip you meant; Lambda refuses layers this large' },
   );
 }

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { ZipArchive } from 'archiver';
 import { CliError, errorMessage } from './errors.js';
+import { isExtensionPath } from './layer/extensions.js';
 
 /**
  * Writes layer zips that are byte-identical for identical contents: sorted
@@ -128,7 +129,7 @@ export async function collectLayerEntries(layerDirectory: string): Promise<Layer
         directories.push({ path: childRelative, kind: 'directory', absolutePath: childAbsolute, mode: 0o755, size: 0 });
         await walk(childAbsolute, childRelative, depth + 1);
       } else if (info.isFile()) {
-        const launchedByLambda = /^extensions\/[^/]+$/.test(childRelative);
+        const launchedByLambda = isExtensionPath(childRelative);
         const executable = launchedByLambda || (info.mode & 0o111) !== 0;
         files.push({
           path: childRelative,

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { elfMachine, hostArchitecture, type Architecture } from '../../src/core/architectures.js';
+import { elfMachine, hostArchitecture, type Architecture } from '../../src/core/layer/architectures.js';
 import { readBinfmtHandlers, binfmtHandlerFor } from '../../src/core/emulator/cpu-emulation/index.js';
 import { findOnPath, targets } from '../../src/core/emulator/cpu-emulation/host-tools.js';
 import type { EmulatorReport } from '../../src/core/emulator/index.js';

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { elfMachine, hostArchitecture } from '../../src/core/architectures.js';
+import { elfMachine, hostArchitecture } from '../../src/core/layer/architectures.js';
 import type { EmulatorReport, VerdictKind } from '../../src/core/emulator/index.js';
 import { addFile, addNodeExtension, freePort, makeLayer, type FixtureBehaviour } from '../helpers/emulator-fixtures.js';
 import { writeTypeScriptProject } from '../helpers/minimal-project.js';
@@ -810,16 +810,19 @@ test('library API: a layer path relative to the working directory works', async 
 test('no extension to run is a failure naming the path given, never a pass', { timeout: 30_000 }, async () => {
   const noFolder = await mkdtemp(path.join(os.tmpdir(), 'ext-dev-empty-'));
   layers.push(noFolder);
-  const missing = await run(process.execPath, [extBin, 'dev', '--layer', noFolder], { timeoutMs: 20_000 });
+  const missing = await run(process.execPath, [extBin, 'dev', '--layer', noFolder, '--json'], { timeoutMs: 20_000 });
   assert.equal(missing.code, 1, missing.stdout);
   assert.doesNotMatch(missing.stdout, /passed/);
-  assert.match(missing.stderr, new RegExp(`^error: --layer: ${noFolder} has no extensions/ folder`, 'm'));
+  assert.equal((JSON.parse(missing.stdout) as { error: { code: string } }).error.code, 'E_LAYER_NO_EXTENSIONS');
+  assert.match(missing.stderr, new RegExp(`^error: --layer: ${noFolder}`, 'm'));
 
   const emptyFolder = await layerWith(async () => {});
   const empty = await run(process.execPath, [extBin, 'dev', '--layer', emptyFolder, '--json'], { timeoutMs: 20_000 });
   assert.equal(empty.code, 1, empty.stdout);
-  assert.equal((JSON.parse(empty.stdout) as { error: { exitCode: number } }).error.exitCode, 1);
-  assert.match(empty.stderr, new RegExp(`^error: --layer: ${emptyFolder} has no files in extensions/`, 'm'));
+  const emptyError = (JSON.parse(empty.stdout) as { error: { exitCode: number; code: string } }).error;
+  assert.equal(emptyError.exitCode, 1);
+  assert.equal(emptyError.code, 'E_LAYER_NO_EXTENSIONS');
+  assert.match(empty.stderr, new RegExp(`^error: --layer: ${emptyFolder}`, 'm'));
 
   const { runEmulator } = (await import(
     path.join(repositoryRoot, 'build/src/core/emulator/index.js')
@@ -829,8 +832,10 @@ test('no extension to run is a failure naming the path given, never a pass', { t
     name: 'CliError',
     message: `layer directory ${nowhere} does not exist`,
   });
-  await assert.rejects(runEmulator({ layerDirectory: emptyFolder }), {
-    message: `no extension to run: ${path.join(emptyFolder, 'extensions')} holds no files`,
+  await assert.rejects(runEmulator({ layerDirectory: emptyFolder }), (error: Error & { code?: string }) => {
+    assert.equal(error.code, 'E_LAYER_NO_EXTENSIONS');
+    assert.ok(error.message.includes(emptyFolder), error.message);
+    return true;
   });
 });
 

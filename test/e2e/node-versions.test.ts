@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { hostArchitecture } from '../../src/core/architectures.js';
+import { hostArchitecture } from '../../src/core/layer/architectures.js';
 import type { EmulatorReport } from '../../src/core/emulator/index.js';
 import { lambdaNodeVersions, nodeBinary, environmentWith } from '../helpers/node-versions.js';
 import { describeRun, extBin, repositoryRoot, run, runCreate, temporaryDirectory } from '../helpers/run-cli.js';

@@ -6,7 +6,7 @@ import { mkdir, readdir, readFile, rename, stat, utimes, writeFile } from 'node:
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { parseElf } from '../../src/core/elf.js';
+import { parseElf } from '../../src/core/layer/elf.js';
 import { readZip } from '../../src/core/zip-reader.js';
 import { dosDateTime, zipTimestamp } from '../../src/core/zip-writer.js';
 import {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { architectureOfElfMachine } from '../../src/core/architectures.js';
+import { architectureOfElfMachine } from '../../src/core/layer/architectures.js';
 import { readWithYauzl, zipinfo } from '../helpers/layer-fixtures.js';
 import { describeRun, runCreate, runExt, temporaryDirectory } from '../helpers/run-cli.js';
 

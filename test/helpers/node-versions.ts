@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { architectureOfElfMachine, hostArchitecture, type Architecture } from '../../src/core/architectures.js';
+import { architectureOfElfMachine, hostArchitecture, type Architecture } from '../../src/core/layer/architectures.js';
 
 /**
  * The Node.js versions Lambda runs a TypeScript extension on (nodejs22.x and

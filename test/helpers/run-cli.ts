@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { hostArchitecture } from '../../src/core/architectures.js';
+import { hostArchitecture } from '../../src/core/layer/architectures.js';
 
 /** The checkout root: build/test/helpers/run-cli.js sits three levels below it. */
 export const repositoryRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { cp, mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { Architecture } from '../../src/core/architectures.js';
+import type { Architecture } from '../../src/core/layer/architectures.js';
 import { CliError } from '../../src/core/errors.js';
 import { cachedNodeBinary, cacheDirectoryVariable, entryDirectory } from '../../src/core/standalone/node-cache.js';
 import { describeRun, runCreate } from './run-cli.js';

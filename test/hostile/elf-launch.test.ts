@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import type { EmulatorReport } from '../../src/core/emulator/types.js';
-import { kernelElfRefusal } from '../../src/core/elf.js';
+import { kernelElfRefusal } from '../../src/core/layer/elf.js';
 import { runExt } from '../helpers/layer-fixtures.js';
 
 const roots: string[] = [];

@@ -4,7 +4,7 @@ import { chmod, mkdir, mkdtemp, readdir, readlink, rm, stat, truncate, writeFile
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { elfMachine, hostArchitecture, type Architecture } from '../../src/core/architectures.js';
+import { elfMachine, hostArchitecture, type Architecture } from '../../src/core/layer/architectures.js';
 import { prepareCpuEmulation } from '../../src/core/emulator/cpu-emulation/index.js';
 import { CliError } from '../../src/core/errors.js';
 import { unzippedLimitBytes } from '../../src/core/layer/index.js';

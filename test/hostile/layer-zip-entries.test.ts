@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { extractLayerZip } from '../../src/core/emulator/layer-zip.js';
+import { extractLayerZip } from '../../src/core/layer/unpack.js';
 import { CliError } from '../../src/core/errors.js';
 import { inspectZipBuffer } from '../../src/core/inspect.js';
 import { maximumLayerEntries, normalizedEntryPath } from '../../src/core/layer/index.js';

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readdir, rm, truncate, writeFile } from 'node:fs/promis
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { extractLayerZip } from '../../src/core/emulator/layer-zip.js';
+import { extractLayerZip } from '../../src/core/layer/unpack.js';
 import { CliError } from '../../src/core/errors.js';
 import { inspect } from '../../src/core/inspect.js';
 import { maximumZipFileBytes } from '../../src/core/zip-reader.js';
@@ -23,13 +23,14 @@ async function sandbox(zip: Buffer): Promise<{ destination: string; zipFile: str
   return { destination, zipFile };
 }
 
-async function assertRefused(zip: Buffer, pattern: RegExp, limitBytes?: number): Promise<void> {
+async function assertRefused(zip: Buffer, pattern: RegExp, limitBytes?: number, code?: string): Promise<void> {
   const { destination, zipFile } = await sandbox(zip);
   await assert.rejects(
     extractLayerZip(zipFile, destination, limitBytes === undefined ? {} : { limitBytes }),
     (error: Error) => {
       assert.ok(error instanceof CliError, String(error));
       assert.match(error.message, pattern);
+      if (code !== undefined) assert.equal(error.code, code);
       assert.ok(error.message.includes(zipFile), `names the zip: ${error.message}`);
       assert.ok(!error.message.includes(destination), `does not name the temp folder: ${error.message}`);
       return true;
@@ -77,7 +78,9 @@ test('ext dev checks CRCs while unpacking', { timeout: 10_000 }, async () => {
 test('ext dev refuses a zip with no file under extensions/, naming the zip', { timeout: 10_000 }, async () => {
   await assertRefused(
     buildZip([{ name: 'extensions/' }, { name: 'bin/tool', data: 'x', mode: 0o100755 }]),
-    /no file under extensions\//,
+    /./,
+    undefined,
+    'E_LAYER_NO_EXTENSIONS',
   );
 });
 

@@ -3,8 +3,8 @@ import { mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { extractLayerZip } from '../../src/core/emulator/layer-zip.js';
-import { LayerLinks } from '../../src/core/layer-links.js';
+import { extractLayerZip } from '../../src/core/layer/unpack.js';
+import { LayerLinks } from '../../src/core/layer/links.js';
 import { extensionEntry, symlink, symlinkChainZip } from '../helpers/hostile-zips.js';
 import { buildZip, type RawZipEntry } from '../helpers/zip-fixtures.js';
 

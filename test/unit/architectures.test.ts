@@ -5,7 +5,7 @@ import {
   elfMachine,
   goArchitecture,
   parseArchitectures,
-} from '../../src/core/architectures.js';
+} from '../../src/core/layer/architectures.js';
 
 describe('architectures', () => {
   it('maps Lambda names to Go names once', () => {

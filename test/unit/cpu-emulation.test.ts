@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { elfMachine, hostArchitecture, type Architecture } from '../../src/core/architectures.js';
+import { elfMachine, hostArchitecture, type Architecture } from '../../src/core/layer/architectures.js';
 import {
   binfmtHandlerFor,
   emulatedLaunch,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { elfMachineName, isElf, parseElf } from '../../src/core/elf.js';
+import { elfMachineName, isElf, parseElf } from '../../src/core/layer/elf.js';
 import { elfImage } from '../helpers/zip-fixtures.js';
 
 test('static 64-bit little-endian executables have no interpreter', () => {

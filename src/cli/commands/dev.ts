@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { CommandModule } from 'yargs';
 import type { EmulatorReport, TimelineEntry } from '../../core/emulator/types.js';
-import type { Architecture } from '../../core/architectures.js';
+import type { Architecture } from '../../core/layer/architectures.js';
 import type { DevStatusKind } from '../../core/dev/index.js';
 import type { EmulationPreference } from '../../core/emulator/cpu-emulation/index.js';
 import { maxManagedInstancesConcurrency } from '../../core/emulator/limits.js';

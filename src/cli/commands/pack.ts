@@ -1,5 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import { formatBytes } from '../../core/format.js';
+import { unzippedLimitBytes, unzippedLimitText, zippedLimitBytes, zippedLimitText } from '../../core/layer/limits.js';
 import type { PackProgressEvent, PackResult } from '../../core/pack.js';
 import {
   architectureOption,
@@ -77,10 +78,6 @@ function printProgress(event: PackProgressEvent): void {
   process.stderr.write(dim(`${what[event.phase]} ${event.architecture}\n`));
 }
 
-const megabyte = 1024 * 1024;
-const zippedLimit = 50 * megabyte;
-const unzippedLimit = 250 * megabyte;
-
 function headroom(bytes: number, limit: number): string {
   return `${formatBytes(Math.max(0, limit - bytes))} (${Math.floor(((limit - bytes) / limit) * 100)}%)`;
 }
@@ -104,15 +101,23 @@ export function printPackResult(result: PackResult, json: boolean): void {
     process.stderr.write(`${yellow('warning')} (${architectures.join(', ')}) ${text}\n`);
   }
   for (const note of result.notes) process.stderr.write(`${dim('note')} ${note}\n`);
-  const header = ['arch', 'zip', 'zipped', 'unzipped', 'files', 'headroom (50 MB zip)', 'headroom (250 MB unzipped)'];
+  const header = [
+    'arch',
+    'zip',
+    'zipped',
+    'unzipped',
+    'files',
+    `headroom (${zippedLimitText} zip)`,
+    `headroom (${unzippedLimitText} unzipped)`,
+  ];
   const rows = result.layers.map((layer) => [
     layer.architecture,
     layer.zip,
     formatBytes(layer.zippedBytes),
     formatBytes(layer.unzippedBytes),
     String(layer.files),
-    headroom(layer.zippedBytes, zippedLimit),
-    headroom(layer.unzippedBytes, unzippedLimit),
+    headroom(layer.zippedBytes, zippedLimitBytes),
+    headroom(layer.unzippedBytes, unzippedLimitBytes),
   ]);
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
   const line = (cells: string[]): string =>
@@ -126,7 +131,7 @@ export function printPackResult(result: PackResult, json: boolean): void {
     '',
     bold(line(header)),
     ...rows.map(line),
-    dim('the 250 MB unzipped limit is shared by the function and all its layers'),
+    dim(`the ${unzippedLimitText} unzipped limit is shared by the function and all its layers`),
     '',
     // Full hashes do not fit in the table; CodeSha256 is what `aws lambda get-layer-version` reports, to compare.
     bold('checksums') + dim(" (CodeSha256 is Lambda's: base64 of the sha256)"),

@@ -1,5 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import { CliError } from '../../core/errors.js';
+import { zippedLimitText } from '../../core/layer/limits.js';
 import { architectureOption, outOption, projectOptions } from '../options.js';
 
 export interface PublishArguments {
@@ -49,7 +50,7 @@ export const publishCommand: CommandModule<object, PublishArguments> = {
         organization: { type: 'string', describe: 'Let every account of this organization (o-…) use them' },
         's3-bucket': {
           type: 'string',
-          describe: 'Bucket for zips over 50 MB, in the layer region; {region} is replaced',
+          describe: `Bucket for zips over ${zippedLimitText}, in the layer region; {region} is replaced`,
         },
         'compatible-runtimes': {
           type: 'string',

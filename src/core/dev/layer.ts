@@ -2,12 +2,12 @@ import { rmSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { hostArchitecture, type Architecture } from '../architectures.js';
+import { hostArchitecture, type Architecture } from '../layer/architectures.js';
 import type { ExtensionConfig } from '../config.js';
 import { CliError, errorMessage } from '../errors.js';
 import { prepareCpuEmulation } from '../emulator/cpu-emulation/index.js';
-import { extractLayerZip } from '../emulator/layer-zip.js';
-import { listExtensionFiles } from '../emulator/processes/launch.js';
+import { extractLayerZip } from '../layer/unpack.js';
+import { extensionFilesIn, listExtensionFiles, noExtensionsError, type ExtensionFile } from '../layer/extensions.js';
 import { cleanupOnExit } from '../emulator/processes/supervisor.js';
 import type { NodeRuntime } from '../emulator/types.js';
 import { devArchitecture, provideDevNode } from './node.js';
@@ -43,8 +43,11 @@ export async function prepareLayer(options: DevOptions, watching: boolean): Prom
       preference: options.emulation,
     });
     if (prepared.warning !== undefined) options.onStatus?.(`warning: ${prepared.warning}`, 'warning');
+    const { extensionFiles } = layer;
     return {
       directory: prepared.layerDirectory,
+      extensionFiles:
+        extensionFiles === undefined ? undefined : extensionFilesIn(prepared.layerDirectory, extensionFiles),
       architecture: prepared.functionArchitecture,
       cpuEmulation: prepared.cpuEmulation,
       node: layer.node,
@@ -103,8 +106,8 @@ async function givenLayer(options: DevOptions, given: string): Promise<ObtainedL
     });
   }
   if (stat.isDirectory()) {
-    await requireExtensions(layer, layer);
-    return { directory: layer, owned: false, shownAs: layer, cleanup: async () => {} };
+    const extensionFiles = await requireExtensions(layer, layer);
+    return { directory: layer, extensionFiles, owned: false, shownAs: layer, cleanup: async () => {} };
   }
   const directory = await fs.mkdtemp(path.join(os.tmpdir(), 'ext-dev-layer-'));
   // A second Ctrl-C exits at once, without unwinding to our cleanup: remove the folder on exit too.
@@ -130,12 +133,12 @@ async function givenLayer(options: DevOptions, given: string): Promise<ObtainedL
     });
   }
   try {
-    await requireExtensions(directory, layer);
+    const extensionFiles = await requireExtensions(directory, layer);
+    return { directory, extensionFiles, owned: true, shownAs: layer, cleanup };
   } catch (error) {
     await cleanup();
     throw error;
   }
-  return { directory, owned: true, shownAs: layer, cleanup };
 }
 
 type Built = Awaited<ReturnType<typeof import('../build.js').build>>;
@@ -243,16 +246,11 @@ async function builtLayer(options: DevOptions, watching: boolean): Promise<Obtai
 /**
  * Lambda starts nothing from a layer without files in extensions/, so a run
  * would "pass" without testing anything. `shownAs` is the path the user
- * gave, not the temp folder a zip was unpacked to.
+ * gave, not the temp folder a zip was unpacked to. The listing is passed on:
+ * the emulator does not list the folder again.
  */
-async function requireExtensions(directory: string, shownAs: string): Promise<void> {
-  if ((await listExtensionFiles(directory)).length > 0) return;
-  const hasFolder = await fs.stat(path.join(directory, 'extensions')).catch(() => undefined);
-  throw new CliError(
-    `--layer: ${shownAs} has ${hasFolder === undefined ? 'no extensions/ folder' : 'no files in extensions/'}; Lambda would start nothing from it`,
-    {
-      code: 'E_EMULATOR_NO_EXTENSIONS',
-      hint: 'pass the folder that becomes /opt (or its zip), with the extension executables at the top of extensions/',
-    },
-  );
+async function requireExtensions(directory: string, shownAs: string): Promise<ExtensionFile[]> {
+  const files = await listExtensionFiles(directory);
+  if (files.length === 0) throw noExtensionsError(`--layer: ${shownAs}`);
+  return files;
 }

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { architectureOfElfMachine, hostArchitecture, type Architecture } from '../architectures.js';
+import { architectureOfElfMachine, hostArchitecture, type Architecture } from '../layer/architectures.js';
 import { runtimeNodeVersion, type ExtensionConfig } from '../config.js';
 import { CliError, errorMessage } from '../errors.js';
 import type { NodeRuntime } from '../emulator/types.js';

@@ -1,6 +1,7 @@
-import type { Architecture } from '../architectures.js';
+import type { Architecture } from '../layer/architectures.js';
 import type { EmulationPreference } from '../emulator/cpu-emulation/index.js';
 import type { CpuEmulation, EmulatorOptions, NodeRuntime } from '../emulator/types.js';
+import type { ExtensionFile } from '../layer/extensions.js';
 
 /**
  * What `ext dev` is asked for, and the one place where that becomes the
@@ -44,6 +45,8 @@ export interface PreparedLayer {
   cpuEmulation?: CpuEmulation | undefined;
   /** The node that runs a TypeScript layer that ext dev built. */
   node?: NodeRuntime | undefined;
+  /** Listed once, when a --layer is given; the emulator lists a build's output itself. */
+  extensionFiles?: readonly ExtensionFile[] | undefined;
   cleanup(): Promise<void>;
 }
 
@@ -68,6 +71,7 @@ export function emulatorOptions(
   return {
     ...rest,
     layerDirectory: layer.directory,
+    ...(layer.extensionFiles === undefined ? {} : { extensionFiles: layer.extensionFiles }),
     ...(layer.architecture === undefined ? {} : { architecture: layer.architecture }),
     ...(layer.cpuEmulation === undefined ? {} : { cpuEmulation: layer.cpuEmulation }),
     ...(layer.node === undefined ? {} : { node: layer.node }),

@@ -6,7 +6,7 @@ export { Emulator, emulatorAccountId } from './emulator.js';
 export { maxManagedInstancesConcurrency } from './limits.js';
 export { runEmulator } from './run.js';
 export { formatTimelineEntry } from './timeline.js';
-export { extractLayerZip } from './layer-zip.js';
+export { extractLayerZip } from '../layer/unpack.js';
 export { parseTelemetryRequest, telemetrySchemaVersions, telemetryTypes } from './telemetry/index.js';
 export type { Buffering, TelemetryEnvelope, TelemetryRequest, TelemetryType } from './telemetry/index.js';
 export type * from './types.js';

@@ -1,8 +1,5 @@
 /**
- * AWS allows up to 64 concurrent requests per vCPU on Managed Instances; one
- * emulated environment takes the same bound. In a module of its own because
- * `ext dev`'s flags need it, and every `ext` command loads those flags: the
- * emulator itself (an HTTP server and its process supervision) loads only
- * when `ext dev` runs.
+ * The Managed Instances bound `ext dev`'s flags need, from the layer contract (core/layer/limits.ts, which
+ * imports nothing): every `ext` command loads those flags, the emulator itself only when `ext dev` runs.
  */
-export const maxManagedInstancesConcurrency = 64;
+export { maxManagedInstancesConcurrency } from '../layer/limits.js';

@@ -1,9 +1,8 @@
 import fs from 'node:fs/promises';
-import path from 'node:path';
 import { CliError } from '../errors.js';
 import { Emulator } from './emulator.js';
 import type { EmulatorSettings } from './environment/settings.js';
-import { listExtensionFiles } from './processes/launch.js';
+import { listExtensionFiles, noExtensionsError, type ExtensionFile } from '../layer/extensions.js';
 import type { EmulatorOptions, EmulatorReport } from './types.js';
 
 /** A pause between invokes that ends early when the run is interrupted: Ctrl-C must not wait out --interval. */
@@ -26,8 +25,8 @@ function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
  * the environment has failed, as it would have on Lambda.
  */
 export async function runEmulator(options: EmulatorOptions): Promise<EmulatorReport> {
-  await requireExtensions(options.layerDirectory);
-  const emulator = new Emulator(options);
+  const extensionFiles = await requireExtensions(options);
+  const emulator = new Emulator({ ...options, extensionFiles });
   try {
     const init = await emulator.start();
     if (init.status === 'success') {
@@ -81,7 +80,10 @@ async function invokeAll(emulator: Emulator, settings: EmulatorSettings): Promis
  * A run with nothing to run would "pass" and prove nothing: refuse it,
  * naming the folder as the caller gave it.
  */
-async function requireExtensions(layerDirectory: string): Promise<void> {
+async function requireExtensions({
+  layerDirectory,
+  extensionFiles,
+}: EmulatorOptions): Promise<readonly ExtensionFile[]> {
   const stat = await fs.stat(layerDirectory).catch(() => undefined);
   if (stat === undefined || !stat.isDirectory()) {
     throw new CliError(
@@ -92,10 +94,7 @@ async function requireExtensions(layerDirectory: string): Promise<void> {
       },
     );
   }
-  if ((await listExtensionFiles(path.resolve(layerDirectory))).length === 0) {
-    throw new CliError(`no extension to run: ${path.join(layerDirectory, 'extensions')} holds no files`, {
-      code: 'E_EMULATOR_NO_EXTENSIONS',
-      hint: 'Lambda starts every file at the top of extensions/; put the extension executable there',
-    });
-  }
+  const files = extensionFiles ?? (await listExtensionFiles(layerDirectory));
+  if (files.length === 0) throw noExtensionsError(layerDirectory);
+  return files;
 }

@@ -3,6 +3,8 @@
  * library API (`runEmulator`, `Emulator`), so names follow Lambda's own words.
  */
 
+import type { ExtensionFile } from '../layer/extensions.js';
+
 export type ExtensionEventType = 'INVOKE' | 'SHUTDOWN';
 
 /**
@@ -84,6 +86,8 @@ export interface CpuEmulation {
 export interface EmulatorOptions {
   /** The folder that would be mounted at /opt; it holds `extensions/`. */
   layerDirectory: string;
+  /** `layerDirectory`'s extension files when the caller has listed them already (listExtensionFiles); else listed once here. */
+  extensionFiles?: readonly ExtensionFile[];
   /** Number of invokes `runEmulator` performs. Default 1. */
   invokes?: number;
   /** Pause before each invoke after the first, in ms, once the previous one ended (with `managedInstances`: once fewer than `maxConcurrency` are in flight). Default 0. */

@@ -1,5 +1,5 @@
-import { architectureOfElfMachine, elfMachine, type Architecture } from '../architectures.js';
-import { elfMachineName, elfTypeName, elfTypes, type ElfInfo } from '../elf.js';
+import { architectureOfElfMachine, elfMachine, type Architecture } from '../layer/architectures.js';
+import { elfMachineName, elfTypeName, elfTypes, type ElfInfo } from '../layer/elf.js';
 import type { AddFinding, InspectReport } from './report.js';
 
 export interface ElfCheckContext {

@@ -16,7 +16,7 @@ import { LayerInspection } from './layer-inspection.js';
 import type { InspectOptions, InspectReport } from './report.js';
 import { checkZipStructure, entryHeadBytes, type EntryReader } from './zip-structure.js';
 
-export { architectureFromFileName } from './architecture-name.js';
+export { architectureFromFileName } from '../layer/architecture-name.js';
 export {
   launcherTargets,
   clearsNodeOptions,
@@ -38,7 +38,7 @@ export async function inspect(zipPath: string, options: InspectOptions = {}): Pr
 /**
  * Same as `inspect`, on bytes already in memory (ext pack verifies its temp
  * file with this). Synchronous, so each entry is inflated in one piece: at
- * most its declared size, itself capped by the 250 MB check.
+ * most its declared size, itself capped by the unzipped-limit check.
  */
 export function inspectZipBuffer(buffer: Buffer, zipPath: string, options: InspectOptions = {}): InspectReport {
   const archive = parseZip(buffer, zipPath);
@@ -52,11 +52,13 @@ function parseZip(buffer: Buffer, zipPath: string): ZipArchive {
   } catch (error) {
     if (error instanceof TooManyEntriesError) {
       throw new CliError(`${zipPath}: ${tooManyEntriesProblem(error.entryCount)!}`, {
+        code: 'E_LAYER_TOO_LARGE',
         hint: 'Lambda could not hold this layer unpacked; check that this is the layer zip you meant',
       });
     }
     if (error instanceof ZipFormatError) {
       throw new CliError(`${zipPath} is not a readable zip file: ${error.message}`, {
+        code: 'E_LAYER_ZIP_UNREADABLE',
         hint: 'check that the download or build finished; ext pack writes a fresh layer zip',
       });
     }
@@ -69,9 +71,9 @@ const streamAboveBytes = 1024 * 1024;
 
 /**
  * Streams every large entry the checks will read, keeping only its head, so
- * memory holds one chunk of a large file rather than all of it. At most 250
- * entries are over 1 MB when the declared total is under 250 MB (else nothing
- * is inflated), so the kept heads stay small.
+ * memory holds one chunk of a large file rather than all of it. Few entries
+ * are over 1 MB when the declared total is under Lambda's unzipped limit (else
+ * nothing is inflated), so the kept heads stay small.
  */
 async function streamingEntryReader(buffer: Buffer, archive: ZipArchive): Promise<EntryReader> {
   const structure = checkZipStructure(archive, () => {});

@@ -1,12 +1,14 @@
-import { architectureOfElfMachine, type Architecture } from '../architectures.js';
+import { architectureFromFileName } from '../layer/architecture-name.js';
+import { architectureOfElfMachine, type Architecture } from '../layer/architectures.js';
+import { normalizedEntryPath } from '../layer/entries.js';
+import { extensionsFolder, isExtensionPath, noExtensionsProblem } from '../layer/extensions.js';
+import { maximumExtensions } from '../layer/limits.js';
+import { unusableNameProblem } from '../layer/links.js';
 import { isDirectoryEntry, isSymlinkEntry, type ZipArchive } from '../zip-reader.js';
-import { unusableNameProblem } from '../layer-links.js';
-import { normalizedEntryPath } from '../layer/index.js';
 import { checkElfMachine, checkNativeExecutable, type ElfCheckContext } from './elf-checks.js';
 import { binaryFormatName, checkExecutable, checkScriptText } from './executables.js';
 import { clearsNodeOptions, launcherTargets, LauncherTooComplexError, type LauncherTarget } from './launcher.js';
 import {
-  maximumExtensions,
   type AddFinding,
   type FindingSeverity,
   type InspectedExtension,
@@ -23,7 +25,6 @@ import {
   type FileEntry,
   type ZipStructure,
 } from './zip-structure.js';
-import { architectureFromFileName } from './architecture-name.js';
 
 /**
  * One run of `ext inspect` over a parsed zip: collects the entries, then
@@ -175,9 +176,7 @@ export class LayerInspection {
     }
     // Extensions first: they decide what the layer is for.
     const elfFiles = [...this.files.values()].filter((file) => file.elf !== undefined);
-    elfFiles.sort(
-      (a, b) => Number(!a.entry.name.startsWith('extensions/')) - Number(!b.entry.name.startsWith('extensions/')),
-    );
+    elfFiles.sort((a, b) => Number(!isExtensionPath(a.entry.name)) - Number(!isExtensionPath(b.entry.name)));
     for (const file of elfFiles) {
       const architecture = architectureOfElfMachine(file.elf!.machine);
       if (architecture !== undefined) {
@@ -191,8 +190,8 @@ export class LayerInspection {
   /** Returns the files Lambda will start: regular files directly under extensions/. */
   private checkLayout(): FileEntry[] {
     const names = [...this.files.keys()];
-    const extensionFiles = [...this.files.values()].filter((file) => /^extensions\/[^/]+$/.test(file.entry.name));
-    const hasFolder = this.directoryNames.has('extensions');
+    const extensionFiles = [...this.files.values()].filter((file) => isExtensionPath(file.entry.name));
+    const hasFolder = this.directoryNames.has(extensionsFolder);
     if (!hasFolder) {
       const wrapped = names.find((name) => /^(.+?)\/extensions\/[^/]+$/.test(name));
       const misspelled = [...this.directoryNames].find((name) => !name.includes('/') && /^extensions?$/i.test(name));
@@ -215,7 +214,7 @@ export class LayerInspection {
         this.add(
           'error',
           'missing-extensions-dir',
-          'there is no top-level extensions/ folder, so Lambda starts nothing from this layer; put the executable at extensions/<name>',
+          `${noExtensionsProblem} (there is no top-level extensions/ folder); put the executable at extensions/<name>`,
         );
       }
       return [];
@@ -224,7 +223,7 @@ export class LayerInspection {
       this.add(
         'error',
         'empty-extensions-dir',
-        'extensions/ holds no files, so Lambda starts nothing from this layer; put the executable at extensions/<name>',
+        `${noExtensionsProblem} (extensions/ holds no files); put the executable at extensions/<name>`,
         'extensions/',
       );
     }
@@ -236,7 +235,7 @@ export class LayerInspection {
         'extensions/',
       );
     }
-    const nested = [...this.directoryNames].filter((name) => /^extensions\/[^/]+$/.test(name));
+    const nested = [...this.directoryNames].filter((name) => isExtensionPath(name));
     for (const folder of nested.sort()) {
       this.add(
         'warning',

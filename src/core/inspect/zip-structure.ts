@@ -1,7 +1,7 @@
-import { isElf, parseElf, type ElfInfo } from '../elf.js';
+import { isElf, parseElf, type ElfInfo } from '../layer/elf.js';
 import { errorMessage } from '../errors.js';
 import { formatBytes } from '../format.js';
-import { LayerLinks, pathComponents } from '../layer-links.js';
+import { LayerLinks, pathComponents } from '../layer/links.js';
 import {
   declaredUncompressedBytes,
   isDirectoryEntry,
@@ -12,13 +12,8 @@ import {
   type ZipArchive,
   type ZipEntry,
 } from '../zip-reader.js';
-import {
-  limitWarningRatio,
-  unzippedLimitBytes,
-  zippedLimitBytes,
-  type AddFinding,
-  type FindingSeverity,
-} from './report.js';
+import { unzippedLimitBytes, zippedLimitBytes } from '../layer/limits.js';
+import { limitWarningRatio, type AddFinding, type FindingSeverity } from './report.js';
 
 /** Checks on the zip as an archive: how its entries are laid out, read and linked, and how large it unpacks. */
 
@@ -55,7 +50,7 @@ export interface ZipStructure {
  * What can be checked without inflating anything: entries sharing bytes,
  * local headers contradicting the central directory, and declared sizes. A
  * zip declaring more than Lambda's limit is not inflated at all, so no zip
- * costs more than 250 MB of inflation to inspect.
+ * costs more than that limit of inflation to inspect.
  */
 export function checkZipStructure(archive: ZipArchive, add: AddFinding): ZipStructure {
   const unsafeEntries = new Set<ZipEntry>();
@@ -202,7 +197,7 @@ export function checkSizes(archive: ZipArchive, add: AddFinding): number {
       );
     }
   };
-  // Over 50 MB the zip still works, uploaded through S3 instead of directly; over 250 MB nothing works.
+  // Over the direct-upload limit the zip still works, uploaded through S3; over the unzipped limit nothing works.
   check(
     zipped,
     zippedLimitBytes,

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { LambdaClient, Runtime } from '@aws-sdk/client-lambda';
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { Architecture } from '../architectures.js';
+import type { Architecture } from '../layer/architectures.js';
 import { CliError, usageError } from '../errors.js';
 import {
   AwsCallError,
@@ -37,7 +37,7 @@ import { zippedLimitBytes } from '../layer/index.js';
 export { layerNameRule, type LayerAudience } from './names.js';
 export type { PublishedMap, PublishedMapEntry } from './published-map.js';
 
-/** Lambda takes a zip of up to 50 MB in the request; larger ones must come from S3. */
+/** Lambda takes a zip up to its direct-upload limit in the request; larger ones must come from S3. */
 export const inlineZipLimitBytes = zippedLimitBytes;
 
 export interface PublishOptions {
@@ -52,7 +52,7 @@ export interface PublishOptions {
   layerName?: string;
   /** Who may use the new versions; nobody but the owner account when undefined. */
   audience?: LayerAudience;
-  /** Needed for zips over 50 MB; `{region}` is replaced, as Lambda reads from a bucket in the layer's region. */
+  /** Needed for zips over the direct-upload limit; `{region}` is replaced, as Lambda reads from a bucket in the layer's region. */
   s3Bucket?: string;
   compatibleRuntimes?: string[];
   /** The extension's version is appended unless the text already holds it. */
@@ -68,7 +68,7 @@ export interface PublishOptions {
   endpointUrl?: string;
   /** Layers published at once; default 4. */
   concurrency?: number;
-  /** Zips larger than this go through S3; default Lambda's 50 MB. Tests lower it to exercise the S3 path. */
+  /** Zips larger than this go through S3; default Lambda's direct-upload limit. Tests lower it to exercise the S3 path. */
   inlineZipLimitBytes?: number;
   onProgress?: (event: PublishProgress) => void;
 }

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { architectures, isArchitecture, type Architecture } from '../architectures.js';
+import { architectures, isArchitecture, type Architecture } from '../layer/architectures.js';
 import { writeFileAtomic } from '../fs-utils.js';
 import { isRegionName } from './names.js';
 

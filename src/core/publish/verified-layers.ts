@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { access, realpath } from 'node:fs/promises';
 import path from 'node:path';
-import { isArchitecture, type Architecture } from '../architectures.js';
+import { isArchitecture, type Architecture } from '../layer/architectures.js';
+import { unzippedLimitText } from '../layer/limits.js';
 import { CliError, errorMessage } from '../errors.js';
 import { readRegularFileUpTo } from '../fs-utils.js';
 import { inspectZipBuffer } from '../inspect.js';
@@ -184,7 +185,7 @@ async function readBoundedRegularFile(file: string, label: string, maximumBytes:
   if (Buffer.isBuffer(read)) return read;
   if (read.problem === 'too-large') {
     throw new CliError(`${label}: ${read.size} bytes, more than ${maximumBytes} bytes; refusing to read it`, {
-      hint: "Lambda refuses layers over 250 MB unzipped; run ext pack, which checks Lambda's limits",
+      hint: `Lambda refuses layers over ${unzippedLimitText} unzipped; run ext pack, which checks Lambda's limits`,
     });
   }
   throw new CliError(`${label}: not a regular file (a directory, device, FIFO or socket); refusing to read it`, {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { architectures } from '../../../src/core/architectures.js';
+import { architectures } from '../../../src/core/layer/architectures.js';
 import { applyConfigOverrides, configProblems, eventTypes, languages, parseConfig } from '../../../src/core/config.js';
 import { CliError } from '../../../src/core/errors.js';
 import { extensionNameProblem, versionProblem } from '../../../src/core/names.js';

@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { elfMachine, type Architecture } from '../../architectures.js';
+import { elfMachine, type Architecture } from '../../layer/architectures.js';
 
 /**
  * binfmt_misc: the kernel's table of "run files that look like this through

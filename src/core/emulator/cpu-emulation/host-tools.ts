@@ -1,7 +1,7 @@
 import { constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { Architecture } from '../../architectures.js';
+import type { Architecture } from '../../layer/architectures.js';
 import type { LayerBinary } from './layer-binaries.js';
 import { neededLibraries } from './layer-binaries.js';
 

@@ -3,9 +3,9 @@ import { constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { elfMachine, hostArchitecture, type Architecture } from '../../architectures.js';
+import { elfMachine, hostArchitecture, type Architecture } from '../../layer/architectures.js';
 import { CliError } from '../../errors.js';
-import { unzippedLimitBytes } from '../../layer/index.js';
+import { unzippedLimitBytes, unzippedLimitText } from '../../layer/limits.js';
 import { cleanupOnExit } from '../processes/supervisor.js';
 import type { CpuEmulation } from '../types.js';
 import { binfmtDirectory, binfmtHandlerFor, readBinfmtHandlers } from './binfmt.js';
@@ -260,7 +260,7 @@ interface LayerCopyPlan {
 
 /**
  * What a private copy of a layer folder holds, checked before anything is copied: only what a layer zip
- * can hold (files, folders, symbolic links, kept verbatim), and no more bytes than Lambda's 250 MB
+ * can hold (files, folders, symbolic links, kept verbatim), and no more bytes than Lambda's
  * unzipped limit, counted by apparent size, so a sparse file cannot fill the temporary folder with zeros.
  */
 export async function planLayerCopy(layerDirectory: string, limitBytes = unzippedLimitBytes): Promise<LayerCopyPlan> {
@@ -282,8 +282,8 @@ export async function planLayerCopy(layerDirectory: string, limitBytes = unzippe
         bytes += info.size;
         if (bytes > limitBytes)
           throw new CliError(
-            `--layer: ${layerDirectory} holds more than ${limitBytes} bytes of files (at ${absolute}), over Lambda's 250 MB unzipped limit`,
-            { code: 'E_EMULATOR_LAYER_TOO_LARGE', hint: 'trim the layer; Lambda refuses it too' },
+            `--layer: ${layerDirectory} holds more than ${limitBytes} bytes of files (at ${absolute}), over Lambda's ${unzippedLimitText} unzipped limit`,
+            { code: 'E_LAYER_TOO_LARGE', hint: 'trim the layer; Lambda refuses it too' },
           );
         plan.files.push({ name: relative, mode: info.mode });
       } else {

@@ -1,8 +1,9 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { architectureOfElfMachine, type Architecture } from '../../architectures.js';
-import { elfTypes, parseElf } from '../../elf.js';
-import { architectureFromFileName } from '../../inspect/architecture-name.js';
+import { architectureFromFileName } from '../../layer/architecture-name.js';
+import { architectureOfElfMachine, type Architecture } from '../../layer/architectures.js';
+import { elfTypes, parseElf } from '../../layer/elf.js';
+import { isExtensionPath } from '../../layer/extensions.js';
 
 /** The ELF files of a layer directory: what decides its architecture and what emulation must start. */
 
@@ -22,7 +23,7 @@ export interface LayerBinary {
 
 /** Bytes read from each file: the ELF header and program headers of every real binary fit. */
 const headBytes = 4096;
-/** A layer holds at most 250 MB; this bounds a directory given with --layer that is no layer at all. */
+/** Lambda's unzipped limit bounds a layer; this bounds a directory given with --layer that is no layer at all. */
 const maximumFiles = 20_000;
 
 /** Every regular ELF file under the layer (symbolic links are not followed: their targets are listed themselves). */
@@ -81,7 +82,7 @@ async function readBinary(file: string, name: string): Promise<LayerBinary | und
 }
 
 /** A file Lambda starts: at the top of extensions/. */
-export const isExtensionFile = (binary: LayerBinary): boolean => /^extensions\/[^/]+$/.test(binary.name);
+export const isExtensionFile = (binary: LayerBinary): boolean => isExtensionPath(binary.name);
 
 /**
  * Whether something may exec the file: an executable ELF that is a program,

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { CliError } from '../../errors.js';
+import type { ExtensionFile } from '../../layer/extensions.js';
 import { maxManagedInstancesConcurrency } from '../limits.js';
 import type { CpuEmulation, EmulatorOptions, FunctionBehaviour, NodeRuntime, TimelineEntry } from '../types.js';
 
@@ -31,6 +32,8 @@ export const defaults = {
 export interface EmulatorSettings {
   /** Absolute: extensions run with / as their working directory, so a relative path would point nowhere. */
   layerDirectory: string;
+  /** The layer's extension files when the caller listed them already; else each Init lists them. */
+  extensionFiles: readonly ExtensionFile[] | undefined;
   invokes: number;
   intervalMs: number;
   /** Set when the environment freezes between invokes (on demand only). */
@@ -79,6 +82,7 @@ export function resolveSettings(options: EmulatorOptions): EmulatorSettings {
   requireValidConcurrency(options.managedInstances?.maxConcurrency);
   return {
     layerDirectory: path.resolve(options.layerDirectory),
+    extensionFiles: options.extensionFiles,
     invokes: options.invokes ?? 1,
     intervalMs: options.intervalMs ?? 0,
     freezeMs: managedInstances ? undefined : options.freezeMs,

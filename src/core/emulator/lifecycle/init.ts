@@ -59,7 +59,7 @@ async function launch(
 /** Lists and starts the layer's extensions, in parallel as Lambda does. */
 async function launchExtensions(environment: Environment, processes: ExtensionProcesses): Promise<Agent[]> {
   const { settings } = environment;
-  const files = await listExtensionFiles(settings.layerDirectory);
+  const files = settings.extensionFiles ?? (await listExtensionFiles(settings.layerDirectory));
   if (files.length === 0) {
     environment.note(`no extensions: ${path.join(settings.layerDirectory, 'extensions')} holds no files`);
   }

@@ -1,4 +1,4 @@
-import type { Architecture } from '../../architectures.js';
+import type { Architecture } from '../../layer/architectures.js';
 import { emulatedLaunch } from '../cpu-emulation/index.js';
 import type { Agent } from '../environment/agents.js';
 import { LineSplitter } from '../output.js';

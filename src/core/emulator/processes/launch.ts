@@ -2,38 +2,22 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { constants as fsConstants, existsSync, readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { architectureOfElfMachine, elfMachine, hostArchitecture, type Architecture } from '../../architectures.js';
-import { kernelElfRefusal } from '../../elf.js';
+import {
+  architectureOfElfMachine,
+  elfMachine,
+  hostArchitecture,
+  type Architecture,
+} from '../../layer/architectures.js';
+import { kernelElfRefusal } from '../../layer/elf.js';
+import type { ExtensionFile } from '../../layer/extensions.js';
 
 /**
- * Starting extension processes the way Lambda does: every regular file at
- * the top of `<layer>/extensions`, in parallel, with the extension
+ * Starting extension processes the way Lambda does: the files the layer
+ * contract lists (core/layer/extensions.ts), in parallel, with the extension
  * environment of docs/extensions-api.md §4.
  */
 
-export interface ExtensionFile {
-  name: string;
-  file: string;
-}
-
-/** RIE lists the top level only and skips sub-directories. Sorted for a stable order. */
-export async function listExtensionFiles(layerDirectory: string): Promise<ExtensionFile[]> {
-  const directory = path.join(layerDirectory, 'extensions');
-  let names: string[];
-  try {
-    names = await fs.readdir(directory);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw error;
-  }
-  const files: ExtensionFile[] = [];
-  for (const name of names.sort()) {
-    const file = path.join(directory, name);
-    const stat = await fs.stat(file).catch(() => undefined);
-    if (stat?.isFile()) files.push({ name, file });
-  }
-  return files;
-}
+export { listExtensionFiles, type ExtensionFile } from '../../layer/extensions.js';
 
 /**
  * Predicts a launch failure before exec, so the message names the cause

@@ -1,6 +1,6 @@
-import { entryPathComponents as pathComponents } from './layer/index.js';
+import { entryPathComponents as pathComponents } from './entries.js';
 
-export { entryPathComponents as pathComponents } from './layer/index.js';
+export { entryPathComponents as pathComponents } from './entries.js';
 
 /**
  * Where paths and symbolic links in a layer zip lead once Lambda has unpacked

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { Architecture } from '../architectures.js';
+import type { Architecture } from './architectures.js';
 
 const architectureInName = /(?:^|[-_.])(x86_64|x86-64|amd64|arm64|aarch64)(?=[-_.]|$)/i;
 

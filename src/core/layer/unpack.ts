@@ -1,9 +1,11 @@
 import { constants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import type { ErrorCode } from '../error-codes.js';
 import { CliError, errorMessage } from '../errors.js';
-import { LayerLinks, pathComponents, unusableNameProblem } from '../layer-links.js';
-import { maximumLayerEntries, tooManyEntriesProblem, unzippedLimitBytes } from '../layer/index.js';
+import { isExtensionPath, noExtensionsError } from './extensions.js';
+import { maximumLayerEntries, tooManyEntriesProblem, unzippedLimitBytes, unzippedLimitText } from './limits.js';
+import { LayerLinks, pathComponents, unusableNameProblem } from './links.js';
 import {
   checkEntryData,
   declaredUncompressedBytes,
@@ -21,15 +23,13 @@ import {
   type ZipEntry,
 } from '../zip-reader.js';
 
-/** Lambda's limit on a function's unzipped code and layers (250 MiB, as AWS counts). */
-export const unpackedLimitBytes = unzippedLimitBytes;
 /** Linux PATH_MAX: no link target is longer. */
 const maximumLinkTargetBytes = 4096;
 
 export interface ExtractLayerOptions {
   /** How messages name the zip (the path the user typed); defaults to `zipFile`. */
   label?: string;
-  /** Defaults to Lambda's 250 MB; tests lower it. */
+  /** Defaults to Lambda's unzipped limit; tests lower it. */
   limitBytes?: number;
 }
 
@@ -46,7 +46,7 @@ export interface ExtractLayerOptions {
  * must resolve inside the layer, through chains of links), folders and files
  * are created first with exclusive, no-follow opens, links last, and each link
  * is then resolved on disk against the real root. Sizes are counted as bytes
- * inflate (Lambda's 250 MB cap) and CRCs checked. On any error, whatever was
+ * inflate (Lambda's unzipped limit) and CRCs checked. On any error, whatever was
  * written is removed. `destination` must be an empty folder of our own (a
  * fresh temp dir): cleanup removes every top-level name the zip holds.
  */
@@ -56,20 +56,26 @@ export async function extractLayerZip(
   options: ExtractLayerOptions = {},
 ): Promise<number> {
   const label = options.label ?? zipFile;
-  const fail = (message: string, hint?: string): CliError =>
-    new CliError(`cannot unpack ${label}: ${message}`, hint === undefined ? {} : { hint });
+  const fail = (message: string, hint?: string, code: ErrorCode = 'E_LAYER_ZIP_REFUSED'): CliError =>
+    new CliError(`cannot unpack ${label}: ${message}`, { code, ...(hint === undefined ? {} : { hint }) });
   const buffer = await readZipFile(zipFile, label);
   let archive: ZipArchive;
   try {
     archive = readZip(buffer, { maximumEntries: maximumLayerEntries });
   } catch (error) {
     if (error instanceof TooManyEntriesError)
-      throw fail(tooManyEntriesProblem(error.entryCount)!, 'trim the layer; Lambda could not hold it unpacked either');
-    if (error instanceof ZipFormatError) throw fail(`not a readable zip file: ${error.message}`);
+      throw fail(
+        tooManyEntriesProblem(error.entryCount)!,
+        'trim the layer; Lambda could not hold it unpacked either',
+        'E_LAYER_TOO_LARGE',
+      );
+    if (error instanceof ZipFormatError)
+      throw fail(`not a readable zip file: ${error.message}`, undefined, 'E_LAYER_ZIP_UNREADABLE');
     throw error;
   }
-  const limitBytes = options.limitBytes ?? unpackedLimitBytes;
+  const limitBytes = options.limitBytes ?? unzippedLimitBytes;
   const plan = planExtraction(buffer, archive, limitBytes, fail);
+  if (!plan.hasExtension) throw noExtensionsError(label);
 
   const root = await fs.realpath(destination);
   const created = new Set<string>();
@@ -103,8 +109,9 @@ export async function extractLayerZip(
             unpacked += count;
             if (unpacked > limitBytes) {
               throw fail(
-                `it unpacks to more than ${limitBytes} bytes, over Lambda's 250 MB unzipped limit`,
+                `it unpacks to more than ${limitBytes} bytes, over Lambda's ${unzippedLimitText} unzipped limit`,
                 'trim the layer; Lambda refuses it too',
+                'E_LAYER_TOO_LARGE',
               );
             }
           },
@@ -143,7 +150,11 @@ export async function extractLayerZip(
     if (error instanceof ZipFormatError) throw fail(`the entry "${current}": ${error.message}`);
     const code = (error as NodeJS.ErrnoException).code;
     // fs messages hold the temp path; the user only knows entry names.
-    throw fail(code === undefined ? errorMessage(error) : `cannot write the layer (${code})`);
+    throw fail(
+      code === undefined ? errorMessage(error) : `cannot write the layer (${code})`,
+      undefined,
+      'E_LAYER_UNPACK_FAILED',
+    );
   }
 }
 
@@ -151,6 +162,8 @@ interface ExtractionPlan {
   directories: string[][];
   files: { entry: ZipEntry; components: string[] }[];
   links: { name: string; components: string[]; target: string }[];
+  /** Whether any entry sits where Lambda starts it (extensions.ts). */
+  hasExtension: boolean;
 }
 
 /** Every check that needs no disk, so a bad zip is refused before anything is written. */
@@ -158,7 +171,7 @@ function planExtraction(
   buffer: Buffer,
   archive: ZipArchive,
   limitBytes: number,
-  fail: (message: string, hint?: string) => CliError,
+  fail: (message: string, hint?: string, code?: ErrorCode) => CliError,
 ): ExtractionPlan {
   const overlap = overlappingEntries(archive)[0];
   if (overlap !== undefined) {
@@ -169,11 +182,12 @@ function planExtraction(
   const declared = declaredUncompressedBytes(archive);
   if (declared > limitBytes) {
     throw fail(
-      `its entries declare ${declared} bytes, over Lambda's 250 MB unzipped limit (${limitBytes} bytes)`,
+      `its entries declare ${declared} bytes, over Lambda's ${unzippedLimitText} unzipped limit (${limitBytes} bytes)`,
       'trim the layer; Lambda refuses it too',
+      'E_LAYER_TOO_LARGE',
     );
   }
-  const plan: ExtractionPlan = { directories: [], files: [], links: [] };
+  const plan: ExtractionPlan = { directories: [], files: [], links: [], hasExtension: false };
   const seen = new Set<string>();
   const spellings = new Map<string, string>();
   const links = new Map<string, string>();
@@ -232,7 +246,6 @@ function planExtraction(
     links.set(name, target);
   }
   const layerLinks = new LayerLinks(links);
-  let hasExtension = false;
   for (const { entry, name, components } of entries) {
     const above = layerLinks.linkAbove(name);
     if (above !== undefined) {
@@ -244,7 +257,7 @@ function planExtraction(
       plan.directories.push(components);
       continue;
     }
-    if (components.length === 2 && components[0] === 'extensions') hasExtension = true;
+    if (isExtensionPath(components)) plan.hasExtension = true;
     const target = links.get(name);
     if (target === undefined) {
       plan.files.push({ entry, components });
@@ -256,12 +269,6 @@ function planExtraction(
       throw fail(`the symlink "${entry.name}" points outside the layer (${target})`);
     }
     plan.links.push({ name: entry.name, components, target });
-  }
-  if (!hasExtension) {
-    throw fail(
-      'the zip has no file under extensions/, so Lambda would start nothing from this layer',
-      'put the executable at extensions/<name> (ext pack does), or inspect the zip with ext inspect',
-    );
   }
   return plan;
 }
