@@ -13,7 +13,7 @@ export { availableTemplates } from './core/templates/index.js';
 export { inspect, type InspectFinding, type InspectOptions, type InspectReport } from './core/inspect.js';
 export { pack, type PackedLayer, type PackOptions, type PackResult } from './core/pack/index.js';
 export * from './core/emulator/index.js';
-export { runDev, type DevOptions } from './core/dev.js';
+export { runDev, type DevOptions } from './core/dev/index.js';
 export {
   publish,
   type LayerAudience,

@@ -11,6 +11,23 @@ export const errorCodes = {
   E_INTERNAL: 'a bug in create-lambda-extension, not a mistake of yours; please report it with the stack',
   E_USAGE: 'a flag or argument is missing, unknown or malformed',
 
+  // --- dev / emulator ---
+  E_DEV_BUILD_EMPTY: 'ext dev built the project but the build produced no layer',
+  E_DEV_EXTENSION_FAILED: 'the extension failed in the emulator: the report lists its verdicts',
+  E_DEV_HOST_UNSUPPORTED: 'ext dev cannot build on this machine: Lambda runs x86_64 and arm64 only; pass --layer',
+  E_DEV_LAYER_MISSING: 'the --layer path does not exist',
+  E_DEV_LAYER_UNREADABLE: 'the --layer zip cannot be unpacked',
+  E_DEV_NODE_NOT_APPLICABLE: '--node does not apply to this run (a --layer, a Go or a standalone layer)',
+  E_DEV_NODE_NOT_EXECUTABLE: 'the --node path is not an executable node binary',
+  E_DEV_NODE_UNAVAILABLE: "the node of the project's runtime could not be fetched for ext dev",
+  E_EMULATOR_BINFMT_MISSING: "--emulation binfmt: no binfmt_misc handler runs the layer's architecture",
+  E_EMULATOR_CONCURRENCY: "managedInstances.maxConcurrency is outside Lambda's range per execution environment",
+  E_EMULATOR_EMULATION_OFF: 'the layer is for another architecture and --emulation off forbids running it under qemu',
+  E_EMULATOR_LAYER_MISSING: 'the layer directory does not exist or is not a folder',
+  E_EMULATOR_QEMU_MISSING: "qemu-user, needed to run the layer's foreign binaries, is not installed",
+  E_EMULATOR_SPECIAL_FILE: 'the layer folder holds a device, socket or pipe, which no layer zip can hold',
+  E_EMULATOR_SYSROOT_MISSING: 'the foreign libraries a dynamic binary of the layer needs under qemu are missing',
+
   // --- add (ext add ci, ext add iac) ---
   E_ADD_FILES_EXIST: 'files ext add would write are already in the project; pass --force to replace them',
   E_ADD_KIND_UNKNOWN: 'the CI provider or IaC kind (ext add, create --ci or --iac) is not one that is generated',

@@ -3,7 +3,7 @@ import http from 'node:http';
 import { rm } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
 import { Emulator } from '../../src/core/emulator/index.js';
-import { parseTelemetryRequest } from '../../src/core/emulator/telemetry.js';
+import { parseTelemetryRequest } from '../../src/core/emulator/telemetry/index.js';
 import { addFile, makeLayer, rawRequest, startIdleEmulator } from '../helpers/emulator-fixtures.js';
 
 /**

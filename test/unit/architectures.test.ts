@@ -32,7 +32,7 @@ describe('architectures', () => {
 
 describe('ext dev: which architecture a project runs as', () => {
   it("--arch wins; else this machine's when the project builds it; else the project's first", async () => {
-    const { devArchitecture } = await import('../../src/core/dev-node.js');
+    const { devArchitecture } = await import('../../src/core/dev/node.js');
     assert.equal(devArchitecture({ architectures: ['x86_64', 'arm64'] }, 'arm64', 'x86_64'), 'arm64');
     assert.equal(devArchitecture({ architectures: ['x86_64', 'arm64'] }, undefined, 'arm64'), 'arm64');
     assert.equal(devArchitecture({ architectures: ['arm64'] }, undefined, 'x86_64'), 'arm64');

@@ -7,7 +7,7 @@ import {
   TelemetrySubscriber,
   type TelemetryEnvelope,
   type TelemetryRequest,
-} from '../../src/core/emulator/telemetry.js';
+} from '../../src/core/emulator/telemetry/index.js';
 import { freePort } from '../helpers/emulator-fixtures.js';
 
 interface Listener {

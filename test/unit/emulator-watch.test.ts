@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { firstDifference, pollForChanges, snapshotFiles } from '../../src/core/dev.js';
+import { firstDifference, pollForChanges, snapshotFiles } from '../../src/core/dev/index.js';
 
 /** `ext dev --watch`'s change detection, on a real directory with a short poll interval. */
 let root: string;

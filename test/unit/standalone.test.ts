@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { launcherScript } from '../../src/core/build/index.js';
 import { applyConfigOverrides, configProblems, parseConfig, standaloneNodeVersion } from '../../src/core/config.js';
-import { extensionEnvironment, pathWithoutNode } from '../../src/core/emulator/launch.js';
+import { extensionEnvironment, pathWithoutNode } from '../../src/core/emulator/processes/launch.js';
 import { CliError } from '../../src/core/errors.js';
 import { inspectZipBuffer, launcherTargets, type InspectReport } from '../../src/core/inspect.js';
 import { compatibleRuntimesFor } from '../../src/core/publish/index.js';

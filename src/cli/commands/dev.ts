@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { CommandModule } from 'yargs';
 import type { EmulatorReport, TimelineEntry } from '../../core/emulator/types.js';
 import type { Architecture } from '../../core/layer/architectures.js';
-import type { DevStatusKind } from '../../core/dev.js';
+import type { DevStatusKind } from '../../core/dev/index.js';
 import type { EmulationPreference } from '../../core/emulator/cpu-emulation/index.js';
 import { maxManagedInstancesConcurrency } from '../../core/emulator/limits.js';
 import { CliError } from '../../core/errors.js';
@@ -60,6 +60,7 @@ function numberFlag(
         : `from ${minimum} to ${maximum}${lambdaRange ? " (Lambda's range)" : ''}`;
     const expected = whole ? `a whole number ${range}` : `a number ${range}`;
     throw new CliError(`--${name}: expected ${expected}, got "${String(raw)}"`, {
+      code: 'E_USAGE',
       exitCode: 2,
       hint: 'run ext dev --help to see the flags and their defaults',
     });
@@ -79,6 +80,7 @@ function managedInstances(args: DevArguments): { maxConcurrency: number } | unde
   if (args['managed-instances'] !== true) {
     if (args.concurrency !== undefined) {
       throw new CliError('--concurrency: applies to Lambda Managed Instances only', {
+        code: 'E_USAGE',
         exitCode: 2,
         hint: 'add --managed-instances, or drop --concurrency (on demand, one invoke runs at a time)',
       });
@@ -105,7 +107,7 @@ function freezeMs(args: DevArguments): number | undefined {
   if (given !== undefined && (args['managed-instances'] === true || !args.freeze)) {
     throw new CliError(
       `--freeze-ms: ${args['managed-instances'] === true ? 'Managed Instances are never frozen' : 'contradicts --no-freeze'}`,
-      { exitCode: 2, hint: 'drop --freeze-ms' },
+      { code: 'E_USAGE', exitCode: 2, hint: 'drop --freeze-ms' },
     );
   }
   if (args['managed-instances'] === true || !args.freeze) return undefined;
@@ -116,7 +118,7 @@ function parseEnv(pairs: string[] = []): Record<string, string> {
   const environment: Record<string, string> = {};
   for (const pair of pairs) {
     const equals = pair.indexOf('=');
-    if (equals <= 0) throw new CliError(`--env: expected KEY=VALUE, got "${pair}"`, { exitCode: 2 });
+    if (equals <= 0) throw new CliError(`--env: expected KEY=VALUE, got "${pair}"`, { code: 'E_USAGE', exitCode: 2 });
     environment[pair.slice(0, equals)] = pair.slice(equals + 1);
   }
   return environment;
@@ -199,6 +201,7 @@ function verdictError(report: EmulatorReport): CliError {
   return new CliError(
     `the extension failed in the emulator: ${report.verdicts.map((verdict) => `${verdict.extension}: ${verdict.errorType}`).join(', ')}`,
     {
+      code: 'E_DEV_EXTENSION_FAILED',
       exitCode: 1,
       hint: 'each verdict line in the timeline (or "verdicts" in --json) says what Lambda would report and why',
     },
@@ -238,92 +241,125 @@ function devOptions(args: DevArguments, printTimeline: ((entry: TimelineEntry) =
   };
 }
 
+/** Runs (or watches) the layer and prints the timeline and the report; a failed run throws its verdicts. */
+async function runDevCommand(args: DevArguments): Promise<void> {
+  const [{ runDev, watchDev }, { formatTimelineEntry }, { assertDevHost }] = await Promise.all([
+    import('../../core/dev/index.js'),
+    import('../../core/emulator/timeline.js'),
+    import('../../core/hosts.js'),
+  ]);
+  assertDevHost();
+  const json = args.json === true;
+  const options = devOptions(args, json ? undefined : (entry) => printEntry(entry, formatTimelineEntry));
+  const printReport = (report: EmulatorReport) => {
+    const text = summary(report, options.invokes);
+    process.stdout.write(
+      json ? `${JSON.stringify(report, null, 2)}\n` : `${report.status === 'failed' ? red(text) : text}\n`,
+    );
+  };
+  // Ctrl-C (or SIGTERM) cuts the current Init or invoke short, runs a Shutdown of at most 500 ms and
+  // reports; a second Ctrl-C quits at once, and exit hooks still kill every process of the layer.
+  const windDown = {
+    onInterrupt: () => {
+      if (showsProgress(args.json))
+        process.stderr.write(dim('stopping: Shutdown runs first (Ctrl-C again to quit at once)\n'));
+    },
+  };
+  await withInterruption(async (signal) => {
+    if (args.watch === true) return watchDev({ ...options, signal, onReport: printReport });
+    const report = await runDev({ ...options, signal });
+    printReport(report);
+    if (report.status === 'failed' && !signal.aborted) throw verdictError(report);
+  }, windDown);
+}
+
+/** ext dev's flags; the handler turns them into one DevOptions object (devOptions). */
+const devFlags = {
+  layer: {
+    type: 'string',
+    describe: 'A layer zip or directory (the folder that becomes /opt)',
+    defaultDescription: 'build the project for --arch (this machine by default)',
+  },
+  arch: {
+    type: 'string',
+    choices: ['x86_64', 'arm64'] as const,
+    describe: "The function's architecture; another one than this machine's runs under qemu",
+    defaultDescription:
+      "the layer's (from its ELF files); when building, this machine's if the project builds it, else the project's",
+  },
+  emulation: {
+    type: 'string',
+    choices: ['auto', 'binfmt', 'qemu', 'off'] as const,
+    default: 'auto' as const,
+    describe: 'How a foreign-architecture layer runs: a binfmt_misc handler, qemu-<arch> from PATH, either, or not',
+  },
+  invokes: { default: 1, requiresArg: true, describe: 'Number of invocations' },
+  interval: { default: 0, requiresArg: true, describe: 'Pause between invocations, in ms' },
+  'function-duration': {
+    default: 50,
+    requiresArg: true,
+    describe: 'How long the simulated handler runs, in ms',
+  },
+  'function-error': {
+    type: 'boolean',
+    describe: 'The simulated handler returns an error (status error; the environment is kept, as on Lambda)',
+  },
+  'function-log': {
+    type: 'string',
+    array: true,
+    describe: 'A line the handler prints on each invoke (repeatable)',
+  },
+  timeout: {
+    default: 3,
+    requiresArg: true,
+    describe: 'Function timeout in seconds (bounds each invoke, extensions included)',
+  },
+  'init-timeout': { default: 10_000, requiresArg: true, describe: 'Init phase limit in ms (Lambda: 10,000)' },
+  memory: { default: 128, requiresArg: true, describe: 'Function memory size in MB' },
+  env: { type: 'string', array: true, describe: 'A function environment variable KEY=VALUE (repeatable)' },
+  'managed-instances': {
+    type: 'boolean',
+    describe:
+      'Emulate Lambda Managed Instances: concurrent invokes, SHUTDOWN-only extensions, Telemetry schema 2025-01-29, no Logs API',
+  },
+  concurrency: {
+    // A string, so that "abc" reaches numberFlag as typed; there is no default, so its absence shows.
+    type: 'string',
+    requiresArg: true,
+    describe: `With --managed-instances: invokes in flight at most (1 to ${maxManagedInstancesConcurrency})`,
+    defaultDescription: String(defaultManagedInstancesConcurrency),
+  },
+  freeze: {
+    type: 'boolean',
+    default: true,
+    describe:
+      'On demand, freeze the environment between invokes as Lambda does (SIGSTOP/SIGCONT every process of the layer); --no-freeze turns it off',
+  },
+  'freeze-ms': {
+    type: 'string',
+    requiresArg: true,
+    describe: 'How long the environment stays frozen between invokes, at least (the pause is --interval when longer)',
+    defaultDescription: String(defaultFreezeMs),
+  },
+  watch: { type: 'boolean', describe: 'Rebuild (or re-read the layer) and restart on changes' },
+  ...typecheckOption,
+  node: {
+    type: 'string',
+    requiresArg: true,
+    describe: 'TypeScript: the node binary to run the extension on',
+    defaultDescription:
+      'the Linux node of the project\'s runtime ("nodeVersion", else 22) for --arch, fetched from npm once',
+  },
+  ...projectOptions,
+} as const;
+
 export const devCommand: CommandModule<object, DevArguments> = {
   command: 'dev',
   describe:
     'Run the layer locally the way Lambda does: Extensions API, Telemetry API, Init/Invoke/Shutdown and verdicts',
   builder: (yargs) =>
     yargs
-      .options({
-        layer: {
-          type: 'string',
-          describe: 'A layer zip or directory (the folder that becomes /opt)',
-          defaultDescription: 'build the project for --arch (this machine by default)',
-        },
-        arch: {
-          type: 'string',
-          choices: ['x86_64', 'arm64'] as const,
-          describe: "The function's architecture; another one than this machine's runs under qemu",
-          defaultDescription:
-            "the layer's (from its ELF files); when building, this machine's if the project builds it, else the project's",
-        },
-        emulation: {
-          type: 'string',
-          choices: ['auto', 'binfmt', 'qemu', 'off'] as const,
-          default: 'auto' as const,
-          describe:
-            'How a foreign-architecture layer runs: a binfmt_misc handler, qemu-<arch> from PATH, either, or not',
-        },
-        invokes: { default: 1, requiresArg: true, describe: 'Number of invocations' },
-        interval: { default: 0, requiresArg: true, describe: 'Pause between invocations, in ms' },
-        'function-duration': {
-          default: 50,
-          requiresArg: true,
-          describe: 'How long the simulated handler runs, in ms',
-        },
-        'function-error': {
-          type: 'boolean',
-          describe: 'The simulated handler returns an error (status error; the environment is kept, as on Lambda)',
-        },
-        'function-log': {
-          type: 'string',
-          array: true,
-          describe: 'A line the handler prints on each invoke (repeatable)',
-        },
-        timeout: {
-          default: 3,
-          requiresArg: true,
-          describe: 'Function timeout in seconds (bounds each invoke, extensions included)',
-        },
-        'init-timeout': { default: 10_000, requiresArg: true, describe: 'Init phase limit in ms (Lambda: 10,000)' },
-        memory: { default: 128, requiresArg: true, describe: 'Function memory size in MB' },
-        env: { type: 'string', array: true, describe: 'A function environment variable KEY=VALUE (repeatable)' },
-        'managed-instances': {
-          type: 'boolean',
-          describe:
-            'Emulate Lambda Managed Instances: concurrent invokes, SHUTDOWN-only extensions, Telemetry schema 2025-01-29, no Logs API',
-        },
-        concurrency: {
-          // A string, so that "abc" reaches numberFlag as typed; there is no default, so its absence shows.
-          type: 'string',
-          requiresArg: true,
-          describe: `With --managed-instances: invokes in flight at most (1 to ${maxManagedInstancesConcurrency})`,
-          defaultDescription: String(defaultManagedInstancesConcurrency),
-        },
-        freeze: {
-          type: 'boolean',
-          default: true,
-          describe:
-            'On demand, freeze the environment between invokes as Lambda does (SIGSTOP/SIGCONT every process of the layer); --no-freeze turns it off',
-        },
-        'freeze-ms': {
-          type: 'string',
-          requiresArg: true,
-          describe:
-            'How long the environment stays frozen between invokes, at least (the pause is --interval when longer)',
-          defaultDescription: String(defaultFreezeMs),
-        },
-        watch: { type: 'boolean', describe: 'Rebuild (or re-read the layer) and restart on changes' },
-        ...typecheckOption,
-        node: {
-          type: 'string',
-          requiresArg: true,
-          describe: 'TypeScript: the node binary to run the extension on',
-          defaultDescription:
-            'the Linux node of the project\'s runtime ("nodeVersion", else 22) for --arch, fetched from npm once',
-        },
-        ...projectOptions,
-      })
+      .options(devFlags)
       .example('$0 dev --invokes 5', 'Build for this machine, then Init, 5 invokes and Shutdown')
       .example('$0 dev --layer dist/my-ext-x86_64.zip --json', 'Run a packed layer; print one JSON report')
       .example('$0 dev --function-duration 4000 --timeout 3', 'Simulate a function timeout (SHUTDOWN reason "timeout")')
@@ -338,34 +374,5 @@ export const devCommand: CommandModule<object, DevArguments> = {
       .example('$0 dev --arch arm64 --invokes 3', 'Build for arm64 and run it under qemu-aarch64 (x86_64 host)')
       .example('$0 dev --watch', 'Rebuild and restart when sources change')
       .example('$0 dev --node "$(command -v node)"', "TypeScript: run on this machine's node, not the runtime's"),
-  handler: async (args) => {
-    const [{ runDev, watchDev }, { formatTimelineEntry }, { assertDevHost }] = await Promise.all([
-      import('../../core/dev.js'),
-      import('../../core/emulator/timeline.js'),
-      import('../../core/hosts.js'),
-    ]);
-    assertDevHost();
-    const json = args.json === true;
-    const options = devOptions(args, json ? undefined : (entry) => printEntry(entry, formatTimelineEntry));
-    const printReport = (report: EmulatorReport) => {
-      const text = summary(report, options.invokes);
-      process.stdout.write(
-        json ? `${JSON.stringify(report, null, 2)}\n` : `${report.status === 'failed' ? red(text) : text}\n`,
-      );
-    };
-    // Ctrl-C (or SIGTERM) cuts the current Init or invoke short, runs a Shutdown of at most 500 ms and
-    // reports; a second Ctrl-C quits at once, and exit hooks still kill every process of the layer.
-    const windDown = {
-      onInterrupt: () => {
-        if (showsProgress(args.json))
-          process.stderr.write(dim('stopping: Shutdown runs first (Ctrl-C again to quit at once)\n'));
-      },
-    };
-    await withInterruption(async (signal) => {
-      if (args.watch === true) return watchDev({ ...options, signal, onReport: printReport });
-      const report = await runDev({ ...options, signal });
-      printReport(report);
-      if (report.status === 'failed' && !signal.aborted) throw verdictError(report);
-    }, windDown);
-  },
+  handler: (args) => runDevCommand(args),
 };

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { elfMachine, hostArchitecture, type Architecture } from '../../layer/architectures.js';
 import { CliError } from '../../errors.js';
 import { unzippedLimitBytes, unzippedLimitText } from '../../layer/limits.js';
-import { cleanupOnExit } from '../processes.js';
+import { cleanupOnExit } from '../processes/supervisor.js';
 import type { CpuEmulation } from '../types.js';
 import { binfmtDirectory, binfmtHandlerFor, readBinfmtHandlers } from './binfmt.js';
 import { findOnPath, findSysroot, qemuInstallHint, targets } from './host-tools.js';
@@ -115,6 +115,7 @@ export async function prepareCpuEmulation(request: CpuEmulationRequest): Promise
       throw new CliError(
         `--arch ${architecture}: this ${host} machine cannot run ${architecture} binaries with --emulation off`,
         {
+          code: 'E_EMULATOR_EMULATION_OFF',
           exitCode: 2,
           hint: `drop --emulation off to run them under qemu, or pass --arch ${host}`,
         },
@@ -132,6 +133,7 @@ export async function prepareCpuEmulation(request: CpuEmulationRequest): Promise
     throw new CliError(
       `--emulation binfmt: no enabled binfmt_misc handler runs ${architecture} ELF files on this machine`,
       {
+        code: 'E_EMULATOR_BINFMT_MISSING',
         hint: `install qemu-user-binfmt (Debian/Ubuntu: sudo apt-get install qemu-user-binfmt), or pass --emulation qemu`,
       },
     );
@@ -141,33 +143,13 @@ export async function prepareCpuEmulation(request: CpuEmulationRequest): Promise
       ? await findOnPath(target.emulators, request.searchPath ?? process.env['PATH'] ?? '')
       : undefined;
   if (handler === undefined && qemu === undefined) {
-    const missing = `no ${target.emulators[0]} on PATH and no binfmt_misc handler for ${architecture}`;
-    if (request.architecture !== undefined || preference === 'qemu') {
-      throw new CliError(`cannot run ${architecture} binaries on this ${host} machine: ${missing}`, {
-        hint: qemuInstallHint(architecture),
-      });
-    }
-    return native(
-      `${request.shownAs} is an ${architecture} layer (from its ${source}), and this ${host} machine cannot emulate it (${missing}), so it runs natively and fails as on an ${host} function; to run it under emulation, ${qemuInstallHint(architecture)}`,
-    );
+    return native(cannotEmulate(request, { architecture, host, source, preference }));
   }
   const mode = handler === undefined ? 'qemu' : 'binfmt';
   const emulator = handler?.interpreter ?? qemu!;
   // A binfmt handler other than qemu (box64, FEX...) finds its libraries its own way.
   const usesQemu = mode === 'qemu' || /qemu/i.test(path.basename(emulator));
-  const dynamic = programs.filter((binary) => binary.interpreter !== undefined);
-  let sysroot: string | undefined;
-  if (usesQemu && dynamic.length > 0) {
-    const libraries = new Set(binaries.map((binary) => path.posix.basename(binary.name)));
-    const found = await findSysroot(
-      architecture,
-      dynamic,
-      libraries,
-      request.loaderPrefix ?? process.env['QEMU_LD_PREFIX'],
-    );
-    if ('problem' in found) throw new CliError(found.problem, { hint: found.hint });
-    sysroot = found.sysroot;
-  }
+  const sysroot = usesQemu ? await sysrootFor(request, architecture, binaries, programs) : undefined;
   const cpuEmulation: CpuEmulation = {
     architecture,
     hostArchitecture: host,
@@ -176,33 +158,74 @@ export async function prepareCpuEmulation(request: CpuEmulationRequest): Promise
     ...(sysroot === undefined ? {} : { sysroot }),
     limitFactor: emulatedLimitFactor,
   };
-  const nested = mode === 'qemu' ? programs.filter((binary) => !isExtensionFile(binary)) : [];
-  if (nested.length === 0) {
-    return {
-      layerDirectory: request.layerDirectory,
-      functionArchitecture: architecture,
-      architectureSource: source,
-      cpuEmulation,
-      cleanup: nothingToClean,
-    };
+  return wrapNested(request, mode === 'qemu' ? programs.filter((binary) => !isExtensionFile(binary)) : [], {
+    functionArchitecture: architecture,
+    architectureSource: source,
+    cpuEmulation,
+  });
+}
+
+/** No qemu and no binfmt handler: an error when emulation was asked for, else the warning of a native run. */
+function cannotEmulate(
+  request: CpuEmulationRequest,
+  {
+    architecture,
+    host,
+    source,
+    preference,
+  }: { architecture: Architecture; host: Architecture; source: string; preference: EmulationPreference },
+): string {
+  const missing = `no ${targets[architecture].emulators[0]} on PATH and no binfmt_misc handler for ${architecture}`;
+  if (request.architecture !== undefined || preference === 'qemu') {
+    throw new CliError(`cannot run ${architecture} binaries on this ${host} machine: ${missing}`, {
+      code: 'E_EMULATOR_QEMU_MISSING',
+      hint: qemuInstallHint(architecture),
+    });
   }
+  return `${request.shownAs} is an ${architecture} layer (from its ${source}), and this ${host} machine cannot emulate it (${missing}), so it runs natively and fails as on an ${host} function; to run it under emulation, ${qemuInstallHint(architecture)}`;
+}
+
+/** The foreign root filesystem qemu needs for the layer's dynamic programs, if it has any. */
+async function sysrootFor(
+  request: CpuEmulationRequest,
+  architecture: Architecture,
+  binaries: LayerBinary[],
+  programs: LayerBinary[],
+): Promise<string | undefined> {
+  const dynamic = programs.filter((binary) => binary.interpreter !== undefined);
+  if (dynamic.length === 0) return undefined;
+  const libraries = new Set(binaries.map((binary) => path.posix.basename(binary.name)));
+  const found = await findSysroot(
+    architecture,
+    dynamic,
+    libraries,
+    request.loaderPrefix ?? process.env['QEMU_LD_PREFIX'],
+  );
+  if ('problem' in found) throw new CliError(found.problem, { code: 'E_EMULATOR_SYSROOT_MISSING', hint: found.hint });
+  return found.sysroot;
+}
+
+/**
+ * Programs of the layer that an extension starts (not the extension files themselves) run under qemu
+ * only when wrapped; in a folder we do not own, the wrapping goes into a private copy.
+ */
+async function wrapNested(
+  request: CpuEmulationRequest,
+  nested: LayerBinary[],
+  prepared: Omit<PreparedEmulation, 'layerDirectory' | 'cleanup'> & { cpuEmulation: CpuEmulation },
+): Promise<PreparedEmulation> {
+  if (nested.length === 0) return { layerDirectory: request.layerDirectory, ...prepared, cleanup: nothingToClean };
   const copy = request.ownsLayer ? undefined : await privateCopy(request.layerDirectory);
   const layerDirectory = copy?.directory ?? request.layerDirectory;
   try {
     for (const binary of nested) {
-      await wrapProgram(path.join(layerDirectory, ...binary.name.split('/')), cpuEmulation);
+      await wrapProgram(path.join(layerDirectory, ...binary.name.split('/')), prepared.cpuEmulation);
     }
   } catch (error) {
     await copy?.cleanup();
     throw error;
   }
-  return {
-    layerDirectory,
-    functionArchitecture: architecture,
-    architectureSource: source,
-    cpuEmulation,
-    cleanup: copy?.cleanup ?? nothingToClean,
-  };
+  return { layerDirectory, ...prepared, cleanup: copy?.cleanup ?? nothingToClean };
 }
 
 /** A copy of a layer folder we do not own (the user's, or the build's output), removed on exit too. */
@@ -260,13 +283,13 @@ export async function planLayerCopy(layerDirectory: string, limitBytes = unzippe
         if (bytes > limitBytes)
           throw new CliError(
             `--layer: ${layerDirectory} holds more than ${limitBytes} bytes of files (at ${absolute}), over Lambda's ${unzippedLimitText} unzipped limit`,
-            { hint: 'trim the layer; Lambda refuses it too' },
+            { code: 'E_LAYER_TOO_LARGE', hint: 'trim the layer; Lambda refuses it too' },
           );
         plan.files.push({ name: relative, mode: info.mode });
       } else {
         throw new CliError(
           `--layer: ${absolute} is ${specialFileKind(info)}, which no layer can hold (a layer zip keeps files, folders and links)`,
-          { hint: `remove it from the layer folder` },
+          { code: 'E_EMULATOR_SPECIAL_FILE', hint: `remove it from the layer folder` },
         );
       }
     }

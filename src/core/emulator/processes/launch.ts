@@ -2,9 +2,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { constants as fsConstants, existsSync, readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { architectureOfElfMachine, elfMachine, hostArchitecture, type Architecture } from '../layer/architectures.js';
-import { kernelElfRefusal } from '../layer/elf.js';
-import type { ExtensionFile } from '../layer/extensions.js';
+import {
+  architectureOfElfMachine,
+  elfMachine,
+  hostArchitecture,
+  type Architecture,
+} from '../../layer/architectures.js';
+import { kernelElfRefusal } from '../../layer/elf.js';
+import type { ExtensionFile } from '../../layer/extensions.js';
 
 /**
  * Starting extension processes the way Lambda does: the files the layer
@@ -12,7 +17,7 @@ import type { ExtensionFile } from '../layer/extensions.js';
  * environment of docs/reference/extensions-api.md §4.
  */
 
-export { listExtensionFiles, type ExtensionFile } from '../layer/extensions.js';
+export { listExtensionFiles, type ExtensionFile } from '../../layer/extensions.js';
 
 /**
  * Predicts a launch failure before exec, so the message names the cause

@@ -1,4 +1,4 @@
-import type { Verdict, VerdictKind } from './types.js';
+import type { Verdict, VerdictKind } from '../types.js';
 
 /**
  * The verdicts of a run. A refused registration or an invalid event type

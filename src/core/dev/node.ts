@@ -2,10 +2,10 @@ import { spawnSync } from 'node:child_process';
 import { constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { architectureOfElfMachine, hostArchitecture, type Architecture } from './layer/architectures.js';
-import { runtimeNodeVersion, type ExtensionConfig } from './config.js';
-import { CliError, errorMessage } from './errors.js';
-import type { NodeRuntime } from './emulator/types.js';
+import { architectureOfElfMachine, hostArchitecture, type Architecture } from '../layer/architectures.js';
+import { runtimeNodeVersion, type ExtensionConfig } from '../config.js';
+import { CliError, errorMessage } from '../errors.js';
+import type { NodeRuntime } from '../emulator/types.js';
 
 /**
  * Which node runs a TypeScript extension under `ext dev`, and which
@@ -54,7 +54,7 @@ async function targetNode(request: DevNodeRequest, requested: string): Promise<{
   let found = checkedNodes.get(key);
   if (found === undefined) {
     found = (async () => {
-      const { cachedNodeBinary, resolveNodeVersion } = await import('./standalone/index.js');
+      const { cachedNodeBinary, resolveNodeVersion } = await import('../standalone/index.js');
       const cacheOptions = {
         cacheDirectory: request.nodeCacheDirectory,
         signal: request.signal,
@@ -71,6 +71,7 @@ async function targetNode(request: DevNodeRequest, requested: string): Promise<{
         throw new CliError(
           `ext dev cannot get node ${requested} (${request.architecture}) to run the extension on: ${error.message}`,
           {
+            code: 'E_DEV_NODE_UNAVAILABLE',
             hint: 'check the network (the binary is fetched once, then cached), or pass --node "$(command -v node)" to run it on a node of this machine',
             cause: error,
           },
@@ -103,6 +104,7 @@ async function givenNode(nodePath: string): Promise<{ version: string; path: str
     await fs.access(file, fsConstants.X_OK);
   } catch (error) {
     throw new CliError(`--node: ${file} is not an executable file (${errorMessage(error)})`, {
+      code: 'E_DEV_NODE_NOT_EXECUTABLE',
       exitCode: 2,
       hint: 'pass the path of a node binary, such as --node "$(command -v node)"',
     });

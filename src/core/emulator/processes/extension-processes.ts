@@ -1,10 +1,10 @@
-import { emulatedLaunch } from './cpu-emulation/index.js';
-import type { Agent } from './extensions-api.js';
+import type { Architecture } from '../../layer/architectures.js';
+import { emulatedLaunch } from '../cpu-emulation/index.js';
+import type { Agent } from '../environment/agents.js';
+import { LineSplitter } from '../output.js';
+import type { CpuEmulation } from '../types.js';
 import { launchProblem, startExtension } from './launch.js';
-import { LineSplitter } from './output.js';
-import { ProcessSupervisor, type Containment } from './processes.js';
-import type { Architecture } from '../layer/architectures.js';
-import type { CpuEmulation } from './types.js';
+import { ProcessSupervisor, type Containment } from './supervisor.js';
 
 /**
  * The processes of a run's external extensions: starting them, reading
@@ -25,11 +25,7 @@ export class ExtensionProcesses {
   /** Resolve when an extension's stdout and stderr have ended. */
   private readonly outputsClosed: Promise<void>[] = [];
 
-  constructor(
-    private readonly listener: ProcessListener,
-    private readonly emulation?: CpuEmulation,
-    private readonly architecture?: Architecture,
-  ) {}
+  constructor(private readonly listener: ProcessListener) {}
 
   /** Sets up how the run holds its processes (once); call before the first `start`. */
   prepare(): Containment {
@@ -45,16 +41,23 @@ export class ExtensionProcesses {
     this.supervisor.thaw();
   }
 
-  /** Starts the agent's file; resolves with the launch error Lambda would report, or undefined once it runs. */
-  async start(agent: Agent, environment: Record<string, string>): Promise<string | undefined> {
+  /**
+   * Starts the agent's file, for the function's architecture (under `emulation` when it is foreign);
+   * resolves with the launch error Lambda would report, or undefined once it runs.
+   */
+  async start(
+    agent: Agent,
+    environment: Record<string, string>,
+    target: { architecture: Architecture | undefined; emulation: CpuEmulation | undefined },
+  ): Promise<string | undefined> {
     const file = agent.file!;
-    const problem = await launchProblem(file, this.architecture ?? this.emulation?.architecture);
+    const problem = await launchProblem(file, target.architecture ?? target.emulation?.architecture);
     const started =
       problem === undefined
         ? await startExtension(
             file,
             this.supervisor.environment(environment),
-            await emulatedLaunch(file, this.emulation),
+            await emulatedLaunch(file, target.emulation),
             (start) => this.supervisor.contain(start),
           )
         : { error: problem };

@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import { CliError } from '../errors.js';
 import { Emulator } from './emulator.js';
+import type { EmulatorSettings } from './environment/settings.js';
 import { listExtensionFiles, noExtensionsError, type ExtensionFile } from '../layer/extensions.js';
 import type { EmulatorOptions, EmulatorReport } from './types.js';
 
@@ -29,7 +30,7 @@ export async function runEmulator(options: EmulatorOptions): Promise<EmulatorRep
   try {
     const init = await emulator.start();
     if (init.status === 'success') {
-      await invokeAll(emulator, options);
+      await invokeAll(emulator, emulator.settings);
       await emulator.shutdown('spindown');
     }
   } finally {
@@ -44,22 +45,22 @@ export async function runEmulator(options: EmulatorOptions): Promise<EmulatorRep
  * (and `intervalMs` after the slot freed). No new invoke after a verdict
  * or an interrupt; those in flight finish.
  */
-async function invokeAll(emulator: Emulator, options: EmulatorOptions): Promise<void> {
-  const count = options.invokes ?? 1;
+async function invokeAll(emulator: Emulator, settings: EmulatorSettings): Promise<void> {
+  const count = settings.invokes;
   // Settle-promises, so that one failed invoke neither cuts the wait for the others short nor leaves
   // their rejections unhandled; the first failure is rethrown once every invoke has ended.
   const inFlight = new Set<Promise<void>>();
   let failure: { error: unknown } | undefined;
-  const stopped = () => failure !== undefined || emulator.verdicts.length > 0 || options.signal?.aborted === true;
+  const stopped = () => failure !== undefined || emulator.verdicts.length > 0 || settings.signal?.aborted === true;
   for (let index = 0; index < count; index += 1) {
     if (stopped()) break;
     // Wait for a free slot first: on demand the pause then runs after the previous invoke ended.
     while (inFlight.size >= emulator.maxConcurrency) await Promise.race(inFlight);
     if (index > 0) {
       // On demand the environment may be frozen for the gap (Emulator.frozen), then at least freezeMs long.
-      const gapMs = Math.max(options.intervalMs ?? 0, emulator.freezesBetweenInvokes ? (options.freezeMs ?? 0) : 0);
-      if (emulator.freezesBetweenInvokes) await emulator.frozen(() => pause(gapMs, options.signal));
-      else if (gapMs > 0) await pause(gapMs, options.signal);
+      const gapMs = Math.max(settings.intervalMs, settings.freezeMs ?? 0);
+      if (emulator.freezesBetweenInvokes) await emulator.frozen(() => pause(gapMs, settings.signal));
+      else if (gapMs > 0) await pause(gapMs, settings.signal);
     }
     if (stopped()) break;
     const invoke: Promise<void> = emulator.invoke().then(
@@ -88,6 +89,7 @@ async function requireExtensions({
     throw new CliError(
       `layer directory ${layerDirectory} ${stat === undefined ? 'does not exist' : 'is not a folder'}`,
       {
+        code: 'E_EMULATOR_LAYER_MISSING',
         hint: 'pass the folder that becomes /opt, holding extensions/',
       },
     );

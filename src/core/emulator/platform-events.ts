@@ -1,0 +1,198 @@
+import { emulationNote } from './cpu-emulation/index.js';
+import type { Agent } from './environment/agents.js';
+import type { Environment } from './environment/index.js';
+import type { TelemetryRequest } from './telemetry/index.js';
+import type { InitResult, InvokeResult, NodeRuntime } from './types.js';
+
+/**
+ * Lambda's platform events, each written once: the timeline line a user
+ * reads (INIT_START, START, REPORT…) and the `platform.*` Telemetry API
+ * record an extension receives come from the same call, with the
+ * differences of Managed Instances decided here and nowhere else.
+ */
+
+export const milliseconds = (value: number): string => value.toFixed(2);
+
+export interface Tracing {
+  type: string;
+  value: string;
+}
+
+export interface Span {
+  name: string;
+  start: string;
+  durationMs: number;
+}
+
+/** The timeline's line saying which node runs the TypeScript extensions, and why that one. */
+export function nodeNote(node: NodeRuntime): string {
+  const architecture = node.architecture === undefined ? '' : ` ${node.architecture}`;
+  const why =
+    node.source === 'option'
+      ? `--node ${node.path}`
+      : node.source === 'bundled'
+        ? `bundled in the standalone layer ("nodeVersion" ${node.requested ?? ''})`
+        : `the project's runtime ("nodeVersion" ${node.requested ?? ''}, as on nodejs${(node.requested ?? '').split('.')[0]}.x), from npm's cache at ${node.path}`;
+  return `NODE v${node.version}${architecture} runs the extensions: ${why}`;
+}
+
+export function telemetrySubscribed(environment: Environment, agent: Agent, request: TelemetryRequest): void {
+  environment.record(
+    'telemetry',
+    `TELEMETRY Name: ${agent.name} State: Subscribed Types: [${request.types.join(', ')}] URI: ${request.uri}`,
+    {
+      extension: agent.name,
+      data: {
+        types: request.types,
+        buffering: request.buffering,
+        uri: request.uri,
+        schemaVersion: request.schemaVersion,
+      },
+    },
+  );
+  environment.hub.publish('platform.telemetrySubscription', {
+    name: agent.name,
+    state: 'Subscribed',
+    types: request.types,
+  });
+}
+
+/** INIT_START, with the first environment's notes on CPU emulation and node. */
+export function initStarted(environment: Environment): void {
+  const { settings, environmentNumber } = environment;
+  environment.record('init-start', 'INIT_START Runtime Version: emulated (ext dev)', {
+    data: { environment: environmentNumber },
+  });
+  if (settings.cpuEmulation !== undefined && environmentNumber === 1) {
+    environment.record('note', emulationNote(settings.cpuEmulation), { data: { ...settings.cpuEmulation } });
+  }
+  if (settings.node !== undefined && environmentNumber === 1) {
+    environment.record('note', nodeNote(settings.node), { data: { ...settings.node } });
+  }
+  environment.hub.publish('platform.initStart', { initializationType: environment.initializationType, phase: 'init' });
+}
+
+/** The runtime's part of Init is over; the timeline shows it in INIT_REPORT only. */
+export function initRuntimeDone(environment: Environment, status: 'success' | 'timeout' | 'error' | 'failure'): void {
+  environment.hub.publish('platform.initRuntimeDone', {
+    initializationType: environment.initializationType,
+    phase: 'init',
+    status,
+  });
+}
+
+/** One extension's state at the end of Init. */
+export function extensionState(environment: Environment, agent: Agent): void {
+  const events = `[${agent.events.join(', ')}]`;
+  const errorType =
+    agent.state === 'LaunchError'
+      ? ` Error Type: ${environment.verdictLog.of(agent.name).find((verdict) => verdict.kind === 'launch-error')?.errorType ?? 'Extension.LaunchError'}`
+      : agent.reportedErrorType
+        ? ` Error Type: ${agent.reportedErrorType}`
+        : '';
+  environment.record('extension', `EXTENSION Name: ${agent.name} State: ${agent.state} Events: ${events}${errorType}`, {
+    extension: agent.name,
+    data: { state: agent.state, events: agent.events, kind: agent.kind },
+  });
+  environment.hub.publish('platform.extension', { name: agent.name, state: agent.state, events: agent.events });
+}
+
+export function initReported(environment: Environment, result: InitResult): void {
+  const { durationMs, status } = result;
+  environment.record(
+    'init-report',
+    `INIT_REPORT Init Duration: ${milliseconds(durationMs)} ms Phase: init Status: ${status}`,
+    { data: { durationMs, status } },
+  );
+  environment.hub.publish('platform.initReport', {
+    initializationType: environment.initializationType,
+    phase: 'init',
+    status: status === 'error' ? 'failure' : status,
+    metrics: { durationMs },
+  });
+}
+
+/** START; on Managed Instances it says how many invokes share the environment at that moment. */
+export function invokeStarted(
+  environment: Environment,
+  requestId: string,
+  inFlightAtStart: number,
+  tracing: Tracing,
+): void {
+  const { managedInstances, maxConcurrency } = environment.settings;
+  const concurrencyText = managedInstances ? ` Concurrency: ${inFlightAtStart}/${maxConcurrency}` : '';
+  environment.record('start', `START RequestId: ${requestId} Version: $LATEST${concurrencyText}`, {
+    requestId,
+    ...(managedInstances ? { data: { inFlight: inFlightAtStart, maxConcurrency } } : {}),
+  });
+  environment.hub.publish('platform.start', { requestId, version: '$LATEST', tracing });
+}
+
+/** A line the simulated function prints. */
+export function functionLog(environment: Environment, requestId: string, line: string): void {
+  environment.record('function-log', `${new Date().toISOString()}\t${requestId}\tINFO\t${line}`, { requestId });
+  environment.hub.publish('function', line);
+}
+
+export function runtimeDone(
+  environment: Environment,
+  requestId: string,
+  status: string,
+  durationMs: number,
+  tracing: Tracing,
+  spans: Span[],
+): void {
+  environment.record(
+    'runtime-done',
+    `RUNTIME_DONE RequestId: ${requestId} Status: ${status} Duration: ${milliseconds(durationMs)} ms`,
+    { requestId, data: { status, durationMs } },
+  );
+  // RIE's LMI mode sends no platform.runtimeDone (its EventsAPI has no such method); platform.report follows.
+  if (!environment.settings.managedInstances) {
+    environment.hub.publish('platform.runtimeDone', {
+      requestId,
+      status,
+      metrics: { durationMs, producedBytes: 0 },
+      tracing,
+      spans,
+    });
+  }
+}
+
+/** END and REPORT; RIE's LMI report carries the response spans that platform.runtimeDone carries on demand. */
+export function invokeReported(
+  environment: Environment,
+  result: InvokeResult,
+  postRuntimeExtensionsDurationMs: number,
+  tracing: Tracing,
+  spans: Span[],
+): void {
+  const { managedInstances, memorySizeMB } = environment.settings;
+  const { requestId, status, durationMs, maxMemoryUsedMB, initDurationMs } = result;
+  environment.record('end', `END RequestId: ${requestId}`, { requestId });
+  const initText = initDurationMs === undefined ? '' : ` Init Duration: ${milliseconds(initDurationMs)} ms`;
+  const statusText = status === 'success' ? '' : ` Status: ${status}`;
+  // No extension takes part in an invoke on Managed Instances: PostRuntimeExtensionsDuration does not apply.
+  const postRuntimeText = managedInstances
+    ? ''
+    : ` PostRuntimeExtensionsDuration: ${milliseconds(postRuntimeExtensionsDurationMs)} ms`;
+  environment.record(
+    'report',
+    `REPORT RequestId: ${requestId} Duration: ${milliseconds(durationMs)} ms Billed Duration: ${result.billedDurationMs} ms ` +
+      `Memory Size: ${memorySizeMB} MB Max Memory Used: ${maxMemoryUsedMB} MB${initText}${postRuntimeText}${statusText}`,
+    { requestId, data: { ...result } },
+  );
+  environment.hub.publish('platform.report', {
+    requestId,
+    status,
+    metrics: {
+      durationMs,
+      billedDurationMs: result.billedDurationMs,
+      memorySizeMB,
+      maxMemoryUsedMB,
+      ...(initDurationMs === undefined ? {} : { initDurationMs }),
+    },
+    tracing,
+    ...(managedInstances ? { spans } : {}),
+  });
+}
