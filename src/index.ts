@@ -10,7 +10,7 @@ export { CancelledError, CliError } from './core/errors.js';
 export { extensionNameProblem, isValidExtensionName } from './core/names.js';
 export { scaffold, type ScaffoldOptions, type ScaffoldResult } from './core/create/index.js';
 export { availableTemplates } from './core/templates/index.js';
-export { inspect, type InspectFinding, type InspectOptions, type InspectReport } from './core/inspect.js';
+export { inspect, type InspectFinding, type InspectOptions, type InspectReport } from './core/inspect/index.js';
 export { pack, type PackedLayer, type PackOptions, type PackResult } from './core/pack/index.js';
 export * from './core/emulator/index.js';
 export { runDev, type DevOptions } from './core/dev/index.js';

@@ -4,7 +4,7 @@ import { chmod, copyFile, mkdir, readFile, symlink, writeFile } from 'node:fs/pr
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import type { InspectReport } from '../../src/core/inspect.js';
+import type { InspectReport } from '../../src/core/inspect/index.js';
 import { goBinary, runExt, temporaryDirectory, tsLauncher } from '../helpers/layer-fixtures.js';
 import { buildZip, elfImage, type RawZipEntry } from '../helpers/zip-fixtures.js';
 

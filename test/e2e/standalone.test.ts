@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { cp, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { InspectReport } from '../../src/core/inspect.js';
+import type { InspectReport } from '../../src/core/inspect/index.js';
 import type { PackManifest } from '../../src/core/pack/index.js';
 import { standaloneCompatibleRuntimes } from '../../src/core/standalone/runtimes.js';
 import { readWithYauzl } from '../helpers/layer-fixtures.js';

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { formatReport } from '../../src/cli/commands/inspect.js';
-import { inspect, inspectZipBuffer, launcherTargets, type InspectReport } from '../../src/core/inspect.js';
+import { inspect, inspectZipBuffer, launcherTargets, type InspectReport } from '../../src/core/inspect/index.js';
 import { extensionEntry, overlappingEntriesZip, symlink, symlinkChainZip } from '../helpers/hostile-zips.js';
 import { buildZip, elfImage, type RawZipEntry } from '../helpers/zip-fixtures.js';
 

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import { extractLayerZip } from '../../src/core/layer/unpack.js';
 import { CliError } from '../../src/core/errors.js';
-import { inspectZipBuffer } from '../../src/core/inspect.js';
+import { inspectZipBuffer } from '../../src/core/inspect/index.js';
 import { maximumLayerEntries, normalizedEntryPath } from '../../src/core/layer/index.js';
 import { extensionEntry } from '../helpers/hostile-zips.js';
 import { runExt } from '../helpers/layer-fixtures.js';

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import { extractLayerZip } from '../../src/core/layer/unpack.js';
 import { CliError } from '../../src/core/errors.js';
-import { inspect } from '../../src/core/inspect.js';
+import { inspect } from '../../src/core/inspect/index.js';
 import { maximumZipFileBytes } from '../../src/core/layer/index.js';
 import { extensionEntry, overlappingEntriesZip } from '../helpers/hostile-zips.js';
 import { buildZip } from '../helpers/zip-fixtures.js';

@@ -5,7 +5,7 @@ import {
   inspectZipBuffer,
   launcherTargets,
   type InspectReport,
-} from '../../src/core/inspect.js';
+} from '../../src/core/inspect/index.js';
 import { buildZip, elfImage, type RawZipEntry } from '../helpers/zip-fixtures.js';
 
 const staticArm = elfImage({ machine: 183 });

@@ -8,7 +8,7 @@ import { launcherScript } from '../../src/core/build/index.js';
 import { applyConfigOverrides, configProblems, parseConfig, standaloneNodeVersion } from '../../src/core/config.js';
 import { extensionEnvironment, pathWithoutNode } from '../../src/core/emulator/processes/launch.js';
 import { CliError } from '../../src/core/errors.js';
-import { inspectZipBuffer, launcherTargets, type InspectReport } from '../../src/core/inspect.js';
+import { inspectZipBuffer, launcherTargets, type InspectReport } from '../../src/core/inspect/index.js';
 import { compatibleRuntimesFor } from '../../src/core/publish/index.js';
 import { cacheDirectory, newestVersion } from '../../src/core/standalone/node-cache.js';
 import { maximumCompatibleRuntimes, standaloneCompatibleRuntimes } from '../../src/core/standalone/runtimes.js';

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { CliError } from '../../core/errors.js';
-import type { InspectReport } from '../../core/inspect.js';
+import type { InspectReport } from '../../core/inspect/index.js';
 import { printableLine } from '../../core/text.js';
 import { bold, dim, green, red, yellow } from '../terminal.js';
 import { architecturesFlag } from '../options.js';
@@ -39,7 +39,7 @@ export const inspectCommand: CommandModule<object, InspectArguments> = {
       ) as unknown as Argv<InspectArguments>,
   handler: async (argv) => {
     const architectures = architecturesFlag(argv.arch);
-    const { inspect } = await import('../../core/inspect.js');
+    const { inspect } = await import('../../core/inspect/index.js');
     if (argv.zip === undefined || argv.zip.length === 0) {
       const { projectZips } = await import('../../core/pack/index.js');
       const project = await projectZips(process.cwd());

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { launcherTargets, LauncherTooComplexError, type LauncherTarget } from '../../../src/core/inspect.js';
+import { launcherTargets, LauncherTooComplexError, type LauncherTarget } from '../../../src/core/inspect/index.js';
 import { check, runForBudget, type FuzzTarget } from '../harness.js';
 
 /** The idioms the analysis evaluates, the words around them, and noise, to be glued into lines. */

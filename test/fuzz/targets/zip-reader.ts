@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { CliError } from '../../../src/core/errors.js';
-import { inspectZipBuffer } from '../../../src/core/inspect.js';
+import { inspectZipBuffer } from '../../../src/core/inspect/index.js';
 import {
   checkEntryData,
   localHeaderMismatches,

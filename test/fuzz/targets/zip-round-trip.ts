@@ -3,7 +3,7 @@ import { chmod, mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
-import { inspect } from '../../../src/core/inspect.js';
+import { inspect } from '../../../src/core/inspect/index.js';
 import { pack } from '../../../src/core/pack/index.js';
 import { readWithYauzl } from '../../helpers/layer-fixtures.js';
 import { runForBudget, type FuzzTarget } from '../harness.js';
