@@ -1,15 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { hostArchitecture } from '../../src/core/architectures.js';
+import { createBin, extBin, temporaryDirectory } from './paths.js';
 
-/** The checkout root: build/test/helpers/run-cli.js sits three levels below it. */
-export const repositoryRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-export const createBin = path.join(repositoryRoot, 'bin', 'create-lambda-extension.js');
-export const extBin = path.join(repositoryRoot, 'bin', 'ext.js');
+export { createBin, extBin, repositoryRoot, temporaryDirectory } from './paths.js';
 
 export interface RunResult {
   code: number | null;
@@ -61,14 +56,6 @@ export function runNode(script: string, args: string[], options: RunOptions = {}
 
 export const runCreate = (args: string[], options?: RunOptions) => runNode(createBin, args, options);
 export const runExt = (args: string[], options?: RunOptions) => runNode(extBin, args, options);
-
-/** A fresh temporary directory, removed by the returned cleanup. */
-export async function temporaryDirectory(
-  prefix = 'cle-test-',
-): Promise<{ path: string; cleanup: () => Promise<void> }> {
-  const directory = await mkdtemp(path.join(os.tmpdir(), prefix));
-  return { path: directory, cleanup: () => rm(directory, { recursive: true, force: true }) };
-}
 
 /** One line (for assert messages) describing how a run ended. */
 export function describeRun(result: RunResult): string {

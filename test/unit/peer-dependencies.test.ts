@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { loadPeerDependency, missingPeerDependency } from '../../src/core/peer-dependencies.js';
-import { repositoryRoot } from '../helpers/run-cli.js';
+import { repositoryRoot } from '../helpers/paths.js';
 
 interface Manifest {
   dependencies?: Record<string, string>;

@@ -14,10 +14,10 @@ import {
   prelude,
   type BatteryCase,
   type Mode,
-} from './battery-cases.js';
+} from '../helpers/battery-cases.js';
 
 /**
- * The conformance battery (battery-cases.ts): every case under AWS's RIE and
+ * The conformance battery (test/helpers/battery-cases.ts): every case under AWS's RIE and
  * under `ext dev`, in both compute modes. Both sides must agree on the
  * outcome (the first fatal error, an Init timeout, a kill at the Shutdown
  * deadline) and on every status and errorType the extension was answered,
@@ -234,7 +234,7 @@ describe('the table of agreed differences', () => {
     for (const difference of agreedDifferences) {
       assert.ok(
         cases.some((entry) => entry.id === difference.id),
-        `${difference.id} is no case in battery-cases.ts`,
+        `${difference.id} is no case in test/helpers/battery-cases.ts`,
       );
       assert.ok(difference.source.length > 0 && difference.reason.length > 0, difference.id);
     }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
-import { seedFromEnvironment } from './harness.js';
-import { toolkitTargets } from './targets/index.js';
+import { seedFromEnvironment } from '../fuzz/harness.js';
+import { toolkitTargets } from '../fuzz/targets/index.js';
 
 /**
  * Each property target for a few seconds with a fixed seed (FUZZ_SEED

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
-import { generatedProjectTargets, isFuzztimeDeadlineRace } from './generated-projects.js';
-import { seedFromEnvironment } from './harness.js';
+import { generatedProjectTargets, isFuzztimeDeadlineRace } from '../fuzz/generated-projects.js';
+import { seedFromEnvironment } from '../fuzz/harness.js';
 
 /**
  * The generated Go projects' native fuzz targets, each for a couple of
