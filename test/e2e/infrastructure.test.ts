@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { scaled } from '../helpers/time-scale.js';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -529,74 +530,82 @@ describe('generated Terraform', { skip: 'skip' in python ? python.skip : false }
 });
 
 describe('generated CDK app', { skip: 'skip' in cdk ? cdk.skip : false }, () => {
-  it('compiles with tsc against aws-cdk-lib and synthesizes offline with cdk synth', { timeout: 600_000 }, async () => {
-    if ('skip' in cdk) return;
-    const project = projects.tsBasic!;
-    const infra = path.join(project.directory, 'infra');
-    const manifest = JSON.parse(await readFile(path.join(infra, 'package.json'), 'utf8')) as {
-      dependencies: Record<string, string>;
-    };
-    assert.equal(
-      manifest.dependencies['aws-cdk-lib'],
-      `^${JSON.parse(await readFile(path.join(cdk.nodeModules, 'aws-cdk-lib', 'package.json'), 'utf8')).version}`,
-    );
-    await symlink(cdk.nodeModules, path.join(infra, 'node_modules'));
-    const compiled = await run(path.join(cdk.nodeModules, '.bin', 'tsc'), ['-p', infra], { timeoutMs: 300_000 });
-    assert.equal(compiled.code, 0, describeRun(compiled));
-    // Synthesis stages the zip as an asset; its bytes do not matter here.
-    await mkdir(path.join(project.directory, 'dist'), { recursive: true });
-    await writeFile(path.join(project.directory, 'dist', 'ts-basic-x86_64.zip'), 'PK\x05\x06' + '\0'.repeat(18));
-    const synth = await run(
-      path.join(cdk.nodeModules, '.bin', 'cdk'),
-      [
-        'synth',
-        '--json',
-        '--no-notices',
-        '--no-version-reporting',
-        '-c',
-        'exampleFunction=true',
-        '-c',
-        'sharedWith=111122223333',
-      ],
-      { cwd: infra, timeoutMs: 300_000, env: { CDK_DISABLE_CLI_TELEMETRY: 'true' } },
-    );
-    assert.equal(synth.code, 0, describeRun(synth));
-    const template = JSON.parse(synth.stdout) as {
-      Resources: Record<string, { Type: string; Properties: Record<string, unknown>; DeletionPolicy?: string }>;
-    };
-    const ofType = (type: string) => Object.values(template.Resources).filter((resource) => resource.Type === type);
-    const layers = ofType('AWS::Lambda::LayerVersion');
-    assert.equal(layers.length, 1);
-    assert.deepEqual(layers[0]!.Properties['CompatibleArchitectures'], ['x86_64']);
-    assert.equal(layers[0]!.Properties['LayerName'], 'ts-basic-x86_64');
-    assert.equal(layers[0]!.DeletionPolicy, 'Retain');
-    assert.equal(ofType('AWS::Lambda::LayerVersionPermission').length, 1);
-    const functions = ofType('AWS::Lambda::Function');
-    assert.equal(functions.length, 1);
-    assert.deepEqual(functions[0]!.Properties['Architectures'], ['x86_64']);
-    assert.equal((functions[0]!.Properties['Layers'] as unknown[]).length, 1);
-  });
+  it(
+    'compiles with tsc against aws-cdk-lib and synthesizes offline with cdk synth',
+    { timeout: scaled(600_000) },
+    async () => {
+      if ('skip' in cdk) return;
+      const project = projects.tsBasic!;
+      const infra = path.join(project.directory, 'infra');
+      const manifest = JSON.parse(await readFile(path.join(infra, 'package.json'), 'utf8')) as {
+        dependencies: Record<string, string>;
+      };
+      assert.equal(
+        manifest.dependencies['aws-cdk-lib'],
+        `^${JSON.parse(await readFile(path.join(cdk.nodeModules, 'aws-cdk-lib', 'package.json'), 'utf8')).version}`,
+      );
+      await symlink(cdk.nodeModules, path.join(infra, 'node_modules'));
+      const compiled = await run(path.join(cdk.nodeModules, '.bin', 'tsc'), ['-p', infra], { timeoutMs: 300_000 });
+      assert.equal(compiled.code, 0, describeRun(compiled));
+      // Synthesis stages the zip as an asset; its bytes do not matter here.
+      await mkdir(path.join(project.directory, 'dist'), { recursive: true });
+      await writeFile(path.join(project.directory, 'dist', 'ts-basic-x86_64.zip'), 'PK\x05\x06' + '\0'.repeat(18));
+      const synth = await run(
+        path.join(cdk.nodeModules, '.bin', 'cdk'),
+        [
+          'synth',
+          '--json',
+          '--no-notices',
+          '--no-version-reporting',
+          '-c',
+          'exampleFunction=true',
+          '-c',
+          'sharedWith=111122223333',
+        ],
+        { cwd: infra, timeoutMs: 300_000, env: { CDK_DISABLE_CLI_TELEMETRY: 'true' } },
+      );
+      assert.equal(synth.code, 0, describeRun(synth));
+      const template = JSON.parse(synth.stdout) as {
+        Resources: Record<string, { Type: string; Properties: Record<string, unknown>; DeletionPolicy?: string }>;
+      };
+      const ofType = (type: string) => Object.values(template.Resources).filter((resource) => resource.Type === type);
+      const layers = ofType('AWS::Lambda::LayerVersion');
+      assert.equal(layers.length, 1);
+      assert.deepEqual(layers[0]!.Properties['CompatibleArchitectures'], ['x86_64']);
+      assert.equal(layers[0]!.Properties['LayerName'], 'ts-basic-x86_64');
+      assert.equal(layers[0]!.DeletionPolicy, 'Retain');
+      assert.equal(ofType('AWS::Lambda::LayerVersionPermission').length, 1);
+      const functions = ofType('AWS::Lambda::Function');
+      assert.equal(functions.length, 1);
+      assert.deepEqual(functions[0]!.Properties['Architectures'], ['x86_64']);
+      assert.equal((functions[0]!.Properties['Layers'] as unknown[]).length, 1);
+    },
+  );
 
-  it('a Go project with the CDK app keeps go vet ./... out of infra/node_modules', { timeout: 300_000 }, async (t) => {
-    const project: Project = {
-      name: 'go-cdk',
-      language: 'go',
-      template: 'basic',
-      architectures: ['arm64'],
-      directory: '',
-    };
-    await create(project, ['--ci', 'none', '--iac', 'cdk']);
-    const go = await run('go', ['version']).catch(() => undefined);
-    if (go?.code !== 0) return t.skip('go is not on PATH');
-    // aws-cdk ships Go templates that do not compile; npm install puts them here.
-    const stray = path.join(project.directory, 'infra', 'node_modules', 'aws-cdk', 'init', 'app.go');
-    await mkdir(path.dirname(stray), { recursive: true });
-    await writeFile(stray, 'package %name%\n');
-    const vet = await run('go', ['vet', './...'], { cwd: project.directory, timeoutMs: 240_000 });
-    assert.equal(vet.code, 0, describeRun(vet));
-    assert.ok(
-      !existsSync(path.join(projects.tsBasic!.directory, 'infra', 'go.mod')),
-      'TypeScript projects get no go.mod',
-    );
-  });
+  it(
+    'a Go project with the CDK app keeps go vet ./... out of infra/node_modules',
+    { timeout: scaled(300_000) },
+    async (t) => {
+      const project: Project = {
+        name: 'go-cdk',
+        language: 'go',
+        template: 'basic',
+        architectures: ['arm64'],
+        directory: '',
+      };
+      await create(project, ['--ci', 'none', '--iac', 'cdk']);
+      const go = await run('go', ['version']).catch(() => undefined);
+      if (go?.code !== 0) return t.skip('go is not on PATH');
+      // aws-cdk ships Go templates that do not compile; npm install puts them here.
+      const stray = path.join(project.directory, 'infra', 'node_modules', 'aws-cdk', 'init', 'app.go');
+      await mkdir(path.dirname(stray), { recursive: true });
+      await writeFile(stray, 'package %name%\n');
+      const vet = await run('go', ['vet', './...'], { cwd: project.directory, timeoutMs: 240_000 });
+      assert.equal(vet.code, 0, describeRun(vet));
+      assert.ok(
+        !existsSync(path.join(projects.tsBasic!.directory, 'infra', 'go.mod')),
+        'TypeScript projects get no go.mod',
+      );
+    },
+  );
 });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { scaled } from '../helpers/time-scale.js';
 import { existsSync } from 'node:fs';
 import { cp, lstat, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -102,7 +103,7 @@ describe('the published package', () => {
   for (const language of ['go', 'ts'] as const) {
     it(
       `scaffolds a ${language} project whose whole README flow works against the tarball`,
-      { timeout: 600_000 },
+      { timeout: scaled(600_000) },
       async () => {
         const project = path.join(scratch, `${language}-ext`);
         const created = ok(
@@ -157,7 +158,7 @@ describe('the published package', () => {
 
   it(
     'a cold npx of the tarball installs the toolkit alone and reaches the first prompt',
-    { timeout: 600_000 },
+    { timeout: scaled(600_000) },
     async () => {
       // A fresh npm cache folder: nothing downloaded or unpacked before, as on a newcomer's machine.
       const { packages } = await coldNpxToFirstPrompt(tarball, 300_000);
@@ -314,7 +315,7 @@ describe('the README’s first screen, pasted on a fresh machine', () => {
 
   it(
     'from a release tarball: create, the project flow, then npm ci && npm test on a clone without the tarball',
-    { timeout: 1_800_000 },
+    { timeout: scaled(1_800_000) },
     async (t) => {
       const screen = await firstScreen();
       const lines = way(screen, 'from a release tarball');
@@ -331,7 +332,7 @@ describe('the README’s first screen, pasted on a fresh machine', () => {
 
   it(
     'from a checkout: create, the project flow, then npm ci && npm test on a clone without the checkout',
-    { timeout: 1_800_000 },
+    { timeout: scaled(1_800_000) },
     async (t) => {
       const screen = await firstScreen();
       const lines = way(screen, 'from a checkout');

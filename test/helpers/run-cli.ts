@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { hostArchitecture } from '../../src/core/architectures.js';
 import { createBin, extBin, temporaryDirectory } from './paths.js';
+import { scaled } from './time-scale.js';
 
 export { createBin, extBin, repositoryRoot, temporaryDirectory } from './paths.js';
 
@@ -17,7 +18,7 @@ export interface RunOptions {
   cwd?: string;
   env?: NodeJS.ProcessEnv;
   input?: string;
-  /** Kill the process after this long; the test then fails on the signal. */
+  /** Kill the process after this long (scaled by the run's time factor); the test then fails on the signal. */
   timeoutMs?: number;
 }
 
@@ -35,7 +36,7 @@ export function run(command: string, args: string[], options: RunOptions = {}): 
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), scaled(options.timeoutMs ?? 120_000));
     child.on('error', (error) => {
       clearTimeout(timer);
       reject(error);

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { scaled } from '../helpers/time-scale.js';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { generatedProjectTargets, isFuzztimeDeadlineRace } from '../fuzz/generated-projects.js';
@@ -16,7 +17,7 @@ const skip =
   go.error !== undefined || go.status !== 0 ? 'go is not on PATH, so the generated Go fuzz targets cannot run' : false;
 
 for (const target of (await generatedProjectTargets()).filter((candidate) => candidate.name.startsWith('go-'))) {
-  test(`fuzz ${target.name}`, { skip, timeout: 300_000 }, async () => {
+  test(`fuzz ${target.name}`, { skip, timeout: scaled(300_000) }, async () => {
     await target.run({ seed: seedFromEnvironment(), timeLimitMs: seconds * 1000 });
   });
 }
