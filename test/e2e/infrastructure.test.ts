@@ -14,6 +14,7 @@ import {
   terraformBlocks,
 } from '../helpers/infrastructure-tools.js';
 import { describeRun, run, runCreate, runExt, temporaryDirectory } from '../helpers/run-cli.js';
+import { onlyInTestAll } from '../helpers/tiers.js';
 
 /**
  * The generated workflows and IaC, checked with the tools users run on them:
@@ -530,23 +531,38 @@ describe('generated Terraform', { skip: 'skip' in python ? python.skip : false }
 });
 
 describe('generated CDK app', { skip: 'skip' in cdk ? cdk.skip : false }, () => {
+  /** Type-checks and compiles the app once (the synth test runs the compiled app). */
+  let compiled: Promise<string> | undefined;
+  const compile = (nodeModules: string): Promise<string> =>
+    (compiled ??= (async () => {
+      const infra = path.join(projects.tsBasic!.directory, 'infra');
+      await symlink(nodeModules, path.join(infra, 'node_modules'));
+      const result = await run(path.join(nodeModules, '.bin', 'tsc'), ['-p', infra], { timeoutMs: 300_000 });
+      assert.equal(result.code, 0, describeRun(result));
+      return infra;
+    })());
+
+  it('compiles with tsc against aws-cdk-lib, the version it depends on', { timeout: scaled(600_000) }, async () => {
+    if ('skip' in cdk) return;
+    const infra = path.join(projects.tsBasic!.directory, 'infra');
+    const manifest = JSON.parse(await readFile(path.join(infra, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+    };
+    assert.equal(
+      manifest.dependencies['aws-cdk-lib'],
+      `^${JSON.parse(await readFile(path.join(cdk.nodeModules, 'aws-cdk-lib', 'package.json'), 'utf8')).version}`,
+    );
+    await compile(cdk.nodeModules);
+  });
+
   it(
-    'compiles with tsc against aws-cdk-lib and synthesizes offline with cdk synth',
-    { timeout: scaled(600_000) },
+    'synthesizes offline with cdk synth: one retained layer version, its permission and the example function',
+    // cdk synth alone takes about two minutes; the app's types are checked by tsc above, on every npm test.
+    { timeout: scaled(600_000), skip: onlyInTestAll('cdk synth takes minutes') },
     async () => {
       if ('skip' in cdk) return;
       const project = projects.tsBasic!;
-      const infra = path.join(project.directory, 'infra');
-      const manifest = JSON.parse(await readFile(path.join(infra, 'package.json'), 'utf8')) as {
-        dependencies: Record<string, string>;
-      };
-      assert.equal(
-        manifest.dependencies['aws-cdk-lib'],
-        `^${JSON.parse(await readFile(path.join(cdk.nodeModules, 'aws-cdk-lib', 'package.json'), 'utf8')).version}`,
-      );
-      await symlink(cdk.nodeModules, path.join(infra, 'node_modules'));
-      const compiled = await run(path.join(cdk.nodeModules, '.bin', 'tsc'), ['-p', infra], { timeoutMs: 300_000 });
-      assert.equal(compiled.code, 0, describeRun(compiled));
+      const infra = await compile(cdk.nodeModules);
       // Synthesis stages the zip as an asset; its bytes do not matter here.
       await mkdir(path.join(project.directory, 'dist'), { recursive: true });
       await writeFile(path.join(project.directory, 'dist', 'ts-basic-x86_64.zip'), 'PK\x05\x06' + '\0'.repeat(18));

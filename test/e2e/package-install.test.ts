@@ -6,6 +6,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { coldNpxToFirstPrompt } from '../../bench/first-prompt.js';
 import { describeRun, repositoryRoot, run, temporaryDirectory, type RunResult } from '../helpers/run-cli.js';
+import { onlyInTestAll } from '../helpers/tiers.js';
 
 /**
  * The package as users get it. Every other test runs the CLI from this
@@ -103,7 +104,11 @@ describe('the published package', () => {
   for (const language of ['go', 'ts'] as const) {
     it(
       `scaffolds a ${language} project whose whole README flow works against the tarball`,
-      { timeout: scaled(600_000) },
+      {
+        timeout: scaled(600_000),
+        // The README's first screen (below) runs the same flow on a TypeScript project from the tarball.
+        skip: language === 'go' ? false : onlyInTestAll('the release-tarball test below runs this flow in TypeScript'),
+      },
       async () => {
         const project = path.join(scratch, `${language}-ext`);
         const created = ok(
@@ -332,7 +337,8 @@ describe('the README’s first screen, pasted on a fresh machine', () => {
 
   it(
     'from a checkout: create, the project flow, then npm ci && npm test on a clone without the checkout',
-    { timeout: scaled(1_800_000) },
+    // The project flow and the clone are the release tarball's above; this adds the checkout's own npm ci and build.
+    { timeout: scaled(1_800_000), skip: onlyInTestAll('the release-tarball way runs the same project flow') },
     async (t) => {
       const screen = await firstScreen();
       const lines = way(screen, 'from a checkout');
