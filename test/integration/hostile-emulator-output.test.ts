@@ -38,7 +38,18 @@ test(
     );
     const result = await run(
       process.execPath,
-      ['--import', reportPeakMemory, extBin, 'dev', '--layer', layer, '--json'],
+      // The flood must be read whole before Lambda's 10 s Init limit ends it: on a loaded machine, that takes longer.
+      [
+        '--import',
+        reportPeakMemory,
+        extBin,
+        'dev',
+        '--layer',
+        layer,
+        '--json',
+        '--init-timeout',
+        String(scaled(10_000)),
+      ],
       {
         timeoutMs: 55_000,
       },
