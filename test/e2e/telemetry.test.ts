@@ -245,7 +245,7 @@ for (const language of ['go', 'ts'] as const) {
         assert.ok(first >= 0 && first < invokes - 1, `first failure at invoke ${first}`);
         for (const invoke of report.invokes.slice(first + 1)) {
           assert.ok(
-            invoke.postRuntimeExtensionsDurationMs < 100,
+            invoke.postRuntimeExtensionsDurationMs < scaled(100),
             `invoke ${invoke.requestId} waited ${invoke.postRuntimeExtensionsDurationMs} ms while sends were paused`,
           );
         }
