@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { scaled } from '../helpers/time-scale.js';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -95,32 +96,36 @@ function assertClean(report: EmulatorReport, invokes: number, result: RunResult,
 
 describe(`generated Go layers built for ${foreign}, under ext dev --arch ${foreign}`, { skip: skipAll }, () => {
   for (const template of ['basic', 'telemetry'] as const) {
-    test(`Go ${template}: 3 invokes, clean, every process run under ${qemuName}`, { timeout: 300_000 }, async () => {
-      const name = `qemu-${template}`;
-      const project = await goProject(template);
-      const result = await runExt(
-        [
-          ...['dev', '--arch', foreign, '--invokes', '3', '--emulation', 'qemu', '--json'],
-          ...['--function-log', 'hello from the function'],
-          // A free port for the telemetry listener, so parallel test files never collide.
-          ...['--env', `${name.toUpperCase().replace(/-/g, '_')}_PORT=0`],
-        ],
-        { cwd: project, timeoutMs: 300_000 },
-      );
-      const report = parseReport(result);
-      assertClean(report, 3, result, 'qemu');
-      assert.equal(report.cpuEmulation?.emulator, qemu);
-      // A static Go binary needs no foreign libraries.
-      assert.equal(report.cpuEmulation?.sysroot, undefined);
-      const binary = await readFile(path.join(project, 'dist', '.dev', foreign, 'extensions', name));
-      assert.equal(binary.readUInt16LE(18), elfMachine(foreign), 'the layer that ran is the foreign build');
-      const extension = report.extensions.find((candidate) => candidate.name === name);
-      assert.equal(extension?.state, 'Exited');
-      if (template === 'telemetry') {
-        const subscription = report.telemetry.subscriptions[0];
-        assert.ok(subscription !== undefined && subscription.deliveredRecords > 0, 'telemetry reached the listener');
-      }
-    });
+    test(
+      `Go ${template}: 3 invokes, clean, every process run under ${qemuName}`,
+      { timeout: scaled(300_000) },
+      async () => {
+        const name = `qemu-${template}`;
+        const project = await goProject(template);
+        const result = await runExt(
+          [
+            ...['dev', '--arch', foreign, '--invokes', '3', '--emulation', 'qemu', '--json'],
+            ...['--function-log', 'hello from the function'],
+            // A free port for the telemetry listener, so parallel test files never collide.
+            ...['--env', `${name.toUpperCase().replace(/-/g, '_')}_PORT=0`],
+          ],
+          { cwd: project, timeoutMs: 300_000 },
+        );
+        const report = parseReport(result);
+        assertClean(report, 3, result, 'qemu');
+        assert.equal(report.cpuEmulation?.emulator, qemu);
+        // A static Go binary needs no foreign libraries.
+        assert.equal(report.cpuEmulation?.sysroot, undefined);
+        const binary = await readFile(path.join(project, 'dist', '.dev', foreign, 'extensions', name));
+        assert.equal(binary.readUInt16LE(18), elfMachine(foreign), 'the layer that ran is the foreign build');
+        const extension = report.extensions.find((candidate) => candidate.name === name);
+        assert.equal(extension?.state, 'Exited');
+        if (template === 'telemetry') {
+          const subscription = report.telemetry.subscriptions[0];
+          assert.ok(subscription !== undefined && subscription.deliveredRecords > 0, 'telemetry reached the listener');
+        }
+      },
+    );
   }
 
   test('--layer: the architecture comes from the ELF files; without qemu, an error or the exec format verdict', async () => {
@@ -248,7 +253,7 @@ describe(`a layer that execs a bundled ${foreign} Node (standalone TypeScript la
 
   test(
     `a zip (architecture from the ELF files) runs clean on Node ${nodeVersion} for ${foreign}`,
-    { timeout: 300_000 },
+    { timeout: scaled(300_000) },
     async (context) => {
       if (skip !== undefined || librariesMissing) {
         context.skip(
@@ -265,7 +270,7 @@ describe(`a layer that execs a bundled ${foreign} Node (standalone TypeScript la
 
   test(
     'a folder runs the same, from a private copy: the folder keeps its own node',
-    { timeout: 300_000 },
+    { timeout: scaled(300_000) },
     async (context) => {
       if (skip !== undefined || librariesMissing) {
         context.skip(skip ?? `the ${foreign} C and C++ libraries are not in ${sysroot}`);
@@ -310,7 +315,7 @@ describe(`a layer that execs a bundled ${foreign} Node (standalone TypeScript la
    */
   test(
     'binfmt_misc mode, in a private user namespace: the kernel runs the foreign files, no wrappers',
-    { timeout: 300_000 },
+    { timeout: scaled(300_000) },
     async (context) => {
       if (skip !== undefined || librariesMissing) {
         context.skip(skip ?? `the ${foreign} C and C++ libraries are not in ${sysroot}`);
@@ -401,7 +406,7 @@ describe(`a generated standalone TypeScript project under ext dev --arch ${forei
   const sysroot = targets[foreign].sysroots[0]!;
   test(
     'builds the foreign layer with its own node and runs it clean, with the sysroot in the report',
-    { timeout: 600_000 },
+    { timeout: scaled(600_000) },
     async (context) => {
       const availability = await fillStandaloneCache();
       if ('skip' in availability) {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { scaled } from '../helpers/time-scale.js';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -293,7 +294,7 @@ test('library API: runEmulator from the built package, telemetry delivered in or
   }
 });
 
-test('a static Go extension (real binary) runs clean', { timeout: 120_000 }, async (context) => {
+test('a static Go extension (real binary) runs clean', { timeout: scaled(120_000) }, async (context) => {
   const exec = promisify(execFile);
   try {
     await exec('go', ['version']);
@@ -434,7 +435,7 @@ function startDev(args: string[], cwd = repositoryRoot): LiveDev {
     }),
   );
   const until = async (condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000) => {
-    const deadline = Date.now() + timeoutMs;
+    const deadline = Date.now() + scaled(timeoutMs);
     while (!(await condition())) {
       if (Date.now() > deadline || child.exitCode !== null) {
         throw new Error(`timed out waiting for ${what}\n--- stdout\n${stdout}\n--- stderr\n${stderr}`);
@@ -654,9 +655,12 @@ test('a subscriber whose listener is down gets SHUTDOWN at once, and its exit ti
   const subscriber = shutdown.extensions.find((extension) => extension.name === 'subscriber')!;
   assert.equal(subscriber.outcome, 'exited');
   // The fixture exits as soon as it sees SHUTDOWN: its exit time is node's exit, not the telemetry retries.
-  assert.ok(subscriber.exitMs! < 400, `exited ${subscriber.exitMs} ms after SHUTDOWN`);
-  assert.ok(shutdown.telemetryFlushMs >= 150 && shutdown.telemetryFlushMs < 500, `${shutdown.telemetryFlushMs} ms`);
-  assert.ok(shutdown.durationMs < 1000, `Shutdown took ${shutdown.durationMs} ms`);
+  assert.ok(subscriber.exitMs! < scaled(400), `exited ${subscriber.exitMs} ms after SHUTDOWN`);
+  assert.ok(
+    shutdown.telemetryFlushMs >= 150 && shutdown.telemetryFlushMs < scaled(500),
+    `${shutdown.telemetryFlushMs} ms`,
+  );
+  assert.ok(shutdown.durationMs < scaled(1000), `Shutdown took ${shutdown.durationMs} ms`);
   const texts = report.timeline.map((entry) => entry.text);
   assert.ok(
     texts.some((text) => /SHUTDOWN sent anyway/.test(text)),
@@ -807,7 +811,7 @@ test('library API: a layer path relative to the working directory works', async 
   assert.equal(report.extensions[0]?.exitCode, 0);
 });
 
-test('no extension to run is a failure naming the path given, never a pass', { timeout: 30_000 }, async () => {
+test('no extension to run is a failure naming the path given, never a pass', { timeout: scaled(30_000) }, async () => {
   const noFolder = await mkdtemp(path.join(os.tmpdir(), 'ext-dev-empty-'));
   layers.push(noFolder);
   const missing = await run(process.execPath, [extBin, 'dev', '--layer', noFolder, '--json'], { timeoutMs: 20_000 });

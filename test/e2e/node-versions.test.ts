@@ -7,6 +7,7 @@ import { hostArchitecture } from '../../src/core/layer/architectures.js';
 import type { EmulatorReport } from '../../src/core/emulator/index.js';
 import { lambdaNodeVersions, nodeBinary, environmentWith } from '../helpers/node-versions.js';
 import { describeRun, extBin, repositoryRoot, run, runCreate, temporaryDirectory } from '../helpers/run-cli.js';
+import { onlyInTestAll } from '../helpers/tiers.js';
 
 /**
  * Lambda runs a TypeScript extension on the function's node (nodejs22.x,
@@ -14,6 +15,8 @@ import { describeRun, extBin, repositoryRoot, run, runCreate, temporaryDirectory
  * first on PATH (and at least one test must have run), then the CLI on that
  * node builds the layer and runs it under `ext dev`, whose launcher runs the
  * same node (the emulator puts the directory of the node running it on PATH).
+ * npm test runs each template on one of the versions and each version once;
+ * npm run test:all every pair.
  */
 let workspace: { path: string; cleanup: () => Promise<void> };
 let sharedModules: string | undefined;
@@ -22,7 +25,8 @@ before(async () => {
 });
 after(async () => workspace?.cleanup());
 
-for (const template of ['basic', 'telemetry'] as const) {
+const templates = ['basic', 'telemetry'] as const;
+for (const template of templates) {
   describe(`TypeScript ${template} template on Lambda's node versions`, () => {
     const name = `ts-${template}-nodes`;
     let project: string;
@@ -48,27 +52,36 @@ for (const template of ['basic', 'telemetry'] as const) {
       }
     });
 
-    it("npm run build type-checks: a type error stops it with the compiler's message, and no layer is written", async () => {
-      const broken = path.join(project, 'src', 'broken.ts');
-      await writeFile(broken, 'export const answer: number = "forty-two";\n');
-      try {
-        const built = await run('npm', ['run', 'build'], {
-          cwd: project,
-          // ext build's own type check, which the test helper turns off by default.
-          env: { NODE_TEST_CONTEXT: undefined, CREATE_LAMBDA_EXTENSION_TYPECHECK: '' },
-          timeoutMs: 120_000,
-        });
-        assert.notEqual(built.code, 0, describeRun(built));
-        assert.match(built.stdout + built.stderr, /src\/broken\.ts.*error TS2322/);
-        // ext build checks types beside esbuild: it may make dist/, but writes no layer.
-        assert.equal(existsSync(path.join(project, 'dist', 'x86_64')), false, 'no layer was written');
-      } finally {
-        await rm(broken);
-      }
-    });
+    it(
+      "npm run build type-checks: a type error stops it with the compiler's message, and no layer is written",
+      // ext build's type check does not depend on the template: one template in npm test, both in test:all.
+      { skip: template === 'basic' ? false : onlyInTestAll('the basic template checks the same type check') },
+      async () => {
+        const broken = path.join(project, 'src', 'broken.ts');
+        await writeFile(broken, 'export const answer: number = "forty-two";\n');
+        try {
+          const built = await run('npm', ['run', 'build'], {
+            cwd: project,
+            // ext build's own type check, which the test helper turns off by default.
+            env: { NODE_TEST_CONTEXT: undefined, CREATE_LAMBDA_EXTENSION_TYPECHECK: '' },
+            timeoutMs: 120_000,
+          });
+          assert.notEqual(built.code, 0, describeRun(built));
+          assert.match(built.stdout + built.stderr, /src\/broken\.ts.*error TS2322/);
+          // ext build checks types beside esbuild: it may make dist/, but writes no layer.
+          assert.equal(existsSync(path.join(project, 'dist', 'x86_64')), false, 'no layer was written');
+        } finally {
+          await rm(broken);
+        }
+      },
+    );
 
     for (const version of lambdaNodeVersions) {
-      it(`passes its own npm test, builds, and runs under ext dev on node ${version}`, async (t) => {
+      // npm test runs the diagonal of templates × Lambda's node versions (each template once, each node once);
+      // npm run test:all the whole matrix.
+      const diagonal = lambdaNodeVersions.indexOf(version) % 2 === templates.indexOf(template) % 2;
+      const skip = diagonal ? false : onlyInTestAll(`the ${template} template runs on another node in npm test`);
+      it(`passes its own npm test, builds, and runs under ext dev on node ${version}`, { skip }, async (t) => {
         const found = await nodeBinary(version);
         if ('skip' in found) {
           t.skip(found.skip);

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
+import { scaled } from '../helpers/time-scale.js';
 import { existsSync } from 'node:fs';
 import { cp, lstat, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { coldNpxToFirstPrompt } from '../../bench/first-prompt.js';
 import { describeRun, repositoryRoot, run, temporaryDirectory, type RunResult } from '../helpers/run-cli.js';
+import { onlyInTestAll } from '../helpers/tiers.js';
 
 /**
  * The package as users get it. Every other test runs the CLI from this
@@ -102,7 +104,12 @@ describe('the published package', () => {
   for (const language of ['go', 'ts'] as const) {
     it(
       `scaffolds a ${language} project whose whole README flow works against the tarball`,
-      { timeout: 600_000 },
+      {
+        timeout: scaled(600_000),
+        // The README's first screen (below) runs the same flow from the tarball on a Go project (the default
+        // language), whose npm test is go vet ./... && go test ./...: in npm test, TypeScript here, Go there.
+        skip: language === 'ts' ? false : onlyInTestAll('the release-tarball test below runs this flow in Go'),
+      },
       async () => {
         const project = path.join(scratch, `${language}-ext`);
         const created = ok(
@@ -157,7 +164,7 @@ describe('the published package', () => {
 
   it(
     'a cold npx of the tarball installs the toolkit alone and reaches the first prompt',
-    { timeout: 600_000 },
+    { timeout: scaled(600_000) },
     async () => {
       // A fresh npm cache folder: nothing downloaded or unpacked before, as on a newcomer's machine.
       const { packages } = await coldNpxToFirstPrompt(tarball, 300_000);
@@ -317,7 +324,7 @@ describe('the README’s first screen, pasted on a fresh machine', () => {
 
   it(
     'from a release tarball: create, the project flow, then npm ci && npm test on a clone without the tarball',
-    { timeout: 1_800_000 },
+    { timeout: scaled(1_800_000) },
     async (t) => {
       const screen = await firstScreen();
       const lines = way(screen, 'from a release tarball');
@@ -334,7 +341,8 @@ describe('the README’s first screen, pasted on a fresh machine', () => {
 
   it(
     'from a checkout: create, the project flow, then npm ci && npm test on a clone without the checkout',
-    { timeout: 1_800_000 },
+    // The project flow and the clone are the release tarball's above; this adds the checkout's own npm ci and build.
+    { timeout: scaled(1_800_000), skip: onlyInTestAll('the release-tarball way runs the same project flow') },
     async (t) => {
       const screen = await firstScreen();
       const lines = way(screen, 'from a checkout');

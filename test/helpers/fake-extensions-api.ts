@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { scaled } from './time-scale.js';
 
 /**
  * The smallest Extensions API that lets an extension register, receive the
@@ -74,12 +75,12 @@ export async function startFakeExtensionsApi(
 export const shutdownEvent = () => ({
   eventType: 'SHUTDOWN',
   shutdownReason: 'spindown',
-  deadlineMs: Date.now() + 2000,
+  deadlineMs: Date.now() + scaled(2000),
 });
 export const invokeEvent = (requestId: string) => ({
   eventType: 'INVOKE',
   requestId,
-  deadlineMs: Date.now() + 3000,
+  deadlineMs: Date.now() + scaled(3000),
   invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:fake',
   tracing: {
     type: 'X-Amzn-Trace-Id',

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import yauzl from 'yauzl';
+import { scaled } from './time-scale.js';
 
 export const repositoryRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const extBin = path.join(repositoryRoot, 'bin', 'ext.js');
@@ -121,7 +122,7 @@ export function runExt(
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     const timer =
-      options.timeoutMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), options.timeoutMs);
+      options.timeoutMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), scaled(options.timeoutMs));
     child.on('error', (error) => {
       clearTimeout(timer);
       reject(error);

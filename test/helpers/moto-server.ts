@@ -3,6 +3,7 @@ import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { installPythonPackages } from './python-venv.js';
+import { scaled } from './time-scale.js';
 
 /**
  * moto's server mode: a real implementation of the Lambda layer and S3 APIs,
@@ -34,7 +35,7 @@ export async function startMoto(python: string): Promise<MotoServer> {
   });
   let output = '';
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (output = (output + chunk).slice(-4000)));
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + scaled(60_000);
   for (;;) {
     if (child.exitCode !== null) throw new Error(`moto exited with ${child.exitCode}: ${output}`);
     try {

@@ -4,6 +4,7 @@ import { mkdir, mkdtemp, open, readFile, rename, rm, writeFile } from 'node:fs/p
 import os from 'node:os';
 import path from 'node:path';
 import { architectureOfElfMachine, hostArchitecture, type Architecture } from '../../src/core/layer/architectures.js';
+import { scaled } from './time-scale.js';
 
 /**
  * The Node.js versions Lambda runs a TypeScript extension on (nodejs22.x and
@@ -43,7 +44,7 @@ function runNpm(args: string[], cwd: string): Promise<{ code: number | null; out
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 300_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), scaled(300_000));
     child.on('error', (error) => {
       clearTimeout(timer);
       resolve({ code: null, output: error.message });

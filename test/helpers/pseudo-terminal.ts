@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { scaled } from './time-scale.js';
 
 /**
  * Runs a command on a real pseudo-terminal (through util-linux `script`) and
@@ -58,7 +59,7 @@ export function startTerminal(command: string[], options: { cwd: string; env?: N
           listeners.delete(check);
           child.kill('SIGKILL');
           reject(new Error(`timed out waiting for ${pattern}; terminal showed:\n${plain(output)}`));
-        }, timeoutMs);
+        }, scaled(timeoutMs));
         if (!check()) listeners.add(check);
       }),
   };

@@ -3,6 +3,7 @@ import { access, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { nodeCacheDirectory } from './node-versions.js';
+import { scaled } from './time-scale.js';
 
 const runFile = promisify(execFile);
 
@@ -35,7 +36,7 @@ export async function installPythonPackages(
     await runFile(
       path.join(staging, 'bin', 'python'),
       ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', ...requirements],
-      { maxBuffer: 16 * 1024 * 1024, timeout: 540_000 },
+      { maxBuffer: 16 * 1024 * 1024, timeout: scaled(540_000) },
     );
     await writeFile(path.join(staging, '.installed'), `${requirements.join('\n')}\n`);
     await rm(venvDirectory, { recursive: true, force: true });

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { goInstall } from './go-install.js';
 import { freePort } from './emulator-fixtures.js';
+import { scaled } from './time-scale.js';
 
 /**
  * AWS's Runtime Interface Emulator, the reference our `ext dev` is checked
@@ -192,7 +193,7 @@ export async function runUnderRie(binary: string, options: RieRunOptions): Promi
     }
     // unshare does not pass signals on: SIGTERM goes to RIE itself, the namespace's init.
     terminate(child.pid);
-    const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    const killer = setTimeout(() => child.kill('SIGKILL'), scaled(10_000));
     const exitCode = await exited;
     clearTimeout(killer);
     const extensionErrors = [...new Set(log.match(/Extension\.[A-Za-z]+/gu) ?? [])].sort();
@@ -208,7 +209,7 @@ async function invoke(
   timeoutMs: number,
   alive: () => boolean,
 ): Promise<{ status: number; body: string }> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = Date.now() + scaled(timeoutMs);
   for (;;) {
     try {
       return await post(port, deadline - Date.now());

@@ -1,15 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { hostArchitecture } from '../../src/core/layer/architectures.js';
+import { createBin, extBin, temporaryDirectory } from './paths.js';
+import { scaled } from './time-scale.js';
 
-/** The checkout root: build/test/helpers/run-cli.js sits three levels below it. */
-export const repositoryRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-export const createBin = path.join(repositoryRoot, 'bin', 'create-lambda-extension.js');
-export const extBin = path.join(repositoryRoot, 'bin', 'ext.js');
+export { createBin, extBin, repositoryRoot, temporaryDirectory } from './paths.js';
 
 export interface RunResult {
   code: number | null;
@@ -22,7 +18,7 @@ export interface RunOptions {
   cwd?: string;
   env?: NodeJS.ProcessEnv;
   input?: string;
-  /** Kill the process after this long; the test then fails on the signal. */
+  /** Kill the process after this long (scaled by the run's time factor); the test then fails on the signal. */
   timeoutMs?: number;
 }
 
@@ -40,7 +36,7 @@ export function run(command: string, args: string[], options: RunOptions = {}): 
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), scaled(options.timeoutMs ?? 120_000));
     child.on('error', (error) => {
       clearTimeout(timer);
       reject(error);
@@ -61,14 +57,6 @@ export function runNode(script: string, args: string[], options: RunOptions = {}
 
 export const runCreate = (args: string[], options?: RunOptions) => runNode(createBin, args, options);
 export const runExt = (args: string[], options?: RunOptions) => runNode(extBin, args, options);
-
-/** A fresh temporary directory, removed by the returned cleanup. */
-export async function temporaryDirectory(
-  prefix = 'cle-test-',
-): Promise<{ path: string; cleanup: () => Promise<void> }> {
-  const directory = await mkdtemp(path.join(os.tmpdir(), prefix));
-  return { path: directory, cleanup: () => rm(directory, { recursive: true, force: true }) };
-}
 
 /** One line (for assert messages) describing how a run ended. */
 export function describeRun(result: RunResult): string {

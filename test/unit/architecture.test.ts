@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { repositoryRoot } from '../helpers/run-cli.js';
+import { repositoryRoot } from '../helpers/paths.js';
 
 /**
  * The dependency rules of docs/architecture.md, read from the source at test time, so that a change that

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { scaled } from '../helpers/time-scale.js';
 import { describe, it } from 'node:test';
 import { configProblems, parseConfig } from '../../src/core/config.js';
 import { CliError } from '../../src/core/errors.js';
@@ -68,7 +69,7 @@ describe('lambda-extension.json validation', () => {
     assert.equal(parseConfig(`\ufeff${JSON.stringify(valid)}`, 'f').name, 'my-ext');
   });
 
-  it('reports at most five problems, then how many more, however many there are', { timeout: 10_000 }, () => {
+  it('reports at most five problems, then how many more, however many there are', { timeout: scaled(10_000) }, () => {
     const events = Array.from({ length: 100_000 }, () => 'START');
     assert.throws(
       () => parseConfig(JSON.stringify({ ...valid, events }), 'f'),
@@ -82,7 +83,7 @@ describe('lambda-extension.json validation', () => {
     );
   });
 
-  it('refuses a lambda-extension.json over 1 MiB without reading all of it', { timeout: 10_000 }, async () => {
+  it('refuses a lambda-extension.json over 1 MiB without reading all of it', { timeout: scaled(10_000) }, async () => {
     const { mkdtemp, rm, writeFile } = await import('node:fs/promises');
     const os = await import('node:os');
     const path = await import('node:path');

@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { promisify } from 'node:util';
 import { elfMachine, hostArchitecture, type Architecture } from '../../src/core/layer/architectures.js';
 import {
   binfmtHandlerFor,
@@ -15,11 +13,11 @@ import {
   parseBinfmtHandler,
   prepareCpuEmulation,
   readBinfmtHandlers,
-  wrapperScript,
   type LayerBinary,
 } from '../../src/core/emulator/cpu-emulation/index.js';
 import { CliError } from '../../src/core/errors.js';
 import type { CpuEmulation } from '../../src/core/emulator/types.js';
+import { fakeQemu } from '../helpers/fake-qemu.js';
 import { elfImage } from '../helpers/zip-fixtures.js';
 
 const host: Architecture = hostArchitecture() ?? 'x86_64';
@@ -113,41 +111,6 @@ test("the layer's architecture: its extensions' ELF files first, then any ELF fi
   });
   assert.deepEqual(layerArchitecture([], 'dist/my-ext-arm64.zip'), { architecture: 'arm64', source: 'file name' });
   assert.equal(layerArchitecture([], 'layer.zip'), undefined);
-});
-
-/** A fake qemu that prints the arguments it got, one per line. */
-async function fakeQemu(directory: string, name: string): Promise<string> {
-  const file = path.join(directory, name);
-  await writeFile(file, '#!/bin/sh\nfor argument in "$@"; do printf "%s\\n" "$argument"; done\n', { mode: 0o755 });
-  await chmod(file, 0o755);
-  return file;
-}
-
-test('a wrapper execs qemu on the hidden original with the argv[0] it was called by, whatever the paths hold', async () => {
-  const folder = await temporary("wrap it's-");
-  const emulator = await fakeQemu(folder, 'qemu fake');
-  const emulation: CpuEmulation = {
-    architecture: 'arm64',
-    hostArchitecture: 'x86_64',
-    mode: 'qemu',
-    emulator,
-    sysroot: '/usr/aarch64 linux',
-    limitFactor: 10,
-  };
-  const wrapper = path.join(folder, 'node');
-  const hidden = path.join(folder, hiddenProgramName('node', 'arm64'));
-  assert.equal(path.basename(hidden), '.node.ext-dev-arm64');
-  await writeFile(wrapper, wrapperScript(hidden, emulation), { mode: 0o755 });
-  const { stdout } = await promisify(execFile)(wrapper, ['one arg', '$HOME']);
-  assert.deepEqual(stdout.split('\n').slice(0, -1), [
-    '-L',
-    '/usr/aarch64 linux',
-    '-0',
-    wrapper,
-    hidden,
-    'one arg',
-    '$HOME',
-  ]);
 });
 
 test('explicit mode starts a foreign ELF file through qemu with argv[0] kept; binfmt mode and scripts exec as they are', async () => {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, it } from 'node:test';
 import yargs, { type Argv, type CommandModule } from 'yargs';
-import { repositoryRoot } from '../helpers/run-cli.js';
+import { repositoryRoot } from '../helpers/paths.js';
 
 /**
  * The documentation holds together: every relative link in README.md,

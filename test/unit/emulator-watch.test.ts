@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { scaled } from '../helpers/time-scale.js';
 import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -43,7 +44,7 @@ test('every save is seen once: in place, atomic (temp + rename) twice, in place 
   const watcher = pollForChanges(root, (file) => changes.push(file), 40);
   const file = path.join(root, 'src', 'main.go');
   const settled = async (expected: number) => {
-    for (let waited = 0; changes.length < expected && waited < 3000; waited += 20) await sleep(20);
+    for (let waited = 0; changes.length < expected && waited < scaled(3000); waited += 20) await sleep(20);
     await sleep(150);
     assert.equal(changes.length, expected, JSON.stringify(changes));
   };
@@ -78,7 +79,7 @@ test('a single file (a layer zip) is watched too', async () => {
     await watcher.ready;
     await writeFile(`${zip}.part`, 'v2');
     await rename(`${zip}.part`, zip);
-    for (let waited = 0; changes.length === 0 && waited < 3000; waited += 20) await sleep(20);
+    for (let waited = 0; changes.length === 0 && waited < scaled(3000); waited += 20) await sleep(20);
     assert.deepEqual(changes, ['layer.zip']);
   } finally {
     watcher.close();

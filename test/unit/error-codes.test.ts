@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { docsPath, generateErrorDocs, readCatalog, sourceFiles } from '../../scripts/error-docs.js';
 import { errorCodes } from '../../src/core/error-codes.js';
-import { repositoryRoot } from '../helpers/run-cli.js';
+import { repositoryRoot } from '../helpers/paths.js';
 
 /**
  * The catalog, the code and the docs agree. Everything is read from the files at test time, so codes that

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { repositoryRoot } from '../helpers/run-cli.js';
+import { repositoryRoot } from '../helpers/paths.js';
 
 /**
  * What the Go templates' READMEs promise about the code beside them (issue

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { loadPeerDependency, missingPeerDependency } from '../../src/core/peer-dependencies.js';
 import { withCode } from '../helpers/error-code.js';
-import { repositoryRoot } from '../helpers/run-cli.js';
+import { repositoryRoot } from '../helpers/paths.js';
 
 interface Manifest {
   dependencies?: Record<string, string>;

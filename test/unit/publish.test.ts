@@ -1,10 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import { mkdir, writeFile } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
-import path from 'node:path';
-import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
+import { beforeEach, describe, test } from 'node:test';
 import {
   AddLayerVersionPermissionCommand,
   GetLayerVersionCommand,
@@ -21,52 +17,14 @@ import type { CliError } from '../../src/core/errors.js';
 import { withCode } from '../helpers/error-code.js';
 import { publish, type PublishOptions } from '../../src/core/publish/index.js';
 import { layerNamesFor, parseRegions } from '../../src/core/publish/names.js';
-import { temporaryDirectory } from '../helpers/run-cli.js';
-import { buildZip, type RawZipEntry } from '../helpers/zip-fixtures.js';
+import { temporaryDirectory } from '../helpers/paths.js';
+import { fakePackedProject, layerZip } from '../helpers/packed-project.js';
 import { isolateAwsEnvironment } from '../helpers/aws-environment.js';
 
 const lambda = mockClient(LambdaClient);
 const s3 = mockClient(S3Client);
 const sts = mockClient(STSClient);
 sts.on(GetCallerIdentityCommand).resolves({ Account: '123456789012' });
-
-/**
- * A layer zip of exactly `size` bytes: one extension and a stored filler
- * entry, so that publish's own ext inspect battery passes it.
- */
-function layerZip(architecture: string, size: number): Buffer {
-  const entries = (filler: number): RawZipEntry[] => [
-    { name: 'extensions/', mode: 0o40755 },
-    { name: 'extensions/demo', data: `#!/bin/sh\n# ${architecture}\nexec sleep 1\n`, mode: 0o100755 },
-    { name: 'filler', data: Buffer.alloc(filler, architecture), method: 0 },
-  ];
-  const overhead = buildZip(entries(0)).length;
-  return buildZip(entries(Math.max(0, size - overhead)));
-}
-
-/** A project whose dist/ holds layer zips and their manifest. */
-async function fakePackedProject(directory: string, sizes: { x86_64?: number; arm64?: number }): Promise<void> {
-  await mkdir(path.join(directory, 'dist'), { recursive: true });
-  const layers = [];
-  for (const [architecture, size] of Object.entries(sizes)) {
-    const bytes = layerZip(architecture, size);
-    const zip = `dist/demo-${architecture}.zip`;
-    await writeFile(path.join(directory, zip), bytes);
-    const digest = createHash('sha256').update(bytes).digest();
-    layers.push({
-      architecture,
-      compatibleArchitectures: [architecture],
-      zip,
-      sha256: digest.toString('hex'),
-      codeSha256: digest.toString('base64'),
-      zippedBytes: size,
-      unzippedBytes: size,
-      files: 1,
-    });
-  }
-  const manifest = { name: 'demo', version: '1.2.3', timestamp: '1980-01-01T00:00:00.000Z', layers };
-  await writeFile(path.join(directory, 'dist', 'manifest.json'), JSON.stringify(manifest));
-}
 
 const codeSha256Of = (architecture: string, size: number): string =>
   createHash('sha256').update(layerZip(architecture, size)).digest('base64');
@@ -314,44 +272,6 @@ describe('publish (core, AWS SDK mocked)', () => {
     });
     const result = await run({ architectures: ['x86_64'] });
     assert.match(result.targets[0]?.error ?? '', /Lambda reports CodeSha256 AAAA instead of/);
-  });
-});
-
-describe('publish: the SDK retries throttling itself', () => {
-  let server: Server;
-  let requests = 0;
-  let project: string;
-
-  before(async () => {
-    server = createServer((request, response) => {
-      requests += 1;
-      request.resume();
-      if (requests <= 2) {
-        response.writeHead(429, { 'content-type': 'application/json', 'x-amzn-errortype': 'TooManyRequestsException' });
-        response.end(JSON.stringify({ message: 'Rate exceeded', Type: 'User' }));
-        return;
-      }
-      response.writeHead(200, { 'content-type': 'application/json' });
-      response.end(JSON.stringify({ LayerVersions: [] }));
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    project = (await temporaryDirectory('publish-retry-')).path;
-    await fakePackedProject(project, { x86_64: 100 });
-  });
-  afterEach(() => lambda.restore());
-  after(() => new Promise<void>((resolve) => server.close(() => resolve())));
-
-  test('two 429 answers, then the real one: the dry run succeeds after three requests', async () => {
-    lambda.restore();
-    const result = await publish({
-      projectDirectory: project,
-      regions: ['us-east-1'],
-      dryRun: true,
-      endpointUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    });
-    assert.equal(result.failed, 0, result.targets[0]?.error);
-    assert.equal(result.targets[0]?.status, 'would-publish');
-    assert.equal(requests, 3);
   });
 });
 

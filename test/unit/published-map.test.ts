@@ -3,7 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { writePublishedMap, type PublishedMapEntry } from '../../src/core/publish/published-map.js';
-import { temporaryDirectory } from '../helpers/run-cli.js';
+import { temporaryDirectory } from '../helpers/paths.js';
 
 test('a failed publish keeps the ARN an earlier run recorded for the same bytes', async () => {
   const workspace = await temporaryDirectory('cle-published-map-');

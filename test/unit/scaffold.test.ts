@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { CancelledError, CliError } from '../../src/core/errors.js';
-import { addCi } from '../../src/core/infrastructure/index.js';
-import { goDirectiveOf, renderContext, scaffold } from '../../src/core/create/index.js';
+import { CliError } from '../../src/core/errors.js';
+import { goDirectiveOf, renderContext } from '../../src/core/create/index.js';
 import { packageNameOf } from '../../src/core/names.js';
 import {
   dotfileNames,
@@ -16,7 +15,7 @@ import {
 } from '../../src/core/templates/index.js';
 import { launcherScript } from '../../src/core/build/index.js';
 import { infrastructureContext } from '../../src/core/infrastructure/templates.js';
-import { temporaryDirectory } from '../helpers/run-cli.js';
+import { temporaryDirectory } from '../helpers/paths.js';
 
 describe('template paths', () => {
   it('renames stored dotfiles and strips .hbs', () => {
@@ -167,73 +166,4 @@ describe('moving rendered files into an existing folder', () => {
       await workspace.cleanup();
     }
   });
-});
-
-describe('Ctrl-C while files are written', () => {
-  it('create and ext add ci, aborted, leave nothing: no project, no workflows, no staging folder', async () => {
-    const workspace = await temporaryDirectory('abort-write-');
-    try {
-      const aborted = AbortSignal.abort();
-      const directory = path.join(workspace.path, 'never');
-      await assert.rejects(
-        scaffold({
-          directory,
-          name: 'never',
-          language: 'go',
-          template: 'basic',
-          architectures: ['x86_64'],
-          events: ['INVOKE', 'SHUTDOWN'],
-          ci: 'github',
-          signal: aborted,
-        }),
-        CancelledError,
-      );
-      assert.deepEqual(await readdir(workspace.path), [], 'no project and no .never.create-* folder');
-
-      const project = path.join(workspace.path, 'project');
-      await scaffold({
-        directory: project,
-        name: 'project',
-        language: 'ts',
-        template: 'basic',
-        architectures: ['arm64'],
-        events: ['INVOKE', 'SHUTDOWN'],
-      });
-      const before = (await readdir(project)).sort();
-      await assert.rejects(addCi({ projectDirectory: project, provider: 'github', signal: aborted }), CancelledError);
-      assert.deepEqual((await readdir(project)).sort(), before, 'no .github and no .ext-add-* folder');
-    } finally {
-      await workspace.cleanup();
-    }
-  });
-});
-
-describe('generated TypeScript projects: what they claim', () => {
-  for (const template of ['basic', 'telemetry'] as const) {
-    it(`${template}: Node 22 in engines, @types/node and README; the README names both Managed Instances variables and NODE_OPTIONS`, async () => {
-      const workspace = await temporaryDirectory('scaffold-claims-');
-      try {
-        const project = path.join(workspace.path, 'claims');
-        await scaffold({
-          directory: project,
-          name: 'claims',
-          language: 'ts',
-          template,
-          architectures: ['x86_64'],
-          events: ['INVOKE', 'SHUTDOWN'],
-        });
-        const manifest = JSON.parse(await readFile(path.join(project, 'package.json'), 'utf8'));
-        assert.equal(manifest.engines.node, '>=22');
-        assert.match(manifest.devDependencies['@types/node'], /^\^22\./);
-        const readme = await readFile(path.join(project, 'README.md'), 'utf8');
-        assert.match(readme, /nodejs22\.x/);
-        const initialization = readme.indexOf('AWS_LAMBDA_INITIALIZATION_TYPE');
-        const concurrency = readme.indexOf('AWS_LAMBDA_MAX_CONCURRENCY');
-        assert.ok(initialization >= 0 && concurrency > initialization, 'INITIALIZATION_TYPE named, and first');
-        assert.match(readme, /unsets `NODE_OPTIONS`/);
-      } finally {
-        await workspace.cleanup();
-      }
-    });
-  }
 });

@@ -3,7 +3,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { findToolkitSource, writeVendoredToolkit } from '../../src/core/create/toolkit-source.js';
-import { temporaryDirectory } from '../helpers/run-cli.js';
+import { temporaryDirectory } from '../helpers/paths.js';
 
 describe('findToolkitSource', () => {
   let workspace: { path: string; cleanup: () => Promise<void> };

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { scaled } from '../helpers/time-scale.js';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -47,7 +48,7 @@ test('an extension that is a link out of the layer, or into a loop, is an error'
   assert.deepEqual(codes(inside), ['warning:symlink']);
 });
 
-test('declared sizes over 250 MB are an error found before anything is inflated', { timeout: 10_000 }, () => {
+test('declared sizes over 250 MB are an error found before anything is inflated', { timeout: scaled(10_000) }, () => {
   // A wrong CRC would be reported if the entry were inflated.
   const result = report([
     extensionEntry,
@@ -63,24 +64,28 @@ test('declared sizes over 250 MB are an error found before anything is inflated'
   assert.ok(!codes(result).includes('error:crc-mismatch'), codes(result).join(', '));
 });
 
-test('2,000 entries sharing one stream are reported without inflating it 2,000 times', { timeout: 20_000 }, () => {
-  const zip = overlappingEntriesZip(2000, 1024 * 1024);
-  const before = process.memoryUsage().rss;
-  const result = inspectZipBuffer(zip, 'bomb.zip');
-  assert.ok(process.memoryUsage().rss - before < 200 * 1024 * 1024);
-  assertHas(result, 'error:overlapping-entries');
-  assertHas(result, 'error:unzipped-too-large');
-  // Under the size limit the shared entries are still not inflated: they are errors already.
-  const small = inspectZipBuffer(overlappingEntriesZip(20, 1024 * 1024), 'bomb.zip');
-  assert.equal(small.findings.filter((finding) => finding.code === 'overlapping-entries').length, 19);
-});
+test(
+  '2,000 entries sharing one stream are reported without inflating it 2,000 times',
+  { timeout: scaled(20_000) },
+  () => {
+    const zip = overlappingEntriesZip(2000, 1024 * 1024);
+    const before = process.memoryUsage().rss;
+    const result = inspectZipBuffer(zip, 'bomb.zip');
+    assert.ok(process.memoryUsage().rss - before < 200 * 1024 * 1024);
+    assertHas(result, 'error:overlapping-entries');
+    assertHas(result, 'error:unzipped-too-large');
+    // Under the size limit the shared entries are still not inflated: they are errors already.
+    const small = inspectZipBuffer(overlappingEntriesZip(20, 1024 * 1024), 'bomb.zip');
+    assert.equal(small.findings.filter((finding) => finding.code === 'overlapping-entries').length, 19);
+  },
+);
 
-test('a stream that inflates past its declared size is an error', { timeout: 10_000 }, () => {
+test('a stream that inflates past its declared size is an error', { timeout: scaled(10_000) }, () => {
   const result = report([extensionEntry, { name: 'liar', data: Buffer.alloc(4 * 1024 * 1024), uncompressedSize: 100 }]);
   assertHas(result, 'error:unreadable-entry', 'liar');
 });
 
-test('launchers whose variables double each other degrade to "could not analyse"', { timeout: 10_000 }, () => {
+test('launchers whose variables double each other degrade to "could not analyse"', { timeout: scaled(10_000) }, () => {
   const lines = ['#!/bin/sh', 'v0="$(dirname "$0")"'];
   for (let index = 1; index <= 40; index++) lines.push(`v${index}="$v${index - 1}$v${index - 1}"`);
   lines.push('exec "$v40/run"');
@@ -117,7 +122,7 @@ function arrayScanWork(run: () => void): number {
   return work;
 }
 
-test('inspect does linear work in the number of ELF files', { timeout: 60_000 }, () => {
+test('inspect does linear work in the number of ELF files', { timeout: scaled(60_000) }, () => {
   // Each arm64 ELF in an x86_64 zip gets a finding.
   const zipOf = (count: number): Buffer =>
     buildZip([
@@ -180,25 +185,29 @@ test('entry names cannot drive the terminal; JSON keeps them raw', () => {
   assert.ok(JSON.stringify(result).includes('\\u001b[2K\\r'));
 });
 
-test('ext inspect streams large entries: sizes, CRCs and lies are still caught', { timeout: 20_000 }, async () => {
-  const directory = await mkdtemp(path.join(os.tmpdir(), 'inspect-stream-'));
-  try {
-    const zipFile = path.join(directory, 'layer-arm64.zip');
-    const big = Buffer.alloc(8 * 1024 * 1024, 7);
-    await writeFile(
-      zipFile,
-      buildZip([
-        { name: 'extensions/demo', data: Buffer.concat([staticArm, big]), mode: 0o100755 },
-        { name: 'lib/corrupt', data: big, crc: 1 },
-        { name: 'lib/liar', data: Buffer.concat([big, big]), uncompressedSize: big.length + 10 },
-      ]),
-    );
-    const result = await inspect(zipFile);
-    assert.equal(result.extensions[0]?.kind, 'elf');
-    assertHas(result, 'error:crc-mismatch', 'lib/corrupt');
-    assertHas(result, 'error:unreadable-entry', 'lib/liar');
-    assert.equal(result.findings.length, 2, codes(result).join(', '));
-  } finally {
-    await rm(directory, { recursive: true, force: true });
-  }
-});
+test(
+  'ext inspect streams large entries: sizes, CRCs and lies are still caught',
+  { timeout: scaled(20_000) },
+  async () => {
+    const directory = await mkdtemp(path.join(os.tmpdir(), 'inspect-stream-'));
+    try {
+      const zipFile = path.join(directory, 'layer-arm64.zip');
+      const big = Buffer.alloc(8 * 1024 * 1024, 7);
+      await writeFile(
+        zipFile,
+        buildZip([
+          { name: 'extensions/demo', data: Buffer.concat([staticArm, big]), mode: 0o100755 },
+          { name: 'lib/corrupt', data: big, crc: 1 },
+          { name: 'lib/liar', data: Buffer.concat([big, big]), uncompressedSize: big.length + 10 },
+        ]),
+      );
+      const result = await inspect(zipFile);
+      assert.equal(result.extensions[0]?.kind, 'elf');
+      assertHas(result, 'error:crc-mismatch', 'lib/corrupt');
+      assertHas(result, 'error:unreadable-entry', 'lib/liar');
+      assert.equal(result.findings.length, 2, codes(result).join(', '));
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
+  },
+);

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { scaled } from '../helpers/time-scale.js';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
@@ -61,7 +62,7 @@ const record = (index: number, padding = 0): TelemetryEnvelope => ({
 const indexes = (listener: Listener) =>
   listener.batches.flatMap((batch) => batch.records.map((entry) => Number(String(entry.record).split(' ')[1])));
 const waitFor = async (predicate: () => boolean, ms = 3000) => {
-  const deadline = Date.now() + ms;
+  const deadline = Date.now() + scaled(ms);
   while (!predicate()) {
     if (Date.now() > deadline) throw new Error('timed out waiting');
     await new Promise((resolve) => setTimeout(resolve, 10));
@@ -117,7 +118,7 @@ test('maxItems: full batches go out at once, never larger than maxItems, order k
     // The rest waits for timeoutMs, or for a flush (Shutdown).
     await new Promise((resolve) => setTimeout(resolve, 100));
     assert.equal(listener.batches.length, 2);
-    assert.equal(await subscriber.flush(Date.now() + 2000), true);
+    assert.equal(await subscriber.flush(Date.now() + scaled(2000)), true);
     assert.deepEqual(
       listener.batches.map((batch) => batch.records.length),
       [1000, 1000, 500],
@@ -140,7 +141,7 @@ test('maxBytes: no batch body exceeds maxBytes', async () => {
   try {
     for (let index = 0; index < 100; index += 1) subscriber.push(record(index, 10_000));
     await waitFor(() => listener.batches.length >= 3);
-    await subscriber.flush(Date.now() + 2000);
+    await subscriber.flush(Date.now() + scaled(2000));
     for (const batch of listener.batches)
       assert.ok(Buffer.byteLength(batch.body) <= 262144, `${Buffer.byteLength(batch.body)} bytes`);
     assert.ok(listener.batches.length >= 4);

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { scaled } from '../helpers/time-scale.js';
 import { rm } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import { addFile, addNodeExtension, makeLayer, type FixtureBehaviour } from '../helpers/emulator-fixtures.js';
@@ -106,7 +107,7 @@ request.end(JSON.stringify({ events: ['INVOKE', 'SHUTDOWN'] }));
 describe('ext dev verdicts agree with RIE', { skip }, () => {
   for (const testCase of cases) {
     const mode = testCase.mode ?? 'on-demand';
-    it(`an extension that ${testCase.name} (${mode})`, { timeout: 120_000 }, async () => {
+    it(`an extension that ${testCase.name} (${mode})`, { timeout: scaled(120_000) }, async () => {
       const layer = await makeLayer();
       try {
         if (testCase.fixture === 'not-executable') await addFile(layer, 'fixture', '#!/bin/sh\nexit 0\n', 0o644);

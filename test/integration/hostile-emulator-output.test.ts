@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { scaled } from '../helpers/time-scale.js';
 import { rm } from 'node:fs/promises';
 import { after, test } from 'node:test';
 import type { EmulatorReport } from '../../src/core/emulator/index.js';
@@ -24,7 +25,7 @@ const reportPeakMemory = `data:text/javascript,process.on('exit', () => process.
 
 test(
   '200 MB of output and a 50 MB line with no newline: memory stays bounded, the report says lines were cut',
-  { timeout: 60_000 },
+  { timeout: scaled(60_000) },
   async () => {
     const layer = await layerWithScript(
       'flood',
@@ -37,7 +38,18 @@ test(
     );
     const result = await run(
       process.execPath,
-      ['--import', reportPeakMemory, extBin, 'dev', '--layer', layer, '--json'],
+      // The flood must be read whole before Lambda's 10 s Init limit ends it: on a loaded machine, that takes longer.
+      [
+        '--import',
+        reportPeakMemory,
+        extBin,
+        'dev',
+        '--layer',
+        layer,
+        '--json',
+        '--init-timeout',
+        String(scaled(10_000)),
+      ],
       {
         timeoutMs: 55_000,
       },
@@ -65,7 +77,7 @@ test(
 
 test(
   '12,000 lines of 16 KiB: the telemetry history is capped in bytes, memory stays bounded',
-  { timeout: 90_000 },
+  { timeout: scaled(90_000) },
   async () => {
     // Each line is kept whole (just under the 16 KiB cut), so every one becomes a full-sized telemetry record.
     const layer = await layerWithScript(
@@ -119,7 +131,7 @@ test('BoundedTimeline keeps the first and last entries and counts the rest', () 
 
 test(
   'ESC and CR in output and extension names reach the terminal escaped; --json keeps them raw',
-  { timeout: 30_000 },
+  { timeout: scaled(30_000) },
   async () => {
     const name = 'evil\x1b[31m';
     const layer = await layerWithScript(name, `printf 'ok\\033[2J\\rno problems found\\n'`);

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { scaled } from '../helpers/time-scale.js';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -17,7 +18,7 @@ async function tsProject(prefix: string): Promise<string> {
 
 const noStackTrace = (stderr: string): void => assert.doesNotMatch(stderr, /\n\s+at /, 'no stack trace');
 
-describe('--out never removes or replaces what the toolkit did not write', { timeout: 120_000 }, () => {
+describe('--out never removes or replaces what the toolkit did not write', { timeout: scaled(120_000) }, () => {
   test('the filesystem root, the project itself and its ancestors are refused, also through a symlink', async () => {
     const project = await tsProject('out-danger-');
     const alias = path.join(path.dirname(project), 'alias');

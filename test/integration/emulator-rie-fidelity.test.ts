@@ -3,7 +3,7 @@ import { rm } from 'node:fs/promises';
 import { after, describe, test } from 'node:test';
 import { runEmulator, type EmulatorReport } from '../../src/core/emulator/index.js';
 import { addFile, makeLayer } from '../helpers/emulator-fixtures.js';
-import { cases, type BatteryCase } from '../conformance/battery-cases.js';
+import { cases, type BatteryCase } from '../helpers/battery-cases.js';
 
 /**
  * The five places where `ext dev` disagreed with AWS's RIE (issue 30), checked

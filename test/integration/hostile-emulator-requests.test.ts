@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { scaled } from '../helpers/time-scale.js';
 import http from 'node:http';
 import { rm } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
@@ -121,7 +122,7 @@ describe('request bodies and headers', () => {
   for (const declareLength of [false, true]) {
     test(
       `a 100 MB body (${declareLength ? 'Content-Length' : 'chunked'}) gets 413 on every route, unread, and serving goes on`,
-      { timeout: 30_000 },
+      { timeout: scaled(30_000) },
       async () => {
         for (const [method, route, headers] of routes()) {
           const answer = await streamBody(api, method, route, headers, hundredMegabytes, declareLength);
@@ -145,7 +146,7 @@ describe('request bodies and headers', () => {
 
   test(
     'an extension looping on bad register calls cannot grow the timeline without bound',
-    { timeout: 20_000 },
+    { timeout: scaled(20_000) },
     async () => {
       for (let index = 0; index < 300; index += 1) {
         const answer = await rawRequest(
@@ -165,30 +166,34 @@ describe('request bodies and headers', () => {
     },
   );
 
-  test('a huge extension name is refused, and a huge error type is stored cut', { timeout: 10_000 }, async () => {
-    const long = await rawRequest(
-      api,
-      'POST',
-      '/2020-01-01/extension/register',
-      { 'Lambda-Extension-Name': 'n'.repeat(10_000) },
-      '{}',
-    );
-    assert.equal(long.status, 403, long.body);
-    assert.equal((long.json() as Record<string, unknown>)['errorType'], 'Extension.InvalidExtensionName');
-    const error = await rawRequest(
-      api,
-      'POST',
-      '/2020-01-01/extension/init/error',
-      { 'Lambda-Extension-Identifier': id, 'Lambda-Extension-Function-Error-Type': 'E'.repeat(10_000) },
-      JSON.stringify({ errorMessage: 'm'.repeat(500_000) }),
-    );
-    assert.equal(error.status, 202, error.body);
-    const verdict = emulator.verdicts.find((candidate) => candidate.kind === 'init-error');
-    assert.ok(verdict !== undefined);
-    assert.ok(verdict.message.length < 3_000, `verdict message of ${verdict.message.length} characters`);
-    const reported = emulator.report().extensions.find((extension) => extension.name === 'sleeper');
-    assert.ok((reported?.reportedErrorType?.length ?? 0) < 400);
-  });
+  test(
+    'a huge extension name is refused, and a huge error type is stored cut',
+    { timeout: scaled(10_000) },
+    async () => {
+      const long = await rawRequest(
+        api,
+        'POST',
+        '/2020-01-01/extension/register',
+        { 'Lambda-Extension-Name': 'n'.repeat(10_000) },
+        '{}',
+      );
+      assert.equal(long.status, 403, long.body);
+      assert.equal((long.json() as Record<string, unknown>)['errorType'], 'Extension.InvalidExtensionName');
+      const error = await rawRequest(
+        api,
+        'POST',
+        '/2020-01-01/extension/init/error',
+        { 'Lambda-Extension-Identifier': id, 'Lambda-Extension-Function-Error-Type': 'E'.repeat(10_000) },
+        JSON.stringify({ errorMessage: 'm'.repeat(500_000) }),
+      );
+      assert.equal(error.status, 202, error.body);
+      const verdict = emulator.verdicts.find((candidate) => candidate.kind === 'init-error');
+      assert.ok(verdict !== undefined);
+      assert.ok(verdict.message.length < 3_000, `verdict message of ${verdict.message.length} characters`);
+      const reported = emulator.report().extensions.find((extension) => extension.name === 'sleeper');
+      assert.ok((reported?.reportedErrorType?.length ?? 0) < 400);
+    },
+  );
 });
 
 describe('requests from a web page (DNS rebinding)', () => {

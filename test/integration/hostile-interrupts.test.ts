@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { scaled } from '../helpers/time-scale.js';
 import { spawn } from 'node:child_process';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -35,7 +36,7 @@ function interrupt(
     let stderr = '';
     let signalledAt = 0;
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const killer = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), 60_000);
+    const killer = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), scaled(60_000));
     const poll = setInterval(() => {
       void readdir(path.join(project, 'dist')).then(
         (names) => {
@@ -71,13 +72,13 @@ async function processesMentioning(text: string): Promise<string[]> {
   return found;
 }
 
-describe('Ctrl-C stops a build or pack at once and leaves nothing', { timeout: 240_000 }, () => {
+describe('Ctrl-C stops a build or pack at once and leaves nothing', { timeout: scaled(240_000) }, () => {
   for (const [command, target] of [
     ['build', 'process'],
     ['pack', 'process'],
     ['pack', 'group'],
   ] as const) {
-    test(`ext ${command}, SIGINT to the ${target}`, { timeout: 90_000 }, async () => {
+    test(`ext ${command}, SIGINT to the ${target}`, { timeout: scaled(90_000) }, async () => {
       const workspace = await temporaryDirectory('interrupt-');
       try {
         const project = path.join(workspace.path, 'project');
@@ -91,7 +92,7 @@ describe('Ctrl-C stops a build or pack at once and leaves nothing', { timeout: 2
         assert.equal(result.code, 130, result.stderr);
         assert.match(result.stderr, /^Operation cancelled$/m);
         assert.doesNotMatch(result.stderr, /go build failed|internal error/);
-        assert.ok(result.stopMs < 3000, `stopped ${Math.round(result.stopMs)} ms after the signal`);
+        assert.ok(result.stopMs < scaled(3000), `stopped ${Math.round(result.stopMs)} ms after the signal`);
         const leftovers = (await readdir(path.join(project, 'dist'))).filter((name) => name !== '.ext-output.json');
         assert.deepEqual(leftovers, [], 'no temp folders in dist');
         assert.deepEqual(await readdir(temporary), [], 'no go work directories left');
@@ -102,25 +103,29 @@ describe('Ctrl-C stops a build or pack at once and leaves nothing', { timeout: 2
     });
   }
 
-  test('ext build of a TypeScript project: esbuild is cancelled, not waited for', { timeout: 90_000 }, async () => {
-    const workspace = await temporaryDirectory('interrupt-ts-');
-    try {
-      const project = path.join(workspace.path, 'project');
-      // About 25 MB of source: several seconds of bundling, far longer than the bound below.
-      const lines = Array.from(
-        { length: 200_000 },
-        (_, index) =>
-          `export const v${index} = { a: ${index}, f(x: number): number { return x * ${index} + this.a; } };`,
-      );
-      await writeTypeScriptProject(project, `${lines.join('\n')}\nconsole.log(v1);\n`);
-      const result = await interrupt(['build'], project, {}, 'process', 300);
-      assert.equal(result.code, 130, result.stderr);
-      assert.match(result.stderr, /^Operation cancelled$/m);
-      assert.ok(result.stopMs < 1500, `stopped ${Math.round(result.stopMs)} ms after the signal`);
-      const leftovers = (await readdir(path.join(project, 'dist'))).filter((name) => name !== '.ext-output.json');
-      assert.deepEqual(leftovers, [], 'no temp folders in dist');
-    } finally {
-      await workspace.cleanup();
-    }
-  });
+  test(
+    'ext build of a TypeScript project: esbuild is cancelled, not waited for',
+    { timeout: scaled(90_000) },
+    async () => {
+      const workspace = await temporaryDirectory('interrupt-ts-');
+      try {
+        const project = path.join(workspace.path, 'project');
+        // About 25 MB of source: several seconds of bundling, far longer than the bound below.
+        const lines = Array.from(
+          { length: 200_000 },
+          (_, index) =>
+            `export const v${index} = { a: ${index}, f(x: number): number { return x * ${index} + this.a; } };`,
+        );
+        await writeTypeScriptProject(project, `${lines.join('\n')}\nconsole.log(v1);\n`);
+        const result = await interrupt(['build'], project, {}, 'process', 300);
+        assert.equal(result.code, 130, result.stderr);
+        assert.match(result.stderr, /^Operation cancelled$/m);
+        assert.ok(result.stopMs < scaled(1500), `stopped ${Math.round(result.stopMs)} ms after the signal`);
+        const leftovers = (await readdir(path.join(project, 'dist'))).filter((name) => name !== '.ext-output.json');
+        assert.deepEqual(leftovers, [], 'no temp folders in dist');
+      } finally {
+        await workspace.cleanup();
+      }
+    },
+  );
 });

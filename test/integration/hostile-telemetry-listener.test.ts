@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { scaled } from '../helpers/time-scale.js';
 import { after, before, describe, it } from 'node:test';
 import type { EmulatorReport } from '../../src/core/emulator/index.js';
 import { createAndBuild, describeRun, runExt } from '../helpers/run-cli.js';
@@ -12,7 +13,7 @@ import { createAndBuild, describeRun, runExt } from '../helpers/run-cli.js';
 for (const language of ['go', 'ts'] as const) {
   describe(
     `the ${language === 'go' ? 'Go' : 'TypeScript'} telemetry listener under ext dev`,
-    { timeout: 600_000 },
+    { timeout: scaled(600_000) },
     () => {
       const name = `tel-listener-${language}`;
       let workspace: { path: string; cleanup: () => Promise<void> } | undefined;

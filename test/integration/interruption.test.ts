@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { scaled } from '../helpers/time-scale.js';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -37,7 +38,7 @@ function child(body: string): {
   return {
     lines,
     until: async (line) => {
-      const deadline = Date.now() + 10_000;
+      const deadline = Date.now() + scaled(10_000);
       while (!lines().includes(line)) {
         if (Date.now() > deadline) throw new Error(`no "${line}" in:\n${output}`);
         await new Promise<void>((wake) => {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { scaled } from '../helpers/time-scale.js';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
@@ -52,7 +53,7 @@ function sleepers(seconds: number): number[] {
 }
 
 async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = Date.now() + scaled(timeoutMs);
   while (!condition()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 25));
@@ -68,7 +69,7 @@ async function layerWithScript(script: string): Promise<string> {
 
 test(
   'a child left in the process group after the extension exits 0 is killed',
-  { skip: !linux, timeout: 20_000 },
+  { skip: !linux, timeout: scaled(20_000) },
   async () => {
     const seconds = uniqueSeconds();
     const layer = await layerWithScript(`sleep ${seconds} &\nexit 0`);
@@ -78,7 +79,7 @@ test(
   },
 );
 
-test('a child that called setsid is killed', { skip: !linux, timeout: 20_000 }, async () => {
+test('a child that called setsid is killed', { skip: !linux, timeout: scaled(20_000) }, async () => {
   const seconds = uniqueSeconds();
   const layer = await layerWithScript(
     `setsid sleep ${seconds} &\nsetsid sh -c 'sleep ${seconds} & exit 0' &\nsleep 0.2\nexit 0`,
@@ -89,7 +90,7 @@ test('a child that called setsid is killed', { skip: !linux, timeout: 20_000 }, 
 
 test(
   'a setsid child with a scrubbed environment is killed too, once seen as a descendant',
-  { skip: !linux, timeout: 20_000 },
+  { skip: !linux, timeout: scaled(20_000) },
   async () => {
     const seconds = uniqueSeconds();
     // The launcher lives long enough for the periodic /proc walk (every second) to see its child.
@@ -103,7 +104,7 @@ test(
 
 test(
   'a second Ctrl-C quits at once, and leaves no unpacked layer and no process behind',
-  { skip: !linux, timeout: 30_000 },
+  { skip: !linux, timeout: scaled(30_000) },
   async () => {
     const seconds = uniqueSeconds();
     const work = await mkdtemp(path.join(os.tmpdir(), 'ext-dev-interrupt-'));
@@ -136,7 +137,7 @@ test(
       child.kill('SIGINT');
       const code = await exited;
       assert.equal(code, 130, stderr);
-      assert.ok(Date.now() - secondAt < 1_000, `quit ${Date.now() - secondAt} ms after the second Ctrl-C`);
+      assert.ok(Date.now() - secondAt < scaled(1_000), `quit ${Date.now() - secondAt} ms after the second Ctrl-C`);
       assert.deepEqual(await readdir(temp), [], 'the unpacked layer is removed');
       assert.deepEqual(sleepers(seconds), [], 'no process of the layer is left');
     } finally {
@@ -145,7 +146,7 @@ test(
   },
 );
 
-test('Ctrl-C during a long --interval pause does not wait the pause out', { timeout: 20_000 }, async () => {
+test('Ctrl-C during a long --interval pause does not wait the pause out', { timeout: scaled(20_000) }, async () => {
   const layer = await makeLayer();
   cleanups.push(layer);
   await addNodeExtension(layer, 'patient');
@@ -166,7 +167,7 @@ test('Ctrl-C during a long --interval pause does not wait the pause out', { time
   });
   assert.equal(report.status, 'interrupted');
   assert.equal(report.invokes.length, 1);
-  assert.ok(Date.now() - abortedAt < 1_500, `stopped ${Date.now() - abortedAt} ms after the interrupt`);
+  assert.ok(Date.now() - abortedAt < scaled(1_500), `stopped ${Date.now() - abortedAt} ms after the interrupt`);
 });
 
 for (const [stage, behaviour, functionDurationMs] of [
@@ -174,7 +175,7 @@ for (const [stage, behaviour, functionDurationMs] of [
   ['a hung invoke', { hangOnInvoke: true }, 1],
   ['a long function', {}, 60_000],
 ] as const) {
-  test(`one Ctrl-C during ${stage} stops within a second`, { timeout: 20_000 }, async () => {
+  test(`one Ctrl-C during ${stage} stops within a second`, { timeout: scaled(20_000) }, async () => {
     const layer = await makeLayer();
     cleanups.push(layer);
     await addNodeExtension(layer, 'stuck', behaviour);
@@ -201,7 +202,7 @@ for (const [stage, behaviour, functionDurationMs] of [
     assert.equal(report.status, 'interrupted', JSON.stringify(report.verdicts));
     assert.equal(report.exitCode, 130);
     assert.deepEqual(report.verdicts, [], 'an interrupt is nobody’s fault');
-    assert.ok(stoppedAfter < 1_000, `stopped ${stoppedAfter} ms after the interrupt`);
+    assert.ok(stoppedAfter < scaled(1_000), `stopped ${stoppedAfter} ms after the interrupt`);
     const statuses =
       stage === 'a hung Init' ? report.inits.map((init) => init.status) : report.invokes.map((invoke) => invoke.status);
     assert.deepEqual(statuses, ['interrupted']);
@@ -232,7 +233,7 @@ const noCgroup = !linux || !canMakeCgroup();
 
 test(
   'a double fork that calls setsid and clears its environment (env -i) at once is killed: the run is in a cgroup',
-  { skip: noCgroup && 'no cgroup v2 can be made here: only a cgroup catches this escape', timeout: 20_000 },
+  { skip: noCgroup && 'no cgroup v2 can be made here: only a cgroup catches this escape', timeout: scaled(20_000) },
   async () => {
     const seconds = uniqueSeconds();
     // The middle process exits at once, so no /proc walk sees the sleeper as a descendant.
@@ -250,7 +251,7 @@ for (const killedBy of ['SIGKILL', 'SIGABRT'] as const) {
     `ext dev killed by ${killedBy} (no cleanup code runs): no process of the layer survives`,
     {
       skip: noCgroup && 'no cgroup v2 can be made here: only a cgroup catches a scrubbed double fork',
-      timeout: 40_000,
+      timeout: scaled(40_000),
     },
     async () => {
       const seconds = uniqueSeconds();

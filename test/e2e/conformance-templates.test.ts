@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { scaled } from '../helpers/time-scale.js';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { describeRun, runCreate, runExt, temporaryDirectory } from '../helpers/run-cli.js';
@@ -66,7 +67,7 @@ for (const language of ['go', 'ts'] as const) {
       });
 
       for (const mode of ['on-demand', 'managed-instances'] as const) {
-        it(`runs ${invokes} invokes and shuts down cleanly (${mode})`, { timeout: 120_000 }, async () => {
+        it(`runs ${invokes} invokes and shuts down cleanly (${mode})`, { timeout: scaled(120_000) }, async () => {
           const sink = template === 'telemetry' ? await startTelemetrySink() : undefined;
           const prefix = `${name.toUpperCase().replace(/[^A-Z0-9]+/gu, '_')}_`;
           try {
@@ -139,7 +140,7 @@ describe('ts basic template, --standalone, under RIE with no node on PATH', { sk
     }
   });
 
-  it(`runs ${invokes} invokes on its own node and shuts down cleanly`, { timeout: 120_000 }, async () => {
+  it(`runs ${invokes} invokes on its own node and shuts down cleanly`, { timeout: scaled(120_000) }, async () => {
     const run = await runUnderRie((availability as { binary: string }).binary, {
       layerDirectory: layer,
       mode: 'on-demand',

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { scaled } from '../helpers/time-scale.js';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,7 +19,7 @@ function assertOneLineError(result: { code: number | null; stderr: string }, cod
   assert.ok(result.stderr.length < 2000, `a short message, not ${result.stderr.length} characters`);
 }
 
-describe('failures that used to crash with a stack trace are one-line errors', { timeout: 120_000 }, () => {
+describe('failures that used to crash with a stack trace are one-line errors', { timeout: scaled(120_000) }, () => {
   test('a read-only --out', async (t) => {
     // Root writes anywhere, so run the bin as nobody against a folder only root may write.
     if (process.getuid?.() === 0 && process.platform !== 'linux') t.skip('needs Linux to drop privileges');
@@ -199,7 +200,7 @@ async function runExtAs(
     });
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), scaled(30_000));
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);

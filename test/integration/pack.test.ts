@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { scaled } from '../helpers/time-scale.js';
 import type { PackManifest } from '../../src/core/pack/index.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
@@ -269,7 +270,7 @@ describe('ext pack --no-build', () => {
     await writeFile(path.join(layer, 'payload.bin'), randomBytes(24 * 1024 * 1024));
     let pid = 0;
     const running = runExt(['pack', '--no-build'], { cwd: project, onSpawn: (value) => (pid = value) });
-    const deadline = Date.now() + 20_000;
+    const deadline = Date.now() + scaled(20_000);
     for (;;) {
       const names = await readdir(path.join(project, 'dist'));
       if (names.some((name) => temporaryName.test(name))) break;
@@ -296,7 +297,7 @@ describe('ext pack --no-build', () => {
     let pid = 0;
     const running = runExt(['pack', '--no-build'], { cwd: project, onSpawn: (value) => (pid = value) });
     const dist = path.join(project, 'dist');
-    const deadline = Date.now() + 20_000;
+    const deadline = Date.now() + scaled(20_000);
     for (;;) {
       if ((await readdir(dist)).some((name) => temporaryName.test(name))) break;
       assert.ok(Date.now() < deadline, 'the temp zip never appeared');

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { scaled } from '../helpers/time-scale.js';
 import { mkdir, mkdtemp, readdir, rm, truncate, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -41,7 +42,7 @@ async function assertRefused(zip: Buffer, pattern: RegExp, limitBytes?: number, 
 
 test(
   'ext dev refuses a layer whose entries declare more than 250 MB, before inflating anything',
-  { timeout: 10_000 },
+  { timeout: scaled(10_000) },
   async () => {
     await assertRefused(
       buildZip([extensionEntry, { name: 'big', data: 'small', uncompressedSize: 300 * 1024 * 1024 }]),
@@ -50,7 +51,7 @@ test(
   },
 );
 
-test('ext dev stops inflating an entry at its declared size', { timeout: 10_000 }, async () => {
+test('ext dev stops inflating an entry at its declared size', { timeout: scaled(10_000) }, async () => {
   // 8 MiB of zeros declared as 1 KiB: inflation must stop after about 1 KiB, not write 8 MiB.
   await assertRefused(
     buildZip([extensionEntry, { name: 'liar', data: Buffer.alloc(8 * 1024 * 1024), uncompressedSize: 1024 }]),
@@ -58,7 +59,7 @@ test('ext dev stops inflating an entry at its declared size', { timeout: 10_000 
   );
 });
 
-test('ext dev applies the limit to all entries together', { timeout: 10_000 }, async () => {
+test('ext dev applies the limit to all entries together', { timeout: scaled(10_000) }, async () => {
   const chunk = Buffer.alloc(64 * 1024);
   await assertRefused(
     buildZip([extensionEntry, { name: 'a', data: chunk }, { name: 'b', data: chunk }]),
@@ -67,15 +68,15 @@ test('ext dev applies the limit to all entries together', { timeout: 10_000 }, a
   );
 });
 
-test('ext dev refuses overlapping entries (one stream, many names)', { timeout: 10_000 }, async () => {
+test('ext dev refuses overlapping entries (one stream, many names)', { timeout: scaled(10_000) }, async () => {
   await assertRefused(overlappingEntriesZip(50, 64 * 1024), /shares its bytes/);
 });
 
-test('ext dev checks CRCs while unpacking', { timeout: 10_000 }, async () => {
+test('ext dev checks CRCs while unpacking', { timeout: scaled(10_000) }, async () => {
   await assertRefused(buildZip([extensionEntry, { name: 'lib/data', data: 'payload', crc: 0x12345678 }]), /CRC-32/);
 });
 
-test('ext dev refuses a zip with no file under extensions/, naming the zip', { timeout: 10_000 }, async () => {
+test('ext dev refuses a zip with no file under extensions/, naming the zip', { timeout: scaled(10_000) }, async () => {
   await assertRefused(
     buildZip([{ name: 'extensions/' }, { name: 'bin/tool', data: 'x', mode: 0o100755 }]),
     /./,
@@ -86,7 +87,7 @@ test('ext dev refuses a zip with no file under extensions/, naming the zip', { t
 
 test(
   'ext dev refuses entries whose local header disagrees with the central directory',
-  { timeout: 10_000 },
+  { timeout: scaled(10_000) },
   async () => {
     await assertRefused(
       buildZip([extensionEntry, { name: 'lib/a', data: 'abc', local: { name: 'lib/b' } }]),
@@ -97,7 +98,7 @@ test(
 
 test(
   'inspect and ext dev refuse non-regular files and files larger than any layer zip',
-  { timeout: 10_000 },
+  { timeout: scaled(10_000) },
   async () => {
     const withCode = (code: string) => (error: unknown) => error instanceof CliError && error.code === code;
     await assert.rejects(inspect('/dev/zero'), withCode('E_ZIP_NOT_A_FILE'));

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { scaled } from '../helpers/time-scale.js';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
@@ -110,14 +111,14 @@ describe('ext publish: manifest paths', () => {
     await refusedBeforeAws({}, 'E_PUBLISH_ZIP_OUTSIDE_OUT', 'E_PUBLISH_ZIP_UNREADABLE');
   });
 
-  test('a FIFO in dist/ is refused, not waited on', { timeout: 60_000 }, async () => {
+  test('a FIFO in dist/ is refused, not waited on', { timeout: scaled(60_000) }, async () => {
     await mkdir(path.join(project, 'dist'));
     execFileSync('mkfifo', [path.join(project, 'dist', 'demo-x86_64.zip')]);
     await writeManifest(project, [{ architecture: 'x86_64', zip: 'dist/demo-x86_64.zip', sha256: '0'.repeat(64) }]);
     await refusedBeforeAws({}, 'E_PUBLISH_ZIP_UNREADABLE');
   });
 
-  test('a FIFO as dist/manifest.json is refused, not waited on', { timeout: 60_000 }, async () => {
+  test('a FIFO as dist/manifest.json is refused, not waited on', { timeout: scaled(60_000) }, async () => {
     await mkdir(path.join(project, 'dist'));
     execFileSync('mkfifo', [path.join(project, 'dist', 'manifest.json')]);
     await refusedBeforeAws({}, 'E_PUBLISH_MANIFEST_INVALID');

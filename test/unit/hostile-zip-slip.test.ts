@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { scaled } from '../helpers/time-scale.js';
 import { mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -30,7 +31,7 @@ async function assertNothingOutside(root: string, destination: string): Promise<
 
 test(
   'a chain of symlinks cannot carry a file out of the unpack folder, and a second run fails the same way',
-  { timeout: 10_000 },
+  { timeout: scaled(10_000) },
   async () => {
     const { root, destination, zipFile } = await sandbox(symlinkChainZip());
     for (let run = 0; run < 2; run++) {
@@ -45,7 +46,7 @@ test(
   },
 );
 
-test('each hostile link shape is refused before anything is written', { timeout: 10_000 }, async () => {
+test('each hostile link shape is refused before anything is written', { timeout: scaled(10_000) }, async () => {
   const shapes: [string, RawZipEntry[]][] = [
     ['a link whose target climbs', [symlink('up', '../..')]],
     ['an absolute link outside /opt', [symlink('etc', '/etc/passwd')]],
@@ -73,7 +74,7 @@ test('each hostile link shape is refused before anything is written', { timeout:
 
 test(
   'links that stay in the layer are unpacked, absolute /opt ones made relative to the layer',
-  { timeout: 10_000 },
+  { timeout: scaled(10_000) },
   async () => {
     const { destination, zipFile } = await sandbox(
       buildZip([

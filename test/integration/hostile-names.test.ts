@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { scaled } from '../helpers/time-scale.js';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -10,7 +11,7 @@ import { runCreate, temporaryDirectory } from '../helpers/run-cli.js';
 
 const runFile = promisify(execFile);
 
-describe('names are checked as go and npm check them', { timeout: 240_000 }, () => {
+describe('names are checked as go and npm check them', { timeout: scaled(240_000) }, () => {
   test('Go module paths that go mod init refuses, or whose project does not build, are refused', () => {
     const bad = [
       'go',
@@ -129,8 +130,8 @@ describe('names are checked as go and npm check them', { timeout: 240_000 }, () 
           timeoutMs: 30_000,
         });
         assert.equal(created.code, 0, created.stderr);
-        await runFile('go', ['build', './...'], { cwd: directory, timeout: 120_000 });
-        await runFile('go', ['vet', './...'], { cwd: directory, timeout: 120_000 });
+        await runFile('go', ['build', './...'], { cwd: directory, timeout: scaled(120_000) });
+        await runFile('go', ['vet', './...'], { cwd: directory, timeout: scaled(120_000) });
       }
     } finally {
       await workspace.cleanup();

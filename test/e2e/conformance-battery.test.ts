@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { scaled } from '../helpers/time-scale.js';
 import { spawn } from 'node:child_process';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -14,10 +15,10 @@ import {
   prelude,
   type BatteryCase,
   type Mode,
-} from './battery-cases.js';
+} from '../helpers/battery-cases.js';
 
 /**
- * The conformance battery (battery-cases.ts): every case under AWS's RIE and
+ * The conformance battery (test/helpers/battery-cases.ts): every case under AWS's RIE and
  * under `ext dev`, in both compute modes. Both sides must agree on the
  * outcome (the first fatal error, an Init timeout, a kill at the Shutdown
  * deadline) and on every status and errorType the extension was answered,
@@ -160,7 +161,7 @@ function runDev(layer: string, mode: Mode, testCase: BatteryCase): Promise<Side>
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), scaled(90_000));
     child.on('error', reject);
     child.on('close', () => {
       clearTimeout(timer);
@@ -204,7 +205,7 @@ const show = (side: Side) => JSON.stringify({ outcome: side.outcome, lines: side
 describe('ext dev agrees with RIE on the conformance battery', { skip, concurrency: 4 }, () => {
   for (const testCase of selected) {
     for (const mode of modes) {
-      it(`${testCase.id} (${mode})`, { timeout: 180_000 }, async () => {
+      it(`${testCase.id} (${mode})`, { timeout: scaled(180_000) }, async () => {
         const { rie, dev } = await runBoth(testCase, mode);
         const logs = process.env['BATTERY_LOGS'];
         if (logs !== undefined && logs !== '') {
@@ -234,7 +235,7 @@ describe('the table of agreed differences', () => {
     for (const difference of agreedDifferences) {
       assert.ok(
         cases.some((entry) => entry.id === difference.id),
-        `${difference.id} is no case in battery-cases.ts`,
+        `${difference.id} is no case in test/helpers/battery-cases.ts`,
       );
       assert.ok(difference.source.length > 0 && difference.reason.length > 0, difference.id);
     }

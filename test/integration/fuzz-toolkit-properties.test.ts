@@ -1,6 +1,7 @@
 import { test } from 'node:test';
-import { seedFromEnvironment } from './harness.js';
-import { toolkitTargets } from './targets/index.js';
+import { scaled } from '../helpers/time-scale.js';
+import { seedFromEnvironment } from '../fuzz/harness.js';
+import { toolkitTargets } from '../fuzz/targets/index.js';
 
 /**
  * Each property target for a few seconds with a fixed seed (FUZZ_SEED
@@ -10,7 +11,7 @@ import { toolkitTargets } from './targets/index.js';
 const seconds = Number(process.env['FUZZ_TEST_SECONDS'] ?? 3);
 
 for (const target of toolkitTargets) {
-  test(`fuzz ${target.name}: ${target.description}`, { timeout: 120_000 }, async () => {
+  test(`fuzz ${target.name}: ${target.description}`, { timeout: scaled(120_000) }, async () => {
     await target.run({ seed: seedFromEnvironment(), timeLimitMs: seconds * 1000 });
   });
 }

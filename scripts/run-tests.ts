@@ -1,0 +1,63 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * `node build/scripts/run-tests.js <tier>... [--all] [-- <node --test options>]`, after `npm run build`: the test
+ * tiers (CONTRIBUTING.md), the one place that knows how each runs.
+ * - unit: in-process; test/helpers/unit-sandbox.ts makes any process, socket or fetch throw;
+ * - integration: real processes, no network;
+ * - e2e: tarball installs and tool downloads.
+ * The files are those of test/<tier>/*.test.ts, so a compiled test whose source moved or went away does not run
+ * from a stale build/. Integration and e2e share one `node --test` (two files at a time). `--all` sets TEST_ALL=1:
+ * the slow tests that `npm test` leaves to `npm run test:all` (test/helpers/tiers.ts) run too.
+ */
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const tiers = ['unit', 'integration', 'e2e'] as const;
+type Tier = (typeof tiers)[number];
+
+const separator = process.argv.indexOf('--');
+const ownArguments = separator === -1 ? process.argv.slice(2) : process.argv.slice(2, separator);
+const nodeTestArguments = separator === -1 ? [] : process.argv.slice(separator + 1);
+const all = ownArguments.includes('--all');
+const wanted = ownArguments.filter((argument) => argument !== '--all');
+const unknown = wanted.filter((argument) => !(tiers as readonly string[]).includes(argument));
+if (unknown.length > 0 || wanted.length === 0) {
+  console.error(
+    `usage: run-tests <${tiers.join('|')}>... [--all] [-- <node --test options>]; got ${unknown.join(' ')}`,
+  );
+  process.exit(2);
+}
+
+function testFiles(tier: Tier): string[] {
+  return readdirSync(path.join(root, 'test', tier))
+    .filter((name) => name.endsWith('.test.ts'))
+    .sort()
+    .map((name) => path.join(root, 'build', 'test', tier, name.replace(/\.ts$/u, '.js')));
+}
+
+function runNodeTest(files: string[], preload: string[]): number {
+  const missing = files.filter((file) => !existsSync(file));
+  if (missing.length > 0) {
+    console.error(
+      `run-tests: not built: ${missing.map((file) => path.relative(root, file)).join(', ')}; run npm run build`,
+    );
+    return 1;
+  }
+  const result = spawnSync(
+    process.execPath,
+    [...preload, '--test', '--test-concurrency=2', ...nodeTestArguments, ...files],
+    { stdio: 'inherit', cwd: root, env: all ? { ...process.env, TEST_ALL: '1' } : process.env },
+  );
+  return result.status ?? 1;
+}
+
+let status = 0;
+if (wanted.includes('unit')) {
+  const sandbox = path.join(root, 'build', 'test', 'helpers', 'unit-sandbox.js');
+  status = runNodeTest(testFiles('unit'), ['--import', sandbox]);
+}
+const processTiers = tiers.filter((tier) => tier !== 'unit' && wanted.includes(tier));
+if (status === 0 && processTiers.length > 0) status = runNodeTest(processTiers.flatMap(testFiles), []);
+process.exit(status);

@@ -1,0 +1,22 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/*
+ * Paths and temporary folders, with no process and no socket: the unit tier may import this module
+ * (test/unit/tier-guard.test.ts keeps it to such helpers); run-cli.ts re-exports it for the other tiers.
+ */
+
+/** The checkout root: build/test/helpers/paths.js sits three levels below it. */
+export const repositoryRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export const createBin = path.join(repositoryRoot, 'bin', 'create-lambda-extension.js');
+export const extBin = path.join(repositoryRoot, 'bin', 'ext.js');
+
+/** A fresh temporary directory, removed by the returned cleanup. */
+export async function temporaryDirectory(
+  prefix = 'cle-test-',
+): Promise<{ path: string; cleanup: () => Promise<void> }> {
+  const directory = await mkdtemp(path.join(os.tmpdir(), prefix));
+  return { path: directory, cleanup: () => rm(directory, { recursive: true, force: true }) };
+}
