@@ -118,6 +118,7 @@ function publishOptions(argv: PublishArguments, printProgress: (event: PublishPr
     throw usageError(
       `--endpoint-url: "${argv['endpoint-url']}" is not an http(s) URL`,
       'pass e.g. --endpoint-url http://127.0.0.1:5000',
+      'E_PUBLISH_ENDPOINT_URL_INVALID',
     );
   }
   const runtimes = list(argv['compatible-runtimes']);

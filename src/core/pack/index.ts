@@ -83,6 +83,7 @@ export async function projectZips(start: string): Promise<{ zips: string[]; warn
     throw usageError(
       'ext inspect: missing the layer zip to check',
       `for example: ext inspect dist/my-extension-arm64.zip, or run it in a project (no ${configFileName} here or above)`,
+      'E_USAGE_MISSING_ARGUMENT',
     );
   }
   const config = await readConfig(projectDirectory);
