@@ -9,7 +9,7 @@ import { projectContext, quotedList, type ProjectContext } from '../templates/in
 import type { ScaffoldOptions } from './options.js';
 import type { ToolkitSource } from './toolkit-source.js';
 
-/** Variables every template may use; see templates/README.md. */
+/** Variables every template may use: these fields, and the project and infrastructure ones it extends. */
 export interface RenderContext extends ProjectContext, InfrastructureContext {
   language: Language;
   template: string;

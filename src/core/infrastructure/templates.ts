@@ -26,7 +26,7 @@ const architectureDetailOf: Record<Architecture, ArchitectureDetail> = {
   arm64: { name: 'arm64', logicalId: 'Arm64', identifier: 'arm64', cdkConstant: 'ARM_64' },
 };
 
-/** The variables the shared CI and IaC templates use (see templates/README.md). */
+/** The variables the shared CI and IaC templates (templates/shared/) use. */
 export interface InfrastructureContext {
   ci: CiProvider;
   iac: IacKind;
