@@ -1,5 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import { CliError, usageError } from '../../core/errors.js';
+// layer/limits, which imports nothing: the flags' help loads with every ext command.
 import { zippedLimitText } from '../../core/layer/limits.js';
 import type { LayerAudience, PublishOptions, PublishProgress } from '../../core/publish/index.js';
 import { architectureOption, architecturesFlag, outOption, projectOptions } from '../options.js';

@@ -1,4 +1,5 @@
 /* The shell launcher Lambda starts as /opt/extensions/<name> for a TypeScript extension. */
+// standalone/layout, not the index: build loads with every ext command, and the index loads npm, tar and hashing.
 import { bundledNodePath } from '../standalone/layout.js';
 
 /**

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { Architecture } from '../layer/architectures.js';
+import type { Architecture } from '../layer/index.js';
 import type { Language } from '../config.js';
 import { listFilesSync } from '../fs-utils.js';
 import { templatesRoot } from '../paths.js';

@@ -18,6 +18,7 @@ import { isErrorCode, temporarySibling } from '../fs-utils.js';
 import { architectures as allArchitectures, type Architecture } from '../layer/index.js';
 import { OutputDirectory } from '../output-ownership.js';
 import { sourcesDigest } from '../source-digest.js';
+// standalone/runtimes, not the index: every pack reports runtimes, and the index loads npm, tar and hashing.
 import { standaloneCompatibilityNote, standaloneCompatibleRuntimes } from '../standalone/runtimes.js';
 import { resolveZipTimestamp, writeLayerZip } from '../zip/index.js';
 import { collectLayerEntries } from './layer-entries.js';

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { LambdaClient, Runtime } from '@aws-sdk/client-lambda';
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { Architecture } from '../layer/architectures.js';
+import type { Architecture } from '../layer/index.js';
 import { CliError, usageError } from '../errors.js';
 import type { ErrorCode } from '../error-codes.js';
 import {

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { errorCodes, type ErrorCode } from '../error-codes.js';
-import { architectures, isArchitecture, type Architecture } from '../layer/architectures.js';
+import { architectures, isArchitecture, type Architecture } from '../layer/index.js';
 import { writeFileAtomic } from '../fs-utils.js';
 import { isRegionName } from './names.js';
 

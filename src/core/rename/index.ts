@@ -1,6 +1,6 @@
 import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { architectures } from '../layer/architectures.js';
+import { architectures } from '../layer/index.js';
 import { readConfig } from '../config.js';
 import { usageError } from '../errors.js';
 import { extensionNameProblem, npmNameProblem, packageNameOf, settingsPrefixOf } from '../names.js';
