@@ -25,11 +25,12 @@ const outdir = path.join(root, 'build', 'cli');
 /**
  * yargs measures help text with string-width (three copies, two versions),
  * which builds an Intl.Segmenter and Unicode-property regular expressions
- * such as \p{RGI_Emoji} when it loads: about 30 ms, more than Node's own
- * start-up, paid by every command although only help and errors are ever
- * measured. Each copy is replaced by a stand-in that answers printable ASCII
- * (width = length, as in every version) itself and loads the real module,
- * bundled behind esbuild's lazy require wrapper, only for anything else.
+ * such as \p{RGI_Emoji} when it loads: a start-up cost (see
+ * docs/benchmarks.md) paid by every command although only help and errors
+ * are ever measured. Each copy is replaced by a stand-in that answers
+ * printable ASCII (width = length, as in every version) itself and loads
+ * the real module, bundled behind esbuild's lazy require wrapper, only for
+ * anything else.
  */
 const lazyStringWidth: Plugin = {
   name: 'lazy-string-width',
@@ -64,11 +65,12 @@ const lazyStringWidth: Plugin = {
 
 /**
  * yargs imports node:assert for its internal checks. Loading it builds
- * AssertionError, its colours and a stderr stream: about 3 ms of every
- * command's start-up. One check fails on every run, inside a try (bundled,
- * yargs looks for its own package.json and finds none), so a stand-in that
- * loaded the real module to throw would still pay. The stand-in compares as
- * node:assert does (Object.is) and throws a plain error with the same code.
+ * AssertionError, its colours and a stderr stream, which every command's
+ * start-up would pay (see docs/benchmarks.md). One check fails on every
+ * run, inside a try (bundled, yargs looks for its own package.json and
+ * finds none), so a stand-in that loaded the real module to throw would
+ * still pay. The stand-in compares as node:assert does (Object.is) and
+ * throws a plain error with the same code.
  */
 const lazyAssert: Plugin = {
   name: 'lazy-assert',
@@ -99,8 +101,9 @@ const lazyAssert: Plugin = {
 
 await rm(outdir, { recursive: true, force: true });
 // One build per bin: a module only ext reaches then lands in ext.mjs itself rather than in a
-// chunk of its own. Node 20 spends about 0.7 ms on each ES module it loads, whatever its size,
-// so twenty small shared chunks cost more than the code in them. The bins never share a process.
+// chunk of its own. Every ES module Node loads costs start-up time, whatever its size (see
+// docs/benchmarks.md), so twenty small shared chunks cost more than the code in them. The bins
+// never share a process.
 // `index` is the library API (package.json's exports): bundled like the bins, so that yargs,
 // prompts, handlebars and archiver are no runtime dependencies of the package at all, and
 // `npx create-lambda-extension` installs the one package.
@@ -124,7 +127,7 @@ for (const [bin, entry] of Object.entries(entries)) {
     // esbuild (a native binary) stays an installed package, and so does the AWS SDK (CommonJS, which
     // a bundled dynamic import would hand back as a default export): optional peer dependencies, which
     // the generated projects install (see src/core/peer-dependencies.ts). archiver is bundled: installed,
-    // it is some sixty modules that took ext pack 110-160 ms to load, longer than Node's own start-up.
+    // it is some sixty modules, slow for ext pack to load (see docs/benchmarks.md).
     external: ['esbuild', '@aws-sdk/*', '@smithy/*'],
     banner: {
       js: "import { createRequire as __bundleCreateRequire } from 'node:module'; const require = __bundleCreateRequire(import.meta.url);",

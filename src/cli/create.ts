@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type prompts from 'prompts';
 import yargs from 'yargs';
+// layer/architectures, not the index: create's start-up needs no zip code.
 import { architectures, parseArchitectures, type Architecture } from '../core/layer/architectures.js';
 import { eventTypes, languages, type EventType, type Language } from '../core/config.js';
 import { CancelledError, CliError, errorMessage, usageError } from '../core/errors.js';

@@ -14,9 +14,10 @@ import { toolkitVersion } from './version.js';
 /**
  * The `ext` program: yargs, every command module, and the cores of the
  * commands run most (build's), in one module that ext.ts loads only when it
- * has more to do than print its version or help. Node 20 spends about 0.7 ms
- * on each ES module, so what always loads together is bundled together;
- * the rarer commands' cores (dev's emulator, publish, inspect) stay lazy.
+ * has more to do than print its version or help. Every ES module Node loads
+ * costs start-up time, so what always loads together is bundled together;
+ * the rarer commands' cores (dev's emulator, publish, inspect) stay lazy
+ * (see docs/benchmarks.md).
  */
 export async function parseExtCommandLine(argv: string[]): Promise<void> {
   await yargs(argv)

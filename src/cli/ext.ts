@@ -9,9 +9,9 @@ export const prerenderedHelpFile = 'ext-help.txt';
 /**
  * `ext --help` off a terminal (unwrapped, so the same at any width), as
  * yargs rendered it at build time (scripts/bundle-cli.ts): loading yargs and
- * five command modules costs more than Node's own start-up. Missing when run
- * from tsc's output, or when EXT_HELP_FROM_PARSER asks for the real thing
- * (the test that keeps the two identical).
+ * the command modules to print text is costly (see docs/benchmarks.md).
+ * Missing when run from tsc's output, or when EXT_HELP_FROM_PARSER asks for
+ * the real thing (the test that keeps the two identical).
  */
 function prerenderedHelp(): string | undefined {
   if (process.env['EXT_HELP_FROM_PARSER'] !== undefined) return undefined;

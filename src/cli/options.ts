@@ -1,4 +1,5 @@
 import type { Options } from 'yargs';
+// layer/architectures, not the index: every command's flags load this, and the index brings the zip reader.
 import { parseArchitectures, type Architecture } from '../core/layer/architectures.js';
 import { configFileName, findProjectDirectory, type ConfigOverrides } from '../core/config.js';
 import { CliError, errorMessage } from '../core/errors.js';

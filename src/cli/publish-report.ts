@@ -61,7 +61,7 @@ export function printPublishResult(result: PublishResult, json: boolean): void {
     ...(target.error === undefined
       ? []
       : [
-          `${red('error')} ${target.region} ${target.architecture}: ${printableLine(target.error, 1000)}`,
+          `${red(target.code === undefined ? 'error' : `error[${target.code}]`)} ${target.region} ${target.architecture}: ${printableLine(target.error, 1000)}`,
           ...(target.hint === undefined ? [] : [`  hint: ${printableLine(target.hint, 1000)}`]),
         ]),
   ]);

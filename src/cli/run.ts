@@ -148,6 +148,7 @@ export function usageFailure(command: string) {
     throw usageError(
       text.replace(/^./, (first) => first.toLowerCase()),
       help,
+      'E_USAGE',
     );
   };
 }

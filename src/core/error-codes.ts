@@ -104,6 +104,7 @@ export const errorCodes = {
   E_PUBLISH_BUCKET_NOT_FOUND: 'the --s3-bucket bucket does not exist',
   E_PUBLISH_BUCKET_REQUIRED: 'a layer zip is too large to send inline, so it needs --s3-bucket',
   E_PUBLISH_BUCKET_WRONG_REGION: "the --s3-bucket bucket is not in the layer's region, where Lambda reads it",
+  E_PUBLISH_ENDPOINT_URL_INVALID: '--endpoint-url is not an http:// or https:// URL',
   E_PUBLISH_HASH_MISMATCH: "Lambda's CodeSha256 of the published layer is not the zip's: the bytes changed on the way",
   E_PUBLISH_LAYER_NAME_INVALID:
     '--layer-name is not a valid Lambda layer name, or would put both architectures into one layer',

@@ -7,7 +7,7 @@ import { CliError, errorMessage } from './errors.js';
  * What every temporary path of ours ends with: the process id, so that a
  * later run can tell an abandoned one (its process is gone) from one in use,
  * and random hex, so that two containers sharing a pid never collide. Web
- * Crypto's global, because importing node:crypto costs every command about 3 ms.
+ * Crypto's global: importing node:crypto is costly at start-up (see docs/benchmarks.md).
  */
 export function temporaryTag(): string {
   return `${process.pid}-${Buffer.from(crypto.getRandomValues(new Uint8Array(4))).toString('hex')}`;
@@ -144,7 +144,7 @@ export async function listFiles(root: string): Promise<string[]> {
   return relativeFilePaths(root, await readdir(root, { recursive: true, withFileTypes: true }));
 }
 
-/** listFiles for the toolkit's own small folders (templates), where a thread-pool round trip costs more than the read. */
+/** listFiles for the toolkit's own small folders (templates): a thread-pool round trip costs more than the read. */
 export function listFilesSync(root: string): string[] {
   return relativeFilePaths(root, readdirSync(root, { recursive: true, withFileTypes: true }));
 }

@@ -249,8 +249,11 @@ describe('generated GitHub workflows', () => {
     await writeFile(path.join(project.directory, workflowFiles[0]!), 'name: mine\n');
     const refused = await runExt(['add', 'ci', 'github', '--cwd', project.directory]);
     assert.equal(refused.code, 1, describeRun(refused));
-    assert.match(refused.stderr, /\.github\/workflows\/release\.yml, \.github\/workflows\/test\.yml already exist/);
-    assert.match(refused.stderr, /--force/);
+    assert.match(
+      refused.stderr,
+      /^error\[E_ADD_FILES_EXIST\]: \.github\/workflows\/release\.yml, \.github\/workflows\/test\.yml /m,
+    );
+    assert.match(refused.stderr, /^hint: .*--force/m);
     assert.equal(await read(project, workflowFiles[0]!), 'name: mine\n');
 
     const forced = await runExt(['add', 'ci', 'github', '--force', '--cwd', project.directory]);
@@ -268,7 +271,7 @@ describe('generated GitHub workflows', () => {
 
     const unknown = await runExt(['add', 'ci', 'gitlab', '--cwd', project.directory]);
     assert.equal(unknown.code, 2, describeRun(unknown));
-    assert.match(unknown.stderr, /^error\[E_\w+\]: <provider>: unknown CI "gitlab"\nhint: use github\n$/);
+    assert.match(unknown.stderr, /^error\[E_ADD_KIND_UNKNOWN\]: <provider>: .*\nhint: .*\n$/);
   });
 
   it('--ci none generates no workflows, --iac none no infra/', async () => {
@@ -293,7 +296,7 @@ describe('generated GitHub workflows', () => {
     ] as const) {
       const result = await runCreate(['bad-choice', '--yes', flag, value], { cwd: workspace.path });
       assert.equal(result.code, 2, describeRun(result));
-      assert.match(result.stderr, new RegExp(`${flag}: unknown .*"${value}"`));
+      assert.match(result.stderr, new RegExp(`^error\\[E_ADD_KIND_UNKNOWN\\]: ${flag}: `, 'm'));
       assert.ok(!existsSync(path.join(workspace.path, 'bad-choice')));
     }
   });
@@ -439,8 +442,8 @@ describe('generated SAM template', () => {
       const arm = projects.goTelemetry!;
       const refused = await runExt(['add', 'iac', 'sam', '--cwd', arm.directory]);
       assert.equal(refused.code, 1, describeRun(refused));
-      assert.match(refused.stderr, /infra\/README\.md already exists/);
-      assert.match(refused.stderr, /--force/);
+      assert.match(refused.stderr, /^error\[E_ADD_FILES_EXIST\]: infra\/README\.md /m);
+      assert.match(refused.stderr, /^hint: .*--force/m);
       assert.ok(!existsSync(path.join(arm.directory, 'infra', 'template.yaml')));
       const forced = await runExt(['add', 'iac', 'sam', '--force', '--json', '--cwd', arm.directory]);
       assert.equal(forced.code, 0, describeRun(forced));

@@ -59,11 +59,11 @@ describe('ext', () => {
       // The code of each failure whose code this test owns; the others only have to be in the catalog.
       for (const [args, expected] of [
         [['build', '--arhc', 'x', '--json'], 'E_USAGE_UNKNOWN_FLAG'],
-        [['pack', '--json'], undefined],
-        [['inspect', 'missing.zip', '--json'], undefined],
+        [['pack', '--json'], 'E_CONFIG_MISSING'],
+        [['inspect', 'missing.zip', '--json'], 'E_ZIP_NOT_FOUND'],
         [['dev', '--json', '--invokes', '0'], undefined],
         [['publish', '--json'], 'E_PUBLISH_NOT_A_PROJECT'],
-        [['add', 'iac', 'nope', '--json'], undefined],
+        [['add', 'iac', 'nope', '--json'], 'E_ADD_KIND_UNKNOWN'],
       ] as const) {
         const result = await runExt([...args], { cwd: workspace });
         assert.ok(result.code !== 0 && result.code !== null, `${args.join(' ')} fails`);
@@ -236,7 +236,7 @@ describe('help', () => {
     assert.equal(missing.code, 2);
     assert.match(
       missing.stderr,
-      /^error\[E_\w+\]: ext inspect: missing the layer zip to check\nhint: for example: ext inspect /,
+      /^error\[E_USAGE_MISSING_ARGUMENT\]: ext inspect: .*\nhint: for example: ext inspect /,
     );
     const both = await runExt(['publish', '--public', '--principal', '111122223333']);
     assert.equal(both.code, 2);
@@ -284,7 +284,7 @@ describe('project commands in a subdirectory', () => {
     await writeFile(path.join(other, 'package.json'), '{}\n');
     const refused = await runExt(['pack', '--no-build'], { cwd: other });
     assert.equal(refused.code, 1);
-    assert.match(refused.stderr, /^error\[E_\w+\]: no lambda-extension\.json in .*other-app$/m);
+    assert.match(refused.stderr, /^error\[E_CONFIG_MISSING\]: .*other-app$/m);
   });
 });
 

@@ -211,14 +211,8 @@ describe('ext pack --no-build', () => {
     assert.match((JSON.parse(json.stdout) as { notes: string[] }).notes.join('\n'), /SOURCE_DATE_EPOCH=0/);
 
     for (const [value, message] of [
-      [
-        '9999999999',
-        /^error\[E_\w+\]: SOURCE_DATE_EPOCH=9999999999 \(2286-11-20\) is out of range: .*2043-12-31T23:59:59Z\)$/,
-      ],
-      [
-        '1700000000.5',
-        /^error\[E_\w+\]: SOURCE_DATE_EPOCH must be a whole number of seconds since 1970 from 315532800 /,
-      ],
+      ['9999999999', /^error\[E_ZIP_SOURCE_DATE_EPOCH\]: SOURCE_DATE_EPOCH=9999999999 \(2286-11-20\) /],
+      ['1700000000.5', /^error\[E_ZIP_SOURCE_DATE_EPOCH\]: SOURCE_DATE_EPOCH /],
     ] as const) {
       const refused = await runExt(['pack', '--no-build', '--arch', 'x86_64'], {
         cwd: tsProject,
@@ -244,10 +238,7 @@ describe('ext pack --no-build', () => {
     try {
       const failed = await runExt(['pack', '--no-build', '--arch', 'arm64'], { cwd: tsProject });
       assert.equal(failed.code, 1);
-      assert.match(
-        failed.stderr,
-        /^error\[E_\w+\]: dist\/tsdemo-arm64\.zip failed verification, so it was not written .*line 1 ends with CRLF/m,
-      );
+      assert.match(failed.stderr, /^error\[E_PACK_VERIFY_FAILED\]: dist\/tsdemo-arm64\.zip .*line 1 ends with CRLF/m);
       assert.equal(await sha256(zip), previous);
       assert.deepEqual(
         (await readdir(path.join(tsProject, 'dist'))).filter((name) => temporaryName.test(name)),
@@ -332,8 +323,7 @@ describe('ext pack --no-build', () => {
     await writeProject(empty);
     const nothing = await runExt(['pack', '--no-build'], { cwd: empty });
     assert.equal(nothing.code, 1);
-    assert.match(nothing.stderr, /^error\[E_\w+\]: nothing built in dist\/x86_64: there is no extensions\/ folder$/m);
-    assert.match(nothing.stderr, /^hint: run ext build first/m);
+    assert.match(nothing.stderr, /^error\[E_PACK_NOT_BUILT\]: .*dist\/x86_64/m);
 
     await writeFile(path.join(empty, 'somefile'), 'not a folder');
     const blockedHere = await runExt(['pack', '--no-build', '--out', path.join(empty, 'somefile', 'dist')], {
@@ -375,10 +365,7 @@ describe('ext pack --no-build', () => {
 
     const arch = await runExt(['pack', '--no-build', '--arch', 'amd64'], { cwd: goProject });
     assert.equal(arch.code, 2);
-    assert.match(
-      arch.stderr,
-      /^error\[E_\w+\]: --arch: unknown architecture "amd64" \(Lambda calls amd64 "x86_64"\); use x86_64, arm64 or all$/m,
-    );
+    assert.match(arch.stderr, /^error\[E_USAGE_BAD_VALUE\]: --arch: .*\(Lambda calls amd64 "x86_64"\)/m);
   });
 });
 

@@ -26,6 +26,7 @@ describe('ext rename', () => {
   it('refuses a name Lambda would refuse, with exit code 2', async () => {
     const bad = await runExt(['rename', 'no spaces'], { cwd: project });
     assert.equal(bad.code, 2, describeRun(bad));
+    assert.match(bad.stderr, /^error\[E_RENAME_NAME_INVALID\]: NEW: /m);
   });
 
   it('--dry-run lists the files and the old zips, and writes nothing', async () => {
@@ -54,6 +55,7 @@ describe('ext rename', () => {
     assert.ok(!existsSync(path.join(project, 'dist', 'my-ext-x86_64.zip')), 'the old zips are gone');
     const inspected = await runExt(['inspect'], { cwd: project });
     assert.equal(inspected.code, 1, 'nothing passes until the new zips are packed');
+    assert.match(inspected.stderr, /^error\[E_PACK_ZIPS_MISSING\]: /m);
     const tested = await run('go', ['test', './...'], { cwd: project, timeoutMs: 300_000 });
     assert.equal(tested.code, 0, describeRun(tested));
     const packed = await runExt(['pack'], { cwd: project, timeoutMs: 300_000 });

@@ -136,7 +136,8 @@ describe('publish (core, AWS SDK mocked)', () => {
     s3.on(HeadBucketCommand).resolves({ BucketRegion: 'eu-west-1' });
     const result = await run({ s3Bucket: 'layers', inlineZipLimitBytes: 10, architectures: ['arm64'] });
     assert.equal(result.failed, 1);
-    assert.match(result.targets[0]?.error ?? '', /bucket layers is in eu-west-1, but .* layer's region \(us-east-1\)/);
+    assert.equal(result.targets[0]?.code, 'E_PUBLISH_BUCKET_WRONG_REGION', result.targets[0]?.error);
+    assert.match(result.targets[0]?.error ?? '', /eu-west-1.*us-east-1/, 'both regions are named');
     assert.equal(s3.commandCalls(PutObjectCommand).length, 0);
     assert.equal(lambda.commandCalls(PublishLayerVersionCommand).length, 0);
   });
@@ -176,7 +177,7 @@ describe('publish (core, AWS SDK mocked)', () => {
     ]);
     const result = await run({ audience: { kind: 'public' }, architectures: ['x86_64'] });
     assert.equal(result.failed, 1);
-    assert.match(result.targets[0]?.error ?? '', /already has a statement create-lambda-extension-public/);
+    assert.equal(result.targets[0]?.code, 'E_PUBLISH_PERMISSION_CONFLICT', result.targets[0]?.error);
     assert.match(result.targets[0]?.hint ?? '', /remove-layer-version-permission .*--version-number 4/);
   });
 
@@ -193,10 +194,8 @@ describe('publish (core, AWS SDK mocked)', () => {
       );
     const result = await run({ architectures: ['x86_64'] });
     assert.equal(result.failed, 1);
-    assert.match(
-      result.targets[0]?.error ?? '',
-      /^access denied: the credentials may not call lambda:PublishLayerVersion/,
-    );
+    assert.equal(result.targets[0]?.code, 'E_AWS_ACCESS_DENIED', result.targets[0]?.error);
+    assert.match(result.targets[0]?.error ?? '', /lambda:PublishLayerVersion/);
     assert.match(result.targets[0]?.hint ?? '', /allow lambda:PublishLayerVersion/);
   });
 
@@ -228,8 +227,10 @@ describe('publish (core, AWS SDK mocked)', () => {
       result.targets.map((target) => target.status),
       ['published', 'failed'],
     );
-    assert.match(result.targets[1]?.error ?? '', /^throttled by AWS on lambda:PublishLayerVersion after 6 attempts/);
+    assert.equal(result.targets[1]?.code, 'E_AWS_THROTTLED', result.targets[1]?.error);
+    assert.equal(result.targets[0]?.code, undefined, 'a published target has no code');
     assert.equal(result.map['us-east-1']?.arm64?.status, 'failed');
+    assert.equal(result.map['us-east-1']?.arm64?.code, 'E_AWS_THROTTLED', '--json and published.json carry it too');
     assert.equal(result.map['us-east-1']?.x86_64?.status, 'published');
   });
 
@@ -246,10 +247,8 @@ describe('publish (core, AWS SDK mocked)', () => {
       result.targets.map((target) => `${target.region} ${target.architecture} ${target.status}`),
       ['us-east-1 x86_64 published', 'us-east-1 arm64 published', 'eu-west-1 x86_64 failed', 'eu-west-1 arm64 failed'],
     );
-    assert.match(
-      result.targets[2]?.error ?? '',
-      /lambda:ListLayerVersions failed .*\(ServiceException\): Lambda is down/,
-    );
+    assert.equal(result.targets[2]?.code, 'E_AWS_CALL_FAILED', result.targets[2]?.error);
+    assert.match(result.targets[2]?.error ?? '', /lambda:ListLayerVersions .*Lambda is down/);
   });
 
   test('expired credentials are one error, not one per target', async () => {
@@ -271,7 +270,7 @@ describe('publish (core, AWS SDK mocked)', () => {
       Content: { CodeSha256: 'AAAA' },
     });
     const result = await run({ architectures: ['x86_64'] });
-    assert.match(result.targets[0]?.error ?? '', /Lambda reports CodeSha256 AAAA instead of/);
+    assert.equal(result.targets[0]?.code, 'E_PUBLISH_HASH_MISMATCH', result.targets[0]?.error);
   });
 });
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
-import { writePublishedMap, type PublishedMapEntry } from '../../src/core/publish/published-map.js';
+import { parsePublishedMap, writePublishedMap, type PublishedMapEntry } from '../../src/core/publish/published-map.js';
 import { temporaryDirectory } from '../helpers/paths.js';
 
 test('a failed publish keeps the ARN an earlier run recorded for the same bytes', async () => {
@@ -107,4 +107,16 @@ test('the account is asked only when an earlier entry could be kept; an unknown 
   } finally {
     await workspace.cleanup();
   }
+});
+
+test("a failed entry's code is read back when it is one of ours, and dropped when it is not", () => {
+  const failed = { layerName: 'demo-x86_64', codeSha256: 'abc=', bytes: 100, status: 'failed', error: 'denied' };
+  const map = parsePublishedMap(
+    JSON.stringify({
+      'us-east-1': { x86_64: { ...failed, code: 'E_AWS_ACCESS_DENIED' }, arm64: { ...failed, code: 'E_MADE_UP' } },
+    }),
+  );
+  assert.equal(map['us-east-1']?.x86_64?.code, 'E_AWS_ACCESS_DENIED');
+  assert.equal(map['us-east-1']?.arm64?.code, undefined);
+  assert.equal(map['us-east-1']?.arm64?.error, 'denied');
 });

@@ -1,5 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import { formatBytes } from '../../core/format.js';
+// layer/limits, which imports nothing: the flags' help loads with every ext command.
 import { unzippedLimitBytes, unzippedLimitText, zippedLimitBytes, zippedLimitText } from '../../core/layer/limits.js';
 import type { PackProgressEvent, PackResult } from '../../core/pack/index.js';
 import {

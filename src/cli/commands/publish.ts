@@ -1,5 +1,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import { CliError, usageError } from '../../core/errors.js';
+// layer/limits, which imports nothing: the flags' help loads with every ext command.
 import { zippedLimitText } from '../../core/layer/limits.js';
 import type { LayerAudience, PublishOptions, PublishProgress } from '../../core/publish/index.js';
 import { architectureOption, architecturesFlag, outOption, projectOptions } from '../options.js';
@@ -118,6 +119,7 @@ function publishOptions(argv: PublishArguments, printProgress: (event: PublishPr
     throw usageError(
       `--endpoint-url: "${argv['endpoint-url']}" is not an http(s) URL`,
       'pass e.g. --endpoint-url http://127.0.0.1:5000',
+      'E_PUBLISH_ENDPOINT_URL_INVALID',
     );
   }
   const runtimes = list(argv['compatible-runtimes']);

@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { chmod, mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+// layer/architectures, not the index: build loads with every ext command, and the index brings the zip reader.
 import { goArchitecture, type Architecture } from '../layer/architectures.js';
 import type { ExtensionConfig } from '../config.js';
 import { CancelledError, CliError, errorMessage } from '../errors.js';

@@ -17,6 +17,8 @@ import { listFiles, replaceDirectory, temporarySibling } from '../fs-utils.js';
 import { formatBytes } from '../format.js';
 import { OutputDirectory } from '../output-ownership.js';
 import type { BundledNode } from '../standalone/index.js';
+// standalone/layout and runtimes, not the index: build loads with every ext command, and the index loads npm,
+// tar and hashing (it is imported when a standalone layer is built).
 import { bundledNodePath } from '../standalone/layout.js';
 import { standaloneCompatibilityNote } from '../standalone/runtimes.js';
 import { assertGoAvailable, goLayerProducer, makeGoTemporaryDirectory } from './go.js';

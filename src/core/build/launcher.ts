@@ -1,4 +1,5 @@
 /* The shell launcher Lambda starts as /opt/extensions/<name> for a TypeScript extension. */
+// standalone/layout, not the index: build loads with every ext command, and the index loads npm, tar and hashing.
 import { bundledNodePath } from '../standalone/layout.js';
 
 /**
@@ -39,8 +40,9 @@ export function launcherScript(
       'LAMBDA_EXTENSION_NAME=${0##*/}',
       'export LAMBDA_EXTENSION_NAME',
       `bundled_node="\${0%/*}/../${bundledNodePath(name)}"`,
-      // Asking for the version costs a few milliseconds and turns a loader failure (Amazon Linux 2's
-      // glibc 2.26 and older libstdc++) into one line that says what to do, which exec alone cannot.
+      // Asking for the version first delays start-up a little (see docs/benchmarks.md) but turns a loader
+      // failure (Amazon Linux 2's glibc 2.26, older libstdc++) into one line that says what to do, which exec
+      // alone cannot.
       'if ! "$bundled_node" --version >/dev/null 2>&1; then',
       `  problem=$("$bundled_node" --version 2>&1 >/dev/null | { IFS= read -r first || true; printf '%s' "$first"; }) || true`,
       `  echo "$LAMBDA_EXTENSION_NAME: the bundled node cannot start here (\${problem:-it exits with an error}); it needs glibc 2.28 and libstdc++, so use an Amazon Linux 2023 runtime (provided.al2023, nodejs20.x+, python3.12+, java21+, dotnet8+, ruby3.3+)" >&2`,

@@ -18,7 +18,7 @@ import {
 /**
  * The bundle and its launcher, in memory: the bundle does not depend on the
  * architecture, and writing each architecture's copy straight from memory is
- * cheaper than writing once and copying (fs.cp stats its way through).
+ * cheaper than writing once and copying (fs.cp stats its way through; see docs/benchmarks.md).
  * `outDirectory` only anchors the paths esbuild writes into a source map.
  */
 async function bundleTypeScript(
@@ -31,7 +31,7 @@ async function bundleTypeScript(
   signal: AbortSignal | undefined,
 ): Promise<LayerFile[]> {
   // require(), not import(): esbuild is CommonJS, and importing it makes Node scan its whole
-  // source for export names first (about 15 ms, more than the bundle of a small extension).
+  // source for export names first, which is costly (see docs/benchmarks.md).
   const esbuild = await loadPeerDependency(
     'esbuild',
     'bundling a TypeScript extension',

@@ -1,15 +1,13 @@
 import { readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
-import type { EventType, Language } from '../config.js';
+import { defaultStandaloneNodeVersion, type EventType, type Language } from '../config.js';
 import { infrastructureContext, type InfrastructureContext } from '../infrastructure/index.js';
 import { settingsPrefixOf } from '../names.js';
-// A constant, not the index: standalone/index loads the node download and strip code, which create never runs.
-import { defaultStandaloneNodeVersion } from '../standalone/runtimes.js';
 import { projectContext, quotedList, type ProjectContext } from '../templates/index.js';
 import type { ScaffoldOptions } from './options.js';
 import type { ToolkitSource } from './toolkit-source.js';
 
-/** Variables every template may use; see templates/README.md. */
+/** Variables every template may use: these fields, and the project and infrastructure ones it extends. */
 export interface RenderContext extends ProjectContext, InfrastructureContext {
   language: Language;
   template: string;

@@ -1,4 +1,4 @@
-import type { Architecture } from '../layer/architectures.js';
+import type { Architecture } from '../layer/index.js';
 import type { EventType, Language } from '../config.js';
 import type { CiProvider, IacKind } from '../infrastructure/index.js';
 import type { ToolkitSource } from './toolkit-source.js';

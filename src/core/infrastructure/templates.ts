@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { Architecture } from '../layer/architectures.js';
+import type { Architecture } from '../layer/index.js';
 import type { Language } from '../config.js';
 import { listFilesSync } from '../fs-utils.js';
 import { templatesRoot } from '../paths.js';
@@ -26,7 +26,7 @@ const architectureDetailOf: Record<Architecture, ArchitectureDetail> = {
   arm64: { name: 'arm64', logicalId: 'Arm64', identifier: 'arm64', cdkConstant: 'ARM_64' },
 };
 
-/** The variables the shared CI and IaC templates use (see templates/README.md). */
+/** The variables the shared CI and IaC templates (templates/shared/) use. */
 export interface InfrastructureContext {
   ci: CiProvider;
   iac: IacKind;

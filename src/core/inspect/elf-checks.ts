@@ -1,5 +1,12 @@
-import { architectureOfElfMachine, elfMachine, type Architecture } from '../layer/architectures.js';
-import { elfMachineName, elfTypeName, elfTypes, type ElfInfo } from '../layer/elf.js';
+import {
+  architectureOfElfMachine,
+  elfMachine,
+  elfMachineName,
+  elfTypeName,
+  elfTypes,
+  type Architecture,
+  type ElfInfo,
+} from '../layer/index.js';
 import type { AddFinding, InspectReport } from './report.js';
 
 export interface ElfCheckContext {

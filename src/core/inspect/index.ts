@@ -15,7 +15,7 @@ import { LayerInspection } from './layer-inspection.js';
 import type { InspectOptions, InspectReport } from './report.js';
 import { checkZipStructure, entryHeadBytes, type EntryReader } from './zip-structure.js';
 
-export { architectureFromFileName } from '../layer/architecture-name.js';
+export { architectureFromFileName } from '../layer/index.js';
 export {
   launcherTargets,
   clearsNodeOptions,

@@ -1,9 +1,14 @@
-import { architectureFromFileName } from '../layer/architecture-name.js';
-import { architectureOfElfMachine, type Architecture } from '../layer/architectures.js';
-import { normalizedEntryPath } from '../layer/entries.js';
-import { extensionsFolder, isExtensionPath, noExtensionsProblem } from '../layer/extensions.js';
-import { maximumExtensions } from '../layer/limits.js';
-import { unusableNameProblem } from '../layer/links.js';
+import {
+  architectureFromFileName,
+  architectureOfElfMachine,
+  extensionsFolder,
+  isExtensionPath,
+  maximumExtensions,
+  noExtensionsProblem,
+  normalizedEntryPath,
+  unusableNameProblem,
+  type Architecture,
+} from '../layer/index.js';
 import { isDirectoryEntry, isSymlinkEntry, type ZipArchive } from '../zip/index.js';
 import { checkElfMachine, checkNativeExecutable, type ElfCheckContext } from './elf-checks.js';
 import { binaryFormatName, checkExecutable, checkScriptText } from './executables.js';

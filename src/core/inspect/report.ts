@@ -1,8 +1,8 @@
 /** What `ext inspect` reports, and the Lambda limits it checks against. */
-import type { Architecture } from '../layer/architectures.js';
+import type { Architecture } from '../layer/index.js';
 
 /** Lambda's documented limits, defined in the layer contract; exported here as part of inspect's API. */
-export { maximumExtensions, unzippedLimitBytes, zippedLimitBytes } from '../layer/limits.js';
+export { maximumExtensions, unzippedLimitBytes, zippedLimitBytes } from '../layer/index.js';
 /** Above this share of a limit we warn. */
 export const limitWarningRatio = 0.8;
 

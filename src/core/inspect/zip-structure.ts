@@ -1,7 +1,14 @@
-import { isElf, parseElf, type ElfInfo } from '../layer/elf.js';
+import {
+  isElf,
+  LayerLinks,
+  parseElf,
+  pathComponents,
+  unzippedLimitBytes,
+  zippedLimitBytes,
+  type ElfInfo,
+} from '../layer/index.js';
 import { errorMessage } from '../errors.js';
 import { formatBytes } from '../format.js';
-import { LayerLinks, pathComponents } from '../layer/links.js';
 import {
   declaredUncompressedBytes,
   isDirectoryEntry,
@@ -12,7 +19,6 @@ import {
   type ZipArchive,
   type ZipEntry,
 } from '../zip/index.js';
-import { unzippedLimitBytes, zippedLimitBytes } from '../layer/limits.js';
 import { limitWarningRatio, type AddFinding, type FindingSeverity } from './report.js';
 
 /** Checks on the zip as an archive: how its entries are laid out, read and linked, and how large it unpacks. */

@@ -18,6 +18,7 @@ import { isErrorCode, temporarySibling } from '../fs-utils.js';
 import { architectures as allArchitectures, type Architecture } from '../layer/index.js';
 import { OutputDirectory } from '../output-ownership.js';
 import { sourcesDigest } from '../source-digest.js';
+// standalone/runtimes, not the index: every pack reports runtimes, and the index loads npm, tar and hashing.
 import { standaloneCompatibilityNote, standaloneCompatibleRuntimes } from '../standalone/runtimes.js';
 import { resolveZipTimestamp, writeLayerZip } from '../zip/index.js';
 import { collectLayerEntries } from './layer-entries.js';
@@ -83,6 +84,7 @@ export async function projectZips(start: string): Promise<{ zips: string[]; warn
     throw usageError(
       'ext inspect: missing the layer zip to check',
       `for example: ext inspect dist/my-extension-arm64.zip, or run it in a project (no ${configFileName} here or above)`,
+      'E_USAGE_MISSING_ARGUMENT',
     );
   }
   const config = await readConfig(projectDirectory);

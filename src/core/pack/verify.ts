@@ -4,8 +4,8 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { CliError } from '../errors.js';
 import { inspectZipBuffer } from '../inspect/index.js';
-import type { Architecture } from '../layer/index.js';
-import { extensionsFolder } from '../layer/index.js';
+import { extensionsFolder, type Architecture } from '../layer/index.js';
+// standalone/layout, not the index: every pack checks a layer, and the index loads npm, tar and hashing.
 import { bundledNodePath } from '../standalone/layout.js';
 import { dosDateTime, readZip } from '../zip/index.js';
 import { relativeTo, type PackedLayer } from './manifest.js';

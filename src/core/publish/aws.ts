@@ -217,7 +217,7 @@ export function describeAwsError(error: unknown, action: string, resource: strin
     const missing = named ?? (s3Read ? 's3:GetObject' : action);
     return new AwsCallError(`access denied: the credentials may not call ${missing} on ${resource}`, {
       code: 'E_AWS_ACCESS_DENIED',
-      hint: `allow ${missing} on ${resource} in the caller's IAM policy (the README's "ext publish" section has the whole least-privilege policy)`,
+      hint: `allow ${missing} on ${resource} in the caller's IAM policy (docs/guides/publishing.md#credentials-and-the-iam-policy has the whole least-privilege policy)`,
       errorName: name,
     });
   }

@@ -1,8 +1,9 @@
 import path from 'node:path';
 import type { LambdaClient, Runtime } from '@aws-sdk/client-lambda';
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { Architecture } from '../layer/architectures.js';
+import type { Architecture } from '../layer/index.js';
 import { CliError, usageError } from '../errors.js';
+import type { ErrorCode } from '../error-codes.js';
 import {
   AwsCallError,
   callerAccount,
@@ -98,6 +99,8 @@ export interface PublishTarget {
   s3Uri?: string;
   /** Statement ids in place on the version (added now, or already there). */
   grants: string[];
+  /** A failed target's stable code (src/core/error-codes.ts), what scripts branch on; the message is for people. */
+  code?: ErrorCode;
   error?: string;
   hint?: string;
 }
@@ -193,6 +196,7 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
       return {
         ...baseTarget(context),
         status: 'failed' as const,
+        code: failure.code,
         error: failure.message,
         ...(failure.hint === undefined ? {} : { hint: failure.hint }),
       };
@@ -584,6 +588,7 @@ function mapOf(targets: PublishTarget[]): PublishedMap {
       codeSha256: target.codeSha256,
       bytes: target.bytes,
       status: target.status,
+      ...(target.code === undefined ? {} : { code: target.code }),
       ...(target.error === undefined ? {} : { error: target.error }),
     };
   }

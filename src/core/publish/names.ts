@@ -1,4 +1,4 @@
-import type { Architecture } from '../layer/architectures.js';
+import type { Architecture } from '../layer/index.js';
 import { usageError } from '../errors.js';
 import { printableLine } from '../text.js';
 

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { architectures, isArchitecture, type Architecture } from '../layer/architectures.js';
+import { errorCodes, type ErrorCode } from '../error-codes.js';
+import { architectures, isArchitecture, type Architecture } from '../layer/index.js';
 import { writeFileAtomic } from '../fs-utils.js';
 import { isRegionName } from './names.js';
 
@@ -11,6 +12,8 @@ export interface PublishedMapEntry {
   codeSha256: string;
   bytes: number;
   status: 'published' | 'skipped' | 'failed' | 'would-publish' | 'would-skip';
+  /** Why a failed entry failed, as a stable code (docs/reference/errors.md). */
+  code?: ErrorCode;
   error?: string;
 }
 
@@ -70,7 +73,7 @@ const statuses = new Set<PublishedMapEntry['status']>([
 
 function checkedEntry(value: unknown): PublishedMapEntry | undefined {
   if (!isPlainRecord(value)) return undefined;
-  const { layerName, arn, version, codeSha256, bytes, status, error } = value;
+  const { layerName, arn, version, codeSha256, bytes, status, code, error } = value;
   if (typeof layerName !== 'string' || typeof codeSha256 !== 'string' || typeof bytes !== 'number') return undefined;
   if (typeof status !== 'string' || !statuses.has(status as PublishedMapEntry['status'])) return undefined;
   return {
@@ -80,6 +83,7 @@ function checkedEntry(value: unknown): PublishedMapEntry | undefined {
     codeSha256,
     bytes,
     status: status as PublishedMapEntry['status'],
+    ...(typeof code === 'string' && Object.hasOwn(errorCodes, code) ? { code: code as ErrorCode } : {}),
     ...(typeof error === 'string' ? { error } : {}),
   };
 }

@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
 import { access, realpath } from 'node:fs/promises';
 import path from 'node:path';
-import { isArchitecture, type Architecture } from '../layer/architectures.js';
-import { maximumZipFileBytes, unzippedLimitText } from '../layer/limits.js';
+import { isArchitecture, maximumZipFileBytes, unzippedLimitText, type Architecture } from '../layer/index.js';
 import { CliError, errorMessage } from '../errors.js';
 import { readRegularFileUpTo } from '../fs-utils.js';
 import { inspectZipBuffer } from '../inspect/index.js';

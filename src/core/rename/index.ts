@@ -1,7 +1,7 @@
 import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { architectures } from '../layer/architectures.js';
-import { configFileName } from '../config.js';
+import { architectures } from '../layer/index.js';
+import { readConfig } from '../config.js';
 import { usageError } from '../errors.js';
 import { extensionNameProblem, npmNameProblem, packageNameOf, settingsPrefixOf } from '../names.js';
 
@@ -39,8 +39,8 @@ export async function renameExtension(options: RenameOptions): Promise<RenameRes
   const problem = extensionNameProblem(options.newName) ?? npmNameProblem(packageNameOf(options.newName));
   if (problem !== undefined)
     throw usageError(`NEW: "${options.newName}" ${problem.replace(/^it /u, '')}`, undefined, 'E_RENAME_NAME_INVALID');
-  const config = JSON.parse(await readFile(path.join(projectDirectory, configFileName), 'utf8')) as { name: string };
-  const oldName = config.name;
+  // Read through the config module: outside a project, or with a broken file, the error is E_CONFIG_*, not ENOENT.
+  const oldName = (await readConfig(projectDirectory)).name;
   if (oldName === options.newName)
     throw usageError(`NEW: the extension is already called "${oldName}"`, undefined, 'E_RENAME_SAME_NAME');
   const replacements: [RegExp, string][] = [

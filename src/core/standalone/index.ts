@@ -1,6 +1,6 @@
 import { chmod, mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { Architecture } from '../layer/architectures.js';
+import type { Architecture } from '../layer/index.js';
 import { cachedNodeBinary, type NodeCacheOptions } from './node-cache.js';
 import { bundledNodePath } from './layout.js';
 import { stripBinary } from './strip.js';

@@ -5,7 +5,7 @@ import { chmod, lstat, mkdir, mkdtemp, open, readFile, readdir, rename, rm, stat
 import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { elfMachine, type Architecture } from '../layer/architectures.js';
+import { elfMachine, type Architecture } from '../layer/index.js';
 import { CancelledError, CliError, errorMessage } from '../errors.js';
 import { isErrorCode, pathExists, writeFileAtomic } from '../fs-utils.js';
 import { extractTarEntry } from './tar.js';

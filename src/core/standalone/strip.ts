@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { open, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { elfMachine, hostArchitecture, type Architecture } from '../layer/architectures.js';
+import { elfMachine, hostArchitecture, type Architecture } from '../layer/index.js';
 
 export interface StripOutcome {
   /** The stripper used, or undefined when none could strip this architecture (the binary is copied as is). */

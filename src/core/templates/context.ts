@@ -1,4 +1,4 @@
-import type { Architecture } from '../layer/architectures.js';
+import type { Architecture } from '../layer/index.js';
 import { packageNameOf } from '../names.js';
 
 /** The variables about the project itself that every template, the shared CI and IaC ones too, may use. */

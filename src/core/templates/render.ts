@@ -70,9 +70,9 @@ export async function renderHandlebars(key: string, source: string, context: obj
  * `context`, others copied byte for byte, modes kept. Returns the paths, sorted.
  *
  * The file operations are synchronous: a project is twenty-odd small files,
- * each a few microseconds to read or write, while every promise-based call
- * is a round trip through libuv's thread pool; the async version took a third
- * of `create --yes`. Only rendering awaits, to load the precompiled templates.
+ * quick to read or write, while every promise-based call is a round trip
+ * through libuv's thread pool (see docs/benchmarks.md). Only rendering
+ * awaits, to load the precompiled templates.
  */
 export async function renderSources(
   sources: ReadonlyMap<string, TemplateSource>,

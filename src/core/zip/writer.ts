@@ -108,8 +108,8 @@ export async function writeLayerZip(
   options.signal?.throwIfAborted();
   // Loaded here, not at the top: zip/ is imported by every reader of zips (inspect, dev, publish), which never write one.
   const { ZipArchive } = await import('archiver');
-  // 1 MiB output chunks rather than zlib's 16 KiB: a 6 MB binary then takes a few hand-offs between
-  // the thread that deflates and the main thread instead of hundreds. The bytes are the same.
+  // Output chunks far larger than zlib's default: far fewer hand-offs between the thread that deflates
+  // and the main thread (see docs/benchmarks.md). The bytes are the same.
   const archive = new ZipArchive({ zlib: { level: 9, chunkSize: 1 << 20 }, forceLocalTime: false, forceZip64: false });
   // archiver reports a vanished file as a "warning"; a layer with a missing file is an error.
   archive.on('warning', (warning) => archive.destroy(warning));
