@@ -73,9 +73,9 @@ function parseEvents(input: string): EventType[] {
   const unknown = parts.filter((part) => !(eventTypes as readonly string[]).includes(part));
   if (unknown.length > 0 || parts.length === 0) {
     throw usageError(
+      'E_CREATE_EVENTS_INVALID',
       `--events: unknown event "${unknown[0] ?? input}"`,
       'use INVOKE, SHUTDOWN or INVOKE,SHUTDOWN',
-      'E_CREATE_EVENTS_INVALID',
     );
   }
   return eventTypes.filter((event) => parts.includes(event));
@@ -84,7 +84,7 @@ function parseEvents(input: string): EventType[] {
 function validLanguage(input: string): Language {
   const language = input.toLowerCase() === 'typescript' ? 'ts' : input.toLowerCase();
   if (!(languages as readonly string[]).includes(language)) {
-    throw usageError(`--lang: unknown language "${input}"`, 'use --lang go or --lang ts', 'E_CREATE_LANGUAGE_UNKNOWN');
+    throw usageError('E_CREATE_LANGUAGE_UNKNOWN', `--lang: unknown language "${input}"`, 'use --lang go or --lang ts');
   }
   return language as Language;
 }
@@ -181,24 +181,24 @@ export async function resolveCreateOptions(
 
   if (args.name !== undefined) {
     const problem = extensionNameProblem(args.name);
-    if (problem !== undefined) throw usageError(`--name: ${problem}`, 'pass a valid --name', 'E_CREATE_NAME_INVALID');
+    if (problem !== undefined) throw usageError('E_CREATE_NAME_INVALID', `--name: ${problem}`, 'pass a valid --name');
   }
   if (args.dir !== undefined) {
     const problem = controlCharacterProblem(args.dir);
     if (problem !== undefined)
       throw usageError(
+        'E_CREATE_DIRECTORY_UNUSABLE',
         `[dir]: ${problem}`,
         'pass a directory name without control characters',
-        'E_CREATE_DIRECTORY_UNUSABLE',
       );
   }
   let directory = args.dir ?? (args.name === undefined ? undefined : args.name);
   if (directory === undefined) {
     if (!interactive) {
       throw usageError(
+        'E_CREATE_DIRECTORY_MISSING',
         'missing the project directory: pass [dir] or --name',
         'for example: create-lambda-extension my-extension --yes',
-        'E_CREATE_DIRECTORY_MISSING',
       );
     }
     directory = await question<string>({
@@ -225,9 +225,9 @@ export async function resolveCreateOptions(
   if (args.name === undefined && extensionNameProblem(name) !== undefined) {
     if (!interactive) {
       throw usageError(
+        'E_CREATE_NAME_INVALID',
         `--name: the directory name "${name}" is not a valid extension name; ${extensionNameProblem(name)!.replace(/^.*?; /, '')}`,
         'pass --name NAME',
-        'E_CREATE_NAME_INVALID',
       );
     }
     name = await question<string>({
@@ -260,7 +260,7 @@ export async function resolveCreateOptions(
   } else language = defaults.language;
   // A name that go or npm would refuse fails now, before the remaining questions.
   const nameProblem = nameProblems({ name, language, goModule: args.module })[0];
-  if (nameProblem !== undefined) throw usageError(nameProblem.message, nameProblem.hint, nameProblem.code);
+  if (nameProblem !== undefined) throw usageError(nameProblem.code, nameProblem.message, nameProblem.hint);
 
   let template = args.template;
   if (template === undefined) {
@@ -287,9 +287,9 @@ export async function resolveCreateOptions(
       chosenArchitectures = parseArchitectures(args.arch);
     } catch (error) {
       throw usageError(
+        'E_CREATE_ARCH_INVALID',
         `--arch: ${errorMessage(error)}`,
         'pass --arch x86_64, --arch arm64 or --arch x86_64,arm64',
-        'E_CREATE_ARCH_INVALID',
       );
     }
   } else if (interactive) {
@@ -484,9 +484,9 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
       .parseAsync()) as CreateArguments;
     if (args.interactive === true && args.yes !== true && !canPrompt(args)) {
       throw usageError(
+        'E_CREATE_NO_TERMINAL',
         '--interactive: there is no terminal to ask on (stdin or stdout is not a TTY)',
         'leave out --interactive and pass the answers as flags, or --yes for the defaults',
-        'E_CREATE_NO_TERMINAL',
       );
     }
     const options = await resolveCreateOptions(args, canPrompt(args));

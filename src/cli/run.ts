@@ -134,7 +134,7 @@ export function usageFailure(command: string) {
     }
     const valueless = /^Not enough arguments following: (\S+)/.exec(text);
     if (valueless !== null) {
-      throw usageError(`--${valueless[1]}: missing its value`, help, 'E_USAGE_MISSING_VALUE');
+      throw usageError('E_USAGE_MISSING_VALUE', `--${valueless[1]}: missing its value`, help);
     }
     const unknown = /^Unknown arguments?: (.*)/.exec(text);
     if (unknown !== null) {
@@ -146,9 +146,9 @@ export function usageFailure(command: string) {
     }
     // Any other complaint of yargs: a usage error all the same, with the generic code.
     throw usageError(
+      'E_USAGE',
       text.replace(/^./, (first) => first.toLowerCase()),
       help,
-      'E_USAGE',
     );
   };
 }

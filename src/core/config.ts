@@ -256,37 +256,37 @@ export function applyConfigOverrides(config: ExtensionConfig, overrides: ConfigO
   const result = { ...config };
   if (overrides.name !== undefined) {
     const problem = extensionNameProblem(overrides.name);
-    if (problem !== undefined) throw usageError(`--name: ${problem}`, 'pass a valid --name', overrideInvalid);
+    if (problem !== undefined) throw usageError(overrideInvalid, `--name: ${problem}`, 'pass a valid --name');
     result.name = overrides.name;
   }
   if (overrides.entry !== undefined) {
     if (overrides.entry === '')
       throw usageError(
+        overrideInvalid,
         '--entry: must not be empty',
         "pass --entry with the extension's entry file, such as src/index.ts",
-        overrideInvalid,
       );
     result.entry = overrides.entry;
   }
   if (overrides.version !== undefined) {
     const problem = versionProblem(overrides.version);
     if (problem !== undefined)
-      throw usageError(`--extension-version: ${problem}`, 'pass a valid --extension-version', overrideInvalid);
+      throw usageError(overrideInvalid, `--extension-version: ${problem}`, 'pass a valid --extension-version');
     result.version = overrides.version;
   }
   if (overrides.sourcemap !== undefined) result.sourcemap = overrides.sourcemap;
   if (overrides.nodeVersion !== undefined) {
     const problem = nodeVersionProblem(overrides.nodeVersion);
     if (problem !== undefined)
-      throw usageError(`--node-version ${problem}`, 'pass --node-version 24 (or 22)', overrideInvalid);
+      throw usageError(overrideInvalid, `--node-version ${problem}`, 'pass --node-version 24 (or 22)');
     result.nodeVersion = overrides.nodeVersion;
   }
   if (overrides.standalone !== undefined) {
     if (overrides.standalone && result.language === 'go') {
       throw usageError(
+        overrideInvalid,
         '--standalone is for TypeScript layers; a Go extension is a static binary that needs no runtime',
         'drop --standalone',
-        overrideInvalid,
       );
     }
     result.standalone = overrides.standalone;

@@ -12,11 +12,10 @@ export class CliError extends Error {
   readonly exitCode: number;
   readonly hint: string | undefined;
 
-  // `code` becomes required once every throw site carries one (issue 28); until then E_INTERNAL marks the gaps.
-  constructor(message: string, options: { code?: ErrorCode; hint?: string; exitCode?: number; cause?: unknown } = {}) {
+  constructor(message: string, options: { code: ErrorCode; hint?: string; exitCode?: number; cause?: unknown }) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'CliError';
-    this.code = options.code ?? 'E_INTERNAL';
+    this.code = options.code;
     this.exitCode = options.exitCode ?? 1;
     this.hint = options.hint;
   }
@@ -31,7 +30,7 @@ export class CancelledError extends CliError {
 }
 
 /** A bad flag or argument: exit code 2, like every command-line parser. */
-export function usageError(message: string, hint?: string, code: ErrorCode = 'E_USAGE'): CliError {
+export function usageError(code: ErrorCode, message: string, hint?: string): CliError {
   return new CliError(message, { code, exitCode: 2, ...(hint === undefined ? {} : { hint }) });
 }
 

@@ -117,9 +117,9 @@ function publishOptions(argv: PublishArguments, printProgress: (event: PublishPr
           : undefined;
   if (argv['endpoint-url'] !== undefined && !/^https?:\/\/[^\s]+$/.test(argv['endpoint-url'])) {
     throw usageError(
+      'E_PUBLISH_ENDPOINT_URL_INVALID',
       `--endpoint-url: "${argv['endpoint-url']}" is not an http(s) URL`,
       'pass e.g. --endpoint-url http://127.0.0.1:5000',
-      'E_PUBLISH_ENDPOINT_URL_INVALID',
     );
   }
   const runtimes = list(argv['compatible-runtimes']);

@@ -9,36 +9,36 @@ import type { ScaffoldOptions } from './options.js';
 export async function validateScaffoldOptions(options: ScaffoldOptions): Promise<void> {
   const nameProblem = extensionNameProblem(options.name);
   if (nameProblem !== undefined)
-    throw usageError(`--name: ${nameProblem}`, 'pass a valid --name', 'E_CREATE_NAME_INVALID');
+    throw usageError('E_CREATE_NAME_INVALID', `--name: ${nameProblem}`, 'pass a valid --name');
   // Refuses a template that is not there, listing those that are.
   const { events: fixedEvents } = await templateInfo(options.language, options.template);
   if (options.architectures.length === 0)
-    throw usageError('--arch: choose at least one of x86_64, arm64', undefined, 'E_CREATE_ARCH_INVALID');
+    throw usageError('E_CREATE_ARCH_INVALID', '--arch: choose at least one of x86_64, arm64');
   if (options.events.length === 0)
-    throw usageError('--events: choose at least one of INVOKE, SHUTDOWN', undefined, 'E_CREATE_EVENTS_INVALID');
+    throw usageError('E_CREATE_EVENTS_INVALID', '--events: choose at least one of INVOKE, SHUTDOWN');
   if (options.standalone === true && options.language !== 'ts') {
     throw usageError(
+      'E_CREATE_FLAGS_CONFLICT',
       '--standalone is for TypeScript extensions; a Go extension is a static binary that needs no runtime',
       'drop --standalone, or pass --lang ts',
-      'E_CREATE_FLAGS_CONFLICT',
     );
   }
   if (options.nodeVersion !== undefined) {
     const problem = nodeVersionProblem(options.nodeVersion);
     if (problem !== undefined)
-      throw usageError(`--node-version ${problem}`, 'pass --node-version 24 (or 22)', 'E_CREATE_NODE_VERSION_INVALID');
+      throw usageError('E_CREATE_NODE_VERSION_INVALID', `--node-version ${problem}`, 'pass --node-version 24 (or 22)');
     if (options.standalone !== true)
-      throw usageError('--node-version needs --standalone', 'add --standalone', 'E_CREATE_FLAGS_CONFLICT');
+      throw usageError('E_CREATE_FLAGS_CONFLICT', '--node-version needs --standalone', 'add --standalone');
   }
   if (fixedEvents !== undefined && fixedEvents.join(',') !== options.events.join(',')) {
     throw usageError(
+      'E_CREATE_EVENTS_INVALID',
       `--events: the ${options.template} template always registers for ${fixedEvents.join(',')}`,
       `leave out --events, or pass --events ${fixedEvents.join(',')}`,
-      'E_CREATE_EVENTS_INVALID',
     );
   }
   const problems = nameProblems(options);
-  if (problems.length > 0) throw usageError(problems[0]!.message, problems[0]!.hint, problems[0]!.code);
+  if (problems.length > 0) throw usageError(problems[0]!.code, problems[0]!.message, problems[0]!.hint);
 }
 
 /**

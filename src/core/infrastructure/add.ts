@@ -64,9 +64,9 @@ const keptWhenPresent: ReadonlySet<string> = new Set(['.github/publish.json']);
 export async function addIac(options: AddIacOptions): Promise<AddIacResult> {
   if (options.kind === 'none' || !iacKinds.includes(options.kind)) {
     throw usageError(
+      'E_ADD_KIND_UNKNOWN',
       `<kind>: "${options.kind}" is not one of sam, cdk, terraform`,
       'run ext add iac sam, cdk or terraform',
-      'E_ADD_KIND_UNKNOWN',
     );
   }
   const added = await addSharedFiles(options.projectDirectory, { ci: 'none', iac: options.kind }, options);
@@ -82,9 +82,9 @@ export async function addIac(options: AddIacOptions): Promise<AddIacResult> {
 export async function addCi(options: AddCiOptions): Promise<AddCiResult> {
   if (options.provider === 'none' || !ciProviders.includes(options.provider)) {
     throw usageError(
+      'E_ADD_KIND_UNKNOWN',
       `<provider>: "${options.provider}" is not one of github`,
       'run ext add ci github',
-      'E_ADD_KIND_UNKNOWN',
     );
   }
   const added = await addSharedFiles(options.projectDirectory, { ci: options.provider, iac: 'none' }, options);

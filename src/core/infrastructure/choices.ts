@@ -30,7 +30,7 @@ function parseChoice<T extends string>(input: string, flag: string, allowed: rea
   if (!(allowed as readonly string[]).includes(value)) {
     const choices = flag.startsWith('--') ? allowed.map((choice) => `${flag} ${choice}`) : [...allowed];
     const listed = choices.length > 2 ? `one of: ${choices.join(', ')}` : choices.join(' or ');
-    throw usageError(`${flag}: unknown ${what} "${input}"`, `use ${listed}`, 'E_ADD_KIND_UNKNOWN');
+    throw usageError('E_ADD_KIND_UNKNOWN', `${flag}: unknown ${what} "${input}"`, `use ${listed}`);
   }
   return value as T;
 }

@@ -82,9 +82,9 @@ export async function projectZips(start: string): Promise<{ zips: string[]; warn
   const projectDirectory = findProjectDirectory(start);
   if (projectDirectory === undefined) {
     throw usageError(
+      'E_USAGE_MISSING_ARGUMENT',
       'ext inspect: missing the layer zip to check',
       `for example: ext inspect dist/my-extension-arm64.zip, or run it in a project (no ${configFileName} here or above)`,
-      'E_USAGE_MISSING_ARGUMENT',
     );
   }
   const config = await readConfig(projectDirectory);

@@ -148,9 +148,9 @@ export async function publish(options: PublishOptions): Promise<PublishResult> {
     const large = manifest.layers.find((layer) => layer.bytes.length > inlineLimit)!;
     if (options.s3Bucket === undefined) {
       throw usageError(
+        'E_PUBLISH_BUCKET_REQUIRED',
         `--s3-bucket: ${large.zip} is ${large.bytes.length} bytes, over the ${inlineLimit} bytes Lambda accepts in a request, so it must be uploaded to S3 first`,
         'pass --s3-bucket BUCKET (a bucket in the layer region; use {region} in the name for several regions)',
-        'E_PUBLISH_BUCKET_REQUIRED',
       );
     }
     checkBucketTemplate(options.s3Bucket, regions);
@@ -540,39 +540,39 @@ function descriptionFor(description: string | undefined, name: string, version: 
 function checkTextOptions(options: PublishOptions): void {
   if (options.description !== undefined && options.description.length > descriptionLimit - 20) {
     throw usageError(
+      'E_PUBLISH_METADATA_INVALID',
       `--description: ${options.description.length} characters is too long; Lambda keeps ${descriptionLimit}, and the extension's version is appended`,
       `pass at most ${descriptionLimit - 20} characters`,
-      'E_PUBLISH_METADATA_INVALID',
     );
   }
   if (options.licenseInfo !== undefined && options.licenseInfo.length > 512) {
     throw usageError(
+      'E_PUBLISH_METADATA_INVALID',
       `--license-info: ${options.licenseInfo.length} characters is too long; Lambda keeps 512`,
       'pass an SPDX identifier (e.g. MIT), a URL, or a short license text',
-      'E_PUBLISH_METADATA_INVALID',
     );
   }
   const runtimes = options.compatibleRuntimes ?? [];
   if (runtimes.length > 15) {
     throw usageError(
+      'E_PUBLISH_METADATA_INVALID',
       `--compatible-runtimes: ${runtimes.length} runtimes given; Lambda takes at most 15`,
       'list fewer runtimes, or none: an extension layer works with any runtime',
-      'E_PUBLISH_METADATA_INVALID',
     );
   }
   const badRuntime = runtimes.find((runtime) => !/^[a-z][a-z0-9.]*$/.test(runtime));
   if (badRuntime !== undefined) {
     throw usageError(
+      'E_PUBLISH_METADATA_INVALID',
       `--compatible-runtimes: "${badRuntime}" is not a Lambda runtime identifier`,
       'pass identifiers such as nodejs22.x,python3.13,provided.al2023',
-      'E_PUBLISH_METADATA_INVALID',
     );
   }
   if (options.concurrency !== undefined && (!Number.isInteger(options.concurrency) || options.concurrency < 1)) {
     throw usageError(
+      'E_USAGE_BAD_VALUE',
       `concurrency: ${options.concurrency} is not a positive whole number`,
       'pass 1 or more',
-      'E_USAGE_BAD_VALUE',
     );
   }
 }

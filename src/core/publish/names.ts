@@ -20,9 +20,9 @@ export function layerNamesFor(
 ): Map<Architecture, string> {
   if (architectures.length > 1 && !template.includes('{arch}')) {
     throw usageError(
+      'E_PUBLISH_LAYER_NAME_INVALID',
       `--layer-name: "${template}" would put ${architectures.join(' and ')} into one layer, whose "latest version" is then either`,
       `add {arch} to the name (e.g. --layer-name ${template}-{arch}), or publish one architecture with --arch`,
-      'E_PUBLISH_LAYER_NAME_INVALID',
     );
   }
   const names = new Map<Architecture, string>();
@@ -31,11 +31,11 @@ export function layerNamesFor(
     if (!layerNamePattern.test(name)) {
       const badExtensionName = template.includes('{name}') && /[^A-Za-z0-9_-]/.test(extensionName);
       throw usageError(
+        'E_PUBLISH_LAYER_NAME_INVALID',
         `--layer-name: "${name}" is not a valid layer name (${name.length > 140 ? `${name.length} characters` : 'it has other characters'}); Lambda allows ${layerNameRule}`,
         badExtensionName
           ? `the extension name "${extensionName}" has characters a layer name cannot; pass e.g. --layer-name ${extensionName.replace(/[^A-Za-z0-9_-]/g, '-')}-{arch}`
           : `pass --layer-name with ${layerNameRule}; {name} and {arch} are replaced`,
-        'E_PUBLISH_LAYER_NAME_INVALID',
       );
     }
     names.set(architecture, name);
@@ -58,11 +58,11 @@ export function isRegionName(value: string): boolean {
 export function checkRegion(region: string, source: string): string {
   if (!regionPattern.test(region)) {
     throw usageError(
+      'E_PUBLISH_REGION_INVALID',
       `${source}: ${JSON.stringify(printableLine(region, 60))} is not an AWS region name`,
       source === '--region'
         ? 'pass region codes such as --region us-east-1,eu-west-1 (comma-separated or repeated)'
         : `set ${source} to a region code such as us-east-1, or pass --region us-east-1`,
-      'E_PUBLISH_REGION_INVALID',
     );
   }
   return region;
@@ -91,13 +91,13 @@ const organizationPattern = /^o-[a-z0-9]{10,32}$/;
 export function checkAudience(audience: LayerAudience): LayerAudience {
   if (audience.kind === 'accounts') {
     if (audience.accounts.length === 0)
-      throw usageError('--principal: no account id given', 'pass 12-digit account ids', 'E_PUBLISH_PRINCIPAL_INVALID');
+      throw usageError('E_PUBLISH_PRINCIPAL_INVALID', '--principal: no account id given', 'pass 12-digit account ids');
     for (const account of audience.accounts) {
       if (!accountPattern.test(account)) {
         throw usageError(
+          'E_PUBLISH_PRINCIPAL_INVALID',
           `--principal: "${account}" is not an AWS account id`,
           'pass the 12-digit account id (layer permissions take accounts, not role or user ARNs); use --public for every account',
-          'E_PUBLISH_PRINCIPAL_INVALID',
         );
       }
     }
@@ -105,9 +105,9 @@ export function checkAudience(audience: LayerAudience): LayerAudience {
   }
   if (audience.kind === 'organization' && !organizationPattern.test(audience.organizationId)) {
     throw usageError(
+      'E_PUBLISH_PRINCIPAL_INVALID',
       `--organization: "${audience.organizationId}" is not an AWS Organizations id`,
       'pass the organization id, which looks like o-a1b2c3d4e5 (aws organizations describe-organization)',
-      'E_PUBLISH_PRINCIPAL_INVALID',
     );
   }
   return audience;
@@ -151,18 +151,18 @@ const bucketPattern = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 export function checkBucketTemplate(template: string, regions: readonly string[]): void {
   if (regions.length > 1 && !template.includes('{region}')) {
     throw usageError(
+      'E_PUBLISH_BUCKET_INVALID',
       `--s3-bucket: one bucket "${template}" cannot serve ${regions.join(', ')}: Lambda only reads zips from a bucket in the layer's region`,
       `put {region} in the name and create one bucket per region, e.g. --s3-bucket ${template}-{region}`,
-      'E_PUBLISH_BUCKET_INVALID',
     );
   }
   for (const region of regions) {
     const bucket = bucketFor(template, region);
     if (!bucketPattern.test(bucket)) {
       throw usageError(
+        'E_PUBLISH_BUCKET_INVALID',
         `--s3-bucket: "${bucket}" is not a valid S3 bucket name`,
         'bucket names have 3 to 63 characters: lower-case letters, digits, "." and "-"; {region} is replaced',
-        'E_PUBLISH_BUCKET_INVALID',
       );
     }
   }

@@ -38,11 +38,11 @@ export async function renameExtension(options: RenameOptions): Promise<RenameRes
   const projectDirectory = path.resolve(options.projectDirectory);
   const problem = extensionNameProblem(options.newName) ?? npmNameProblem(packageNameOf(options.newName));
   if (problem !== undefined)
-    throw usageError(`NEW: "${options.newName}" ${problem.replace(/^it /u, '')}`, undefined, 'E_RENAME_NAME_INVALID');
+    throw usageError('E_RENAME_NAME_INVALID', `NEW: "${options.newName}" ${problem.replace(/^it /u, '')}`);
   // Read through the config module: outside a project, or with a broken file, the error is E_CONFIG_*, not ENOENT.
   const oldName = (await readConfig(projectDirectory)).name;
   if (oldName === options.newName)
-    throw usageError(`NEW: the extension is already called "${oldName}"`, undefined, 'E_RENAME_SAME_NAME');
+    throw usageError('E_RENAME_SAME_NAME', `NEW: the extension is already called "${oldName}"`);
   const replacements: [RegExp, string][] = [
     // The prefix starts a variable's name (MY_EXT_LOG_LEVEL): bounded before it only.
     [wholeWord(settingsPrefixOf(oldName), false), settingsPrefixOf(options.newName)],

@@ -100,10 +100,7 @@ export async function templateInfo(language: Language, template: string): Promis
   const catalog = templateCatalog(language);
   const info = catalog.get(template);
   if (info === undefined) {
-    throw usageError(
-      `--template: no "${template}" template for ${language}`,
-      `choose one of: ${[...catalog.keys()].join(', ')}`,
-      'E_TEMPLATE_UNKNOWN',
+    throw usageError('E_TEMPLATE_UNKNOWN', `--template: no "${template}" template for ${language}`, `choose one of: ${[...catalog.keys()].join(', ')}`
     );
   }
   return info;
