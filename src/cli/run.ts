@@ -27,7 +27,7 @@ function noticeStdoutWrites(): () => boolean {
   process.stdout.write = ((...args: unknown[]) => {
     wrote = true;
     return write(...args);
-  }) as typeof process.stdout.write;
+  });
   return () => wrote;
 }
 

@@ -127,8 +127,8 @@ describe('generated GitHub workflows', () => {
         assert.ok(uses.length > 0, file);
         for (const [line, reference, comment] of uses) {
           const match = /^[\w.-]+\/[\w.-]+@([0-9a-f]{40})$/.exec(reference!);
-          assert.ok(match !== null, `${file}: ${line!.trim()} is not pinned to a full commit SHA`);
-          assert.equal(comment!.trim(), `# ${known.get(match[1]!)}`, `${file}: ${line!.trim()}`);
+          assert.ok(match !== null, `${file}: ${line.trim()} is not pinned to a full commit SHA`);
+          assert.equal(comment!.trim(), `# ${known.get(match[1]!)}`, `${file}: ${line.trim()}`);
           assert.match(comment!, /# v\d+\.\d+\.\d+$/);
         }
       }
@@ -364,7 +364,7 @@ describe(
             }
           } else if (kind === 'terraform') {
             const document = await parseTerraform(
-              (python as { python: string }).python,
+              (python).python,
               path.join(directory, 'infra', 'main.tf'),
             );
             const variable = document.variable?.find((block) => 'layer_name_prefix' in block)?.['layer_name_prefix'];
@@ -393,7 +393,7 @@ describe(
         };
         assert.deepEqual(published.architectures, ['x86_64']);
       }
-      const linted = await cfnLint((python as { python: string }).python, ...lintedTemplates);
+      const linted = await cfnLint((python).python, ...lintedTemplates);
       assert.equal(linted.code, 0, `${lintedTemplates.join(', ')}: ${describeRun(linted)}`);
     });
   },

@@ -109,8 +109,8 @@ describe('a standalone TypeScript layer', { skip }, () => {
     assert.equal(manifest.nodeVersion, standaloneTestNodeVersion);
     for (const layer of manifest.layers) {
       assert.deepEqual(layer.compatibleRuntimes, [...standaloneCompatibleRuntimes]);
-      assert.ok(layer.compatibleRuntimes!.length <= 15);
-      assert.ok(!layer.compatibleRuntimes!.some((runtime) => /al2$|python3\.(9|10|11)$|java(8|11|17)$/.test(runtime)));
+      assert.ok(layer.compatibleRuntimes.length <= 15);
+      assert.ok(!layer.compatibleRuntimes.some((runtime) => /al2$|python3\.(9|10|11)$|java(8|11|17)$/.test(runtime)));
     }
   });
 

@@ -242,7 +242,7 @@ test(
     assert.equal(report.containment?.kind, 'cgroup');
     assert.ok(report.timeline.some((entry) => entry.kind === 'containment' && /^CONTAINMENT cgroup /.test(entry.text)));
     assert.deepEqual(sleepers(seconds), []);
-    assert.equal(existsSync(report.containment!.cgroup!), false, 'the cgroup is removed');
+    assert.equal(existsSync(report.containment.cgroup!), false, 'the cgroup is removed');
   },
 );
 

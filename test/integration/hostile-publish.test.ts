@@ -254,7 +254,7 @@ describe('ext publish: terminal output', () => {
     process.stdout.write = ((chunk: string) => {
       printed += chunk;
       return true;
-    }) as typeof process.stdout.write;
+    });
     try {
       printPublishResult(result, false);
     } finally {

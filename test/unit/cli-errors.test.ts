@@ -12,7 +12,7 @@ function reported(error: unknown): { stderr: string; exitCode: number } {
   process.stderr.write = ((chunk: string) => {
     stderr += chunk;
     return true;
-  }) as typeof process.stderr.write;
+  });
   try {
     const exitCode = reportError(error);
     return { stderr, exitCode };

@@ -41,7 +41,7 @@ describe('findToolkitSource', () => {
       vendor: { path: 'vendor/create-lambda-extension-0.1.0.tgz', packageDirectory: toolkit, tarball },
     });
     const made = path.join(workspace.path, 'made');
-    await writeVendoredToolkit(source.vendor!, made);
+    await writeVendoredToolkit(source.vendor, made);
     assert.equal(await readFile(path.join(made, 'vendor', 'create-lambda-extension-0.1.0.tgz'), 'utf8'), 'the tarball');
   });
 

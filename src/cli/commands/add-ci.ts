@@ -6,9 +6,9 @@ import { bold, cyan, dim, green, yellow } from '../terminal.js';
 
 interface AddCiArguments {
   provider: string;
-  force?: boolean;
+  force?: boolean | undefined;
   cwd: string;
-  json?: boolean;
+  json?: boolean | undefined;
 }
 
 export const addCiCommand: CommandModule<object, AddCiArguments> = {
@@ -28,7 +28,7 @@ export const addCiCommand: CommandModule<object, AddCiArguments> = {
       .example(
         '$0 add ci github --force --json',
         'Regenerate them with this version’s pinned actions; print JSON',
-      ) as unknown as Argv<AddCiArguments>,
+      ),
   handler: async (argv) => {
     const { parseCiProvider, addCi } = await import('../../core/infrastructure/index.js');
     const provider = parseCiProvider(argv.provider, '<provider>', ['github']);

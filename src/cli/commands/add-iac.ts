@@ -6,9 +6,9 @@ import { bold, cyan, dim, green, yellow } from '../terminal.js';
 
 interface AddIacArguments {
   kind: string;
-  force?: boolean;
+  force?: boolean | undefined;
   cwd: string;
-  json?: boolean;
+  json?: boolean | undefined;
 }
 
 export const addIacCommand: CommandModule<object, AddIacArguments> = {
@@ -26,7 +26,7 @@ export const addIacCommand: CommandModule<object, AddIacArguments> = {
       .example(
         '$0 add iac cdk --force --json',
         'Regenerate the CDK app in infra/; print JSON',
-      ) as unknown as Argv<AddIacArguments>,
+      ),
   handler: async (argv) => {
     const { parseIacKind, addIac } = await import('../../core/infrastructure/index.js');
     const kind = parseIacKind(argv.kind, '<kind>', ['sam', 'cdk', 'terraform']);

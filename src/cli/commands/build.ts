@@ -17,11 +17,11 @@ import { withInterruption } from '../run.js';
 import { showsProgress } from '../terminal.js';
 
 interface BuildArguments extends ConfigOverrideArguments {
-  arch?: string;
+  arch?: string | undefined;
   out: string;
   cwd: string;
-  json?: boolean;
-  typecheck?: boolean;
+  json?: boolean | undefined;
+  typecheck?: boolean | undefined;
 }
 
 export const buildCommand: CommandModule<object, BuildArguments> = {

@@ -15,27 +15,27 @@ import { cyan, dim, red, showsProgress, yellow } from '../terminal.js';
 type FlagValue = string | number | (string | number)[];
 
 interface DevArguments {
-  layer?: string;
-  arch?: Architecture;
+  layer?: string | undefined;
+  arch?: Architecture | undefined;
   emulation: EmulationPreference;
   invokes: FlagValue;
   interval: FlagValue;
   'function-duration': FlagValue;
-  'function-error'?: boolean;
-  'function-log'?: string[];
+  'function-error'?: boolean | undefined;
+  'function-log'?: string[] | undefined;
   timeout: FlagValue;
   'init-timeout': FlagValue;
   memory: FlagValue;
-  env?: string[];
-  'managed-instances'?: boolean;
-  concurrency?: FlagValue;
+  env?: string[] | undefined;
+  'managed-instances'?: boolean | undefined;
+  concurrency?: FlagValue | undefined;
   freeze: boolean;
-  'freeze-ms'?: FlagValue;
-  watch?: boolean;
-  typecheck?: boolean;
-  node?: string;
+  'freeze-ms'?: FlagValue | undefined;
+  watch?: boolean | undefined;
+  typecheck?: boolean | undefined;
+  node?: string | undefined;
   cwd: string;
-  json?: boolean;
+  json?: boolean | undefined;
 }
 
 /** A numeric flag, checked against its range; the error echoes what the user typed. */

@@ -9,7 +9,7 @@ import { reportError } from '../run.js';
 
 interface InspectArguments {
   zip: string[] | undefined;
-  arch?: string;
+  arch?: string | undefined;
   json: boolean;
 }
 
@@ -36,7 +36,7 @@ export const inspectCommand: CommandModule<object, InspectArguments> = {
       .example(
         '$0 inspect downloaded-layer.zip --arch x86_64 --json',
         'Check a published layer for an x86_64 function',
-      ) as unknown as Argv<InspectArguments>,
+      ),
   handler: async (argv) => {
     const architectures = architecturesFlag(argv.arch);
     const { inspect } = await import('../../core/inspect/index.js');

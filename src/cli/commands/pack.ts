@@ -18,12 +18,12 @@ import { withInterruption } from '../run.js';
 import { bold, dim, showsProgress, yellow } from '../terminal.js';
 
 interface PackArguments extends ConfigOverrideArguments {
-  arch?: string;
+  arch?: string | undefined;
   build: boolean;
   out: string;
   cwd: string;
-  json?: boolean;
-  typecheck?: boolean;
+  json?: boolean | undefined;
+  typecheck?: boolean | undefined;
 }
 
 export const packCommand: CommandModule<object, PackArguments> = {

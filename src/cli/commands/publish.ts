@@ -7,23 +7,23 @@ import { architectureOption, architecturesFlag, outOption, projectOptions } from
 import { showsProgress } from '../terminal.js';
 
 export interface PublishArguments {
-  region?: string[];
-  arch?: string;
-  'layer-name'?: string;
-  public?: boolean;
-  principal?: string[];
-  organization?: string;
-  's3-bucket'?: string;
-  'compatible-runtimes'?: string[];
-  description?: string;
-  'license-info'?: string;
-  force?: boolean;
-  'dry-run'?: boolean;
-  'allow-stale'?: boolean;
-  'endpoint-url'?: string;
+  region?: string[] | undefined;
+  arch?: string | undefined;
+  'layer-name'?: string | undefined;
+  public?: boolean | undefined;
+  principal?: string[] | undefined;
+  organization?: string | undefined;
+  's3-bucket'?: string | undefined;
+  'compatible-runtimes'?: string[] | undefined;
+  description?: string | undefined;
+  'license-info'?: string | undefined;
+  force?: boolean | undefined;
+  'dry-run'?: boolean | undefined;
+  'allow-stale'?: boolean | undefined;
+  'endpoint-url'?: string | undefined;
   out: string;
   cwd: string;
-  json?: boolean;
+  json?: boolean | undefined;
 }
 
 export const publishCommand: CommandModule<object, PublishArguments> = {

@@ -5,8 +5,8 @@ import { bold, dim } from '../terminal.js';
 interface RenameArguments {
   cwd: string;
   name: string;
-  'dry-run'?: boolean;
-  json?: boolean;
+  'dry-run'?: boolean | undefined;
+  json?: boolean | undefined;
 }
 
 export const renameCommand: CommandModule<object, RenameArguments> = {
@@ -20,7 +20,7 @@ export const renameCommand: CommandModule<object, RenameArguments> = {
         'dry-run': { type: 'boolean', describe: 'List the files it would change; write nothing' },
       })
       .example('$0 rename billing-telemetry --dry-run', 'List what would change')
-      .example('$0 rename billing-telemetry && $0 pack', 'Rename, then pack the layers under the new name') as never,
+      .example('$0 rename billing-telemetry && $0 pack', 'Rename, then pack the layers under the new name'),
   handler: async (args) => {
     const { renameExtension } = await import('../../core/rename/index.js');
     const result = await renameExtension({

@@ -29,15 +29,15 @@ export type Phase = 'init' | 'invoke' | 'shutdown';
 /** What the simulated function does on each invoke. */
 export interface FunctionBehaviour {
   /** How long the handler runs, in ms. Default 50. */
-  durationMs?: number;
+  durationMs?: number | undefined;
   /** Lines the handler prints; delivered as `function` telemetry records. */
-  logLines?: string[];
+  logLines?: string[] | undefined;
   /** The handler returns an error (runtimeDone status `error`). */
-  error?: boolean;
+  error?: boolean | undefined;
   /** The function timeout in seconds. Default 3, as in Lambda. */
-  timeoutSeconds?: number;
+  timeoutSeconds?: number | undefined;
   /** How long the runtime and function init code take during Init, in ms. Default 0. Internal extensions may register meanwhile. */
-  initDurationMs?: number;
+  initDurationMs?: number | undefined;
 }
 
 /**
@@ -78,7 +78,7 @@ export interface CpuEmulation {
   /** The qemu-user binary, or the binfmt handler's interpreter. */
   emulator: string;
   /** The foreign root filesystem holding the dynamic loader and libraries (qemu -L), when a dynamic program needs it. */
-  sysroot?: string;
+  sysroot?: string | undefined;
   /** The Init limit, extensions' time after an invoke and the Shutdown budget are multiplied by this. */
   limitFactor: number;
 }
@@ -87,55 +87,55 @@ export interface EmulatorOptions {
   /** The folder that would be mounted at /opt; it holds `extensions/`. */
   layerDirectory: string;
   /** `layerDirectory`'s extension files when the caller has listed them already (listExtensionFiles); else listed once here. */
-  extensionFiles?: readonly ExtensionFile[];
+  extensionFiles?: readonly ExtensionFile[] | undefined;
   /** Number of invokes `runEmulator` performs. Default 1. */
-  invokes?: number;
+  invokes?: number | undefined;
   /** Pause before each invoke after the first, in ms, once the previous one ended (with `managedInstances`: once fewer than `maxConcurrency` are in flight). Default 0. */
-  intervalMs?: number;
+  intervalMs?: number | undefined;
   /** Emulate Lambda Managed Instances instead of on-demand Lambda; see ManagedInstancesOptions. */
-  managedInstances?: ManagedInstancesOptions;
-  function?: FunctionBehaviour;
+  managedInstances?: ManagedInstancesOptions | undefined;
+  function?: FunctionBehaviour | undefined;
   /** Default `ext-dev-function`. */
-  functionName?: string;
+  functionName?: string | undefined;
   /** Default 128. */
-  memorySizeMB?: number;
+  memorySizeMB?: number | undefined;
   /** Default `us-east-1`. */
-  region?: string;
+  region?: string | undefined;
   /** The function's handler setting, returned by register. Default `index.handler`. */
-  handler?: string;
+  handler?: string | undefined;
   /** Function environment variables; extensions see them minus the runtime-only ones (docs/reference/extensions-api.md §4). */
-  env?: Record<string, string>;
+  env?: Record<string, string> | undefined;
   /** The Init phase limit. Default 10,000 ms, as in Lambda. */
-  initTimeoutMs?: number;
+  initTimeoutMs?: number | undefined;
   /** The Shutdown budget with external extensions. Default 2,000 ms, as in Lambda. */
-  shutdownBudgetMs?: number;
+  shutdownBudgetMs?: number | undefined;
   /**
    * The function's architecture. Default: this machine's, or `cpuEmulation.architecture`. An extension
    * file built for another one fails with Lambda's exec format error (Extension.LaunchError).
    */
-  architecture?: 'x86_64' | 'arm64';
+  architecture?: 'x86_64' | 'arm64' | undefined;
   /** Run the layer's foreign binaries under qemu (`ext dev` sets it up with prepareCpuEmulation). */
-  cpuEmulation?: CpuEmulation;
+  cpuEmulation?: CpuEmulation | undefined;
   /** The node that runs the layer's TypeScript extensions, when ext dev knows it: named in the timeline and report. */
-  node?: NodeRuntime;
+  node?: NodeRuntime | undefined;
   /** Where the Extensions API listens. Default 127.0.0.1. */
-  host?: string;
+  host?: string | undefined;
   /** Default 0: a free port. */
-  port?: number;
+  port?: number | undefined;
   /**
    * On demand only: between invokes the environment is frozen as Lambda freezes it (every process of the
    * layer SIGSTOPped, SIGCONTed before the next invoke; telemetry delivery waits), for the pause
    * (`intervalMs`) but at least this long. Default: no freeze (`ext dev` freezes unless --no-freeze).
    */
-  freezeMs?: number;
+  freezeMs?: number | undefined;
   /** Bytes a telemetry subscriber may have queued before records are dropped. Default 4 MiB. */
-  telemetryBufferBytes?: number;
+  telemetryBufferBytes?: number | undefined;
   /** Every timeline entry as it happens (Lambda-style lines, extension output, verdicts). */
-  onTimeline?: (entry: TimelineEntry) => void;
+  onTimeline?: ((entry: TimelineEntry) => void) | undefined;
   /** Each line an extension prints. */
-  onExtensionOutput?: (name: string, stream: 'stdout' | 'stderr', line: string) => void;
+  onExtensionOutput?: ((name: string, stream: 'stdout' | 'stderr', line: string) => void) | undefined;
   /** Stops `runEmulator` early: the current Init or invoke is cut short, then a Shutdown of at most 500 ms runs; the report says `interrupted`. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 /** Which node ran a TypeScript layer under ext dev, and why that one. */
@@ -144,14 +144,14 @@ export interface NodeRuntime {
   version: string;
   /** The binary. */
   path: string;
-  architecture?: 'x86_64' | 'arm64';
+  architecture?: 'x86_64' | 'arm64' | undefined;
   /**
    * `project`: the Node.js major of the project's runtime ("nodeVersion", default 22), fetched from npm;
    * `option`: --node; `bundled`: the node a standalone layer carries.
    */
   source: 'project' | 'option' | 'bundled';
   /** For `project` and `bundled`: the major or version asked for. */
-  requested?: string;
+  requested?: string | undefined;
 }
 
 export type TimelineKind =
@@ -181,11 +181,11 @@ export interface TimelineEntry {
   /** The line as Lambda would log it (or a plain note). */
   text: string;
   /** Extension concerned, when there is one. */
-  extension?: string;
-  requestId?: string;
-  stream?: 'stdout' | 'stderr';
+  extension?: string | undefined;
+  requestId?: string | undefined;
+  stream?: 'stdout' | 'stderr' | undefined;
   /** Structured details (durations, states, verdict). */
-  data?: Record<string, unknown>;
+  data?: Record<string, unknown> | undefined;
 }
 
 export type VerdictKind =
@@ -208,7 +208,7 @@ export interface Verdict {
   extension: string;
   phase: Phase;
   message: string;
-  requestId?: string;
+  requestId?: string | undefined;
 }
 
 export interface InitResult {
@@ -229,7 +229,7 @@ export interface InvokeResult {
   postRuntimeExtensionsDurationMs: number;
   billedDurationMs: number;
   maxMemoryUsedMB: number;
-  initDurationMs?: number;
+  initDurationMs?: number | undefined;
   /** When the invoke started and ended, in ms since the emulator started (the timeline's clock). */
   startMs: number;
   endMs: number;
@@ -242,9 +242,9 @@ export interface ShutdownExtensionResult {
   /** `exited` after SHUTDOWN, `killed` because it did not subscribe to SHUTDOWN, `killed-at-deadline`, or `already-exited`. */
   outcome: 'exited' | 'killed' | 'killed-at-deadline' | 'already-exited';
   /** Time from SHUTDOWN (or the SIGKILL, for an extension not subscribed to it) to the process exit. */
-  exitMs?: number;
-  exitCode?: number | null;
-  signal?: string | null;
+  exitMs?: number | undefined;
+  exitCode?: number | null | undefined;
+  signal?: string | null | undefined;
 }
 
 export interface ShutdownResult {
@@ -262,14 +262,14 @@ export interface ExtensionReport {
   environment: number;
   kind: 'external' | 'internal';
   /** Path of the launched file, for external extensions. */
-  file?: string;
+  file?: string | undefined;
   state: ExtensionState;
   events: ExtensionEventType[];
-  pid?: number;
-  exitCode?: number | null;
-  signal?: string | null;
+  pid?: number | undefined;
+  exitCode?: number | null | undefined;
+  signal?: string | null | undefined;
   /** Error type reported through init/error or exit/error. */
-  reportedErrorType?: string;
+  reportedErrorType?: string | undefined;
   verdicts: Verdict[];
 }
 
@@ -309,7 +309,7 @@ export interface OutputReport {
 export interface ContainmentReport {
   kind: 'cgroup' | 'process-groups';
   /** The cgroup's folder, with `cgroup`. */
-  cgroup?: string;
+  cgroup?: string | undefined;
 }
 
 export interface EmulatorReport {
@@ -324,9 +324,9 @@ export interface EmulatorReport {
   functionName: string;
   memorySizeMB: number;
   /** Set when the layer ran under CPU emulation: its durations are not Lambda's. */
-  cpuEmulation?: CpuEmulation;
+  cpuEmulation?: CpuEmulation | undefined;
   /** The node that ran the layer's TypeScript extensions, when ext dev knows it. */
-  node?: NodeRuntime;
+  node?: NodeRuntime | undefined;
   /** `managed-instances` with EmulatorOptions.managedInstances. */
   computeMode: 'on-demand' | 'managed-instances';
   /** Invokes allowed in flight at once: 1 on demand. */
@@ -338,12 +338,12 @@ export interface EmulatorReport {
    * ext dev dies), or `process-groups` (process groups, a run marker and a /proc walk). Absent when no
    * extension was started.
    */
-  containment?: ContainmentReport;
+  containment?: ContainmentReport | undefined;
   /** Set when the environment was frozen between invokes (see EmulatorOptions.freezeMs). */
-  freeze?: { minimumMs: number; gaps: number };
+  freeze?: { minimumMs: number | undefined; gaps: number };
   inits: InitResult[];
   invokes: InvokeResult[];
-  shutdown?: ShutdownResult;
+  shutdown?: ShutdownResult | undefined;
   extensions: ExtensionReport[];
   verdicts: Verdict[];
   telemetry: { subscriptions: TelemetrySubscriptionReport[]; logsApiCalls: number };

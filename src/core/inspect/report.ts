@@ -12,7 +12,7 @@ export interface InspectFinding {
   severity: FindingSeverity;
   /** Stable and kebab-case, for scripts that filter findings. */
   code: string;
-  path?: string;
+  path?: string | undefined;
   message: string;
 }
 
@@ -21,11 +21,11 @@ export interface InspectedExtension {
   name: string;
   kind: 'elf' | 'script' | 'symlink' | 'other';
   /** The shebang interpreter, or the ELF dynamic linker. */
-  interpreter?: string;
+  interpreter?: string | undefined;
   /** Layer paths the launcher script runs, resolved against /opt. */
-  targets?: string[];
+  targets?: string[] | undefined;
   /** A standalone layer: the node binary in the layer (relative to /opt) the launcher runs instead of PATH's. */
-  bundledNode?: string;
+  bundledNode?: string | undefined;
 }
 
 export interface InspectReport {
@@ -33,8 +33,8 @@ export interface InspectReport {
   ok: boolean;
   errors: number;
   warnings: number;
-  architecture?: Architecture;
-  architectureSource?: 'option' | 'file name' | 'ELF header';
+  architecture?: Architecture | undefined;
+  architectureSource?: 'option' | 'file name' | 'ELF header' | undefined;
   /**
    * Entries in the zip: always `files + directories`. Folders that only
    * appear in paths (zips made without folder entries) are `impliedDirectories`.
@@ -54,7 +54,7 @@ export interface InspectReport {
 
 export interface InspectOptions {
   /** The target architecture; inferred from the file name or the first ELF when absent. */
-  architecture?: Architecture;
+  architecture?: Architecture | undefined;
 }
 
 /** How checks record findings; the path is the zip entry's name. */

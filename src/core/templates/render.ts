@@ -59,7 +59,7 @@ export async function renderHandlebars(key: string, source: string, context: obj
   if (entry !== undefined && entry.source === source) {
     // The runtime build has the same API as the full one, minus the compiler; its typings say nothing.
     const runtime = (await import('handlebars/runtime.js')).default as unknown as typeof import('handlebars');
-    return runtime.template(entry.spec as Parameters<typeof runtime.template>[0])(context);
+    return runtime.template(entry.spec)(context);
   }
   const { default: Handlebars } = await import('handlebars');
   return Handlebars.compile(source, handlebarsOptions)(context);

@@ -53,7 +53,7 @@ const nearConfig = fc
     { requiredKeys: [] },
   )
   .chain((config) =>
-    fc.dictionary(text, anyValue, { maxKeys: 3 }).map((extra) => ({ ...extra, ...config }) as Record<string, unknown>),
+    fc.dictionary(text, anyValue, { maxKeys: 3 }).map((extra) => ({ ...extra, ...config })),
   );
 
 const configText = fc.oneof(

@@ -182,7 +182,7 @@ async function readDynamicSection(file: string): Promise<{ needed: string[]; fla
     if (stringTable === undefined || stringTableSize === 0 || stringTableSize > 16 * 1024 * 1024) {
       return { needed: [], flags1 };
     }
-    const segment = loads.find((load) => stringTable! >= load.virtual && stringTable! < load.virtual + load.size);
+    const segment = loads.find((load) => stringTable >= load.virtual && stringTable < load.virtual + load.size);
     if (segment === undefined) return { needed: [], flags1 };
     const strings = await read(segment.offset + (stringTable - segment.virtual), stringTableSize);
     const names = needed

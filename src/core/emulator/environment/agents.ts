@@ -24,33 +24,33 @@ export interface ParkedNext {
 export interface Agent {
   name: string;
   kind: 'external' | 'internal';
-  file?: string;
-  id?: string;
+  file?: string | undefined;
+  id?: string | undefined;
   /** Read it freely; change it with `changeState` only. */
   state: ExtensionState;
   events: ExtensionEventType[];
-  child?: ChildProcess;
-  pid?: number;
+  child?: ChildProcess | undefined;
+  pid?: number | undefined;
   /** The parked `event/next` request, waiting for an event. */
-  pendingNext?: ParkedNext;
+  pendingNext?: ParkedNext | undefined;
   /**
    * The parked call was dropped by the client (a client timeout). Lambda does not notice: it still
    * counts the extension as waiting and writes the next event into the dead call, where it is lost.
    */
-  nextDropped?: boolean;
+  nextDropped?: boolean | undefined;
   /** Events lost that way, in order (e.g. INVOKE, SHUTDOWN). */
-  lostEvents?: string[];
+  lostEvents?: string[] | undefined;
   /** An event to hand out on the next `event/next` call. */
-  queuedEvent?: Record<string, unknown>;
+  queuedEvent?: Record<string, unknown> | undefined;
   /** When the extension last called `event/next` (epoch ms). */
-  lastNextAt?: number;
-  reportedErrorType?: string;
+  lastNextAt?: number | undefined;
+  reportedErrorType?: string | undefined;
   exited: boolean;
-  exitCode?: number | null;
-  signal?: string | null;
-  exitedAt?: number;
+  exitCode?: number | null | undefined;
+  signal?: string | null | undefined;
+  exitedAt?: number | undefined;
   /** Set when the emulator itself kills the process. */
-  killedBy?: 'not-subscribed' | 'deadline' | 'cleanup';
+  killedBy?: 'not-subscribed' | 'deadline' | 'cleanup' | undefined;
   shutdownSent: boolean;
   /** Which execution environment (1, 2, … after resets) the extension belongs to. */
   environment: number;
