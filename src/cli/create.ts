@@ -39,6 +39,7 @@ export interface CreateArguments {
   module?: string | undefined;
   standalone?: boolean | undefined;
   'node-version'?: string | undefined;
+  flush?: string | undefined;
   ci?: string | undefined;
   iac?: string | undefined;
   yes?: boolean | undefined;
@@ -353,6 +354,7 @@ export async function resolveCreateOptions(
     goModule: args.module,
     ...(standalone === true ? { standalone } : {}),
     ...(args['node-version'] === undefined ? {} : { nodeVersion: args['node-version'] }),
+    ...(args.flush === undefined ? {} : { flush: args.flush }),
     force: args.force,
     ci,
     iac,
@@ -448,6 +450,12 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
           describe: 'With --standalone: the Node.js major to bundle',
           defaultDescription: '24',
         },
+        flush: {
+          type: 'string',
+          describe:
+            'Telemetry template: when it ships, end, periodic:<ms>, continuous or adaptive (overridable at run time by <PREFIX>FLUSH)',
+          defaultDescription: 'adaptive',
+        },
         ci: {
           type: 'string',
           describe: 'CI workflows: github (test on push, publish on a v* tag) or none',
@@ -473,6 +481,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
       .example('$0 my-ext --lang ts --arch arm64 --yes', 'No questions: TypeScript, arm64 only')
       .example('$0 my-ext --lang ts --standalone --yes', 'TypeScript with its own node: runs beside any AL2023 runtime')
       .example('$0 --name my-ext --lang go --events SHUTDOWN --no-interactive', 'For scripts and CI')
+      .example('$0 my-ext --template telemetry --flush periodic:1000 --yes', 'Telemetry shipped every second')
       .example('$0 my-ext --iac sam --ci github --yes', 'With a SAM template and GitHub Actions workflows')
       .strict()
       .version(toolkitVersion())
