@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import { CancelledError, CliError } from '../../src/core/errors.js';
 import { addCi } from '../../src/core/infrastructure/index.js';
 import { goDirectiveOf, renderContext, scaffold } from '../../src/core/create/index.js';
+import { validateScaffoldOptions } from '../../src/core/create/validate.js';
 import { packageNameOf } from '../../src/core/names.js';
 import {
   dotfileNames,
@@ -76,9 +77,29 @@ describe('render context', () => {
       settingsPrefix: 'MY_EXT_',
       standalone: false,
       nodeVersion: '24',
+      flush: 'adaptive',
     });
     assert.equal(context.ci, 'none');
     assert.equal(context.hasIac, false);
+  });
+  it('takes --flush for the telemetry template only, and only a strategy', async () => {
+    const options = {
+      directory: 'x',
+      name: 'my-ext',
+      language: 'go',
+      template: 'telemetry',
+      architectures: ['arm64'],
+      events: ['INVOKE', 'SHUTDOWN'],
+    } as const;
+    assert.equal(
+      renderContext({ ...options, flush: 'periodic:500' }, { goVersion: '1.26', toolkitVersion: '0.1.0' }).flush,
+      'periodic:500',
+    );
+    await validateScaffoldOptions({ ...options, flush: 'periodic:500' });
+    const flushInvalid = (error: unknown) => error instanceof CliError && error.code === 'E_CREATE_FLUSH_INVALID';
+    await assert.rejects(validateScaffoldOptions({ ...options, flush: 'periodic' }), flushInvalid);
+    await assert.rejects(validateScaffoldOptions({ ...options, flush: 'sometimes' }), flushInvalid);
+    await assert.rejects(validateScaffoldOptions({ ...options, template: 'basic', flush: 'end' }), flushInvalid);
   });
   it('makes npm-safe package names', () => {
     assert.equal(packageNameOf('Telemetry_Shipper'), 'telemetry_shipper');

@@ -43,7 +43,11 @@ export async function validateScaffoldOptions(options: ScaffoldOptions): Promise
     }
     const problem = flushStrategyProblem(options.flush);
     if (problem !== undefined)
-      throw usageError(`--flush ${problem}`, 'pass --flush adaptive (or end, periodic:1000, continuous)', 'E_CREATE_FLUSH_INVALID');
+      throw usageError(
+        `--flush ${problem}`,
+        'pass --flush adaptive (or end, periodic:1000, continuous)',
+        'E_CREATE_FLUSH_INVALID',
+      );
   }
   if (fixedEvents !== undefined && fixedEvents.join(',') !== options.events.join(',')) {
     throw usageError(
