@@ -2,7 +2,7 @@ import path from 'node:path';
 import type prompts from 'prompts';
 import yargs from 'yargs';
 import { architectures, parseArchitectures, type Architecture } from '../core/layer/architectures.js';
-import { eventTypes, languages, type EventType, type Language } from '../core/config.js';
+import { defaultFlushStrategy, eventTypes, languages, type EventType, type Language } from '../core/config.js';
 import { CancelledError, CliError, errorMessage, usageError } from '../core/errors.js';
 import { extensionNameProblem } from '../core/names.js';
 import {
@@ -17,6 +17,7 @@ import {
 } from '../core/infrastructure/index.js';
 import {
   checkTargetDirectory,
+  flushTemplate,
   nameProblems,
   scaffold,
   type ScaffoldOptions,
@@ -61,6 +62,16 @@ const languageTitles: Record<Language, string> = {
   go: 'Go (static binary, runs next to any runtime)',
   ts: 'TypeScript (runs on a Node.js runtime, or bundles its own node)',
 };
+
+const flushChoices = [
+  {
+    title: 'adaptive: at the end of each invoke while invokes are rare, every second when they come often',
+    value: 'adaptive',
+  },
+  { title: 'end: at the end of each invoke (timely; adds post-runtime time to each)', value: 'end' },
+  { title: 'periodic:1000: every second, never holding an invoke up', value: 'periodic:1000' },
+  { title: 'continuous: when a batch is full or a second old (what Managed Instances use)', value: 'continuous' },
+];
 
 /** The prompts we ask, as a function so that tests can drive it with prompts.inject. */
 export type Ask = typeof prompts;
@@ -310,6 +321,17 @@ export async function resolveCreateOptions(
     );
   } else events = defaults.events;
 
+  // Only the telemetry template ships telemetry; validateScaffoldOptions refuses --flush elsewhere.
+  let flush = args.flush;
+  if (flush === undefined && template === flushTemplate && interactive) {
+    flush = await question<string>({
+      type: 'select',
+      message: 'When the extension ships telemetry',
+      choices: flushChoices,
+      initial: flushChoices.findIndex((choice) => choice.value === defaultFlushStrategy),
+    });
+  }
+
   let standalone = args.standalone;
   if (standalone === undefined && language === 'ts' && interactive) {
     standalone = await question<boolean>({
@@ -354,7 +376,7 @@ export async function resolveCreateOptions(
     goModule: args.module,
     ...(standalone === true ? { standalone } : {}),
     ...(args['node-version'] === undefined ? {} : { nodeVersion: args['node-version'] }),
-    ...(args.flush === undefined ? {} : { flush: args.flush }),
+    ...(flush === undefined ? {} : { flush }),
     force: args.force,
     ci,
     iac,

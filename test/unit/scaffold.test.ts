@@ -5,7 +5,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { CancelledError, CliError } from '../../src/core/errors.js';
 import { addCi } from '../../src/core/infrastructure/index.js';
-import { goDirectiveOf, renderContext, scaffold } from '../../src/core/create/index.js';
+import { goDirectiveOf, renderContext, scaffold, type ScaffoldOptions } from '../../src/core/create/index.js';
 import { validateScaffoldOptions } from '../../src/core/create/validate.js';
 import { packageNameOf } from '../../src/core/names.js';
 import {
@@ -83,14 +83,14 @@ describe('render context', () => {
     assert.equal(context.hasIac, false);
   });
   it('takes --flush for the telemetry template only, and only a strategy', async () => {
-    const options = {
+    const options: ScaffoldOptions = {
       directory: 'x',
       name: 'my-ext',
       language: 'go',
       template: 'telemetry',
       architectures: ['arm64'],
       events: ['INVOKE', 'SHUTDOWN'],
-    } as const;
+    };
     assert.equal(
       renderContext({ ...options, flush: 'periodic:500' }, { goVersion: '1.26', toolkitVersion: '0.1.0' }).flush,
       'periodic:500',
