@@ -61,7 +61,7 @@ export function readCatalog(root: string): CatalogEntry[] {
 
 /** Every TypeScript source file under src/, sorted, relative to the root with `/`. */
 export function sourceFiles(root: string): string[] {
-  return (readdirSync(path.join(root, 'src'), { recursive: true, encoding: 'utf8' }))
+  return readdirSync(path.join(root, 'src'), { recursive: true, encoding: 'utf8' })
     .filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts'))
     .map((file) => `src/${file.split(path.sep).join('/')}`)
     .sort();

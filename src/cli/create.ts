@@ -3,7 +3,7 @@ import type prompts from 'prompts';
 import yargs from 'yargs';
 // layer/architectures, not the index: create's start-up needs no zip code.
 import { architectures, parseArchitectures, type Architecture } from '../core/layer/architectures.js';
-import { eventTypes, languages, type EventType, type Language } from '../core/config.js';
+import { defaultFlushStrategy, eventTypes, languages, type EventType, type Language } from '../core/config.js';
 import { CancelledError, CliError, errorMessage, usageError } from '../core/errors.js';
 import { extensionNameProblem } from '../core/names.js';
 import {
@@ -18,6 +18,7 @@ import {
 } from '../core/infrastructure/index.js';
 import {
   checkTargetDirectory,
+  flushTemplate,
   nameProblems,
   scaffold,
   type ScaffoldOptions,
@@ -40,6 +41,7 @@ export interface CreateArguments {
   module?: string | undefined;
   standalone?: boolean | undefined;
   'node-version'?: string | undefined;
+  flush?: string | undefined;
   ci?: string | undefined;
   iac?: string | undefined;
   yes?: boolean | undefined;
@@ -61,6 +63,16 @@ const languageTitles: Record<Language, string> = {
   go: 'Go (static binary, runs next to any runtime)',
   ts: 'TypeScript (runs on a Node.js runtime, or bundles its own node)',
 };
+
+const flushChoices = [
+  {
+    title: 'adaptive: at the end of each invoke while invokes are rare, every second when they come often',
+    value: 'adaptive',
+  },
+  { title: 'end: at the end of each invoke (timely; adds post-runtime time to each)', value: 'end' },
+  { title: 'periodic:1000: every second, never holding an invoke up', value: 'periodic:1000' },
+  { title: 'continuous: when a batch is full or a second old (what Managed Instances use)', value: 'continuous' },
+];
 
 /** The prompts we ask, as a function so that tests can drive it with prompts.inject. */
 export type Ask = typeof prompts;
@@ -310,6 +322,17 @@ export async function resolveCreateOptions(
     );
   } else events = defaults.events;
 
+  // Only the telemetry template ships telemetry; validateScaffoldOptions refuses --flush elsewhere.
+  let flush = args.flush;
+  if (flush === undefined && template === flushTemplate && interactive) {
+    flush = await question<string>({
+      type: 'select',
+      message: 'When the extension ships telemetry',
+      choices: flushChoices,
+      initial: flushChoices.findIndex((choice) => choice.value === defaultFlushStrategy),
+    });
+  }
+
   let standalone = args.standalone;
   if (standalone === undefined && language === 'ts' && interactive) {
     standalone = await question<boolean>({
@@ -354,6 +377,7 @@ export async function resolveCreateOptions(
     goModule: args.module,
     ...(standalone === true ? { standalone } : {}),
     ...(args['node-version'] === undefined ? {} : { nodeVersion: args['node-version'] }),
+    ...(flush === undefined ? {} : { flush }),
     force: args.force,
     ci,
     iac,
@@ -449,6 +473,12 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
           describe: 'With --standalone: the Node.js major to bundle',
           defaultDescription: '24',
         },
+        flush: {
+          type: 'string',
+          describe:
+            'Telemetry template: when it ships, end, periodic:<ms>, continuous or adaptive (overridable at run time by <PREFIX>FLUSH)',
+          defaultDescription: 'adaptive',
+        },
         ci: {
           type: 'string',
           describe: 'CI workflows: github (test on push, publish on a v* tag) or none',
@@ -474,6 +504,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
       .example('$0 my-ext --lang ts --arch arm64 --yes', 'No questions: TypeScript, arm64 only')
       .example('$0 my-ext --lang ts --standalone --yes', 'TypeScript with its own node: runs beside any AL2023 runtime')
       .example('$0 --name my-ext --lang go --events SHUTDOWN --no-interactive', 'For scripts and CI')
+      .example('$0 my-ext --template telemetry --flush periodic:1000 --yes', 'Telemetry shipped every second')
       .example('$0 my-ext --iac sam --ci github --yes', 'With a SAM template and GitHub Actions workflows')
       .strict()
       .version(toolkitVersion())

@@ -24,10 +24,10 @@ export async function runCli(main: () => Promise<void>, argv: readonly string[] 
 function noticeStdoutWrites(): () => boolean {
   let wrote = false;
   const write = process.stdout.write.bind(process.stdout) as (...args: unknown[]) => boolean;
-  process.stdout.write = ((...args: unknown[]) => {
+  process.stdout.write = (...args: unknown[]) => {
     wrote = true;
     return write(...args);
-  });
+  };
   return () => wrote;
 }
 

@@ -26,6 +26,36 @@ export interface ExtensionConfig {
   standalone?: boolean;
   /** TypeScript standalone only: the Node.js major ("24") or exact version ("24.22.3") to bundle. */
   nodeVersion?: string;
+  /** Telemetry template only: settings the generated extension compiles in as its defaults. */
+  telemetry?: TelemetryConfig;
+}
+
+/** "telemetry" in lambda-extension.json. */
+export interface TelemetryConfig {
+  /** When the extension ships: "end", "periodic:<ms>", "continuous" or "adaptive" (see flushStrategyProblem). */
+  flush?: string;
+}
+
+/** The flush strategies of the telemetry templates; "periodic" takes an interval, "periodic:<ms>". */
+export const flushModes = ['end', 'periodic', 'continuous', 'adaptive'] as const;
+export type FlushMode = (typeof flushModes)[number];
+/** What the telemetry templates ship with when create --flush is not given. */
+export const defaultFlushStrategy = 'adaptive';
+/** periodic:<ms> takes an interval in this range (the templates' FLUSH_INTERVAL_MS range too). */
+export const flushIntervalRangeMs = { min: 50, max: 600_000 } as const;
+
+/** Why a flush strategy is refused, or undefined for "end", "periodic:<ms>", "continuous" or "adaptive". */
+export function flushStrategyProblem(value: unknown): string | undefined {
+  const expected = `must be end, periodic:<ms> (${flushIntervalRangeMs.min}–${flushIntervalRangeMs.max}), continuous or adaptive`;
+  if (typeof value !== 'string') return `${expected}, not ${shown(value)}`;
+  if (value === 'end' || value === 'continuous' || value === 'adaptive') return undefined;
+  const periodic = /^periodic:([0-9]{1,7})$/.exec(value);
+  if (periodic !== null) {
+    const interval = Number(periodic[1]);
+    if (interval >= flushIntervalRangeMs.min && interval <= flushIntervalRangeMs.max) return undefined;
+  }
+  if (value === 'periodic') return `${expected}: periodic needs its interval, such as periodic:1000`;
+  return `${expected}, not ${shown(value)}`;
 }
 
 /** The major line used when lambda-extension.json says "standalone": true without "nodeVersion". */
@@ -48,6 +78,7 @@ const knownFields = new Set([
   'nodeOptions',
   'standalone',
   'nodeVersion',
+  'telemetry',
 ]);
 
 /** A value quoted in a message, cut so that a megabyte-long key or value cannot flood the one-line error. */
@@ -143,6 +174,21 @@ export function configProblems(value: unknown): string[] {
   if (nodeVersion !== undefined) {
     const problem = nodeVersionProblem(nodeVersion);
     if (problem !== undefined) problems.push(`"nodeVersion" ${problem}`);
+  }
+  const telemetry = config['telemetry'];
+  if (telemetry !== undefined) {
+    if (typeof telemetry !== 'object' || telemetry === null || Array.isArray(telemetry)) {
+      problems.push('"telemetry" must be an object such as {"flush": "adaptive"}');
+    } else {
+      for (const key of Object.keys(telemetry)) {
+        if (key !== 'flush') problems.push(`"telemetry" has no field ${shown(key)}; it knows "flush"`);
+      }
+      const flush = (telemetry as Record<string, unknown>)['flush'];
+      if (flush !== undefined) {
+        const problem = flushStrategyProblem(flush);
+        if (problem !== undefined) problems.push(`"telemetry.flush" ${problem}`);
+      }
+    }
   }
   if (config['standalone'] === true && config['language'] === 'go') {
     problems.push('"standalone" is for TypeScript layers; a Go extension is a static binary that needs no runtime');

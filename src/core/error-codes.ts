@@ -39,6 +39,7 @@ export const errorCodes = {
   E_CREATE_DIRECTORY_UNUSABLE: 'the project directory cannot hold a project: a file, a broken link, unreadable',
   E_CREATE_EVENTS_INVALID: '--events is empty, unknown, or not the events the template always registers for',
   E_CREATE_FLAGS_CONFLICT: 'two flags that do not go together (--standalone or --module with the other language)',
+  E_CREATE_FLUSH_INVALID: '--flush is not end, periodic:<ms>, continuous or adaptive, or the template is not telemetry',
   E_CREATE_LANGUAGE_UNKNOWN: '--lang is neither go nor ts',
   E_CREATE_MODULE_INVALID: '--module is not a Go module path that go mod init accepts',
   E_CREATE_NAME_INVALID: 'the extension name is not a valid file, npm package or Go module name',

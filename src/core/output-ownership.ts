@@ -98,7 +98,7 @@ function parseMarker(text: string | undefined): Marker | undefined {
       if (typeof given === 'object' && given !== null && !Array.isArray(given)) {
         for (const [entry, list] of Object.entries(given as Record<string, unknown>)) {
           if (Array.isArray(list) && list.every((item) => typeof item === 'string'))
-            fingerprints[entry] = (list).slice(0, keptFingerprints);
+            fingerprints[entry] = list.slice(0, keptFingerprints);
         }
       }
       return { tool: markerTool, note: markerNote, entries: value.entries, fingerprints };

@@ -363,10 +363,7 @@ describe(
               lintedTemplates.push(kept);
             }
           } else if (kind === 'terraform') {
-            const document = await parseTerraform(
-              (python).python,
-              path.join(directory, 'infra', 'main.tf'),
-            );
+            const document = await parseTerraform(python.python, path.join(directory, 'infra', 'main.tf'));
             const variable = document.variable?.find((block) => 'layer_name_prefix' in block)?.['layer_name_prefix'];
             assert.equal(variable?.['default'], name, `${name}: Terraform default`);
           } else {
@@ -393,7 +390,7 @@ describe(
         };
         assert.deepEqual(published.architectures, ['x86_64']);
       }
-      const linted = await cfnLint((python).python, ...lintedTemplates);
+      const linted = await cfnLint(python.python, ...lintedTemplates);
       assert.equal(linted.code, 0, `${lintedTemplates.join(', ')}: ${describeRun(linted)}`);
     });
   },

@@ -188,7 +188,7 @@ for (const language of ['go', 'ts'] as const) {
       const invokes = 20;
       const { report, output } = await dev(
         { invokes, intervalMs: 50, logLines: Array<string>(6).fill('a line') },
-        { SINK: 'http', HTTP_URL: await deadSinkUrl(), BUFFER_TIMEOUT_MS: 25, QUEUE_MAX_RECORDS: 100 },
+        { SINK: 'http', HTTP_URL: await deadSinkUrl(), BUFFER_TIMEOUT_MS: 25, QUEUE_MAX_RECORDS: 100, FLUSH: 'end' },
       );
       assertWellBehaved(report, invokes);
       const warnings = output.logs.filter((line) => line['msg'] === 'telemetry' && levelOf(line) === 'warn');
@@ -236,7 +236,7 @@ for (const language of ['go', 'ts'] as const) {
         const invokes = 4;
         const { report, output } = await dev(
           { invokes, intervalMs: 50, logLines: ['a line'] },
-          { SINK: 'http', HTTP_URL: sink.url, BUFFER_TIMEOUT_MS: 25, HTTP_TIMEOUT_MS: 10_000 },
+          { SINK: 'http', HTTP_URL: sink.url, BUFFER_TIMEOUT_MS: 25, HTTP_TIMEOUT_MS: 10_000, FLUSH: 'end' },
         );
         assertWellBehaved(report, invokes);
         // The first invoke with records to send waits for the destination up to its deadline; then
@@ -266,7 +266,7 @@ for (const language of ['go', 'ts'] as const) {
       }
     });
 
-    it('on Lambda Managed Instances registers SHUTDOWN only, subscribes with 2025-01-29 and ships on a timer', async () => {
+    it('on Lambda Managed Instances registers SHUTDOWN only, subscribes with 2025-01-29 and ships continuously', async () => {
       // ext dev still sends invokes one at a time; the extension sees what it would see on LMI.
       const invokes = 5;
       const { report, output } = await dev(
@@ -283,7 +283,8 @@ for (const language of ['go', 'ts'] as const) {
       );
       assert.equal(levelOf(managed), 'info');
       assert.equal(managed['maxConcurrency'], '4');
-      assert.equal(logLine(output, 'shipping on a timer')['flushIntervalMs'], 100);
+      const strategy = logLine(output, 'flush strategy');
+      assert.deepEqual([strategy['flush'], strategy['flushIntervalMs']], ['continuous', 100]);
 
       // The timer shipped before SHUTDOWN; the rest was drained at SHUTDOWN.
       const lines = report.timeline
@@ -306,7 +307,10 @@ for (const language of ['go', 'ts'] as const) {
       const invokes = 30;
       // The interval lets each invoke's records arrive before the next one, as
       // they would in Lambda with the default buffering.
-      const { report, output } = await dev({ invokes, intervalMs: 40 }, { BUFFER_TIMEOUT_MS: 25, LOG_LEVEL: 'debug' });
+      const { report, output } = await dev(
+        { invokes, intervalMs: 40 },
+        { BUFFER_TIMEOUT_MS: 25, LOG_LEVEL: 'debug', FLUSH: 'end' },
+      );
       assertWellBehaved(report, invokes);
       const perInvoke = output.logs
         .filter((line) => line['msg'] === 'telemetry')

@@ -178,7 +178,7 @@ describe('request bodies and headers', () => {
         '{}',
       );
       assert.equal(long.status, 403, long.body);
-      assert.equal((long.json())['errorType'], 'Extension.InvalidExtensionName');
+      assert.equal(long.json()['errorType'], 'Extension.InvalidExtensionName');
       const error = await rawRequest(
         api,
         'POST',

@@ -251,10 +251,10 @@ describe('ext publish: terminal output', () => {
     };
     let printed = '';
     const write = process.stdout.write.bind(process.stdout);
-    process.stdout.write = ((chunk: string) => {
+    process.stdout.write = (chunk: string) => {
       printed += chunk;
       return true;
-    });
+    };
     try {
       printPublishResult(result, false);
     } finally {

@@ -9,10 +9,10 @@ import { withCode } from '../helpers/error-code.js';
 function reported(error: unknown): { stderr: string; exitCode: number } {
   let stderr = '';
   const write = process.stderr.write;
-  process.stderr.write = ((chunk: string) => {
+  process.stderr.write = (chunk: string) => {
     stderr += chunk;
     return true;
-  });
+  };
   try {
     const exitCode = reportError(error);
     return { stderr, exitCode };

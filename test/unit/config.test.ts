@@ -41,6 +41,11 @@ describe('lambda-extension.json validation', () => {
     ],
     ['node flag without dashes', { ...valid, nodeOptions: ['inspect'] }, /"nodeOptions\[0\]" must be a node flag/],
     ['nodeOptions not a list', { ...valid, nodeOptions: '--x' }, /"nodeOptions" must be an array/],
+    ['unknown flush', { ...valid, telemetry: { flush: 'sometimes' } }, /"telemetry\.flush" must be end, periodic:<ms>/],
+    ['periodic without interval', { ...valid, telemetry: { flush: 'periodic' } }, /periodic needs its interval/],
+    ['periodic too often', { ...valid, telemetry: { flush: 'periodic:10' } }, /"telemetry\.flush" must be/],
+    ['telemetry not an object', { ...valid, telemetry: 'end' }, /"telemetry" must be an object/],
+    ['unknown telemetry field', { ...valid, telemetry: { sink: 'http' } }, /"telemetry" has no field "sink"/],
   ];
   for (const [label, value, pattern] of cases) {
     it(`names the field: ${label}`, () => {
@@ -51,6 +56,11 @@ describe('lambda-extension.json validation', () => {
       );
     });
   }
+  it('accepts every flush strategy', () => {
+    for (const flush of ['end', 'periodic:50', 'periodic:600000', 'continuous', 'adaptive']) {
+      assert.deepEqual(configProblems({ ...valid, telemetry: { flush } }), [], flush);
+    }
+  });
   it('accepts node flags with values', () => {
     assert.deepEqual(
       configProblems({ ...valid, nodeOptions: ['--max-semi-space-size=1', '--enable-source-maps'] }),

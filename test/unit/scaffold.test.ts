@@ -4,7 +4,8 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { CliError } from '../../src/core/errors.js';
-import { goDirectiveOf, renderContext } from '../../src/core/create/index.js';
+import { goDirectiveOf, renderContext, type ScaffoldOptions } from '../../src/core/create/index.js';
+import { validateScaffoldOptions } from '../../src/core/create/validate.js';
 import { packageNameOf } from '../../src/core/names.js';
 import {
   dotfileNames,
@@ -75,9 +76,29 @@ describe('render context', () => {
       settingsPrefix: 'MY_EXT_',
       standalone: false,
       nodeVersion: '24',
+      flush: 'adaptive',
     });
     assert.equal(context.ci, 'none');
     assert.equal(context.hasIac, false);
+  });
+  it('takes --flush for the telemetry template only, and only a strategy', async () => {
+    const options: ScaffoldOptions = {
+      directory: 'x',
+      name: 'my-ext',
+      language: 'go',
+      template: 'telemetry',
+      architectures: ['arm64'],
+      events: ['INVOKE', 'SHUTDOWN'],
+    };
+    assert.equal(
+      renderContext({ ...options, flush: 'periodic:500' }, { goVersion: '1.26', toolkitVersion: '0.1.0' }).flush,
+      'periodic:500',
+    );
+    await validateScaffoldOptions({ ...options, flush: 'periodic:500' });
+    const flushInvalid = (error: unknown) => error instanceof CliError && error.code === 'E_CREATE_FLUSH_INVALID';
+    await assert.rejects(validateScaffoldOptions({ ...options, flush: 'periodic' }), flushInvalid);
+    await assert.rejects(validateScaffoldOptions({ ...options, flush: 'sometimes' }), flushInvalid);
+    await assert.rejects(validateScaffoldOptions({ ...options, template: 'basic', flush: 'end' }), flushInvalid);
   });
   it('makes npm-safe package names', () => {
     assert.equal(packageNameOf('Telemetry_Shipper'), 'telemetry_shipper');

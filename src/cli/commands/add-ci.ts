@@ -25,10 +25,7 @@ export const addCiCommand: CommandModule<object, AddCiArguments> = {
         ...projectOptions,
       })
       .example('$0 add ci github', 'Write the test and release workflows and .github/publish.json')
-      .example(
-        '$0 add ci github --force --json',
-        'Regenerate them with this version’s pinned actions; print JSON',
-      ),
+      .example('$0 add ci github --force --json', 'Regenerate them with this version’s pinned actions; print JSON'),
   handler: async (argv) => {
     const { parseCiProvider, addCi } = await import('../../core/infrastructure/index.js');
     const provider = parseCiProvider(argv.provider, '<provider>', ['github']);

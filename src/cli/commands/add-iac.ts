@@ -23,10 +23,7 @@ export const addIacCommand: CommandModule<object, AddIacArguments> = {
       })
       .example('$0 add iac sam', 'Write infra/template.yaml: an AWS::Serverless::LayerVersion per architecture')
       .example('$0 add iac terraform --cwd my-extension', 'Write infra/main.tf into another project folder')
-      .example(
-        '$0 add iac cdk --force --json',
-        'Regenerate the CDK app in infra/; print JSON',
-      ),
+      .example('$0 add iac cdk --force --json', 'Regenerate the CDK app in infra/; print JSON'),
   handler: async (argv) => {
     const { parseIacKind, addIac } = await import('../../core/infrastructure/index.js');
     const kind = parseIacKind(argv.kind, '<kind>', ['sam', 'cdk', 'terraform']);

@@ -1,6 +1,6 @@
 import { readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
-import { defaultStandaloneNodeVersion, type EventType, type Language } from '../config.js';
+import { defaultFlushStrategy, defaultStandaloneNodeVersion, type EventType, type Language } from '../config.js';
 import { infrastructureContext, type InfrastructureContext } from '../infrastructure/index.js';
 import { settingsPrefixOf } from '../names.js';
 import { projectContext, quotedList, type ProjectContext } from '../templates/index.js';
@@ -26,6 +26,8 @@ export interface RenderContext extends ProjectContext, InfrastructureContext {
   settingsPrefix: string;
   /** TypeScript: the layer carries its own node (see ext build --standalone). */
   standalone: boolean;
+  /** Telemetry template: the flush strategy compiled in as the default ("adaptive" unless create --flush). */
+  flush: string;
   /** The node version a standalone layer bundles ("24"); set, unused, for other layers. */
   nodeVersion: string;
 }
@@ -62,6 +64,7 @@ export function renderContext(
     settingsPrefix: settingsPrefixOf(options.name),
     standalone: options.standalone === true,
     nodeVersion: options.nodeVersion ?? defaultStandaloneNodeVersion,
+    flush: options.flush ?? defaultFlushStrategy,
   };
 }
 

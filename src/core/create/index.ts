@@ -7,4 +7,4 @@ export { goDirectiveOf, renderContext, type RenderContext } from './context.js';
 export type { ScaffoldOptions, ScaffoldResult } from './options.js';
 export { checkTargetDirectory, scaffold } from './scaffold.js';
 export type { ToolkitSource } from './toolkit-source.js';
-export { nameProblems } from './validate.js';
+export { flushTemplate, nameProblems } from './validate.js';

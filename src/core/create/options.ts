@@ -17,6 +17,11 @@ export interface ScaffoldOptions {
   standalone?: boolean | undefined;
   /** TypeScript standalone: the Node.js major to bundle; default "24". */
   nodeVersion?: string | undefined;
+  /**
+   * Telemetry template only: the flush strategy compiled in as the default ("end", "periodic:<ms>",
+   * "continuous" or "adaptive"; default "adaptive").
+   */
+  flush?: string | undefined;
   /** Write into a non-empty directory, adding and overwriting template files (never deleting others). */
   force?: boolean | undefined;
   /** GitHub Actions workflows in .github/; default none. */

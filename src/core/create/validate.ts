@@ -1,9 +1,12 @@
-import { nodeVersionProblem } from '../config.js';
+import { flushStrategyProblem, nodeVersionProblem } from '../config.js';
 import type { ErrorCode } from '../error-codes.js';
 import { usageError } from '../errors.js';
 import { extensionNameProblem, goModuleProblem, npmNameProblem, packageNameOf } from '../names.js';
 import { templateInfo } from '../templates/index.js';
 import type { ScaffoldOptions } from './options.js';
+
+/** The template whose extension ships telemetry, and so takes --flush. */
+export const flushTemplate = 'telemetry';
 
 /** Refuses options that would not give a project that installs and builds, naming the flag at fault. */
 export async function validateScaffoldOptions(options: ScaffoldOptions): Promise<void> {
@@ -29,6 +32,22 @@ export async function validateScaffoldOptions(options: ScaffoldOptions): Promise
       throw usageError('E_CREATE_NODE_VERSION_INVALID', `--node-version ${problem}`, 'pass --node-version 24 (or 22)');
     if (options.standalone !== true)
       throw usageError('E_CREATE_FLAGS_CONFLICT', '--node-version needs --standalone', 'add --standalone');
+  }
+  if (options.flush !== undefined) {
+    if (options.template !== flushTemplate) {
+      throw usageError(
+        'E_CREATE_FLUSH_INVALID',
+        `--flush: only the ${flushTemplate} template ships telemetry, and this is the ${options.template} template`,
+        `leave out --flush, or pass --template ${flushTemplate}`,
+      );
+    }
+    const problem = flushStrategyProblem(options.flush);
+    if (problem !== undefined)
+      throw usageError(
+        'E_CREATE_FLUSH_INVALID',
+        `--flush ${problem}`,
+        'pass --flush adaptive (or end, periodic:1000, continuous)',
+      );
   }
   if (fixedEvents !== undefined && fixedEvents.join(',') !== options.events.join(',')) {
     throw usageError(

@@ -52,9 +52,7 @@ const nearConfig = fc
     },
     { requiredKeys: [] },
   )
-  .chain((config) =>
-    fc.dictionary(text, anyValue, { maxKeys: 3 }).map((extra) => ({ ...extra, ...config })),
-  );
+  .chain((config) => fc.dictionary(text, anyValue, { maxKeys: 3 }).map((extra) => ({ ...extra, ...config })));
 
 const configText = fc.oneof(
   nearConfig.map((value) => JSON.stringify(value)),

@@ -1,11 +1,13 @@
 package telemetry
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"sync"
 	"sync/atomic"
 )
 
@@ -27,12 +29,26 @@ type Listener struct {
 	rejected      atomic.Int64
 	lambdaDropped atomic.Int64
 	arrivals      chan struct{}
+
+	// runtimeDone holds the request IDs of the platform.runtimeDone records
+	// delivered and not yet waited for (see WaitRuntimeDone); doneSignal
+	// wakes the one waiter.
+	doneMu      sync.Mutex
+	runtimeDone map[string]struct{}
+	doneSignal  chan struct{}
 }
+
+// maxRuntimeDoneKept bounds runtimeDone: IDs nobody waits for (when
+// invokes do not wait, under the periodic strategy) are forgotten.
+const maxRuntimeDoneKept = 64
 
 // NewListener returns a listener that queues into queue and leaves out the
 // records own matches.
 func NewListener(queue *Queue, own OwnOutput) *Listener {
-	return &Listener{queue: queue, own: own, arrivals: make(chan struct{}, 1)}
+	return &Listener{
+		queue: queue, own: own, arrivals: make(chan struct{}, 1),
+		runtimeDone: map[string]struct{}{}, doneSignal: make(chan struct{}, 1),
+	}
 }
 
 // ListenerCounts are the listener's totals since it was made.
@@ -75,13 +91,17 @@ func (l *Listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	kept := records[:0]
+	var doneIDs []string
 	for index := range records {
 		if l.own.Matches(&records[index]) {
 			l.ownLines.Add(1)
 			continue
 		}
-		if records[index].Type == logsDroppedType {
+		switch records[index].Type {
+		case logsDroppedType:
 			l.lambdaDropped.Add(droppedRecords(records[index].Record))
+		case runtimeDoneType:
+			doneIDs = append(doneIDs, requestIDOf(records[index].Record))
 		}
 		kept = append(kept, records[index])
 	}
@@ -92,7 +112,56 @@ func (l *Listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case l.arrivals <- struct{}{}:
 	default:
 	}
+	// After the queue: whoever waits for the end of an invoke then finds
+	// its records queued.
+	if len(doneIDs) > 0 {
+		l.doneMu.Lock()
+		if len(l.runtimeDone)+len(doneIDs) > maxRuntimeDoneKept {
+			clear(l.runtimeDone)
+		}
+		for _, id := range doneIDs {
+			l.runtimeDone[id] = struct{}{}
+		}
+		l.doneMu.Unlock()
+		select {
+		case l.doneSignal <- struct{}{}:
+		default:
+		}
+	}
 	w.WriteHeader(http.StatusOK)
+}
+
+// WaitRuntimeDone waits until Lambda has delivered platform.runtimeDone for
+// requestID, the end of that invoke's function code, and so every function
+// log line of it; false when ctx ends first. One caller at a time.
+func (l *Listener) WaitRuntimeDone(ctx context.Context, requestID string) bool {
+	for {
+		l.doneMu.Lock()
+		_, done := l.runtimeDone[requestID]
+		delete(l.runtimeDone, requestID)
+		l.doneMu.Unlock()
+		if done {
+			return true
+		}
+		select {
+		case <-l.doneSignal:
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
+// runtimeDoneType marks the end of an invoke's function code. Lambda
+// Managed Instances do not send it.
+const runtimeDoneType = "platform.runtimeDone"
+
+// requestIDOf reads requestId from a platform record; "" when missing.
+func requestIDOf(record []byte) string {
+	var fields struct {
+		RequestID string `json:"requestId"`
+	}
+	_ = json.Unmarshal(record, &fields)
+	return fields.RequestID
 }
 
 // logsDroppedType is the record Lambda sends instead of records it dropped.

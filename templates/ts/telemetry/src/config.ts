@@ -5,6 +5,7 @@
  * would be the function's settings, not ours.
  */
 import v8 from 'node:v8';
+import { defaultFlush, flushIntervalRange, parseFlush, type FlushStrategy } from './flush.js';
 import { isLogLevel, logLevels, type LogLevel } from './log.js';
 import { bufferingRanges, type Buffering, type Range } from './telemetry-api.js';
 
@@ -26,8 +27,10 @@ export interface Config {
   flushMinRecords: number;
   /** …or this long has passed since the last send. SHUTDOWN always sends. */
   flushMaxWaitMs: number;
-  /** Where no INVOKE event comes (Lambda Managed Instances, or SHUTDOWN only), ship this often. */
+  /** The adaptive strategy's timer, and continuous's age bound: a record waits at most this long for a full batch. */
   flushIntervalMs: number;
+  /** When to ship (FLUSH; default `defaultFlush`, chosen at create): see src/flush.ts. */
+  flush: FlushStrategy;
 }
 
 /** Port of the Runtime and Extensions API itself: Lambda reserves it. */
@@ -156,9 +159,14 @@ export function loadConfig(prefix: string, env: NodeJS.ProcessEnv, options: Load
   const flushMinRecords = integer('FLUSH_MIN_RECORDS', defaults.flushMinRecords, ranges.flushMinRecords);
   const flushMaxWaitMs = integer('FLUSH_MAX_WAIT_MS', defaults.flushMaxWaitMs, ranges.flushMaxWaitMs);
   const flushIntervalMs = integer('FLUSH_INTERVAL_MS', defaults.flushIntervalMs, ranges.flushIntervalMs);
+  const flushText = read('FLUSH') ?? defaultFlush;
+  const flush = parseFlush(flushText) ?? { mode: 'adaptive' };
+  if (parseFlush(flushText) === undefined) {
+    problems.push(`${prefix}FLUSH="${flushText}": use end, periodic:<ms> (${flushIntervalRange.min} to ${flushIntervalRange.max}), continuous or adaptive`);
+  }
 
   if (problems.length > 0) throw new ConfigError(problems);
-  return { logLevel, port, buffering, queueMaxRecords, queueMaxBytes, sink, httpUrl, httpHeaders, httpTimeoutMs, flushMinRecords, flushMaxWaitMs, flushIntervalMs };
+  return { logLevel, port, buffering, queueMaxRecords, queueMaxBytes, sink, httpUrl, httpHeaders, httpTimeoutMs, flushMinRecords, flushMaxWaitMs, flushIntervalMs, flush };
 }
 
 function mebibytes(bytes: number): string {

@@ -119,6 +119,9 @@ export interface ListenerCounts {
   droppedByLambda: number;
 }
 
+/** How many undelivered-to-a-waiter runtimeDone request IDs the listener keeps. */
+const maxRuntimeDoneKept = 64;
+
 export class TelemetryListener {
   readonly counts: ListenerCounts = { received: 0, ownLines: 0, rejected: 0, droppedByLambda: 0 };
   readonly #queue: BoundedQueue;
@@ -126,6 +129,9 @@ export class TelemetryListener {
   readonly #server: http.Server;
   readonly #arrivalWaiters = new Set<() => void>();
   #arrivals = 0;
+  /** Request IDs of the platform.runtimeDone records delivered and not yet waited for (see waitRuntimeDone). */
+  readonly #runtimeDone = new Set<string>();
+  readonly #runtimeDoneWaiters = new Set<() => void>();
 
   constructor(queue: BoundedQueue, name: string) {
     this.#queue = queue;
@@ -174,17 +180,46 @@ export class TelemetryListener {
     });
   }
 
-  /** Resolves at the next accepted delivery, or with false after `timeoutMs`. */
-  nextArrival(timeoutMs: number): Promise<boolean> {
+  /** Resolves at the next accepted delivery, or with false after `timeoutMs` or once `signal` aborts. */
+  nextArrival(timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
     return new Promise((resolve) => {
       const done = (arrived: boolean): void => {
         clearTimeout(timer);
         this.#arrivalWaiters.delete(wake);
+        signal?.removeEventListener('abort', quit);
         resolve(arrived);
       };
       const wake = (): void => done(true);
-      const timer = setTimeout(() => done(false), Math.max(0, timeoutMs));
+      const quit = (): void => done(false);
+      const timer = setTimeout(quit, Math.max(0, timeoutMs));
+      if (signal?.aborted) return quit();
+      signal?.addEventListener('abort', quit, { once: true });
       this.#arrivalWaiters.add(wake);
+    });
+  }
+
+  /**
+   * Resolves true once Lambda has delivered platform.runtimeDone for
+   * `requestId`: that invoke's function code has ended, and its log lines are
+   * in. False at `deadline` (epoch ms) or once `signal` aborts.
+   */
+  waitRuntimeDone(requestId: string, deadline: number, signal?: AbortSignal): Promise<boolean> {
+    return new Promise((resolve) => {
+      const check = (): void => {
+        if (this.#runtimeDone.delete(requestId)) done(true);
+      };
+      const done = (seen: boolean): void => {
+        clearTimeout(timer);
+        this.#runtimeDoneWaiters.delete(check);
+        signal?.removeEventListener('abort', quit);
+        resolve(seen);
+      };
+      const quit = (): void => done(false);
+      const timer = setTimeout(quit, Math.max(0, deadline - Date.now()));
+      if (signal?.aborted) return quit();
+      signal?.addEventListener('abort', quit, { once: true });
+      this.#runtimeDoneWaiters.add(check);
+      check();
     });
   }
 
@@ -215,7 +250,8 @@ export class TelemetryListener {
         response.writeHead(413, { Connection: 'close' }).end();
         return;
       }
-      const records = this.#decode(Buffer.concat(chunks, size).toString('utf8'));
+      const runtimeDone: string[] = [];
+      const records = this.#decode(Buffer.concat(chunks, size).toString('utf8'), runtimeDone);
       if (records === undefined) {
         // Lambda retries failed deliveries; a malformed one would fail again,
         // so it is refused with a 4xx and counted, never logged from here.
@@ -228,13 +264,19 @@ export class TelemetryListener {
       this.#arrivals += 1;
       response.writeHead(200).end();
       for (const wake of [...this.#arrivalWaiters]) wake();
+      if (runtimeDone.length > 0) {
+        // IDs nobody waits for (invokes that do not wait, under periodic) are forgotten.
+        if (this.#runtimeDone.size + runtimeDone.length > maxRuntimeDoneKept) this.#runtimeDone.clear();
+        for (const id of runtimeDone) this.#runtimeDone.add(id);
+        for (const check of [...this.#runtimeDoneWaiters]) check();
+      }
     });
     request.on('error', () => {
       // The peer went away mid-request; Lambda will retry the delivery.
     });
   }
 
-  #decode(body: string): QueuedRecord[] | undefined {
+  #decode(body: string, runtimeDone: string[]): QueuedRecord[] | undefined {
     let parsed: unknown;
     try {
       parsed = JSON.parse(body);
@@ -252,6 +294,10 @@ export class TelemetryListener {
         continue;
       }
       if (fields.type === 'platform.logsDropped') droppedByLambda += droppedRecordsOf(fields.record);
+      if (fields.type === 'platform.runtimeDone') {
+        const requestId = (fields.record as { requestId?: unknown } | null)?.requestId;
+        if (typeof requestId === 'string') runtimeDone.push(requestId);
+      }
       records.push(queuedRecord(fields));
     }
     // Counted once the delivery is accepted, so a refused one (which Lambda retries) never counts twice.

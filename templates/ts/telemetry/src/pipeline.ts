@@ -123,9 +123,9 @@ export class TelemetryPipeline {
   }
 
   /**
-   * Ships every `intervalMs`, in one round as an invoke does, for
-   * environments where no INVOKE event comes (Lambda Managed Instances, or a
-   * project registered for SHUTDOWN only); each round may take `roundMs`.
+   * Ships every `intervalMs`, in one round as an invoke does, for the
+   * periodic strategy (and adaptive's busy phase, src/flush.ts); each round
+   * may take `roundMs`.
    */
   startTimer(intervalMs: number, roundMs: number): void {
     const stop = new AbortController();

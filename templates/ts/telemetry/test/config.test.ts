@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { readFileSync } from 'node:fs';
 import v8 from 'node:v8';
 import { ConfigError, defaults, heapPerQueuedByte, loadConfig, parseHeaders } from '../src/config.js';
+import { defaultFlush, parseFlush } from '../src/flush.js';
 
 const load = (env: Record<string, string>) => loadConfig('MY_EXT_', env);
 
@@ -29,8 +31,19 @@ test('defaults: stdout sink, a free port (two extensions never collide), documen
     flushMinRecords: 1,
     flushMaxWaitMs: 10000,
     flushIntervalMs: 1000,
+    flush: parseFlush(defaultFlush),
   });
   assert.equal(defaults.port, 0);
+});
+
+test('FLUSH overrides the strategy chosen at create, which lambda-extension.json records', () => {
+  const project = JSON.parse(readFileSync(new URL('../../lambda-extension.json', import.meta.url), 'utf8')) as { telemetry: { flush: string } };
+  assert.equal(defaultFlush, project.telemetry.flush);
+  assert.deepEqual(load({ MY_EXT_FLUSH: ' Periodic:2000 ' }).flush, { mode: 'periodic', intervalMs: 2000 });
+  assert.deepEqual(load({ MY_EXT_FLUSH: 'end' }).flush, { mode: 'end' });
+  for (const bad of ['periodic', 'periodic:10', 'periodic:600001', 'sometimes']) {
+    assert.throws(() => load({ MY_EXT_FLUSH: bad }), new RegExp(`MY_EXT_FLUSH="${bad}"`));
+  }
 });
 
 test('FLUSH_MIN_RECORDS and FLUSH_MAX_WAIT_MS are read and checked', () => {

@@ -4,12 +4,13 @@ import { test, type TestContext } from 'node:test';
 import { run, type RunOptions } from '../src/extension.js';
 import { ExtensionsApiClient } from '../src/extensions-api.js';
 import { createTelemetryHandlers, events, handlers as projectHandlers } from '../src/handlers.js';
-import type { ShipperOptions } from '../src/shipper.js';
+import { adaptive } from '../src/flush.js';
+import { batchRecords, type ShipperOptions } from '../src/shipper.js';
 import { StdoutSink } from '../src/sinks.js';
 import { FakeExtensionsApi, telemetryPath } from '../test-support/fake-extensions-api.js';
 import type { EventType } from '../src/extensions-api.js';
 import { readFileSync } from 'node:fs';
-import { captureLog, deliver, envelope, functionLine, RecordingSink, startDestination } from '../test-support/telemetry.js';
+import { captureLog, deliver, envelope, functionLine, RecordingSink, startDestination, type Envelope } from '../test-support/telemetry.js';
 
 const name = 'my-ext';
 const lambdaExtensionJson = JSON.parse(readFileSync(new URL('../../lambda-extension.json', import.meta.url), 'utf8')) as { events: EventType[] };
@@ -32,7 +33,17 @@ interface StartOptions {
   prepare?: (api: FakeExtensionsApi) => void;
   /** The fake API plays Lambda Managed Instances. */
   managedInstances?: boolean;
+  /**
+   * Unless set, each INVOKE pushed is followed by its platform.runtimeDone,
+   * delivered to the listener as Lambda does once the function's code has
+   * ended (the end strategy waits for it).
+   */
+  noRuntimeDone?: boolean;
 }
+
+const runtimeDone = (requestId: string) => envelope('platform.runtimeDone', { requestId, status: 'success' });
+/** What a test delivered, without the runtimeDone records that start() adds. */
+const delivered = <T extends { type: string }>(records: T[] | undefined): T[] => (records ?? []).filter((record) => record.type !== 'platform.runtimeDone');
 
 /**
  * Most tests here drive the per-invoke lifecycle, so they register for both
@@ -57,12 +68,26 @@ async function start(t: TestContext, options: StartOptions = {}) {
     client.close();
     await api.close();
   });
-  const env = { AWS_LAMBDA_RUNTIME_API: api.address, MY_EXT_PORT: '0', ...options.env };
+  // end unless the test says: these tests ship at each invoke, whatever strategy the project was created with.
+  const env = { AWS_LAMBDA_RUNTIME_API: api.address, MY_EXT_PORT: '0', MY_EXT_FLUSH: 'end', ...options.env };
   const exitCode = run({ client, name, version: '1.2.3', events: perInvokeEvents, handlers, log, env, safetyMarginMs: 100, ...options.runOptions });
   const port = async (): Promise<number> => {
     await api.waitFor('/event/next');
     return handlers.pipeline?.port ?? assert.fail('no pipeline after setup');
   };
+  if (options.noRuntimeDone !== true) {
+    const push = api.push.bind(api);
+    api.push = (reply) => {
+      push(reply);
+      if (typeof reply === 'function') return;
+      const event = reply as { eventType?: unknown; requestId?: unknown };
+      if (event.eventType === 'INVOKE' && typeof event.requestId === 'string') {
+        const requestId = event.requestId;
+        // Quietly: the extension may be gone by then.
+        void port().then((listenerPort) => deliver(listenerPort, [runtimeDone(requestId)]).catch(() => undefined));
+      }
+    };
+  }
   return { api, exitCode, lines, handlers, port, messages: () => lines.map((line) => line['msg']) };
 }
 
@@ -96,14 +121,15 @@ test('subscribes during init with the listener already up, ships each invoke, dr
   assert.equal((await deliver(listenerPort, [envelope('platform.start', { requestId: 'r-1' }), functionLine('hello')])).status, 200);
   api.push(invokeEvent('r-1'));
   await api.waitFor('/event/next', 2);
+  // end: the invoke waited for its runtimeDone, and shipped it too.
   assert.deepEqual(
     sink.shipped.map((record) => record.type),
-    ['platform.start', 'function'],
+    ['platform.start', 'function', 'platform.runtimeDone'],
   );
   const summary = lines.find((line) => line['msg'] === 'telemetry');
   assert.deepEqual(
     { ...summary, extension: undefined },
-    { level: 'debug', msg: 'telemetry', extension: undefined, requestId: 'r-1', received: 2, shipped: 2, queued: 0, queuedBytes: 0 },
+    { level: 'debug', msg: 'telemetry', extension: undefined, requestId: 'r-1', received: 3, shipped: 3, queued: 0, queuedBytes: 0 },
   );
 
   // The last invoke's report arrives after its end, and the final batch during Shutdown.
@@ -113,11 +139,11 @@ test('subscribes during init with the listener already up, ships each invoke, dr
   assert.equal(await exitCode, 0);
   assert.deepEqual(
     sink.shipped.map((record) => record.type),
-    ['platform.start', 'function', 'platform.report'],
+    ['platform.start', 'function', 'platform.runtimeDone', 'platform.report'],
   );
   const totals = lines.find((line) => line['msg'] === 'telemetry totals');
   assert.equal(totals?.['level'], 'info');
-  assert.equal(totals?.['shipped'], 3);
+  assert.equal(totals?.['shipped'], 4);
   assert.equal(totals?.['lost'], 0);
   assert.equal(totals?.['dropped'], 0);
 });
@@ -136,7 +162,8 @@ test('a dead sink: each invoke returns by its deadline, the summary reports fail
   assert.ok(elapsed >= 250 && elapsed < 2500, `next after ${elapsed} ms for a deadline in 400 ms (margin 100)`);
   const summary = lines.find((line) => line['msg'] === 'telemetry');
   assert.equal(summary?.['level'], 'warn');
-  assert.equal(summary?.['dropped'], 50);
+  // 150 lines and r-1's runtimeDone into a queue of 100.
+  assert.equal(summary?.['dropped'], 51);
   assert.ok(Number(summary?.['failedSends']) >= 1);
   assert.equal(summary?.['queued'], 100);
   assert.equal(summary?.['lastError'], 'stopped at the deadline');
@@ -148,7 +175,7 @@ test('a dead sink: each invoke returns by its deadline, the summary reports fail
   const totals = lines.find((line) => line['msg'] === 'telemetry totals');
   assert.equal(totals?.['level'], 'warn');
   assert.equal(totals?.['lost'], 100);
-  assert.equal(totals?.['dropped'], 50);
+  assert.equal(totals?.['dropped'], 51);
   assert.equal(totals?.['shipped'], 0);
 });
 
@@ -191,10 +218,10 @@ test('a destination that never answers: one attempt, then invokes return at once
   // The batch that timed out may have arrived: it goes again as it was, under the same
   // idempotency key, so the destination can drop a copy; one more request carries the rest.
   assert.equal(destination.requests.length, 3);
-  assert.deepEqual(destination.requests[1]?.json, [functionLine('during r-1')]);
+  assert.deepEqual(delivered(destination.requests[1]?.json as Envelope[]), [functionLine('during r-1')]);
   assert.equal(destination.requests[1]?.headers['idempotency-key'], destination.requests[0]?.headers['idempotency-key']);
   assert.deepEqual(
-    destination.requests[2]?.json,
+    delivered(destination.requests[2]?.json as Envelope[]),
     ['r-2', 'r-3', 'r-4', 'r-5'].map((requestId) => functionLine(`during ${requestId}`)),
   );
   assert.notEqual(destination.requests[2]?.headers['idempotency-key'], destination.requests[1]?.headers['idempotency-key']);
@@ -210,7 +237,7 @@ test('a destination that never answers: one attempt, then invokes return at once
     ],
   );
   const totals = lines.find((line) => line['msg'] === 'telemetry totals');
-  assert.equal(totals?.['shipped'], 5);
+  assert.equal(totals?.['shipped'], 10, 'five lines and five runtimeDone');
   assert.equal(totals?.['failedSends'], 1);
   assert.equal(totals?.['lost'], 0);
 });
@@ -231,7 +258,7 @@ test('no feedback loop: the stdout sink output comes back and is not shipped aga
     api.push(invokeEvent(`r-${invoke}`));
     await api.waitFor('/event/next', invoke + 1);
     const shipped = handlers.pipeline?.shipper.counts.shipped ?? 0;
-    assert.equal(shipped - shippedLines, 1, `invoke ${invoke} shipped exactly its one platform record`);
+    assert.equal(shipped - shippedLines, 2, `invoke ${invoke} shipped exactly its platform.start and runtimeDone`);
     shippedLines = shipped;
   }
   assert.ok((handlers.pipeline?.listener.counts.ownLines ?? 0) >= 8);
@@ -332,17 +359,17 @@ test('SHUTDOWN ships the backlog at once, ignoring the pause and retrying, while
 
   api.push(shutdownEvent(20_000));
   // Generous: the failure this catches is shipping only after the seconds-long wait for the last delivery.
-  assert.ok(await eventually(() => sink.shipped.length === 1, 5000), 'the backlog left at once, retried despite the pause');
+  assert.ok(await eventually(() => delivered(sink.shipped).length === 1, 5000), 'the backlog left at once, retried despite the pause');
   await deliver(listenerPort, [functionLine('last delivery')]);
   assert.equal(await exitCode, 0);
   assert.deepEqual(
-    sink.shipped.map((record) => record.record),
+    delivered(sink.shipped).map((record) => record.record),
     ['backlog', 'last delivery'],
     'the last delivery is shipped too, after one retry',
   );
   assert.equal(sink.calls, 5);
   const totals = lines.find((line) => line['msg'] === 'telemetry totals');
-  assert.equal(totals?.['shipped'], 2);
+  assert.equal(totals?.['shipped'], 3, 'with r-1\'s runtimeDone');
   assert.equal(totals?.['lost'], 0);
 });
 
@@ -418,9 +445,147 @@ for (const mode of ['managed instances', 'SHUTDOWN only'] as const) {
     );
     const managedLine = lines.find((line) => line['msg'] === 'managed instances: per-invoke work does not run here; registering SHUTDOWN only');
     assert.equal(managedLine?.['maxConcurrency'], managed ? '4' : undefined);
-    assert.equal(lines.find((line) => line['msg'] === 'shipping on a timer')?.['flushIntervalMs'], 50);
+    const strategy = lines.find((line) => line['msg'] === 'flush strategy');
+    assert.deepEqual([strategy?.['flush'], strategy?.['flushIntervalMs']], ['continuous', 50]);
     const totals = lines.find((line) => line['msg'] === 'telemetry totals');
     assert.equal(totals?.['shipped'], 3);
     assert.equal(totals?.['lost'], 0);
   });
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const polls = (api: FakeExtensionsApi) => api.requests.filter((request) => request.path === '/event/next').length;
+
+test('end: the invoke waits for its runtimeDone and ships all its lines before asking for the next event', async (t) => {
+  const sink = new RecordingSink();
+  const { api, exitCode, port } = await start(t, { sink, noRuntimeDone: true, env: { MY_EXT_FLUSH: 'end' } });
+  const listenerPort = await port();
+  api.push(invokeEvent('r-1'));
+  await deliver(listenerPort, [functionLine('first line of r-1')]);
+  await sleep(20);
+  assert.equal(polls(api), 1, 'no next before runtimeDone');
+  const doneAt = Date.now();
+  await deliver(listenerPort, [functionLine('last line of r-1'), runtimeDone('r-1')]);
+  await api.waitFor('/event/next', 2);
+  assert.deepEqual(
+    delivered(sink.shipped).map((record) => record.record),
+    ['first line of r-1', 'last line of r-1'],
+    'shipped before the next event',
+  );
+  // The post-runtime time the extension adds beyond Lambda's buffering: from runtimeDone's delivery to next.
+  t.diagnostic(`end: next ${Date.now() - doneAt} ms after runtimeDone was delivered`);
+  api.push(shutdownEvent());
+  assert.equal(await exitCode, 0);
+});
+
+test('periodic: an invoke never waits, and the timer ships while no event comes', async (t) => {
+  const sink = new RecordingSink();
+  const { api, exitCode, port } = await start(t, { sink, noRuntimeDone: true, env: { MY_EXT_FLUSH: 'periodic:100' } });
+  const listenerPort = await port();
+  await deliver(listenerPort, [functionLine('before r-1')]);
+  const started = Date.now();
+  api.push(invokeEvent('r-1', 3000));
+  await api.waitFor('/event/next', 2);
+  const took = Date.now() - started;
+  assert.ok(took < 2000, `the invoke took ${took} ms: periodic must not wait for runtimeDone`);
+  assert.ok(await eventually(() => sink.shipped.length === 1, 5000), 'the timer shipped');
+  api.push(shutdownEvent());
+  assert.equal(await exitCode, 0);
+});
+
+test('continuous: a batch short of full waits for the age bound, a full one goes at once', async (t) => {
+  await t.test('full batch', async (t) => {
+    const sink = new RecordingSink();
+    const { api, exitCode, port } = await start(t, { sink, env: { MY_EXT_FLUSH: 'continuous', MY_EXT_FLUSH_INTERVAL_MS: '600000' } });
+    const listenerPort = await port();
+    await deliver(listenerPort, Array.from({ length: batchRecords - 1 }, (_, index) => functionLine(`line ${index}`)));
+    await sleep(100);
+    assert.equal(sink.shipped.length, 0, 'one record short of a batch, long before the age bound');
+    await deliver(listenerPort, [functionLine('the last one')]);
+    assert.ok(await eventually(() => sink.shipped.length === batchRecords, 5000), 'the full batch shipped');
+    api.push(shutdownEvent());
+    assert.equal(await exitCode, 0);
+  });
+  await t.test('age', async (t) => {
+    const sink = new RecordingSink();
+    const { api, exitCode, port } = await start(t, { sink, env: { MY_EXT_FLUSH: 'continuous', MY_EXT_FLUSH_INTERVAL_MS: '200' } });
+    const listenerPort = await port();
+    const started = Date.now();
+    await deliver(listenerPort, [functionLine('a lone line')]);
+    assert.ok(await eventually(() => sink.shipped.length === 1, 5000), 'shipped within 5 s');
+    const took = Date.now() - started;
+    assert.ok(took >= 200, `shipped after ${took} ms, before the age bound of 200 ms`);
+    api.push(shutdownEvent());
+    assert.equal(await exitCode, 0);
+  });
+});
+
+test('adaptive: end while invokes are rare, the timer once they come often, end again after a quiet spell (fake clock)', async (t) => {
+  const sink = new RecordingSink();
+  const { api, exitCode, port, handlers, messages } = await start(t, { sink, env: { MY_EXT_FLUSH: 'adaptive', MY_EXT_FLUSH_INTERVAL_MS: '50' } });
+  const listenerPort = await port();
+  let clock = 0;
+  const flusher = handlers.flusher ?? assert.fail('no flusher after setup');
+  flusher.now = () => clock;
+  let count = 1;
+  const invoke = async (requestId: string) => {
+    await deliver(listenerPort, [functionLine(`line of ${requestId}`)]);
+    api.push(invokeEvent(requestId));
+    count += 1;
+    await api.waitFor('/event/next', count);
+  };
+  for (let index = 1; index < adaptive.busyInvokes; index += 1) {
+    clock += 500;
+    await invoke(`r-${index}`);
+    assert.equal(flusher.timerRunning, false, `invoke ${index}: still end`);
+    assert.ok(
+      sink.shipped.some((record) => record.type === 'platform.runtimeDone' && (record.record as { requestId: string }).requestId === `r-${index}`),
+      `invoke ${index} waited for its runtimeDone and shipped it`,
+    );
+  }
+  clock += 500;
+  await invoke('busy');
+  assert.equal(flusher.timerRunning, true, 'the 10th invoke within 10 s starts the timer');
+  await deliver(listenerPort, [functionLine('shipped by the timer')]);
+  assert.ok(await eventually(() => sink.shipped.some((record) => record.record === 'shipped by the timer'), 5000), 'the timer ships');
+
+  clock += 11_000;
+  await invoke('quiet');
+  assert.equal(flusher.timerRunning, false, 'a quiet spell stops the timer');
+  assert.ok(sink.shipped.some((record) => record.record === 'line of quiet'), 'and the invoke shipped before it ended');
+  assert.ok(messages().includes('adaptive flush: invokes come often, shipping on a timer'));
+  assert.ok(messages().includes('adaptive flush: invokes are rare, shipping at the end of each invoke'));
+  api.push(shutdownEvent());
+  assert.equal(await exitCode, 0);
+});
+
+for (const managed of [false, true]) {
+  for (const strategy of ['end', 'periodic:600000', 'continuous', 'adaptive']) {
+    test(`SHUTDOWN drains everything under ${strategy}${managed ? ' on Managed Instances (as continuous)' : ''}`, async (t) => {
+      const sink = new RecordingSink();
+      const env: Record<string, string> = { MY_EXT_FLUSH: strategy, MY_EXT_FLUSH_INTERVAL_MS: '600000', MY_EXT_BUFFER_TIMEOUT_MS: '25' };
+      if (managed) env['AWS_LAMBDA_MAX_CONCURRENCY'] = '4';
+      const { api, exitCode, port, lines, messages } = await start(t, { sink, env, managedInstances: managed });
+      const listenerPort = await port();
+      if (!managed) {
+        api.push(invokeEvent('r-1'));
+        await api.waitFor('/event/next', 2);
+      }
+      const path = managed ? '/' : '/telemetry';
+      await deliver(listenerPort, [functionLine('before shutdown')], 'POST', path);
+      api.push(shutdownEvent());
+      await sleep(30);
+      await deliver(listenerPort, [functionLine('during shutdown')], 'POST', path);
+      assert.equal(await exitCode, 0);
+      assert.deepEqual(
+        delivered(sink.shipped).map((record) => record.record),
+        ['before shutdown', 'during shutdown'],
+      );
+      assert.equal(lines.find((line) => line['msg'] === 'telemetry totals')?.['lost'], 0);
+      const want = managed ? 'continuous' : strategy;
+      assert.equal(lines.find((line) => line['msg'] === 'flush strategy')?.['flush'], want);
+      const fellBack = messages().filter((message) => String(message).startsWith('flushing continuously')).length;
+      assert.equal(fellBack, want === strategy ? 0 : 1, 'a fallback is said once');
+    });
+  }
 }
