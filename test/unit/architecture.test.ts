@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import ts from 'typescript';
 import { repositoryRoot } from '../helpers/paths.js';
 
 /**
@@ -137,5 +138,25 @@ describe('architecture', () => {
       const [file, target] = exception.split(' -> ') as [string, string];
       assert.ok(graph.get(file)?.includes(target), exception);
     }
+  });
+
+  it('the emulator stays in rooms a reader can hold: no file over 400 lines, no function over 80', () => {
+    const tooLong: string[] = [];
+    for (const file of sourceFiles.filter((name) => name.startsWith('src/core/emulator/'))) {
+      const text = readFileSync(path.join(repositoryRoot, file), 'utf8');
+      const lines = text.split('\n').length;
+      if (lines > 400) tooLong.push(`${file}: ${lines} lines`);
+      const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true);
+      const visit = (node: ts.Node): void => {
+        if (ts.isFunctionLike(node) && 'body' in node && node.body !== undefined) {
+          const first = source.getLineAndCharacterOfPosition(node.getStart(source)).line;
+          const last = source.getLineAndCharacterOfPosition(node.end).line;
+          if (last - first + 1 > 80) tooLong.push(`${file}:${first + 1}: a function of ${last - first + 1} lines`);
+        }
+        ts.forEachChild(node, visit);
+      };
+      visit(source);
+    }
+    assert.deepEqual(tooLong, []);
   });
 });
