@@ -206,6 +206,8 @@ async function builtLayer(options: DevOptions, watching: boolean): Promise<Obtai
   try {
     result = await build({
       projectDirectory: options.projectDirectory,
+      // Read and checked above: one read of lambda-extension.json per build, as pack does.
+      config,
       architectures: [architecture],
       outDirectory: devOutDirectory,
       onOutput: options.onBuildOutput,
