@@ -39,6 +39,12 @@ test('a layer folder is listed as Lambda starts it: regular files and links to t
       files.map((file) => file.name),
       ['a', 'b'],
     );
+    // Absolute even for a relative layer path: the extensions start in another working directory.
+    const relative = await listExtensionFiles(path.relative(process.cwd(), layer));
+    assert.deepEqual(
+      relative.map((file) => file.file),
+      [path.join(layer, 'extensions', 'a'), path.join(layer, 'extensions', 'b')],
+    );
     assert.deepEqual(extensionFilesIn('/copy', files), [
       { name: 'a', file: path.join('/copy', 'extensions', 'a') },
       { name: 'b', file: path.join('/copy', 'extensions', 'b') },

@@ -25,9 +25,12 @@ export interface ExtensionFile {
   file: string;
 }
 
-/** The files Lambda starts from a layer folder, as RIE lists them: top level only, sorted for a stable order. */
+/**
+ * The files Lambda starts from a layer folder, as RIE lists them: top level only, sorted for a stable order.
+ * Paths are absolute: the processes start in another working directory than a library caller's.
+ */
 export async function listExtensionFiles(layerDirectory: string): Promise<ExtensionFile[]> {
-  const directory = path.join(layerDirectory, extensionsFolder);
+  const directory = path.resolve(layerDirectory, extensionsFolder);
   let names: string[];
   try {
     names = await fs.readdir(directory);
@@ -46,7 +49,7 @@ export async function listExtensionFiles(layerDirectory: string): Promise<Extens
 
 /** The same files in a copy of the layer at `layerDirectory` (ext dev's private copy under CPU emulation). */
 export function extensionFilesIn(layerDirectory: string, files: readonly ExtensionFile[]): ExtensionFile[] {
-  return files.map(({ name }) => ({ name, file: path.join(layerDirectory, extensionsFolder, name) }));
+  return files.map(({ name }) => ({ name, file: path.resolve(layerDirectory, extensionsFolder, name) }));
 }
 
 /** Why a layer starts nothing, in the words every command uses. */
