@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { after } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 /*
@@ -19,4 +20,18 @@ export async function temporaryDirectory(
 ): Promise<{ path: string; cleanup: () => Promise<void> }> {
   const directory = await mkdtemp(path.join(os.tmpdir(), prefix));
   return { path: directory, cleanup: () => rm(directory, { recursive: true, force: true }) };
+}
+
+/**
+ * A maker of temporary folders for one test file, called at its top level: every folder it made is removed
+ * once the file's tests have run, so a test needs no cleanup of its own.
+ */
+export function temporaryFolders(): (prefix: string) => Promise<string> {
+  const made: string[] = [];
+  after(() => Promise.all(made.map((directory) => rm(directory, { recursive: true, force: true }))));
+  return async (prefix) => {
+    const directory = await mkdtemp(path.join(os.tmpdir(), prefix));
+    made.push(directory);
+    return directory;
+  };
 }

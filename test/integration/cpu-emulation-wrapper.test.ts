@@ -1,23 +1,17 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { hiddenProgramName, wrapperScript } from '../../src/core/emulator/cpu-emulation/index.js';
 import type { CpuEmulation } from '../../src/core/emulator/types.js';
 import { fakeQemu } from '../helpers/fake-qemu.js';
+import { temporaryFolders } from '../helpers/paths.js';
 
 /* Split from test/unit/cpu-emulation.test.ts: this one runs the wrapper script it writes. */
 
-const directories: string[] = [];
-after(() => Promise.all(directories.map((directory) => rm(directory, { recursive: true, force: true }))));
-async function temporary(prefix: string): Promise<string> {
-  const directory = await mkdtemp(path.join(os.tmpdir(), prefix));
-  directories.push(directory);
-  return directory;
-}
+const temporary = temporaryFolders();
 
 test('a wrapper execs qemu on the hidden original with the argv[0] it was called by, whatever the paths hold', async () => {
   const folder = await temporary("wrap it's-");

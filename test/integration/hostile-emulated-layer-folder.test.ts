@@ -1,26 +1,20 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readdir, readlink, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readlink, stat, truncate, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { elfMachine, hostArchitecture, type Architecture } from '../../src/core/layer/architectures.js';
 import { prepareCpuEmulation } from '../../src/core/emulator/cpu-emulation/index.js';
 import { CliError } from '../../src/core/errors.js';
 import { unzippedLimitBytes } from '../../src/core/layer/index.js';
+import { temporaryFolders } from '../helpers/paths.js';
 import { elfImage } from '../helpers/zip-fixtures.js';
 
 const host: Architecture = hostArchitecture() ?? 'x86_64';
 const foreign: Architecture = host === 'arm64' ? 'x86_64' : 'arm64';
 
-const roots: string[] = [];
-after(() => Promise.all(roots.map((root) => rm(root, { recursive: true, force: true }))));
-
-async function temporary(prefix: string): Promise<string> {
-  const root = await mkdtemp(path.join(os.tmpdir(), prefix));
-  roots.push(root);
-  return root;
-}
+const temporary = temporaryFolders();
 
 /**
  * A layer folder whose launcher execs a program of the other architecture, so that ext dev --arch <it>

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { elfMachine, hostArchitecture, type Architecture } from '../../src/core/layer/architectures.js';
 import {
   binfmtHandlerFor,
@@ -19,17 +18,12 @@ import { CliError } from '../../src/core/errors.js';
 import type { CpuEmulation } from '../../src/core/emulator/types.js';
 import { fakeQemu } from '../helpers/fake-qemu.js';
 import { elfImage } from '../helpers/zip-fixtures.js';
+import { temporaryFolders } from '../helpers/paths.js';
 
 const host: Architecture = hostArchitecture() ?? 'x86_64';
 const foreign: Architecture = host === 'arm64' ? 'x86_64' : 'arm64';
 
-const directories: string[] = [];
-after(() => Promise.all(directories.map((directory) => rm(directory, { recursive: true, force: true }))));
-async function temporary(prefix: string): Promise<string> {
-  const directory = await mkdtemp(path.join(os.tmpdir(), prefix));
-  directories.push(directory);
-  return directory;
-}
+const temporary = temporaryFolders();
 
 /** The entry Debian's qemu-user-binfmt registers for aarch64 (the magic and mask of qemu's scripts/qemu-binfmt-conf.sh). */
 const debianAarch64 = `enabled
