@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -37,7 +38,20 @@ function testFiles(tier: Tier): string[] {
     .map((name) => path.join(root, 'build', 'test', tier, name.replace(/\.ts$/u, '.js')));
 }
 
-function runNodeTest(files: string[], preload: string[]): number {
+/**
+ * Test files run at once. The unit tier is pure CPU: one file per core. The process tiers wait much of the time
+ * (npm installs, go builds' I/O, the emulator's Lambda timings): two more files than cores keep both busy. Every
+ * time limit scales with the measured load (test/helpers/time-scale.ts), so the extra files cost no flakes.
+ * `TEST_CONCURRENCY=n` overrides both.
+ */
+function concurrency(processes: boolean): number {
+  const given = Number(process.env['TEST_CONCURRENCY']);
+  if (Number.isInteger(given) && given > 0) return given;
+  const cores = Math.max(1, os.availableParallelism());
+  return processes ? cores + 2 : cores;
+}
+
+function runNodeTest(files: string[], preload: string[], processes: boolean): number {
   const missing = files.filter((file) => !existsSync(file));
   if (missing.length > 0) {
     console.error(
@@ -47,7 +61,7 @@ function runNodeTest(files: string[], preload: string[]): number {
   }
   const result = spawnSync(
     process.execPath,
-    [...preload, '--test', '--test-concurrency=2', ...nodeTestArguments, ...files],
+    [...preload, '--test', `--test-concurrency=${concurrency(processes)}`, ...nodeTestArguments, ...files],
     { stdio: 'inherit', cwd: root, env: all ? { ...process.env, TEST_ALL: '1' } : process.env },
   );
   return result.status ?? 1;
@@ -56,8 +70,8 @@ function runNodeTest(files: string[], preload: string[]): number {
 let status = 0;
 if (wanted.includes('unit')) {
   const sandbox = path.join(root, 'build', 'test', 'helpers', 'unit-sandbox.js');
-  status = runNodeTest(testFiles('unit'), ['--import', sandbox]);
+  status = runNodeTest(testFiles('unit'), ['--import', sandbox], false);
 }
 const processTiers = tiers.filter((tier) => tier !== 'unit' && wanted.includes(tier));
-if (status === 0 && processTiers.length > 0) status = runNodeTest(processTiers.flatMap(testFiles), []);
+if (status === 0 && processTiers.length > 0) status = runNodeTest(processTiers.flatMap(testFiles), [], true);
 process.exit(status);
