@@ -72,6 +72,8 @@ if (wanted.includes('unit')) {
   const sandbox = path.join(root, 'build', 'test', 'helpers', 'unit-sandbox.js');
   status = runNodeTest(testFiles('unit'), ['--import', sandbox], false);
 }
-const processTiers = tiers.filter((tier) => tier !== 'unit' && wanted.includes(tier));
+// The e2e files are the longest: started first, they run beside the many short integration files instead of
+// being the last ones left, each on a core of its own, at the end of the run.
+const processTiers = (['e2e', 'integration'] as const).filter((tier) => wanted.includes(tier));
 if (status === 0 && processTiers.length > 0) status = runNodeTest(processTiers.flatMap(testFiles), [], true);
 process.exit(status);
