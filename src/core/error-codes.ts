@@ -171,6 +171,7 @@ export const errorCodes = {
   E_ZIP_UNREADABLE: 'the zip file cannot be read (permissions, an I/O error)',
 
   // --- out ---
+  E_OUT_CHANGED_DURING_RUN: 'something in --out changed while it was being checked: another run writes the same --out',
   E_OUT_NOT_OWNED:
     '--out holds a file or folder that ext build or ext pack did not write, or that changed since; it is left alone',
   E_OUT_REFUSED: '--out is the filesystem root, the project folder or a folder that holds it',

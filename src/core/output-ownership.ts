@@ -277,7 +277,16 @@ export class OutputDirectory {
   private async holdsWhatWeWrote(entry: string, target: string): Promise<boolean> {
     const expected = this.fingerprints[entry];
     if (!this.owned.has(entry) || expected === undefined || expected.length === 0) return false;
-    return expected.includes(await outputFingerprint(target));
+    try {
+      return expected.includes(await outputFingerprint(target));
+    } catch (error) {
+      // A file or folder went away between listing and reading it: another run is replacing the same output.
+      if (!isErrorCode(error, 'ENOENT') && !isErrorCode(error, 'ENOTDIR')) throw error;
+      throw new CliError(`--out: ${target} changed while it was being checked`, {
+        code: 'E_OUT_CHANGED_DURING_RUN',
+        hint: 'another ext build or ext pack is writing the same --out; run one at a time, or give each its own --out',
+      });
+    }
   }
 
   private async isLegacyOutput(target: string, kind: OutputKind): Promise<boolean> {

@@ -75,7 +75,7 @@ describe('failures that used to crash with a stack trace are one-line errors', {
           assert.ok(result.code === 0 || result.code === 1, result.stderr);
           // Another pack writing the same dist/ at the same moment: the codes that name that race.
           const raced =
-            /^error\[E_(PACK_LAYER_CHANGED|PACK_VERIFY_FAILED|PACK_WRITE_FAILED|BUILD_WRITE_FAILED|OUT_NOT_OWNED)\]: /m;
+            /^error\[E_(PACK_LAYER_CHANGED|PACK_VERIFY_FAILED|PACK_WRITE_FAILED|BUILD_WRITE_FAILED|OUT_NOT_OWNED|OUT_CHANGED_DURING_RUN)\]: /m;
           if (result.code === 1) assertOneLineError(result, 1, raced);
         }
       }
