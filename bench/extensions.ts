@@ -133,20 +133,52 @@ export async function binarySizeFigures(goLayerRoot: string, name: string): Prom
   }
 }
 
-export async function emulatorFigure(goLayer: string): Promise<void> {
-  log('ext dev emulator throughput');
-  const invokes = quick ? 300 : 1000;
-  const report = await runEmulator({ layerDirectory: goLayer, invokes, function: { durationMs: 0 } });
+type RunEmulator = typeof runEmulator;
+
+/** Invokes per second of one 1,000-invoke run (300 with --quick) of a zero-duration function. */
+async function emulatorRate(run: RunEmulator, goLayer: string, invokes: number): Promise<number> {
+  const report = await run({ layerDirectory: goLayer, invokes, function: { durationMs: 0 } });
   if (report.status !== 'passed') throw new Error(`the emulator run failed: ${JSON.stringify(report.verdicts)}`);
   const starts = report.timeline.filter((entry) => entry.kind === 'start');
   const ends = report.timeline.filter((entry) => entry.kind === 'end');
-  const seconds = (ends.at(-1)!.elapsedMs - starts[0]!.elapsedMs) / 1000;
-  const perSecond = invokes / seconds;
-  absoluteRow(
-    '`ext dev` emulator: invokes per second, basic Go extension, zero-duration function',
-    perSecond,
-    'invokes/s',
-    '≥ 500/s',
-    perSecond >= 500,
-  );
+  return invokes / ((ends.at(-1)!.elapsedMs - starts[0]!.elapsedMs) / 1000);
+}
+
+/**
+ * The emulator's throughput. With `against`, the build folder of another commit (`git worktree add`, then
+ * `npm run build` there), the two emulators run alternately in this one process, so a change is held against
+ * its predecessor on the same machine at the same moment: the row is their ratio.
+ */
+export async function emulatorFigure(goLayer: string, against?: string): Promise<void> {
+  log('ext dev emulator throughput');
+  const invokes = quick ? 300 : 1000;
+  const figure = '`ext dev` emulator: invokes per second, basic Go extension, zero-duration function';
+  if (against === undefined) {
+    const perSecond = await emulatorRate(runEmulator, goLayer, invokes);
+    absoluteRow(figure, perSecond, 'invokes/s', '≥ 500/s', perSecond >= 500);
+    return;
+  }
+  const module = (await import(path.resolve(against, 'src', 'core', 'emulator', 'index.js'))) as {
+    runEmulator: RunEmulator;
+  };
+  await emulatorRate(runEmulator, goLayer, invokes);
+  await emulatorRate(module.runEmulator, goLayer, invokes);
+  const current: number[] = [];
+  const previous: number[] = [];
+  for (let round = 0; round < runs(10); round += 1) {
+    current.push(await emulatorRate(runEmulator, goLayer, invokes));
+    previous.push(await emulatorRate(module.runEmulator, goLayer, invokes));
+  }
+  const ratio = median(current) / median(previous);
+  rows.push({
+    figure: `${figure}, against the build given to --against`,
+    baseline: `the emulator of ${path.basename(path.dirname(path.resolve(against)))}/${path.basename(against)}`,
+    ratio,
+    median: median(current),
+    baselineMedian: median(previous),
+    unit: 'invokes/s',
+    target: '≥ 1.0× (not slower)',
+    // Alternate runs on a shared machine differ by a few per cent; "not slower" allows that much.
+    met: ratio >= 0.97,
+  });
 }

@@ -5,7 +5,8 @@
  * Prints a Markdown table and writes bench/results/latest.json.
  * `--quick`: fewer runs. `--only startup,extensions`: only those sections
  * (startup, first-prompt, pack, go-build, ts-build, extensions, standalone, emulator, telemetry), their
- * rows replacing the same rows of the existing latest.json.
+ * rows replacing the same rows of the existing latest.json. `--against BUILD`: the emulator section also
+ * runs the emulator of another commit's build folder, alternately with this one (bench/extensions.ts).
  */
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -41,6 +42,11 @@ const unknown = only?.filter((section) => !(sections as readonly string[]).inclu
 if (only !== undefined && (only.length === 0 || unknown.length > 0)) {
   throw new Error(`--only: unknown section "${unknown[0] ?? ''}"; use ${sections.join(', ')}`);
 }
+const againstIndex = process.argv.indexOf('--against');
+const against = againstIndex === -1 ? undefined : process.argv[againstIndex + 1];
+if (againstIndex !== -1 && (against === undefined || against.startsWith('--'))) {
+  throw new Error('--against: give the build folder of the commit to compare with, e.g. ../previous/build');
+}
 const selected = (section: (typeof sections)[number]) => only === undefined || only.includes(section);
 const resultsFile = path.join(root, 'bench', 'results', 'latest.json');
 
@@ -69,7 +75,7 @@ async function main(): Promise<void> {
       await binarySizeFigures(path.join(goProject, 'dist'), 'bench-go');
     }
     if (selected('standalone')) await standaloneSizeFigures(workspace);
-    if (selected('emulator')) await emulatorFigure(path.join(goProject, 'dist', 'x86_64'));
+    if (selected('emulator')) await emulatorFigure(path.join(goProject, 'dist', 'x86_64'), against);
     if (selected('telemetry')) {
       for (const language of ['go', 'ts'] as const) {
         await telemetryMemoryFigure(workspace, language, 'healthy');
