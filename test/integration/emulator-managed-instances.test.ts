@@ -180,6 +180,12 @@ test('telemetry: schemaVersion 2025-01-29 delivers, function lines of concurrent
   assert.equal(types.filter((type) => type === 'platform.start').length, 3);
   assert.equal(types.filter((type) => type === 'platform.report').length, 3);
   assert.equal(types.filter((type) => type === 'platform.runtimeDone').length, 0);
+  // As Lambda's Managed Instances send it: the report's metrics are durationMs alone.
+  for (const entry of records.filter((record) => record.type === 'platform.report')) {
+    const metrics = (entry.record as { metrics: Record<string, unknown> }).metrics;
+    assert.deepEqual(Object.keys(metrics), ['durationMs']);
+    assert.equal(typeof metrics['durationMs'], 'number');
+  }
   const initStart = records.find((entry) => entry.type === 'platform.initStart');
   assert.equal((initStart?.record as Record<string, unknown>)['initializationType'], 'lambda-managed-instances');
   // The timeline shows the interleaving too: consecutive function lines of different invokes.

@@ -185,13 +185,17 @@ export function invokeReported(
   environment.hub.publish('platform.report', {
     requestId,
     status,
-    metrics: {
-      durationMs,
-      billedDurationMs: result.billedDurationMs,
-      memorySizeMB,
-      maxMemoryUsedMB,
-      ...(initDurationMs === undefined ? {} : { initDurationMs }),
-    },
+    // On Managed Instances the record's metrics hold durationMs alone (docs/reference/extensions-api.md, the LMI
+    // telemetry shape): billing and memory are per instance there, not per invoke.
+    metrics: managedInstances
+      ? { durationMs }
+      : {
+          durationMs,
+          billedDurationMs: result.billedDurationMs,
+          memorySizeMB,
+          maxMemoryUsedMB,
+          ...(initDurationMs === undefined ? {} : { initDurationMs }),
+        },
     tracing,
     ...(managedInstances ? { spans } : {}),
   });
