@@ -27,6 +27,8 @@ export const errorCodes = {
   E_EMULATOR_QEMU_MISSING: "qemu-user, needed to run the layer's foreign binaries, is not installed",
   E_EMULATOR_SPECIAL_FILE: 'the layer folder holds a device, socket or pipe, which no layer zip can hold',
   E_EMULATOR_SYSROOT_MISSING: 'the foreign libraries a dynamic binary of the layer needs under qemu are missing',
+  E_EMULATOR_TENANT_ID_INVALID:
+    'the tenant ID (--tenant-id) is empty, over 256 characters, or holds a control character',
 
   // --- add (ext add ci, ext add iac) ---
   E_ADD_FILES_EXIST: 'files ext add would write are already in the project; pass --force to replace them',

@@ -23,6 +23,7 @@ interface DevArguments {
   'function-duration': FlagValue;
   'function-error'?: boolean | undefined;
   'function-log'?: string[] | undefined;
+  'tenant-id'?: string | undefined;
   timeout: FlagValue;
   'init-timeout': FlagValue;
   memory: FlagValue;
@@ -227,6 +228,7 @@ function devOptions(args: DevArguments, printTimeline: ((entry: TimelineEntry) =
     memorySizeMB: numberFlag('memory', args.memory, { minimum: 128, maximum: 10_240, whole: true, lambdaRange: true }),
     env: parseEnv(args.env),
     managedInstances: managedInstances(args),
+    tenantId: args['tenant-id'],
     freezeMs: freezeMs(args),
     onTimeline: printTimeline,
     // Progress is for a person at a terminal; warnings and errors while watching go out always.
@@ -308,6 +310,11 @@ const devFlags = {
     type: 'string',
     array: true,
     describe: 'A line the handler prints on each invoke (repeatable)',
+  },
+  'tenant-id': {
+    type: 'string',
+    requiresArg: true,
+    describe: 'The tenant each invoke is for (tenant isolation): platform.start, runtimeDone and report carry it',
   },
   timeout: {
     default: 3,

@@ -125,7 +125,7 @@ export function invokeStarted(
     requestId,
     ...(managedInstances ? { data: { inFlight: inFlightAtStart, maxConcurrency } } : {}),
   });
-  environment.hub.publish('platform.start', { requestId, version: '$LATEST', tracing });
+  environment.hub.publish('platform.start', { requestId, ...tenantOf(environment), version: '$LATEST', tracing });
 }
 
 /** A line the simulated function prints. */
@@ -151,6 +151,7 @@ export function runtimeDone(
   if (!environment.settings.managedInstances) {
     environment.hub.publish('platform.runtimeDone', {
       requestId,
+      ...tenantOf(environment),
       status,
       metrics: { durationMs, producedBytes: 0 },
       tracing,
@@ -184,6 +185,7 @@ export function invokeReported(
   );
   environment.hub.publish('platform.report', {
     requestId,
+    ...tenantOf(environment),
     status,
     // On Managed Instances the record's metrics hold durationMs alone (docs/reference/extensions-api.md, the LMI
     // telemetry shape): billing and memory are per instance there, not per invoke.
@@ -199,4 +201,10 @@ export function invokeReported(
     tracing,
     ...(managedInstances ? { spans } : {}),
   });
+}
+
+/** `tenantId` right after `requestId`, as RIE writes it, only when the invoke has a tenant. */
+function tenantOf(environment: Environment): { tenantId?: string } {
+  const { tenantId } = environment.settings;
+  return tenantId === undefined ? {} : { tenantId };
 }

@@ -94,6 +94,12 @@ export interface EmulatorOptions {
   intervalMs?: number | undefined;
   /** Emulate Lambda Managed Instances instead of on-demand Lambda; see ManagedInstancesOptions. */
   managedInstances?: ManagedInstancesOptions | undefined;
+  /**
+   * The tenant every invoke is for, as a function with tenant isolation receives it (`X-Amz-Tenant-Id` on the
+   * invoke): `platform.start`, `platform.runtimeDone` and `platform.report` then carry it as `tenantId`.
+   * 1 to 256 characters, none of them a control character. Default: no tenant.
+   */
+  tenantId?: string | undefined;
   function?: FunctionBehaviour | undefined;
   /** Default `ext-dev-function`. */
   functionName?: string | undefined;

@@ -57,6 +57,8 @@ export interface EmulatorSettings {
   managedInstances: boolean;
   /** Invokes allowed in flight at once: 1 on demand. */
   maxConcurrency: number;
+  /** EmulatorOptions.tenantId: the tenant each invoke's platform records name. */
+  tenantId: string | undefined;
   /** Limits on what extensions do are multiplied by this: more than 1 under CPU emulation only. */
   limitFactor: number;
   onTimeline: ((entry: TimelineEntry) => void) | undefined;
@@ -77,9 +79,24 @@ function requireValidConcurrency(maxConcurrency: number | undefined): void {
   }
 }
 
+/** The most characters a tenant ID may have (Lambda's TenantId parameter). */
+const maximumTenantIdLength = 256;
+
+function requireValidTenantId(tenantId: string | undefined): void {
+  if (tenantId === undefined) return;
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
+  if (tenantId.length === 0 || tenantId.length > maximumTenantIdLength || /[\u0000-\u001f\u007f]/u.test(tenantId)) {
+    throw new CliError(
+      `tenantId (--tenant-id) must be 1 to ${maximumTenantIdLength} characters with no control characters, got ${JSON.stringify(tenantId.slice(0, 80))}`,
+      { code: 'E_EMULATOR_TENANT_ID_INVALID', exitCode: 2, hint: 'pass a tenant ID such as --tenant-id tenant-1' },
+    );
+  }
+}
+
 export function resolveSettings(options: EmulatorOptions): EmulatorSettings {
   const managedInstances = options.managedInstances !== undefined;
   requireValidConcurrency(options.managedInstances?.maxConcurrency);
+  requireValidTenantId(options.tenantId);
   return {
     layerDirectory: path.resolve(options.layerDirectory),
     extensionFiles: options.extensionFiles,
@@ -102,6 +119,7 @@ export function resolveSettings(options: EmulatorOptions): EmulatorSettings {
     telemetryBufferBytes: options.telemetryBufferBytes ?? defaults.telemetryBufferBytes,
     managedInstances,
     maxConcurrency: options.managedInstances?.maxConcurrency ?? 1,
+    tenantId: options.tenantId,
     limitFactor: options.cpuEmulation?.limitFactor ?? 1,
     onTimeline: options.onTimeline,
     onExtensionOutput: options.onExtensionOutput,
