@@ -83,6 +83,52 @@ export interface CpuEmulation {
   limitFactor: number;
 }
 
+/**
+ * The function's runtime process, as Lambda starts it (its `bootstrap`, or
+ * the managed runtime's, through AWS_LAMBDA_EXEC_WRAPPER when set). With it
+ * the emulator serves the Runtime API (2018-06-01) beside the Extensions API,
+ * starts the runtime during Init once the extensions have registered, and
+ * hands each invoke's event to the runtime instead of simulating a handler.
+ * Built by `prepareFunction` (core/function) from `ext dev --function`.
+ */
+export interface RuntimeCommand {
+  /** The executable, absolute: the bootstrap, python3, node, or the exec wrapper. */
+  command: string;
+  args: string[];
+  /**
+   * The function's whole environment as Lambda builds it (LAMBDA_TASK_ROOT, _HANDLER, AWS_LAMBDA_FUNCTION_*,
+   * PATH, …), without AWS_LAMBDA_RUNTIME_API, which the emulator adds once it listens.
+   */
+  env: Record<string, string>;
+  /** The working directory: the task root (Lambda's /var/task). */
+  cwd: string;
+  /** For the timeline and the report, e.g. `nodejs22.x (node 22.23.5, the toolkit's runtime client)`. */
+  description: string;
+}
+
+/** One invoke's input: what the runtime's `next` returns, with its optional context headers. */
+export interface InvokeEvent {
+  /** The event, exactly as the bytes the runtime reads (JSON text). */
+  payload: string;
+  /** `Lambda-Runtime-Client-Context`: JSON text, as a mobile SDK sends it. */
+  clientContext?: string | undefined;
+  /** `Lambda-Runtime-Cognito-Identity`: JSON text. */
+  cognitoIdentity?: string | undefined;
+  /** Where the event came from, for messages and the report, e.g. `events.jsonl:3`. */
+  source?: string | undefined;
+}
+
+/** What the function answered to one invoke. */
+export interface FunctionResponse {
+  /** `response`: it POSTed …/response; `error`: …/error, or Lambda's own error (timeout, crash, init error, too large). */
+  kind: 'response' | 'error';
+  /** The body the caller of Invoke gets, as text. */
+  payload: string;
+  /** For `error`: Lambda-Runtime-Function-Error-Type, or the body's errorType, or Lambda's (`Sandbox.Timedout`, `Runtime.ExitError`, `Function.ResponseSizeTooLarge`, …). */
+  errorType?: string | undefined;
+  errorMessage?: string | undefined;
+}
+
 export interface EmulatorOptions {
   /** The folder that would be mounted at /opt; it holds `extensions/`. */
   layerDirectory: string;
@@ -101,6 +147,10 @@ export interface EmulatorOptions {
    */
   tenantId?: string | undefined;
   function?: FunctionBehaviour | undefined;
+  /** Run this real function runtime instead of the simulated handler (`function` then sets only its timeout). */
+  runtime?: RuntimeCommand | undefined;
+  /** The events, one per invoke, in order; with `runtime`, `invokes` defaults to their number. Default: `{}`. */
+  events?: InvokeEvent[] | undefined;
   /** Default `ext-dev-function`. */
   functionName?: string | undefined;
   /** Default 128. */
@@ -241,6 +291,8 @@ export interface InvokeResult {
   endMs: number;
   /** Invokes in flight when this one started, itself included: always 1 on demand. */
   inFlightAtStart: number;
+  /** With a real runtime (EmulatorOptions.runtime): what the function answered. */
+  response?: FunctionResponse | undefined;
 }
 
 export interface ShutdownExtensionResult {
