@@ -95,7 +95,7 @@ function readAnswer(request: http.IncomingMessage): Promise<ReadBody> {
       if (settled) return;
       settled = true;
       const text = bytes > maxInvokeResponseBytes ? undefined : Buffer.concat(chunks).toString('utf8');
-      resolve({ text, bytes, aborted, trailers: request.trailers });
+      resolve({ text, bytes, aborted, trailers: request.trailers ?? {} });
     };
     request.on('data', (chunk: Buffer) => {
       bytes += chunk.length;
