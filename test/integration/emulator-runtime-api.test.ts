@@ -212,6 +212,8 @@ test("a function error, a response over 6 MB and a crash are the function's erro
   });
   assert.ok(texts(report, 'report').some((text) => text.includes('Status: error Error Type: Runtime.ExitError')));
   // Lambda resets after the crash: SHUTDOWN (failure) to the extension, then a fresh Init for the next invoke.
+  assert.equal(crashed?.environmentReset, 'failure');
+  assert.equal(failed?.environmentReset, undefined, 'a function error keeps the environment');
   assert.equal(report.inits.length, 2);
   const shutdowns = (await extensionEvents(eventsFile)).filter((entry) => entry['eventType'] === 'SHUTDOWN');
   assert.deepEqual(
@@ -240,6 +242,8 @@ test('a timeout kills the runtime, answers Sandbox.Timedout, and resets with SHU
   );
   assert.ok(texts(report, 'runtime-done').some((text) => text.includes('Status: timeout')));
   assert.equal(after?.status, 'success');
+  assert.equal(timedOut?.environmentReset, 'timeout');
+  assert.ok(texts(report, 'note').some((text) => text.startsWith('RESET Reason: timeout')));
   assert.equal(report.inits.length, 2, 'the next invoke ran in a fresh environment');
   const shutdowns = (await extensionEvents(eventsFile)).filter((entry) => entry['eventType'] === 'SHUTDOWN');
   assert.deepEqual(

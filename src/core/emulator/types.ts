@@ -257,6 +257,11 @@ export interface InvokeResult {
   inFlightAtStart: number;
   /** With a real runtime (EmulatorOptions.runtime): what the function answered. */
   response?: FunctionResponse | undefined;
+  /**
+   * Set when this invoke reset the environment, as Lambda does after a timeout or a crash: the runtime
+   * was stopped, the extensions got SHUTDOWN with this reason, and the next invoke runs a fresh Init.
+   */
+  environmentReset?: ShutdownReason | undefined;
 }
 
 export interface ShutdownExtensionResult {
@@ -349,6 +354,8 @@ export interface EmulatorReport {
   cpuEmulation?: CpuEmulation | undefined;
   /** The node that ran the layer's TypeScript extensions, when ext dev knows it. */
   node?: NodeRuntime | undefined;
+  /** The real function runtime that ran (EmulatorOptions.runtime), without its environment (it may hold credentials). */
+  runtime?: { command: string; args: string[]; cwd: string; description: string } | undefined;
   /** `managed-instances` with EmulatorOptions.managedInstances. */
   computeMode: 'on-demand' | 'managed-instances';
   /** Invokes allowed in flight at once: 1 on demand. */

@@ -320,7 +320,13 @@ export async function invoke(
   const reason = environment.resetReason;
   if (environment.inFlight === 0 && reason !== undefined) {
     environment.resetReason = undefined;
-    if (environment.initialized) await shutdown(environment, processes, reason);
+    if (environment.initialized) {
+      result.environmentReset = reason;
+      environment.note(
+        `RESET Reason: ${reason}: the environment is shut down and the next invoke runs a fresh Init, as Lambda does after ${reason === 'timeout' ? 'a timeout' : 'a failure or a crash'}`,
+      );
+      await shutdown(environment, processes, reason);
+    }
   }
   return result;
 }
