@@ -140,16 +140,29 @@ export async function stopRuntime(
 ): Promise<void> {
   const runtime = environment.runtime;
   if (runtime === undefined) return;
-  runtime.releaseParked();
-  if (!runtime.started || runtime.exited || runtime.pid === undefined) return;
-  runtime.killedBy ??= 'shutdown';
-  if (graceful) {
-    processes.signalRuntime(runtime.pid, 'SIGTERM');
-    const graceMs = defaults.runtimeShutdownMs * environment.settings.limitFactor;
-    if (await environment.waitUntil(() => runtime.exited, Date.now() + graceMs)) return;
+  if (runtime.killedBy === 'timeout') {
+    // SIGKILLed at its timeout already: only its end is awaited.
+    await environment.waitUntil(() => runtime.exited, Date.now() + 1000);
+  } else if (runtime.started && !runtime.exited && runtime.pid !== undefined) {
+    runtime.killedBy = 'shutdown';
+    // Its parked next stays open, as on Lambda: the runtime learns of the end from SIGTERM, not from a dropped call.
+    const start = Date.now();
+    let stopped = false;
+    if (graceful) {
+      processes.signalRuntime(runtime.pid, 'SIGTERM');
+      const graceMs = defaults.runtimeShutdownMs * environment.settings.limitFactor;
+      stopped = await environment.waitUntil(() => runtime.exited, Date.now() + graceMs);
+    }
+    if (!stopped) {
+      processes.signalRuntime(runtime.pid, 'SIGKILL');
+      await environment.waitUntil(() => runtime.exited, Date.now() + 1000);
+    }
+    const how = stopped ? `exited on SIGTERM` : graceful ? 'SIGKILLed after its SIGTERM grace' : 'SIGKILLed';
+    environment.record('shutdown', `SHUTDOWN Runtime: ${how} (${platform.milliseconds(Date.now() - start)} ms)`, {
+      data: { runtime: how },
+    });
   }
-  processes.signalRuntime(runtime.pid, 'SIGKILL');
-  await environment.waitUntil(() => runtime.exited, Date.now() + 1000);
+  runtime.releaseParked();
 }
 
 /** The runtime's part of one invoke, as the invoke phase needs it. */
