@@ -321,7 +321,10 @@ test('a runtime that exits before its first next fails Init with Runtime.ExitErr
   assert.equal(report.inits[0]?.errorType, 'Runtime.ExitError');
   const [invoke] = report.invokes;
   assert.equal(invoke?.response?.errorType, 'Runtime.ExitError');
-  assert.equal(invoke?.response?.errorMessage, 'Error: Runtime exited with error: exit status 7');
+  assert.equal(
+    invoke?.response?.errorMessage,
+    `RequestId: ${invoke?.requestId} Error: Runtime exited with error: exit status 7`,
+  );
 });
 
 test('AWS_LAMBDA_LOG_FORMAT=JSON: a line that is a JSON object is the function record; other lines stay text', async () => {

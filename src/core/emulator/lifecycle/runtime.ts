@@ -26,6 +26,21 @@ export function lambdaError(errorType: string, error: string, requestId?: string
   return { kind: 'error', payload: JSON.stringify({ errorType, errorMessage }), errorType, errorMessage };
 }
 
+/** The runtime failed its Init in a way Lambda words itself. */
+function failInit(runtime: FunctionRuntime, errorType: string, text: string): void {
+  runtime.initFailure = { errorType, text };
+  runtime.initError = lambdaError(errorType, text);
+}
+
+/**
+ * What an invoke gets when the runtime failed its Init: what the runtime reported through init/error,
+ * or Lambda's own error naming the invoke's request id (the Init runs within that invoke on Lambda).
+ */
+export function initErrorFor(runtime: FunctionRuntime | undefined, requestId: string): FunctionResponse | undefined {
+  const failure = runtime?.initFailure;
+  return failure === undefined ? runtime?.initError : lambdaError(failure.errorType, failure.text, requestId);
+}
+
 const signalNames: Partial<Record<string, string>> = {
   SIGKILL: 'killed',
   SIGTERM: 'terminated',
@@ -62,7 +77,7 @@ function runtimeExited(
       data: { exitCode: code, signal },
     },
   );
-  if (!runtime.ready && runtime.initError === undefined) runtime.initError = lambdaError('Runtime.ExitError', text);
+  if (!runtime.ready && runtime.initError === undefined) failInit(runtime, 'Runtime.ExitError', text);
 }
 
 /** Starts the runtime process; false (with the runtime's initError set) when it could not start. */
@@ -82,7 +97,7 @@ async function startRuntime(environment: Environment, processes: ExtensionProces
     exited: (code, signal) => runtimeExited(environment, runtime, code, signal),
   });
   if ('error' in started) {
-    runtime.initError = lambdaError('Runtime.InvalidEntrypoint', started.error);
+    failInit(runtime, 'Runtime.InvalidEntrypoint', started.error);
     environment.record('runtime', `RUNTIME ${command.description} could not start: ${started.error}`, {
       data: { error: started.error },
     });
@@ -126,7 +141,7 @@ export async function initRuntime(
   }
   if (status === 'timeout') {
     const limit = environment.describeLimit(environment.settings.initTimeoutMs);
-    runtime.initError = lambdaError('Sandbox.Timedout', `the runtime did not call next within the ${limit} Init limit`);
+    failInit(runtime, 'Sandbox.Timedout', `the runtime did not call next within the ${limit} Init limit`);
   }
   platform.initRuntimeDone(environment, status);
   return status;
