@@ -391,3 +391,42 @@ test('a streamed response is assembled from its chunks; error trailers make it a
   );
   assert.ok(logs.includes('stream answered 202'));
 });
+
+test('platform.runtimeDone carries the real status, error type, produced bytes and spans; platform.report follows', async () => {
+  const telemetryFile = path.join(await temporary('runtime-platform-'), 'telemetry.jsonl');
+  const { options } = await setup(
+    [event({ hello: 1 }), event({ error: true })],
+    {},
+    {
+      telemetry: { port: await freePort(), file: telemetryFile, types: ['platform'], buffering: { timeoutMs: 25 } },
+    },
+  );
+  const report = await runEmulator(options);
+  assert.equal(report.status, 'passed', JSON.stringify(report.verdicts));
+  const records = (await readFile(telemetryFile, 'utf8'))
+    .split('\n')
+    .filter((line) => line !== '')
+    .flatMap((line) => JSON.parse(line) as Array<{ type: string; record: Record<string, unknown> }>);
+  const done = records.filter((entry) => entry.type === 'platform.runtimeDone').map((entry) => entry.record);
+  assert.deepEqual(
+    done.map((record) => [record['status'], record['errorType']]),
+    [
+      ['success', undefined],
+      ['error', 'HandlerError'],
+    ],
+  );
+  const [first] = done;
+  const metrics = first?.['metrics'] as { producedBytes: number };
+  assert.equal(metrics.producedBytes, Buffer.byteLength(report.invokes[0]?.response?.payload ?? ''));
+  assert.deepEqual(
+    (first?.['spans'] as Array<{ name: string }>).map((span) => span.name),
+    ['responseLatency', 'responseDuration'],
+  );
+  const reports = records.filter((entry) => entry.type === 'platform.report').map((entry) => entry.record);
+  assert.deepEqual(
+    reports.map((record) => record['status']),
+    ['success', 'error'],
+  );
+  const initDone = records.find((entry) => entry.type === 'platform.initRuntimeDone')?.record;
+  assert.equal(initDone?.['status'], 'success');
+});
