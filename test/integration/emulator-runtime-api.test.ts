@@ -90,6 +90,7 @@ async function loop(worker) {
     if (event.bytes) body = JSON.stringify('x'.repeat(event.bytes - 2));
     const answer = await call('POST', base + '/invocation/' + id + '/response', {}, body);
     console.log('response answered ' + answer.status + ' ' + answer.body);
+    if (event.exitAfterAnswer) process.exit(0);
   }
 }
 async function main() {
@@ -429,4 +430,34 @@ test('platform.runtimeDone carries the real status, error type, produced bytes a
   );
   const initDone = records.find((entry) => entry.type === 'platform.initRuntimeDone')?.record;
   assert.equal(initDone?.['status'], 'success');
+});
+
+test('a runtime that cannot be started fails Init with Runtime.InvalidEntrypoint', async () => {
+  const { options } = await setup([event({})]);
+  const report = await runEmulator({
+    ...options,
+    runtime: { ...options.runtime!, command: path.join(options.layerDirectory, 'task', 'no-such-bootstrap') },
+  });
+  assert.equal(report.status, 'passed');
+  assert.equal(report.inits[0]?.errorType, 'Runtime.InvalidEntrypoint');
+  const [invoke] = report.invokes;
+  assert.equal(invoke?.response?.errorType, 'Runtime.InvalidEntrypoint');
+  assert.match(invoke?.response?.errorMessage ?? '', /no-such-bootstrap: no such file or directory/u);
+});
+
+test('a runtime that exits after answering: the caller keeps the answer, the invoke is an error and the environment resets', async () => {
+  const { options } = await setup([event({ exitAfterAnswer: true }), event({ second: true })]);
+  const report = await runEmulator(options);
+  assert.equal(report.status, 'passed', JSON.stringify(report.verdicts));
+  const [exited, second] = report.invokes;
+  assert.equal(exited?.status, 'error');
+  assert.equal(exited?.response?.kind, 'response');
+  assert.equal(exited?.environmentReset, 'failure');
+  assert.ok(
+    texts(report, 'runtime').some((text) =>
+      text.includes('Error: Runtime exited without providing a reason Runtime.ExitError'),
+    ),
+  );
+  assert.equal(second?.status, 'success');
+  assert.equal(report.inits.length, 2);
 });
