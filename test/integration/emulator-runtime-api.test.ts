@@ -96,6 +96,7 @@ async function loop(worker) {
 async function main() {
   console.log('runtime starting');
   if (process.env.RUNTIME_EXIT_AT_INIT) process.exit(Number(process.env.RUNTIME_EXIT_AT_INIT));
+  if (process.env.RUNTIME_HANG_AT_INIT) return setInterval(() => {}, 1 << 30);
   if (process.env.RUNTIME_INIT_ERROR) {
     const body = JSON.stringify({ errorMessage: "Unable to import module 'index'", errorType: 'Runtime.ImportModuleError', stackTrace: [] });
     await call('POST', base + '/init/error', { 'Lambda-Runtime-Function-Error-Type': 'Runtime.ImportModuleError' }, body);
@@ -460,4 +461,24 @@ test('a runtime that exits after answering: the caller keeps the answer, the inv
   );
   assert.equal(second?.status, 'success');
   assert.equal(report.inits.length, 2);
+});
+
+test('a runtime that never calls next times Init out: Sandbox.Timedout, no verdict, SHUTDOWN reason timeout', async () => {
+  const { options, eventsFile } = await setup([event({})], { RUNTIME_HANG_AT_INIT: '1' });
+  const report = await runEmulator({ ...options, initTimeoutMs: scaled(1500) });
+  assert.deepEqual(report.verdicts, []);
+  assert.equal(report.status, 'passed');
+  assert.deepEqual(
+    report.inits.map((init) => [init.status, init.errorType]),
+    [
+      ['timeout', 'Sandbox.Timedout'],
+      ['timeout', 'Sandbox.Timedout'],
+    ],
+  );
+  assert.equal(report.invokes[0]?.response?.errorType, 'Sandbox.Timedout');
+  const shutdowns = (await extensionEvents(eventsFile)).filter((entry) => entry['eventType'] === 'SHUTDOWN');
+  assert.deepEqual(
+    shutdowns.map((entry) => entry['shutdownReason']),
+    ['timeout', 'timeout'],
+  );
 });
