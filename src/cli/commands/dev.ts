@@ -205,20 +205,6 @@ function lifecycleOutcome(report: EmulatorReport, requestedInvokes: number): str
     .join('')}`;
 }
 
-/** How much of a response the text output shows; --json holds all of it. */
-const shownResponseCharacters = 2000;
-
-/** What the function answered to each invoke (with --function), one line each, as the caller of Invoke would see it. */
-function responseLines(report: EmulatorReport): string[] {
-  return report.invokes.flatMap((invoke) => {
-    const response = invoke.response;
-    if (response === undefined) return [];
-    const label = response.kind === 'error' ? `error ${response.errorType ?? 'Unhandled'}` : 'response';
-    const line = printableLine(`${label} (${invoke.requestId}): ${response.payload}`, shownResponseCharacters);
-    return [response.kind === 'error' ? yellow(line) : line];
-  });
-}
-
 function verdictError(report: EmulatorReport): CliError {
   return new CliError(
     `the extension failed in the emulator: ${report.verdicts.map((verdict) => `${verdict.extension}: ${verdict.errorType}`).join(', ')}`,
@@ -311,7 +297,6 @@ async function runDevCommand(args: DevArguments): Promise<void> {
   const options = devOptions(args, json ? undefined : (entry) => printEntry(entry, formatTimelineEntry));
   const printReport = (report: EmulatorReport) => {
     const text = summary(report, options.invokes ?? report.invokes.length);
-    if (!json) for (const line of responseLines(report)) process.stdout.write(`${line}\n`);
     process.stdout.write(
       json ? `${JSON.stringify(report, null, 2)}\n` : `${report.status === 'failed' ? red(text) : text}\n`,
     );
