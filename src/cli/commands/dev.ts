@@ -273,6 +273,10 @@ function functionCode(args: DevArguments): DevFunctionOptions | false {
       hint: 'pass --function PATH, or --no-function for the simulated handler',
     });
   }
+  if (args.event === '-' && process.stdin.isTTY) {
+    // Otherwise the run seems to hang: it is waiting for the events.
+    process.stderr.write(dim('reading the events from the terminal: type JSON, then Ctrl-D\n'));
+  }
   return {
     path: args.function,
     runtime: args.runtime,
