@@ -199,7 +199,7 @@ export async function runRuntime(
   const failed = () => environment.failedSince(mark);
   await environment.waitUntil(() => item.answer !== undefined || runtime.exited || failed(), deadline, true);
   const answered = () => item.answer !== undefined && (runtime.concurrent || runtime.state === 'Ready');
-  if (item.answer !== undefined && !runtime.concurrent) {
+  if (item.answer !== undefined && !runtime.concurrent && !answered()) {
     await environment.waitUntil(() => answered() || runtime.exited || failed(), deadline, true);
   }
   return runtimeOutcome(environment, processes, invoke, item);
