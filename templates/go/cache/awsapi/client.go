@@ -104,6 +104,11 @@ type Retry struct {
 // or fewer when the invoke's deadline is nearer.
 var DefaultRetry = Retry{Attempts: 5, Base: 50 * time.Millisecond, Max: 800 * time.Millisecond}
 
+// ErrMissingEnvironment means the region or the credentials are not in the
+// environment. Lambda always sets them; a local run (ext dev) may not, and
+// the extension then still starts, answering each request with this error.
+var ErrMissingEnvironment = errors.New("missing AWS environment")
+
 // Client is safe for concurrent use.
 type Client struct {
 	httpClient  *http.Client
@@ -135,11 +140,11 @@ func NewClient(getenv func(string) string, options Options) (*Client, error) {
 		region = getenv("AWS_DEFAULT_REGION")
 	}
 	if region == "" {
-		return nil, errors.New("AWS_REGION is not set: Lambda sets it; elsewhere set it to the region of the parameters and secrets")
+		return nil, fmt.Errorf("%w: AWS_REGION is not set (Lambda sets it; elsewhere set it to the region of the parameters and secrets)", ErrMissingEnvironment)
 	}
 	accessKey, secretKey := getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY")
 	if accessKey == "" || secretKey == "" {
-		return nil, errors.New("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set: Lambda sets them from the function's role")
+		return nil, fmt.Errorf("%w: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set (Lambda sets them from the function's role)", ErrMissingEnvironment)
 	}
 	endpoints := make(map[string]string)
 	for _, service := range []Service{SSM, SecretsManager} {
