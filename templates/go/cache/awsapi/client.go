@@ -202,7 +202,12 @@ func (c *Client) Call(ctx context.Context, service Service, operation string, in
 	var last *Response
 	var lastErr error
 	for attempt := 1; ; attempt++ {
-		last, lastErr = c.send(ctx, service, operation, body, payloadHash)
+		response, err := c.send(ctx, service, operation, body, payloadHash)
+		if err != nil && ctx.Err() != nil && last != nil {
+			// Out of time: AWS's last answer (a throttling) says more than the timeout.
+			return last, nil
+		}
+		last, lastErr = response, err
 		retryable := lastErr != nil && ctx.Err() == nil || lastErr == nil && last.Retryable()
 		if !retryable || attempt >= c.retry.Attempts {
 			break
