@@ -101,8 +101,9 @@ func TestCallStopsRetryingAtTheDeadline(t *testing.T) {
 	defer cancel()
 	started := time.Now()
 	response, err := client.Call(ctx, SSM, "GetParameter", map[string]string{"Name": "hot"})
-	if elapsed := time.Since(started); elapsed > 150*time.Millisecond {
-		t.Errorf("Call took %v, past its 150 ms deadline", elapsed)
+	// The deadline ends the waits and the call in flight; the margin is for a loaded machine.
+	if elapsed := time.Since(started); elapsed > 400*time.Millisecond {
+		t.Errorf("Call took %v with a 150 ms deadline", elapsed)
 	}
 	if err != nil || response.ErrorType() != "ThrottlingException" || calls.Load() < 2 || calls.Load() >= 100 {
 		t.Errorf("Call = %+v, %v after %d calls; want the last throttled answer, after a few tries", response, err, calls.Load())
