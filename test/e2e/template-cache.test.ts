@@ -8,7 +8,9 @@ import type { EmulatorReport } from '../../src/core/emulator/index.js';
 import { hostArchitecture } from '../../src/core/layer/architectures.js';
 import { installMoto, motoEnvironment, startMoto, type MotoServer } from '../helpers/moto-server.js';
 import { environmentWith, lambdaNodeVersions, nodeBinary } from '../helpers/node-versions.js';
-import { describeRun, run, runCreate, temporaryDirectory } from '../helpers/run-cli.js';
+import { availableTemplates, templateInfo } from '../../src/core/templates/index.js';
+import { keys, startTerminal } from '../helpers/pseudo-terminal.js';
+import { createBin, describeRun, run, runCreate, temporaryDirectory } from '../helpers/run-cli.js';
 import { scaled } from '../helpers/time-scale.js';
 
 /**
@@ -76,6 +78,41 @@ function extensionLines(report: EmulatorReport, name: string): Record<string, un
 }
 
 const quiet = ['--no-audit', '--no-fund', '--loglevel=error'];
+
+describe('cache template in the catalog', () => {
+  it('is listed for both languages, and chosen at the prompt it registers INVOKE and SHUTDOWN without asking', async () => {
+    for (const language of ['go', 'ts'] as const) {
+      assert.ok((await availableTemplates(language)).includes('cache'), language);
+      assert.match((await templateInfo(language, 'cache')).description, /AWS's extension/);
+    }
+    const directory = await temporaryDirectory('cle-cache-prompt-');
+    try {
+      const session = startTerminal([process.execPath, createBin], { cwd: directory.path });
+      await session.waitFor(/Project directory/);
+      session.type(`prompted-cache${keys.enter}`);
+      await session.waitFor(/Language/);
+      session.type(keys.enter); // Go
+      await session.waitFor(/cache/);
+      session.type(keys.down + keys.enter); // basic, cache, telemetry
+      await session.waitFor(/Architectures/);
+      session.type(keys.enter);
+      await session.waitFor(/Continuous integration/);
+      session.type(keys.enter);
+      await session.waitFor(/Infrastructure as code/);
+      session.type(keys.enter);
+      const { code, output } = await session.exited;
+      assert.equal(code, 0, output);
+      assert.doesNotMatch(output, /Events to register for/, 'the template fixes its events');
+      const config = JSON.parse(
+        await readFile(path.join(directory.path, 'prompted-cache', 'lambda-extension.json'), 'utf8'),
+      ) as { events: string[] };
+      assert.deepEqual(config.events, ['INVOKE', 'SHUTDOWN']);
+      assert.ok(existsSync(path.join(directory.path, 'prompted-cache', 'awsapi', 'client.go')));
+    } finally {
+      await directory.cleanup();
+    }
+  });
+});
 
 for (const language of ['go', 'ts'] as const) {
   describe(

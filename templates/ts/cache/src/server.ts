@@ -65,7 +65,14 @@ export class CacheServer {
 
   /** Listens on 127.0.0.1 only: the function reaches it, nothing outside the sandbox does. */
   async listen(port: number): Promise<AddressInfo> {
-    const server = http.createServer((request, response) => void this.handle(request, response));
+    const server = http.createServer((request, response) => {
+      // One request's failure must not become an uncaught rejection, which would end the extension.
+      this.handle(request, response).catch((error: unknown) => {
+        this.#log.error('request failed', { error: error instanceof Error ? error.message : String(error) });
+        if (!response.headersSent) writeJsonError(response, 500, 'InternalFailure', 'the cache failed on this request');
+        else response.destroy();
+      });
+    });
     server.keepAliveTimeout = 60_000;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
