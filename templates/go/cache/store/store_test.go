@@ -72,7 +72,7 @@ func TestLRUReplacingAKeyKeepsTheCount(t *testing.T) {
 
 func TestGroupRunsOneFetchForConcurrentCallers(t *testing.T) {
 	var group Group
-	var runs atomic.Int32
+	var runs, arrived atomic.Int32
 	release := make(chan struct{})
 	var wg sync.WaitGroup
 	results := make([]any, 100)
@@ -80,6 +80,7 @@ func TestGroupRunsOneFetchForConcurrentCallers(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			arrived.Add(1)
 			results[i], _, _ = group.Do(context.Background(), "k", func() (any, error) {
 				runs.Add(1)
 				<-release
@@ -87,10 +88,12 @@ func TestGroupRunsOneFetchForConcurrentCallers(t *testing.T) {
 			})
 		}()
 	}
-	for runs.Load() == 0 {
+	// Every caller is at Do before the fetch may finish; the margin covers the
+	// step from the count to the flight.
+	for arrived.Load() < 100 {
 		time.Sleep(time.Millisecond)
 	}
-	time.Sleep(20 * time.Millisecond) // the others join the flight meanwhile
+	time.Sleep(50 * time.Millisecond)
 	close(release)
 	wg.Wait()
 	if runs.Load() != 1 {
@@ -105,23 +108,41 @@ func TestGroupRunsOneFetchForConcurrentCallers(t *testing.T) {
 
 func TestGroupCallerThatGivesUpDoesNotStopTheFetch(t *testing.T) {
 	var group Group
+	var finished atomic.Bool
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
+	release := make(chan struct{})
+	started := make(chan struct{})
+	first := make(chan error, 1)
 	go func() {
-		defer close(done)
 		_, err, _ := group.Do(ctx, "k", func() (any, error) {
-			time.Sleep(50 * time.Millisecond)
-			return nil, errors.New("late")
+			close(started)
+			<-release
+			finished.Store(true)
+			return "value", nil
 		})
-		if !errors.Is(err, context.Canceled) {
-			t.Errorf("err = %v, want context.Canceled", err)
-		}
+		first <- err
 	}()
-	time.Sleep(10 * time.Millisecond)
+	<-started
 	cancel()
-	<-done
-	_, err, shared := group.Do(context.Background(), "k", func() (any, error) { return nil, nil })
-	if !shared || err == nil || err.Error() != "late" {
-		t.Errorf("second caller: err %v, shared %v; want the first fetch's result", err, shared)
+	if err := <-first; !errors.Is(err, context.Canceled) {
+		t.Errorf("the caller that gave up got %v, want context.Canceled", err)
+	}
+	group.mu.Lock()
+	_, running := group.flights["k"]
+	group.mu.Unlock()
+	if !running {
+		t.Fatal("the fetch stopped with its only caller")
+	}
+	close(release)
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		group.mu.Lock()
+		_, running = group.flights["k"]
+		group.mu.Unlock()
+		if !running {
+			break
+		}
+	}
+	if running || !finished.Load() {
+		t.Errorf("the fetch did not run to its end (running %v, finished %v)", running, finished.Load())
 	}
 }
