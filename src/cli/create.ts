@@ -449,7 +449,8 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
         lang: { type: 'string', describe: 'Language: go or ts', defaultDescription: 'go' },
         template: {
           type: 'string',
-          describe: 'Template: basic, or telemetry (a Telemetry API subscriber)',
+          describe:
+            "Template: basic, telemetry (a Telemetry API subscriber) or cache (parameters and secrets on localhost, as AWS's extension serves them)",
           defaultDescription: 'basic',
         },
         arch: {

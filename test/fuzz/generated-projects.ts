@@ -14,7 +14,7 @@ import type { FuzzBudget, FuzzStatistics, FuzzTarget } from './harness.js';
  */
 
 interface GoFuzzTarget {
-  template: 'basic' | 'telemetry';
+  template: 'basic' | 'telemetry' | 'cache';
   name: string;
   packagePath: string;
   description: string;
@@ -63,6 +63,24 @@ export const goFuzzTargets: GoFuzzTarget[] = [
     name: 'FuzzParseHeaders',
     packagePath: '.',
     description: 'random HTTP_HEADERS: no panic, accepted headers are sendable',
+  },
+  {
+    template: 'cache',
+    name: 'FuzzParseParameterQuery',
+    packagePath: '.',
+    description: 'parameters query strings: no panic, a 400 or a well-formed query that parses back the same',
+  },
+  {
+    template: 'cache',
+    name: 'FuzzParseSecretQuery',
+    packagePath: '.',
+    description: 'secrets query strings: no panic, a 400 or a well-formed query that parses back the same',
+  },
+  {
+    template: 'cache',
+    name: 'FuzzLoadConfig',
+    packagePath: '.',
+    description: "random values for AWS's and the cache's settings: no panic, in range or refused by name",
   },
 ];
 
@@ -155,7 +173,7 @@ async function runGoFuzz(target: GoFuzzTarget, budget: FuzzBudget): Promise<Fuzz
 }
 
 interface TsPropertyTarget {
-  template: 'basic' | 'telemetry';
+  template: 'basic' | 'telemetry' | 'cache';
   /** The compiled property file, relative to the project's .test-build. */
   file: string;
   properties: number;
@@ -176,6 +194,13 @@ export const tsPropertyTargets: TsPropertyTarget[] = [
     properties: 4,
     description:
       'listener answers 200 exactly for batches; own-output filter; settings give in-range configs or ConfigError; parsed headers are sendable',
+  },
+  {
+    template: 'cache',
+    file: 'test/query.properties.test.js',
+    properties: 2,
+    description:
+      'parameters and secrets query strings parse to a well-formed query or a QueryError, and parse back the same',
   },
 ];
 

@@ -47,6 +47,7 @@ export function renderContext(
       architectures: options.architectures,
       ci: options.ci ?? 'none',
       iac: options.iac ?? 'none',
+      template: options.template,
     }),
     ...projectContext(options),
     language: options.language,

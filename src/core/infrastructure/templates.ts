@@ -42,6 +42,8 @@ export interface InfrastructureContext {
   stackName: string;
   actions: typeof pinnedActions;
   cdkVersions: typeof cdkVersions;
+  /** The cache template: the IaC adds a policy for the function's role that reads the listed parameters and secrets. */
+  cacheAccess: boolean;
 }
 
 /** `my_ext.v2` → `my-ext-v2-layer`: stack names take letters, digits and hyphens, starting with a letter. */
@@ -69,6 +71,8 @@ export function infrastructureContext(options: {
   architectures: readonly Architecture[];
   ci: CiProvider;
   iac: IacKind;
+  /** The project's template, when known (create knows it; ext add does not). */
+  template?: string;
 }): InfrastructureContext {
   const titles: Record<IacKind, string> = { sam: 'AWS SAM', cdk: 'the AWS CDK', terraform: 'Terraform', none: '' };
   return {
@@ -84,6 +88,7 @@ export function infrastructureContext(options: {
     stackName: stackNameOf(options.name),
     actions: pinnedActions,
     cdkVersions,
+    cacheAccess: options.template === 'cache',
   };
 }
 
