@@ -1,5 +1,5 @@
 import { runEmulator } from '../emulator/run.js';
-import type { EmulatorReport } from '../emulator/types.js';
+import { runWithSink, type DevReport } from '../sink/index.js';
 import { prepareLayer } from './layer.js';
 import { emulatorOptions, type DevOptions } from './options.js';
 
@@ -12,10 +12,10 @@ export type { DevOptions, DevStatusKind } from './options.js';
 export { firstDifference, pollForChanges, snapshotFiles, watchDev, watchPollIntervalMs } from './watch.js';
 
 /** Builds or unpacks the layer and runs one lifecycle in the emulator. */
-export async function runDev(options: DevOptions): Promise<EmulatorReport> {
+export async function runDev(options: DevOptions): Promise<DevReport> {
   const layer = await prepareLayer(options, false);
   try {
-    return await runEmulator(emulatorOptions(options, layer, options.signal));
+    return await runWithSink(options.sink, emulatorOptions(options, layer, options.signal), runEmulator);
   } finally {
     await layer.cleanup();
   }

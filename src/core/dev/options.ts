@@ -37,6 +37,8 @@ export interface DevOptions extends Omit<EmulatorOptions, 'layerDirectory' | 'si
   /** Where fetched node binaries are cached; default the CLI's cache folder. */
   nodeCacheDirectory?: string | undefined;
   signal?: AbortSignal | undefined;
+  /** ext dev --sink: point the extensions' HTTP sink at a local receiver and time each line's delivery (core/sink). */
+  sink?: boolean | undefined;
 }
 
 export interface PreparedLayer {
@@ -66,6 +68,7 @@ export function emulatorOptions(
     nodePath: _nodePath,
     nodeCacheDirectory: _nodeCache,
     signal: _signal,
+    sink: _sink,
     ...rest
   } = options;
   return {

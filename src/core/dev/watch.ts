@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { CliError } from '../errors.js';
 import { runEmulator } from '../emulator/run.js';
+import { runWithSink } from '../sink/index.js';
 import type { EmulatorReport } from '../emulator/types.js';
 import { prepareLayer } from './layer.js';
 import { emulatorOptions, type DevOptions, type PreparedLayer } from './options.js';
@@ -153,7 +154,7 @@ export async function watchDev(options: DevOptions & { onReport: (report: Emulat
         layer = await prepareLayer(options, true);
         // A change during the build makes this layer stale already: build again rather than run it.
         if (!cycle.signal.aborted) {
-          options.onReport(await runEmulator(emulatorOptions(options, layer, cycle.signal)));
+          options.onReport(await runWithSink(options.sink, emulatorOptions(options, layer, cycle.signal), runEmulator));
         }
       } catch (error) {
         if (!(error instanceof CliError)) throw error;

@@ -130,7 +130,11 @@ export function invokeStarted(
 
 /** A line the simulated function prints. */
 export function functionLog(environment: Environment, requestId: string, line: string): void {
-  environment.record('function-log', `${new Date().toISOString()}\t${requestId}\tINFO\t${line}`, { requestId });
+  // data.record: the Telemetry record itself, which ext dev --sink matches with what the sink receives.
+  environment.record('function-log', `${new Date().toISOString()}\t${requestId}\tINFO\t${line}`, {
+    requestId,
+    data: { record: line },
+  });
   environment.hub.publish('function', line);
 }
 
