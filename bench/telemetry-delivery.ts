@@ -4,7 +4,8 @@
  * p50/p99, measured as `ext dev --sink` measures it: src/core/sink) and the time the extension adds to each
  * invoke after the runtime's response (PostRuntimeExtensionsDuration, p50/p99). The environment is frozen
  * between invokes, as Lambda freezes it: a timer does not run meanwhile. Targets (the issue's):
- * - end: p99 delay at most one invoke's duration (median) plus 50 ms;
+ * - end: p99 delay at most one invoke's duration plus 50 ms: each line's delay less the duration of the invoke
+ *   that printed it, at the 99th percentile, at most 50 ms;
  * - periodic:1000: post-runtime p50 within 1.2x of the null client's at the same rate;
  * - every strategy: no line lost with a healthy sink.
  * The emulator times post-runtime in whole milliseconds (Date.now()), so 0.0 ms means under 1 ms.
@@ -38,6 +39,8 @@ export interface DeliveryRow {
   delay: Distribution | undefined;
   postRuntime: Distribution | undefined;
   invokeMedianMs: number;
+  /** Per line: its delay less its invoke's duration (p50, p99, max). */
+  delayPastInvoke: Distribution | undefined;
   linesProduced: number;
   linesReceived: number;
 }
@@ -71,6 +74,7 @@ async function measure(
   const invokes = invokesAt(ratePerSecond);
   const postRuntime: number[] = [];
   const durations: number[] = [];
+  const durationOf = new Map<string, number>();
   try {
     const init = await emulator.start();
     if (init.status !== 'success') throw new Error(`Init failed: ${JSON.stringify(emulator.verdicts)}`);
@@ -79,6 +83,7 @@ async function measure(
       const result = await emulator.invoke();
       postRuntime.push(result.postRuntimeExtensionsDurationMs);
       durations.push(result.durationMs);
+      durationOf.set(result.requestId, result.durationMs);
       const gap = startedAt + periodMs - performance.now();
       if (index < invokes - 1)
         await emulator.frozen(() => new Promise((resolve) => setTimeout(resolve, Math.max(0, gap))));
@@ -95,6 +100,9 @@ async function measure(
     delay: tracker.deliveryDelay(),
     postRuntime: distribution(postRuntime),
     invokeMedianMs: median(durations),
+    delayPastInvoke: distribution(
+      tracker.deliveries().map(({ requestId, delayMs }) => delayMs - (durationOf.get(requestId ?? '') ?? 0)),
+    ),
     linesProduced: tracker.linesProduced,
     linesReceived: tracker.linesReceived,
   };
@@ -148,10 +156,10 @@ export async function telemetryDeliveryFigures(workspace: string): Promise<strin
           { text: `no line lost (${row.linesReceived}/${row.linesProduced})`, met: noLoss },
         ];
         if (strategy === 'end') {
-          const bound = row.invokeMedianMs + 50;
+          const past = row.delayPastInvoke?.p99;
           targets.push({
-            text: `delay p99 ≤ invoke ${row.invokeMedianMs.toFixed(0)} ms + 50 ms`,
-            met: (row.delay?.p99 ?? Infinity) <= bound,
+            text: `delay p99 ≤ its invoke's duration + 50 ms (p99 past it: ${ms(past)})`,
+            met: (past ?? Infinity) <= 50,
           });
         }
         if (strategy === 'periodic:1000') {

@@ -51,6 +51,11 @@ describe('sink: delivery delay', () => {
     // The third "hello" matches no production.
     assert.equal(tracker.unexpectedRecords, 1);
     assert.deepEqual(tracker.deliveryDelay(), { p50: 50, p99: 100, max: 100 });
+    assert.deepEqual(tracker.deliveries(), [
+      { requestId: 'r1', delayMs: 30 },
+      { requestId: 'r2', delayMs: 100 },
+      { requestId: 'r1', delayMs: 50 },
+    ]);
   });
 
   it('matches JSON records by their content', () => {

@@ -13,24 +13,29 @@ import type { ShippedEnvelope } from './receiver.js';
  */
 export class DeliveryTracker {
   /** Per record text: the production times not yet matched, oldest first from `next`. */
-  private readonly waiting = new Map<string, { times: number[]; next: number }>();
+  private readonly waiting = new Map<string, { times: number[]; requestIds: (string | undefined)[]; next: number }>();
   private readonly delays: number[] = [];
+  /** Each received line's request id, beside its delay in `delays`. */
+  private readonly requestIds: (string | undefined)[] = [];
   linesProduced = 0;
   batches = 0;
   /** `function` records received that no production matches (duplicates, or lines the extension made up). */
   unexpectedRecords = 0;
 
-  produced(record: unknown, atMs: number): void {
+  produced(record: unknown, atMs: number, requestId?: string): void {
     const key = recordKey(record);
     const entry = this.waiting.get(key);
-    if (entry === undefined) this.waiting.set(key, { times: [atMs], next: 0 });
-    else entry.times.push(atMs);
+    if (entry === undefined) this.waiting.set(key, { times: [atMs], requestIds: [requestId], next: 0 });
+    else {
+      entry.times.push(atMs);
+      entry.requestIds.push(requestId);
+    }
     this.linesProduced += 1;
   }
 
   /** One timeline entry: counts it when it is a function log line. */
   observe(entry: TimelineEntry, atMs: number): void {
-    if (entry.kind === 'function-log') this.produced(functionRecordOf(entry), atMs);
+    if (entry.kind === 'function-log') this.produced(functionRecordOf(entry), atMs, entry.requestId);
   }
 
   received(envelopes: readonly ShippedEnvelope[], atMs: number): void {
@@ -44,6 +49,7 @@ export class DeliveryTracker {
         continue;
       }
       this.delays.push(Math.max(0, atMs - entry.times[entry.next]!));
+      this.requestIds.push(entry.requestIds[entry.next]);
       entry.next += 1;
       if (entry.next === entry.times.length) this.waiting.delete(key);
     }
@@ -51,6 +57,11 @@ export class DeliveryTracker {
 
   get linesReceived(): number {
     return this.delays.length;
+  }
+
+  /** Each received line's delay, with the request id of the invoke that printed it. */
+  deliveries(): { requestId: string | undefined; delayMs: number }[] {
+    return this.delays.map((delayMs, index) => ({ requestId: this.requestIds[index], delayMs }));
   }
 
   /** p50, p99 and max of the delay from production to arrival, over the lines received. */
