@@ -36,3 +36,4 @@ export {
   type CiProvider,
   type IacKind,
 } from './core/infrastructure/index.js';
+export { type DevReport, type SinkReport } from './core/sink/index.js';
