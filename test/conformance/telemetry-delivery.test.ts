@@ -112,7 +112,12 @@ const shape = (run: Run) =>
 const context = (rie: Run, dev: Run) => `--- RIE\n${shape(rie)}\n--- ext dev\n${shape(dev)}\n--- RIE log\n${rie.log}`;
 const records = (run: Run) => run.batches.flatMap((batch) => batch.records);
 
-function assertSameShape(rie: Run, dev: Run, scenario: Scenario): void {
+/**
+ * Same record types, fields and counts; with `batches`, the same number of batches within one. Batch
+ * boundaries follow when records are produced, which RIE's stand-in runtime and ext dev's simulated one time
+ * alike only where the gaps between records are far from timeoutMs: so not at 25 ms on a loaded machine.
+ */
+function assertSameShape(rie: Run, dev: Run, scenario: Scenario, batches = true): void {
   const why = context(rie, dev);
   assert.equal(rie.subscription?.status, 200, why);
   assert.equal(dev.subscription?.status, 200, why);
@@ -133,7 +138,7 @@ function assertSameShape(rie: Run, dev: Run, scenario: Scenario): void {
     assert.equal(lines.length, scenario.invokes * scenario.functionLines, why);
   }
   assert.ok(
-    Math.abs(rie.batches.length - dev.batches.length) <= 1,
+    !batches || Math.abs(rie.batches.length - dev.batches.length) <= 1,
     `${rie.batches.length} batches under RIE, ${dev.batches.length} under ext dev\n${why}`,
   );
 }
@@ -148,11 +153,19 @@ describe('one Telemetry subscriber under RIE (LMI) and ext dev --managed-instanc
     assertSameShape(await underRie(scenario), await underExtDev(scenario), scenario);
   });
 
+  it('timeoutMs 100, invokes of 600 ms: each report goes apart from its invoke start, as many batches', async () => {
+    const scenario = { buffering: { timeoutMs: 100 }, invokes: 3, functionLines: 1, functionDurationMs: 600 };
+    const rie = await underRie(scenario);
+    const dev = await underExtDev(scenario);
+    assertSameShape(rie, dev, scenario);
+    for (const run of [rie, dev]) assert.ok(run.batches.length >= scenario.invokes + 1, context(rie, dev));
+  });
+
   it('timeoutMs at its floor, 25 ms: invokes 300 ms apart go in batches of their own, none sent early', async () => {
     const scenario = { buffering: { timeoutMs: 25 }, invokes: 3, functionLines: 1, functionDurationMs: 300 };
     const rie = await underRie(scenario);
     const dev = await underExtDev(scenario);
-    assertSameShape(rie, dev, scenario);
+    assertSameShape(rie, dev, scenario, false);
     for (const run of [rie, dev]) {
       // Each invoke's records cannot share a batch with the next one's report, 300 ms later.
       assert.ok(run.batches.length >= scenario.invokes + 1, context(rie, dev));
@@ -169,7 +182,10 @@ describe('one Telemetry subscriber under RIE (LMI) and ext dev --managed-instanc
       buffering: { maxItems: 1000, timeoutMs: 30_000 },
       invokes: 3,
       functionLines: 400,
-      functionDurationMs: 0,
+      // RIE drops a batch that is ready while the one before is still being sent (its Subscriber's
+      // sendCurrentBatchAsync), and ext dev does not copy that: the invokes last long enough for the full
+      // batch to be received before Shutdown flushes the rest.
+      functionDurationMs: 500,
     };
     const rie = await underRie(scenario);
     const dev = await underExtDev(scenario);
