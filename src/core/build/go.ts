@@ -139,20 +139,17 @@ export function goLayerProducer(
   return async (staging, architecture) => {
     const output = path.join(staging, 'extensions', config.name);
     let toolchain: RegExpExecArray | undefined;
-    const result = await runGoBuild(
-      options.goCommand ?? 'go',
-      goBuildArguments(version, output, config.entry, config.telemetry?.flush),
-      {
-        cwd: path.resolve(options.projectDirectory),
-        // go's work directories go into a folder of ours, which is removed however the build ends.
-        env: { ...goBuildEnvironment(architecture), GOTMPDIR: goTemporaryDirectory },
-        onLine: (line) => {
-          toolchain ??= toolchainRefusal.exec(line) ?? undefined;
-          options.onOutput?.(line);
-        },
-        signal: options.signal,
+    const goArguments = goBuildArguments(version, output, config.entry, config.telemetry?.flush);
+    const result = await runGoBuild(options.goCommand ?? 'go', goArguments, {
+      cwd: path.resolve(options.projectDirectory),
+      // go's work directories go into a folder of ours, which is removed however the build ends.
+      env: { ...goBuildEnvironment(architecture), GOTMPDIR: goTemporaryDirectory },
+      onLine: (line) => {
+        toolchain ??= toolchainRefusal.exec(line) ?? undefined;
+        options.onOutput?.(line);
       },
-    );
+      signal: options.signal,
+    });
     // Killed by our cancel, or by a Ctrl-C sent to the whole process group: cancelled, not a compiler failure.
     if (options.signal?.aborted === true || ['SIGINT', 'SIGTERM', 'SIGHUP'].includes(result.signal ?? ''))
       throw new CancelledError();
