@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { runEmulator } from '../../src/core/emulator/index.js';
+import type { EmulatorReport } from '../../src/core/emulator/index.js';
 import { rieBinary, runUnderRie } from '../helpers/rie.js';
-import { createAndBuild } from '../helpers/run-cli.js';
+import { createAndBuild, describeRun, runExt } from '../helpers/run-cli.js';
 import { startTelemetrySink, type TelemetrySink } from '../helpers/telemetry-sink.js';
 import { scaled } from '../helpers/time-scale.js';
 
@@ -94,16 +94,21 @@ for (const language of ['go', 'ts'] as const) {
       it(`FLUSH=${strategy}: under ext dev --managed-instances`, { timeout: scaled(120_000) }, async () => {
         const sink = await startTelemetrySink();
         try {
-          const report = await runEmulator({
-            layerDirectory: layer,
-            managedInstances: { maxConcurrency: 2 },
-            invokes,
-            function: {
-              durationMs: 20,
-              logLines: Array.from({ length: functionLines }, (_, index) => `template line ${index}`),
-            },
-            env: { [`${prefix}SINK`]: 'http', [`${prefix}HTTP_URL`]: sink.url, [`${prefix}FLUSH`]: strategy },
-          });
+          const result = await runExt(
+            [
+              ...['dev', '--layer', layer, '--json', '--managed-instances', '--concurrency', '2'],
+              ...['--invokes', String(invokes), '--function-duration', '20'],
+              ...Array.from({ length: functionLines }, (_, index) => [
+                '--function-log',
+                `template line ${index}`,
+              ]).flat(),
+              ...['--env', `${prefix}SINK=http`, '--env', `${prefix}HTTP_URL=${sink.url}`],
+              ...['--env', `${prefix}FLUSH=${strategy}`],
+            ],
+            { timeoutMs: 120_000 },
+          );
+          assert.equal(result.code, 0, describeRun(result));
+          const report = JSON.parse(result.stdout) as EmulatorReport;
           const log = report.timeline.map((entry) => entry.text).join('\n');
           assert.equal(report.status, 'passed', log);
           assertShippedContinuously(log, sink, strategy, 'ext dev');
