@@ -10,7 +10,10 @@ import { median, timeCommand } from './measure.js';
 import { absoluteRow, createBin, extBin, log, node, quick } from './rows.js';
 
 /** The telemetry template, scaffolded and built for x86_64 once per bench run. */
-async function telemetryProject(workspace: string, language: 'go' | 'ts'): Promise<{ name: string; project: string }> {
+export async function telemetryProject(
+  workspace: string,
+  language: 'go' | 'ts',
+): Promise<{ name: string; project: string }> {
   const name = `bench-telemetry-${language}`;
   const project = path.join(workspace, name);
   if (!existsSync(project)) {

@@ -9,13 +9,14 @@ import { fileURLToPath } from 'node:url';
  * tiers (CONTRIBUTING.md), the one place that knows how each runs.
  * - unit: in-process; test/helpers/unit-sandbox.ts makes any process, socket or fetch throw;
  * - integration: real processes, no network;
- * - e2e: tarball installs and tool downloads.
+ * - e2e: tarball installs and tool downloads;
+ * - conformance: ext dev held against AWS's RIE (test/helpers/rie.ts), which skips where RIE cannot run.
  * The files are those of test/<tier>/*.test.ts, so a compiled test whose source moved or went away does not run
  * from a stale build/. Integration and e2e share one `node --test` (two files at a time). `--all` sets TEST_ALL=1:
  * the slow tests that `npm test` leaves to `npm run test:all` (test/helpers/tiers.ts) run too.
  */
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const tiers = ['unit', 'integration', 'e2e'] as const;
+const tiers = ['unit', 'integration', 'e2e', 'conformance'] as const;
 type Tier = (typeof tiers)[number];
 
 const separator = process.argv.indexOf('--');
@@ -74,6 +75,6 @@ if (wanted.includes('unit')) {
 }
 // The e2e files are the longest: started first, they run beside the many short integration files instead of
 // being the last ones left, each on a core of its own, at the end of the run.
-const processTiers = (['e2e', 'integration'] as const).filter((tier) => wanted.includes(tier));
+const processTiers = (['e2e', 'conformance', 'integration'] as const).filter((tier) => wanted.includes(tier));
 if (status === 0 && processTiers.length > 0) status = runNodeTest(processTiers.flatMap(testFiles), [], true);
 process.exit(status);

@@ -46,3 +46,4 @@ export {
   type PreparedFunction,
   type PrepareFunctionOptions,
 } from './core/function/index.js';
+export { type DevReport, type SinkReport } from './core/sink/index.js';

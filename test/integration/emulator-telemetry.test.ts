@@ -229,3 +229,56 @@ test('a full buffer drops records and reports platform.logsDropped in their plac
     await listener?.close();
   }
 });
+
+test('timeoutMs at its floor, 25 ms: a partial batch waits that long, not less, then goes', async () => {
+  const listener = await listen();
+  const subscriber = new TelemetrySubscriber(
+    't',
+    subscription(listener.port, { maxItems: 1000, maxBytes: 262144, timeoutMs: 25 }),
+    1 << 30,
+    () => undefined,
+  );
+  try {
+    for (let round = 0; round < 3; round += 1) {
+      const before = listener.batches.length;
+      const start = performance.now();
+      subscriber.push(record(round));
+      subscriber.push(record(round + 100));
+      await waitFor(() => listener.batches.length === before + 1);
+      const waited = performance.now() - start;
+      // Node's timers fire at the delay or later; the upper bound only says it was not the 1 s default.
+      assert.ok(waited >= 24, `sent after ${waited.toFixed(1)} ms`);
+      assert.ok(waited < scaled(1000), `sent after ${waited.toFixed(1)} ms`);
+      assert.equal(listener.batches.at(-1)!.records.length, 2);
+    }
+  } finally {
+    subscriber.close();
+    await listener.close();
+  }
+});
+
+test("buffering: each of Lambda's bounds is accepted, one past it refused, as are non-integers", () => {
+  const parse = (buffering: Record<string, unknown>) =>
+    parseTelemetryRequest(
+      JSON.stringify({
+        schemaVersion: '2025-01-29',
+        types: ['function'],
+        buffering,
+        destination: { protocol: 'HTTP', URI: 'http://sandbox:4243' },
+      }),
+      [],
+    );
+  const bounds = { maxItems: [1000, 10000], maxBytes: [262144, 1048576], timeoutMs: [25, 30000] };
+  for (const [key, [minimum, maximum]] of Object.entries(bounds) as [string, [number, number]][]) {
+    for (const value of [minimum, maximum]) {
+      const parsed = parse({ [key]: value });
+      assert.ok(parsed.ok, `${key} ${value}`);
+      assert.equal(parsed.request.buffering[key as keyof typeof bounds], value);
+    }
+    for (const value of [minimum - 1, maximum + 1, minimum + 0.5, String(minimum)]) {
+      const parsed = parse({ [key]: value });
+      assert.equal(parsed.ok, false, `${key} ${String(value)}`);
+      assert.match(parsed.ok ? '' : parsed.message, new RegExp(`buffering\\.${key} must be an integer between`, 'u'));
+    }
+  }
+});

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { CommandModule } from 'yargs';
 import type { EmulatorReport, TimelineEntry } from '../../core/emulator/types.js';
+import type { DevReport } from '../../core/sink/index.js';
 import type { Architecture } from '../../core/layer/architectures.js';
 import type { DevFunctionOptions, DevStatusKind } from '../../core/dev/index.js';
 import type { EmulationPreference } from '../../core/emulator/cpu-emulation/index.js';
@@ -42,6 +43,7 @@ interface DevArguments {
   watch?: boolean | undefined;
   typecheck?: boolean | undefined;
   node?: string | undefined;
+  sink?: boolean | undefined;
   cwd: string;
   json?: boolean | undefined;
 }
@@ -249,6 +251,7 @@ function devOptions(args: DevArguments, printTimeline: ((entry: TimelineEntry) =
     typecheck: typecheckFlag(args.typecheck),
     nodePath: args.node,
     functionCode: functionCode(args),
+    sink: args.sink === true,
   };
 }
 
@@ -291,18 +294,21 @@ function functionCode(args: DevArguments): DevFunctionOptions | false {
 
 /** Runs (or watches) the layer and prints the timeline and the report; a failed run throws its verdicts. */
 async function runDevCommand(args: DevArguments): Promise<void> {
-  const [{ runDev, watchDev }, { formatTimelineEntry }, { assertDevHost }] = await Promise.all([
+  const [{ runDev, watchDev }, { formatTimelineEntry }, { assertDevHost }, { formatSinkReport }] = await Promise.all([
     import('../../core/dev/index.js'),
     import('../../core/emulator/timeline.js'),
     import('../../core/hosts.js'),
+    import('../../core/sink/index.js'),
   ]);
   assertDevHost();
   const json = args.json === true;
   const options = devOptions(args, json ? undefined : (entry) => printEntry(entry, formatTimelineEntry));
-  const printReport = (report: EmulatorReport) => {
+  const printReport = (report: DevReport) => {
     const text = summary(report, options.invokes ?? report.invokes.length);
+    // --sink: one more line with the delivery figures (core/sink).
+    const sinkLine = report.sink === undefined ? '' : `${formatSinkReport(report.sink)}\n`;
     process.stdout.write(
-      json ? `${JSON.stringify(report, null, 2)}\n` : `${report.status === 'failed' ? red(text) : text}\n`,
+      json ? `${JSON.stringify(report, null, 2)}\n` : `${sinkLine}${report.status === 'failed' ? red(text) : text}\n`,
     );
   };
   // Ctrl-C (or SIGTERM) cuts the current Init or invoke short, runs a Shutdown of at most 500 ms and
@@ -449,6 +455,11 @@ const devFlags = {
     defaultDescription:
       'the Linux node of the project\'s runtime ("nodeVersion", else 22) for --arch, fetched from npm once',
   },
+  sink: {
+    type: 'boolean',
+    describe:
+      "Run a local receiver, point the extension's HTTP sink at it (<PREFIX>SINK, <PREFIX>HTTP_URL), and report each log line's delivery delay and the post-runtime time per invoke",
+  },
   ...projectOptions,
 } as const;
 
@@ -479,6 +490,7 @@ export const devCommand: CommandModule<object, DevArguments> = {
         '$0 dev --function dist/function.zip --runtime provided.al2023 --event - < events.jsonl',
         'A Go function (its bootstrap), with events from stdin',
       )
+      .example('$0 dev --sink --invokes 20', 'Telemetry template: how late its log lines reach the destination')
       .example('$0 dev --watch', 'Rebuild and restart when sources change')
       .example('$0 dev --node "$(command -v node)"', "TypeScript: run on this machine's node, not the runtime's"),
   handler: (args) => runDevCommand(args),

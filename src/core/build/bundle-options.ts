@@ -19,6 +19,8 @@ export interface BundleTarget {
   projectDirectory: string;
   version: string;
   sourcemap: boolean;
+  /** telemetry.flush in lambda-extension.json: the telemetry template's default flush strategy. */
+  flush?: string | undefined;
 }
 
 /**
@@ -35,7 +37,11 @@ export function typeScriptBundleOptions(target: BundleTarget): BuildOptions {
     format: 'esm',
     target: 'node20',
     banner: { js: bundleBanner },
-    define: { 'process.env.EXTENSION_VERSION': JSON.stringify(target.version) },
+    define: {
+      'process.env.EXTENSION_VERSION': JSON.stringify(target.version),
+      // Always replaced, so that a bundle never reads it from the function's environment.
+      'process.env.EXTENSION_TELEMETRY_FLUSH': target.flush === undefined ? 'undefined' : JSON.stringify(target.flush),
+    },
     sourcemap: target.sourcemap ? 'linked' : false,
     sourcesContent: false,
     legalComments: 'none',

@@ -10,14 +10,18 @@ import { CancelledError, CliError, errorMessage } from '../errors.js';
 import { isErrorCode } from '../fs-utils.js';
 import type { LayerProducer, ProducerOptions } from './layer-files.js';
 
-/** The exact flags production Go extensions use, plus -buildvcs=false and -buildid= for byte-reproducible output. */
-export function goBuildArguments(version: string, output: string, entry: string): string[] {
+/**
+ * The exact flags production Go extensions use, plus -buildvcs=false and -buildid= for byte-reproducible output.
+ * `flush` (telemetry.flush in lambda-extension.json, already checked) becomes the telemetry template's
+ * main.defaultFlush; the linker ignores -X for a variable a program does not have.
+ */
+export function goBuildArguments(version: string, output: string, entry: string, flush?: string): string[] {
   return [
     'build',
     '-trimpath',
     '-buildvcs=false',
     '-ldflags',
-    `-s -w -buildid= -X main.version=${version}`,
+    `-s -w -buildid= -X main.version=${version}${flush === undefined ? '' : ` -X main.defaultFlush=${flush}`}`,
     '-o',
     output,
     entry.startsWith('.') || path.isAbsolute(entry) ? entry : `./${entry}`,
@@ -135,7 +139,8 @@ export function goLayerProducer(
   return async (staging, architecture) => {
     const output = path.join(staging, 'extensions', config.name);
     let toolchain: RegExpExecArray | undefined;
-    const result = await runGoBuild(options.goCommand ?? 'go', goBuildArguments(version, output, config.entry), {
+    const goArguments = goBuildArguments(version, output, config.entry, config.telemetry?.flush);
+    const result = await runGoBuild(options.goCommand ?? 'go', goArguments, {
       cwd: path.resolve(options.projectDirectory),
       // go's work directories go into a folder of ours, which is removed however the build ends.
       env: { ...goBuildEnvironment(architecture), GOTMPDIR: goTemporaryDirectory },

@@ -46,6 +46,7 @@ async function bundleTypeScript(
       projectDirectory,
       version,
       sourcemap,
+      flush: config.telemetry?.flush,
     }),
     write: false,
   } as const;

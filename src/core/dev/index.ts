@@ -1,6 +1,6 @@
 import { runEmulator } from '../emulator/run.js';
-import type { EmulatorReport } from '../emulator/types.js';
 import { devEvents, functionUsesNode, prepareDevFunction, resolveDevFunction } from './function.js';
+import { runWithSink, type DevReport } from '../sink/index.js';
 import { prepareLayer } from './layer.js';
 import { emulatorOptions, type DevOptions } from './options.js';
 
@@ -15,14 +15,18 @@ export type { DevFunctionOptions } from './function.js';
 export { firstDifference, pollForChanges, snapshotFiles, watchDev, watchPollIntervalMs } from './watch.js';
 
 /** Builds or unpacks the layer, prepares the function if there is one, and runs one lifecycle in the emulator. */
-export async function runDev(options: DevOptions): Promise<EmulatorReport> {
+export async function runDev(options: DevOptions): Promise<DevReport> {
   const request = await resolveDevFunction(options);
   const events = await devEvents(request);
   const layer = await prepareLayer(options, false, functionUsesNode(request));
   try {
     const prepared = request === undefined ? undefined : await prepareDevFunction(request, options, layer.directory);
     try {
-      return await runEmulator(emulatorOptions(options, layer, options.signal, { prepared, events }));
+      return await runWithSink(
+        options.sink,
+        emulatorOptions(options, layer, options.signal, { prepared, events }),
+        runEmulator,
+      );
     } finally {
       await prepared?.cleanup();
     }

@@ -45,6 +45,8 @@ export interface DevOptions extends Omit<EmulatorOptions, 'layerDirectory' | 'si
    * config says. Default: dev.function when the project has one, else the simulated handler.
    */
   functionCode?: DevFunctionOptions | false | undefined;
+  /** ext dev --sink: point the extensions' HTTP sink at a local receiver and time each line's delivery (core/sink). */
+  sink?: boolean | undefined;
 }
 
 export interface PreparedLayer {
@@ -82,6 +84,7 @@ export function emulatorOptions(
     nodeCacheDirectory: _nodeCache,
     signal: _signal,
     functionCode: _functionCode,
+    sink: _sink,
     ...rest
   } = options;
   const { prepared, events } = run;

@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { CliError } from '../errors.js';
 import { runEmulator } from '../emulator/run.js';
+import { runWithSink } from '../sink/index.js';
 import type { EmulatorReport } from '../emulator/types.js';
 import type { PreparedFunction } from '../function/index.js';
 import { devEvents, functionUsesNode, prepareDevFunction, resolveDevFunction } from './function.js';
@@ -179,7 +180,13 @@ export async function watchDev(options: DevOptions & { onReport: (report: Emulat
         if (request !== undefined) prepared = await prepareDevFunction(request, options, layer.directory);
         // A change during the build makes this layer stale already: build again rather than run it.
         if (!cycle.signal.aborted) {
-          options.onReport(await runEmulator(emulatorOptions(options, layer, cycle.signal, { prepared, events })));
+          options.onReport(
+            await runWithSink(
+              options.sink,
+              emulatorOptions(options, layer, cycle.signal, { prepared, events }),
+              runEmulator,
+            ),
+          );
         }
       } catch (error) {
         if (!(error instanceof CliError)) throw error;

@@ -1,6 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { emulationNote } from './cpu-emulation/index.js';
 import type { Agent } from './environment/agents.js';
 import type { Environment } from './environment/index.js';
+import { emulatorAccountId } from './environment/settings.js';
 import type { TelemetryRequest } from './telemetry/index.js';
 import { cutLineMarker } from './output.js';
 import type { FunctionResponse, InitResult, InvokeResult, NodeRuntime } from './types.js';
@@ -70,7 +72,28 @@ export function initStarted(environment: Environment): void {
   if (settings.node !== undefined && environmentNumber === 1) {
     environment.record('note', nodeNote(settings.node), { data: { ...settings.node } });
   }
-  environment.hub.publish('platform.initStart', { initializationType: environment.initializationType, phase: 'init' });
+  environment.hub.publish('platform.initStart', {
+    initializationType: environment.initializationType,
+    phase: 'init',
+    ...(settings.managedInstances ? managedInstanceOf(environment) : {}),
+  });
+}
+
+/**
+ * What RIE's LMI mode adds to platform.initStart (lambda-managed-instances/telemetry/events.go): the function, and
+ * the instance (its log stream name, its memory in bytes); no runtime version under an emulator.
+ */
+function managedInstanceOf(environment: Environment): Record<string, unknown> {
+  const { functionName, memorySizeMB } = environment.settings;
+  const day = new Date().toISOString().slice(0, 10).replaceAll('-', '/');
+  return {
+    runtimeVersion: '',
+    runtimeVersionArn: '',
+    functionName,
+    functionVersion: '$LATEST',
+    instanceId: `${day}/[$LATEST]${randomUUID().replaceAll('-', '')}`,
+    instanceMaxMemory: memorySizeMB * 1024 * 1024,
+  };
 }
 
 /** The runtime's part of Init is over; the timeline shows it in INIT_REPORT only. */
@@ -127,12 +150,27 @@ export function invokeStarted(
     requestId,
     ...(managedInstances ? { data: { inFlight: inFlightAtStart, maxConcurrency } } : {}),
   });
-  environment.hub.publish('platform.start', { requestId, ...tenantOf(environment), version: '$LATEST', tracing });
+  // On Managed Instances platform.start names the function too, as RIE's LMI mode (interop InvokeStartData).
+  const { region, functionName } = environment.settings;
+  const functionArn = managedInstances
+    ? { functionArn: `arn:aws:lambda:${region}:${emulatorAccountId}:function:${functionName}` }
+    : {};
+  environment.hub.publish('platform.start', {
+    requestId,
+    ...tenantOf(environment),
+    version: '$LATEST',
+    ...functionArn,
+    tracing,
+  });
 }
 
 /** A line the simulated function prints. */
 export function functionLog(environment: Environment, requestId: string, line: string): void {
-  environment.record('function-log', `${new Date().toISOString()}\t${requestId}\tINFO\t${line}`, { requestId });
+  // data.record: the Telemetry record itself, which ext dev --sink matches with what the sink receives.
+  environment.record('function-log', `${new Date().toISOString()}\t${requestId}\tINFO\t${line}`, {
+    requestId,
+    data: { record: line },
+  });
   environment.hub.publish('function', line);
 }
 

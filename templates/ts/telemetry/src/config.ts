@@ -38,7 +38,8 @@ export const reservedPort = 9001;
 
 export const defaults = {
   port: 0,
-  buffering: { maxItems: 1000, maxBytes: 262144, timeoutMs: 100 } satisfies Buffering,
+  // timeoutMs at Lambda's floor: the end strategy waits for platform.runtimeDone, which Lambda holds that long.
+  buffering: { maxItems: 1000, maxBytes: 262144, timeoutMs: 25 } satisfies Buffering,
   queueMaxRecords: 20_000,
   queueMaxBytes: 8 * 1024 * 1024,
   httpTimeoutMs: 2000,

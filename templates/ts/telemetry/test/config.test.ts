@@ -21,7 +21,7 @@ test('defaults: stdout sink, a free port (two extensions never collide), documen
   assert.deepEqual(load({}), {
     logLevel: undefined,
     port: 0,
-    buffering: { maxItems: 1000, maxBytes: 262144, timeoutMs: 100 },
+    buffering: { maxItems: 1000, maxBytes: 262144, timeoutMs: 25 },
     queueMaxRecords: 20000,
     queueMaxBytes: 8 * 1024 * 1024,
     sink: 'stdout',
