@@ -251,7 +251,9 @@ func (p *Proxy) answer(w http.ResponseWriter, r *http.Request, requestID string,
 	if !failure && strings.EqualFold(r.Header.Get(responseModeKey), "streaming") {
 		counter := &countingReader{reader: r.Body}
 		p.forward(w, r, counter)
-		p.onResponse(invocation, &Response{Kind: Streamed, Bytes: counter.bytes, Duration: time.Since(invocation.Received)})
+		response := &Response{Kind: Streamed, Bytes: counter.bytes, Duration: time.Since(invocation.Received)}
+		p.onResponse(invocation, response)
+		p.logInvocation(invocation, response)
 		return
 	}
 	body, err := readAtMost(r.Body, MaxPayloadBytes)
@@ -279,6 +281,24 @@ func (p *Proxy) answer(w http.ResponseWriter, r *http.Request, requestID string,
 	}
 	response.Bytes = int64(len(response.Body))
 	p.forward(w, r, bytes.NewReader(response.Body))
+	p.logInvocation(invocation, response)
+}
+
+// logInvocation writes one line per invocation at debug level (set
+// <PREFIX>LOG_LEVEL=debug): at info, a line per invoke would be a CloudWatch
+// bill for lines rarely read. Checked first, as the attributes cost
+// allocations even when the line is dropped.
+func (p *Proxy) logInvocation(invocation *Invocation, response *Response) {
+	if !p.logger.Enabled(context.Background(), slog.LevelDebug) {
+		return
+	}
+	p.logger.Debug("invocation",
+		"requestId", invocation.RequestID,
+		"kind", response.Kind.String(),
+		"errorType", response.ErrorType,
+		"bytes", response.Bytes,
+		"durationMs", float64(response.Duration.Microseconds())/1000,
+	)
 }
 
 func (p *Proxy) onEvent(invocation *Invocation) (err error) {
