@@ -400,7 +400,7 @@ func (p *Proxy) unreachable(w http.ResponseWriter, r *http.Request, err error) {
 	if r.Context().Err() != nil {
 		return
 	}
-	p.logger.Error("runtime API call failed", "path", r.URL.Path, "error", err)
+	p.logger.Warn("runtime API call failed", "path", r.URL.Path, "error", err)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusBadGateway)
 	io.WriteString(w, `{"errorMessage":"the proxy could not reach the Runtime API","errorType":"Proxy.Unreachable"}`)

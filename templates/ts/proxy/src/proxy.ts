@@ -387,7 +387,7 @@ export class RuntimeApiProxy {
       response.destroy();
       return;
     }
-    this.#log.error('runtime API call failed', { path: request.url, error: String(error) });
+    this.#log.warn('runtime API call failed', { path: request.url, error: String(error) });
     response.writeHead(502, { 'content-type': 'application/json' });
     response.end(unreachableBody);
   }
