@@ -106,7 +106,8 @@ class RuntimeApiStandIn {
   #deliver(): void {
     const pending = this.#pending;
     const next = this.#parkedNext;
-    if (pending === undefined || next === undefined || pending.startedAt !== 0 || next.socket?.destroyed !== false) return;
+    if (pending === undefined || next === undefined || pending.startedAt !== 0 || next.socket?.destroyed !== false)
+      return;
     this.#parkedNext = undefined;
     pending.startedAt = performance.now();
     next.writeHead(200, {
@@ -121,7 +122,12 @@ class RuntimeApiStandIn {
 
 function startRuntime(taskRoot: string, runtimeApi: string): ChildProcess {
   return spawn(node, [path.join(root, 'build', 'src', 'runtime-client', 'node', 'index.js')], {
-    env: { PATH: process.env['PATH'] ?? '', AWS_LAMBDA_RUNTIME_API: runtimeApi, _HANDLER: 'index.handler', LAMBDA_TASK_ROOT: taskRoot },
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      AWS_LAMBDA_RUNTIME_API: runtimeApi,
+      _HANDLER: 'index.handler',
+      LAMBDA_TASK_ROOT: taskRoot,
+    },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
 }
@@ -144,7 +150,11 @@ export async function proxyOverheadFigure(workspace: string, language: 'go' | 't
   const runtimeApi = await standIn.listen();
   const port = await freePort();
   const prefix = `${name.toUpperCase().replace(/[^A-Z0-9]+/g, '_')}_`;
-  const extensionEnv = { PATH: process.env['PATH'] ?? '', AWS_LAMBDA_RUNTIME_API: runtimeApi, [`${prefix}PORT`]: String(port) };
+  const extensionEnv = {
+    PATH: process.env['PATH'] ?? '',
+    AWS_LAMBDA_RUNTIME_API: runtimeApi,
+    [`${prefix}PORT`]: String(port),
+  };
   const extension =
     language === 'go'
       ? spawn(path.join(layer, 'extensions', name), [], { env: extensionEnv, stdio: ['ignore', 'ignore', 'inherit'] })

@@ -31,22 +31,29 @@ export async function readWrapper(config: ExtensionConfig, projectDirectory: str
       `${source}: the wrapper named by "wrapper" in ${configFileName} ${isErrorCode(error, 'ENOENT') ? 'does not exist' : `cannot be read (${errorMessage(error)})`}`,
       {
         code: 'E_BUILD_WRAPPER_MISSING',
-        hint: `restore the script, or drop "wrapper" from ${configFileName}`,
+        hint: 'restore the script, or drop "wrapper" from lambda-extension.json',
       },
     );
   }
-  const invalid = (problem: string, hint: string): CliError =>
-    new CliError(`${source}: ${problem}`, { code: 'E_BUILD_WRAPPER_INVALID', hint });
   if (contents.length > maximumWrapperBytes)
-    throw invalid(`${contents.length} bytes is too large for a wrapper script`, `name the script in "wrapper"`);
+    throw new CliError(`${source}: ${contents.length} bytes is too large for a wrapper script`, {
+      code: 'E_BUILD_WRAPPER_INVALID',
+      hint: 'point "wrapper" in lambda-extension.json at the shell script',
+    });
   if (contents.subarray(0, 2).toString('latin1') !== '#!')
-    throw invalid('the wrapper does not start with "#!", so Lambda cannot run it', 'make its first line #!/bin/sh');
+    throw new CliError(`${source}: the wrapper does not start with "#!", so Lambda cannot run it`, {
+      code: 'E_BUILD_WRAPPER_INVALID',
+      hint: 'make its first line #!/bin/sh',
+    });
   const carriageReturn = contents.indexOf(0x0d);
   if (carriageReturn !== -1) {
     const line = contents.subarray(0, carriageReturn).toString('latin1').split('\n').length;
-    throw invalid(
-      `line ${line} ends with CRLF; Lambda fails to start a script with CR characters ("no such file or directory")`,
-      'convert it to LF (dos2unix, or "* text eol=lf" in .gitattributes), then build again; ext build does not change your file',
+    throw new CliError(
+      `${source}: line ${line} ends with CRLF; Lambda fails to start a script with CR characters ("no such file or directory")`,
+      {
+        code: 'E_BUILD_WRAPPER_INVALID',
+        hint: 'convert it to LF (dos2unix, or "* text eol=lf" in .gitattributes), then build again; ext build does not change your file',
+      },
     );
   }
   return { path: wrapperLayerPath(config.name), contents, mode: 0o755 };
