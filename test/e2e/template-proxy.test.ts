@@ -50,14 +50,17 @@ async function writeFunctions(directory: string): Promise<void> {
       '',
     ].join('\n'),
   );
-  // A streamed response: two chunks with a pause between them.
+  // A streamed response: two chunks with a pause between them. It waits for the stream to finish: the
+  // toolkit's runtime client fails a handler that returns before (with "Response stream is not finished.").
   await writeFile(
     path.join(node, 'stream.mjs'),
     [
+      "import { finished } from 'node:stream/promises';",
       'export const handler = awslambda.streamifyResponse(async (event, responseStream) => {',
       "  responseStream.write('chunk-1;');",
       '  await new Promise((resolve) => setTimeout(resolve, 50));',
       "  responseStream.end('chunk-2');",
+      '  await finished(responseStream);',
       '});',
       '',
     ].join('\n'),
@@ -93,7 +96,7 @@ async function providedFunction(wrapperName: string | undefined): Promise<string
   const source = path.join(functions, 'provided-source');
   if (!existsSync(source)) {
     await mkdir(source, { recursive: true });
-    await writeFile(path.join(source, 'go.mod'), 'module runtime\n\ngo 1.21\n');
+    await writeFile(path.join(source, 'go.mod'), 'module example.com/runtime\n\ngo 1.21\n');
     await writeFile(path.join(source, 'main.go'), providedRuntime);
   }
   await mkdir(directory, { recursive: true });
@@ -432,9 +435,10 @@ for (const language of ['go', 'ts'] as const) {
             );
           }
           assert.deepEqual(direct.proxied, [], 'without the wrapper nothing goes through the proxy');
-          // The success and the handler error went through the proxy (the timeout never answered).
-          const kinds = proxied.proxied.map((line) => line['kind']).sort();
-          assert.deepEqual(kinds, ['failure', 'success'], JSON.stringify(proxied.proxied));
+          // The success and the handler error went through the proxy. The timeout's answer may too: under Managed
+          // Instances the Node client reports the deadline itself, and the emulator keeps its own verdict.
+          const kinds = new Set(proxied.proxied.map((line) => line['kind']));
+          assert.deepEqual([...kinds].sort(), ['failure', 'success'], JSON.stringify(proxied.proxied));
           if (kind === 'provided') {
             assert.match(proxied.stderr, /AWS_LAMBDA_EXEC_WRAPPER: Lambda starts no wrapper on OS-only runtimes/);
           }
