@@ -4,7 +4,7 @@
  * bench/floors/) and against the tools a user would compare them with.
  * Prints a Markdown table and writes bench/results/latest.json.
  * `--quick`: fewer runs. `--only startup,extensions`: only those sections
- * (startup, first-prompt, pack, go-build, ts-build, extensions, standalone, emulator, telemetry, telemetry-delivery), their
+ * (startup, first-prompt, pack, go-build, ts-build, extensions, standalone, emulator, telemetry, telemetry-delivery, proxy), their
  * rows replacing the same rows of the existing latest.json. `--against BUILD`: the emulator section also
  * runs the emulator of another commit's build folder, alternately with this one (bench/extensions.ts).
  */
@@ -18,6 +18,7 @@ import { firstPromptFigure } from './first-prompt.js';
 import { timeCommand } from './measure.js';
 import { standaloneSizeFigures } from './standalone.js';
 import { createBin, extBin, formatRow, node, quick, root, rows, type Row } from './rows.js';
+import { proxyOverheadFigure } from './proxy.js';
 import { telemetryMemoryFigure, telemetrySlowSinkFigure } from './telemetry.js';
 import { telemetryDeliveryFigures } from './telemetry-delivery.js';
 
@@ -37,6 +38,7 @@ const sections = [
   'emulator',
   'telemetry',
   'telemetry-delivery',
+  'proxy',
 ] as const;
 const onlyIndex = process.argv.indexOf('--only');
 const only = onlyIndex === -1 ? undefined : (process.argv[onlyIndex + 1] ?? '').split(',');
@@ -86,6 +88,7 @@ async function main(): Promise<void> {
       }
     }
     if (selected('telemetry-delivery')) process.stderr.write(`${await telemetryDeliveryFigures(workspace)}\n`);
+    if (selected('proxy')) for (const language of ['go', 'ts'] as const) await proxyOverheadFigure(workspace, language);
   } finally {
     await rm(workspace, { recursive: true, force: true });
   }

@@ -450,7 +450,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
         template: {
           type: 'string',
           describe:
-            "Template: basic, telemetry (a Telemetry API subscriber) or cache (parameters and secrets on localhost, as AWS's extension serves them)",
+            "Template: basic, telemetry (a Telemetry API subscriber), cache (parameters and secrets on localhost, as AWS's extension serves them) or proxy (a Runtime API proxy the function runs through)",
           defaultDescription: 'basic',
         },
         arch: {
@@ -506,6 +506,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
       .example('$0 my-ext --lang ts --standalone --yes', 'TypeScript with its own node: runs beside any AL2023 runtime')
       .example('$0 --name my-ext --lang go --events SHUTDOWN --no-interactive', 'For scripts and CI')
       .example('$0 my-ext --template telemetry --flush periodic:1000 --yes', 'Telemetry shipped every second')
+      .example('$0 my-ext --template proxy --yes', 'A Runtime API proxy: hooks on every event and response')
       .example('$0 my-ext --iac sam --ci github --yes', 'With a SAM template and GitHub Actions workflows')
       .strict()
       .version(toolkitVersion())

@@ -30,6 +30,11 @@ export interface ExtensionConfig {
   telemetry?: TelemetryConfig;
   /** `ext dev`'s defaults. */
   dev?: DevConfig;
+  /**
+   * A script of the project (relative path) that ext build copies to the layer's root as `<name>-wrapper`,
+   * for functions to run through AWS_LAMBDA_EXEC_WRAPPER=/opt/<name>-wrapper (the proxy template's).
+   */
+  wrapper?: string;
 }
 
 /** "dev" in lambda-extension.json. */
@@ -98,6 +103,7 @@ const knownFields = new Set([
   'nodeVersion',
   'telemetry',
   'dev',
+  'wrapper',
 ]);
 
 /** A value quoted in a message, cut so that a megabyte-long key or value cannot flood the one-line error. */
@@ -210,10 +216,20 @@ export function configProblems(value: unknown): string[] {
     }
   }
   problems.push(...devProblems(config['dev']));
+  const wrapper = config['wrapper'];
+  if (wrapper !== undefined && (typeof wrapper !== 'string' || !isProjectRelativePath(wrapper))) {
+    problems.push(`"wrapper" must be a path inside the project, such as "wrapper.sh", not ${shown(wrapper)}`);
+  }
   if (config['standalone'] === true && config['language'] === 'go') {
     problems.push('"standalone" is for TypeScript layers; a Go extension is a static binary that needs no runtime');
   }
   return problems;
+}
+
+/** A non-empty relative path that stays inside the project. */
+function isProjectRelativePath(value: string): boolean {
+  if (value === '' || value.includes('\\') || value.startsWith('/') || value.includes('\0')) return false;
+  return !value.split('/').includes('..');
 }
 
 /** Problems of "dev": an object whose "function" holds path, handler, runtime and event, each a non-empty string. */

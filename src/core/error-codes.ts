@@ -153,6 +153,9 @@ export const errorCodes = {
   E_BUILD_TOOL_UNRUNNABLE: 'go or tsc is there but could not be started',
   E_BUILD_TYPESCRIPT_MISSING: 'the project has a tsconfig.json but typescript is not installed in it (npm install)',
   E_BUILD_TYPE_ERRORS: "the project's tsc found type errors; --no-typecheck builds anyway",
+  E_BUILD_WRAPPER_INVALID:
+    'the script "wrapper" names has no #! line or has CRLF line endings, so Lambda could not run it',
+  E_BUILD_WRAPPER_MISSING: 'the script "wrapper" names in lambda-extension.json does not exist',
   E_BUILD_WRITE_FAILED:
     'a built layer could not be written into --out (disk full, or the folder changed under the build)',
 

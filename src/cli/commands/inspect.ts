@@ -121,6 +121,10 @@ export function formatReport(report: InspectReport): string {
       details.push(safe(`standalone: its own node at /opt/${extension.bundledNode}, no runtime node needed`));
     lines.push(`  extension: ${safe(extension.name)} (${details.join('; ')})`);
   }
+  for (const wrapper of report.wrappers) {
+    const interpreter = wrapper.interpreter === undefined ? '' : `; #!${safe(wrapper.interpreter)}`;
+    lines.push(`  wrapper: /opt/${safe(wrapper.path)} (${wrapper.kind}${interpreter}; for AWS_LAMBDA_EXEC_WRAPPER)`);
+  }
   lines.push('');
   const ordered = [...report.findings].sort(
     (a, b) => Number(a.severity === 'warning') - Number(b.severity === 'warning'),

@@ -22,12 +22,14 @@ import type { BundledNode } from '../standalone/index.js';
 import { bundledNodePath } from '../standalone/layout.js';
 import { standaloneCompatibilityNote } from '../standalone/runtimes.js';
 import { assertGoAvailable, goLayerProducer, makeGoTemporaryDirectory } from './go.js';
-import { throwIfCancelled, type LayerProducer } from './layer-files.js';
+import { throwIfCancelled, writeLayerFiles, type LayerFile, type LayerProducer } from './layer-files.js';
 import { typeScriptLayerProducer } from './typescript.js';
+import { readWrapper } from './wrapper.js';
 
 export { typeScriptBundleOptions, type BundleTarget } from './bundle-options.js';
 export { goBuildArguments, goBuildEnvironment, goEnvironment } from './go.js';
 export { launcherScript } from './launcher.js';
+export { wrapperLayerPath } from './wrapper.js';
 export {
   projectTypeScript,
   typeCheckDisabledByEnvironment,
@@ -123,6 +125,7 @@ async function buildOne(
   architecture: Architecture,
   output: OutputDirectory,
   checked: Promise<unknown>,
+  extraFiles: readonly LayerFile[],
 ): Promise<BuiltLayer> {
   const outDirectory = output.path;
   const started = performance.now();
@@ -132,6 +135,7 @@ async function buildOne(
     staging = temporarySibling(path.join(outDirectory, architecture), 'build');
     await mkdir(staging);
     await produce(staging, architecture);
+    await writeLayerFiles(staging, extraFiles);
     // A type error fails the build like a compile error: the last good layer stays.
     await checked;
     if (options.signal?.aborted === true) throw new CancelledError();
@@ -177,6 +181,9 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   const outDirectory = output.path;
   // Before compiling, so that a folder we may not replace fails at once, not after a long build.
   for (const architecture of architectures) await output.assertReplaceable(architecture, 'layer');
+  // Files the config adds at the layer's root, whatever the language: read (and refused) before compiling too.
+  const wrapper = await readWrapper(config, projectDirectory);
+  const extraFiles = wrapper === undefined ? [] : [wrapper];
   // Both architectures usually fail with the same compiler messages: show each line once.
   const shownLines = new Set<string>();
   const onOutput = (chunk: string) => {
@@ -232,7 +239,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       produce = goLayerProducer(config, buildOptions, version, goTemporaryDirectory);
     }
     settled = await Promise.allSettled(
-      architectures.map((architecture) => buildOne(produce, buildOptions, architecture, output, checked)),
+      architectures.map((architecture) => buildOne(produce, buildOptions, architecture, output, checked, extraFiles)),
     );
   } finally {
     await Promise.all(temporaryDirectories.map((directory) => rm(directory, { recursive: true, force: true })));

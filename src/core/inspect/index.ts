@@ -25,6 +25,7 @@ export {
   type LauncherTarget,
 } from './launcher.js';
 export * from './report.js';
+export { isWrapperPath } from './wrapper.js';
 
 /** Reads and checks a layer zip. Throws CliError only when the file is not a readable zip. */
 export async function inspect(zipPath: string, options: InspectOptions = {}): Promise<InspectReport> {

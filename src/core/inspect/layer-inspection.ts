@@ -13,10 +13,12 @@ import { isDirectoryEntry, isSymlinkEntry, type ZipArchive } from '../zip/index.
 import { checkElfMachine, checkNativeExecutable, type ElfCheckContext } from './elf-checks.js';
 import { binaryFormatName, checkExecutable, checkScriptText } from './executables.js';
 import { clearsNodeOptions, launcherTargets, LauncherTooComplexError, type LauncherTarget } from './launcher.js';
+import { checkWrapper, isWrapperPath } from './wrapper.js';
 import {
   type AddFinding,
   type FindingSeverity,
   type InspectedExtension,
+  type InspectedWrapper,
   type InspectFinding,
   type InspectOptions,
   type InspectReport,
@@ -48,6 +50,7 @@ export class LayerInspection {
   private architecture: Architecture | undefined;
   private architectureSource: InspectReport['architectureSource'];
   private readonly extensions: InspectedExtension[] = [];
+  private readonly wrappers: InspectedWrapper[] = [];
   /** Paths that already have an ELF finding, so each ELF file is reported once (kept in a set: linear time). */
   private readonly elfFindingPaths = new Set<string>();
   private structure: ZipStructure = { unsafeEntries: new Set(), inflate: true };
@@ -79,6 +82,9 @@ export class LayerInspection {
     const extensionFiles = this.checkLayout();
     extensionFiles.sort((a, b) => (a.entry.name < b.entry.name ? -1 : a.entry.name > b.entry.name ? 1 : 0));
     for (const file of extensionFiles) this.checkExtension(file);
+    for (const [name, file] of [...this.files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      if (isWrapperPath(name)) this.wrappers.push(checkWrapper(file, this.addFinding));
+    }
     this.checkOtherElfFiles(new Set(extensionFiles.map((file) => file.entry.name)));
     const unzippedBytes = checkSizes(this.archive, this.addFinding);
     const errors = this.findings.filter((finding) => finding.severity === 'error').length;
@@ -95,6 +101,7 @@ export class LayerInspection {
       directories: this.directoryEntries,
       impliedDirectories: [...this.directoryNames].filter((name) => !this.explicitDirectoryNames.has(name)).length,
       extensions: this.extensions,
+      wrappers: this.wrappers,
       zippedBytes: this.archive.byteLength,
       unzippedBytes,
       findings: this.findings,

@@ -28,6 +28,15 @@ export interface InspectedExtension {
   bundledNode?: string | undefined;
 }
 
+/** A wrapper script at the layer's root (see wrapper.ts), for AWS_LAMBDA_EXEC_WRAPPER=/opt/<path>. */
+export interface InspectedWrapper {
+  /** The entry's name: the file is /opt/<path>. */
+  path: string;
+  kind: 'elf' | 'script' | 'symlink' | 'other';
+  /** The "#!" line's interpreter, for a script. */
+  interpreter?: string | undefined;
+}
+
 export interface InspectReport {
   zipPath: string;
   ok: boolean;
@@ -47,6 +56,8 @@ export interface InspectReport {
   /** Folders that unpack from paths alone, with no entry of their own (Info-ZIP -D, SAM, many JS tools). */
   impliedDirectories: number;
   extensions: InspectedExtension[];
+  /** Wrapper scripts at the layer's root, which AWS_LAMBDA_EXEC_WRAPPER may name. */
+  wrappers: InspectedWrapper[];
   zippedBytes: number;
   unzippedBytes: number;
   findings: InspectFinding[];

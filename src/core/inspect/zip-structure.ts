@@ -20,6 +20,7 @@ import {
   type ZipEntry,
 } from '../zip/index.js';
 import { limitWarningRatio, type AddFinding, type FindingSeverity } from './report.js';
+import { isWrapperPath } from './wrapper.js';
 
 /** Checks on the zip as an archive: how its entries are laid out, read and linked, and how large it unpacks. */
 
@@ -113,7 +114,7 @@ export function readEntryHead(read: EntryReader, file: FileEntry, add: AddFindin
     }
     const keep = symlink
       ? linkTargetBytes
-      : /^extensions\/[^/]+$/.test(entry.name)
+      : /^extensions\/[^/]+$/.test(entry.name) || isWrapperPath(entry.name)
         ? extensionHeadBytes
         : otherHeadBytes;
     if (head.length > keep) head = Buffer.from(head.subarray(0, keep));
