@@ -500,6 +500,46 @@ describe('node runtime client: response streaming', { timeout: scaled(120_000) }
       assert.equal(posted.headers['content-type'], 'text/plain');
     });
   });
+
+  it("answers AWS's own example, end() then return, without waiting for the write first", async () => {
+    await withApi(async (own, ownAddress) => {
+      const body = 'x'.repeat(256 * 1024);
+      const client = await startOn(
+        ownAddress,
+        {
+          'index.mjs': [
+            'export const handler = awslambda.streamifyResponse(async (event, responseStream) => {',
+            `  responseStream.write("${'x'.repeat(1024)}".repeat(256));`,
+            '  responseStream.end();',
+            '});',
+          ].join('\n'),
+        },
+        'index.handler',
+      );
+      const posted = await own.invoke({});
+      assert.equal(posted.kind, 'response', client.stderr());
+      assert.equal(posted.body, body);
+    });
+  });
+
+  it('fails a handler that returns with its stream still open', async () => {
+    await withApi(async (own, ownAddress) => {
+      const client = await startOn(
+        ownAddress,
+        {
+          'index.mjs': [
+            'export const handler = awslambda.streamifyResponse(async (event, responseStream) => {',
+            '  responseStream.write("partial");',
+            '});',
+          ].join('\n'),
+        },
+        'index.handler',
+      );
+      const posted = await own.invoke({});
+      assert.equal(posted.body, 'partial', client.stderr());
+      assert.equal(posted.trailers?.['lambda-runtime-function-error-type'], 'Error');
+    });
+  });
 });
 
 describe('node runtime client: on the Node.js versions Lambda runs', { timeout: scaled(120_000) }, () => {

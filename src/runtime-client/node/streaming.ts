@@ -123,13 +123,20 @@ export function runStreamingInvoke(
     fail(new Error('Streaming does not support non-async handlers.'));
     return;
   }
-  result.then((value: unknown) => {
-    if (value !== undefined) console.warn('Streaming handlers ignore return values.');
-    if (!stream.writableFinished) return fail(new Error('Response stream is not finished.'));
+  const complete = () => {
+    if (settled) return;
     settled = true;
     open().done.then(
       () => finished(),
       (error: unknown) => finished(error),
     );
+  };
+  result.then((value: unknown) => {
+    if (value !== undefined) console.warn('Streaming handlers ignore return values.');
+    if (stream.writableFinished) return complete();
+    // `responseStream.end(); return;` (AWS's own example): end() was called, its last write is still in flight.
+    if (!stream.writableEnded) return fail(new Error('Response stream is not finished.'));
+    stream.once('finish', complete);
+    stream.once('error', fail);
   }, fail);
 }
