@@ -75,6 +75,16 @@ describe('which function ext dev runs', () => {
     assert.equal(request?.event, undefined);
   });
 
+  it('--python with another runtime is a usage error', async () => {
+    await assert.rejects(
+      resolveDevFunction({
+        projectDirectory: bare,
+        functionCode: { path: 'f', runtime: 'nodejs22.x', pythonPath: '/usr/bin/python3' },
+      }),
+      withCode('E_USAGE'),
+    );
+  });
+
   it('--no-function (false) runs the simulated handler whatever the config says', async () => {
     assert.equal(await resolveDevFunction({ projectDirectory: project, functionCode: false }), undefined);
   });
