@@ -397,14 +397,12 @@ describe('AWS_LAMBDA_EXEC_WRAPPER', () => {
     await assert.rejects(
       prepareFunction({
         path: folder,
-        runtime: 'python3.12',
+        runtime: 'nodejs22.x',
+        nodePath: process.execPath,
         layerDirectory: layer,
-        cacheDirectory: cache,
         env: { AWS_LAMBDA_EXEC_WRAPPER: '/opt/missing-wrapper' },
       }),
-      (error: unknown) =>
-        error instanceof CliError &&
-        (error.code === 'E_FUNCTION_WRAPPER_INVALID' || error.code === 'E_FUNCTION_PYTHON_MISSING'),
+      (error: unknown) => error instanceof CliError && error.code === 'E_FUNCTION_WRAPPER_INVALID',
     );
   });
 });
