@@ -10,8 +10,9 @@
 // and isolates, zero-width marks, line and paragraph separators).
 // eslint-disable-next-line no-control-regex
 const unsafeCharacters = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]/gu;
+// The same and newlines; a tab stays, as Lambda's own log lines separate their fields with tabs.
 // eslint-disable-next-line no-control-regex
-const unsafeCharactersAndNewlines = /[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]/gu;
+const unsafeCharactersAndNewlines = /[\x00-\x08\x0a-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]/gu;
 
 function escapeCharacter(character: string): string {
   const code = character.codePointAt(0) ?? 0;
@@ -24,7 +25,7 @@ export function escapeControlCharacters(text: string): string {
 }
 
 /**
- * One line of untrusted text, safe to print: control characters and newlines
+ * One line of untrusted text, safe to print: control characters (a tab aside) and newlines
  * escaped, and cut to `maximumLength` characters with a visible marker that
  * says how much was left out.
  */

@@ -28,7 +28,7 @@ interface DevArguments {
   'pass-aws-credentials'?: boolean | undefined;
   invokes?: FlagValue | undefined;
   interval: FlagValue;
-  'function-duration': FlagValue;
+  'function-duration'?: FlagValue | undefined;
   'function-error'?: boolean | undefined;
   'function-log'?: string[] | undefined;
   'tenant-id'?: string | undefined;
@@ -184,10 +184,27 @@ function outcome(report: EmulatorReport, requestedInvokes: number): string {
   return `${lifecycleOutcome(report, requestedInvokes)}${emulated(report)}`;
 }
 
+/**
+ * With a real function, what it answered, by status: a function error is no verdict on the extension, but a
+ * run whose invokes all failed must not read as if the function had worked.
+ */
+function functionOutcomes(report: EmulatorReport): string {
+  if (report.runtime === undefined || report.invokes.length === 0) return '';
+  const counts = new Map<string, number>();
+  for (const invoke of report.invokes) {
+    const label =
+      invoke.status === 'success'
+        ? 'success'
+        : `${invoke.status}${invoke.response?.errorType ? ` ${invoke.response.errorType}` : ''}`;
+    counts.set(label, (counts.get(label) ?? 0) + 1);
+  }
+  return ` (${[...counts].map(([label, count]) => `${count} ${label}`).join(', ')})`;
+}
+
 function lifecycleOutcome(report: EmulatorReport, requestedInvokes: number): string {
   const ran = report.invokes.length;
   if (report.status === 'passed') {
-    return `passed: ${ran} invoke(s)${concurrency(report)}, ${report.extensions.length} extension(s), no verdicts`;
+    return `passed: ${ran} invoke(s)${functionOutcomes(report)}${concurrency(report)}, ${report.extensions.length} extension(s), no verdicts`;
   }
   const interrupted = report.interrupted ? `interrupted after ${ran} of ${requestedInvokes} invoke(s)` : '';
   if (report.status === 'interrupted') return `${interrupted}, then a Shutdown cut to 500 ms; no verdicts`;
@@ -229,7 +246,10 @@ function devOptions(args: DevArguments, printTimeline: ((entry: TimelineEntry) =
     invokes: args.invokes === undefined ? undefined : numberFlag('invokes', args.invokes, { minimum: 1, whole: true }),
     intervalMs: numberFlag('interval', args.interval, { minimum: 0 }),
     function: {
-      durationMs: numberFlag('function-duration', args['function-duration'], { minimum: 0 }),
+      durationMs:
+        args['function-duration'] === undefined
+          ? undefined
+          : numberFlag('function-duration', args['function-duration'], { minimum: 0 }),
       error: args['function-error'] === true,
       logLines: args['function-log'] ?? [],
       timeoutSeconds: numberFlag('timeout', args.timeout, { minimum: 0.001, maximum: 900, lambdaRange: true }),
@@ -255,17 +275,38 @@ function devOptions(args: DevArguments, printTimeline: ((entry: TimelineEntry) =
   };
 }
 
-/** --function and its companions; --no-function runs the simulated handler whatever dev.function says. */
+/** The flags that shape the simulated handler: with one of them, the run is the simulated handler's. */
+function simulatedHandlerFlags(args: DevArguments): string[] {
+  return [
+    args['function-duration'] === undefined ? '' : '--function-duration',
+    args['function-error'] === undefined ? '' : '--function-error',
+    args['function-log'] === undefined ? '' : '--function-log',
+  ].filter((flag) => flag !== '');
+}
+
+/**
+ * --function and its companions; --no-function runs the simulated handler whatever dev.function says, and
+ * so does a flag of the simulated handler (the flag wins over the config), which a --function contradicts.
+ */
 function functionCode(args: DevArguments): DevFunctionOptions | false {
-  if (args.function === false) {
+  const simulated = simulatedHandlerFlags(args);
+  if (simulated.length > 0 && typeof args.function === 'string') {
+    throw new CliError(`${simulated.join(', ')}: shape the simulated handler, not the real function of --function`, {
+      code: 'E_USAGE',
+      exitCode: 2,
+      hint: `drop ${simulated.join(' ')} to run ${args.function}, or drop --function to simulate the handler`,
+    });
+  }
+  if (args.function === false || (simulated.length > 0 && args.function === undefined)) {
     const stray = (['runtime', 'handler', 'event', 'python', 'pass-aws-credentials'] as const).filter(
       (flag) => args[flag] !== undefined && args[flag] !== false,
     );
+    const why = args.function === false ? '--no-function' : simulated.join(', ');
     if (stray.length > 0)
-      throw new CliError(`--no-function: runs the simulated handler, so --${stray.join(', --')} cannot apply`, {
+      throw new CliError(`${why}: runs the simulated handler, so --${stray.join(', --')} cannot apply`, {
         code: 'E_USAGE',
         exitCode: 2,
-        hint: `drop --no-function to run the real function, or drop --${stray.join(' --')}`,
+        hint: `drop ${why} to run the real function, or drop --${stray.join(' --')}`,
       });
     return false;
   }
@@ -396,7 +437,9 @@ const devFlags = {
   },
   interval: { default: 0, requiresArg: true, describe: 'Pause between invocations, in ms' },
   'function-duration': {
-    default: 50,
+    // A string with no default, so that its absence shows: it selects the simulated handler.
+    type: 'string',
+    defaultDescription: '50',
     requiresArg: true,
     describe: 'How long the simulated handler runs, in ms',
   },
