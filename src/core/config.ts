@@ -43,15 +43,19 @@ export interface DevConfig {
   function?: DevFunctionConfig;
 }
 
-/** "dev.function": the defaults of ext dev --function, --handler, --runtime and --event. */
+/** "dev.function": the defaults of ext dev --function, --handler, --runtime and --event, and the function's variables. */
 export interface DevFunctionConfig {
   path?: string;
   handler?: string;
   runtime?: string;
   event?: string;
+  /** Function environment variables, as the function's configuration would set them (--env wins). */
+  env?: Record<string, string>;
 }
 
-export const devFunctionFields = ['path', 'handler', 'runtime', 'event'] as const;
+export const devFunctionFields = ['path', 'handler', 'runtime', 'event', 'env'] as const;
+
+const environmentVariableName = /^[A-Za-z_][A-Za-z0-9_]*$/u;
 
 /** "telemetry" in lambda-extension.json. */
 export interface TelemetryConfig {
@@ -232,7 +236,7 @@ function isProjectRelativePath(value: string): boolean {
   return !value.split('/').includes('..');
 }
 
-/** Problems of "dev": an object whose "function" holds path, handler, runtime and event, each a non-empty string. */
+/** Problems of "dev": an object whose "function" holds path, handler, runtime and event (non-empty strings) and env. */
 function devProblems(dev: unknown): string[] {
   if (dev === undefined) return [];
   const isObject = (value: unknown): value is Record<string, unknown> =>
@@ -252,6 +256,18 @@ function devProblems(dev: unknown): string[] {
       problems.push(
         `"dev.function" has no field ${shown(key)}; it knows ${devFunctionFields.map((field) => `"${field}"`).join(', ')}`,
       );
+    } else if (key === 'env') {
+      if (!isObject(value)) {
+        problems.push(
+          '"dev.function.env" must be an object of variables such as {"AWS_LAMBDA_EXEC_WRAPPER": "/opt/wrapper"}',
+        );
+        continue;
+      }
+      for (const [name, setting] of Object.entries(value)) {
+        if (!environmentVariableName.test(name))
+          problems.push(`"dev.function.env" has a bad variable name ${shown(name)}`);
+        else if (typeof setting !== 'string') problems.push(`"dev.function.env.${name}" must be a string`);
+      }
     } else if (typeof value !== 'string' || value === '') {
       problems.push(`"dev.function.${key}" must be a non-empty string`);
     }

@@ -25,7 +25,15 @@ const config = {
   entry: '.',
   architectures: ['x86_64'],
   version: '1.0.0',
-  dev: { function: { path: 'example-function', runtime: 'python3.13', handler: 'app.handler', event: 'e.json' } },
+  dev: {
+    function: {
+      path: 'example-function',
+      runtime: 'python3.13',
+      handler: 'app.handler',
+      event: 'e.json',
+      env: { AWS_LAMBDA_EXEC_WRAPPER: '/opt/my-ext-wrapper', SHARED: 'config' },
+    },
+  },
 };
 
 before(async () => {
@@ -48,6 +56,7 @@ describe('which function ext dev runs', () => {
     assert.equal(request?.event, 'e.json');
     assert.equal(request?.baseDirectory, project);
     assert.match(request?.runtimeLabel ?? '', /^"dev\.function\.runtime" in /);
+    assert.deepEqual(request?.env, { AWS_LAMBDA_EXEC_WRAPPER: '/opt/my-ext-wrapper', SHARED: 'config' });
   });
 
   it('a flag wins over its field', async () => {
@@ -136,6 +145,12 @@ describe('the emulator options of a run with a function', () => {
       prepared: prepared({ AWS_ACCESS_KEY_ID: 'AKIA' }),
     });
     assert.deepEqual(passed.env, { A: '1', AWS_ACCESS_KEY_ID: 'AKIA' });
+    const configured = emulatorOptions({ projectDirectory: '.', env: { SHARED: 'flag' } }, layer, undefined, {
+      prepared: prepared({}),
+      functionEnv: { AWS_LAMBDA_EXEC_WRAPPER: '/opt/w', SHARED: 'config' },
+    });
+    // dev.function.env reaches the extensions as the function's variables do on Lambda; --env wins over it.
+    assert.deepEqual(configured.env, { AWS_LAMBDA_EXEC_WRAPPER: '/opt/w', SHARED: 'flag' });
     const simulated = emulatorOptions({ projectDirectory: '.' }, layer, undefined);
     assert.equal(simulated.env, undefined);
     assert.equal(simulated.runtime, undefined);

@@ -235,9 +235,15 @@ describe('the Node runtime client', () => {
 
 describe('dev.function in lambda-extension.json', () => {
   const valid = { name: 'my-ext', language: 'go', entry: '.', architectures: ['x86_64'], version: '1.0.0' };
-  it('accepts path, handler, runtime and event', () => {
+  it('accepts path, handler, runtime, event and env', () => {
     const dev = {
-      function: { path: 'example-function', runtime: 'nodejs22.x', handler: 'index.handler', event: 'e.json' },
+      function: {
+        path: 'example-function',
+        runtime: 'nodejs22.x',
+        handler: 'index.handler',
+        event: 'e.json',
+        env: { AWS_LAMBDA_EXEC_WRAPPER: '/opt/my-ext-wrapper', EMPTY: '' },
+      },
     };
     assert.deepEqual(configProblems({ ...valid, dev }), []);
   });
@@ -248,7 +254,12 @@ describe('dev.function in lambda-extension.json', () => {
     assert.deepEqual(configProblems({ ...valid, dev: { other: 1, function: { path: '', nope: 'x' } } }), [
       '"dev" has no field "other"; it knows "function"',
       '"dev.function.path" must be a non-empty string',
-      '"dev.function" has no field "nope"; it knows "path", "handler", "runtime", "event"',
+      '"dev.function" has no field "nope"; it knows "path", "handler", "runtime", "event", "env"',
+    ]);
+    assert.equal(configProblems({ ...valid, dev: { function: { env: ['A=1'] } } }).length, 1);
+    assert.deepEqual(configProblems({ ...valid, dev: { function: { env: { 'BAD-NAME': 'x', N: 1 } } } }), [
+      '"dev.function.env" has a bad variable name "BAD-NAME"',
+      '"dev.function.env.N" must be a string',
     ]);
   });
 });

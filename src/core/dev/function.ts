@@ -43,6 +43,8 @@ export interface DevFunctionRequest {
   /** The event source, relative to `eventBaseDirectory`. */
   event?: string | undefined;
   eventBaseDirectory: string;
+  /** dev.function.env: the function's variables from the config, under --env. */
+  env?: Record<string, string> | undefined;
   options: DevFunctionOptions;
 }
 
@@ -104,6 +106,7 @@ export async function resolveDevFunction(options: DevOptions): Promise<DevFuncti
     baseDirectory: projectDirectory,
     event: flags.event ?? configured?.event,
     eventBaseDirectory: projectDirectory,
+    env: configured?.env,
     options: flags,
   };
 }
@@ -141,7 +144,7 @@ export async function prepareDevFunction(
     functionName: options.functionName,
     memorySizeMB: options.memorySizeMB,
     region: options.region,
-    env: options.env,
+    env: { ...request.env, ...options.env },
     passAwsCredentials: request.options.passAwsCredentials,
     hostEnvironment: request.options.hostEnvironment,
     pythonPath: request.options.pythonPath,

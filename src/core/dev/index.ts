@@ -24,7 +24,7 @@ export async function runDev(options: DevOptions): Promise<DevReport> {
     try {
       return await runWithSink(
         options.sink,
-        emulatorOptions(options, layer, options.signal, { prepared, events }),
+        emulatorOptions(options, layer, options.signal, { prepared, events, functionEnv: request?.env }),
         runEmulator,
       );
     } finally {

@@ -64,6 +64,8 @@ export interface PreparedLayer {
 export interface PreparedRun {
   prepared?: PreparedFunction | undefined;
   events?: InvokeEvent[] | undefined;
+  /** dev.function.env, under --env. */
+  functionEnv?: Record<string, string> | undefined;
 }
 
 export function emulatorOptions(
@@ -89,7 +91,8 @@ export function emulatorOptions(
   } = options;
   const { prepared, events } = run;
   // The extensions share the function's credentials (--pass-aws-credentials), as on Lambda; else neither has any.
-  const env = prepared === undefined ? rest.env : { ...(rest.env ?? {}), ...prepared.credentials };
+  // dev.function.env under --env: the extensions see the function's variables, as on Lambda.
+  const env = prepared === undefined ? rest.env : { ...run.functionEnv, ...(rest.env ?? {}), ...prepared.credentials };
   return {
     ...rest,
     ...(env === undefined ? {} : { env }),

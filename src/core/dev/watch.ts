@@ -183,7 +183,7 @@ export async function watchDev(options: DevOptions & { onReport: (report: Emulat
           options.onReport(
             await runWithSink(
               options.sink,
-              emulatorOptions(options, layer, cycle.signal, { prepared, events }),
+              emulatorOptions(options, layer, cycle.signal, { prepared, events, functionEnv: request?.env }),
               runEmulator,
             ),
           );
