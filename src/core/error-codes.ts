@@ -46,6 +46,8 @@ export const errorCodes = {
   E_FUNCTION_RIC_INSTALL_FAILED: 'pip could not install the pinned awslambdaric into the cache (no pip, network)',
   E_FUNCTION_RUNTIME_MISSING: 'a function is given without --runtime (or "runtime" in dev.function)',
   E_FUNCTION_RUNTIME_UNKNOWN: '--runtime is not provided.al2023, python3.9 to python3.14, nodejs22.x or nodejs24.x',
+  E_FUNCTION_RUNTIME_UNSUPPORTED:
+    'the runtime does not run in the compute mode asked for (Managed Instances start at python3.13)',
   E_FUNCTION_WRAPPER_INVALID: 'AWS_LAMBDA_EXEC_WRAPPER names no executable file in the layer or the function',
 
   // --- add (ext add ci, ext add iac) ---

@@ -233,7 +233,8 @@ async function dev(options: {
       : kind === 'stream'
         ? ['--function', path.join(functions, 'node'), '--runtime', 'nodejs22.x', '--handler', 'stream.handler']
         : kind === 'python'
-          ? ['--function', path.join(functions, 'python'), '--runtime', python!]
+          ? // Managed Instances run python3.13 and later: the machine's older python runs under that name (warned).
+            ['--function', path.join(functions, 'python'), '--runtime', options.managed ? 'python3.13' : python!]
           : [
               '--function',
               await providedFunction(options.wrapper ? `${options.proxy.name}-wrapper` : undefined),

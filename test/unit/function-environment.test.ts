@@ -15,7 +15,7 @@ import { requirementsText } from '../../src/core/function/awslambdaric-pins.js';
 import { layerNodePath, layerPythonPath, wrapCommand } from '../../src/core/function/environment.js';
 import { inspectExecutableHead } from '../../src/core/function/executable.js';
 import { nodeRuntimeClientPath } from '../../src/core/function/node.js';
-import { checkHandler } from '../../src/core/function/runtimes.js';
+import { checkHandler, checkManagedInstancesRuntime } from '../../src/core/function/runtimes.js';
 import { configProblems } from '../../src/core/config.js';
 
 const withCode =
@@ -40,6 +40,14 @@ describe('runtimes', () => {
   it('knows provided.al2023, python3.9 to 3.14 and nodejs22.x/24.x', () => {
     assert.deepEqual(parseRuntime('provided.al2023'), { family: 'provided', name: 'provided.al2023' });
     assert.deepEqual(parseRuntime('python3.12'), { family: 'python', name: 'python3.12', minor: 12 });
+    // Managed Instances start at python3.13.
+    assert.throws(
+      () => checkManagedInstancesRuntime(parseRuntime('python3.12')),
+      withCode('E_FUNCTION_RUNTIME_UNSUPPORTED'),
+    );
+    checkManagedInstancesRuntime(parseRuntime('python3.13'));
+    checkManagedInstancesRuntime(parseRuntime('nodejs22.x'));
+    checkManagedInstancesRuntime(parseRuntime('provided.al2023'));
     assert.deepEqual(parseRuntime('nodejs24.x'), { family: 'nodejs', name: 'nodejs24.x', major: 24 });
     assert.equal(functionRuntimes.length, 9);
     for (const name of ['python3.8', 'python3.15', 'nodejs20.x', 'provided.al2', 'java21', '', 'python3.1x']) {

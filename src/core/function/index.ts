@@ -7,7 +7,13 @@ import { credentialVariables, functionEnvironment, mapLambdaPath, wrapCommand } 
 import { checkExecutable } from './executable.js';
 import { findFunctionNode, requireNodeRuntimeClient } from './node.js';
 import { findPython, installAwslambdaric } from './python.js';
-import { checkHandler, defaultHandler, parseRuntime, type RuntimeFamily } from './runtimes.js';
+import {
+  checkHandler,
+  checkManagedInstancesRuntime,
+  defaultHandler,
+  parseRuntime,
+  type RuntimeFamily,
+} from './runtimes.js';
 import { openTaskRoot, type TaskRoot } from './task-root.js';
 
 /**
@@ -91,6 +97,7 @@ interface StartCommand {
 
 export async function prepareFunction(options: PrepareFunctionOptions): Promise<PreparedFunction> {
   const runtime = parseRuntime(options.runtime);
+  if (options.maxConcurrency !== undefined) checkManagedInstancesRuntime(runtime);
   const handler = options.handler ?? defaultHandler(runtime);
   checkHandler(handler, runtime);
   const hostEnvironment = options.hostEnvironment ?? process.env;

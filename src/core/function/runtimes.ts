@@ -46,6 +46,22 @@ export function parseRuntime(name: string, label = '--runtime'): RuntimeFamily {
   );
 }
 
+/** Python's oldest minor that Lambda Managed Instances run (AWS docs, "Lambda Managed Instances runtimes"). */
+const oldestManagedInstancesPythonMinor = 13;
+
+/**
+ * Lambda Managed Instances run Python 3.13 and later, Node.js 22 and later and provided.al2023: a function on
+ * an older Python cannot be created there, so ext dev --managed-instances refuses it rather than pass.
+ */
+export function checkManagedInstancesRuntime(runtime: RuntimeFamily, label = '--runtime'): void {
+  if (runtime.family !== 'python' || runtime.minor >= oldestManagedInstancesPythonMinor) return;
+  throw usageError(
+    'E_FUNCTION_RUNTIME_UNSUPPORTED',
+    `${label}: ${runtime.name} does not run on Lambda Managed Instances, which start at python3.${oldestManagedInstancesPythonMinor}`,
+    `pass --runtime python3.${oldestManagedInstancesPythonMinor} or later, or drop --managed-instances`,
+  );
+}
+
 /** The handler a function has when --handler is not given: Lambda's console defaults. */
 export function defaultHandler(runtime: RuntimeFamily): string {
   switch (runtime.family) {
