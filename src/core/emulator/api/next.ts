@@ -1,3 +1,4 @@
+import { preciseNow } from '../clock.js';
 import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
 import { changeState, type Agent, type ParkedNext } from '../environment/agents.js';
@@ -46,7 +47,7 @@ export function next(environment: Environment, agent: Agent, response: http.Serv
     }
     return;
   }
-  agent.lastNextAt = Date.now();
+  agent.lastNextAt = preciseNow();
   const queued = agent.queuedEvent;
   if (queued !== undefined) {
     agent.queuedEvent = undefined;

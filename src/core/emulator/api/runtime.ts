@@ -1,3 +1,4 @@
+import { preciseNow } from '../clock.js';
 import type http from 'node:http';
 import { maxInvokeResponseBytes } from '../../layer/limits.js';
 import type { FunctionRuntime, ParkedRuntimeNext, RuntimeInvocation, RuntimeRefusal } from '../environment/runtime.js';
@@ -196,7 +197,7 @@ export async function runtimeAnswer(
   request: http.IncomingMessage,
   response: http.ServerResponse,
 ): Promise<void> {
-  const startedAt = Date.now();
+  const startedAt = preciseNow();
   const refusal = runtime.beginAnswer(route.requestId, route.kind);
   if (refusal !== undefined) {
     request.resume();
@@ -207,13 +208,13 @@ export async function runtimeAnswer(
   if (route.kind === 'response' && mode !== undefined && mode !== 'streaming') {
     request.resume();
     const errorType = 'Runtime.InvalidResponseModeHeader';
-    runtime.answered(route.requestId, { kind: 'error', payload: '', errorType, startedAt, receivedAt: Date.now() });
+    runtime.answered(route.requestId, { kind: 'error', payload: '', errorType, startedAt, receivedAt: preciseNow() });
     send(response, 400, { errorMessage: 'Invalid function response mode', errorType: 'InvalidFunctionResponseMode' });
     return;
   }
   const body = await readAnswer(request);
   const answer = answerOf(request, route.kind, body);
-  runtime.answered(route.requestId, { ...answer, startedAt, receivedAt: Date.now() });
+  runtime.answered(route.requestId, { ...answer, startedAt, receivedAt: preciseNow() });
   if (body.text === undefined) {
     send(response, 413, {
       errorMessage: `Exceeded maximum allowed payload size (${maxInvokeResponseBytes} bytes).`,

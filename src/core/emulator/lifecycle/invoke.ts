@@ -1,3 +1,4 @@
+import { preciseNow } from '../clock.js';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Agent } from '../environment/agents.js';
 import type { Environment } from '../environment/index.js';
@@ -183,7 +184,7 @@ interface FunctionOutcome {
 async function simulate(environment: Environment, invocation: Invocation): Promise<FunctionOutcome> {
   const { behaviour, mark, start, timeoutMs } = invocation;
   const runEnd = await runFunction(environment, invocation);
-  const runtimeDoneAt = Date.now();
+  const runtimeDoneAt = preciseNow();
   const cut = environment.interrupted() && runtimeDoneAt < runEnd;
   const timedOut = (behaviour.durationMs ?? defaults.durationMs) >= timeoutMs && !environment.failedSince(mark) && !cut;
   const status = environment.failedSince(mark)

@@ -1,3 +1,4 @@
+import { preciseNow } from '../clock.js';
 import type { Environment } from '../environment/index.js';
 import type { FunctionRuntime, RuntimeInvocation } from '../environment/runtime.js';
 import { defaults, emulatorAccountId } from '../environment/settings.js';
@@ -243,8 +244,9 @@ function runtimeOutcome(
   item: RuntimeInvocation,
 ): RuntimeOutcome {
   const runtime = environment.runtime!;
-  const runtimeDoneAt = Date.now();
   const answer = item.answer;
+  // Post-runtime time starts when the runtime's answer was in, not when this phase woke up to it.
+  const runtimeDoneAt = answer?.receivedAt ?? preciseNow();
   const outcome = {
     runtimeDoneAt,
     response: answer === undefined ? undefined : withoutTimes(answer),
