@@ -1,6 +1,7 @@
 import yargs from 'yargs';
 import { addCommand } from './commands/add.js';
 import { buildCommand } from './commands/build.js';
+import { costCommand } from './commands/cost.js';
 import { devCommand } from './commands/dev.js';
 import { inspectCommand } from './commands/inspect.js';
 import { packCommand } from './commands/pack.js';
@@ -27,6 +28,7 @@ export async function parseExtCommandLine(argv: string[]): Promise<void> {
     .command(packCommand)
     .command(inspectCommand)
     .command(devCommand)
+    .command(costCommand)
     .command(publishCommand)
     .command(addCommand)
     .command(renameCommand)
@@ -37,12 +39,12 @@ export async function parseExtCommandLine(argv: string[]): Promise<void> {
     .example('$0 add iac sam', 'Add a SAM template for the layer to infra/')
     .middleware(resolveProjectDirectory)
     .strict()
-    .demandCommand(1, 'name a command: build, pack, inspect, dev, publish or add')
+    .demandCommand(1, 'name a command: build, pack, inspect, dev, cost, publish or add')
     .recommendCommands()
     .version(toolkitVersion())
     .alias('v', 'version')
     .alias('h', 'help')
     .wrap(helpWidth())
-    .fail(commandUsageFailure(argv, ['build', 'pack', 'inspect', 'dev', 'publish', 'add', 'rename']))
+    .fail(commandUsageFailure(argv, ['build', 'pack', 'inspect', 'dev', 'cost', 'publish', 'add', 'rename']))
     .parseAsync();
 }

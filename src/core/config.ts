@@ -28,7 +28,21 @@ export interface ExtensionConfig {
   nodeVersion?: string;
   /** Telemetry template only: settings the generated extension compiles in as its defaults. */
   telemetry?: TelemetryConfig;
+  /** `ext cost --check` budgets. */
+  cost?: CostConfig;
 }
+
+/** "cost" in lambda-extension.json: upper bounds `ext cost --check` holds the layer to; absent ones are not checked. */
+export interface CostConfig {
+  /** Init added by the layer, p50 over the cold starts, in ms. */
+  initAddedMs?: number;
+  /** Post-runtime time per invoke (PostRuntimeExtensionsDuration), p99, in ms. */
+  postRuntimeP99Ms?: number;
+  /** The extensions' peak resident memory, in MiB. */
+  peakRssMiB?: number;
+}
+
+export const costBudgetFields = ['initAddedMs', 'postRuntimeP99Ms', 'peakRssMiB'] as const;
 
 /** "telemetry" in lambda-extension.json. */
 export interface TelemetryConfig {
@@ -79,6 +93,7 @@ const knownFields = new Set([
   'standalone',
   'nodeVersion',
   'telemetry',
+  'cost',
 ]);
 
 /** A value quoted in a message, cut so that a megabyte-long key or value cannot flood the one-line error. */
@@ -190,8 +205,27 @@ export function configProblems(value: unknown): string[] {
       }
     }
   }
+  problems.push(...costProblems(config['cost']));
   if (config['standalone'] === true && config['language'] === 'go') {
     problems.push('"standalone" is for TypeScript layers; a Go extension is a static binary that needs no runtime');
+  }
+  return problems;
+}
+
+function costProblems(cost: unknown): string[] {
+  if (cost === undefined) return [];
+  if (typeof cost !== 'object' || cost === null || Array.isArray(cost)) {
+    return ['"cost" must be an object such as {"initAddedMs": 50, "postRuntimeP99Ms": 5, "peakRssMiB": 20}'];
+  }
+  const problems: string[] = [];
+  for (const [key, value] of Object.entries(cost)) {
+    if (!(costBudgetFields as readonly string[]).includes(key)) {
+      problems.push(
+        `"cost" has no field ${shown(key)}; it knows ${costBudgetFields.map((field) => `"${field}"`).join(', ')}`,
+      );
+    } else if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+      problems.push(`"cost.${key}" must be a number of at least 0, not ${shown(value)}`);
+    }
   }
   return problems;
 }

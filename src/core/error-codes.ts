@@ -30,6 +30,14 @@ export const errorCodes = {
   E_EMULATOR_TENANT_ID_INVALID:
     'the tenant ID (--tenant-id) is empty, over 256 characters, or holds a control character',
 
+  // --- cost ---
+  E_COST_BUDGET_EXCEEDED: 'ext cost --check: a figure is over its budget in lambda-extension.json "cost"',
+  E_COST_EXTENSION_FAILED: 'ext cost: the layer failed in the emulator (a verdict), so its cost means nothing',
+  E_COST_FLOOR_UNAVAILABLE: 'ext cost could not build the null extension it measures against (go or esbuild missing)',
+  E_COST_NO_BUDGETS: 'ext cost --check: lambda-extension.json has no "cost" budgets to check',
+  E_COST_OUTPUT_UNWRITABLE: 'ext cost --html or --trace (or ext dev --trace): the file cannot be written',
+  E_COST_SOAK_FAILED: 'ext cost --soak: memory kept growing or post-runtime time drifted up (the report says which)',
+
   // --- add (ext add ci, ext add iac) ---
   E_ADD_FILES_EXIST: 'files ext add would write are already in the project; pass --force to replace them',
   E_ADD_KIND_UNKNOWN: 'the CI provider or IaC kind (ext add, create --ci or --iac) is not one that is generated',

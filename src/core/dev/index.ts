@@ -9,6 +9,8 @@ import { emulatorOptions, type DevOptions } from './options.js';
  */
 
 export type { DevOptions, DevStatusKind } from './options.js';
+export { prepareLayer } from './layer.js';
+export type { PreparedLayer } from './options.js';
 export { firstDifference, pollForChanges, snapshotFiles, watchDev, watchPollIntervalMs } from './watch.js';
 
 /** Builds or unpacks the layer and runs one lifecycle in the emulator. */

@@ -1,0 +1,293 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { configFileName, readConfig } from '../config.js';
+import { prepareLayer, type PreparedLayer } from '../dev/index.js';
+import type { EmulatorOptions, FunctionBehaviour, Verdict } from '../emulator/index.js';
+import { CancelledError, CliError } from '../errors.js';
+import { hostArchitecture } from '../layer/architectures.js';
+import { listExtensionFiles, type ExtensionFile } from '../layer/extensions.js';
+import { checkBudgets } from './budgets.js';
+import { runEnvironment, type EnvironmentRun } from './environment-run.js';
+import { computeFigures } from './figures.js';
+import { buildNullLayer, emptyLayer } from './null-extension.js';
+import { analyseSoak, soakBehaviour } from './soak.js';
+import { timelineSpans } from './timeline.js';
+import type { CostBudgets, CostOptions, CostReport, SoakReport, SoakSample, Variant } from './types.js';
+
+/**
+ * `ext cost`: the layer against no extension and against a null extension of
+ * its language, K cold starts each, interleaved round by round (the order
+ * rotating, so that drift in the machine's load falls on every variant alike),
+ * N invokes each spread over its cold starts; then the soak and the budgets.
+ */
+
+export const defaultColdStarts = 5;
+export const defaultInvokes = 50;
+/** The simulated handler's duration under ext cost: short, so that a soak of 2,000 invokes takes under a minute. */
+export const defaultCostFunctionDurationMs = 10;
+/** Invokes in the traced cold start, which the timeline, the page and --trace show. */
+const tracedInvokes = 3;
+
+/** Go layers hold ELF binaries; TypeScript layers hold launcher scripts. */
+async function languageOf(files: readonly ExtensionFile[]): Promise<'go' | 'ts'> {
+  for (const { file } of files) {
+    const handle = await fs.open(file, 'r');
+    try {
+      const head = Buffer.alloc(4);
+      await handle.read(head, 0, 4, 0);
+      if (head.toString('latin1') !== '\x7fELF') return 'ts';
+    } finally {
+      await handle.close();
+    }
+  }
+  return 'go';
+}
+
+/** The budgets to check: the options', else the project's "cost"; fails before any run when there are none. */
+async function budgetsToCheck(options: CostOptions): Promise<CostBudgets | undefined> {
+  if (options.check !== true) return undefined;
+  if (options.budgets !== undefined) return options.budgets;
+  const projectDirectory = path.resolve(options.projectDirectory);
+  const hasConfig = await fs.stat(path.join(projectDirectory, configFileName)).then(
+    () => true,
+    () => false,
+  );
+  const budgets = hasConfig ? (await readConfig(projectDirectory)).cost : undefined;
+  if (budgets === undefined || Object.keys(budgets).length === 0) {
+    throw new CliError(`--check: ${path.join(projectDirectory, configFileName)} sets no "cost" budgets`, {
+      code: 'E_COST_NO_BUDGETS',
+      exitCode: 2,
+      hint: 'add "cost": {"initAddedMs": 50, "postRuntimeP99Ms": 5, "peakRssMiB": 20} to lambda-extension.json, or drop --check',
+    });
+  }
+  return budgets;
+}
+
+function failOnVerdicts(run: EnvironmentRun, layerShownAs: string): void {
+  if (run.verdicts.length === 0 && run.initStatus === 'success') return;
+  const what =
+    run.variant === 'layer' ? layerShownAs : run.variant === 'null' ? 'the null extension' : 'the empty environment';
+  const verdicts = run.verdicts.map(
+    (verdict: Verdict) => `${verdict.extension}: ${verdict.errorType} (${verdict.kind})`,
+  );
+  throw new CliError(
+    `${what} failed in the emulator (${verdicts.join(', ') || `Init ${run.initStatus}`}), so its cost means nothing`,
+    {
+      code: 'E_COST_EXTENSION_FAILED',
+      hint:
+        run.variant === 'layer'
+          ? 'run ext dev to see the timeline and each verdict'
+          : 'this is a bug of ext cost; please report it',
+    },
+  );
+}
+
+interface Prepared {
+  layer: PreparedLayer;
+  shownAs: string;
+  language: 'go' | 'ts';
+  directories: Record<Variant, string>;
+  cleanups: (() => Promise<void>)[];
+}
+
+async function prepareVariants(options: CostOptions, cleanups: (() => Promise<void>)[]): Promise<Prepared> {
+  const layer = await prepareLayer(
+    {
+      projectDirectory: options.projectDirectory,
+      layer: options.layer,
+      architecture: options.architecture,
+      // Costs measured under qemu would be qemu's: a foreign layer is refused.
+      emulation: 'off',
+      onStatus: options.onStatus,
+      onBuildOutput: options.onBuildOutput,
+      typecheck: options.typecheck,
+      nodePath: options.nodePath,
+      nodeCacheDirectory: options.nodeCacheDirectory,
+      signal: options.signal,
+    },
+    false,
+  );
+  cleanups.push(() => layer.cleanup());
+  const files = layer.extensionFiles ?? (await listExtensionFiles(layer.directory));
+  const language = await languageOf(files);
+  const architecture = layer.architecture ?? hostArchitecture() ?? 'x86_64';
+  options.onStatus?.(
+    `building the null extension (${language === 'go' ? 'Go' : 'TypeScript'}), the floor of every figure…`,
+    'progress',
+  );
+  const floor = await buildNullLayer({
+    language,
+    architecture,
+    node: layer.node,
+    signal: options.signal,
+    onBuildOutput: options.onBuildOutput,
+  });
+  cleanups.push(() => floor.cleanup());
+  const none = await emptyLayer();
+  cleanups.push(() => none.cleanup());
+  const shownAs = options.layer ?? path.relative(process.cwd(), layer.directory) ?? layer.directory;
+  return {
+    layer,
+    shownAs,
+    language,
+    directories: { layer: layer.directory, null: floor.directory, none: none.directory },
+    cleanups,
+  };
+}
+
+function throwIfCancelled(signal: AbortSignal | undefined): void {
+  if (signal?.aborted === true) throw new CancelledError();
+}
+
+async function runSoak(
+  options: CostOptions,
+  optionsFor: (variant: Variant) => EmulatorOptions,
+  baseBehaviour: FunctionBehaviour,
+  invokes: number,
+): Promise<SoakReport> {
+  const samples: SoakSample[] = [];
+  const load = { logLines: 0, logBytes: 0, largestLineBytes: 0 };
+  const linesOf = new Map<number, number>();
+  const started = performance.now();
+  const progressEvery = Math.max(1, Math.floor(invokes / 10));
+  const run = await runEnvironment({
+    variant: 'layer',
+    options: optionsFor('layer'),
+    invokes,
+    signal: options.signal,
+    behaviourFor: (index) => {
+      const behaviour = soakBehaviour(baseBehaviour, index);
+      const lines = behaviour.logLines ?? [];
+      linesOf.set(index, lines.length);
+      load.logLines += lines.length;
+      for (const line of lines) {
+        const bytes = Buffer.byteLength(line);
+        load.logBytes += bytes;
+        load.largestLineBytes = Math.max(load.largestLineBytes, bytes);
+      }
+      return behaviour;
+    },
+    onInvoke: (measure, index, rssMiB) => {
+      samples.push({
+        invoke: index + 1,
+        elapsedMs: performance.now() - started,
+        rssMiB,
+        postRuntimeMs: measure.postRuntimeMs,
+        logLines: linesOf.get(index) ?? 0,
+      });
+      if ((index + 1) % progressEvery === 0) options.onStatus?.(`soak: ${index + 1} of ${invokes} invokes`, 'progress');
+    },
+  });
+  throwIfCancelled(options.signal);
+  const report = analyseSoak(samples, performance.now() - started, load);
+  if (run.verdicts.length > 0 || run.initStatus !== 'success' || samples.length < invokes) {
+    const verdicts = run.verdicts.map((verdict) => `${verdict.extension}: ${verdict.errorType} (${verdict.kind})`);
+    report.verdicts.push({
+      kind: 'extension-failed',
+      message: `the layer failed after ${samples.length} of ${invokes} invokes: ${verdicts.join(', ') || `Init ${run.initStatus}`}`,
+    });
+    report.passed = false;
+  }
+  return report;
+}
+
+/** Runs the whole measurement and returns the report; it is `failed` when the soak or a budget fails. */
+export async function runCost(options: CostOptions): Promise<CostReport> {
+  const coldStarts = options.coldStarts ?? defaultColdStarts;
+  const invokes = options.invokes ?? defaultInvokes;
+  const memorySizeMB = options.memorySizeMB ?? 128;
+  const budgets = await budgetsToCheck(options);
+  const behaviour: FunctionBehaviour = {
+    ...options.function,
+    durationMs: options.function?.durationMs ?? defaultCostFunctionDurationMs,
+  };
+  const cleanups: (() => Promise<void>)[] = [];
+  try {
+    const prepared = await prepareVariants(options, cleanups);
+    const base: Omit<EmulatorOptions, 'layerDirectory'> = {
+      memorySizeMB,
+      function: behaviour,
+      ...(options.runtime === undefined ? {} : { runtime: options.runtime }),
+      ...(options.events === undefined ? {} : { events: options.events }),
+      ...(options.managedInstances === undefined ? {} : { managedInstances: options.managedInstances }),
+      ...(prepared.layer.architecture === undefined ? {} : { architecture: prepared.layer.architecture }),
+      ...(prepared.layer.node === undefined ? {} : { node: prepared.layer.node }),
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    };
+    const optionsFor = (variant: Variant): EmulatorOptions => ({
+      ...base,
+      layerDirectory: prepared.directories[variant],
+      ...(variant === 'layer' && prepared.layer.extensionFiles !== undefined
+        ? { extensionFiles: prepared.layer.extensionFiles }
+        : {}),
+    });
+    // The warm-up round, left out of the figures: the first start of each pays for cold file caches. The
+    // layer's is the traced one, polled for its registrations.
+    options.onStatus?.('warm-up: one cold start of each, the layer traced', 'progress');
+    const traced = await runEnvironment({
+      variant: 'layer',
+      options: optionsFor('layer'),
+      invokes: tracedInvokes,
+      trace: true,
+      signal: options.signal,
+    });
+    throwIfCancelled(options.signal);
+    failOnVerdicts(traced, prepared.shownAs);
+    for (const variant of ['null', 'none'] as const) {
+      failOnVerdicts(
+        await runEnvironment({ variant, options: optionsFor(variant), invokes: 1, signal: options.signal }),
+        prepared.shownAs,
+      );
+      throwIfCancelled(options.signal);
+    }
+    const runs: Record<Variant, EnvironmentRun[]> = { layer: [], null: [], none: [] };
+    const order: Variant[] = ['layer', 'null', 'none'];
+    for (let round = 0; round < coldStarts; round += 1) {
+      options.onStatus?.(
+        `cold start ${round + 1} of ${coldStarts}: the layer, the null extension, no extension`,
+        'progress',
+      );
+      const count = Math.floor(invokes / coldStarts) + (round < invokes % coldStarts ? 1 : 0);
+      for (let step = 0; step < order.length; step += 1) {
+        const variant = order[(round + step) % order.length]!;
+        const run = await runEnvironment({
+          variant,
+          options: optionsFor(variant),
+          invokes: count,
+          signal: options.signal,
+        });
+        throwIfCancelled(options.signal);
+        failOnVerdicts(run, prepared.shownAs);
+        runs[variant].push(run);
+      }
+    }
+    const figures = computeFigures(runs, memorySizeMB);
+    const soak = options.soak === undefined ? undefined : await runSoak(options, optionsFor, behaviour, options.soak);
+    const checked = budgets === undefined ? undefined : checkBudgets(budgets, figures);
+    const failed = (soak !== undefined && !soak.passed) || (checked !== undefined && !checked.passed);
+    return {
+      status: failed ? 'failed' : 'passed',
+      exitCode: failed ? 1 : 0,
+      layer: prepared.shownAs,
+      language: prepared.language,
+      computeMode: options.managedInstances === undefined ? 'on-demand' : 'managed-instances',
+      function: options.runtime?.description ?? 'simulated',
+      coldStarts,
+      invokes,
+      functionDurationMs: behaviour.durationMs ?? defaultCostFunctionDurationMs,
+      figures,
+      floor: {
+        initAddedP50Ms: figures.initAddedMs.nullAdded.p50,
+        postRuntimeP50Ms: figures.postRuntimeMs.null.p50,
+        extensionPeakMiB: figures.memory.nullExtensionPeakMiB,
+      },
+      ...(soak === undefined ? {} : { soak }),
+      ...(checked === undefined ? {} : { budgets: checked }),
+      verdicts: [],
+      timeline: timelineSpans(traced.stamped ?? [], traced.moments ?? []),
+      date: new Date().toISOString(),
+    };
+  } finally {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
+  }
+}
