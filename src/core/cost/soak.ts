@@ -7,8 +7,9 @@ import type { SoakReport, SoakSample, SoakTrend, SoakVerdict } from './types.js'
  * load that varies (steady lines, bursts, very long lines), the extensions'
  * memory and post-runtime time sampled after each invoke. It fails when either
  * keeps rising after the warm-up: a least-squares slope over a threshold, with
- * a fit that explains the points and a real rise from the first quarter to the
- * last, so that one step (a heap growing once) or one slow invoke does not fail it.
+ * a fit that explains the points, a later half that still rises at that rate,
+ * and a real rise from the first quarter to the last, so that one step (a heap
+ * growing once and settling) or one slow invoke does not fail it.
  */
 
 /** Memory rising faster than this per 1,000 invokes after the warm-up is a leak: 4 MiB leaks a 128 MB function dry in about 30,000 invokes. */
@@ -67,9 +68,13 @@ function trend(
   // The rise between quarters must show at least half of what the threshold slope would give over the span.
   const span = (xs[xs.length - 1] ?? 0) - (xs[0] ?? 0);
   const expectedRise = ((threshold / 1000) * span * 3) / 4 / 2;
+  // "Keeps" growing: the later half must rise too, or it was a heap finding its size and settling.
+  const laterHalf = Math.floor(samples.length / 2);
+  const laterSlopePer1000 = leastSquares(xs.slice(laterHalf), ys.slice(laterHalf)).slope * 1000;
   const failed =
     samples.length >= 8 &&
     slopePer1000 > threshold &&
+    laterSlopePer1000 > threshold &&
     fit.rSquared >= options.minimumFit &&
     lastQuarter - firstQuarter > expectedRise;
   return {
