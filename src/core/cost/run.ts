@@ -264,10 +264,12 @@ export async function runCost(options: CostOptions): Promise<CostReport> {
     const figures = computeFigures(runs, memorySizeMB);
     const soak = options.soak === undefined ? undefined : await runSoak(options, optionsFor, behaviour, options.soak);
     const checked = budgets === undefined ? undefined : checkBudgets(budgets, figures);
-    const failed = (soak !== undefined && !soak.passed) || (checked !== undefined && !checked.passed);
+    const soakFailed = soak !== undefined && !soak.passed;
+    const failed = soakFailed || (checked !== undefined && !checked.passed);
     return {
       status: failed ? 'failed' : 'passed',
       exitCode: failed ? 1 : 0,
+      ...(failed ? { errorCode: soakFailed ? 'E_COST_SOAK_FAILED' : 'E_COST_BUDGET_EXCEEDED' } : {}),
       layer: prepared.shownAs,
       language: prepared.language,
       computeMode: options.managedInstances === undefined ? 'on-demand' : 'managed-instances',

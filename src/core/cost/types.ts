@@ -164,8 +164,10 @@ export interface TimelineSpan {
 
 export interface CostReport {
   status: 'passed' | 'failed';
-  /** 1 when the soak or a budget failed, or the layer failed in the emulator. */
+  /** 1 when the soak or a budget failed. */
   exitCode: number;
+  /** Why it failed, as the error ext cost exits with: the soak first, then the budgets. */
+  errorCode?: 'E_COST_SOAK_FAILED' | 'E_COST_BUDGET_EXCEEDED' | undefined;
   /** The layer as given (a zip, a folder) or the project's build. */
   layer: string;
   language: 'go' | 'ts';
