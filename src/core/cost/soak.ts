@@ -16,6 +16,12 @@ import type { SoakReport, SoakSample, SoakTrend, SoakVerdict } from './types.js'
 export const memoryGrowthThresholdMiBPer1000 = 4;
 /** Post-runtime time rising faster than this per 1,000 invokes is a drift (at least; or half the early median). */
 export const postRuntimeDriftThresholdMsPer1000 = 2;
+/**
+ * A rise smaller than this from the first quarter to the last is no leak, whatever the slope: over a short soak
+ * a healthy node extension's heap is still finding its size (about 1 MiB over its first 300 invokes).
+ */
+export const minimumMemoryRiseMiB = 2;
+const minimumPostRuntimeRiseMs = 1;
 /** The fit must explain this share of the variation for a slope to count. */
 const minimumRSquared = 0.5;
 /** Post-runtime time is noisy: a weaker fit counts, as the quarters must agree too. */
@@ -55,7 +61,14 @@ function median(values: readonly number[]): number {
 function trend(
   samples: readonly SoakSample[],
   value: (sample: SoakSample) => number,
-  options: { threshold: number; relative: number; center: (values: readonly number[]) => number; minimumFit: number },
+  options: {
+    threshold: number;
+    relative: number;
+    center: (values: readonly number[]) => number;
+    minimumFit: number;
+    /** The least rise from the first quarter to the last that counts: a short soak sees a runtime settle. */
+    minimumRise: number;
+  },
 ): SoakTrend {
   const xs = samples.map((sample) => sample.invoke);
   const ys = samples.map(value);
@@ -67,7 +80,7 @@ function trend(
   const slopePer1000 = fit.slope * 1000;
   // The rise between quarters must show at least half of what the threshold slope would give over the span.
   const span = (xs[xs.length - 1] ?? 0) - (xs[0] ?? 0);
-  const expectedRise = ((threshold / 1000) * span * 3) / 4 / 2;
+  const expectedRise = Math.max(options.minimumRise, ((threshold / 1000) * span * 3) / 4 / 2);
   // "Keeps" growing: the later half must rise too, or it was a heap finding its size and settling.
   const laterHalf = Math.floor(samples.length / 2);
   const laterSlopePer1000 = leastSquares(xs.slice(laterHalf), ys.slice(laterHalf)).slope * 1000;
@@ -103,12 +116,14 @@ export function analyseSoak(samples: readonly SoakSample[], durationMs: number, 
     relative: 0,
     center: mean,
     minimumFit: minimumRSquared,
+    minimumRise: minimumMemoryRiseMiB,
   });
   const postRuntime = trend(measured, (sample) => sample.postRuntimeMs, {
     threshold: postRuntimeDriftThresholdMsPer1000,
     relative: 0.5,
     center: median,
     minimumFit: minimumRSquaredLatency,
+    minimumRise: minimumPostRuntimeRiseMs,
   });
   const verdicts: SoakVerdict[] = [];
   if (memory.failed) {
