@@ -28,7 +28,7 @@ function report(overrides: Partial<CostReport> = {}): CostReport {
     functionDurationMs: 10,
     figures: {
       initAddedMs: { ...summary(12.345, 20), ratioToNull: 2.5, nullAdded: summary(4.938) },
-      initMs: { layer: summary(30), null: summary(22), none: summary(18) },
+      initMs: { layer: summary(30), null: summary(22), none: summary(18), pairedRatioToNull: 1.3 },
       postRuntimeMs: { ...summary(0.5, 1.25, 2), ratioToNull: 2, null: summary(0.25, 0.5, 0.75), none: summary(0.1) },
       functionMs: {
         layer: summary(10.5),

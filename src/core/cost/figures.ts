@@ -1,5 +1,5 @@
 import type { EnvironmentRun } from './environment-run.js';
-import { ratio, rounded, summarize, type Summary } from './stats.js';
+import { percentile, ratio, rounded, summarize, type Summary } from './stats.js';
 import type { CostFigures, Variant } from './types.js';
 
 /** The figures of the report, from the timed cold starts of each variant. */
@@ -53,6 +53,13 @@ export function computeFigures(runs: Record<Variant, EnvironmentRun[]>, memorySi
       layer: summary(runs.layer.map((run) => run.initMs)),
       null: summary(runs.null.map((run) => run.initMs)),
       none: summary(runs.none.map((run) => run.initMs)),
+      pairedRatioToNull: ratioOf(
+        percentile(
+          runs.layer.map((run, index) => run.initMs / (runs.null[index]?.initMs ?? Number.NaN)),
+          50,
+        ),
+        1,
+      ),
     },
     postRuntimeMs: {
       ...layerPost,

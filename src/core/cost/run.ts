@@ -25,6 +25,22 @@ export const defaultColdStarts = 5;
 export const defaultInvokes = 50;
 /** The simulated handler's duration under ext cost: short, so that a soak of 2,000 invokes takes under a minute. */
 export const defaultCostFunctionDurationMs = 10;
+/**
+ * The orders the variants take turns in, round after round: all six, so that each variant comes first, second and
+ * third, and after each of the others, equally often. A plain rotation would put the null extension after the
+ * layer twice as often as after nothing, and the teardown of one environment slows the Init of the next.
+ */
+const orders: readonly (readonly Variant[])[] = [
+  ['layer', 'null', 'none'],
+  ['null', 'none', 'layer'],
+  ['none', 'layer', 'null'],
+  ['layer', 'none', 'null'],
+  ['null', 'layer', 'none'],
+  ['none', 'null', 'layer'],
+];
+
+const settle = () => new Promise<void>((resolve) => setTimeout(resolve, 25));
+
 /** Invokes in the traced cold start, which the timeline, the page and --trace show. */
 const tracedInvokes = 3;
 
@@ -241,15 +257,16 @@ export async function runCost(options: CostOptions): Promise<CostReport> {
       throwIfCancelled(options.signal);
     }
     const runs: Record<Variant, EnvironmentRun[]> = { layer: [], null: [], none: [] };
-    const order: Variant[] = ['layer', 'null', 'none'];
     for (let round = 0; round < coldStarts; round += 1) {
+      const order = orders[round % orders.length]!;
       options.onStatus?.(
         `cold start ${round + 1} of ${coldStarts}: the layer, the null extension, no extension`,
         'progress',
       );
       const count = Math.floor(invokes / coldStarts) + (round < invokes % coldStarts ? 1 : 0);
-      for (let step = 0; step < order.length; step += 1) {
-        const variant = order[(round + step) % order.length]!;
+      for (const variant of order) {
+        // The last environment's teardown (its processes reaped, its cgroup removed) must not fall on this one's Init.
+        await settle();
         const run = await runEnvironment({
           variant,
           options: optionsFor(variant),

@@ -67,8 +67,8 @@ export interface FloorRatio {
 export interface CostFigures {
   /** Init with the layer minus Init with no extension, paired by cold start. */
   initAddedMs: Summary & FloorRatio & { nullAdded: Summary };
-  /** Init itself, per variant. */
-  initMs: Record<Variant, Summary>;
+  /** Init itself, per variant, and the median over cold starts of Init with the layer over Init with the null one. */
+  initMs: Record<Variant, Summary> & { pairedRatioToNull: number | null };
   /** From the runtime's response to the last extension's next (Lambda's PostRuntimeExtensionsDuration). */
   postRuntimeMs: Summary & FloorRatio & { null: Summary; none: Summary };
   /** The function's own duration (START to the runtime's response), per variant. */
