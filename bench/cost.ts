@@ -33,8 +33,8 @@ export async function costFigures(): Promise<void> {
       const report = await runCost({
         projectDirectory: process.cwd(),
         layer: layer.directory,
-        coldStarts: quick ? 7 : 21,
-        invokes: quick ? 70 : 420,
+        coldStarts: quick ? 12 : 24,
+        invokes: quick ? 120 : 480,
       });
       const { figures } = report;
       // Init: the median of the per-cold-start ratios (the two run side by side, so load drift cancels).
