@@ -64,8 +64,10 @@ function timelineSvg(spans: readonly TimelineSpan[]): string {
   const axisY = tracks.length * rowHeight + 24;
   for (let tick = 0; tick <= 4; tick += 1) {
     const ms = (end * tick) / 4;
+    // The first and last labels stand inside the chart, not half over its edges.
+    const anchor = tick === 0 ? 'start' : tick === 4 ? 'end' : 'middle';
     parts.push(
-      `<text x="${x(ms).toFixed(1)}" y="${axisY}" class="axis" text-anchor="middle">${formatFigure(ms)} ms</text>`,
+      `<text x="${x(ms).toFixed(1)}" y="${axisY}" class="axis" text-anchor="${anchor}">${formatFigure(ms)} ms</text>`,
     );
   }
   return `<svg class="timeline" viewBox="0 0 ${width} ${height}" width="100%" role="img" aria-label="timeline of one cold start">${parts.join('')}</svg>`;
