@@ -150,7 +150,11 @@ export async function runEnvironment(request: EnvironmentRequest): Promise<Envir
           requestId: result.requestId,
           status: result.status,
           functionMs: start !== undefined && done !== undefined ? done - start : result.runtimeDurationMs,
-          postRuntimeMs: done !== undefined && end !== undefined ? end - done : result.postRuntimeExtensionsDurationMs,
+          // On Managed Instances no extension takes part in an invoke: Lambda's figure is 0, not the emulator's bookkeeping.
+          postRuntimeMs:
+            done !== undefined && end !== undefined && request.options.managedInstances === undefined
+              ? end - done
+              : result.postRuntimeExtensionsDurationMs,
         };
         invokes.push(measure);
         if (request.trace === true) {

@@ -125,6 +125,11 @@ export function formatCostReport(report: CostReport): string {
     `function duration change with the layer: ${figures.functionMs.changeMs >= 0 ? '+' : ''}${formatFigure(figures.functionMs.changeMs)} ms (${figures.functionMs.changePercent >= 0 ? '+' : ''}${formatFigure(figures.functionMs.changePercent)} %) against no extension`,
     `memory: the extensions take ${formatFigure(memory.extensionPeakMiB)} MiB at their peak, ${formatFigure(memory.shareOfFunctionPercent)} % of the function's ${memory.memorySizeMB} MB; the environment ${formatFigure(memory.environmentPeakMiB.layer)} MiB with the layer, ${formatFigure(memory.environmentPeakMiB.none)} MiB without${memory.cgroupPeakMiB === undefined ? '' : ` (cgroup memory.peak ${formatFigure(memory.cgroupPeakMiB)} MiB)`}`,
   ];
+  if (report.computeMode === 'on-demand') {
+    lines.push(
+      `post-runtime time includes the emulator's own bookkeeping: ${formatFigure(figures.postRuntimeMs.none.p50)} ms (p50) with no extension`,
+    );
+  }
   if (memory.extensions.length > 1) {
     lines.push(
       `per extension: ${memory.extensions.map((extension) => `${extension.name} ${formatFigure(extension.peakMiB)} MiB`).join(', ')}`,
