@@ -107,7 +107,14 @@ interface Prepared {
 }
 
 async function prepareVariants(options: CostOptions, cleanups: (() => Promise<void>)[]): Promise<Prepared> {
-  const layer = await prepareLayer(
+  const layer = await nativeLayer(options);
+  cleanups.push(() => layer.cleanup());
+  return prepareVariantsAfterLayer(options, layer, cleanups);
+}
+
+/** The layer, built or given, refused when it is not for this machine: costs under qemu would be qemu's. */
+function nativeLayer(options: CostOptions): Promise<PreparedLayer> {
+  return prepareLayer(
     {
       projectDirectory: options.projectDirectory,
       layer: options.layer,
@@ -122,8 +129,26 @@ async function prepareVariants(options: CostOptions, cleanups: (() => Promise<vo
       signal: options.signal,
     },
     false,
-  );
-  cleanups.push(() => layer.cleanup());
+  ).catch((error: unknown) => {
+    if (error instanceof CliError && error.code === 'E_EMULATOR_EMULATION_OFF') {
+      throw new CliError(
+        `${options.layer === undefined ? 'the project' : `--layer ${options.layer}`}: ${error.message}`,
+        {
+          code: 'E_COST_FOREIGN_ARCHITECTURE',
+          hint: `ext cost measures a layer on this machine's architecture (${hostArchitecture() ?? process.arch}) only, as figures under qemu would be qemu's: build and measure it for this one`,
+          cause: error,
+        },
+      );
+    }
+    throw error;
+  });
+}
+
+async function prepareVariantsAfterLayer(
+  options: CostOptions,
+  layer: PreparedLayer,
+  cleanups: (() => Promise<void>)[],
+): Promise<Prepared> {
   const files = layer.extensionFiles ?? (await listExtensionFiles(layer.directory));
   const language = await languageOf(files);
   const architecture = layer.architecture ?? hostArchitecture() ?? 'x86_64';
