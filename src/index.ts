@@ -47,3 +47,13 @@ export {
   type CostOptions,
   type CostReport,
 } from './core/cost/index.js';
+export type { DevFunctionOptions } from './core/dev/index.js';
+export {
+  functionRuntimes,
+  loadEvents,
+  parseEvents,
+  prepareFunction,
+  type FunctionRuntime,
+  type PreparedFunction,
+  type PrepareFunctionOptions,
+} from './core/function/index.js';

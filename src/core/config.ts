@@ -30,6 +30,8 @@ export interface ExtensionConfig {
   telemetry?: TelemetryConfig;
   /** `ext cost --check` budgets. */
   cost?: CostConfig;
+  /** `ext dev`'s defaults. */
+  dev?: DevConfig;
 }
 
 /** "cost" in lambda-extension.json: upper bounds `ext cost --check` holds the layer to; absent ones are not checked. */
@@ -43,6 +45,22 @@ export interface CostConfig {
 }
 
 export const costBudgetFields = ['initAddedMs', 'postRuntimeP99Ms', 'peakRssMiB'] as const;
+
+/** "dev" in lambda-extension.json. */
+export interface DevConfig {
+  /** The function `ext dev` runs beside the layer when no --function is given (paths relative to the project). */
+  function?: DevFunctionConfig;
+}
+
+/** "dev.function": the defaults of ext dev --function, --handler, --runtime and --event. */
+export interface DevFunctionConfig {
+  path?: string;
+  handler?: string;
+  runtime?: string;
+  event?: string;
+}
+
+export const devFunctionFields = ['path', 'handler', 'runtime', 'event'] as const;
 
 /** "telemetry" in lambda-extension.json. */
 export interface TelemetryConfig {
@@ -94,6 +112,7 @@ const knownFields = new Set([
   'nodeVersion',
   'telemetry',
   'cost',
+  'dev',
 ]);
 
 /** A value quoted in a message, cut so that a megabyte-long key or value cannot flood the one-line error. */
@@ -206,6 +225,7 @@ export function configProblems(value: unknown): string[] {
     }
   }
   problems.push(...costProblems(config['cost']));
+  problems.push(...devProblems(config['dev']));
   if (config['standalone'] === true && config['language'] === 'go') {
     problems.push('"standalone" is for TypeScript layers; a Go extension is a static binary that needs no runtime');
   }
@@ -225,6 +245,33 @@ function costProblems(cost: unknown): string[] {
       );
     } else if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
       problems.push(`"cost.${key}" must be a number of at least 0, not ${shown(value)}`);
+    }
+  }
+  return problems;
+}
+
+/** Problems of "dev": an object whose "function" holds path, handler, runtime and event, each a non-empty string. */
+function devProblems(dev: unknown): string[] {
+  if (dev === undefined) return [];
+  const isObject = (value: unknown): value is Record<string, unknown> =>
+    typeof value === 'object' && value !== null && !Array.isArray(value);
+  const functionExample = '{"path": "example-function", "runtime": "nodejs22.x", "handler": "index.handler"}';
+  const example = `{"function": ${functionExample}}`;
+  if (!isObject(dev)) return [`"dev" must be an object such as ${example}`];
+  const problems: string[] = [];
+  for (const key of Object.keys(dev)) {
+    if (key !== 'function') problems.push(`"dev" has no field ${shown(key)}; it knows "function"`);
+  }
+  const devFunction = dev['function'];
+  if (devFunction === undefined) return problems;
+  if (!isObject(devFunction)) return [...problems, `"dev.function" must be an object such as ${functionExample}`];
+  for (const [key, value] of Object.entries(devFunction)) {
+    if (!(devFunctionFields as readonly string[]).includes(key)) {
+      problems.push(
+        `"dev.function" has no field ${shown(key)}; it knows ${devFunctionFields.map((field) => `"${field}"`).join(', ')}`,
+      );
+    } else if (typeof value !== 'string' || value === '') {
+      problems.push(`"dev.function.${key}" must be a non-empty string`);
     }
   }
   return problems;
