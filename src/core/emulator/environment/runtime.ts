@@ -80,6 +80,8 @@ export class FunctionRuntime {
   readyAt: number | undefined;
   /** What it reported through /runtime/init/error, or Lambda's error when it failed Init otherwise. */
   initError: FunctionResponse | undefined;
+  /** When the Init failure is Lambda's own (exit, exec error, timeout): its type and text, to name each invoke's request id. */
+  initFailure: { errorType: string; text: string } | undefined;
   pid: number | undefined;
   started = false;
   exited = false;

@@ -7,7 +7,7 @@ import type { ExtensionProcesses } from '../processes/extension-processes.js';
 import { peakMemoryMB } from '../processes/launch.js';
 import type { FunctionBehaviour, FunctionResponse, InvokeEvent, InvokeResult } from '../types.js';
 import { initOnce } from './init.js';
-import { runRuntime } from './runtime.js';
+import { initErrorFor, runRuntime } from './runtime.js';
 import { shutdown } from './shutdown.js';
 
 /**
@@ -304,7 +304,7 @@ export async function invoke(
   if (!environment.initialized) {
     const init = await initOnce(environment, processes);
     if (init.status !== 'success') {
-      const runtimeError = init.errorType === undefined ? undefined : environment.runtime?.initError;
+      const runtimeError = init.errorType === undefined ? undefined : initErrorFor(environment.runtime, requestId);
       return notRun(environment, requestId, init.status === 'interrupted', runtimeError);
     }
   }
