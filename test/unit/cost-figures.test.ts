@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { checkBudgets } from '../../src/core/cost/budgets.js';
 import { renderCostHtml } from '../../src/core/cost/html.js';
-import { analyseSoak, warmupInvokes } from '../../src/core/cost/soak.js';
+import { analyseSoak, soakEvent, warmupInvokes } from '../../src/core/cost/soak.js';
 import { leastSquares, percentile, ratio, summarize } from '../../src/core/cost/stats.js';
 import { figureRows, formatCostReport } from '../../src/core/cost/text.js';
 import { stampedFromReport, timelineSpans } from '../../src/core/cost/timeline.js';
@@ -109,7 +109,7 @@ describe('ext cost --soak verdicts', () => {
       postRuntimeMs: post(index),
       logLines: 1,
     }));
-  const load = { logLines: 400, logBytes: 72_000, largestLineBytes: 180 };
+  const load = { logLines: 400, logBytes: 72_000, largestLineBytes: 180, largePayloads: 0 };
 
   it('warms up on the first fifth, at least 10 invokes', () => {
     assert.equal(warmupInvokes(2000), 400);
@@ -167,6 +167,18 @@ describe('ext cost --soak verdicts', () => {
       load,
     );
     assert.equal(spike.postRuntime.failed, false, JSON.stringify(spike.postRuntime));
+  });
+
+  it('gives a real function its own events in turn, every 50th padded to over 1 MiB, its fields kept', () => {
+    const events = [{ payload: '{"n":1}' }, { payload: '[2]' }];
+    assert.equal(soakEvent(events, 0)?.payload, '{"n":1}');
+    assert.equal(soakEvent(events, 1)?.payload, '[2]');
+    const large = JSON.parse(soakEvent(events, 49)!.payload) as Record<string, unknown>;
+    assert.deepEqual(large['event'], [2]);
+    assert.ok(String(large['soakPadding']).length >= 1024 * 1024);
+    const padded = JSON.parse(soakEvent([{ payload: '{"n":1}' }], 99)!.payload) as Record<string, unknown>;
+    assert.equal(padded['n'], 1);
+    assert.equal(soakEvent(undefined, 3), undefined);
   });
 
   it('keeps at most 1,000 samples for the charts, first and last among them', () => {

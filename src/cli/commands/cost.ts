@@ -1,5 +1,6 @@
 import type { CommandModule } from 'yargs';
 import type { CostOptions, CostReport } from '../../core/cost/index.js';
+import type { DevFunctionOptions } from '../../core/dev/index.js';
 import type { DevStatusKind } from '../../core/dev/index.js';
 import { CliError } from '../../core/errors.js';
 import { escapeControlCharacters } from '../../core/text.js';
@@ -12,6 +13,13 @@ type FlagValue = string | number | (string | number)[];
 
 interface CostArguments {
   layer?: string | undefined;
+  /** A path, or false for --no-function. */
+  function?: string | false | undefined;
+  runtime?: string | undefined;
+  handler?: string | undefined;
+  event?: string | undefined;
+  python?: string | undefined;
+  'pass-aws-credentials'?: boolean | undefined;
   'cold-starts': FlagValue;
   invokes: FlagValue;
   memory: FlagValue;
@@ -45,11 +53,38 @@ function numberFlag(name: string, given: FlagValue, minimum: number, maximum: nu
   return value;
 }
 
+/** --function and its companions, as ext dev takes them; --no-function: the simulated handler. */
+function functionCode(args: CostArguments): DevFunctionOptions | false {
+  const companions = (['runtime', 'handler', 'event', 'python', 'pass-aws-credentials'] as const).filter(
+    (flag) => args[flag] !== undefined && args[flag] !== false,
+  );
+  if (args.function === false) {
+    if (companions.length > 0)
+      throw new CliError(`--no-function: the simulated handler runs, so --${companions.join(', --')} cannot apply`, {
+        code: 'E_USAGE',
+        exitCode: 2,
+        hint: `drop --no-function to run the real function, or drop --${companions.join(' --')}`,
+      });
+    return false;
+  }
+  return {
+    path: args.function === undefined || args.function === '' ? undefined : args.function,
+    runtime: args.runtime,
+    handler: args.handler,
+    event: args.event,
+    pythonPath: args.python,
+    passAwsCredentials: args['pass-aws-credentials'],
+    stdin: process.stdin,
+    hostEnvironment: process.env,
+  };
+}
+
 function costOptions(args: CostArguments): CostOptions {
   const progress = showsProgress(args.json);
   return {
     projectDirectory: args.cwd,
     layer: args.layer,
+    functionCode: functionCode(args),
     coldStarts: numberFlag('cold-starts', args['cold-starts'], 1, 1000, true),
     invokes: numberFlag('invokes', args.invokes, 1, 1_000_000, true),
     memorySizeMB: numberFlag('memory', args.memory, 128, 10_240, true),
@@ -108,6 +143,31 @@ const costFlags = {
     type: 'string',
     describe: 'A layer zip or directory (the folder that becomes /opt)',
     defaultDescription: 'build the project for this machine, as ext dev does',
+  },
+  function: {
+    type: 'string',
+    requiresArg: true,
+    describe:
+      "Run this real function in every environment: its folder (Lambda's /var/task) or zip; --no-function runs the simulated handler",
+    defaultDescription: '"dev.function" in lambda-extension.json, else the simulated handler',
+  },
+  runtime: {
+    type: 'string',
+    requiresArg: true,
+    describe: 'With --function: the Lambda runtime that runs it (provided.al2023, python3.x, nodejs22.x, nodejs24.x)',
+    defaultDescription: '"dev.function.runtime"',
+  },
+  handler: { type: 'string', requiresArg: true, describe: "With --function: Lambda's handler setting (_HANDLER)" },
+  event: {
+    type: 'string',
+    requiresArg: true,
+    describe: 'With --function: a JSON file of events (a JSON array or JSON Lines: taken in turn); - reads stdin',
+    defaultDescription: '"dev.function.event", else {}',
+  },
+  python: { type: 'string', requiresArg: true, describe: 'With a python3.x function: the python that runs it' },
+  'pass-aws-credentials': {
+    type: 'boolean',
+    describe: "Give the function and the extensions this shell's AWS credentials (else they get none)",
   },
   'cold-starts': {
     default: 5,

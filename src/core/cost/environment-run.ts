@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Emulator } from '../emulator/index.js';
-import type { EmulatorOptions, FunctionBehaviour, TimelineEntry, Verdict } from '../emulator/index.js';
+import type { EmulatorOptions, FunctionBehaviour, InvokeEvent, TimelineEntry, Verdict } from '../emulator/index.js';
 import { cgroupPeakMiB, ownDescendants, peakResidentMiB, residentMiB, withDescendants } from './memory.js';
 import type { Variant } from './types.js';
 
@@ -57,6 +57,8 @@ export interface EnvironmentRequest {
   invokes: number;
   /** The handler's behaviour for each invoke (the soak varies it); default the options' `function`. */
   behaviourFor?: ((index: number) => FunctionBehaviour) | undefined;
+  /** The event of each invoke, with a real runtime (the soak's large payloads); default the options' events in turn. */
+  eventFor?: ((index: number) => InvokeEvent | undefined) | undefined;
   /** After each invoke, with the extensions' resident memory now (the soak's samples). */
   onInvoke?: ((measure: InvokeMeasure, index: number, rssMiB: number) => void) | undefined;
   /** Keep the timeline and poll the extensions' registrations: for one run only, as polling costs a little. */
@@ -142,7 +144,7 @@ export async function runEnvironment(request: EnvironmentRequest): Promise<Envir
         emulator.extensions.filter((agent) => agent.pid !== undefined && !agent.exited).map((agent) => agent.pid!);
       for (let index = 0; index < request.invokes; index += 1) {
         if (emulator.verdicts.length > 0 || request.signal?.aborted === true) break;
-        const result = await emulator.invoke(request.behaviourFor?.(index) ?? {});
+        const result = await emulator.invoke(request.behaviourFor?.(index) ?? {}, request.eventFor?.(index));
         const start = stamps.get(`start:${result.requestId}`);
         const done = stamps.get(`runtime-done:${result.requestId}`);
         const end = stamps.get(`end:${result.requestId}`);

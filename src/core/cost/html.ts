@@ -1,5 +1,5 @@
 import { describeBudget } from './budgets.js';
-import { figureRows, describeRun, formatFigure } from './text.js';
+import { describeLoad, describeRun, figureRows, formatFigure } from './text.js';
 import { lambdaTrack, postRuntimeTrack, runtimeTrack } from './timeline.js';
 import type { CostReport, SoakSample, TimelineSpan } from './types.js';
 
@@ -115,7 +115,7 @@ function soakSection(report: CostReport): string {
     .map((verdict) => `<p class="fail" data-soak-verdict="${verdict.kind}">${escapeHtml(verdict.message)}</p>`)
     .join('');
   return `<section><h2>Soak: ${soak.invokes} invokes</h2>
-<p>${soak.load.logLines} log lines (${formatFigure(soak.load.logBytes / 1024 / 1024)} MiB, the longest ${Math.round(soak.load.largestLineBytes / 1024)} KiB); the first ${soak.warmupInvokes} invokes (shaded) are the warm-up.</p>
+<p>The load: ${escapeHtml(describeLoad(soak.load))}; the first ${soak.warmupInvokes} invokes (shaded) are the warm-up.</p>
 <table><tr><th>series</th><th>first quarter</th><th>last quarter</th><th>slope per 1,000 invokes</th><th>threshold</th><th>verdict</th></tr>
 <tr><td>extensions' RSS (MiB)</td><td data-figure="soak.memory.firstQuarter">${formatFigure(soak.memory.firstQuarter)}</td><td data-figure="soak.memory.lastQuarter">${formatFigure(soak.memory.lastQuarter)}</td><td data-figure="soak.memory.slopePer1000">${formatFigure(soak.memory.slopePer1000)}</td><td>${formatFigure(soak.memory.thresholdPer1000)}</td><td class="${soak.memory.failed ? 'fail' : 'pass'}">${soak.memory.failed ? 'growing' : 'steady'}</td></tr>
 <tr><td>post-runtime (ms, median)</td><td data-figure="soak.postRuntime.firstQuarter">${formatFigure(soak.postRuntime.firstQuarter)}</td><td data-figure="soak.postRuntime.lastQuarter">${formatFigure(soak.postRuntime.lastQuarter)}</td><td data-figure="soak.postRuntime.slopePer1000">${formatFigure(soak.postRuntime.slopePer1000)}</td><td>${formatFigure(soak.postRuntime.thresholdPer1000)}</td><td class="${soak.postRuntime.failed ? 'fail' : 'pass'}">${soak.postRuntime.failed ? 'drifting' : 'steady'}</td></tr></table>

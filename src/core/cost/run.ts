@@ -1,8 +1,16 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { configFileName, readConfig } from '../config.js';
-import { prepareLayer, type PreparedLayer } from '../dev/index.js';
-import type { EmulatorOptions, FunctionBehaviour, Verdict } from '../emulator/index.js';
+import {
+  devEvents,
+  functionUsesNode,
+  prepareDevFunction,
+  prepareLayer,
+  resolveDevFunction,
+  type DevOptions,
+  type PreparedLayer,
+} from '../dev/index.js';
+import type { EmulatorOptions, FunctionBehaviour, InvokeEvent, RuntimeCommand, Verdict } from '../emulator/index.js';
 import { CancelledError, CliError } from '../errors.js';
 import { hostArchitecture } from '../layer/architectures.js';
 import { listExtensionFiles, type ExtensionFile } from '../layer/extensions.js';
@@ -10,7 +18,7 @@ import { checkBudgets } from './budgets.js';
 import { runEnvironment, type EnvironmentRun } from './environment-run.js';
 import { computeFigures } from './figures.js';
 import { buildNullLayer, emptyLayer } from './null-extension.js';
-import { analyseSoak, soakBehaviour } from './soak.js';
+import { analyseSoak, soakBehaviour, soakEvent } from './soak.js';
 import { timelineSpans } from './timeline.js';
 import type { CostBudgets, CostOptions, CostReport, SoakReport, SoakSample, Variant } from './types.js';
 
@@ -100,36 +108,55 @@ function failOnVerdicts(run: EnvironmentRun, layerShownAs: string): void {
 
 interface Prepared {
   layer: PreparedLayer;
+  /** The real function, when there is one: its runtime command, handler, events and credentials. */
+  runtime?: RuntimeCommand | undefined;
+  handler?: string | undefined;
+  events?: InvokeEvent[] | undefined;
+  credentials?: Record<string, string> | undefined;
   shownAs: string;
   language: 'go' | 'ts';
   directories: Record<Variant, string>;
   cleanups: (() => Promise<void>)[];
 }
 
+/** ext dev's view of the run: the layer and the function are found, built and prepared exactly as ext dev does. */
+function devOptionsOf(options: CostOptions): DevOptions {
+  return {
+    projectDirectory: options.projectDirectory,
+    layer: options.layer,
+    architecture: options.architecture,
+    // Costs measured under qemu would be qemu's: a foreign layer is refused.
+    emulation: 'off',
+    onStatus: options.onStatus,
+    onBuildOutput: options.onBuildOutput,
+    typecheck: options.typecheck,
+    nodePath: options.nodePath,
+    nodeCacheDirectory: options.nodeCacheDirectory,
+    signal: options.signal,
+    memorySizeMB: options.memorySizeMB,
+    managedInstances: options.managedInstances,
+    // A runtime given by the caller replaces the function of the project.
+    functionCode: options.runtime === undefined ? options.functionCode : false,
+  };
+}
+
 async function prepareVariants(options: CostOptions, cleanups: (() => Promise<void>)[]): Promise<Prepared> {
-  const layer = await nativeLayer(options);
+  const devOptions = devOptionsOf(options);
+  const request = await resolveDevFunction(devOptions);
+  const events = await devEvents(request);
+  const layer = await nativeLayer(devOptions, options, functionUsesNode(request));
   cleanups.push(() => layer.cleanup());
-  return prepareVariantsAfterLayer(options, layer, cleanups);
+  const prepared = await prepareVariantsAfterLayer(options, layer, cleanups);
+  if (request === undefined) return prepared;
+  // Prepared once, beside the layer (its bootstrap or exec wrapper may be in it), and run in every variant.
+  const fn = await prepareDevFunction(request, devOptions, layer.directory);
+  cleanups.push(() => fn.cleanup());
+  return { ...prepared, runtime: fn.runtime, handler: fn.handler, events, credentials: fn.credentials };
 }
 
 /** The layer, built or given, refused when it is not for this machine: costs under qemu would be qemu's. */
-function nativeLayer(options: CostOptions): Promise<PreparedLayer> {
-  return prepareLayer(
-    {
-      projectDirectory: options.projectDirectory,
-      layer: options.layer,
-      architecture: options.architecture,
-      // Costs measured under qemu would be qemu's: a foreign layer is refused.
-      emulation: 'off',
-      onStatus: options.onStatus,
-      onBuildOutput: options.onBuildOutput,
-      typecheck: options.typecheck,
-      nodePath: options.nodePath,
-      nodeCacheDirectory: options.nodeCacheDirectory,
-      signal: options.signal,
-    },
-    false,
-  ).catch((error: unknown) => {
+function nativeLayer(devOptions: DevOptions, options: CostOptions, functionNeedsNode: boolean): Promise<PreparedLayer> {
+  return prepareLayer(devOptions, false, functionNeedsNode).catch((error: unknown) => {
     if (error instanceof CliError && error.code === 'E_EMULATOR_EMULATION_OFF') {
       throw new CliError(
         `${options.layer === undefined ? 'the project' : `--layer ${options.layer}`}: ${error.message}`,
@@ -185,18 +212,30 @@ async function runSoak(
   optionsFor: (variant: Variant) => EmulatorOptions,
   baseBehaviour: FunctionBehaviour,
   invokes: number,
+  events: readonly InvokeEvent[] | undefined,
 ): Promise<SoakReport> {
   const samples: SoakSample[] = [];
-  const load = { logLines: 0, logBytes: 0, largestLineBytes: 0 };
+  const load = { logLines: 0, logBytes: 0, largestLineBytes: 0, largePayloads: 0 };
   const linesOf = new Map<number, number>();
   const started = performance.now();
   const progressEvery = Math.max(1, Math.floor(invokes / 10));
+  // A real function prints what it prints: it is driven with large payloads instead of the handler's lines.
+  const realFunction = optionsFor('layer').runtime !== undefined;
   const run = await runEnvironment({
     variant: 'layer',
     options: optionsFor('layer'),
     invokes,
     signal: options.signal,
+    ...(realFunction
+      ? {
+          eventFor: (index: number) => {
+            if (index % 50 === 49) load.largePayloads += 1;
+            return soakEvent(events, index);
+          },
+        }
+      : {}),
     behaviourFor: (index) => {
+      if (realFunction) return {};
       const behaviour = soakBehaviour(baseBehaviour, index);
       const lines = behaviour.logLines ?? [];
       linesOf.set(index, lines.length);
@@ -245,11 +284,15 @@ export async function runCost(options: CostOptions): Promise<CostReport> {
   const cleanups: (() => Promise<void>)[] = [];
   try {
     const prepared = await prepareVariants(options, cleanups);
+    const runtime = options.runtime ?? prepared.runtime;
+    const events = options.events ?? prepared.events;
     const base: Omit<EmulatorOptions, 'layerDirectory'> = {
       memorySizeMB,
       function: behaviour,
-      ...(options.runtime === undefined ? {} : { runtime: options.runtime }),
-      ...(options.events === undefined ? {} : { events: options.events }),
+      ...(runtime === undefined ? {} : { runtime }),
+      ...(prepared.handler === undefined ? {} : { handler: prepared.handler }),
+      ...(events === undefined ? {} : { events }),
+      ...(prepared.credentials === undefined ? {} : { env: prepared.credentials }),
       ...(options.managedInstances === undefined ? {} : { managedInstances: options.managedInstances }),
       ...(prepared.layer.architecture === undefined ? {} : { architecture: prepared.layer.architecture }),
       ...(prepared.layer.node === undefined ? {} : { node: prepared.layer.node }),
@@ -304,7 +347,8 @@ export async function runCost(options: CostOptions): Promise<CostReport> {
       }
     }
     const figures = computeFigures(runs, memorySizeMB);
-    const soak = options.soak === undefined ? undefined : await runSoak(options, optionsFor, behaviour, options.soak);
+    const soak =
+      options.soak === undefined ? undefined : await runSoak(options, optionsFor, behaviour, options.soak, events);
     const checked = budgets === undefined ? undefined : checkBudgets(budgets, figures);
     const soakFailed = soak !== undefined && !soak.passed;
     const failed = soakFailed || (checked !== undefined && !checked.passed);
@@ -315,7 +359,7 @@ export async function runCost(options: CostOptions): Promise<CostReport> {
       layer: prepared.shownAs,
       language: prepared.language,
       computeMode: options.managedInstances === undefined ? 'on-demand' : 'managed-instances',
-      function: options.runtime?.description ?? 'simulated',
+      function: runtime?.description ?? 'simulated',
       coldStarts,
       invokes,
       functionDurationMs: behaviour.durationMs ?? defaultCostFunctionDurationMs,

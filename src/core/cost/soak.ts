@@ -1,4 +1,4 @@
-import type { FunctionBehaviour } from '../emulator/index.js';
+import type { FunctionBehaviour, InvokeEvent } from '../emulator/index.js';
 import { leastSquares, rounded } from './stats.js';
 import type { SoakReport, SoakSample, SoakTrend, SoakVerdict } from './types.js';
 
@@ -45,6 +45,29 @@ export function soakBehaviour(base: FunctionBehaviour, index: number): FunctionB
   if (index % 10 === 9) for (let line = 0; line < 50; line += 1) lines.push(burstLine(index, line));
   if (index % 50 === 49) lines.push(`soak large ${index}: ${'z'.repeat(largeLineBytes)}`);
   return { ...base, logLines: lines };
+}
+
+/** A large payload, as a function receiving an S3 batch or an API body would: 1 MiB. */
+const largePayloadBytes = 1024 * 1024;
+
+/**
+ * With a real function, the event of invoke `index`: the function's own events in turn, every 50th padded with a
+ * 1 MiB field (an event that is a JSON object keeps its fields; any other becomes {"event": …}).
+ */
+export function soakEvent(events: readonly InvokeEvent[] | undefined, index: number): InvokeEvent | undefined {
+  const event = events === undefined || events.length === 0 ? undefined : events[index % events.length];
+  if (index % 50 !== 49) return event;
+  let body: Record<string, unknown> = {};
+  if (event !== undefined) {
+    try {
+      const parsed: unknown = JSON.parse(event.payload);
+      body =
+        typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? { ...parsed } : { event: parsed };
+    } catch {
+      body = { event: event.payload };
+    }
+  }
+  return { ...event, payload: JSON.stringify({ ...body, soakPadding: 'p'.repeat(largePayloadBytes) }) };
 }
 
 function mean(values: readonly number[]): number {

@@ -1,6 +1,6 @@
 import { describeBudget } from './budgets.js';
 import type { Summary } from './stats.js';
-import type { CostReport } from './types.js';
+import type { CostReport, SoakReport } from './types.js';
 
 /**
  * The report as a terminal table: each figure with the layer, the null
@@ -105,6 +105,12 @@ export function describeRun(report: CostReport): string {
   return `${report.layer} (${language}, ${mode}, ${handler}): ${report.coldStarts} cold starts and ${report.invokes} invokes each, with the layer, with the null ${language} extension and with no extension, interleaved`;
 }
 
+/** What the soak drove the extension with. */
+export function describeLoad(load: SoakReport['load']): string {
+  if (load.largePayloads > 0) return `${load.largePayloads} events of 1 MiB to the function`;
+  return `${load.logLines} log lines, ${formatFigure(load.logBytes / 1024 / 1024)} MiB, lines up to ${Math.round(load.largestLineBytes / 1024)} KiB`;
+}
+
 export function formatCostReport(report: CostReport): string {
   const rows = figureRows(report);
   const header = ['figure', 'layer', 'null floor', 'ratio'];
@@ -142,7 +148,7 @@ export function formatCostReport(report: CostReport): string {
   if (soak !== undefined) {
     lines.push(
       '',
-      `soak: ${soak.invokes} invokes in ${formatFigure(soak.durationMs / 1000)} s (${soak.load.logLines} log lines, ${formatFigure(soak.load.logBytes / 1024 / 1024)} MiB, lines up to ${Math.round(soak.load.largestLineBytes / 1024)} KiB), first ${soak.warmupInvokes} as warm-up`,
+      `soak: ${soak.invokes} invokes in ${formatFigure(soak.durationMs / 1000)} s (${describeLoad(soak.load)}), first ${soak.warmupInvokes} as warm-up`,
       `  memory: ${formatFigure(soak.memory.firstQuarter)} → ${formatFigure(soak.memory.lastQuarter)} MiB, slope ${formatFigure(soak.memory.slopePer1000)} MiB per 1,000 invokes (threshold ${formatFigure(soak.memory.thresholdPer1000)}, r² ${formatFigure(soak.memory.rSquared)}): ${soak.memory.failed ? 'GROWING' : 'steady'}`,
       `  post-runtime: median ${formatFigure(soak.postRuntime.firstQuarter)} → ${formatFigure(soak.postRuntime.lastQuarter)} ms, slope ${formatFigure(soak.postRuntime.slopePer1000)} ms per 1,000 invokes (threshold ${formatFigure(soak.postRuntime.thresholdPer1000)}): ${soak.postRuntime.failed ? 'DRIFTING' : 'steady'}`,
       ...soak.verdicts.map((verdict) => `  FAILED ${verdict.kind}: ${verdict.message}`),

@@ -1,4 +1,4 @@
-import type { DevStatusKind } from '../dev/index.js';
+import type { DevFunctionOptions, DevStatusKind } from '../dev/index.js';
 import type { Architecture } from '../layer/architectures.js';
 import type {
   FunctionBehaviour,
@@ -24,9 +24,15 @@ export interface CostOptions {
   memorySizeMB?: number | undefined;
   /** The simulated handler: its duration (default 10 ms here), log lines, timeout. */
   function?: FunctionBehaviour | undefined;
-  /** A real function runtime instead of the simulated handler (ext dev --function's prepareFunction): passed to every environment. */
+  /**
+   * The real function, as `ext dev --function` takes it (each field falling back on "dev.function" in
+   * lambda-extension.json); `false`: the simulated handler, whatever the config says. Default: dev.function when
+   * the project has one, else the simulated handler. Prepared once, beside the layer, and run in every environment.
+   */
+  functionCode?: DevFunctionOptions | false | undefined;
+  /** A runtime command prepared by the caller (prepareFunction), instead of `functionCode`. */
   runtime?: RuntimeCommand | undefined;
-  /** The events for `runtime`, one per invoke, passed to every environment. */
+  /** The events, one per invoke, in turn (default: --event of the function, else `{}`). */
   events?: InvokeEvent[] | undefined;
   /** Emulate Lambda Managed Instances (no INVOKE for extensions: post-runtime time is 0 by definition). */
   managedInstances?: ManagedInstancesOptions | undefined;
@@ -132,8 +138,8 @@ export interface SoakReport {
   /** Samples before this one are the warm-up, left out of the trends. */
   warmupInvokes: number;
   durationMs: number;
-  /** What the handler printed: the load the extension was driven with. */
-  load: { logLines: number; logBytes: number; largestLineBytes: number };
+  /** What the simulated handler printed, or how many 1 MiB events a real function got: the load the extension was driven with. */
+  load: { logLines: number; logBytes: number; largestLineBytes: number; largePayloads: number };
   memory: SoakTrend;
   postRuntime: SoakTrend;
   verdicts: SoakVerdict[];
