@@ -39,7 +39,7 @@ export async function parseExtCommandLine(argv: string[]): Promise<void> {
     .example('$0 add iac sam', 'Add a SAM template for the layer to infra/')
     .middleware(resolveProjectDirectory)
     .strict()
-    .demandCommand(1, 'name a command: build, pack, inspect, dev, cost, publish or add')
+    .demandCommand(1, 'name a command: build, pack, inspect, dev, publish or add')
     .recommendCommands()
     .version(toolkitVersion())
     .alias('v', 'version')
