@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import type { CommandModule } from 'yargs';
 import type { CostOptions, CostReport } from '../../core/cost/index.js';
 import type { DevFunctionOptions } from '../../core/dev/index.js';
@@ -131,6 +133,19 @@ async function runCostCommand(args: CostArguments): Promise<void> {
   ]);
   assertDevHost();
   const options = costOptions(args);
+  for (const [flag, file] of [
+    ['--html', args.html],
+    ['--trace', args.trace],
+  ] as const) {
+    // Checked before minutes of measuring, not after.
+    if (file !== undefined && !existsSync(path.dirname(path.resolve(file)))) {
+      throw new CliError(`${flag}: the folder of ${file} does not exist`, {
+        code: 'E_COST_OUTPUT_UNWRITABLE',
+        exitCode: 2,
+        hint: `create ${path.dirname(file)} first, or pass ${flag} a path in an existing folder`,
+      });
+    }
+  }
   const report = await withInterruption((signal) => runCost({ ...options, signal }));
   await writeCostOutputs(report, { html: args.html, trace: args.trace });
   const text = args.json === true ? `${JSON.stringify(report, null, 2)}\n` : formatCostReport(report);
