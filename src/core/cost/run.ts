@@ -259,7 +259,7 @@ async function runSoak(
     },
   });
   throwIfCancelled(options.signal);
-  const report = analyseSoak(samples, performance.now() - started, load);
+  const report = analyseSoak(samples, performance.now() - started, load, run.extensionPeakMiB);
   if (run.verdicts.length > 0 || run.initStatus !== 'success' || samples.length < invokes) {
     const verdicts = run.verdicts.map((verdict) => `${verdict.extension}: ${verdict.errorType} (${verdict.kind})`);
     report.verdicts.push({
@@ -349,7 +349,7 @@ export async function runCost(options: CostOptions): Promise<CostReport> {
     const figures = computeFigures(runs, memorySizeMB);
     const soak =
       options.soak === undefined ? undefined : await runSoak(options, optionsFor, behaviour, options.soak, events);
-    const checked = budgets === undefined ? undefined : checkBudgets(budgets, figures);
+    const checked = budgets === undefined ? undefined : checkBudgets(budgets, figures, soak?.extensionPeakMiB);
     const soakFailed = soak !== undefined && !soak.passed;
     const failed = soakFailed || (checked !== undefined && !checked.passed);
     return {

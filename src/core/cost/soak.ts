@@ -131,7 +131,12 @@ function thinned(samples: readonly SoakSample[]): SoakSample[] {
 }
 
 /** The soak's figures and verdicts from its samples (one per invoke). */
-export function analyseSoak(samples: readonly SoakSample[], durationMs: number, load: SoakReport['load']): SoakReport {
+export function analyseSoak(
+  samples: readonly SoakSample[],
+  durationMs: number,
+  load: SoakReport['load'],
+  extensionPeakMiB = 0,
+): SoakReport {
   const warmup = warmupInvokes(samples.length);
   const measured = samples.slice(warmup);
   const memory = trend(measured, (sample) => sample.rssMiB, {
@@ -165,6 +170,7 @@ export function analyseSoak(samples: readonly SoakSample[], durationMs: number, 
     invokes: samples.length,
     warmupInvokes: warmup,
     durationMs: rounded(durationMs, 1),
+    extensionPeakMiB: rounded(extensionPeakMiB, 2),
     load,
     memory,
     postRuntime,

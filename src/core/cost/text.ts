@@ -149,7 +149,7 @@ export function formatCostReport(report: CostReport): string {
     lines.push(
       '',
       `soak: ${soak.invokes} invokes in ${formatFigure(soak.durationMs / 1000)} s (${describeLoad(soak.load)}), first ${soak.warmupInvokes} as warm-up`,
-      `  memory: ${formatFigure(soak.memory.firstQuarter)} → ${formatFigure(soak.memory.lastQuarter)} MiB, slope ${formatFigure(soak.memory.slopePer1000)} MiB per 1,000 invokes (threshold ${formatFigure(soak.memory.thresholdPer1000)}, r² ${formatFigure(soak.memory.rSquared)}): ${soak.memory.failed ? 'GROWING' : 'steady'}`,
+      `  memory: peak ${formatFigure(soak.extensionPeakMiB)} MiB; ${formatFigure(soak.memory.firstQuarter)} → ${formatFigure(soak.memory.lastQuarter)} MiB, slope ${formatFigure(soak.memory.slopePer1000)} MiB per 1,000 invokes (threshold ${formatFigure(soak.memory.thresholdPer1000)}, r² ${formatFigure(soak.memory.rSquared)}): ${soak.memory.failed ? 'GROWING' : 'steady'}`,
       `  post-runtime: median ${formatFigure(soak.postRuntime.firstQuarter)} → ${formatFigure(soak.postRuntime.lastQuarter)} ms, slope ${formatFigure(soak.postRuntime.slopePer1000)} ms per 1,000 invokes (threshold ${formatFigure(soak.postRuntime.thresholdPer1000)}): ${soak.postRuntime.failed ? 'DRIFTING' : 'steady'}`,
       ...soak.verdicts.map((verdict) => `  FAILED ${verdict.kind}: ${verdict.message}`),
     );

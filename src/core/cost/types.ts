@@ -138,6 +138,8 @@ export interface SoakReport {
   /** Samples before this one are the warm-up, left out of the trends. */
   warmupInvokes: number;
   durationMs: number;
+  /** The extensions' peak resident memory (VmHWM) at the end of the soak, MiB; `--check`'s peakRssMiB holds it too. */
+  extensionPeakMiB: number;
   /** What the simulated handler printed, or how many 1 MiB events a real function got: the load the extension was driven with. */
   load: { logLines: number; logBytes: number; largestLineBytes: number; largePayloads: number };
   memory: SoakTrend;
