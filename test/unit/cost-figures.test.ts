@@ -211,6 +211,12 @@ describe('ext cost budgets', () => {
     assert.equal(checked.passed, false);
     assert.equal(checkBudgets({ initAddedMs: 50 }, figures).passed, true);
     assert.deepEqual(checkBudgets({}, figures).results, []);
+    const soaked = checkBudgets({ peakRssMiB: 10 }, figures, 12.5);
+    assert.deepEqual(
+      soaked.results.map((result) => [result.measured, result.exceeded]),
+      [[12.5, true]],
+      "the soak's higher peak counts",
+    );
   });
 
   it('reads "cost" in lambda-extension.json strictly', () => {
