@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { buildNullLayer, type CostReport } from '../../src/core/cost/index.js';
 import { hostArchitecture } from '../../src/core/layer/architectures.js';
 import { temporaryFolders } from '../helpers/paths.js';
-import { describeRun, repositoryRoot, runExt } from '../helpers/run-cli.js';
+import { describeRun, repositoryRoot, run, runExt } from '../helpers/run-cli.js';
 import { scaled } from '../helpers/time-scale.js';
 
 /**
@@ -91,6 +91,45 @@ describe('ext cost', { timeout: scaled(240_000) }, () => {
     const result = await runExt(['cost', '--layer', path.join(fixtures, 'slow'), '--check'], { cwd: project });
     assert.equal(result.code, 2, describeRun(result));
     assert.match(result.stderr, /error\[E_COST_NO_BUDGETS\]/);
+  });
+
+  it('runs a real function (provided.al2023) in every environment, its memory in the environment', async () => {
+    const functionFolder = await folder('cle-cost-function-');
+    await mkdir(functionFolder, { recursive: true });
+    const built = await run('go', ['build', '-o', path.join(functionFolder, 'bootstrap'), '.'], {
+      cwd: path.join(fixtures, 'function'),
+      env: { CGO_ENABLED: '0', GOFLAGS: '-mod=mod' },
+      timeoutMs: 120_000,
+    });
+    assert.equal(built.code, 0, describeRun(built));
+    const result = await runExt(
+      [
+        'cost',
+        '--layer',
+        path.join(fixtures, 'slow'),
+        '--function',
+        functionFolder,
+        '--runtime',
+        'provided.al2023',
+        '--cold-starts',
+        '2',
+        '--invokes',
+        '4',
+        '--soak',
+        '50',
+        '--json',
+      ],
+      { timeoutMs: 120_000 },
+    );
+    assert.equal(result.code, 0, describeRun(result));
+    const report = parsed(result.stdout);
+    assert.match(report.function, /provided\.al2023/);
+    // The runtime process is part of every environment, the one without extensions too.
+    assert.ok(report.figures.memory.environmentPeakMiB.none > 0, JSON.stringify(report.figures.memory));
+    assert.ok(report.figures.memory.environmentPeakMiB.layer > report.figures.memory.extensionPeakMiB);
+    // The soak gave the function its 50th event padded to 1 MiB.
+    assert.equal(report.soak?.load.largePayloads, 1);
+    assert.equal(report.soak?.samples.length, 50);
   });
 
   describe('the null Go extension against itself', () => {
