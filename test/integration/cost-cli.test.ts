@@ -132,6 +132,22 @@ describe('ext cost', { timeout: scaled(240_000) }, () => {
     assert.equal(report.soak?.samples.length, 50);
   });
 
+  it('ext dev --trace writes the run as Chrome Trace Event JSON', async () => {
+    const trace = path.join(await folder('cle-dev-trace-'), 'dev.trace.json');
+    const result = await runExt(['dev', '--layer', path.join(fixtures, 'slow'), '--invokes', '2', '--trace', trace]);
+    assert.equal(result.code, 0, describeRun(result));
+    const { readFile } = await import('node:fs/promises');
+    const { traceEvents } = JSON.parse(await readFile(trace, 'utf8')) as {
+      traceEvents: { ph: string; name: string; ts: number; dur?: number }[];
+    };
+    const complete = traceEvents.filter((event) => event.ph === 'X').map((event) => event.name);
+    for (const name of ['Init', 'Invoke 1', 'Invoke 2', 'function', 'post-runtime', 'Shutdown']) {
+      assert.ok(complete.includes(name), `${name} in ${complete.join(', ')}`);
+    }
+    const watched = await runExt(['dev', '--layer', path.join(fixtures, 'slow'), '--watch', '--trace', trace]);
+    assert.equal(watched.code, 2, describeRun(watched));
+  });
+
   describe('the null Go extension against itself', () => {
     let layer: Awaited<ReturnType<typeof buildNullLayer>>;
     before(async () => {
