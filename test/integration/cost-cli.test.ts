@@ -184,5 +184,17 @@ describe('ext cost', { timeout: scaled(240_000) }, () => {
         .traceEvents;
       assert.ok(events.some((event) => event.ph === 'X' && event.name === 'Init'));
     });
+
+    it('runs on Managed Instances, where no extension takes part in an invoke: post-runtime time 0', async () => {
+      const result = await runExt(
+        ['cost', '--layer', layer.directory, '--managed-instances', '--cold-starts', '2', '--invokes', '4', '--json'],
+        { timeoutMs: 120_000 },
+      );
+      assert.equal(result.code, 0, describeRun(result));
+      const report = parsed(result.stdout);
+      assert.equal(report.computeMode, 'managed-instances');
+      assert.equal(report.figures.postRuntimeMs.max, 0);
+      assert.ok(report.figures.memory.extensionPeakMiB > 0);
+    });
   });
 });
