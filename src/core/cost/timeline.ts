@@ -49,6 +49,7 @@ export function timelineSpans(
     });
   let initStart: number | undefined;
   let shutdownStart: number | undefined;
+  let runtimeStart: number | undefined;
   const invokeStarts = new Map<string, number>();
   const runtimeDone = new Map<string, number>();
   let invokeNumber = 0;
@@ -61,7 +62,15 @@ export function timelineSpans(
         break;
       case 'init-report':
         if (initStart !== undefined) span(lambdaTrack, 'Init', initStart, atMs, 'init-report');
+        // A real runtime's Init ends with its first next, which Init's end follows at once.
+        if (runtimeStart !== undefined) span(runtimeTrack, 'runtime Init', runtimeStart, atMs, 'runtime');
         initStart = undefined;
+        runtimeStart = undefined;
+        break;
+      case 'runtime':
+        if (requestId === undefined && runtimeStart === undefined && entry.text.includes(' started '))
+          runtimeStart = atMs;
+        else spans.push({ track: runtimeTrack, name: entry.text, startMs: at(atMs), kind: entry.kind });
         break;
       case 'start':
         if (requestId !== undefined) invokeStarts.set(requestId, atMs);
