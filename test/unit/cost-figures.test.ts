@@ -97,6 +97,7 @@ describe('ext cost statistics', () => {
     assert.equal(ratio(3, 1.5), 2);
     assert.equal(ratio(3, 0), null);
     assert.equal(ratio(Number.NaN, 1), null);
+    assert.equal(ratio(-2, 4), null);
   });
 });
 

@@ -80,9 +80,12 @@ export function leastSquares(xs: readonly number[], ys: readonly number[]): Line
   return { slope, intercept: meanY - slope * meanX, rSquared };
 }
 
-/** `value / floor`, or null when the floor is not a positive number (a ratio to nothing says nothing). */
+/**
+ * `value / floor`, or null when the floor is not a positive number (a ratio to nothing says nothing) or the value
+ * is negative (an Init "added" below zero is noise: the layer cannot make Init shorter).
+ */
 export function ratio(value: number, floor: number): number | null {
-  if (!Number.isFinite(value) || !Number.isFinite(floor) || floor <= 0) return null;
+  if (!Number.isFinite(value) || !Number.isFinite(floor) || floor <= 0 || value < 0) return null;
   return value / floor;
 }
 

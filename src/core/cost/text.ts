@@ -1,5 +1,5 @@
 import { describeBudget } from './budgets.js';
-import type { Summary } from './stats.js';
+import { ratio, type Summary } from './stats.js';
 import type { CostReport, SoakReport } from './types.js';
 
 /**
@@ -94,7 +94,8 @@ export function figureRows(
 }
 
 function ratioOrNull(value: number, floor: number): number | null {
-  return floor > 0 && Number.isFinite(value) ? Math.round((value / floor) * 1000) / 1000 : null;
+  const result = ratio(value, floor);
+  return result === null ? null : Math.round(result * 1000) / 1000;
 }
 
 export function describeRun(report: CostReport): string {
