@@ -328,7 +328,7 @@ export async function runCost(options: CostOptions): Promise<CostReport> {
     for (let round = 0; round < coldStarts; round += 1) {
       const order = orders[round % orders.length]!;
       options.onStatus?.(
-        `cold start ${round + 1} of ${coldStarts}: the layer, the null extension, no extension`,
+        `cold start ${round + 1} of ${coldStarts}: the layer, the null extension and no extension, in turn`,
         'progress',
       );
       const count = Math.floor(invokes / coldStarts) + (round < invokes % coldStarts ? 1 : 0);
