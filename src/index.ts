@@ -36,6 +36,17 @@ export {
   type CiProvider,
   type IacKind,
 } from './core/infrastructure/index.js';
+export {
+  chromeTrace,
+  formatCostReport,
+  renderCostHtml,
+  runCost,
+  writeCostOutputs,
+  type ChromeTrace,
+  type CostBudgets,
+  type CostOptions,
+  type CostReport,
+} from './core/cost/index.js';
 export type { DevFunctionOptions } from './core/dev/index.js';
 export {
   functionRuntimes,

@@ -1,6 +1,7 @@
 import yargs from 'yargs';
 import { addCommand } from './commands/add.js';
 import { buildCommand } from './commands/build.js';
+import { costCommand } from './commands/cost.js';
 import { devCommand } from './commands/dev.js';
 import { inspectCommand } from './commands/inspect.js';
 import { packCommand } from './commands/pack.js';
@@ -27,6 +28,7 @@ export async function parseExtCommandLine(argv: string[]): Promise<void> {
     .command(packCommand)
     .command(inspectCommand)
     .command(devCommand)
+    .command(costCommand)
     .command(publishCommand)
     .command(addCommand)
     .command(renameCommand)
@@ -43,6 +45,6 @@ export async function parseExtCommandLine(argv: string[]): Promise<void> {
     .alias('v', 'version')
     .alias('h', 'help')
     .wrap(helpWidth())
-    .fail(commandUsageFailure(argv, ['build', 'pack', 'inspect', 'dev', 'publish', 'add', 'rename']))
+    .fail(commandUsageFailure(argv, ['build', 'pack', 'inspect', 'dev', 'cost', 'publish', 'add', 'rename']))
     .parseAsync();
 }

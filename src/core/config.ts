@@ -28,6 +28,8 @@ export interface ExtensionConfig {
   nodeVersion?: string;
   /** Telemetry template only: settings the generated extension compiles in as its defaults. */
   telemetry?: TelemetryConfig;
+  /** `ext cost --check` budgets. */
+  cost?: CostConfig;
   /** `ext dev`'s defaults. */
   dev?: DevConfig;
   /**
@@ -36,6 +38,18 @@ export interface ExtensionConfig {
    */
   wrapper?: string;
 }
+
+/** "cost" in lambda-extension.json: upper bounds `ext cost --check` holds the layer to; absent ones are not checked. */
+export interface CostConfig {
+  /** Init added by the layer, p50 over the cold starts, in ms. */
+  initAddedMs?: number;
+  /** Post-runtime time per invoke (PostRuntimeExtensionsDuration), p99, in ms. */
+  postRuntimeP99Ms?: number;
+  /** The extensions' peak resident memory, in MiB. */
+  peakRssMiB?: number;
+}
+
+export const costBudgetFields = ['initAddedMs', 'postRuntimeP99Ms', 'peakRssMiB'] as const;
 
 /** "dev" in lambda-extension.json. */
 export interface DevConfig {
@@ -106,6 +120,7 @@ const knownFields = new Set([
   'standalone',
   'nodeVersion',
   'telemetry',
+  'cost',
   'dev',
   'wrapper',
 ]);
@@ -219,6 +234,7 @@ export function configProblems(value: unknown): string[] {
       }
     }
   }
+  problems.push(...costProblems(config['cost']));
   problems.push(...devProblems(config['dev']));
   const wrapper = config['wrapper'];
   if (wrapper !== undefined && (typeof wrapper !== 'string' || !isProjectRelativePath(wrapper))) {
@@ -234,6 +250,24 @@ export function configProblems(value: unknown): string[] {
 function isProjectRelativePath(value: string): boolean {
   if (value === '' || value.includes('\\') || value.startsWith('/') || value.includes('\0')) return false;
   return !value.split('/').includes('..');
+}
+
+function costProblems(cost: unknown): string[] {
+  if (cost === undefined) return [];
+  if (typeof cost !== 'object' || cost === null || Array.isArray(cost)) {
+    return ['"cost" must be an object such as {"initAddedMs": 50, "postRuntimeP99Ms": 5, "peakRssMiB": 20}'];
+  }
+  const problems: string[] = [];
+  for (const [key, value] of Object.entries(cost)) {
+    if (!(costBudgetFields as readonly string[]).includes(key)) {
+      problems.push(
+        `"cost" has no field ${shown(key)}; it knows ${costBudgetFields.map((field) => `"${field}"`).join(', ')}`,
+      );
+    } else if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+      problems.push(`"cost.${key}" must be a number of at least 0, not ${shown(value)}`);
+    }
+  }
+  return problems;
 }
 
 /** Problems of "dev": an object whose "function" holds path, handler, runtime and event (non-empty strings) and env. */

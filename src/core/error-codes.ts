@@ -30,6 +30,15 @@ export const errorCodes = {
   E_EMULATOR_TENANT_ID_INVALID:
     'the tenant ID (--tenant-id) is empty, over 256 characters, or holds a control character',
 
+  // --- cost ---
+  E_COST_BUDGET_EXCEEDED: 'ext cost --check: a figure is over its budget in lambda-extension.json "cost"',
+  E_COST_EXTENSION_FAILED: 'ext cost: the layer failed in the emulator (a verdict), so its cost means nothing',
+  E_COST_FLOOR_UNAVAILABLE: 'ext cost could not build the null extension it measures against (go or esbuild missing)',
+  E_COST_FOREIGN_ARCHITECTURE:
+    "ext cost: the layer is built for another architecture than this machine's; costs under qemu mean nothing",
+  E_COST_NO_BUDGETS: 'ext cost --check: lambda-extension.json has no "cost" budgets to check',
+  E_COST_OUTPUT_UNWRITABLE: 'ext cost --html or --trace (or ext dev --trace): the file cannot be written',
+  E_COST_SOAK_FAILED: 'ext cost --soak: memory kept growing or post-runtime time drifted up (the report says which)',
   // --- function (ext dev --function) ---
   E_FUNCTION_BOOTSTRAP_ARCHITECTURE:
     'the provided.al2023 bootstrap is an ELF for another architecture than this machine, so it cannot run here',

@@ -88,6 +88,8 @@ describe('the published package', () => {
       'templates/shared/iac/sam/infra/template.yaml.hbs',
       'templates/shared/iac/terraform/infra/_gitignore',
       'templates/shared/iac/cdk/infra/go.mod',
+      'templates/shared/cost/null-extension/go/main.go',
+      'templates/shared/cost/null-extension/ts/src/index.ts',
     ]) {
       assert.ok(files.includes(required), `${required} is missing from the tarball`);
     }
@@ -158,6 +160,15 @@ describe('the published package', () => {
           'npm run dev -- --invokes 2',
         );
         assert.match(dev.stdout + dev.stderr, /passed/u);
+        // ext cost builds its null extension from the installed toolkit's templates, with the project's esbuild.
+        const cost = ok(
+          await run('npx', ['--no', '--', 'ext', 'cost', '--cold-starts', '1', '--invokes', '2', '--json'], {
+            cwd: project,
+            timeoutMs: 300_000,
+          }),
+          'ext cost',
+        );
+        assert.equal((JSON.parse(cost.stdout) as { status: string }).status, 'passed');
       },
     );
   }

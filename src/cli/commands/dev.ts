@@ -41,6 +41,7 @@ interface DevArguments {
   freeze: boolean;
   'freeze-ms'?: FlagValue | undefined;
   watch?: boolean | undefined;
+  trace?: string | undefined;
   typecheck?: boolean | undefined;
   node?: string | undefined;
   sink?: boolean | undefined;
@@ -363,6 +364,8 @@ async function runDevCommand(args: DevArguments): Promise<void> {
   await withInterruption(async (signal) => {
     if (args.watch === true) return watchDev({ ...options, signal, onReport: printReport });
     const report = await runDev({ ...options, signal });
+    if (args.trace !== undefined && !signal.aborted)
+      await (await import('../../core/cost/index.js')).writeTimelineTrace(args.trace, report.timeline);
     printReport(report);
     if (report.status === 'failed' && !signal.aborted) throw verdictError(report);
   }, windDown);
@@ -490,6 +493,12 @@ const devFlags = {
     defaultDescription: String(defaultFreezeMs),
   },
   watch: { type: 'boolean', describe: 'Rebuild (or re-read the layer) and restart on changes' },
+  trace: {
+    type: 'string',
+    requiresArg: true,
+    conflicts: 'watch',
+    describe: "Write the run's timeline as Chrome Trace Event JSON (Perfetto, chrome://tracing)",
+  },
   ...typecheckOption,
   node: {
     type: 'string',

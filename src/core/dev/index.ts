@@ -11,7 +11,10 @@ import { emulatorOptions, type DevOptions } from './options.js';
  */
 
 export type { DevOptions, DevStatusKind } from './options.js';
-export type { DevFunctionOptions } from './function.js';
+export { prepareLayer } from './layer.js';
+export type { PreparedLayer } from './options.js';
+export { devEvents, functionUsesNode, prepareDevFunction, resolveDevFunction } from './function.js';
+export type { DevFunctionOptions, DevFunctionRequest } from './function.js';
 export { firstDifference, pollForChanges, snapshotFiles, watchDev, watchPollIntervalMs } from './watch.js';
 
 /** Builds or unpacks the layer, prepares the function if there is one, and runs one lifecycle in the emulator. */

@@ -1,0 +1,3 @@
+module create-lambda-extension.invalid/null-extension
+
+go 1.21
