@@ -263,6 +263,8 @@ export interface RieFunctionOptions {
   env?: Record<string, string>;
   /** How long to wait for each invoke's answer. Default 15 s, plus the function timeout. */
   invokeTimeoutMs?: number;
+  /** Send the invokes over one kept-alive connection (the bench), rather than one connection each. */
+  keepAlive?: boolean;
 }
 
 export interface RieFunctionRun {
@@ -319,6 +321,7 @@ export async function runFunctionUnderRie(binary: string, options: RieFunctionOp
       },
       requests: options.events.map((event) => (typeof event === 'string' ? { payload: event } : event)),
       invokeTimeoutMs: (options.invokeTimeoutMs ?? 15_000) + timeoutSeconds * 1000,
+      keepAlive: options.keepAlive ?? false,
     });
   } finally {
     await rm(workspace, { recursive: true, force: true });
@@ -334,6 +337,7 @@ interface NamespaceRun {
   env: Record<string, string>;
   requests: RieInvokeRequest[];
   invokeTimeoutMs: number;
+  keepAlive?: boolean;
 }
 
 /** Starts RIE in its own mount and PID namespace, sends the invokes one by one, then stops it. */
@@ -373,10 +377,12 @@ async function runInNamespace(binary: string, run: NamespaceRun): Promise<RieFun
   void exited.then(() => (running = false));
 
   const invokes: RieInvoke[] = [];
+  const agent = run.keepAlive === true ? new http.Agent({ keepAlive: true, maxSockets: 1 }) : false;
   for (const request of run.requests) {
     if (!running) break;
-    invokes.push(await invoke(invokePort, request, run.invokeTimeoutMs, () => running));
+    invokes.push(await invoke(invokePort, request, run.invokeTimeoutMs, () => running, agent));
   }
+  if (agent !== false) agent.destroy();
   // unshare does not pass signals on: SIGTERM goes to RIE itself, the namespace's init.
   terminate(child.pid);
   const killer = setTimeout(() => child.kill('SIGKILL'), scaled(10_000));
@@ -392,11 +398,12 @@ async function invoke(
   request: RieInvokeRequest,
   timeoutMs: number,
   alive: () => boolean,
+  agent: http.Agent | false,
 ): Promise<RieInvoke> {
   const deadline = Date.now() + scaled(timeoutMs);
   for (;;) {
     try {
-      return await post(port, request, deadline - Date.now());
+      return await post(port, request, deadline - Date.now(), agent);
     } catch (error) {
       const refused = (error as NodeJS.ErrnoException).code === 'ECONNREFUSED';
       if (!refused || !alive() || Date.now() > deadline) return { status: 0, body: String(error), headers: {} };
@@ -405,7 +412,12 @@ async function invoke(
   }
 }
 
-function post(port: number, invokeRequest: RieInvokeRequest, timeoutMs: number): Promise<RieInvoke> {
+function post(
+  port: number,
+  invokeRequest: RieInvokeRequest,
+  timeoutMs: number,
+  agent: http.Agent | false,
+): Promise<RieInvoke> {
   return new Promise((resolve, reject) => {
     const request = http.request(
       {
@@ -413,7 +425,7 @@ function post(port: number, invokeRequest: RieInvokeRequest, timeoutMs: number):
         port,
         method: 'POST',
         path: '/2015-03-31/functions/function/invocations',
-        agent: false,
+        agent,
         headers: invokeRequest.headers ?? {},
       },
       (response) => {
