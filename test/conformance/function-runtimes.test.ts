@@ -1,0 +1,471 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { extBin } from '../helpers/run-cli.js';
+import { rieBinary, runFunctionUnderRie, type RieInvoke } from '../helpers/rie.js';
+import { skipWithoutTool } from '../helpers/tiers.js';
+import { scaled } from '../helpers/time-scale.js';
+import {
+  functionsRoot,
+  goFunction,
+  nodeRuntimeClient,
+  pythonRuntime,
+  taskCopy,
+  type Available,
+} from './function-fixtures.js';
+
+/**
+ * A real function beside a small layer, under AWS's RIE (the real Runtime API) and under `ext dev --function`:
+ * both must give the same answers (body, error type and message), the function must see the same Runtime API
+ * (request id, deadline, ARN, trace id, environment), and the layer's extension the same events and verdicts.
+ * The fixtures are in test/fixtures/functions/ (one protocol for the three languages: the event's `action`);
+ * what RIE does in each case, with its source files, is written down in test/helpers/rie.ts.
+ *
+ * Agreed differences, where RIE is not Lambda or cannot be ext dev:
+ * - RIE answers every invoke with status 200 or 502 and never sends X-Amz-Function-Error (rie/util.go drops the
+ *   headers): only its body tells an error. The comparison is of the answer's kind, error type and message.
+ * - RIE's shutdown reasons are its own (`Timeout`, `ReleaseFail`, `SandboxTerminated`); Lambda documents
+ *   `timeout`, `failure`, `spindown`, which ext dev sends. Compared through that mapping.
+ * - LAMBDA_TASK_ROOT is /var/task under RIE (a mount); ext dev has no mount namespace and gives the folder.
+ */
+const rie = await rieBinary();
+const rieSkip = skipWithoutTool('the function conformance suite', 'skip' in rie ? rie.skip : false);
+
+const functionName = 'ext-dev-function';
+const memorySizeMB = 128;
+const region = 'us-east-1';
+
+type Tool = 'go' | 'python' | 'node';
+
+interface Case {
+  name: string;
+  tool: Tool;
+  /** For the managed runtimes: the handler (module.function). */
+  handler?: string;
+  events: Record<string, unknown>[];
+  timeoutSeconds?: number;
+  execWrapper?: string;
+  /** RIE's answers, pinned (so that a new RIE is noticed): `response`, `error:<errorType>`. */
+  rie: string[];
+}
+
+const oversize = { action: 'big', bytes: 7 * 1024 * 1024 };
+const cases: Case[] = [
+  {
+    name: 'a Go provided.al2023 function (aws-lambda-go)',
+    tool: 'go',
+    events: [{ action: 'echo' }, { action: 'throw' }, { action: 'echo' }, oversize],
+    rie: ['response', 'error:ConformanceError', 'response', 'error:Function.ResponseSizeTooLarge'],
+  },
+  {
+    name: 'a Python function under awslambdaric',
+    tool: 'python',
+    handler: 'handler.handle',
+    events: [{ action: 'echo' }, { action: 'throw' }, { action: 'echo' }, oversize],
+    rie: ['response', 'error:ConformanceError', 'response', 'error:Function.ResponseSizeTooLarge'],
+  },
+  {
+    name: "a Node function under the toolkit's runtime client",
+    tool: 'node',
+    handler: 'index.handler',
+    events: [{ action: 'echo' }, { action: 'throw' }, { action: 'echo' }, oversize],
+    rie: ['response', 'error:ConformanceError', 'response', 'error:Function.ResponseSizeTooLarge'],
+  },
+  {
+    name: 'a function that times out, then answers after a fresh Init',
+    tool: 'go',
+    timeoutSeconds: 1,
+    events: [{ action: 'sleep', ms: 3000 }, { action: 'echo' }],
+    rie: ['error:Sandbox.Timedout', 'response'],
+  },
+  {
+    name: 'a Python module that fails to import',
+    tool: 'python',
+    handler: 'broken.handle',
+    events: [{ action: 'echo' }, { action: 'echo' }],
+    rie: ['error:Runtime.ImportModuleError', 'error:Runtime.ImportModuleError'],
+  },
+  {
+    name: 'a Node module that fails to import',
+    tool: 'node',
+    handler: 'broken.handler',
+    events: [{ action: 'echo' }, { action: 'echo' }],
+    rie: ['error:Runtime.ImportModuleError', 'error:Runtime.ImportModuleError'],
+  },
+  {
+    name: 'a Python function started through a wrapper script (AWS_LAMBDA_EXEC_WRAPPER)',
+    tool: 'python',
+    handler: 'handler.handle',
+    execWrapper: '/opt/wrapper',
+    events: [{ action: 'echo' }, { action: 'echo' }],
+    rie: ['response', 'response'],
+  },
+];
+
+/** One invoke's answer, as both sides can give it. */
+interface Answer {
+  kind: 'response' | 'error';
+  errorType?: string;
+  errorMessage?: string;
+  /** The response body, parsed. */
+  body?: unknown;
+}
+
+/** What the layer's extension received, with Lambda's shutdown reasons. */
+interface ExtensionEvent {
+  eventType: string;
+  requestId?: string;
+  shutdownReason?: string;
+}
+
+interface Side {
+  answers: Answer[];
+  extensionEvents: ExtensionEvent[];
+  /** `Extension.*` errors (RIE's log; ext dev's verdicts). */
+  extensionErrors: string[];
+  log: string;
+}
+
+/** RIE's words for the shutdown reasons, in Lambda's (docs/reference/extensions-api.md). */
+const lambdaShutdownReason: Record<string, string> = {
+  Timeout: 'timeout',
+  ReleaseFail: 'failure',
+  SandboxTerminated: 'spindown',
+  spindown: 'spindown',
+};
+
+const timedOut = /^Task timed out after ([\d.]+) seconds$/u;
+
+/** RIE's invoke answer: the body is all there is (no X-Amz-Function-Error), see test/helpers/rie.ts. */
+function rieAnswer(invoke: RieInvoke): Answer {
+  const timeout = timedOut.exec(invoke.body);
+  if (timeout !== null) return { kind: 'error', errorType: 'Sandbox.Timedout', errorMessage: invoke.body };
+  let body: unknown;
+  try {
+    body = JSON.parse(invoke.body);
+  } catch {
+    return { kind: 'response', body: invoke.body };
+  }
+  if (isError(body)) return { kind: 'error', errorType: body.errorType, errorMessage: body.errorMessage, body };
+  return { kind: 'response', body };
+}
+
+function isError(body: unknown): body is { errorType: string; errorMessage: string } {
+  return typeof body === 'object' && body !== null && typeof (body as { errorType?: unknown }).errorType === 'string';
+}
+
+function summary(answer: Answer): string {
+  return answer.kind === 'response' ? 'response' : `error:${answer.errorType ?? '?'}`;
+}
+
+async function readEvents(file: string): Promise<ExtensionEvent[]> {
+  const text = await readFile(file, 'utf8').catch(() => '');
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as ExtensionEvent & { shutdownReason?: string })
+    .map((event) => ({
+      eventType: event.eventType,
+      ...(event.requestId === undefined ? {} : { requestId: event.requestId }),
+      ...(event.shutdownReason === undefined
+        ? {}
+        : { shutdownReason: lambdaShutdownReason[event.shutdownReason] ?? event.shutdownReason }),
+    }));
+}
+
+/** A trace header as Lambda's front end makes one, for RIE's invokes (it passes the caller's on). */
+const traceHeader = () =>
+  `Root=1-${Math.floor(Date.now() / 1000).toString(16)}-${randomBytes(12).toString('hex')};Parent=${randomBytes(8).toString('hex')};Sampled=0`;
+
+interface Prepared {
+  taskDirectory: string;
+  /** For RIE: the managed runtime's command; none for provided.al2023. */
+  command?: string[];
+  runtime: string;
+  env: Record<string, string>;
+  devArguments: string[];
+  cleanup(): Promise<void>;
+}
+
+async function prepare(testCase: Case): Promise<Available<Prepared>> {
+  if (testCase.tool === 'go') {
+    const built = await goFunction();
+    if ('skip' in built) return built;
+    return { ...built, runtime: 'provided.al2023', env: {}, devArguments: [], cleanup: async () => {} };
+  }
+  if (testCase.tool === 'python') {
+    const python = await pythonRuntime();
+    if ('skip' in python) return python;
+    const task = await taskCopy('python');
+    return {
+      taskDirectory: task.taskDirectory,
+      command: [python.python, '-m', 'awslambdaric', testCase.handler ?? ''],
+      runtime: python.runtimeName,
+      env: { PYTHONPATH: python.sitePackages },
+      devArguments: ['--python', python.python],
+      cleanup: task.cleanup,
+    };
+  }
+  const client = nodeRuntimeClient();
+  if ('skip' in client) return client;
+  const task = await taskCopy('node');
+  return {
+    taskDirectory: task.taskDirectory,
+    command: [process.execPath, client.entry],
+    runtime: 'nodejs22.x',
+    env: {},
+    devArguments: [],
+    cleanup: task.cleanup,
+  };
+}
+
+async function runRie(testCase: Case, prepared: Prepared, layer: string, eventsFile: string): Promise<Side> {
+  const run = await runFunctionUnderRie((rie as { binary: string }).binary, {
+    taskDirectory: prepared.taskDirectory,
+    layerDirectory: layer,
+    ...(prepared.command === undefined ? {} : { command: prepared.command }),
+    ...(testCase.handler === undefined ? {} : { handler: testCase.handler }),
+    ...(testCase.execWrapper === undefined ? {} : { execWrapper: testCase.execWrapper }),
+    executionEnvironment: `AWS_Lambda_${prepared.runtime}`,
+    functionName,
+    timeoutSeconds: testCase.timeoutSeconds ?? 10,
+    events: testCase.events.map((event) => ({
+      payload: JSON.stringify(event),
+      headers: { 'X-Amzn-Trace-Id': traceHeader() },
+    })),
+    env: {
+      ...prepared.env,
+      AWS_REGION: region,
+      AWS_DEFAULT_REGION: region,
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(memorySizeMB),
+      CONFORMANCE_EVENTS_FILE: eventsFile,
+    },
+  });
+  return {
+    answers: run.invokes.map(rieAnswer),
+    extensionEvents: await readEvents(eventsFile),
+    extensionErrors: run.extensionErrors,
+    log: run.log,
+  };
+}
+
+interface DevReport {
+  invokes: {
+    requestId: string;
+    response?: { kind: 'response' | 'error'; payload: string; errorType?: string; errorMessage?: string };
+  }[];
+  verdicts: { errorType: string }[];
+}
+
+/** `ext dev --function … --json` in a PID namespace of its own, so nothing the function forks outlives the run. */
+async function runDev(testCase: Case, prepared: Prepared, layer: string, eventsFile: string): Promise<Side> {
+  const workspace = await mkdtemp(path.join(os.tmpdir(), 'cle-conformance-dev-'));
+  try {
+    const eventFile = path.join(workspace, 'events.json');
+    await writeFile(eventFile, JSON.stringify(testCase.events));
+    const timeoutSeconds = testCase.timeoutSeconds ?? 10;
+    const args = [
+      extBin,
+      'dev',
+      '--layer',
+      layer,
+      '--function',
+      prepared.taskDirectory,
+      '--runtime',
+      prepared.runtime,
+      ...(testCase.handler === undefined ? [] : ['--handler', testCase.handler]),
+      '--event',
+      eventFile,
+      '--timeout',
+      String(timeoutSeconds),
+      '--memory',
+      String(memorySizeMB),
+      '--env',
+      `CONFORMANCE_EVENTS_FILE=${eventsFile}`,
+      ...(testCase.execWrapper === undefined ? [] : ['--env', `AWS_LAMBDA_EXEC_WRAPPER=${testCase.execWrapper}`]),
+      ...prepared.devArguments,
+      '--json',
+    ];
+    const { stdout, stderr } = await inPidNamespace(args, scaled(120_000));
+    let report: DevReport;
+    try {
+      report = JSON.parse(stdout) as DevReport;
+    } catch (error) {
+      throw new Error(`ext dev printed no report (${String(error)}):\n${stdout}\n${stderr}`, { cause: error });
+    }
+    return {
+      answers: report.invokes.map((invoke) => devAnswer(invoke.response)),
+      extensionEvents: await readEvents(eventsFile),
+      extensionErrors: [
+        ...new Set(report.verdicts.map((verdict) => verdict.errorType).filter((type) => type.startsWith('Extension.'))),
+      ].sort(),
+      log: `${stdout}\n${stderr}`,
+    };
+  } finally {
+    await rm(workspace, { recursive: true, force: true });
+  }
+}
+
+function devAnswer(response: DevReport['invokes'][number]['response']): Answer {
+  if (response === undefined) return { kind: 'error', errorType: '(no response in the report)' };
+  let body: unknown = response.payload;
+  try {
+    body = JSON.parse(response.payload);
+  } catch {
+    // A plain-text body stays text.
+  }
+  if (response.kind === 'response') return { kind: 'response', body };
+  return {
+    kind: 'error',
+    ...(response.errorType === undefined ? {} : { errorType: response.errorType }),
+    ...(response.errorMessage === undefined ? {} : { errorMessage: response.errorMessage }),
+    body,
+  };
+}
+
+function inPidNamespace(args: string[], timeoutMs: number): Promise<{ stdout: string; stderr: string }> {
+  const root = process.getuid?.() === 0;
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      'unshare',
+      [
+        ...(root ? [] : ['--map-root-user']),
+        '--pid',
+        '--fork',
+        '--kill-child',
+        '--mount-proc',
+        process.execPath,
+        ...args,
+      ],
+      { env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('close', () => {
+      clearTimeout(timer);
+      resolve({ stdout, stderr });
+    });
+  });
+}
+
+const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/u;
+const arn = new RegExp(`^arn:aws:lambda:${region}:\\d{12}:function:${functionName}$`, 'u');
+const traceId = /^Root=1-[0-9a-f]{8}-[0-9a-f]{24}(;|$)/u;
+
+interface Echo {
+  runtime: string;
+  action: string;
+  requestId: string;
+  functionArn: string;
+  deadlineMs: number;
+  remainingMs: number;
+  traceId: string;
+  env: Record<string, string>;
+}
+
+/**
+ * What a function's echo says about the Runtime API, reduced to what must be alike on both sides: the shapes of
+ * the request id, ARN, trace id and deadline (their values differ by nature), and the environment.
+ */
+function echoShape(body: unknown, timeoutSeconds: number, taskDirectory: string): Record<string, unknown> {
+  const echo = body as Echo;
+  const { LAMBDA_TASK_ROOT: taskRoot, AWS_LAMBDA_RUNTIME_API: runtimeApi, ...env } = echo.env;
+  return {
+    runtime: echo.runtime,
+    action: echo.action,
+    requestIdIsUuid: uuid.test(echo.requestId),
+    arnShape: arn.test(echo.functionArn),
+    traceIdShape: traceId.test(echo.traceId),
+    // The deadline is Lambda-Runtime-Deadline-Ms: in the future, at most the timeout away.
+    deadlineInWindow: echo.remainingMs > 0 && echo.remainingMs <= timeoutSeconds * 1000,
+    taskRoot: taskRoot === '/var/task' || taskRoot === taskDirectory ? 'the task folder' : taskRoot,
+    runtimeApiIsHostPort: /^[\d.]+:\d+$/u.test(runtimeApi ?? ''),
+    env,
+  };
+}
+
+/** An answer reduced to what both sides must agree on. */
+function comparable(answer: Answer, timeoutSeconds: number, taskDirectory: string): Record<string, unknown> {
+  if (answer.kind === 'response') {
+    const body = answer.body;
+    const echo = typeof body === 'object' && body !== null && 'requestId' in body;
+    return { kind: 'response', body: echo ? echoShape(body, timeoutSeconds, taskDirectory) : body };
+  }
+  const message = answer.errorMessage ?? '';
+  return {
+    kind: 'error',
+    errorType: answer.errorType,
+    // Lambda's timeout message carries a timestamp and the request id before these words; RIE's does not.
+    errorMessage: timedOut.exec(message.replace(/^.*?(?=Task timed out)/u, ''))?.[0] ?? message,
+  };
+}
+
+/** The request ids the function saw, in order (from its echoes), to match against the extension's INVOKEs. */
+function echoedRequestIds(side: Side): string[] {
+  return side.answers
+    .map((answer) => (answer.kind === 'response' ? (answer.body as Partial<Echo>).requestId : undefined))
+    .filter((id): id is string => id !== undefined);
+}
+
+describe('a real function under RIE and under ext dev --function', { skip: rieSkip, concurrency: 3 }, () => {
+  for (const testCase of cases) {
+    it(testCase.name, { timeout: scaled(240_000) }, async (test) => {
+      const ready = await prepare(testCase);
+      if ('skip' in ready) {
+        test.skip(skipWithoutTool(testCase.name, ready.skip) || ready.skip);
+        return;
+      }
+      const workspace = await mkdtemp(path.join(os.tmpdir(), 'cle-conformance-function-'));
+      try {
+        const layers = { rie: path.join(workspace, 'layer-rie'), dev: path.join(workspace, 'layer-dev') };
+        const eventsFiles = {
+          rie: path.join(workspace, 'events-rie.jsonl'),
+          dev: path.join(workspace, 'events-dev.jsonl'),
+        };
+        for (const layer of Object.values(layers))
+          await cp(path.join(functionsRoot, 'layer'), layer, { recursive: true });
+        const timeoutSeconds = testCase.timeoutSeconds ?? 10;
+        const [rieSide, devRun] = await Promise.all([
+          runRie(testCase, ready, layers.rie, eventsFiles.rie),
+          runDev(testCase, ready, layers.dev, eventsFiles.dev).catch((error: unknown) => error as Error),
+        ]);
+        // RIE's own answers first: they are the reference, pinned so that a new RIE is noticed.
+        const rieLog = `--- RIE log\n${rieSide.log.slice(-6000)}`;
+        assert.deepEqual(rieSide.answers.map(summary), testCase.rie, rieLog);
+        assert.deepEqual(rieSide.extensionErrors, [], rieLog);
+        if (devRun instanceof Error) throw devRun;
+        const devSide = devRun;
+        const context = `${rieLog}\n--- ext dev\n${devSide.log.slice(-6000)}`;
+
+        assert.deepEqual(
+          devSide.answers.map((answer) => comparable(answer, timeoutSeconds, ready.taskDirectory)),
+          rieSide.answers.map((answer) => comparable(answer, timeoutSeconds, ready.taskDirectory)),
+          `the answers differ\n${context}`,
+        );
+        assert.deepEqual(devSide.extensionErrors, rieSide.extensionErrors, context);
+        // The extension saw the same events (request ids aside), and on each side the request ids it saw are
+        // those the function saw.
+        assert.deepEqual(
+          devSide.extensionEvents.map(({ requestId: _id, ...event }) => event),
+          rieSide.extensionEvents.map(({ requestId: _id, ...event }) => event),
+          `the extension's events differ\n${context}`,
+        );
+        for (const side of [rieSide, devSide]) {
+          const invoked = side.extensionEvents.map((event) => event.requestId).filter(Boolean);
+          for (const id of echoedRequestIds(side)) assert.ok(invoked.includes(id), `${id} reached the extension`);
+        }
+      } finally {
+        await ready.cleanup();
+        await rm(workspace, { recursive: true, force: true });
+      }
+    });
+  }
+});
