@@ -15,6 +15,7 @@ import type {
   EmulatorReport,
   FunctionBehaviour,
   InitResult,
+  InvokeEvent,
   InvokeResult,
   ShutdownReason,
   ShutdownResult,
@@ -114,12 +115,14 @@ export class Emulator extends EventEmitter {
    * One invocation. Re-runs Init first when the environment was reset (as
    * Lambda's next invoke does). On Managed Instances several may run at once
    * (call it again before the last one resolved); `runEmulator` keeps at most
-   * `maxConcurrency` in flight.
+   * `maxConcurrency` in flight. With a real runtime (EmulatorOptions.runtime), `event` is what its
+   * `next` returns (default `{}`); a function error, timeout or crash shows in the result's status and
+   * response, never as a verdict.
    */
-  async invoke(behaviour: FunctionBehaviour = {}): Promise<InvokeResult> {
+  async invoke(behaviour: FunctionBehaviour = {}, event?: InvokeEvent): Promise<InvokeResult> {
     if (this.environment.closed) throw new Error('the emulator is closed');
     if (!this.listening) await this.listen();
-    return invoke(this.environment, this.processes, behaviour);
+    return invoke(this.environment, this.processes, behaviour, event);
   }
 
   /** Runs `gap` (the pause between two invokes) with the environment frozen, as Lambda freezes an idle one. */

@@ -2,7 +2,8 @@ import { emulationNote } from './cpu-emulation/index.js';
 import type { Agent } from './environment/agents.js';
 import type { Environment } from './environment/index.js';
 import type { TelemetryRequest } from './telemetry/index.js';
-import type { InitResult, InvokeResult, NodeRuntime } from './types.js';
+import { cutLineMarker } from './output.js';
+import type { FunctionResponse, InitResult, InvokeResult, NodeRuntime } from './types.js';
 
 /**
  * Lambda's platform events, each written once: the timeline line a user
@@ -98,11 +99,12 @@ export function extensionState(environment: Environment, agent: Agent): void {
 }
 
 export function initReported(environment: Environment, result: InitResult): void {
-  const { durationMs, status } = result;
+  const { durationMs, status, errorType } = result;
+  const errorText = errorType === undefined ? '' : ` Error Type: ${errorType}`;
   environment.record(
     'init-report',
-    `INIT_REPORT Init Duration: ${milliseconds(durationMs)} ms Phase: init Status: ${status}`,
-    { data: { durationMs, status } },
+    `INIT_REPORT Init Duration: ${milliseconds(durationMs)} ms Phase: init Status: ${status}${errorText}`,
+    { data: { durationMs, status, ...(errorType === undefined ? {} : { errorType }) } },
   );
   environment.hub.publish('platform.initReport', {
     initializationType: environment.initializationType,
@@ -141,6 +143,7 @@ export function runtimeDone(
   durationMs: number,
   tracing: Tracing,
   spans: Span[],
+  outcome: { producedBytes?: number | undefined; errorType?: string | undefined } = {},
 ): void {
   environment.record(
     'runtime-done',
@@ -153,7 +156,8 @@ export function runtimeDone(
       requestId,
       ...tenantOf(environment),
       status,
-      metrics: { durationMs, producedBytes: 0 },
+      ...(outcome.errorType === undefined || status === 'success' ? {} : { errorType: outcome.errorType }),
+      metrics: { durationMs, producedBytes: outcome.producedBytes ?? 0 },
       tracing,
       spans,
     });
@@ -172,7 +176,8 @@ export function invokeReported(
   const { requestId, status, durationMs, maxMemoryUsedMB, initDurationMs } = result;
   environment.record('end', `END RequestId: ${requestId}`, { requestId });
   const initText = initDurationMs === undefined ? '' : ` Init Duration: ${milliseconds(initDurationMs)} ms`;
-  const statusText = status === 'success' ? '' : ` Status: ${status}`;
+  const errorType = status === 'success' ? undefined : result.response?.errorType;
+  const statusText = `${status === 'success' ? '' : ` Status: ${status}`}${errorType === undefined ? '' : ` Error Type: ${errorType}`}`;
   // No extension takes part in an invoke on Managed Instances: PostRuntimeExtensionsDuration does not apply.
   const postRuntimeText = managedInstances
     ? ''
@@ -187,6 +192,7 @@ export function invokeReported(
     requestId,
     ...tenantOf(environment),
     status,
+    ...(errorType === undefined ? {} : { errorType }),
     // On Managed Instances the record's metrics hold durationMs alone (docs/reference/extensions-api.md, the LMI
     // telemetry shape): billing and memory are per instance there, not per invoke.
     metrics: managedInstances
@@ -207,4 +213,73 @@ export function invokeReported(
 function tenantOf(environment: Environment): { tenantId?: string } {
   const { tenantId } = environment.settings;
   return tenantId === undefined ? {} : { tenantId };
+}
+
+// ----- a real function runtime ------------------------------------------------
+
+/** The runtime process started (or could not start). */
+export function runtimeStarted(environment: Environment, description: string, pid: number | undefined): void {
+  environment.record('runtime', `RUNTIME ${description} started (pid ${pid ?? 'unknown'})`, {
+    data: { description, pid },
+  });
+}
+
+/**
+ * A line the runtime printed: a `function` telemetry record (with AWS_LAMBDA_LOG_FORMAT=JSON, a line that
+ * is a JSON object is the record's object, as Lambda delivers it) and a timeline entry, attributed to the
+ * invoke under way when there is exactly one.
+ */
+export function functionOutput(
+  environment: Environment,
+  stream: 'stdout' | 'stderr',
+  kept: string,
+  droppedBytes: number,
+): void {
+  const line = droppedBytes > 0 ? `${kept}${cutLineMarker(droppedBytes)}` : kept;
+  const requestId = environment.runtime?.currentRequestId;
+  environment.record('function-log', line, { stream, ...(requestId === undefined ? {} : { requestId }) });
+  let record: unknown = line;
+  if (
+    droppedBytes === 0 &&
+    environment.settings.runtime?.env['AWS_LAMBDA_LOG_FORMAT'] === 'JSON' &&
+    line.startsWith('{')
+  ) {
+    try {
+      const parsed = JSON.parse(line) as unknown;
+      if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) record = parsed;
+    } catch {
+      // Not JSON after all: delivered as the text it is.
+    }
+  }
+  environment.hub.publish('function', record);
+}
+
+/** Longest part of a response the timeline shows; the report holds all of it. */
+const shownResponseLength = 300;
+
+/** What the function answered, shortened for the timeline. */
+export function invokeResponse(environment: Environment, requestId: string, response: FunctionResponse): void {
+  const bytes = response.bytes ?? Buffer.byteLength(response.payload);
+  const payload =
+    response.payload.length > shownResponseLength
+      ? `${response.payload.slice(0, shownResponseLength)}… (${bytes} bytes)`
+      : response.payload;
+  const kind = response.kind === 'error' ? ` Error Type: ${response.errorType ?? 'Runtime.Unknown'}` : '';
+  environment.record('response', `RESPONSE RequestId: ${requestId}${kind} ${payload}`, {
+    requestId,
+    data: {
+      kind: response.kind,
+      bytes,
+      ...(response.errorType === undefined ? {} : { errorType: response.errorType }),
+    },
+  });
+}
+
+/** Lambda's line for a function that ran out of time. */
+export function taskTimedOut(environment: Environment, requestId: string, timeoutMs: number): void {
+  environment.record(
+    'function-log',
+    `${new Date().toISOString()} ${requestId} Task timed out after ${(timeoutMs / 1000).toFixed(2)} seconds`,
+    { requestId },
+  );
 }

@@ -22,14 +22,17 @@ function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
 /**
  * Runs one whole lifecycle (Init, N invokes, Shutdown) against a layer
  * directory and returns the report. Stops invoking after the first verdict:
- * the environment has failed, as it would have on Lambda.
+ * the environment has failed, as it would have on Lambda. The function's
+ * own errors (a real runtime's error, timeout, crash or failed Init) are no
+ * verdicts: the next event is invoked in a fresh environment when needed.
  */
 export async function runEmulator(options: EmulatorOptions): Promise<EmulatorReport> {
   const extensionFiles = await requireExtensions(options);
   const emulator = new Emulator({ ...options, extensionFiles });
   try {
     const init = await emulator.start();
-    if (init.status === 'success') {
+    // A runtime that failed its Init is the function's error: each invoke re-runs Init and gets it, as on Lambda.
+    if (init.status === 'success' || (init.errorType !== undefined && emulator.verdicts.length === 0)) {
       await invokeAll(emulator, emulator.settings);
       await emulator.shutdown('spindown');
     }
@@ -63,7 +66,8 @@ async function invokeAll(emulator: Emulator, settings: EmulatorSettings): Promis
       else if (gapMs > 0) await pause(gapMs, settings.signal);
     }
     if (stopped()) break;
-    const invoke: Promise<void> = emulator.invoke().then(
+    const event = settings.events[index % settings.events.length];
+    const invoke: Promise<void> = emulator.invoke({}, event).then(
       () => void inFlight.delete(invoke),
       (error: unknown) => {
         inFlight.delete(invoke);

@@ -4,6 +4,9 @@
  */
 
 import type { ExtensionFile } from '../layer/extensions.js';
+import type { FunctionResponse, InvokeEvent, RuntimeCommand } from './function-types.js';
+
+export type { FunctionResponse, InvokeEvent, RuntimeCommand } from './function-types.js';
 
 export type ExtensionEventType = 'INVOKE' | 'SHUTDOWN';
 
@@ -81,52 +84,6 @@ export interface CpuEmulation {
   sysroot?: string | undefined;
   /** The Init limit, extensions' time after an invoke and the Shutdown budget are multiplied by this. */
   limitFactor: number;
-}
-
-/**
- * The function's runtime process, as Lambda starts it (its `bootstrap`, or
- * the managed runtime's, through AWS_LAMBDA_EXEC_WRAPPER when set). With it
- * the emulator serves the Runtime API (2018-06-01) beside the Extensions API,
- * starts the runtime during Init once the extensions have registered, and
- * hands each invoke's event to the runtime instead of simulating a handler.
- * Built by `prepareFunction` (core/function) from `ext dev --function`.
- */
-export interface RuntimeCommand {
-  /** The executable, absolute: the bootstrap, python3, node, or the exec wrapper. */
-  command: string;
-  args: string[];
-  /**
-   * The function's whole environment as Lambda builds it (LAMBDA_TASK_ROOT, _HANDLER, AWS_LAMBDA_FUNCTION_*,
-   * PATH, …), without AWS_LAMBDA_RUNTIME_API, which the emulator adds once it listens.
-   */
-  env: Record<string, string>;
-  /** The working directory: the task root (Lambda's /var/task). */
-  cwd: string;
-  /** For the timeline and the report, e.g. `nodejs22.x (node 22.23.5, the toolkit's runtime client)`. */
-  description: string;
-}
-
-/** One invoke's input: what the runtime's `next` returns, with its optional context headers. */
-export interface InvokeEvent {
-  /** The event, exactly as the bytes the runtime reads (JSON text). */
-  payload: string;
-  /** `Lambda-Runtime-Client-Context`: JSON text, as a mobile SDK sends it. */
-  clientContext?: string | undefined;
-  /** `Lambda-Runtime-Cognito-Identity`: JSON text. */
-  cognitoIdentity?: string | undefined;
-  /** Where the event came from, for messages and the report, e.g. `events.jsonl:3`. */
-  source?: string | undefined;
-}
-
-/** What the function answered to one invoke. */
-export interface FunctionResponse {
-  /** `response`: it POSTed …/response; `error`: …/error, or Lambda's own error (timeout, crash, init error, too large). */
-  kind: 'response' | 'error';
-  /** The body the caller of Invoke gets, as text. */
-  payload: string;
-  /** For `error`: Lambda-Runtime-Function-Error-Type, or the body's errorType, or Lambda's (`Sandbox.Timedout`, `Runtime.ExitError`, `Function.ResponseSizeTooLarge`, …). */
-  errorType?: string | undefined;
-  errorMessage?: string | undefined;
 }
 
 export interface EmulatorOptions {
@@ -216,6 +173,8 @@ export type TimelineKind =
   | 'init-report'
   | 'start'
   | 'function-log'
+  | 'runtime'
+  | 'response'
   | 'runtime-done'
   | 'end'
   | 'report'
@@ -271,11 +230,16 @@ export interface InitResult {
   /** `interrupted`: the run's signal aborted before Init finished (Ctrl-C in `ext dev`). */
   status: 'success' | 'error' | 'timeout' | 'interrupted';
   durationMs: number;
+  /** With a real runtime: why the runtime's part of Init failed (`Runtime.ExitError`, its init/error type, …). Not a verdict. */
+  errorType?: string | undefined;
 }
 
 export interface InvokeResult {
   requestId: string;
-  /** `success`, `error` (the function returned an error), `timeout` or `failure` (an extension failed). */
+  /**
+   * `success`, `error` (the function returned an error, or the real runtime crashed or failed its Init),
+   * `timeout` or `failure` (an extension failed).
+   */
   status: 'success' | 'error' | 'timeout' | 'failure' | 'interrupted';
   /** Whole Invoke phase: until the runtime and every extension were done. */
   durationMs: number;
@@ -293,6 +257,11 @@ export interface InvokeResult {
   inFlightAtStart: number;
   /** With a real runtime (EmulatorOptions.runtime): what the function answered. */
   response?: FunctionResponse | undefined;
+  /**
+   * Set when this invoke reset the environment, as Lambda does after a timeout or a crash: the runtime
+   * was stopped, the extensions got SHUTDOWN with this reason, and the next invoke runs a fresh Init.
+   */
+  environmentReset?: ShutdownReason | undefined;
 }
 
 export interface ShutdownExtensionResult {
@@ -385,6 +354,8 @@ export interface EmulatorReport {
   cpuEmulation?: CpuEmulation | undefined;
   /** The node that ran the layer's TypeScript extensions, when ext dev knows it. */
   node?: NodeRuntime | undefined;
+  /** The real function runtime that ran (EmulatorOptions.runtime), without its environment (it may hold credentials). */
+  runtime?: { command: string; args: string[]; cwd: string; description: string } | undefined;
   /** `managed-instances` with EmulatorOptions.managedInstances. */
   computeMode: 'on-demand' | 'managed-instances';
   /** Invokes allowed in flight at once: 1 on demand. */

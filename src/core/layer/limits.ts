@@ -45,3 +45,11 @@ export const maximumZipFileBytes = unzippedLimitBytes + 50 * mebibyte;
  * the same bound. `ext dev`'s flags need it, and every `ext` command loads those flags.
  */
 export const maxManagedInstancesConcurrency = 64;
+
+/**
+ * The most bytes of a function's response (and of an error it reports) Lambda takes: its documented 6 MB
+ * (6 MiB), plus the 100 bytes of slack both Lambda and AWS's RIE allow (RIE's interop.MaxPayloadSize), so
+ * that Lambda's own error names 6291556 bytes. One byte more and the invoke fails with
+ * Function.ResponseSizeTooLarge.
+ */
+export const maxInvokeResponseBytes = 6 * 1024 * 1024 + 100;

@@ -7,12 +7,13 @@ import { reportError } from './errors.js';
 import { capped, forbidden, maxHeaderValueLength, send } from './http.js';
 import { next } from './next.js';
 import { register } from './register.js';
+import { routeRuntime, runtimeApiPrefix } from './runtime.js';
 import { subscribeLogs, subscribeTelemetry } from './subscriptions.js';
 
 /**
  * The HTTP side of the emulator (RIE's rapi/server.go and router.go): the
- * four `/2020-01-01/extension/*` routes, the Telemetry API and the Logs
- * API. Each route's handler reads and changes the environment; none calls
+ * four `/2020-01-01/extension/*` routes, the Telemetry API, the Logs API,
+ * and with a real runtime the Runtime API (`/2018-06-01/runtime/*`, api/runtime.ts). Each route's handler reads and changes the environment; none calls
  * the lifecycle.
  */
 
@@ -112,6 +113,13 @@ export async function route(
 ): Promise<void> {
   const url = (request.url ?? '/').split('?')[0]!.replace(/\/+$/, '');
   const method = request.method ?? 'GET';
+  const runtime = environment.runtime;
+  if (
+    runtime !== undefined &&
+    url.startsWith(runtimeApiPrefix) &&
+    (await routeRuntime(runtime, url, method, request, response))
+  )
+    return;
   const found = routes[url];
   if (found === undefined) {
     request.resume();

@@ -12,6 +12,7 @@ import type {
   Verdict,
 } from '../types.js';
 import { changeState, newAgent, type Agent } from './agents.js';
+import { FunctionRuntime } from './runtime.js';
 import { emulatorAccountId, type EmulatorSettings } from './settings.js';
 import { maxNonFatalVerdicts, VerdictLog } from './verdicts.js';
 import { Waits } from './waits.js';
@@ -64,6 +65,8 @@ export class Environment {
   logsApiCalls = 0;
   /** Refused registrations noted in the timeline so far (see api/register.ts). */
   refusalNotes = 0;
+  /** The real function runtime of the current environment, with EmulatorOptions.runtime; else undefined. */
+  runtime: FunctionRuntime | undefined;
 
   constructor(
     settings: EmulatorSettings,
@@ -76,6 +79,13 @@ export class Environment {
       settings.onTimeline?.(entry);
       this.emit('timeline', entry);
     });
+    this.runtime = this.newRuntime();
+  }
+
+  private newRuntime(): FunctionRuntime | undefined {
+    return this.settings.runtime === undefined
+      ? undefined
+      : new FunctionRuntime(this.settings.managedInstances, () => this.changed());
   }
 
   /** `127.0.0.1:<port>`, the value of AWS_LAMBDA_RUNTIME_API. */
@@ -162,6 +172,7 @@ export class Environment {
     this.retiredAgents.push(...this.agents);
     this.agents.length = 0;
     this.hub = new TelemetryHub(this.settings.telemetryBufferBytes);
+    this.runtime = this.newRuntime();
   }
 
   registeredAgents(): Agent[] {

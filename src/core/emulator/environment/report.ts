@@ -29,6 +29,16 @@ export function environmentReport(environment: Environment): EmulatorReport {
     memorySizeMB: settings.memorySizeMB,
     ...(settings.cpuEmulation === undefined ? {} : { cpuEmulation: { ...settings.cpuEmulation } }),
     ...(settings.node === undefined ? {} : { node: { ...settings.node } }),
+    ...(settings.runtime === undefined
+      ? {}
+      : {
+          runtime: {
+            command: settings.runtime.command,
+            args: [...settings.runtime.args],
+            cwd: settings.runtime.cwd,
+            description: settings.runtime.description,
+          },
+        }),
     computeMode: settings.managedInstances ? 'managed-instances' : 'on-demand',
     maxConcurrency: settings.maxConcurrency,
     maxInFlight: environment.maxInFlight,

@@ -2,7 +2,15 @@ import path from 'node:path';
 import { CliError } from '../../errors.js';
 import type { ExtensionFile } from '../../layer/extensions.js';
 import { maxManagedInstancesConcurrency } from '../limits.js';
-import type { CpuEmulation, EmulatorOptions, FunctionBehaviour, NodeRuntime, TimelineEntry } from '../types.js';
+import type {
+  CpuEmulation,
+  EmulatorOptions,
+  FunctionBehaviour,
+  InvokeEvent,
+  NodeRuntime,
+  RuntimeCommand,
+  TimelineEntry,
+} from '../types.js';
 
 /**
  * A run's settings, resolved once from EmulatorOptions: every default
@@ -27,6 +35,10 @@ export const defaults = {
   telemetryBufferBytes: 4 * 1024 * 1024,
   durationMs: 50,
   timeoutSeconds: 3,
+  /** What a real runtime gets to stop on SIGTERM before SIGKILL, with external extensions (Lambda's 300 ms). */
+  runtimeShutdownMs: 300,
+  /** The event of an invoke when none is given. */
+  event: { payload: '{}' } satisfies InvokeEvent,
 };
 
 export interface EmulatorSettings {
@@ -35,6 +47,10 @@ export interface EmulatorSettings {
   /** The layer's extension files when the caller listed them already; else each Init lists them. */
   extensionFiles: readonly ExtensionFile[] | undefined;
   invokes: number;
+  /** A real runtime to run instead of the simulated handler (EmulatorOptions.runtime). */
+  runtime: RuntimeCommand | undefined;
+  /** The events of the invokes, in order; at least one (`{}` by default). */
+  events: InvokeEvent[];
   intervalMs: number;
   /** Set when the environment freezes between invokes (on demand only). */
   freezeMs: number | undefined;
@@ -100,7 +116,9 @@ export function resolveSettings(options: EmulatorOptions): EmulatorSettings {
   return {
     layerDirectory: path.resolve(options.layerDirectory),
     extensionFiles: options.extensionFiles,
-    invokes: options.invokes ?? 1,
+    invokes: options.invokes ?? (options.runtime !== undefined && options.events?.length ? options.events.length : 1),
+    runtime: options.runtime,
+    events: options.events?.length ? options.events : [defaults.event],
     intervalMs: options.intervalMs ?? 0,
     freezeMs: managedInstances ? undefined : options.freezeMs,
     function: options.function ?? {},

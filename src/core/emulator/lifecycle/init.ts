@@ -7,12 +7,14 @@ import * as platform from '../platform-events.js';
 import type { ExtensionProcesses } from '../processes/extension-processes.js';
 import { bundlesItsOwnNode, extensionEnvironment, listExtensionFiles } from '../processes/launch.js';
 import type { InitResult } from '../types.js';
+import { ensureContainment, initRuntime, type RuntimeInitStatus } from './runtime.js';
 import { shutdown } from './shutdown.js';
 
 /**
  * The Init phase (RIE's rapid/handlers.go doInit): launch the external
- * extensions, wait for them to register, run the (simulated) runtime init,
- * close registration, wait for every extension's first event/next.
+ * extensions, wait for them to register, run the runtime's init (simulated,
+ * or the real runtime until its first `next`), close registration, wait for
+ * every extension's first event/next.
  */
 
 /**
@@ -80,11 +82,7 @@ async function launchExtensions(environment: Environment, processes: ExtensionPr
     maxConcurrency: settings.managedInstances ? settings.maxConcurrency : undefined,
   });
   Object.assign(variables, emulationEnvironment(settings.cpuEmulation));
-  if (files.length > 0 && environment.containment === undefined) {
-    const { description, ...containment } = processes.prepare();
-    environment.containment = containment;
-    environment.record('containment', description, { data: { ...containment } });
-  }
+  if (files.length > 0) ensureContainment(environment, processes);
   const agents = files.map((file) => environment.addExternal(file.name, file.file));
   await Promise.all(agents.map((agent) => launch(environment, processes, agent, variables)));
   return agents;
@@ -125,22 +123,12 @@ function initTimeoutVerdicts(environment: Environment, agents: Agent[]): void {
 interface Waited {
   runtimeDone: boolean;
   settled: boolean;
+  /** With a real runtime: how its Init ended. */
+  runtimeStatus?: RuntimeInitStatus | undefined;
 }
 
-/** The waits of Init: registration, the runtime's init, then every extension's first event/next. */
-async function awaitExtensions(
-  environment: Environment,
-  agents: Agent[],
-  mark: number,
-  deadline: number,
-): Promise<Waited> {
-  await environment.waitUntil(
-    () => initEndedBy(environment, mark, agents) || agents.every((agent) => agent.state !== 'Started' || agent.exited),
-    deadline,
-    true,
-  );
-  // Runtime init (simulated: takes no time), then registration closes.
-  let runtimeDone = false;
+/** The simulated runtime's init: it takes initDurationMs; true when it ended in time. */
+async function simulateRuntimeInit(environment: Environment, mark: number, deadline: number): Promise<boolean> {
   const runtimeInitMs = environment.settings.function.initDurationMs ?? 0;
   if (runtimeInitMs > 0 && !environment.failedSince(mark)) {
     await environment.waitUntil(
@@ -151,20 +139,44 @@ async function awaitExtensions(
   }
   if (!environment.failedSince(mark) && Date.now() < deadline && !environment.interrupted()) {
     platform.initRuntimeDone(environment, 'success');
-    runtimeDone = true;
+    return true;
   }
-  environment.registrationOpen = false;
-  // Init ends when every registered extension has called event/next.
-  const settled = await environment.waitUntil(
-    () =>
-      initEndedBy(environment, mark, agents) ||
-      (agents.every((agent) => agent.state !== 'Started' || agent.exited) &&
-        environment.registeredAgents().every((agent) => agent.state !== 'Registered' || agent.exited) &&
-        !agents.some(reportedAndRunning)),
+  return false;
+}
+
+/** The waits of Init: registration, the runtime's init, then every extension's first event/next. */
+async function awaitExtensions(
+  environment: Environment,
+  processes: ExtensionProcesses,
+  agents: Agent[],
+  mark: number,
+  deadline: number,
+): Promise<Waited> {
+  await environment.waitUntil(
+    () => initEndedBy(environment, mark, agents) || agents.every((agent) => agent.state !== 'Started' || agent.exited),
     deadline,
     true,
   );
-  return { runtimeDone, settled };
+  // Runtime init, then registration closes. A real runtime publishes its own initRuntimeDone, whatever came of it.
+  const runtimeStatus =
+    environment.runtime === undefined ? undefined : await initRuntime(environment, processes, mark, deadline);
+  const runtimeDone = runtimeStatus === undefined ? await simulateRuntimeInit(environment, mark, deadline) : true;
+  environment.registrationOpen = false;
+  // A runtime that failed ends Init at once (RIE cancels the init flow); else Init ends when every
+  // registered extension has called event/next.
+  const settled =
+    runtimeStatus !== undefined && runtimeStatus !== 'success'
+      ? false
+      : await environment.waitUntil(
+          () =>
+            initEndedBy(environment, mark, agents) ||
+            (agents.every((agent) => agent.state !== 'Started' || agent.exited) &&
+              environment.registeredAgents().every((agent) => agent.state !== 'Registered' || agent.exited) &&
+              !agents.some(reportedAndRunning)),
+          deadline,
+          true,
+        );
+  return { runtimeDone, settled, runtimeStatus };
 }
 
 /** What Init came to, with its verdicts for what timed out. */
@@ -202,7 +214,7 @@ export async function init(environment: Environment, processes: ExtensionProcess
   const deadline = initStart + environment.settings.initTimeoutMs * environment.settings.limitFactor;
   platform.initStarted(environment);
   const agents = await launchExtensions(environment, processes);
-  const waited = await awaitExtensions(environment, agents, mark, deadline);
+  const waited = await awaitExtensions(environment, processes, agents, mark, deadline);
   environment.subscriptionsOpen = false;
   environment.hub.endHistory();
   const { interrupted, timedOut } = initOutcome(environment, agents, mark, deadline, waited);
@@ -213,11 +225,20 @@ export async function init(environment: Environment, processes: ExtensionProcess
     ? 'interrupted'
     : timedOut
       ? 'timeout'
-      : environment.verdictLog.since(mark)
+      : environment.verdictLog.since(mark) || (waited.runtimeStatus ?? 'success') !== 'success'
         ? 'error'
         : 'success';
+  // The runtime's own failure is the function's error, not a verdict: named only when no extension failed.
+  const runtimeErrorType =
+    status !== 'success' && status !== 'interrupted' && !environment.verdictLog.since(mark)
+      ? environment.runtime?.initError?.errorType
+      : undefined;
   for (const agent of environment.agents) platform.extensionState(environment, agent);
-  const result: InitResult = { status, durationMs };
+  const result: InitResult = {
+    status,
+    durationMs,
+    ...(runtimeErrorType === undefined ? {} : { errorType: runtimeErrorType }),
+  };
   platform.initReported(environment, result);
   environment.inits.push(result);
   environment.phase = 'idle';

@@ -5,14 +5,16 @@ import { defaults, emulatorAccountId } from '../environment/settings.js';
 import * as platform from '../platform-events.js';
 import type { ExtensionProcesses } from '../processes/extension-processes.js';
 import { peakMemoryMB } from '../processes/launch.js';
-import type { FunctionBehaviour, InvokeResult } from '../types.js';
+import type { FunctionBehaviour, FunctionResponse, InvokeEvent, InvokeResult } from '../types.js';
 import { initOnce } from './init.js';
+import { runRuntime } from './runtime.js';
 import { shutdown } from './shutdown.js';
 
 /**
  * One invocation (RIE's rapid/handlers.go doInvoke): INVOKE to the
- * extensions that registered for it, the simulated function, then the wait
- * for every invoked extension's next event/next.
+ * extensions that registered for it, the function (simulated, or the real
+ * runtime of lifecycle/runtime.ts), then the wait for every invoked
+ * extension's next event/next.
  */
 
 function traceHeader(): string {
@@ -26,6 +28,7 @@ function traceHeader(): string {
 interface Invocation {
   requestId: string;
   behaviour: FunctionBehaviour;
+  event: InvokeEvent;
   inFlightAtStart: number;
   mark: number;
   start: number;
@@ -34,12 +37,21 @@ interface Invocation {
   invoked: Agent[];
 }
 
-/** An invoke that never ran: its Init failed or was interrupted. */
-function notRun(environment: Environment, requestId: string, interrupted: boolean): InvokeResult {
+/**
+ * An invoke that never ran: its Init failed or was interrupted. When the real runtime failed its Init
+ * (no extension did), the invoke gets that error as its response, as on Lambda, and the next invoke
+ * runs Init again.
+ */
+function notRun(
+  environment: Environment,
+  requestId: string,
+  interrupted: boolean,
+  runtimeError: FunctionResponse | undefined,
+): InvokeResult {
   const now = environment.recorder.elapsedMs();
   const failed: InvokeResult = {
     requestId,
-    status: interrupted ? 'interrupted' : 'failure',
+    status: interrupted ? 'interrupted' : runtimeError !== undefined ? 'error' : 'failure',
     durationMs: 0,
     runtimeDurationMs: 0,
     postRuntimeExtensionsDurationMs: 0,
@@ -48,8 +60,10 @@ function notRun(environment: Environment, requestId: string, interrupted: boolea
     startMs: now,
     endMs: now,
     inFlightAtStart: 0,
+    ...(runtimeError === undefined || interrupted ? {} : { response: runtimeError }),
   };
   environment.invokes.push(failed);
+  if (failed.response !== undefined) platform.invokeResponse(environment, requestId, failed.response);
   return failed;
 }
 
@@ -131,48 +145,100 @@ async function awaitExtensions(
   return { end, cut, timedOut };
 }
 
-async function runInvoke(environment: Environment, invocation: Omit<Invocation, 'invoked'>): Promise<InvokeResult> {
-  const { requestId, behaviour, mark, start, timeoutMs, tracing } = invocation;
-  const full: Invocation = { ...invocation, invoked: startInvoke(environment, invocation) };
-  const durationMs = behaviour.durationMs ?? defaults.durationMs;
-  const runEnd = await runFunction(environment, full);
+/** The function's part of an invoke, simulated or real: when and how it ended, and what it answered. */
+interface FunctionOutcome {
+  runtimeDoneAt: number;
+  status: InvokeResult['status'];
+  timedOut: boolean;
+  cut: boolean;
+  response?: FunctionResponse | undefined;
+  spans: platform.Span[];
+}
+
+/** The simulated handler's part: it runs for durationMs, may error or time out. */
+async function simulate(environment: Environment, invocation: Invocation): Promise<FunctionOutcome> {
+  const { behaviour, mark, start, timeoutMs } = invocation;
+  const runEnd = await runFunction(environment, invocation);
   const runtimeDoneAt = Date.now();
-  const runtimeDurationMs = runtimeDoneAt - start;
-  const runtimeCut = environment.interrupted() && runtimeDoneAt < runEnd;
-  const runtimeTimedOut = durationMs >= timeoutMs && !environment.failedSince(mark) && !runtimeCut;
-  const runtimeStatus = environment.failedSince(mark)
+  const cut = environment.interrupted() && runtimeDoneAt < runEnd;
+  const timedOut = (behaviour.durationMs ?? defaults.durationMs) >= timeoutMs && !environment.failedSince(mark) && !cut;
+  const status = environment.failedSince(mark)
     ? 'failure'
-    : runtimeCut
+    : cut
       ? 'interrupted'
-      : runtimeTimedOut
+      : timedOut
         ? 'timeout'
         : behaviour.error
           ? 'error'
           : 'success';
   const spans = [
-    { name: 'responseLatency', start: new Date(start).toISOString(), durationMs: runtimeDurationMs },
+    { name: 'responseLatency', start: new Date(start).toISOString(), durationMs: runtimeDoneAt - start },
     { name: 'responseDuration', start: new Date(runtimeDoneAt).toISOString(), durationMs: 0 },
   ];
-  platform.runtimeDone(environment, requestId, runtimeStatus, runtimeDurationMs, tracing, spans);
-  const extensions = await awaitExtensions(environment, full, { timedOut: runtimeTimedOut, cut: runtimeCut });
+  return { runtimeDoneAt, status, timedOut, cut, spans };
+}
+
+/** The real runtime's part (lifecycle/runtime.ts), with the spans of its answer. */
+async function runReal(
+  environment: Environment,
+  processes: ExtensionProcesses,
+  invocation: Invocation,
+): Promise<FunctionOutcome> {
+  const { requestId, event, start, timeoutMs, tracing, mark } = invocation;
+  const outcome = await runRuntime(environment, processes, {
+    requestId,
+    event,
+    start,
+    timeoutMs,
+    traceId: tracing.value,
+    mark,
+  });
+  const answerStart = outcome.answerStartedAt ?? outcome.runtimeDoneAt;
+  const answerEnd = outcome.answerReceivedAt ?? answerStart;
+  const spans = [
+    { name: 'responseLatency', start: new Date(start).toISOString(), durationMs: answerStart - start },
+    { name: 'responseDuration', start: new Date(answerStart).toISOString(), durationMs: answerEnd - answerStart },
+  ];
+  if (outcome.response !== undefined) platform.invokeResponse(environment, requestId, outcome.response);
+  return { ...outcome, spans };
+}
+
+async function runInvoke(
+  environment: Environment,
+  processes: ExtensionProcesses,
+  invocation: Omit<Invocation, 'invoked'>,
+): Promise<InvokeResult> {
+  const { requestId, mark, start, tracing } = invocation;
+  const full: Invocation = { ...invocation, invoked: startInvoke(environment, invocation) };
+  const real = environment.runtime !== undefined;
+  const fn = real ? await runReal(environment, processes, full) : await simulate(environment, full);
+  const { runtimeDoneAt, spans } = fn;
+  const runtimeDurationMs = runtimeDoneAt - start;
+  platform.runtimeDone(environment, requestId, fn.status, runtimeDurationMs, tracing, spans, {
+    producedBytes: fn.response?.bytes,
+    errorType: fn.response?.errorType,
+  });
+  const extensions = await awaitExtensions(environment, full, { timedOut: fn.timedOut, cut: fn.cut });
   const { end } = extensions;
   const lastNext = Math.max(runtimeDoneAt, ...full.invoked.map((agent) => agent.lastNextAt ?? 0));
   const postRuntimeExtensionsDurationMs =
-    extensions.timedOut || runtimeTimedOut ? end - runtimeDoneAt : Math.max(0, lastNext - runtimeDoneAt);
+    extensions.timedOut || fn.timedOut ? end - runtimeDoneAt : Math.max(0, lastNext - runtimeDoneAt);
   const phaseDurationMs = end - start;
   const status: InvokeResult['status'] =
     environment.failedSince(mark) && !extensions.timedOut
       ? 'failure'
       : extensions.cut
         ? 'interrupted'
-        : runtimeTimedOut || extensions.timedOut
+        : fn.timedOut || extensions.timedOut
           ? 'timeout'
-          : runtimeStatus === 'error'
+          : fn.status === 'error'
             ? 'error'
             : 'success';
-  const maxMemoryUsedMB = peakMemoryMB(
-    environment.agents.filter((agent) => agent.pid !== undefined && !agent.exited).map((agent) => agent.pid!),
-  );
+  const runtimePid = environment.runtime?.exited === false ? environment.runtime.pid : undefined;
+  const maxMemoryUsedMB = peakMemoryMB([
+    ...environment.agents.filter((agent) => agent.pid !== undefined && !agent.exited).map((agent) => agent.pid!),
+    ...(runtimePid === undefined ? [] : [runtimePid]),
+  ]);
   const managedInstances = environment.settings.managedInstances;
   const result: InvokeResult = {
     requestId,
@@ -190,6 +256,7 @@ async function runInvoke(environment: Environment, invocation: Omit<Invocation, 
     startMs: environment.recorder.elapsedMs(start),
     endMs: environment.recorder.elapsedMs(end),
     inFlightAtStart: invocation.inFlightAtStart,
+    ...(fn.response === undefined ? {} : { response: fn.response }),
   };
   environment.initDurationForNextReport = undefined;
   environment.invokes.push(result);
@@ -205,12 +272,21 @@ export async function invoke(
   environment: Environment,
   processes: ExtensionProcesses,
   behaviour: FunctionBehaviour = {},
+  event: InvokeEvent = defaults.event,
 ): Promise<InvokeResult> {
   const settings = { ...environment.settings.function, ...behaviour };
   const requestId = randomUUID();
+  // A runtime that died between invokes: Lambda resets the environment before this one.
+  const runtime = environment.runtime;
+  if (environment.initialized && environment.inFlight === 0 && runtime?.started === true && runtime.exited) {
+    await shutdown(environment, processes, 'failure');
+  }
   if (!environment.initialized) {
     const init = await initOnce(environment, processes);
-    if (init.status !== 'success') return notRun(environment, requestId, init.status === 'interrupted');
+    if (init.status !== 'success') {
+      const runtimeError = init.errorType === undefined ? undefined : environment.runtime?.initError;
+      return notRun(environment, requestId, init.status === 'interrupted', runtimeError);
+    }
   }
   environment.phase = 'invoke';
   environment.inFlight += 1;
@@ -221,9 +297,10 @@ export async function invoke(
     const mark = environment.verdictLog.mark;
     const timeoutMs = (settings.timeoutSeconds ?? defaults.timeoutSeconds) * 1000;
     const tracing = { type: 'X-Amzn-Trace-Id', value: traceHeader() };
-    result = await runInvoke(environment, {
+    result = await runInvoke(environment, processes, {
       requestId,
       behaviour: settings,
+      event,
       inFlightAtStart,
       mark,
       start: Date.now(),
@@ -243,7 +320,13 @@ export async function invoke(
   const reason = environment.resetReason;
   if (environment.inFlight === 0 && reason !== undefined) {
     environment.resetReason = undefined;
-    if (environment.initialized) await shutdown(environment, processes, reason);
+    if (environment.initialized) {
+      result.environmentReset = reason;
+      environment.note(
+        `RESET Reason: ${reason}: the environment is shut down and the next invoke runs a fresh Init, as Lambda does after ${reason === 'timeout' ? 'a timeout' : 'a failure or a crash'}`,
+      );
+      await shutdown(environment, processes, reason);
+    }
   }
   return result;
 }

@@ -5,6 +5,7 @@ import { milliseconds } from '../platform-events.js';
 import type { ExtensionProcesses } from '../processes/extension-processes.js';
 import type { TelemetrySubscriber } from '../telemetry/index.js';
 import type { ShutdownExtensionResult, ShutdownReason, ShutdownResult } from '../types.js';
+import { stopRuntime } from './runtime.js';
 
 /**
  * The Shutdown phase (RIE's rapid/shutdown.go): buffered telemetry goes
@@ -179,7 +180,16 @@ export async function shutdown(
 ): Promise<ShutdownResult> {
   const live = environment.liveExternals();
   const last = environment.lastShutdown;
-  if (!environment.initialized && live.length === 0 && last !== undefined && environment.phase === 'idle') return last;
+  const runtime = environment.runtime;
+  const runtimeRunning = runtime !== undefined && runtime.started && !runtime.exited;
+  if (
+    !environment.initialized &&
+    live.length === 0 &&
+    !runtimeRunning &&
+    last !== undefined &&
+    environment.phase === 'idle'
+  )
+    return last;
   environment.phase = 'shutdown';
   environment.registrationOpen = false;
   environment.subscriptionsOpen = false;
@@ -193,6 +203,8 @@ export async function shutdown(
   environment.record('shutdown', `SHUTDOWN Reason: ${reason} Budget: ${scaled}`, {
     data: { reason, budgetMs: budget.ms },
   });
+  // The runtime goes first: SIGTERM and a short grace when external extensions remain, as on Lambda.
+  await stopRuntime(environment, processes, live.length > 0);
   const subscribers = environment.hub.subscribers;
   await flushBeforeShutdown(environment, subscribers, start, budget.ms);
   const shutdownSentAt = Date.now();

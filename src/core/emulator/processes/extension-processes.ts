@@ -2,8 +2,10 @@ import type { Architecture } from '../../layer/architectures.js';
 import { emulatedLaunch } from '../cpu-emulation/index.js';
 import type { Agent } from '../environment/agents.js';
 import { LineSplitter } from '../output.js';
-import type { CpuEmulation } from '../types.js';
+import type { CpuEmulation, RuntimeCommand } from '../types.js';
+import { signal } from './cgroup.js';
 import { launchProblem, startExtension } from './launch.js';
+import { startRuntimeProcess, type RuntimeListener } from './runtime-process.js';
 import { ProcessSupervisor, type Containment } from './supervisor.js';
 
 /**
@@ -24,6 +26,8 @@ export class ExtensionProcesses {
   private readonly supervisor = new ProcessSupervisor();
   /** Resolve when an extension's stdout and stderr have ended. */
   private readonly outputsClosed: Promise<void>[] = [];
+  /** The function's runtime process while it runs (a real runtime only). */
+  private runtimePid: number | undefined;
 
   constructor(private readonly listener: ProcessListener) {}
 
@@ -85,6 +89,42 @@ export class ExtensionProcesses {
     return undefined;
   }
 
+  /**
+   * Starts the function's runtime under the run's containment; resolves with its pid, or the exec error
+   * Lambda would report.
+   */
+  async startRuntime(
+    command: RuntimeCommand,
+    environment: Record<string, string>,
+    listener: RuntimeListener,
+  ): Promise<{ pid: number | undefined } | { error: string }> {
+    const own: { pid?: number | undefined } = {};
+    const started = await startRuntimeProcess(
+      command,
+      this.supervisor.environment(environment),
+      {
+        output: listener.output,
+        exited: (code, exitSignal) => {
+          if (this.runtimePid === own.pid) this.runtimePid = undefined;
+          listener.exited(code, exitSignal);
+        },
+      },
+      (start) => this.supervisor.contain(start),
+    );
+    if ('error' in started) return started;
+    const pid = started.child.pid;
+    own.pid = pid;
+    this.outputsClosed.push(started.outputClosed);
+    this.runtimePid = pid;
+    if (pid !== undefined) this.supervisor.adopt(pid);
+    return { pid };
+  }
+
+  /** Signals the runtime's process group (SIGTERM to ask it to stop, SIGKILL to end it). */
+  signalRuntime(pid: number, name: NodeJS.Signals): void {
+    signal(-pid, name);
+  }
+
   kill(agent: Agent, reason: NonNullable<Agent['killedBy']>): void {
     if (agent.exited || agent.child === undefined) return;
     agent.killedBy ??= reason;
@@ -99,6 +139,7 @@ export class ExtensionProcesses {
   /** Kills the agents and everything they left behind (group children, setsid escapees), then reads their last output. */
   async stopAll(agents: Agent[]): Promise<void> {
     for (const agent of agents) this.kill(agent, 'cleanup');
+    if (this.runtimePid !== undefined) signal(-this.runtimePid);
     this.supervisor.reap();
     // A pipe held open by something we could not kill does not hold us.
     let timer: NodeJS.Timeout | undefined;

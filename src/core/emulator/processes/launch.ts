@@ -221,7 +221,7 @@ export function startExtension(
   });
 }
 
-function describeSpawnError(file: string, error: NodeJS.ErrnoException): string {
+export function describeSpawnError(file: string, error: NodeJS.ErrnoException): string {
   switch (error.code) {
     case 'EACCES':
       return `fork/exec ${file}: permission denied`;
