@@ -28,7 +28,25 @@ export interface ExtensionConfig {
   nodeVersion?: string;
   /** Telemetry template only: settings the generated extension compiles in as its defaults. */
   telemetry?: TelemetryConfig;
+  /** `ext dev`'s defaults. */
+  dev?: DevConfig;
 }
+
+/** "dev" in lambda-extension.json. */
+export interface DevConfig {
+  /** The function `ext dev` runs beside the layer when no --function is given (paths relative to the project). */
+  function?: DevFunctionConfig;
+}
+
+/** "dev.function": the defaults of ext dev --function, --handler, --runtime and --event. */
+export interface DevFunctionConfig {
+  path?: string;
+  handler?: string;
+  runtime?: string;
+  event?: string;
+}
+
+export const devFunctionFields = ['path', 'handler', 'runtime', 'event'] as const;
 
 /** "telemetry" in lambda-extension.json. */
 export interface TelemetryConfig {
@@ -79,6 +97,7 @@ const knownFields = new Set([
   'standalone',
   'nodeVersion',
   'telemetry',
+  'dev',
 ]);
 
 /** A value quoted in a message, cut so that a megabyte-long key or value cannot flood the one-line error. */
@@ -190,8 +209,36 @@ export function configProblems(value: unknown): string[] {
       }
     }
   }
+  problems.push(...devProblems(config['dev']));
   if (config['standalone'] === true && config['language'] === 'go') {
     problems.push('"standalone" is for TypeScript layers; a Go extension is a static binary that needs no runtime');
+  }
+  return problems;
+}
+
+/** Problems of "dev": an object whose "function" holds path, handler, runtime and event, each a non-empty string. */
+function devProblems(dev: unknown): string[] {
+  if (dev === undefined) return [];
+  const isObject = (value: unknown): value is Record<string, unknown> =>
+    typeof value === 'object' && value !== null && !Array.isArray(value);
+  const functionExample = '{"path": "example-function", "runtime": "nodejs22.x", "handler": "index.handler"}';
+  const example = `{"function": ${functionExample}}`;
+  if (!isObject(dev)) return [`"dev" must be an object such as ${example}`];
+  const problems: string[] = [];
+  for (const key of Object.keys(dev)) {
+    if (key !== 'function') problems.push(`"dev" has no field ${shown(key)}; it knows "function"`);
+  }
+  const devFunction = dev['function'];
+  if (devFunction === undefined) return problems;
+  if (!isObject(devFunction)) return [...problems, `"dev.function" must be an object such as ${functionExample}`];
+  for (const [key, value] of Object.entries(devFunction)) {
+    if (!(devFunctionFields as readonly string[]).includes(key)) {
+      problems.push(
+        `"dev.function" has no field ${shown(key)}; it knows ${devFunctionFields.map((field) => `"${field}"`).join(', ')}`,
+      );
+    } else if (typeof value !== 'string' || value === '') {
+      problems.push(`"dev.function.${key}" must be a non-empty string`);
+    }
   }
   return problems;
 }

@@ -30,6 +30,24 @@ export const errorCodes = {
   E_EMULATOR_TENANT_ID_INVALID:
     'the tenant ID (--tenant-id) is empty, over 256 characters, or holds a control character',
 
+  // --- function (ext dev --function) ---
+  E_FUNCTION_BOOTSTRAP_ARCHITECTURE:
+    'the provided.al2023 bootstrap is an ELF for another architecture than this machine, so it cannot run here',
+  E_FUNCTION_BOOTSTRAP_MISSING: 'provided.al2023: neither the function (--function) nor the layer has a bootstrap',
+  E_FUNCTION_BOOTSTRAP_UNUSABLE: 'the bootstrap is not an executable file (no exec bit, a folder, CRLF after #!)',
+  E_FUNCTION_EVENT_INVALID: 'the --event file (or stdin) is not JSON: the message names the file and the line',
+  E_FUNCTION_EVENT_UNREADABLE: 'the --event file does not exist, is not a regular file, or is over 64 MiB',
+  E_FUNCTION_HANDLER_INVALID: '--handler is not module.function (python3.x, nodejs*.x), or holds a space',
+  E_FUNCTION_NODE_CLIENT_MISSING: "the toolkit's Node runtime client (build/src/runtime-client/node) is missing",
+  E_FUNCTION_NODE_UNAVAILABLE: 'the node of a nodejs runtime could not be fetched, or --node is not a node binary',
+  E_FUNCTION_PATH_INVALID: '--function does not exist, is neither a folder nor a zip, or its zip cannot be unpacked',
+  E_FUNCTION_PYTHON_MISSING: 'no python3 on PATH, or --python is not a python interpreter that runs',
+  E_FUNCTION_PYTHON_UNSUPPORTED: 'the python is not CPython 3.9 to 3.14, for which awslambdaric is pinned',
+  E_FUNCTION_RIC_INSTALL_FAILED: 'pip could not install the pinned awslambdaric into the cache (no pip, network)',
+  E_FUNCTION_RUNTIME_MISSING: 'a function is given without --runtime (or "runtime" in dev.function)',
+  E_FUNCTION_RUNTIME_UNKNOWN: '--runtime is not provided.al2023, python3.9 to python3.14, nodejs22.x or nodejs24.x',
+  E_FUNCTION_WRAPPER_INVALID: 'AWS_LAMBDA_EXEC_WRAPPER names no executable file in the layer or the function',
+
   // --- add (ext add ci, ext add iac) ---
   E_ADD_FILES_EXIST: 'files ext add would write are already in the project; pass --force to replace them',
   E_ADD_KIND_UNKNOWN: 'the CI provider or IaC kind (ext add, create --ci or --iac) is not one that is generated',

@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { CommandModule } from 'yargs';
 import type { EmulatorReport, TimelineEntry } from '../../core/emulator/types.js';
 import type { Architecture } from '../../core/layer/architectures.js';
-import type { DevStatusKind } from '../../core/dev/index.js';
+import type { DevFunctionOptions, DevStatusKind } from '../../core/dev/index.js';
 import type { EmulationPreference } from '../../core/emulator/cpu-emulation/index.js';
 import { maxManagedInstancesConcurrency } from '../../core/emulator/limits.js';
 import { CliError } from '../../core/errors.js';
@@ -18,7 +18,14 @@ interface DevArguments {
   layer?: string | undefined;
   arch?: Architecture | undefined;
   emulation: EmulationPreference;
-  invokes: FlagValue;
+  /** A path, or false for --no-function. */
+  function?: string | false | undefined;
+  runtime?: string | undefined;
+  handler?: string | undefined;
+  event?: string | undefined;
+  python?: string | undefined;
+  'pass-aws-credentials'?: boolean | undefined;
+  invokes?: FlagValue | undefined;
   interval: FlagValue;
   'function-duration': FlagValue;
   'function-error'?: boolean | undefined;
@@ -198,6 +205,20 @@ function lifecycleOutcome(report: EmulatorReport, requestedInvokes: number): str
     .join('')}`;
 }
 
+/** How much of a response the text output shows; --json holds all of it. */
+const shownResponseCharacters = 2000;
+
+/** What the function answered to each invoke (with --function), one line each, as the caller of Invoke would see it. */
+function responseLines(report: EmulatorReport): string[] {
+  return report.invokes.flatMap((invoke) => {
+    const response = invoke.response;
+    if (response === undefined) return [];
+    const label = response.kind === 'error' ? `error ${response.errorType ?? 'Unhandled'}` : 'response';
+    const line = printableLine(`${label} (${invoke.requestId}): ${response.payload}`, shownResponseCharacters);
+    return [response.kind === 'error' ? yellow(line) : line];
+  });
+}
+
 function verdictError(report: EmulatorReport): CliError {
   return new CliError(
     `the extension failed in the emulator: ${report.verdicts.map((verdict) => `${verdict.extension}: ${verdict.errorType}`).join(', ')}`,
@@ -216,7 +237,8 @@ function devOptions(args: DevArguments, printTimeline: ((entry: TimelineEntry) =
     layer: args.layer,
     architecture: args.arch,
     emulation: args.emulation,
-    invokes: numberFlag('invokes', args.invokes, { minimum: 1, whole: true }),
+    // Without --invokes: one, or one per event of --event.
+    invokes: args.invokes === undefined ? undefined : numberFlag('invokes', args.invokes, { minimum: 1, whole: true }),
     intervalMs: numberFlag('interval', args.interval, { minimum: 0 }),
     function: {
       durationMs: numberFlag('function-duration', args['function-duration'], { minimum: 0 }),
@@ -240,6 +262,40 @@ function devOptions(args: DevArguments, printTimeline: ((entry: TimelineEntry) =
     onBuildOutput: (chunk: string) => process.stderr.write(chunk),
     typecheck: typecheckFlag(args.typecheck),
     nodePath: args.node,
+    functionCode: functionCode(args),
+  };
+}
+
+/** --function and its companions; --no-function runs the simulated handler whatever dev.function says. */
+function functionCode(args: DevArguments): DevFunctionOptions | false {
+  if (args.function === false) {
+    const stray = (['runtime', 'handler', 'event', 'python', 'pass-aws-credentials'] as const).filter(
+      (flag) => args[flag] !== undefined && args[flag] !== false,
+    );
+    if (stray.length > 0)
+      throw new CliError(`--no-function: runs the simulated handler, so --${stray.join(', --')} cannot apply`, {
+        code: 'E_USAGE',
+        exitCode: 2,
+        hint: `drop --no-function to run the real function, or drop --${stray.join(' --')}`,
+      });
+    return false;
+  }
+  if (args.function === '') {
+    throw new CliError('--function: expected a folder or a zip, got an empty string', {
+      code: 'E_USAGE',
+      exitCode: 2,
+      hint: 'pass --function PATH, or --no-function for the simulated handler',
+    });
+  }
+  return {
+    path: args.function,
+    runtime: args.runtime,
+    handler: args.handler,
+    event: args.event,
+    pythonPath: args.python,
+    passAwsCredentials: args['pass-aws-credentials'],
+    stdin: process.stdin,
+    hostEnvironment: process.env,
   };
 }
 
@@ -254,7 +310,8 @@ async function runDevCommand(args: DevArguments): Promise<void> {
   const json = args.json === true;
   const options = devOptions(args, json ? undefined : (entry) => printEntry(entry, formatTimelineEntry));
   const printReport = (report: EmulatorReport) => {
-    const text = summary(report, options.invokes);
+    const text = summary(report, options.invokes ?? report.invokes.length);
+    if (!json) for (const line of responseLines(report)) process.stdout.write(`${line}\n`);
     process.stdout.write(
       json ? `${JSON.stringify(report, null, 2)}\n` : `${report.status === 'failed' ? red(text) : text}\n`,
     );
@@ -274,6 +331,9 @@ async function runDevCommand(args: DevArguments): Promise<void> {
     if (report.status === 'failed' && !signal.aborted) throw verdictError(report);
   }, windDown);
 }
+
+/** The runtimes --runtime takes, for the help text (core/function/runtimes.ts checks them). */
+const functionRuntimeNames = 'provided.al2023, python3.9 to python3.14, nodejs22.x, nodejs24.x';
 
 /** ext dev's flags; the handler turns them into one DevOptions object (devOptions). */
 const devFlags = {
@@ -295,7 +355,50 @@ const devFlags = {
     default: 'auto' as const,
     describe: 'How a foreign-architecture layer runs: a binfmt_misc handler, qemu-<arch> from PATH, either, or not',
   },
-  invokes: { default: 1, requiresArg: true, describe: 'Number of invocations' },
+  function: {
+    type: 'string',
+    requiresArg: true,
+    describe:
+      "Run this real function beside the layer, on the Runtime API: its folder (Lambda's /var/task) or deployment zip; --no-function runs the simulated handler",
+    defaultDescription: '"dev.function" in lambda-extension.json, else the simulated handler',
+  },
+  runtime: {
+    type: 'string',
+    requiresArg: true,
+    describe: `With --function: the Lambda runtime that runs it (${functionRuntimeNames})`,
+    defaultDescription: '"dev.function.runtime"',
+  },
+  handler: {
+    type: 'string',
+    requiresArg: true,
+    describe: "With --function: Lambda's handler setting (_HANDLER)",
+    defaultDescription: 'index.handler (nodejs), lambda_function.lambda_handler (python), bootstrap (provided)',
+  },
+  event: {
+    type: 'string',
+    requiresArg: true,
+    describe:
+      'With --function: a JSON file with the event; a JSON array or JSON Lines gives one invoke each; - reads stdin',
+    defaultDescription: '"dev.function.event", else {}',
+  },
+  python: {
+    type: 'string',
+    requiresArg: true,
+    describe: "With a python3.x function: the python that runs it (and AWS's awslambdaric)",
+    defaultDescription: 'python3.<x> on PATH, else python3',
+  },
+  'pass-aws-credentials': {
+    type: 'boolean',
+    describe:
+      "Give the function and the extensions this shell's AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN (else they get none)",
+  },
+  invokes: {
+    // A string, so that "abc" reaches numberFlag as typed; there is no default, so its absence shows.
+    type: 'string',
+    requiresArg: true,
+    describe: 'Number of invocations',
+    defaultDescription: '1, or one per event of --event',
+  },
   interval: { default: 0, requiresArg: true, describe: 'Pause between invocations, in ms' },
   'function-duration': {
     default: 50,
@@ -379,6 +482,14 @@ export const devCommand: CommandModule<object, DevArguments> = {
         'Keep the environment frozen 5 s between invokes: timers stop, requests straddle the freeze',
       )
       .example('$0 dev --arch arm64 --invokes 3', 'Build for arm64 and run it under qemu-aarch64 (x86_64 host)')
+      .example(
+        '$0 dev --function example-function --runtime nodejs22.x --event event.json',
+        'Run the real function beside the extension, one invoke per event',
+      )
+      .example(
+        '$0 dev --function dist/function.zip --runtime provided.al2023 --event - < events.jsonl',
+        'A Go function (its bootstrap), with events from stdin',
+      )
       .example('$0 dev --watch', 'Rebuild and restart when sources change')
       .example('$0 dev --node "$(command -v node)"', "TypeScript: run on this machine's node, not the runtime's"),
   handler: (args) => runDevCommand(args),

@@ -32,8 +32,12 @@ function devBuildError(error: CliError, watching: boolean): CliError {
 }
 
 /** The layer, unpacked or built, then set up to run on this machine (under qemu when it is foreign). */
-export async function prepareLayer(options: DevOptions, watching: boolean): Promise<PreparedLayer> {
-  const layer = await obtainLayer(options, watching);
+export async function prepareLayer(
+  options: DevOptions,
+  watching: boolean,
+  nodeForFunction = false,
+): Promise<PreparedLayer> {
+  const layer = await obtainLayer(options, watching, nodeForFunction);
   try {
     const prepared = await prepareCpuEmulation({
       layerDirectory: layer.directory,
@@ -84,13 +88,16 @@ interface ObtainedLayer extends PreparedLayer {
   shownAs: string;
 }
 
-async function obtainLayer(options: DevOptions, watching: boolean): Promise<ObtainedLayer> {
-  return options.layer === undefined ? builtLayer(options, watching) : givenLayer(options, options.layer);
+/** `nodeForFunction`: --node runs a nodejs function too, so it applies even where the layer runs no node. */
+async function obtainLayer(options: DevOptions, watching: boolean, nodeForFunction: boolean): Promise<ObtainedLayer> {
+  return options.layer === undefined
+    ? builtLayer(options, watching, nodeForFunction)
+    : givenLayer(options, options.layer, nodeForFunction);
 }
 
 /** A --layer: a folder as it is, or a zip unpacked into a temp folder of ext dev's own. */
-async function givenLayer(options: DevOptions, given: string): Promise<ObtainedLayer> {
-  if (options.nodePath !== undefined) {
+async function givenLayer(options: DevOptions, given: string, nodeForFunction: boolean): Promise<ObtainedLayer> {
+  if (options.nodePath !== undefined && !nodeForFunction) {
     throw new CliError('--node: applies when ext dev builds the project; a --layer runs on the node on PATH', {
       code: 'E_DEV_NODE_NOT_APPLICABLE',
       exitCode: 2,
@@ -183,7 +190,7 @@ async function buildNode(
 }
 
 /** The project, built by ext dev into dist/.dev for the function's architecture. */
-async function builtLayer(options: DevOptions, watching: boolean): Promise<ObtainedLayer> {
+async function builtLayer(options: DevOptions, watching: boolean, nodeForFunction: boolean): Promise<ObtainedLayer> {
   const { readConfig } = await import('../config.js');
   const config = await readConfig(path.resolve(options.projectDirectory));
   const architecture = devArchitecture(config, options.architecture);
@@ -225,7 +232,7 @@ async function builtLayer(options: DevOptions, watching: boolean): Promise<Obtai
   } catch (error) {
     throw error instanceof CliError ? devBuildError(error, watching) : error;
   }
-  if (node === undefined && options.nodePath !== undefined) {
+  if (node === undefined && options.nodePath !== undefined && !nodeForFunction) {
     throw new CliError(
       `--node: applies to a plain TypeScript layer; this ${config.language === 'go' ? 'Go' : 'standalone'} layer runs no node of this machine`,
       {

@@ -1,7 +1,9 @@
 import type { Architecture } from '../layer/architectures.js';
 import type { EmulationPreference } from '../emulator/cpu-emulation/index.js';
-import type { CpuEmulation, EmulatorOptions, NodeRuntime } from '../emulator/types.js';
+import type { CpuEmulation, EmulatorOptions, InvokeEvent, NodeRuntime } from '../emulator/types.js';
+import type { PreparedFunction } from '../function/index.js';
 import type { ExtensionFile } from '../layer/extensions.js';
+import type { DevFunctionOptions } from './function.js';
 
 /**
  * What `ext dev` is asked for, and the one place where that becomes the
@@ -37,6 +39,12 @@ export interface DevOptions extends Omit<EmulatorOptions, 'layerDirectory' | 'si
   /** Where fetched node binaries are cached; default the CLI's cache folder. */
   nodeCacheDirectory?: string | undefined;
   signal?: AbortSignal | undefined;
+  /**
+   * The real function to run beside the layer, on the Runtime API (`ext dev --function`); each field
+   * falls back on "dev.function" in lambda-extension.json. `false`: the simulated handler, whatever the
+   * config says. Default: dev.function when the project has one, else the simulated handler.
+   */
+  functionCode?: DevFunctionOptions | false | undefined;
 }
 
 export interface PreparedLayer {
@@ -50,10 +58,17 @@ export interface PreparedLayer {
   cleanup(): Promise<void>;
 }
 
+/** The function's part of a run: its runtime command and the events, once prepared. */
+export interface PreparedRun {
+  prepared?: PreparedFunction | undefined;
+  events?: InvokeEvent[] | undefined;
+}
+
 export function emulatorOptions(
   options: DevOptions,
   layer: PreparedLayer,
   signal: AbortSignal | undefined,
+  run: PreparedRun = {},
 ): EmulatorOptions {
   const {
     projectDirectory: _project,
@@ -66,10 +81,17 @@ export function emulatorOptions(
     nodePath: _nodePath,
     nodeCacheDirectory: _nodeCache,
     signal: _signal,
+    functionCode: _functionCode,
     ...rest
   } = options;
+  const { prepared, events } = run;
+  // The extensions share the function's credentials (--pass-aws-credentials), as on Lambda; else neither has any.
+  const env = prepared === undefined ? rest.env : { ...(rest.env ?? {}), ...prepared.credentials };
   return {
     ...rest,
+    ...(env === undefined ? {} : { env }),
+    ...(prepared === undefined ? {} : { runtime: prepared.runtime, handler: prepared.handler }),
+    ...(events === undefined ? {} : { events, invokes: rest.invokes ?? events.length }),
     layerDirectory: layer.directory,
     ...(layer.extensionFiles === undefined ? {} : { extensionFiles: layer.extensionFiles }),
     ...(layer.architecture === undefined ? {} : { architecture: layer.architecture }),

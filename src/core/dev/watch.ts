@@ -3,6 +3,8 @@ import path from 'node:path';
 import { CliError } from '../errors.js';
 import { runEmulator } from '../emulator/run.js';
 import type { EmulatorReport } from '../emulator/types.js';
+import type { PreparedFunction } from '../function/index.js';
+import { devEvents, functionUsesNode, prepareDevFunction, resolveDevFunction } from './function.js';
 import { prepareLayer } from './layer.js';
 import { emulatorOptions, type DevOptions, type PreparedLayer } from './options.js';
 
@@ -145,15 +147,20 @@ export async function watchDev(options: DevOptions & { onReport: (report: Emulat
 
   try {
     await watcher.ready;
+    // Once: the events may come from stdin, which can be read only once.
+    const request = await resolveDevFunction(options);
+    const events = await devEvents(request);
     while (!outer?.aborted) {
       pending.change = false;
       cycle = new AbortController();
       let layer: PreparedLayer | undefined;
+      let prepared: PreparedFunction | undefined;
       try {
-        layer = await prepareLayer(options, true);
+        layer = await prepareLayer(options, true, functionUsesNode(request));
+        if (request !== undefined) prepared = await prepareDevFunction(request, options, layer.directory);
         // A change during the build makes this layer stale already: build again rather than run it.
         if (!cycle.signal.aborted) {
-          options.onReport(await runEmulator(emulatorOptions(options, layer, cycle.signal)));
+          options.onReport(await runEmulator(emulatorOptions(options, layer, cycle.signal, { prepared, events })));
         }
       } catch (error) {
         if (!(error instanceof CliError)) throw error;
@@ -162,6 +169,7 @@ export async function watchDev(options: DevOptions & { onReport: (report: Emulat
           'error',
         );
       } finally {
+        await prepared?.cleanup();
         await layer?.cleanup();
       }
       if (outer?.aborted) break;

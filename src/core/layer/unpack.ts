@@ -31,6 +31,8 @@ export interface ExtractLayerOptions {
   label?: string;
   /** Defaults to Lambda's unzipped limit; tests lower it. */
   limitBytes?: number;
+  /** Default true: a zip with no file in extensions/ is refused. A function's zip (/var/task) has none. */
+  requireExtension?: boolean;
 }
 
 /**
@@ -75,7 +77,7 @@ export async function extractLayerZip(
   }
   const limitBytes = options.limitBytes ?? unzippedLimitBytes;
   const plan = planExtraction(buffer, archive, limitBytes, fail);
-  if (!plan.hasExtension) throw noExtensionsError(label);
+  if (options.requireExtension !== false && !plan.hasExtension) throw noExtensionsError(label);
 
   const root = await fs.realpath(destination);
   const created = new Set<string>();
