@@ -1,10 +1,10 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { cp, mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, readdir, rename, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { nodeCacheDirectory } from '../helpers/node-versions.js';
+import { nodeBinary, nodeCacheDirectory } from '../helpers/node-versions.js';
 import { repositoryRoot } from '../helpers/paths.js';
 
 /**
@@ -48,62 +48,54 @@ export async function goFunction(): Promise<Available<{ taskDirectory: string }>
 }
 
 /**
- * AWS's Python runtime client, awslambdaric, pinned with the hashes of its wheels (pip --require-hashes), installed
- * with `pip --target` into the tests' cache. The hashes are of the CPython 3.11 x86_64 wheels: elsewhere the Python
- * function skips, saying so.
+ * The toolkit's own cache folder for these runs (CREATE_LAMBDA_EXTENSION_CACHE for `ext dev`), inside the tests'
+ * cache: awslambdaric lands there once, and both emulators' Python functions run on that one install.
  */
-const awslambdaricRequirements = [
-  'awslambdaric==4.2.2 --hash=sha256:ea87f581768a7558b493a59ee9f4de6dcbc6444b888169afa01af71396ed731d',
-  'simplejson==4.3.0 --hash=sha256:06306ed92b3860802ad9dd7fe88f122a7360b01e3936b8a355d6d689bb2bb774',
-  'snapshot-restore-py==1.0.0 --hash=sha256:38f99e696793790f54658e71c68c7a8a40cea877c81232b5052383b1301aceba',
-];
+export const toolkitCacheDirectory = path.join(nodeCacheDirectory(), 'toolkit-cache');
 
 export interface PythonRuntime {
   python: string;
   /** The folder awslambdaric is installed in (for PYTHONPATH). */
   sitePackages: string;
-  /** e.g. `python3.11`, for the runtime name and AWS_EXECUTION_ENV. */
+  /** e.g. `python3.11`, for --runtime and AWS_EXECUTION_ENV. */
   runtimeName: string;
 }
 
+/**
+ * python3 on PATH with AWS's runtime client, awslambdaric, installed by the toolkit's own installer (pinned, pip
+ * --require-hashes, into toolkitCacheDirectory), as `ext dev --function --runtime python3.x` installs it.
+ */
 export async function pythonRuntime(): Promise<Available<PythonRuntime>> {
-  const probe = spawnSync(
-    'python3',
-    ['-c', 'import sys, platform, os; print(sys.executable, "%d.%d" % sys.version_info[:2], platform.machine())'],
-    { encoding: 'utf8' },
-  );
-  if (probe.error !== undefined || probe.status !== 0) return { skip: 'python3 is not on PATH' };
-  const [python = 'python3', version = '', machine = ''] = probe.stdout.trim().split(' ');
-  if (version !== '3.11' || machine !== 'x86_64') {
-    return { skip: `awslambdaric is pinned for CPython 3.11 on x86_64; python3 is ${version} on ${machine}` };
-  }
-  const sitePackages = path.join(nodeCacheDirectory(), 'conformance-awslambdaric-4.2.2-cp311');
-  const runtime = { python, sitePackages, runtimeName: `python${version}` };
-  if (existsSync(path.join(sitePackages, 'awslambdaric', '__main__.py'))) return runtime;
-  await mkdir(nodeCacheDirectory(), { recursive: true });
-  const staging = await mkdtemp(path.join(nodeCacheDirectory(), '.conformance-awslambdaric-'));
+  const { findPython, installAwslambdaric } = await import('../../src/core/function/index.js');
+  let python;
   try {
-    const requirements = path.join(staging, 'requirements.txt');
-    await writeFile(requirements, `${awslambdaricRequirements.join('\n')}\n`);
-    const target = path.join(staging, 'site-packages');
-    const installed = await runTool(
-      python,
-      ['-m', 'pip', 'install', '--quiet', '--no-deps', '--require-hashes', '--only-binary=:all:', '--target', target],
-      { env: process.env },
-      ['-r', requirements],
-    );
-    if (installed.code !== 0) throw new Error(`pip install of awslambdaric failed:\n${installed.output}`);
-    await rename(target, sitePackages).catch(() => undefined);
-    return runtime;
-  } finally {
-    await rm(staging, { recursive: true, force: true });
+    // No python3.0 exists: this finds python3 on PATH, whatever its minor (the runtime is named after it).
+    python = await findPython({ minor: 0 });
+  } catch {
+    return { skip: 'python3 is not on PATH' };
+  }
+  try {
+    const installed = await installAwslambdaric({ python, cacheDirectory: toolkitCacheDirectory });
+    return {
+      python: python.executable,
+      sitePackages: installed.directory,
+      runtimeName: `python${python.major}.${python.minor}`,
+    };
+  } catch (error) {
+    return { skip: `awslambdaric cannot be installed for ${python.executable}: ${String(error)}` };
   }
 }
 
-/** The toolkit's own Node runtime client, as `npm run build` compiles it. */
-export function nodeRuntimeClient(): Available<{ entry: string }> {
+/** The Node that runs the Node function on both sides: Lambda's nodejs22.x, from the tests' cache. */
+export const functionNodeVersion = '22.23.5';
+
+/** The toolkit's own Node runtime client, as `npm run build` compiles it, and the node it runs on. */
+export async function nodeRuntimeClient(): Promise<Available<{ entry: string; node: string }>> {
   const entry = path.join(repositoryRoot, 'build', 'src', 'runtime-client', 'node', 'index.js');
-  return existsSync(entry) ? { entry } : { skip: `the Node runtime client is not built (${entry}); npm run build` };
+  if (!existsSync(entry)) return { skip: `the Node runtime client is not built (${entry}); npm run build` };
+  const node = await nodeBinary(functionNodeVersion);
+  if ('skip' in node) return node;
+  return { entry, node: node.binary.node };
 }
 
 /**
@@ -122,10 +114,9 @@ function runTool(
   command: string,
   args: string[],
   options: { cwd?: string; env: NodeJS.ProcessEnv },
-  moreArgs: string[] = [],
 ): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(command, [...args, ...moreArgs], { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));

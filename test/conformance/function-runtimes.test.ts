@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,8 +14,10 @@ import {
   nodeRuntimeClient,
   pythonRuntime,
   taskCopy,
+  toolkitCacheDirectory,
   type Available,
 } from './function-fixtures.js';
+import { cacheDirectoryVariable } from '../../src/core/standalone/node-cache.js';
 
 /**
  * A real function beside a small layer, under AWS's RIE (the real Runtime API) and under `ext dev --function`:
@@ -30,7 +31,17 @@ import {
  *   headers): only its body tells an error. The comparison is of the answer's kind, error type and message.
  * - RIE's shutdown reasons are its own (`Timeout`, `ReleaseFail`, `SandboxTerminated`); Lambda documents
  *   `timeout`, `failure`, `spindown`, which ext dev sends. Compared through that mapping.
- * - LAMBDA_TASK_ROOT is /var/task under RIE (a mount); ext dev has no mount namespace and gives the folder.
+ * - LAMBDA_TASK_ROOT is /var/task under RIE (a mount); ext dev has no mount namespace and gives the folder, so
+ *   the task folder's path in messages and stack traces is read as /var/task.
+ * - RIE never sends Lambda-Runtime-Trace-Id (its tracer is a no-op: rapidcore/sandbox_builder.go,
+ *   telemetry/tracer.go BuildTracingHeader); Lambda always does, and so must ext dev: checked on ext dev alone.
+ * - A response over the limit: RIE's message leaves out the response's size, Lambda's (and ext dev's) says
+ *   `Response payload size (N bytes) exceeded …`; the limit itself, 6,291,556 bytes, must be alike.
+ * - A function whose Init fails: RIE runs Init at the first invoke and answers it with that Init's error
+ *   (SHUTDOWN `spindown` to the extensions), then one Init per later invoke (SHUTDOWN `ReleaseFail`). Lambda, and
+ *   ext dev, run Init, then again inside the first invoke (a "suppressed init"), then one per later invoke, each
+ *   followed by SHUTDOWN `failure`. Both answer every invoke with the Init's error; the extension gets only
+ *   SHUTDOWNs on both sides.
  */
 const rie = await rieBinary();
 const rieSkip = skipWithoutTool('the function conformance suite', 'skip' in rie ? rie.skip : false);
@@ -44,13 +55,15 @@ type Tool = 'go' | 'python' | 'node';
 interface Case {
   name: string;
   tool: Tool;
-  /** For the managed runtimes: the handler (module.function). */
-  handler?: string;
+  /** The function's handler setting (_HANDLER): module.function, or `bootstrap` for provided.al2023. */
+  handler: string;
   events: Record<string, unknown>[];
   timeoutSeconds?: number;
   execWrapper?: string;
   /** RIE's answers, pinned (so that a new RIE is noticed): `response`, `error:<errorType>`. */
   rie: string[];
+  /** Every Init fails: the extension never sees an INVOKE (see the agreed differences above for the rest). */
+  initFails?: boolean;
 }
 
 const oversize = { action: 'big', bytes: 7 * 1024 * 1024 };
@@ -58,6 +71,7 @@ const cases: Case[] = [
   {
     name: 'a Go provided.al2023 function (aws-lambda-go)',
     tool: 'go',
+    handler: 'bootstrap',
     events: [{ action: 'echo' }, { action: 'throw' }, { action: 'echo' }, oversize],
     rie: ['response', 'error:ConformanceError', 'response', 'error:Function.ResponseSizeTooLarge'],
   },
@@ -78,6 +92,7 @@ const cases: Case[] = [
   {
     name: 'a function that times out, then answers after a fresh Init',
     tool: 'go',
+    handler: 'bootstrap',
     timeoutSeconds: 1,
     events: [{ action: 'sleep', ms: 3000 }, { action: 'echo' }],
     rie: ['error:Sandbox.Timedout', 'response'],
@@ -88,6 +103,7 @@ const cases: Case[] = [
     handler: 'broken.handle',
     events: [{ action: 'echo' }, { action: 'echo' }],
     rie: ['error:Runtime.ImportModuleError', 'error:Runtime.ImportModuleError'],
+    initFails: true,
   },
   {
     name: 'a Node module that fails to import',
@@ -95,6 +111,7 @@ const cases: Case[] = [
     handler: 'broken.handler',
     events: [{ action: 'echo' }, { action: 'echo' }],
     rie: ['error:Runtime.ImportModuleError', 'error:Runtime.ImportModuleError'],
+    initFails: true,
   },
   {
     name: 'a Python function started through a wrapper script (AWS_LAMBDA_EXEC_WRAPPER)',
@@ -177,10 +194,6 @@ async function readEvents(file: string): Promise<ExtensionEvent[]> {
     }));
 }
 
-/** A trace header as Lambda's front end makes one, for RIE's invokes (it passes the caller's on). */
-const traceHeader = () =>
-  `Root=1-${Math.floor(Date.now() / 1000).toString(16)}-${randomBytes(12).toString('hex')};Parent=${randomBytes(8).toString('hex')};Sampled=0`;
-
 interface Prepared {
   taskDirectory: string;
   /** For RIE: the managed runtime's command; none for provided.al2023. */
@@ -203,22 +216,22 @@ async function prepare(testCase: Case): Promise<Available<Prepared>> {
     const task = await taskCopy('python');
     return {
       taskDirectory: task.taskDirectory,
-      command: [python.python, '-m', 'awslambdaric', testCase.handler ?? ''],
+      command: [python.python, '-m', 'awslambdaric', testCase.handler],
       runtime: python.runtimeName,
       env: { PYTHONPATH: python.sitePackages },
       devArguments: ['--python', python.python],
       cleanup: task.cleanup,
     };
   }
-  const client = nodeRuntimeClient();
+  const client = await nodeRuntimeClient();
   if ('skip' in client) return client;
   const task = await taskCopy('node');
   return {
     taskDirectory: task.taskDirectory,
-    command: [process.execPath, client.entry],
+    command: [client.node, client.entry],
     runtime: 'nodejs22.x',
     env: {},
-    devArguments: [],
+    devArguments: ['--node', client.node],
     cleanup: task.cleanup,
   };
 }
@@ -228,15 +241,12 @@ async function runRie(testCase: Case, prepared: Prepared, layer: string, eventsF
     taskDirectory: prepared.taskDirectory,
     layerDirectory: layer,
     ...(prepared.command === undefined ? {} : { command: prepared.command }),
-    ...(testCase.handler === undefined ? {} : { handler: testCase.handler }),
+    handler: testCase.handler,
     ...(testCase.execWrapper === undefined ? {} : { execWrapper: testCase.execWrapper }),
     executionEnvironment: `AWS_Lambda_${prepared.runtime}`,
     functionName,
     timeoutSeconds: testCase.timeoutSeconds ?? 10,
-    events: testCase.events.map((event) => ({
-      payload: JSON.stringify(event),
-      headers: { 'X-Amzn-Trace-Id': traceHeader() },
-    })),
+    events: testCase.events.map((event) => JSON.stringify(event)),
     env: {
       ...prepared.env,
       AWS_REGION: region,
@@ -277,7 +287,8 @@ async function runDev(testCase: Case, prepared: Prepared, layer: string, eventsF
       prepared.taskDirectory,
       '--runtime',
       prepared.runtime,
-      ...(testCase.handler === undefined ? [] : ['--handler', testCase.handler]),
+      '--handler',
+      testCase.handler,
       '--event',
       eventFile,
       '--timeout',
@@ -341,7 +352,11 @@ function inPidNamespace(args: string[], timeoutMs: number): Promise<{ stdout: st
         process.execPath,
         ...args,
       ],
-      { env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
+      {
+        // The toolkit's cache in the tests' one: the awslambdaric pythonRuntime() installed is found there.
+        env: { ...process.env, NO_COLOR: '1', [cacheDirectoryVariable]: toolkitCacheDirectory },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
     );
     let stdout = '';
     let stderr = '';
@@ -383,7 +398,6 @@ function echoShape(body: unknown, timeoutSeconds: number, taskDirectory: string)
     action: echo.action,
     requestIdIsUuid: uuid.test(echo.requestId),
     arnShape: arn.test(echo.functionArn),
-    traceIdShape: traceId.test(echo.traceId),
     // The deadline is Lambda-Runtime-Deadline-Ms: in the future, at most the timeout away.
     deadlineInWindow: echo.remainingMs > 0 && echo.remainingMs <= timeoutSeconds * 1000,
     taskRoot: taskRoot === '/var/task' || taskRoot === taskDirectory ? 'the task folder' : taskRoot,
@@ -399,13 +413,13 @@ function comparable(answer: Answer, timeoutSeconds: number, taskDirectory: strin
     const echo = typeof body === 'object' && body !== null && 'requestId' in body;
     return { kind: 'response', body: echo ? echoShape(body, timeoutSeconds, taskDirectory) : body };
   }
-  const message = answer.errorMessage ?? '';
-  return {
-    kind: 'error',
-    errorType: answer.errorType,
+  const message = (answer.errorMessage ?? '')
+    .replaceAll(taskDirectory, '/var/task')
     // Lambda's timeout message carries a timestamp and the request id before these words; RIE's does not.
-    errorMessage: timedOut.exec(message.replace(/^.*?(?=Task timed out)/u, ''))?.[0] ?? message,
-  };
+    .replace(/^.*?(?=Task timed out after)/u, '')
+    // RIE's leaves out the size of the response over the limit (see above).
+    .replace(/^Response payload size \(\d+ bytes\) exceeded/u, 'Response payload size exceeded');
+  return { kind: 'error', errorType: answer.errorType, errorMessage: message };
 }
 
 /** The request ids the function saw, in order (from its echoes), to match against the extension's INVOKEs. */
@@ -451,13 +465,28 @@ describe('a real function under RIE and under ext dev --function', { skip: rieSk
           `the answers differ\n${context}`,
         );
         assert.deepEqual(devSide.extensionErrors, rieSide.extensionErrors, context);
+        // Lambda gives every invoke a trace id (RIE none, see above).
+        for (const answer of devSide.answers) {
+          const echo = answer.body as Partial<Echo> | undefined;
+          if (answer.kind === 'response' && echo?.traceId !== undefined) {
+            assert.match(echo.traceId, traceId, `the function's _X_AMZN_TRACE_ID\n${context}`);
+          }
+        }
         // The extension saw the same events (request ids aside), and on each side the request ids it saw are
         // those the function saw.
-        assert.deepEqual(
-          devSide.extensionEvents.map(({ requestId: _id, ...event }) => event),
-          rieSide.extensionEvents.map(({ requestId: _id, ...event }) => event),
-          `the extension's events differ\n${context}`,
-        );
+        const events = (side: Side) => side.extensionEvents.map(({ requestId: _id, ...event }) => event);
+        if (testCase.initFails === true) {
+          for (const side of [rieSide, devSide]) {
+            assert.deepEqual(new Set(side.extensionEvents.map((event) => event.eventType)), new Set(['SHUTDOWN']));
+          }
+          assert.deepEqual(
+            events(devSide),
+            Array(testCase.events.length + 1).fill({ eventType: 'SHUTDOWN', shutdownReason: 'failure' }),
+            `ext dev: one failed Init before the invokes, one in each (see above)\n${context}`,
+          );
+        } else {
+          assert.deepEqual(events(devSide), events(rieSide), `the extension's events differ\n${context}`);
+        }
         for (const side of [rieSide, devSide]) {
           const invoked = side.extensionEvents.map((event) => event.requestId).filter(Boolean);
           for (const id of echoedRequestIds(side)) assert.ok(invoked.includes(id), `${id} reached the extension`);

@@ -193,8 +193,10 @@ export async function runUnderRie(binary: string, options: RieRunOptions): Promi
  *   the same; a `provided` function's /var/task/bootstrap runs as it is.
  * - Runtime API headers: `Lambda-Runtime-Aws-Request-Id` is the invoke's X-Amzn-RequestId, else a random UUID;
  *   `Lambda-Runtime-Invoked-Function-Arn` is always `arn:aws:lambda:us-east-1:012345678912:function:<name>`
- *   (AWS_LAMBDA_FUNCTION_NAME, default test_function); `Lambda-Runtime-Trace-Id` only when the invoke carries
- *   X-Amzn-Trace-Id; `Lambda-Runtime-Deadline-Ms` is the invoke's start plus AWS_LAMBDA_FUNCTION_TIMEOUT
+ *   (AWS_LAMBDA_FUNCTION_NAME, default test_function); `Lambda-Runtime-Trace-Id` never, even when the invoke
+ *   carries X-Amzn-Trace-Id: the header comes from the tracer, a no-op in RIE (rapidcore/sandbox_builder.go,
+ *   internal/lambda/telemetry/tracer.go, BuildTracingHeader); `Lambda-Runtime-Deadline-Ms` is the invoke's
+ *   start plus AWS_LAMBDA_FUNCTION_TIMEOUT
  *   (default 300 s) in epoch ms (rie/handlers.go, InvokeHandler; internal/lambda/rapi/rendering/rendering.go,
  *   RenderRuntimeEvent; rapidcore/server.go, Invoke).
  * - The invoke's answer: the response body as the runtime posted it, status 200. RIE collects the answer through
