@@ -75,7 +75,7 @@ func extension() {
 `;
 
 /** The first invokes include Init and warm-up (connections, Go's and V8's first runs): left out of the median. */
-const warmupInvokes = 20;
+const warmupInvokes = 50;
 
 /** The loop, built once: the task folder (its bootstrap) and the layer (the same binary as an extension). */
 async function buildLoop(workspace: string): Promise<{ task: string; layer: string }> {
@@ -111,7 +111,7 @@ export async function runtimeApiFigure(workspace: string): Promise<void> {
   }
   log('Runtime API round trip per invoke: ext dev against RIE');
   const { task, layer } = await buildLoop(workspace);
-  const invokes = quick ? 200 : 1000;
+  const invokes = quick ? 400 : 1000;
   const resultFile = path.join(workspace, 'runtime-loop-stamps');
   const environment = { BENCH_INVOKES: String(invokes), BENCH_RESULT_FILE: resultFile };
   const events = Array.from({ length: invokes }, () => ({ payload: '{}' }));
