@@ -39,6 +39,29 @@ function call(method, path, headers, body) {
   });
 }
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+/** A streamed response: chunked, in pieces, with Lambda's error trailers when it fails midway. */
+function stream(id, pieces, error) {
+  return new Promise((resolve, reject) => {
+    const headers = { 'Lambda-Runtime-Function-Response-Mode': 'streaming', 'Transfer-Encoding': 'chunked' };
+    if (error) headers.Trailer = 'Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body';
+    const request = http.request({ host, port, path: base + '/invocation/' + id + '/response', method: 'POST', headers, agent }, (response) => {
+      response.resume();
+      response.on('end', () => resolve({ status: response.statusCode }));
+    });
+    request.on('error', reject);
+    (async () => {
+      for (const piece of pieces) {
+        request.write(piece);
+        await sleep(20);
+      }
+      if (error) {
+        const body = Buffer.from(JSON.stringify({ errorMessage: 'midway', errorType: 'StreamError' })).toString('base64');
+        request.addTrailers({ 'Lambda-Runtime-Function-Error-Type': 'Runtime.StreamError', 'Lambda-Runtime-Function-Error-Body': body });
+      }
+      request.end();
+    })();
+  });
+}
 const base = '/2018-06-01/runtime';
 async function loop(worker) {
   for (;;) {
@@ -51,6 +74,15 @@ async function loop(worker) {
     if (event.error) {
       const body = JSON.stringify({ errorMessage: 'it went wrong', errorType: 'HandlerError', stackTrace: ['at handler (index.js:1)'] });
       await call('POST', base + '/invocation/' + id + '/error', { 'Lambda-Runtime-Function-Error-Type': 'Runtime.HandlerError' }, body);
+      continue;
+    }
+    if (event.wrongId) {
+      const wrong = await call('POST', base + '/invocation/not-' + id + '/response', {}, '{}');
+      console.log('wrong id answered ' + wrong.status + ' ' + wrong.body);
+    }
+    if (event.stream) {
+      const answer = await stream(id, event.stream, event.streamError);
+      console.log('stream answered ' + answer.status);
       continue;
     }
     let body = JSON.stringify({ worker, echo: event });
@@ -289,7 +321,10 @@ test('a runtime that exits before its first next fails Init with Runtime.ExitErr
   assert.equal(report.inits[0]?.errorType, 'Runtime.ExitError');
   const [invoke] = report.invokes;
   assert.equal(invoke?.response?.errorType, 'Runtime.ExitError');
-  assert.equal(invoke?.response?.errorMessage, 'Error: Runtime exited with error: exit status 7');
+  assert.equal(
+    invoke?.response?.errorMessage,
+    `RequestId: ${invoke?.requestId} Error: Runtime exited with error: exit status 7`,
+  );
 });
 
 test('AWS_LAMBDA_LOG_FORMAT=JSON: a line that is a JSON object is the function record; other lines stay text', async () => {
@@ -334,4 +369,25 @@ test('Managed Instances: the runtime keeps maxConcurrency next calls open and in
   assert.deepEqual(answers.map((answer) => answer.echo.index).sort(), [0, 1, 2, 3, 4, 5]);
   assert.ok(new Set(answers.map((answer) => answer.worker)).size > 1, 'more than one next call served invokes');
   assert.equal(report.inits.length, 1);
+});
+
+test('a streamed response is assembled from its chunks; error trailers make it an error; a wrong id gets 400', async () => {
+  const { options } = await setup([
+    event({ stream: ['{"part":', '1,', '"more":true}'], wrongId: true }),
+    event({ stream: ['partial'], streamError: true }),
+  ]);
+  const report = await runEmulator(options);
+  assert.equal(report.status, 'passed', JSON.stringify(report.verdicts));
+  const [streamed, failed] = report.invokes;
+  assert.equal(streamed?.status, 'success');
+  assert.deepEqual(JSON.parse(streamed?.response?.payload ?? ''), { part: 1, more: true });
+  assert.equal(streamed?.response?.streamed, true);
+  assert.equal(failed?.status, 'error');
+  assert.equal(failed?.response?.errorType, 'StreamError');
+  const logs = texts(report, 'function-log');
+  assert.ok(
+    logs.includes('wrong id answered 400 {"errorMessage":"Invalid request ID","errorType":"InvalidRequestID"}'),
+    logs.join('\n'),
+  );
+  assert.ok(logs.includes('stream answered 202'));
 });

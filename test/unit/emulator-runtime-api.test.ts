@@ -364,4 +364,16 @@ describe('the route group', () => {
     const late = await answer(environment, items[0]!.requestId, 'response');
     assert.equal(late.status, 400);
   });
+
+  test("Managed Instances: an answer for an invoke that timed out gets 410 InvokeTimeout, as RIE's LMI mode", async () => {
+    const environment = environmentFor({ managedInstances: { maxConcurrency: 2 } });
+    const item = invocation();
+    const parked = next(environment);
+    environment.runtime!.enqueue(item);
+    await parked;
+    environment.runtime!.forget(item.requestId);
+    const late = await answer(environment, item.requestId, 'response');
+    assert.equal(late.status, 410);
+    assert.deepEqual(late.json(), { errorMessage: 'Invoke timeout', errorType: 'InvokeTimeout' });
+  });
 });

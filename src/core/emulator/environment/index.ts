@@ -65,6 +65,8 @@ export class Environment {
   logsApiCalls = 0;
   /** Refused registrations noted in the timeline so far (see api/register.ts). */
   refusalNotes = 0;
+  /** The last reading of the processes' peak memory (see lifecycle/invoke.ts). */
+  memoryReading: { at: number; mb: number; environment: number } | undefined;
   /** The real function runtime of the current environment, with EmulatorOptions.runtime; else undefined. */
   runtime: FunctionRuntime | undefined;
 

@@ -51,7 +51,7 @@ export interface ParkedRuntimeNext {
 
 /** Why a request-id route is refused, as RIE answers it. */
 export interface RuntimeRefusal {
-  status: 400 | 403;
+  status: 400 | 403 | 410;
   errorType: string;
   errorMessage: string;
 }
@@ -68,12 +68,20 @@ const invalidRequestId: RuntimeRefusal = {
   errorMessage: 'Invalid request ID',
 };
 
+/** RIE's LMI mode, to an answer for an invoke that timed out (rendering.RenderInvokeTimeout). */
+const invokeTimedOut: RuntimeRefusal = { status: 410, errorType: 'InvokeTimeout', errorMessage: 'Invoke timeout' };
+
+/** Timed-out request ids kept to answer late answers with 410 (Managed Instances); older ones get 400. */
+const rememberedTimeouts = 1000;
+
 export class FunctionRuntime {
   state: RuntimeStateName = 'Started';
   /** When the runtime first called `next`: its Init is done. */
   readyAt: number | undefined;
   /** What it reported through /runtime/init/error, or Lambda's error when it failed Init otherwise. */
   initError: FunctionResponse | undefined;
+  /** When the Init failure is Lambda's own (exit, exec error, timeout): its type and text, to name each invoke's request id. */
+  initFailure: { errorType: string; text: string } | undefined;
   pid: number | undefined;
   started = false;
   exited = false;
@@ -87,6 +95,8 @@ export class FunctionRuntime {
   private parked: ParkedRuntimeNext[] = [];
   /** On demand: the invoke whose id the request-id routes accept (RIE's current invoke id), until the next one. */
   private current: RuntimeInvocation | undefined;
+  /** Managed Instances: invokes that timed out while the runtime still held them. */
+  private readonly timedOut = new Set<string>();
 
   constructor(
     /** Managed Instances: several invocations out at once. */
@@ -137,7 +147,10 @@ export class FunctionRuntime {
 
   /** Takes an invocation back that will not be answered (its timeout on Managed Instances). */
   forget(requestId: string): void {
-    this.active.delete(requestId);
+    if (this.active.delete(requestId)) {
+      this.timedOut.add(requestId);
+      if (this.timedOut.size > rememberedTimeouts) this.timedOut.delete(this.timedOut.values().next().value!);
+    }
     const index = this.queue.findIndex((invocation) => invocation.requestId === requestId);
     if (index !== -1) this.queue.splice(index, 1);
   }
@@ -161,7 +174,10 @@ export class FunctionRuntime {
    * state (403). Undefined when the answer may come; the state then says one is streaming in.
    */
   beginAnswer(requestId: string, kind: FunctionResponse['kind']): RuntimeRefusal | undefined {
-    if (this.concurrent) return this.active.has(requestId) ? undefined : invalidRequestId;
+    if (this.concurrent) {
+      if (this.active.has(requestId)) return undefined;
+      return this.timedOut.has(requestId) ? invokeTimedOut : invalidRequestId;
+    }
     if (this.current === undefined || requestId !== this.current.requestId) return invalidRequestId;
     const target = kind === 'response' ? 'InvocationResponse' : 'InvocationErrorResponse';
     if (this.state !== 'Running') return transitionRefusal(this.state, target);

@@ -7,7 +7,7 @@ import type { ExtensionProcesses } from '../processes/extension-processes.js';
 import { peakMemoryMB } from '../processes/launch.js';
 import type { FunctionBehaviour, FunctionResponse, InvokeEvent, InvokeResult } from '../types.js';
 import { initOnce } from './init.js';
-import { runRuntime } from './runtime.js';
+import { initErrorFor, runRuntime } from './runtime.js';
 import { shutdown } from './shutdown.js';
 
 /**
@@ -21,7 +21,30 @@ function traceHeader(): string {
   const epoch = Math.floor(Date.now() / 1000)
     .toString(16)
     .padStart(8, '0');
-  return `Root=1-${epoch}-${randomBytes(12).toString('hex')};Parent=${randomBytes(8).toString('hex')};Sampled=1`;
+  const random = randomBytes(20).toString('hex');
+  return `Root=1-${epoch}-${random.slice(0, 24)};Parent=${random.slice(24)};Sampled=1`;
+}
+
+/**
+ * Reading /proc for every invoke costs more than the rest of an invoke's bookkeeping, so a reading is
+ * reused this long within one environment. VmHWM only grows: a reused reading is at most this old.
+ */
+const memoryReadingMs = 100;
+
+/** The peak memory of the environment's processes (extensions and the real runtime), in MB. */
+function maxMemoryUsed(environment: Environment): number {
+  const now = Date.now();
+  const last = environment.memoryReading;
+  if (last !== undefined && last.environment === environment.environmentNumber && now - last.at < memoryReadingMs) {
+    return last.mb;
+  }
+  const runtime = environment.runtime;
+  const mb = peakMemoryMB([
+    ...environment.agents.filter((agent) => agent.pid !== undefined && !agent.exited).map((agent) => agent.pid!),
+    ...(runtime?.pid !== undefined && !runtime.exited ? [runtime.pid] : []),
+  ]);
+  environment.memoryReading = { at: now, mb, environment: environment.environmentNumber };
+  return mb;
 }
 
 /** What one invoke is about, fixed at its start. */
@@ -125,7 +148,8 @@ async function awaitExtensions(
   const extensionsDeadline = start + timeoutMs * factor;
   const allDone = () =>
     invoked.every((agent) => agent.exited || (agent.state === 'Ready' && agent.queuedEvent === undefined));
-  if (!runtime.timedOut && !runtime.cut)
+  // No wait at all when nothing is left to wait for: this is every invoke's path without INVOKE subscribers.
+  if (!runtime.timedOut && !runtime.cut && !allDone())
     await environment.waitUntil(() => environment.failedSince(mark) || allDone(), extensionsDeadline, true);
   const end = Date.now();
   const failed = environment.failedSince(mark);
@@ -234,11 +258,7 @@ async function runInvoke(
           : fn.status === 'error'
             ? 'error'
             : 'success';
-  const runtimePid = environment.runtime?.exited === false ? environment.runtime.pid : undefined;
-  const maxMemoryUsedMB = peakMemoryMB([
-    ...environment.agents.filter((agent) => agent.pid !== undefined && !agent.exited).map((agent) => agent.pid!),
-    ...(runtimePid === undefined ? [] : [runtimePid]),
-  ]);
+  const maxMemoryUsedMB = maxMemoryUsed(environment);
   const managedInstances = environment.settings.managedInstances;
   const result: InvokeResult = {
     requestId,
@@ -284,7 +304,7 @@ export async function invoke(
   if (!environment.initialized) {
     const init = await initOnce(environment, processes);
     if (init.status !== 'success') {
-      const runtimeError = init.errorType === undefined ? undefined : environment.runtime?.initError;
+      const runtimeError = init.errorType === undefined ? undefined : initErrorFor(environment.runtime, requestId);
       return notRun(environment, requestId, init.status === 'interrupted', runtimeError);
     }
   }

@@ -26,6 +26,21 @@ export function lambdaError(errorType: string, error: string, requestId?: string
   return { kind: 'error', payload: JSON.stringify({ errorType, errorMessage }), errorType, errorMessage };
 }
 
+/** The runtime failed its Init in a way Lambda words itself. */
+function failInit(runtime: FunctionRuntime, errorType: string, text: string): void {
+  runtime.initFailure = { errorType, text };
+  runtime.initError = lambdaError(errorType, text);
+}
+
+/**
+ * What an invoke gets when the runtime failed its Init: what the runtime reported through init/error,
+ * or Lambda's own error naming the invoke's request id (the Init runs within that invoke on Lambda).
+ */
+export function initErrorFor(runtime: FunctionRuntime | undefined, requestId: string): FunctionResponse | undefined {
+  const failure = runtime?.initFailure;
+  return failure === undefined ? runtime?.initError : lambdaError(failure.errorType, failure.text, requestId);
+}
+
 const signalNames: Partial<Record<string, string>> = {
   SIGKILL: 'killed',
   SIGTERM: 'terminated',
@@ -62,7 +77,7 @@ function runtimeExited(
       data: { exitCode: code, signal },
     },
   );
-  if (!runtime.ready && runtime.initError === undefined) runtime.initError = lambdaError('Runtime.ExitError', text);
+  if (!runtime.ready && runtime.initError === undefined) failInit(runtime, 'Runtime.ExitError', text);
 }
 
 /** Starts the runtime process; false (with the runtime's initError set) when it could not start. */
@@ -82,7 +97,7 @@ async function startRuntime(environment: Environment, processes: ExtensionProces
     exited: (code, signal) => runtimeExited(environment, runtime, code, signal),
   });
   if ('error' in started) {
-    runtime.initError = lambdaError('Runtime.InvalidEntrypoint', started.error);
+    failInit(runtime, 'Runtime.InvalidEntrypoint', started.error);
     environment.record('runtime', `RUNTIME ${command.description} could not start: ${started.error}`, {
       data: { error: started.error },
     });
@@ -126,7 +141,7 @@ export async function initRuntime(
   }
   if (status === 'timeout') {
     const limit = environment.describeLimit(environment.settings.initTimeoutMs);
-    runtime.initError = lambdaError('Sandbox.Timedout', `the runtime did not call next within the ${limit} Init limit`);
+    failInit(runtime, 'Sandbox.Timedout', `the runtime did not call next within the ${limit} Init limit`);
   }
   platform.initRuntimeDone(environment, status);
   return status;
@@ -140,16 +155,29 @@ export async function stopRuntime(
 ): Promise<void> {
   const runtime = environment.runtime;
   if (runtime === undefined) return;
-  runtime.releaseParked();
-  if (!runtime.started || runtime.exited || runtime.pid === undefined) return;
-  runtime.killedBy ??= 'shutdown';
-  if (graceful) {
-    processes.signalRuntime(runtime.pid, 'SIGTERM');
-    const graceMs = defaults.runtimeShutdownMs * environment.settings.limitFactor;
-    if (await environment.waitUntil(() => runtime.exited, Date.now() + graceMs)) return;
+  if (runtime.killedBy === 'timeout') {
+    // SIGKILLed at its timeout already: only its end is awaited.
+    await environment.waitUntil(() => runtime.exited, Date.now() + 1000);
+  } else if (runtime.started && !runtime.exited && runtime.pid !== undefined) {
+    runtime.killedBy = 'shutdown';
+    // Its parked next stays open, as on Lambda: the runtime learns of the end from SIGTERM, not from a dropped call.
+    const start = Date.now();
+    let stopped = false;
+    if (graceful) {
+      processes.signalRuntime(runtime.pid, 'SIGTERM');
+      const graceMs = defaults.runtimeShutdownMs * environment.settings.limitFactor;
+      stopped = await environment.waitUntil(() => runtime.exited, Date.now() + graceMs);
+    }
+    if (!stopped) {
+      processes.signalRuntime(runtime.pid, 'SIGKILL');
+      await environment.waitUntil(() => runtime.exited, Date.now() + 1000);
+    }
+    const how = stopped ? `exited on SIGTERM` : graceful ? 'SIGKILLed after its SIGTERM grace' : 'SIGKILLed';
+    environment.record('shutdown', `SHUTDOWN Runtime: ${how} (${platform.milliseconds(Date.now() - start)} ms)`, {
+      data: { runtime: how },
+    });
   }
-  processes.signalRuntime(runtime.pid, 'SIGKILL');
-  await environment.waitUntil(() => runtime.exited, Date.now() + 1000);
+  runtime.releaseParked();
 }
 
 /** The runtime's part of one invoke, as the invoke phase needs it. */
@@ -199,7 +227,7 @@ export async function runRuntime(
   const failed = () => environment.failedSince(mark);
   await environment.waitUntil(() => item.answer !== undefined || runtime.exited || failed(), deadline, true);
   const answered = () => item.answer !== undefined && (runtime.concurrent || runtime.state === 'Ready');
-  if (item.answer !== undefined && !runtime.concurrent) {
+  if (item.answer !== undefined && !runtime.concurrent && !answered()) {
     await environment.waitUntil(() => answered() || runtime.exited || failed(), deadline, true);
   }
   return runtimeOutcome(environment, processes, invoke, item);
