@@ -36,3 +36,13 @@ export {
   type CiProvider,
   type IacKind,
 } from './core/infrastructure/index.js';
+export type { DevFunctionOptions } from './core/dev/index.js';
+export {
+  functionRuntimes,
+  loadEvents,
+  parseEvents,
+  prepareFunction,
+  type FunctionRuntime,
+  type PreparedFunction,
+  type PrepareFunctionOptions,
+} from './core/function/index.js';

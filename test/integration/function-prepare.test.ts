@@ -10,6 +10,7 @@ import type { RuntimeCommand } from '../../src/core/emulator/types.js';
 import { CliError } from '../../src/core/errors.js';
 import { findPython, installAwslambdaric, prepareFunction } from '../../src/core/function/index.js';
 import { scaled } from '../helpers/time-scale.js';
+import { nodeBinary } from '../helpers/node-versions.js';
 import { buildZip } from '../helpers/zip-fixtures.js';
 
 /**
@@ -316,6 +317,67 @@ describe('python3.x on awslambdaric', { timeout: scaled(600_000) }, () => {
     const answer = await invokeOnce(prepared.runtime, '{}');
     assert.equal(answer.kind, 'error');
     assert.equal(JSON.parse(answer.body).errorType, 'ValueError');
+    await prepared.cleanup();
+  });
+});
+
+describe("nodejs22.x on the toolkit's runtime client", { timeout: scaled(600_000) }, () => {
+  it("answers an invoke, with the layer's nodejs/node_modules on NODE_PATH", async (t) => {
+    const node = await nodeBinary('22.23.5');
+    if ('skip' in node) return t.skip(node.skip);
+    const functionDirectory = path.join(work, 'node-function');
+    await mkdir(functionDirectory, { recursive: true });
+    await mkdir(path.join(layer, 'nodejs', 'node_modules', 'layer-helper'), { recursive: true });
+    await writeFile(
+      path.join(layer, 'nodejs', 'node_modules', 'layer-helper', 'index.js'),
+      'exports.greeting = "hello from the layer";\n',
+    );
+    await writeFile(
+      path.join(functionDirectory, 'index.js'),
+      [
+        'const { greeting } = require("layer-helper");',
+        'exports.handler = async (event, context) => ({',
+        '  event, greeting, request: context.awsRequestId, exec: process.env.AWS_EXECUTION_ENV,',
+        '  node: process.versions.node, tz: process.env.TZ,',
+        '});',
+        '',
+      ].join('\n'),
+    );
+    const prepared = await prepareFunction({
+      path: functionDirectory,
+      runtime: 'nodejs22.x',
+      layerDirectory: layer,
+      nodePath: node.binary.node,
+    });
+    assert.deepEqual(prepared.warnings, []);
+    assert.equal(prepared.runtime.command, node.binary.node);
+    assert.match(prepared.runtime.args[0]!, /build\/src\/runtime-client\/node\/index\.js$/);
+    const answer = await invokeOnce(prepared.runtime, '{"n": 2}');
+    assert.equal(answer.kind, 'response', answer.body);
+    assert.deepEqual(JSON.parse(answer.body), {
+      event: { n: 2 },
+      greeting: 'hello from the layer',
+      request: 'request-1',
+      exec: 'AWS_Lambda_nodejs22.x',
+      node: '22.23.5',
+      tz: ':UTC',
+    });
+    await prepared.cleanup();
+  });
+
+  it("warns when --node is not the runtime's major", async () => {
+    const functionDirectory = path.join(work, 'node-function-20');
+    await mkdir(functionDirectory, { recursive: true });
+    const prepared = await prepareFunction({
+      path: functionDirectory,
+      runtime: 'nodejs24.x',
+      layerDirectory: layer,
+      nodePath: process.execPath,
+    });
+    if (!process.versions.node.startsWith('24.')) {
+      assert.equal(prepared.warnings.length, 1);
+      assert.match(prepared.warnings[0]!, /^nodejs24\.x: the function runs on node /);
+    }
     await prepared.cleanup();
   });
 });

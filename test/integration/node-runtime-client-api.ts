@@ -41,7 +41,7 @@ export class FakeRuntimeApi {
   /** `next` calls waiting right now. */
   waitingNext = 0;
   private queue: Pending[] = [];
-  private waiters: Array<(pending: Pending) => void> = [];
+  private waiters: Array<(pending: Pending | undefined) => void> = [];
   private posted = new Map<string, Pending>();
   private counter = 0;
   private initErrorListeners: Array<(posted: Posted) => void> = [];
@@ -73,10 +73,15 @@ export class FakeRuntimeApi {
         },
         resolve,
       };
-      const waiter = this.waiters.shift();
-      if (waiter) waiter(pending);
-      else this.queue.push(pending);
+      this.dispatch(pending);
     });
+  }
+
+  /** To a waiting `next`, else to the queue. */
+  private dispatch(pending: Pending): void {
+    const waiter = this.waiters.shift();
+    if (waiter) waiter(pending);
+    else this.queue.push(pending);
   }
 
   nextInitError(): Promise<Posted> {
@@ -92,8 +97,23 @@ export class FakeRuntimeApi {
     const body = Buffer.concat(chunks).toString('utf8');
     if (request.method === 'GET' && url === '/2018-06-01/runtime/invocation/next') {
       this.waitingNext += 1;
-      const pending = this.queue.shift() ?? (await new Promise<Pending>((resolve) => this.waiters.push(resolve)));
+      const pending =
+        this.queue.shift() ??
+        (await new Promise<Pending | undefined>((resolve) => {
+          this.waiters.push(resolve);
+          // A client killed while it waits: its `next` takes no invoke.
+          response.once('close', () => {
+            const index = this.waiters.indexOf(resolve);
+            if (index !== -1) this.waiters.splice(index, 1);
+            resolve(undefined);
+          });
+        }));
       this.waitingNext -= 1;
+      if (!pending) return;
+      if (response.destroyed) {
+        this.dispatch(pending);
+        return;
+      }
       this.posted.set(pending.requestId, pending);
       response.writeHead(200, { 'Content-Type': 'application/json', ...pending.headers });
       response.end(pending.payload);

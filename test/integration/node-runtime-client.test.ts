@@ -6,6 +6,7 @@ import { after, describe, it } from 'node:test';
 import { lambdaNodeVersions, nodeBinary, nodeCacheDirectory } from '../helpers/node-versions.js';
 import { temporaryFolders } from '../helpers/paths.js';
 import { testAll } from '../helpers/tiers.js';
+import { scaled } from '../helpers/time-scale.js';
 import { FakeRuntimeApi, startClient, type ClientProcess } from './node-runtime-client-api.js';
 
 /*
@@ -53,7 +54,7 @@ async function startOn(
 
 const parse = (text: string) => JSON.parse(text) as Record<string, unknown>;
 
-describe('node runtime client: handlers', () => {
+describe('node runtime client: handlers', { timeout: scaled(120_000) }, () => {
   it('runs an ESM async handler after its top-level await, with the context Lambda gives', async () => {
     await withApi(async (own, ownAddress) => {
       const client = await startOn(
@@ -142,7 +143,7 @@ describe('node runtime client: handlers', () => {
             'let timerFired = 0;',
             'exports.handler = function (event, context, callback) {',
             '  context.callbackWaitsForEmptyEventLoop = event.wait;',
-            '  setTimeout(() => { timerFired += 1; }, event.delayMs);',
+            '  setTimeout(() => { timerFired += 1; console.log("timer", event.n, "fired"); }, event.delayMs);',
             '  callback(null, { timerFiredBefore: timerFired });',
             '};',
           ].join('\n'),
@@ -150,15 +151,15 @@ describe('node runtime client: handlers', () => {
         'index.handler',
       );
       // Waiting: the timer of this invoke fires before the response goes.
-      const waited = await own.invoke({ wait: true, delayMs: 200 });
+      const waited = await own.invoke({ n: 1, wait: true, delayMs: 200 });
       assert.equal(waited.kind, 'response', client.stderr());
-      const started = Date.now();
-      // Not waiting: the answer goes before this invoke's 3 s timer.
-      const immediate = await own.invoke({ wait: false, delayMs: 3000 });
-      assert.ok(Date.now() - started < 2500, 'answered before the timer');
+      assert.match(client.stdout(), /timer 1 fired/);
+      // Not waiting: the answer goes long before this invoke's timer.
+      const immediate = await own.invoke({ n: 2, wait: false, delayMs: scaled(10_000) });
+      assert.doesNotMatch(client.stdout(), /timer 2 fired/);
       assert.deepEqual(parse(waited.body), { timerFiredBefore: 0 });
       assert.deepEqual(parse(immediate.body), { timerFiredBefore: 1 });
-      const third = await own.invoke({ wait: false, delayMs: 1 });
+      const third = await own.invoke({ n: 3, wait: false, delayMs: 1 });
       assert.equal(third.kind, 'response');
     });
   });
@@ -190,7 +191,7 @@ describe('node runtime client: handlers', () => {
   });
 });
 
-describe('node runtime client: errors', () => {
+describe('node runtime client: errors', { timeout: scaled(120_000) }, () => {
   const initErrorCases = [
     {
       name: 'a missing export',
@@ -380,7 +381,7 @@ describe('node runtime client: errors', () => {
   });
 });
 
-describe('node runtime client: logs', () => {
+describe('node runtime client: logs', { timeout: scaled(120_000) }, () => {
   const logging = {
     'index.mjs': [
       'console.log("at init");',
@@ -438,17 +439,21 @@ describe('node runtime client: logs', () => {
   });
 });
 
-describe('node runtime client: Managed Instances', () => {
+describe('node runtime client: Managed Instances', { timeout: scaled(120_000) }, () => {
   it('keeps AWS_LAMBDA_MAX_CONCURRENCY invokes in flight, each logging its own request id', async () => {
     await withApi(async (own, ownAddress) => {
       const client = await startOn(
         ownAddress,
         {
           'index.mjs': [
+            'let started = 0;',
             'export const handler = async (event, context) => {',
-            '  await new Promise((resolve) => setTimeout(resolve, event.ms));',
+            '  started += 1;',
+            '  // Each invoke waits until all three have started: only concurrent invokes get past this.',
+            '  const until = Date.now() + event.patienceMs;',
+            '  while (started < 3 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 5));',
             '  console.log("done", event.n);',
-            '  return { n: event.n, id: context.awsRequestId };',
+            '  return { n: event.n, id: context.awsRequestId, sawAll: started >= 3 };',
             '};',
           ].join('\n'),
         },
@@ -458,22 +463,19 @@ describe('node runtime client: Managed Instances', () => {
       // Three loops: three `next` calls wait before any invoke comes.
       while (own.waitingNext < 3 && client.child.exitCode === null) await new Promise((r) => setTimeout(r, 10));
       assert.equal(own.waitingNext, 3, client.stderr());
-      const started = Date.now();
       const answers = await Promise.all(
-        [0, 1, 2].map((n) => own.invoke({ n, ms: 600 - n * 200 }, { requestId: `mi-${n}` })),
+        [0, 1, 2].map((n) => own.invoke({ n, patienceMs: scaled(5000) }, { requestId: `mi-${n}` })),
       );
-      const elapsed = Date.now() - started;
       assert.deepEqual(
         answers.map((answer) => parse(answer.body)),
-        [0, 1, 2].map((n) => ({ n, id: `mi-${n}` })),
+        [0, 1, 2].map((n) => ({ n, id: `mi-${n}`, sawAll: true })),
       );
-      assert.ok(elapsed < 1500, `three 200-600 ms invokes ran at once (${elapsed} ms)`);
       for (const n of [0, 1, 2]) assert.match(client.stdout(), new RegExp(`\\tmi-${n}\\tINFO\\tdone ${n}\\n`));
     });
   });
 });
 
-describe('node runtime client: response streaming', () => {
+describe('node runtime client: response streaming', { timeout: scaled(120_000) }, () => {
   it('streams a streamifyResponse handler chunked, with the streaming response mode', async () => {
     await withApi(async (own, ownAddress) => {
       const client = await startOn(
@@ -500,7 +502,7 @@ describe('node runtime client: response streaming', () => {
   });
 });
 
-describe('node runtime client: on the Node.js versions Lambda runs', () => {
+describe('node runtime client: on the Node.js versions Lambda runs', { timeout: scaled(120_000) }, () => {
   for (const version of lambdaNodeVersions) {
     const cached = existsSync(path.join(nodeCacheDirectory(), `node-${version}`, '.installed'));
     const skip = cached || testAll ? false : `node ${version} is not in the tests' cache yet: runs in npm run test:all`;
@@ -542,4 +544,34 @@ describe('node runtime client: on the Node.js versions Lambda runs', () => {
       });
     });
   }
+});
+
+describe('node runtime client: response streaming errors', { timeout: scaled(120_000) }, () => {
+  it('posts an error before the first byte to …/error, and after it in the trailers', async () => {
+    await withApi(async (own, ownAddress) => {
+      const client = await startOn(
+        ownAddress,
+        {
+          'index.mjs': [
+            'export const handler = awslambda.streamifyResponse(async (event, responseStream) => {',
+            '  if (event.late) { responseStream.write("partial"); await new Promise((r) => setTimeout(r, 20)); }',
+            '  throw new TypeError("stream broke");',
+            '});',
+          ].join('\n'),
+        },
+        'index.handler',
+      );
+      const early = await own.invoke({ late: false });
+      assert.equal(early.kind, 'error', client.stderr());
+      assert.equal(parse(early.body)['errorType'], 'TypeError');
+      const late = await own.invoke({ late: true });
+      assert.equal(late.kind, 'response');
+      assert.equal(late.body, 'partial');
+      assert.equal(late.trailers?.['lambda-runtime-function-error-type'], 'TypeError');
+      const trailerBody = parse(
+        Buffer.from(late.trailers?.['lambda-runtime-function-error-body'] ?? '', 'base64').toString(),
+      );
+      assert.equal(trailerBody['errorMessage'], 'stream broke');
+    });
+  });
 });

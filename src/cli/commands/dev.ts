@@ -205,20 +205,6 @@ function lifecycleOutcome(report: EmulatorReport, requestedInvokes: number): str
     .join('')}`;
 }
 
-/** How much of a response the text output shows; --json holds all of it. */
-const shownResponseCharacters = 2000;
-
-/** What the function answered to each invoke (with --function), one line each, as the caller of Invoke would see it. */
-function responseLines(report: EmulatorReport): string[] {
-  return report.invokes.flatMap((invoke) => {
-    const response = invoke.response;
-    if (response === undefined) return [];
-    const label = response.kind === 'error' ? `error ${response.errorType ?? 'Unhandled'}` : 'response';
-    const line = printableLine(`${label} (${invoke.requestId}): ${response.payload}`, shownResponseCharacters);
-    return [response.kind === 'error' ? yellow(line) : line];
-  });
-}
-
 function verdictError(report: EmulatorReport): CliError {
   return new CliError(
     `the extension failed in the emulator: ${report.verdicts.map((verdict) => `${verdict.extension}: ${verdict.errorType}`).join(', ')}`,
@@ -287,6 +273,10 @@ function functionCode(args: DevArguments): DevFunctionOptions | false {
       hint: 'pass --function PATH, or --no-function for the simulated handler',
     });
   }
+  if (args.event === '-' && process.stdin.isTTY) {
+    // Otherwise the run seems to hang: it is waiting for the events.
+    process.stderr.write(dim('reading the events from the terminal: type JSON, then Ctrl-D\n'));
+  }
   return {
     path: args.function,
     runtime: args.runtime,
@@ -311,7 +301,6 @@ async function runDevCommand(args: DevArguments): Promise<void> {
   const options = devOptions(args, json ? undefined : (entry) => printEntry(entry, formatTimelineEntry));
   const printReport = (report: EmulatorReport) => {
     const text = summary(report, options.invokes ?? report.invokes.length);
-    if (!json) for (const line of responseLines(report)) process.stdout.write(`${line}\n`);
     process.stdout.write(
       json ? `${JSON.stringify(report, null, 2)}\n` : `${report.status === 'failed' ? red(text) : text}\n`,
     );

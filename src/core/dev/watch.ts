@@ -117,6 +117,14 @@ export function pollForChanges(
   };
 }
 
+/** Whether polling `root` sees changes to `file`: it lies under it, in no folder the poll skips. */
+function watchedUnder(root: string, file: string): boolean {
+  const relative = path.relative(root, file);
+  if (relative === '') return true;
+  if (relative.startsWith('..') || path.isAbsolute(relative)) return false;
+  return !relative.split(path.sep).some((part) => ignoredDirectories.has(part));
+}
+
 /**
  * Runs a lifecycle, then again after every change until the signal aborts.
  * A change during a run cuts it short: the current invoke finishes, a
@@ -129,13 +137,27 @@ export async function watchDev(options: DevOptions & { onReport: (report: Emulat
   let wake: (() => void) | undefined;
   let cycle: AbortController | undefined;
 
-  // Watching starts before the first build, so a save during that build is not missed.
-  const watcher = pollForChanges(watchRoot(options), (file) => {
+  // Once: the events may come from stdin, which can be read only once.
+  const request = await resolveDevFunction(options);
+  const events = await devEvents(request);
+  const onChange = (file: string) => {
     pending.change = true;
     options.onStatus?.(`change detected (${file}); restarting…`, 'progress');
     cycle?.abort();
     wake?.();
-  });
+  };
+  // Watching starts before the first build, so a save during that build is not missed.
+  const root = watchRoot(options);
+  const watchers = [pollForChanges(root, onChange)];
+  // The function's code too, when what is watched already does not hold it (outside, or in dist/ or build/).
+  const functionPath = request === undefined ? undefined : path.resolve(request.baseDirectory, request.path);
+  if (functionPath !== undefined && !watchedUnder(root, functionPath)) {
+    watchers.push(pollForChanges(functionPath, onChange));
+  }
+  const watcher = {
+    ready: Promise.all(watchers.map((each) => each.ready)),
+    close: () => watchers.forEach((each) => each.close()),
+  };
   const stopped = new Promise<void>((resolve) => {
     if (outer?.aborted) resolve();
     outer?.addEventListener('abort', () => {
@@ -147,9 +169,6 @@ export async function watchDev(options: DevOptions & { onReport: (report: Emulat
 
   try {
     await watcher.ready;
-    // Once: the events may come from stdin, which can be read only once.
-    const request = await resolveDevFunction(options);
-    const events = await devEvents(request);
     while (!outer?.aborted) {
       pending.change = false;
       cycle = new AbortController();

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { CliError, errorMessage } from '../errors.js';
+import { CancelledError, CliError, errorMessage } from '../errors.js';
 import { temporaryTag, writeFileAtomic } from '../fs-utils.js';
 import { awslambdaricPins, requirementsText } from './awslambdaric-pins.js';
 import { pythonMinors } from './runtimes.js';
@@ -115,6 +115,7 @@ export async function findPython(options: FindPythonOptions): Promise<PythonInte
   }
   for (const name of [`python3.${options.minor}`, 'python3']) {
     const found = await probePython(name, env, options.signal);
+    if (options.signal?.aborted === true) throw new CancelledError();
     if (found !== undefined) return found;
   }
   throw new CliError(`no python3 on PATH to run the python3.${options.minor} function with`, {
@@ -187,6 +188,8 @@ export async function installAwslambdaric(
       ],
       { env: options.hostEnvironment ?? process.env, signal: options.signal },
     );
+    // Ctrl-C: the install is cut, nothing is kept, and the run stops as cancelled.
+    if (options.signal?.aborted === true) throw new CancelledError();
     if (result.status !== 0) throw pipError(python, version, result);
     await writeFileAtomic(
       path.join(staging, completeMarker),

@@ -89,7 +89,15 @@ export function runStreamingInvoke(
     if (settled) return;
     settled = true;
     const details = errorBody(error);
-    const { request, done } = open();
+    if (!opened) {
+      // Nothing streamed yet: an ordinary error answer.
+      client.postError(invoke.requestId, details).then(
+        () => finished(error),
+        () => finished(error),
+      );
+      return;
+    }
+    const { request, done } = opened;
     if (!request.writableEnded) {
       request.addTrailers({
         'Lambda-Runtime-Function-Error-Type': details.errorType.replace(/[^\x20-\x7E]/g, ''),
