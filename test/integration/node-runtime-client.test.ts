@@ -575,3 +575,17 @@ describe('node runtime client: response streaming errors', { timeout: scaled(120
     });
   });
 });
+
+describe('node runtime client: the Runtime API goes away', { timeout: scaled(120_000) }, () => {
+  it('ends quietly when its waiting next is dropped, as when Lambda stops the environment', async () => {
+    const own = new FakeRuntimeApi();
+    const ownAddress = await own.listen();
+    const client = await startOn(ownAddress, { 'index.mjs': 'export const handler = async () => 1;' }, 'index.handler');
+    assert.equal((await own.invoke({})).kind, 'response');
+    while (own.waitingNext < 1 && client.child.exitCode === null) await new Promise((r) => setTimeout(r, 10));
+    await own.close();
+    const exit = await client.exited;
+    assert.equal(exit.code, 0);
+    assert.doesNotMatch(client.stdout(), /Uncaught Exception|Unexpected Top Level Error/);
+  });
+});

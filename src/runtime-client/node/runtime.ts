@@ -57,7 +57,15 @@ export class Runtime {
 
   private async handleOnce(): Promise<void> {
     const { client } = this.options;
-    const invocation = await client.nextInvocation();
+    let invocation;
+    try {
+      invocation = await client.nextInvocation();
+    } catch (error) {
+      // The Runtime API dropped or refused the waiting `next`: the environment is going away (ext dev stops a
+      // runtime that way at Shutdown). Lambda would have stopped the process instead; end quietly, as then.
+      if (connectionLost(error)) process.exit(0);
+      throw error;
+    }
     const invoke = invokeHeaders(invocation.headers);
     this.inFlight.add(invoke.requestId);
     this.lastRequestId = invoke.requestId;
@@ -172,6 +180,11 @@ export class Runtime {
       callback(error);
     }
   }
+}
+
+function connectionLost(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'ECONNRESET' || code === 'ECONNREFUSED' || code === 'EPIPE';
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
