@@ -117,6 +117,20 @@ const cases: Case[] = [
     initFails: true,
   },
   {
+    name: 'a runtime that exits in the middle of an invoke (Runtime.ExitError), then a fresh Init',
+    tool: 'node',
+    handler: 'index.handler',
+    events: [{ action: 'exit' }, { action: 'echo' }],
+    rie: ['error:Runtime.ExitError', 'response'],
+  },
+  {
+    name: 'a Node function that streams its response (streamifyResponse)',
+    tool: 'node',
+    handler: 'stream.handler',
+    events: [{}, {}],
+    rie: ['response', 'response'],
+  },
+  {
     name: 'a Python function started through a wrapper script (AWS_LAMBDA_EXEC_WRAPPER)',
     tool: 'python',
     handler: 'handler.handle',
@@ -418,6 +432,8 @@ function comparable(answer: Answer, timeoutSeconds: number, taskDirectory: strin
   }
   const message = (answer.errorMessage ?? '')
     .replaceAll(taskDirectory, '/var/task')
+    // Lambda's own errors name the invoke (`RequestId: … Error: …`): alike but for the id.
+    .replace(new RegExp(uuid.source.slice(1, -1), 'gu'), '<request id>')
     // Lambda's timeout message carries a timestamp and the request id before these words; RIE's does not.
     .replace(/^.*?(?=Task timed out after)/u, '')
     // RIE's leaves out the size of the response over the limit (see above).

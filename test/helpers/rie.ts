@@ -220,6 +220,12 @@ export async function runUnderRie(binary: string, options: RieRunOptions): Promi
  *   allowed payload size (6291556 bytes)."}` (interop/model.go, ErrorResponseTooLarge.AsErrorResponse;
  *   rapi/handler/invocationresponse.go; rie/handlers.go, case ErrInvokeDoneFailed), and the environment is
  *   reset (SHUTDOWN `ReleaseFail`; rapidcore/server.go, Invoke).
+ * - The runtime exits in the middle of an invoke: 502 `{"errorType":"Runtime.ExitError","errorMessage":"RequestId:
+ *   <id> Error: Runtime exited with error: exit status N"}`, SHUTDOWN `ReleaseFail`, a new Init at the next invoke
+ *   (rapidcore/server.go, Invoke; interop/model.go, GetErrorResponseWithFormattedErrorMessage).
+ * - A streamed response (`Lambda-Runtime-Function-Response-Mode: streaming`, chunked): accepted, and the invoke
+ *   gets the assembled body, status 200 (rapi/handler/invocationresponse.go; rapidcore/server.go,
+ *   sendResponseUnsafe reads the whole stream when the invoke is not a direct one, and RIE's never are).
  * - At the end, SIGTERM: SHUTDOWN `SandboxTerminated` to the extensions.
  */
 
