@@ -35,8 +35,10 @@ import { cacheDirectoryVariable } from '../../src/core/standalone/node-cache.js'
  *   the task folder's path in messages and stack traces is read as /var/task.
  * - RIE never sends Lambda-Runtime-Trace-Id (its tracer is a no-op: rapidcore/sandbox_builder.go,
  *   telemetry/tracer.go BuildTracingHeader); Lambda always does, and so must ext dev: checked on ext dev alone.
- * - A response over the limit: RIE's message leaves out the response's size, Lambda's (and ext dev's) says
- *   `Response payload size (N bytes) exceeded …`; the limit itself, 6,291,556 bytes, must be alike.
+ * - A response over the limit: ext dev's message adds the response's size, `Response payload size (N bytes)
+ *   exceeded …`, where RIE (interop/model.go, ErrorResponseTooLarge.Error) and Lambda as seen in published
+ *   answers say `Response payload size exceeded maximum allowed payload size (6291556 bytes).`: tolerated here,
+ *   reported to the emulator's owner; the limit itself, 6,291,556 bytes, must be alike.
  * - A function whose Init fails: RIE runs Init at the first invoke and answers it with that Init's error
  *   (SHUTDOWN `spindown` to the extensions), then one Init per later invoke (SHUTDOWN `ReleaseFail`). Lambda, and
  *   ext dev, run Init, then again inside the first invoke (a "suppressed init"), then one per later invoke, each
@@ -436,7 +438,7 @@ function comparable(answer: Answer, timeoutSeconds: number, taskDirectory: strin
     .replace(new RegExp(uuid.source.slice(1, -1), 'gu'), '<request id>')
     // Lambda's timeout message carries a timestamp and the request id before these words; RIE's does not.
     .replace(/^.*?(?=Task timed out after)/u, '')
-    // RIE's leaves out the size of the response over the limit (see above).
+    // ext dev's names the size of the response over the limit, RIE's (and Lambda's) does not (see above).
     .replace(/^Response payload size \(\d+ bytes\) exceeded/u, 'Response payload size exceeded');
   return { kind: 'error', errorType: answer.errorType, errorMessage: message };
 }
