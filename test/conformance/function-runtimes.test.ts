@@ -35,6 +35,9 @@ import { cacheDirectoryVariable } from '../../src/core/standalone/node-cache.js'
  *   the task folder's path in messages and stack traces is read as /var/task.
  * - RIE never sends Lambda-Runtime-Trace-Id (its tracer is a no-op: rapidcore/sandbox_builder.go,
  *   telemetry/tracer.go BuildTracingHeader); Lambda always does, and so must ext dev: checked on ext dev alone.
+ * - A timeout: RIE answers the plain text `Task timed out after N.00 seconds` (rie/handlers.go); ext dev answers
+ *   Lambda's JSON, `{"errorType":"Sandbox.Timedout","errorMessage":"RequestId: <id> Error: Task timed out after
+ *   N.00 seconds"}`. Compared on the error type and those last words.
  * - A response over the limit: ext dev's message adds the response's size, `Response payload size (N bytes)
  *   exceeded …`, where RIE (interop/model.go, ErrorResponseTooLarge.Error) and Lambda as seen in published
  *   answers say `Response payload size exceeded maximum allowed payload size (6291556 bytes).`: tolerated here,
@@ -432,15 +435,30 @@ function comparable(answer: Answer, timeoutSeconds: number, taskDirectory: strin
     const echo = typeof body === 'object' && body !== null && 'requestId' in body;
     return { kind: 'response', body: echo ? echoShape(body, timeoutSeconds, taskDirectory) : body };
   }
-  const message = (answer.errorMessage ?? '')
-    .replaceAll(taskDirectory, '/var/task')
-    // Lambda's own errors name the invoke (`RequestId: … Error: …`): alike but for the id.
-    .replace(new RegExp(uuid.source.slice(1, -1), 'gu'), '<request id>')
-    // Lambda's timeout message carries a timestamp and the request id before these words; RIE's does not.
-    .replace(/^.*?(?=Task timed out after)/u, '')
-    // ext dev's names the size of the response over the limit, RIE's (and Lambda's) does not (see above).
-    .replace(/^Response payload size \(\d+ bytes\) exceeded/u, 'Response payload size exceeded');
-  return { kind: 'error', errorType: answer.errorType, errorMessage: message };
+  const text = (value: string) =>
+    value
+      .replaceAll(taskDirectory, '/var/task')
+      // Lambda's own errors, and awslambdaric's bodies, name the invoke: alike but for the id.
+      .replace(new RegExp(uuid.source.slice(1, -1), 'gu'), '<request id>')
+      // ext dev says `RequestId: <id> Error: Task timed out …` as Lambda does; RIE only the last words.
+      .replace(/^.*?(?=Task timed out after)/u, '')
+      // ext dev's names the size of the response over the limit, RIE's (and Lambda's) does not (see above).
+      .replace(/^Response payload size \(\d+ bytes\) exceeded/u, 'Response payload size exceeded');
+  const deep = (value: unknown): unknown =>
+    typeof value === 'string'
+      ? text(value)
+      : Array.isArray(value)
+        ? value.map(deep)
+        : typeof value === 'object' && value !== null
+          ? Object.fromEntries(Object.entries(value).map(([key, item]) => [key, deep(item)]))
+          : value;
+  return {
+    kind: 'error',
+    errorType: answer.errorType,
+    errorMessage: text(answer.errorMessage ?? ''),
+    // The whole error body as the runtime posted it (stack trace included); RIE's timeout answer is plain text.
+    ...(answer.errorType === 'Sandbox.Timedout' ? {} : { body: deep(answer.body) }),
+  };
 }
 
 /** The request ids the function saw, in order (from its echoes), to match against the extension's INVOKEs. */
