@@ -13,7 +13,10 @@ import { scaled } from './time-scale.js';
  * against. Installed with `go install` from the Go module proxy at a pinned
  * version into the tests' cache folder, once. Layers run under it in a
  * private mount namespace, so that their folder can be mounted at /opt
- * without touching the machine's own /opt or /var.
+ * without touching the machine's own /opt or /var: beside a stand-in
+ * runtime (runUnderRie), or beside a real function whose folder is mounted
+ * at /var/task (runFunctionUnderRie, with what RIE does for it written
+ * down above that function).
  */
 export const rieModule = 'github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie';
 export const rieVersion = 'v0.0.0-20261030222936-bef5c4ba774d';
