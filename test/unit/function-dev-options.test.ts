@@ -5,6 +5,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { resolveDevFunction } from '../../src/core/dev/function.js';
 import { emulatorOptions } from '../../src/core/dev/options.js';
+import { watchedUnder } from '../../src/core/dev/watch.js';
 import type { RuntimeCommand } from '../../src/core/emulator/types.js';
 import { CliError } from '../../src/core/errors.js';
 import type { ErrorCode } from '../../src/core/error-codes.js';
@@ -74,6 +75,16 @@ describe('which function ext dev runs', () => {
     assert.equal(request?.event, undefined);
   });
 
+  it('--python with another runtime is a usage error', async () => {
+    await assert.rejects(
+      resolveDevFunction({
+        projectDirectory: bare,
+        functionCode: { path: 'f', runtime: 'nodejs22.x', pythonPath: '/usr/bin/python3' },
+      }),
+      withCode('E_USAGE'),
+    );
+  });
+
   it('--no-function (false) runs the simulated handler whatever the config says', async () => {
     assert.equal(await resolveDevFunction({ projectDirectory: project, functionCode: false }), undefined);
   });
@@ -129,5 +140,16 @@ describe('the emulator options of a run with a function', () => {
     assert.equal(simulated.env, undefined);
     assert.equal(simulated.runtime, undefined);
     assert.equal('functionCode' in simulated, false);
+  });
+});
+
+describe('--watch with a function', () => {
+  it('polls the function too when the watched folder does not hold it, or holds it in a skipped folder', () => {
+    assert.equal(watchedUnder('/project', '/project/example-function'), true);
+    assert.equal(watchedUnder('/project', '/project'), true);
+    assert.equal(watchedUnder('/project', '/elsewhere/function'), false);
+    assert.equal(watchedUnder('/project', '/project-other/function'), false);
+    assert.equal(watchedUnder('/project', '/project/dist/function.zip'), false);
+    assert.equal(watchedUnder('/project', '/project/a/node_modules/f'), false);
   });
 });

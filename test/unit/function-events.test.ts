@@ -14,8 +14,8 @@ const withCode =
   (error: unknown): boolean =>
     error instanceof CliError && error.code === code && (message === undefined || message.test(error.message));
 
-/** Any JSON value, numbers included (no -0: JSON.stringify writes it as 0). */
-const jsonValue = fc.jsonValue().filter((value) => !Object.is(value, -0));
+/** Any JSON value, numbers included. */
+const jsonValue = fc.jsonValue();
 
 describe('parseEvents', () => {
   it('one JSON value is one event, its bytes kept as written', () => {
@@ -102,9 +102,10 @@ describe('parseEvents', () => {
         }
         const events = parseEvents(text, 'e');
         if (Array.isArray(value)) {
+          // Against the text parsed, not `value`: JSON has no -0, so a nested -0 comes back as 0.
           assert.deepEqual(
-            events.map((event) => JSON.parse(event.payload)),
-            value,
+            events.map((event) => JSON.parse(event.payload) as unknown),
+            JSON.parse(text),
           );
         } else {
           assert.equal(events.length, 1);

@@ -146,6 +146,16 @@ describe('provided.al2023', () => {
     assert.equal(some.runtime.env['AWS_PROFILE'], undefined);
   });
 
+  it('a function zipped with its folder around it: the hint says so', async () => {
+    const outer = path.join(root, 'outer');
+    await functionWith(path.join('outer', 'inner'), script);
+    await assert.rejects(
+      prepareFunction({ path: outer, runtime: 'provided.al2023', layerDirectory: layer }),
+      (error: unknown) =>
+        error instanceof CliError && error.code === 'E_FUNCTION_BOOTSTRAP_MISSING' && /inner\//.test(error.hint ?? ''),
+    );
+  });
+
   it('an unknown runtime or a bad handler fails before anything is opened', async () => {
     await assert.rejects(
       prepareFunction({ path: '/does/not/exist', runtime: 'go1.x', layerDirectory: layer }),

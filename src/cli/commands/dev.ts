@@ -445,7 +445,7 @@ const devFlags = {
   node: {
     type: 'string',
     requiresArg: true,
-    describe: 'TypeScript: the node binary to run the extension on',
+    describe: 'TypeScript: the node binary to run the extension on; with a nodejs*.x --function, the function too',
     defaultDescription:
       'the Linux node of the project\'s runtime ("nodeVersion", else 22) for --arch, fetched from npm once',
   },
@@ -455,7 +455,7 @@ const devFlags = {
 export const devCommand: CommandModule<object, DevArguments> = {
   command: 'dev',
   describe:
-    'Run the layer locally the way Lambda does: Extensions API, Telemetry API, Init/Invoke/Shutdown and verdicts',
+    'Run the layer locally the way Lambda does: Extensions API, Telemetry API, Init/Invoke/Shutdown and verdicts; with --function, beside your real function on the Runtime API',
   builder: (yargs) =>
     yargs
       .options(devFlags)

@@ -88,6 +88,13 @@ export async function resolveDevFunction(options: DevOptions): Promise<DevFuncti
       hint: 'pass --runtime provided.al2023, python3.13 or nodejs22.x (the others: ext dev --help), or set "runtime" in dev.function',
     });
   }
+  if (flags.pythonPath !== undefined && !runtime.startsWith('python')) {
+    throw new CliError(`--python: applies to python3.x functions; this one runs on ${runtime}`, {
+      code: 'E_USAGE',
+      exitCode: 2,
+      hint: 'drop --python, or pass --runtime python3.13 (or another python3.x)',
+    });
+  }
   return {
     path: functionPath,
     runtime,

@@ -118,7 +118,7 @@ export function pollForChanges(
 }
 
 /** Whether polling `root` sees changes to `file`: it lies under it, in no folder the poll skips. */
-function watchedUnder(root: string, file: string): boolean {
+export function watchedUnder(root: string, file: string): boolean {
   const relative = path.relative(root, file);
   if (relative === '') return true;
   if (relative.startsWith('..') || path.isAbsolute(relative)) return false;

@@ -220,10 +220,23 @@ async function findBootstrap(
     });
     return candidate;
   }
+  const wrapped = await wrappingFolder(taskRoot.directory);
   throw new CliError(`provided.al2023: no bootstrap in ${taskRoot.shownAs} (nor in the layer)`, {
     code: 'E_FUNCTION_BOOTSTRAP_MISSING',
-    hint: 'put the executable Lambda starts at the root of the function, named bootstrap (Go: go build -o bootstrap)',
+    hint:
+      wrapped === undefined
+        ? 'put the executable Lambda starts at the root of the function, named bootstrap (Go: go build -o bootstrap)'
+        : `it is in ${wrapped}/: zip the folder's contents, not the folder (cd ${wrapped} && zip -r ../function.zip .), or pass --function ${wrapped}`,
   });
+}
+
+/** The one folder a task root holds, when that folder has the bootstrap: a zip of the folder, not of its contents. */
+async function wrappingFolder(directory: string): Promise<string | undefined> {
+  const entries = await fs.readdir(directory, { withFileTypes: true }).catch(() => []);
+  const only = entries.length === 1 ? entries[0] : undefined;
+  if (only === undefined || !only.isDirectory()) return undefined;
+  const inside = await fs.stat(path.join(directory, only.name, 'bootstrap')).catch(() => undefined);
+  return inside?.isFile() === true ? only.name : undefined;
 }
 
 /**
