@@ -90,11 +90,13 @@ async function loop(worker) {
     if (event.bytes) body = JSON.stringify('x'.repeat(event.bytes - 2));
     const answer = await call('POST', base + '/invocation/' + id + '/response', {}, body);
     console.log('response answered ' + answer.status + ' ' + answer.body);
+    if (event.exitAfterAnswer) process.exit(0);
   }
 }
 async function main() {
   console.log('runtime starting');
   if (process.env.RUNTIME_EXIT_AT_INIT) process.exit(Number(process.env.RUNTIME_EXIT_AT_INIT));
+  if (process.env.RUNTIME_HANG_AT_INIT) return setInterval(() => {}, 1 << 30);
   if (process.env.RUNTIME_INIT_ERROR) {
     const body = JSON.stringify({ errorMessage: "Unable to import module 'index'", errorType: 'Runtime.ImportModuleError', stackTrace: [] });
     await call('POST', base + '/init/error', { 'Lambda-Runtime-Function-Error-Type': 'Runtime.ImportModuleError' }, body);
@@ -390,4 +392,93 @@ test('a streamed response is assembled from its chunks; error trailers make it a
     logs.join('\n'),
   );
   assert.ok(logs.includes('stream answered 202'));
+});
+
+test('platform.runtimeDone carries the real status, error type, produced bytes and spans; platform.report follows', async () => {
+  const telemetryFile = path.join(await temporary('runtime-platform-'), 'telemetry.jsonl');
+  const { options } = await setup(
+    [event({ hello: 1 }), event({ error: true })],
+    {},
+    {
+      telemetry: { port: await freePort(), file: telemetryFile, types: ['platform'], buffering: { timeoutMs: 25 } },
+    },
+  );
+  const report = await runEmulator(options);
+  assert.equal(report.status, 'passed', JSON.stringify(report.verdicts));
+  const records = (await readFile(telemetryFile, 'utf8'))
+    .split('\n')
+    .filter((line) => line !== '')
+    .flatMap((line) => JSON.parse(line) as Array<{ type: string; record: Record<string, unknown> }>);
+  const done = records.filter((entry) => entry.type === 'platform.runtimeDone').map((entry) => entry.record);
+  assert.deepEqual(
+    done.map((record) => [record['status'], record['errorType']]),
+    [
+      ['success', undefined],
+      ['error', 'HandlerError'],
+    ],
+  );
+  const [first] = done;
+  const metrics = first?.['metrics'] as { producedBytes: number };
+  assert.equal(metrics.producedBytes, Buffer.byteLength(report.invokes[0]?.response?.payload ?? ''));
+  assert.deepEqual(
+    (first?.['spans'] as Array<{ name: string }>).map((span) => span.name),
+    ['responseLatency', 'responseDuration'],
+  );
+  const reports = records.filter((entry) => entry.type === 'platform.report').map((entry) => entry.record);
+  assert.deepEqual(
+    reports.map((record) => record['status']),
+    ['success', 'error'],
+  );
+  const initDone = records.find((entry) => entry.type === 'platform.initRuntimeDone')?.record;
+  assert.equal(initDone?.['status'], 'success');
+});
+
+test('a runtime that cannot be started fails Init with Runtime.InvalidEntrypoint', async () => {
+  const { options } = await setup([event({})]);
+  const report = await runEmulator({
+    ...options,
+    runtime: { ...options.runtime!, command: path.join(options.layerDirectory, 'task', 'no-such-bootstrap') },
+  });
+  assert.equal(report.status, 'passed');
+  assert.equal(report.inits[0]?.errorType, 'Runtime.InvalidEntrypoint');
+  const [invoke] = report.invokes;
+  assert.equal(invoke?.response?.errorType, 'Runtime.InvalidEntrypoint');
+  assert.match(invoke?.response?.errorMessage ?? '', /no-such-bootstrap: no such file or directory/u);
+});
+
+test('a runtime that exits after answering: the caller keeps the answer, the invoke is an error and the environment resets', async () => {
+  const { options } = await setup([event({ exitAfterAnswer: true }), event({ second: true })]);
+  const report = await runEmulator(options);
+  assert.equal(report.status, 'passed', JSON.stringify(report.verdicts));
+  const [exited, second] = report.invokes;
+  assert.equal(exited?.status, 'error');
+  assert.equal(exited?.response?.kind, 'response');
+  assert.equal(exited?.environmentReset, 'failure');
+  assert.ok(
+    texts(report, 'runtime').some((text) =>
+      text.includes('Error: Runtime exited without providing a reason Runtime.ExitError'),
+    ),
+  );
+  assert.equal(second?.status, 'success');
+  assert.equal(report.inits.length, 2);
+});
+
+test('a runtime that never calls next times Init out: Sandbox.Timedout, no verdict, SHUTDOWN reason timeout', async () => {
+  const { options, eventsFile } = await setup([event({})], { RUNTIME_HANG_AT_INIT: '1' });
+  const report = await runEmulator({ ...options, initTimeoutMs: scaled(1500) });
+  assert.deepEqual(report.verdicts, []);
+  assert.equal(report.status, 'passed');
+  assert.deepEqual(
+    report.inits.map((init) => [init.status, init.errorType]),
+    [
+      ['timeout', 'Sandbox.Timedout'],
+      ['timeout', 'Sandbox.Timedout'],
+    ],
+  );
+  assert.equal(report.invokes[0]?.response?.errorType, 'Sandbox.Timedout');
+  const shutdowns = (await extensionEvents(eventsFile)).filter((entry) => entry['eventType'] === 'SHUTDOWN');
+  assert.deepEqual(
+    shutdowns.map((entry) => entry['shutdownReason']),
+    ['timeout', 'timeout'],
+  );
 });

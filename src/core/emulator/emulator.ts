@@ -41,6 +41,8 @@ export class Emulator extends EventEmitter {
   private readonly api: ExtensionsApiServer;
   private readonly processes: ExtensionProcesses;
   private listening = false;
+  /** Invokes that took their event from EmulatorOptions.events. */
+  private eventsHanded = 0;
 
   constructor(options: EmulatorOptions) {
     super();
@@ -116,13 +118,15 @@ export class Emulator extends EventEmitter {
    * Lambda's next invoke does). On Managed Instances several may run at once
    * (call it again before the last one resolved); `runEmulator` keeps at most
    * `maxConcurrency` in flight. With a real runtime (EmulatorOptions.runtime), `event` is what its
-   * `next` returns (default `{}`); a function error, timeout or crash shows in the result's status and
-   * response, never as a verdict.
+   * `next` returns (default: the next of EmulatorOptions.events, in turn, else `{}`); a function error,
+   * timeout or crash shows in the result's status and response, never as a verdict.
    */
   async invoke(behaviour: FunctionBehaviour = {}, event?: InvokeEvent): Promise<InvokeResult> {
     if (this.environment.closed) throw new Error('the emulator is closed');
     if (!this.listening) await this.listen();
-    return invoke(this.environment, this.processes, behaviour, event);
+    const { events } = this.settings;
+    const chosen = event ?? events[this.eventsHanded++ % events.length];
+    return invoke(this.environment, this.processes, behaviour, chosen);
   }
 
   /** Runs `gap` (the pause between two invokes) with the environment frozen, as Lambda freezes an idle one. */

@@ -66,8 +66,7 @@ async function invokeAll(emulator: Emulator, settings: EmulatorSettings): Promis
       else if (gapMs > 0) await pause(gapMs, settings.signal);
     }
     if (stopped()) break;
-    const event = settings.events[index % settings.events.length];
-    const invoke: Promise<void> = emulator.invoke({}, event).then(
+    const invoke: Promise<void> = emulator.invoke().then(
       () => void inFlight.delete(invoke),
       (error: unknown) => {
         inFlight.delete(invoke);

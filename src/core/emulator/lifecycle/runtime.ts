@@ -122,8 +122,13 @@ export async function initRuntime(
   deadline: number,
 ): Promise<RuntimeInitStatus> {
   const runtime = environment.runtime!;
-  let status: RuntimeInitStatus = 'failure';
-  if (!environment.failedSince(mark) && !environment.interrupted() && (await startRuntime(environment, processes))) {
+  let status: RuntimeInitStatus;
+  if (environment.failedSince(mark)) status = 'failure';
+  else if (environment.interrupted()) status = 'error';
+  // The extensions used up the Init limit (their verdicts follow): the runtime is not started at all.
+  else if (Date.now() >= deadline) status = 'timeout';
+  else if (!(await startRuntime(environment, processes))) status = 'error';
+  else {
     await environment.waitUntil(
       () => runtime.ready || runtime.initError !== undefined || runtime.exited || environment.failedSince(mark),
       deadline,
@@ -136,12 +141,10 @@ export async function initRuntime(
         : runtime.initError !== undefined || runtime.exited || environment.interrupted()
           ? 'error'
           : 'timeout';
-  } else if (runtime.initError !== undefined) {
-    status = 'error';
-  }
-  if (status === 'timeout') {
-    const limit = environment.describeLimit(environment.settings.initTimeoutMs);
-    failInit(runtime, 'Sandbox.Timedout', `the runtime did not call next within the ${limit} Init limit`);
+    if (status === 'timeout') {
+      const limit = environment.describeLimit(environment.settings.initTimeoutMs);
+      failInit(runtime, 'Sandbox.Timedout', `the runtime did not call next within the ${limit} Init limit`);
+    }
   }
   platform.initRuntimeDone(environment, status);
   return status;
