@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -69,6 +69,8 @@ interface Case {
   rie: string[];
   /** Every Init fails: the extension never sees an INVOKE (see the agreed differences above for the rest). */
   initFails?: boolean;
+  /** Lambda Managed Instances with this concurrency: the extension registers for SHUTDOWN alone, as it must. */
+  managedInstances?: number;
 }
 
 const oversize = { action: 'big', bytes: 7 * 1024 * 1024 };
@@ -80,6 +82,14 @@ const cases: Case[] = [
     handler: 'bootstrap',
     events: [{ action: 'echo' }, { action: 'throw' }, { action: 'echo' }, oversize],
     rie: ['response', 'error:ConformanceError', 'response', 'error:Function.ResponseSizeTooLarge'],
+  },
+  {
+    name: 'a Go function on Managed Instances (RIE in its LMI mode)',
+    tool: 'go',
+    handler: 'bootstrap',
+    managedInstances: 2,
+    events: [{ action: 'echo' }, { action: 'throw' }, { action: 'echo' }],
+    rie: ['response', 'error:ConformanceError', 'response'],
   },
   {
     name: 'a Python function under awslambdaric',
@@ -268,6 +278,9 @@ async function runRie(testCase: Case, prepared: Prepared, layer: string, eventsF
     executionEnvironment: `AWS_Lambda_${prepared.runtime}`,
     functionName,
     timeoutSeconds: testCase.timeoutSeconds ?? 10,
+    ...(testCase.managedInstances === undefined
+      ? {}
+      : { managedInstances: { concurrency: testCase.managedInstances } }),
     events: testCase.events.map((event) => JSON.stringify(event)),
     env: {
       ...prepared.env,
@@ -275,6 +288,7 @@ async function runRie(testCase: Case, prepared: Prepared, layer: string, eventsF
       AWS_DEFAULT_REGION: region,
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(memorySizeMB),
       CONFORMANCE_EVENTS_FILE: eventsFile,
+      ...(testCase.managedInstances === undefined ? {} : { CONFORMANCE_EXTENSION_EVENTS: 'SHUTDOWN' }),
     },
   });
   return {
@@ -320,6 +334,15 @@ async function runDev(testCase: Case, prepared: Prepared, layer: string, eventsF
       '--env',
       `CONFORMANCE_EVENTS_FILE=${eventsFile}`,
       ...(testCase.execWrapper === undefined ? [] : ['--env', `AWS_LAMBDA_EXEC_WRAPPER=${testCase.execWrapper}`]),
+      ...(testCase.managedInstances === undefined
+        ? []
+        : [
+            '--managed-instances',
+            '--concurrency',
+            String(testCase.managedInstances),
+            '--env',
+            'CONFORMANCE_EXTENSION_EVENTS=SHUTDOWN',
+          ]),
       ...prepared.devArguments,
       '--json',
     ];
@@ -483,6 +506,13 @@ describe('a real function under RIE and under ext dev --function', { skip: rieSk
           rie: path.join(workspace, 'events-rie.jsonl'),
           dev: path.join(workspace, 'events-dev.jsonl'),
         };
+        // On Managed Instances RIE runs the extensions as another user than root (the sandbox user): the
+        // extension's events file must be open to it.
+        await chmod(workspace, 0o755);
+        for (const file of Object.values(eventsFiles)) {
+          await writeFile(file, '');
+          await chmod(file, 0o666);
+        }
         for (const layer of Object.values(layers))
           await cp(path.join(functionsRoot, 'layer'), layer, { recursive: true });
         const timeoutSeconds = testCase.timeoutSeconds ?? 10;
@@ -526,7 +556,8 @@ describe('a real function under RIE and under ext dev --function', { skip: rieSk
         } else {
           assert.deepEqual(events(devSide), events(rieSide), `the extension's events differ\n${context}`);
         }
-        for (const side of [rieSide, devSide]) {
+        // (On Managed Instances no extension takes part in an invoke.)
+        for (const side of testCase.managedInstances === undefined ? [rieSide, devSide] : []) {
           const invoked = side.extensionEvents.map((event) => event.requestId).filter(Boolean);
           for (const id of echoedRequestIds(side)) assert.ok(invoked.includes(id), `${id} reached the extension`);
         }

@@ -230,6 +230,11 @@ export async function runUnderRie(binary: string, options: RieRunOptions): Promi
  *   gets the assembled body, status 200 (rapi/handler/invocationresponse.go; rapidcore/server.go,
  *   sendResponseUnsafe reads the whole stream when the invoke is not a direct one, and RIE's never are).
  * - At the end, SIGTERM: SHUTDOWN `SandboxTerminated` to the extensions.
+ * - In LMI mode (managedInstances below; internal/lambda-managed-instances/) much of this differs, as observed: the
+ *   answer does carry headers (Content-Type `application/json`, Lambda-Runtime-Function-Response-Mode, and for a
+ *   function error `Error-Type`, the runtime's type passed through GetValidRuntimeOrFunctionErrorType, so
+ *   `Runtime.Unknown` for a `ConformanceError`); the ARN's account is 123456789012; the extensions run as a
+ *   sandbox user, not root, and get SHUTDOWN `spindown` at the end.
  */
 
 /** What the caller of Invoke sends: the payload, and the invoke request's own headers (X-Amzn-Trace-Id, …). */
@@ -276,6 +281,12 @@ export interface RieFunctionOptions {
   invokeTimeoutMs?: number;
   /** Send the invokes over one kept-alive connection (the bench), rather than one connection each. */
   keepAlive?: boolean;
+  /**
+   * Lambda Managed Instances: RIE's LMI mode (AWS_LAMBDA_MAX_CONCURRENCY set; cmd/aws-lambda-rie/main.go), which
+   * takes the bootstrap the same way (internal/lambda-managed-instances/aws-lambda-rie/internal/init.go,
+   * getBootstrap). The invokes are still sent one after another.
+   */
+  managedInstances?: { concurrency: number };
 }
 
 export interface RieFunctionRun {
@@ -328,6 +339,9 @@ export async function runFunctionUnderRie(binary: string, options: RieFunctionOp
         ...(options.handler === undefined ? {} : { _HANDLER: options.handler }),
         ...(options.execWrapper === undefined ? {} : { AWS_LAMBDA_EXEC_WRAPPER: options.execWrapper }),
         ...(options.executionEnvironment === undefined ? {} : { AWS_EXECUTION_ENV: options.executionEnvironment }),
+        ...(options.managedInstances === undefined
+          ? {}
+          : { AWS_LAMBDA_MAX_CONCURRENCY: String(options.managedInstances.concurrency) }),
         ...options.env,
       },
       requests: options.events.map((event) => (typeof event === 'string' ? { payload: event } : event)),
