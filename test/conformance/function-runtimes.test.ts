@@ -27,8 +27,8 @@ import { cacheDirectoryVariable } from '../../src/core/standalone/node-cache.js'
  * what RIE does in each case, with its source files, is written down in test/helpers/rie.ts.
  *
  * Agreed differences, where RIE is not Lambda or cannot be ext dev:
- * - RIE answers every invoke with status 200 or 502 and never sends X-Amz-Function-Error (rie/util.go drops the
- *   headers): only its body tells an error. The comparison is of the answer's kind, error type and message.
+ * - RIE on demand answers every invoke with status 200 or 502 and never sends X-Amz-Function-Error (rie/util.go
+ *   drops the headers): only its body tells an error (its LMI mode sends headers of its own, see rie.ts). The comparison is of the answer's kind, error type and message.
  * - RIE's shutdown reasons are its own (`Timeout`, `ReleaseFail`, `SandboxTerminated`); Lambda documents
  *   `timeout`, `failure`, `spindown`, which ext dev sends. Compared through that mapping.
  * - LAMBDA_TASK_ROOT is /var/task under RIE (a mount); ext dev has no mount namespace and gives the folder, so
