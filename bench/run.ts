@@ -4,7 +4,7 @@
  * bench/floors/) and against the tools a user would compare them with.
  * Prints a Markdown table and writes bench/results/latest.json.
  * `--quick`: fewer runs. `--only startup,extensions`: only those sections
- * (startup, first-prompt, pack, go-build, ts-build, extensions, standalone, emulator, telemetry, telemetry-delivery, proxy, cost), their
+ * (startup, first-prompt, pack, go-build, ts-build, extensions, standalone, emulator, runtime-api, telemetry, telemetry-delivery, proxy, cost), their
  * rows replacing the same rows of the existing latest.json. `--against BUILD`: the emulator section also
  * runs the emulator of another commit's build folder, alternately with this one (bench/extensions.ts).
  */
@@ -16,6 +16,7 @@ import { binarySizeFigures, emulatorFigure, extensionFigures } from './extension
 import { costFigures } from './cost.js';
 import { buildNullGo, nullNode } from './floors.js';
 import { firstPromptFigure } from './first-prompt.js';
+import { runtimeApiFigure } from './runtime-api.js';
 import { timeCommand } from './measure.js';
 import { standaloneSizeFigures } from './standalone.js';
 import { createBin, extBin, formatRow, node, quick, root, rows, type Row } from './rows.js';
@@ -37,6 +38,7 @@ const sections = [
   'extensions',
   'standalone',
   'emulator',
+  'runtime-api',
   'telemetry',
   'telemetry-delivery',
   'proxy',
@@ -83,6 +85,7 @@ async function main(): Promise<void> {
     if (selected('standalone')) await standaloneSizeFigures(workspace);
     if (selected('emulator')) await emulatorFigure(path.join(goProject, 'dist', 'x86_64'), against);
     if (selected('cost')) await costFigures();
+    if (selected('runtime-api')) await runtimeApiFigure(workspace);
     if (selected('telemetry')) {
       for (const language of ['go', 'ts'] as const) {
         await telemetryMemoryFigure(workspace, language, 'healthy');

@@ -3,6 +3,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { testTiers as tiers, type TestTier as Tier } from '../test/helpers/tiers.js';
 
 /**
  * `node build/scripts/run-tests.js <tier>... [--all] [-- <node --test options>]`, after `npm run build`: the test
@@ -10,14 +11,13 @@ import { fileURLToPath } from 'node:url';
  * - unit: in-process; test/helpers/unit-sandbox.ts makes any process, socket or fetch throw;
  * - integration: real processes, no network;
  * - e2e: tarball installs and tool downloads;
- * - conformance: ext dev held against AWS's RIE (test/helpers/rie.ts), which skips where RIE cannot run.
+ * - conformance: the same layers and functions under AWS's RIE and under `ext dev`, compared (RIE is installed
+ *   once into the tests' cache; each file skips in one line where RIE or a tool it needs is missing).
  * The files are those of test/<tier>/*.test.ts, so a compiled test whose source moved or went away does not run
- * from a stale build/. Integration and e2e share one `node --test` (two files at a time). `--all` sets TEST_ALL=1:
+ * from a stale build/. The process tiers (integration, e2e, conformance) share one `node --test`. `--all` sets TEST_ALL=1:
  * the slow tests that `npm test` leaves to `npm run test:all` (test/helpers/tiers.ts) run too.
  */
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const tiers = ['unit', 'integration', 'e2e', 'conformance'] as const;
-type Tier = (typeof tiers)[number];
 
 const separator = process.argv.indexOf('--');
 const ownArguments = separator === -1 ? process.argv.slice(2) : process.argv.slice(2, separator);
@@ -73,8 +73,8 @@ if (wanted.includes('unit')) {
   const sandbox = path.join(root, 'build', 'test', 'helpers', 'unit-sandbox.js');
   status = runNodeTest(testFiles('unit'), ['--import', sandbox], false);
 }
-// The e2e files are the longest: started first, they run beside the many short integration files instead of
-// being the last ones left, each on a core of its own, at the end of the run.
-const processTiers = (['e2e', 'conformance', 'integration'] as const).filter((tier) => wanted.includes(tier));
+// The conformance and e2e files are the longest: started first, they run beside the many short integration files
+// instead of being the last ones left, each on a core of its own, at the end of the run.
+const processTiers = (['conformance', 'e2e', 'integration'] as const).filter((tier) => wanted.includes(tier));
 if (status === 0 && processTiers.length > 0) status = runNodeTest(processTiers.flatMap(testFiles), [], true);
 process.exit(status);

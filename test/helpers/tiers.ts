@@ -9,3 +9,24 @@ export const testAll = process.env['TEST_ALL'] === '1';
 export function onlyInTestAll(why: string): string | false {
   return testAll ? false : `slow (${why}): runs in npm run test:all`;
 }
+
+/**
+ * The test tiers, one folder each under test/, in the order `npm test` runs them; scripts/run-tests.ts runs exactly
+ * these, and test/unit/tier-guard.test.ts fails when a folder of tests is not among them (it would never run).
+ */
+export const testTiers = ['unit', 'integration', 'e2e', 'conformance'] as const;
+export type TestTier = (typeof testTiers)[number];
+
+/**
+ * A test's `skip` option when a tool it needs is missing: prints the one line that says why, and returns it.
+ * With TEST_REQUIRE_TOOLS=1 (a machine where everything must run) a missing tool is a failure instead: it throws,
+ * and the test file fails naming the tool.
+ */
+export function skipWithoutTool(what: string, reason: string | false): string | false {
+  if (reason === false) return false;
+  if (process.env['TEST_REQUIRE_TOOLS'] === '1') {
+    throw new Error(`${what}: ${reason} (TEST_REQUIRE_TOOLS=1: every tool must be here)`);
+  }
+  console.log(`# skipping ${what}: ${reason}`);
+  return reason;
+}

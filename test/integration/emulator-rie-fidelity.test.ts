@@ -8,7 +8,7 @@ import { cases, type BatteryCase } from '../helpers/battery-cases.js';
 /**
  * The five places where `ext dev` disagreed with AWS's RIE (issue 30), checked
  * fast and in-process with the conformance battery's own fixtures; the battery
- * (test/e2e/conformance-battery.test.ts) checks the same against RIE itself.
+ * (test/conformance/conformance-battery.test.ts) checks the same against RIE itself.
  */
 const layers: string[] = [];
 after(async () => {

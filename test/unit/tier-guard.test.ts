@@ -3,6 +3,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { repositoryRoot } from '../helpers/paths.js';
+import { testTiers } from '../helpers/tiers.js';
 
 /*
  * Keeps the unit tier honest (CONTRIBUTING: unit = in-process, no process, no socket). This is the static half: no unit
@@ -55,4 +56,21 @@ test('no unit test imports child_process, net, http or a test helper that does',
 test('the guard sees through helpers: run-cli.ts reaches child_process', async () => {
   assert.deepEqual(await forbiddenReach(path.join(testRoot, 'helpers', 'run-cli.ts')), ['node:child_process']);
   assert.equal(await forbiddenReach(path.join(testRoot, 'helpers', 'paths.ts')), undefined);
+});
+
+test('every folder of tests is a tier that npm test runs', async () => {
+  const folders: string[] = [];
+  for (const entry of await readdir(testRoot, { withFileTypes: true })) {
+    if (!entry.isDirectory()) continue;
+    const names = await readdir(path.join(testRoot, entry.name));
+    if (names.some((name) => name.endsWith('.test.ts'))) folders.push(entry.name);
+  }
+  assert.deepEqual(
+    folders.filter((folder) => !(testTiers as readonly string[]).includes(folder)),
+    [],
+  );
+  const manifest = JSON.parse(await readFile(path.join(repositoryRoot, 'package.json'), 'utf8')) as {
+    scripts: Record<string, string>;
+  };
+  assert.deepEqual(manifest.scripts['test']?.split(' ').slice(-testTiers.length), [...testTiers]);
 });

@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import { addFile, makeLayer } from '../helpers/emulator-fixtures.js';
 import { extBin, repositoryRoot } from '../helpers/run-cli.js';
 import { rieBinary, runUnderRie, type RieRun } from '../helpers/rie.js';
+import { skipWithoutTool } from '../helpers/tiers.js';
 import {
   agreedDifferences,
   cases,
@@ -30,8 +31,7 @@ import {
  * BATTERY_LOGS=<folder> keeps both sides' logs there.
  */
 const availability = await rieBinary();
-const skip = 'skip' in availability ? availability.skip : false;
-if (skip !== false) console.log(`# skipping the RIE conformance battery: ${skip}`);
+const skip = skipWithoutTool('the RIE conformance battery', 'skip' in availability ? availability.skip : false);
 
 const only = (process.env['BATTERY_CASES'] ?? '').split(',').filter(Boolean);
 const selected = only.length > 0 ? cases.filter((entry) => only.includes(entry.id)) : cases;

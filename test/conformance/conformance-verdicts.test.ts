@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { addFile, addNodeExtension, makeLayer, type FixtureBehaviour } from '../helpers/emulator-fixtures.js';
 import { describeRun, runExt } from '../helpers/run-cli.js';
 import { rieBinary, runUnderRie, type RieRun } from '../helpers/rie.js';
+import { skipWithoutTool } from '../helpers/tiers.js';
 
 /**
  * Misbehaving extensions must meet the same fate under `ext dev` as under
@@ -13,8 +14,7 @@ import { rieBinary, runUnderRie, type RieRun } from '../helpers/rie.js';
  * at the shutdown deadline), and the `ext dev` verdict that stands for it.
  */
 const availability = await rieBinary();
-const skip = 'skip' in availability ? availability.skip : false;
-if (skip !== false) console.log(`# skipping the RIE verdict conformance suite: ${skip}`);
+const skip = skipWithoutTool('the RIE verdict conformance suite', 'skip' in availability ? availability.skip : false);
 
 type RieOutcome =
   { fatalError: string } | { reset: 'Timeout' } | { killedAtShutdownDeadline: true } | { registrationRefused: string };

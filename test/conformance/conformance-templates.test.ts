@@ -4,6 +4,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { describeRun, runCreate, runExt, temporaryDirectory } from '../helpers/run-cli.js';
 import { rieBinary, runUnderRie, type RieRun } from '../helpers/rie.js';
+import { skipWithoutTool } from '../helpers/tiers.js';
 import { startTelemetrySink } from '../helpers/telemetry-sink.js';
 import {
   createStandaloneProject,
@@ -22,8 +23,7 @@ import { mkdir, symlink } from 'node:fs/promises';
  * function's lines to a local sink.
  */
 const availability = await rieBinary();
-const skip = 'skip' in availability ? availability.skip : false;
-if (skip !== false) console.log(`# skipping the RIE conformance suite: ${skip}`);
+const skip = skipWithoutTool('the RIE conformance suite', 'skip' in availability ? availability.skip : false);
 
 let workspace: { path: string; cleanup: () => Promise<void> };
 before(async () => {
