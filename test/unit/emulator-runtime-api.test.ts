@@ -229,7 +229,7 @@ describe('POST /2018-06-01/runtime/invocation/{id}/response', () => {
     assert.equal(item.answer?.errorType, 'Function.ResponseSizeTooLarge');
     assert.deepEqual(JSON.parse(item.answer?.payload ?? ''), {
       errorType: 'Function.ResponseSizeTooLarge',
-      errorMessage: `Response payload size (${size} bytes) exceeded maximum allowed payload size (${maxInvokeResponseBytes} bytes).`,
+      errorMessage: `Response payload size exceeded maximum allowed payload size (${maxInvokeResponseBytes} bytes).`,
     });
   });
 

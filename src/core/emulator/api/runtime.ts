@@ -111,7 +111,8 @@ function readAnswer(request: http.IncomingMessage): Promise<ReadBody> {
 
 /** Lambda's own error for an answer over its limit (interop.ErrorResponseTooLarge). */
 function tooLarge(bytes: number): FunctionResponse {
-  const errorMessage = `Response payload size (${bytes} bytes) exceeded maximum allowed payload size (${maxInvokeResponseBytes} bytes).`;
+  // Lambda's words (and RIE's: interop/model.go); the size itself is in `bytes` and on the RESPONSE line.
+  const errorMessage = `Response payload size exceeded maximum allowed payload size (${maxInvokeResponseBytes} bytes).`;
   const errorType = 'Function.ResponseSizeTooLarge';
   return { kind: 'error', payload: JSON.stringify({ errorType, errorMessage }), errorType, errorMessage, bytes };
 }
