@@ -279,6 +279,7 @@ test('a timeout kills the runtime, answers Sandbox.Timedout, and resets with SHU
   assert.equal(timedOut?.environmentReset, 'timeout');
   assert.ok(texts(report, 'note').some((text) => text.startsWith('RESET Reason: timeout')));
   assert.equal(report.inits.length, 2, 'the next invoke ran in a fresh environment');
+  assert.ok(texts(report, 'init-report').every((text) => text.includes('Phase: init')), 'after a good Init');
   const shutdowns = (await extensionEvents(eventsFile)).filter((entry) => entry['eventType'] === 'SHUTDOWN');
   assert.deepEqual(
     shutdowns.map((entry) => entry['shutdownReason']),
@@ -308,6 +309,11 @@ test("init/error fails Init with the runtime's error type; each invoke gets that
   }
   assert.ok(
     texts(report, 'init-report').every((text) => text.endsWith('Status: error Error Type: Runtime.ImportModuleError')),
+  );
+  // The Init at start-up is in phase init; each one re-run inside an invoke after it (suppressed) in phase invoke.
+  assert.deepEqual(
+    texts(report, 'init-report').map((text) => /Phase: (\w+)/u.exec(text)?.[1]),
+    ['init', 'invoke', 'invoke'],
   );
   const shutdowns = (await extensionEvents(eventsFile)).filter((entry) => entry['eventType'] === 'SHUTDOWN');
   assert.deepEqual(

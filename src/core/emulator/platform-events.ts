@@ -74,7 +74,7 @@ export function initStarted(environment: Environment): void {
   }
   environment.hub.publish('platform.initStart', {
     initializationType: environment.initializationType,
-    phase: 'init',
+    phase: environment.initPhase,
     ...(settings.managedInstances ? managedInstanceOf(environment) : {}),
   });
 }
@@ -100,7 +100,7 @@ function managedInstanceOf(environment: Environment): Record<string, unknown> {
 export function initRuntimeDone(environment: Environment, status: 'success' | 'timeout' | 'error' | 'failure'): void {
   environment.hub.publish('platform.initRuntimeDone', {
     initializationType: environment.initializationType,
-    phase: 'init',
+    phase: environment.initPhase,
     status,
   });
 }
@@ -126,12 +126,12 @@ export function initReported(environment: Environment, result: InitResult): void
   const errorText = errorType === undefined ? '' : ` Error Type: ${errorType}`;
   environment.record(
     'init-report',
-    `INIT_REPORT Init Duration: ${milliseconds(durationMs)} ms Phase: init Status: ${status}${errorText}`,
+    `INIT_REPORT Init Duration: ${milliseconds(durationMs)} ms Phase: ${environment.initPhase} Status: ${status}${errorText}`,
     { data: { durationMs, status, ...(errorType === undefined ? {} : { errorType }) } },
   );
   environment.hub.publish('platform.initReport', {
     initializationType: environment.initializationType,
-    phase: 'init',
+    phase: environment.initPhase,
     status: status === 'error' ? 'failure' : status,
     metrics: { durationMs },
   });

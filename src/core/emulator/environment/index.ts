@@ -52,6 +52,11 @@ export class Environment {
   environmentNumber = 0;
   /** The current environment finished Init and has not been reset since. */
   initialized = false;
+  /**
+   * Lambda's `phase` of the current Init: `invoke` when it re-runs inside an invoke because the one before failed
+   * (a suppressed Init: INIT_REPORT … Phase: invoke), else `init`.
+   */
+  initPhase: 'init' | 'invoke' = 'init';
   initDurationForNextReport: number | undefined;
   /** The Init under way, shared by the invokes that wait for it (several, on Managed Instances). */
   initInProgress: Promise<InitResult> | undefined;

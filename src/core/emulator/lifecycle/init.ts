@@ -205,6 +205,9 @@ function initOutcome(environment: Environment, agents: Agent[], mark: number, de
 /** The Init phase of a new execution environment; a failed one is shut down (Lambda resets it). */
 export async function init(environment: Environment, processes: ExtensionProcesses): Promise<InitResult> {
   if (environment.closed) throw new Error('the emulator is closed');
+  const previous = environment.inits.at(-1);
+  environment.initPhase =
+    previous !== undefined && previous.status !== 'success' && previous.status !== 'interrupted' ? 'invoke' : 'init';
   environment.renew();
   environment.phase = 'init';
   environment.registrationOpen = true;
