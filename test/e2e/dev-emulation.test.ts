@@ -420,12 +420,15 @@ describe(`a generated standalone TypeScript project under ext dev --arch ${forei
       const name = 'qemu-solo';
       const project = path.join(workspace.path, name);
       await createStandaloneProject(project);
-      const result = await runExt(['dev', '--arch', foreign, '--invokes', '2', '--emulation', 'qemu', '--json'], {
-        cwd: project,
-        // The node is cached: a registry nobody answers on proves nothing is fetched.
-        env: { ...standaloneEnvironment(), ...unreachableRegistry },
-        timeoutMs: 600_000,
-      });
+      const result = await runExt(
+        ['dev', '--no-function', '--arch', foreign, '--invokes', '2', '--emulation', 'qemu', '--json'],
+        {
+          cwd: project,
+          // The node is cached: a registry nobody answers on proves nothing is fetched.
+          env: { ...standaloneEnvironment(), ...unreachableRegistry },
+          timeoutMs: 600_000,
+        },
+      );
       const report = parseReport(result);
       assertClean(report, 2, result, 'qemu');
       assert.equal(report.cpuEmulation?.sysroot, sysroot);

@@ -128,7 +128,8 @@ for (const language of ['go', 'ts'] as const) {
         'the package.json scripts, not npx ext',
       );
       assert.ok(commands.includes('npx ext publish --region us-east-1,eu-west-1'), 'the publish step');
-      const policy = /```json\n([\s\S]*?)```/.exec(readme)?.[1] ?? '';
+      // The publishing policy: the README's JSON block that is an IAM policy document.
+      const policy = /```json\n(\{\s*"Version"[\s\S]*?)```/.exec(readme)?.[1] ?? '';
       const statements = (JSON.parse(policy) as { Statement: { Resource: string | string[] }[] }).Statement;
       assert.deepEqual(statements[0]?.Resource, [
         `arn:aws:lambda:*:ACCOUNT:layer:${name}-*`,

@@ -94,14 +94,32 @@ async function writeFunctions(directory: string): Promise<void> {
  * the last entry of PATH less /bin, as on Lambda (ext dev maps it likewise).
  */
 async function providedFunction(wrapperName: string | undefined): Promise<string> {
+  // Once per variant: tests run concurrently, and a second caller must not build from a half-written source.
+  const key = wrapperName ?? '';
+  let built = providedFunctions.get(key);
+  if (built === undefined) {
+    built = buildProvidedFunction(wrapperName);
+    providedFunctions.set(key, built);
+  }
+  return built;
+}
+
+const providedFunctions = new Map<string, Promise<string>>();
+let providedSource: Promise<string> | undefined;
+
+async function writeProvidedSource(): Promise<string> {
+  const source = path.join(functions, 'provided-source');
+  await mkdir(source, { recursive: true });
+  await writeFile(path.join(source, 'go.mod'), 'module example.com/runtime\n\ngo 1.21\n');
+  await writeFile(path.join(source, 'main.go'), providedRuntime);
+  return source;
+}
+
+async function buildProvidedFunction(wrapperName: string | undefined): Promise<string> {
   const directory = path.join(functions, `provided-${wrapperName ?? 'direct'}`);
   if (existsSync(path.join(directory, 'runtime'))) return directory;
-  const source = path.join(functions, 'provided-source');
-  if (!existsSync(source)) {
-    await mkdir(source, { recursive: true });
-    await writeFile(path.join(source, 'go.mod'), 'module example.com/runtime\n\ngo 1.21\n');
-    await writeFile(path.join(source, 'main.go'), providedRuntime);
-  }
+  providedSource ??= writeProvidedSource();
+  const source = await providedSource;
   await mkdir(directory, { recursive: true });
   const built = await run('go', ['build', '-o', path.join(directory, 'runtime'), '.'], {
     cwd: source,
