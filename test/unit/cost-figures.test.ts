@@ -6,6 +6,7 @@ import { analyseSoak, soakEvent, warmupInvokes } from '../../src/core/cost/soak.
 import { leastSquares, percentile, ratio, summarize } from '../../src/core/cost/stats.js';
 import { figureRows, formatCostReport } from '../../src/core/cost/text.js';
 import { stampedFromReport, timelineSpans } from '../../src/core/cost/timeline.js';
+import { withoutLayerWrapper } from '../../src/core/cost/run.js';
 import { chromeTrace } from '../../src/core/cost/trace.js';
 import type { CostReport, SoakSample } from '../../src/core/cost/types.js';
 import type { TimelineEntry } from '../../src/core/emulator/types.js';
@@ -303,5 +304,26 @@ describe('ext cost report renderings', () => {
     assert.match(html, /dist\/x86_64 &#60;&#38;&#62;/);
     for (const row of figureRows(report())) assert.ok(html.includes(`data-figure="${row.key}">${row.layer}<`), row.key);
     assert.match(html, /<svg class="timeline"/);
+  });
+});
+
+describe('the function in the null and empty environments', () => {
+  const wrapped = {
+    command: '/tmp/layer/my-ext-wrapper',
+    args: ['/usr/bin/node', '/pkg/client.js'],
+    env: { AWS_LAMBDA_EXEC_WRAPPER: '/opt/my-ext-wrapper', _HANDLER: 'index.handler' },
+    cwd: '/tmp/fn',
+    description: 'nodejs22.x',
+  };
+  it("starts the runtime directly when the wrapper is the layer's own", () => {
+    const direct = withoutLayerWrapper(wrapped, '/tmp/layer');
+    assert.equal(direct.command, '/usr/bin/node');
+    assert.deepEqual(direct.args, ['/pkg/client.js']);
+    assert.deepEqual(direct.env, { _HANDLER: 'index.handler' });
+  });
+  it('keeps a wrapper from elsewhere, and a runtime with none', () => {
+    assert.equal(withoutLayerWrapper(wrapped, '/tmp/other-layer'), wrapped);
+    const plain = { ...wrapped, command: '/usr/bin/node', args: ['/pkg/client.js'], env: { _HANDLER: 'x' } };
+    assert.equal(withoutLayerWrapper(plain, '/tmp/layer'), plain);
   });
 });

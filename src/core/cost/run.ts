@@ -140,6 +140,22 @@ function devOptionsOf(options: CostOptions): DevOptions {
   };
 }
 
+/**
+ * The runtime as the null and empty environments start it: an exec wrapper the layer ships (a proxy's) is not
+ * there, so the runtime starts directly, as a function without the layer would. What the wrapper costs is then
+ * part of what the layer adds.
+ */
+export function withoutLayerWrapper(runtime: RuntimeCommand, layerDirectory: string): RuntimeCommand {
+  const wrapper = runtime.env['AWS_LAMBDA_EXEC_WRAPPER'];
+  const inLayer = path.relative(layerDirectory, runtime.command);
+  if (wrapper === undefined || inLayer.startsWith('..') || path.isAbsolute(inLayer) || runtime.args.length === 0) {
+    return runtime;
+  }
+  const { AWS_LAMBDA_EXEC_WRAPPER: _wrapper, ...env } = runtime.env;
+  const [command, ...args] = runtime.args as [string, ...string[]];
+  return { ...runtime, command, args, env, description: `${runtime.description}, without the layer's wrapper` };
+}
+
 async function prepareVariants(options: CostOptions, cleanups: (() => Promise<void>)[]): Promise<Prepared> {
   const devOptions = devOptionsOf(options);
   const request = await resolveDevFunction(devOptions);
@@ -300,6 +316,9 @@ export async function runCost(options: CostOptions): Promise<CostReport> {
     };
     const optionsFor = (variant: Variant): EmulatorOptions => ({
       ...base,
+      ...(variant !== 'layer' && runtime !== undefined
+        ? { runtime: withoutLayerWrapper(runtime, prepared.layer.directory) }
+        : {}),
       layerDirectory: prepared.directories[variant],
       ...(variant === 'layer' && prepared.layer.extensionFiles !== undefined
         ? { extensionFiles: prepared.layer.extensionFiles }
