@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -233,6 +233,8 @@ for (const language of ['go', 'ts'] as const) {
             path.join('dist', architecture),
             '--json',
             '--no-freeze',
+            // The layer alone: the example function of dev.function would ask for a secret of its own.
+            '--no-function',
           ];
           args.push(
             '--invokes',
@@ -308,6 +310,65 @@ for (const language of ['go', 'ts'] as const) {
           assert.ok(
             !output.includes('from-moto') && !output.includes(token),
             'no value and no token in the logs, at debug level',
+          );
+        });
+      }
+
+      for (const managed of [false, true]) {
+        it(`runs its example function under ext dev${managed ? ' on Managed Instances' : ''}: every invoke gets the secret, one call to moto`, async () => {
+          const secretId = `/e2e/${name}/example-function/${managed ? 'managed' : 'standard'}`;
+          const secret = 'from-moto-for-the-example-function';
+          await motoCall('secretsmanager', 'CreateSecret', { Name: secretId, SecretString: secret });
+          const invokes = 4;
+          const events = path.join(workspace!.path, `${name}-${managed ? 'managed' : 'standard'}-events.json`);
+          await writeFile(events, JSON.stringify(Array.from({ length: invokes }, () => ({ secretId }))));
+          // Fake credentials, passed on by --pass-aws-credentials; the session token is the cache's token.
+          const env = {
+            AWS_ACCESS_KEY_ID: String(motoEnvironment['AWS_ACCESS_KEY_ID']),
+            AWS_SECRET_ACCESS_KEY: String(motoEnvironment['AWS_SECRET_ACCESS_KEY']),
+            AWS_SESSION_TOKEN: token,
+            AWS_CONFIG_FILE: motoEnvironment['AWS_CONFIG_FILE'],
+            AWS_SHARED_CREDENTIALS_FILE: motoEnvironment['AWS_SHARED_CREDENTIALS_FILE'],
+            AWS_PROFILE: undefined,
+          };
+          // Its own port: 2773 may be taken on a shared machine. The function reads the same variable.
+          const port = await freePort();
+          const args = ['run', '--silent', 'dev', '--', '--layer', path.join('dist', architecture), '--json'];
+          args.push('--pass-aws-credentials', '--env', `AWS_ENDPOINT_URL=${server!.endpoint}`);
+          args.push('--env', `PARAMETERS_SECRETS_EXTENSION_HTTP_PORT=${port}`, '--event', events);
+          if (managed) args.push('--managed-instances');
+          const result = await run('npm', args, { cwd: project, env, timeoutMs: 180_000 });
+          assert.equal(result.code, 0, describeRun(result));
+
+          const report = JSON.parse(result.stdout) as EmulatorReport;
+          assert.equal(report.status, 'passed');
+          assert.deepEqual(report.verdicts, []);
+          assert.equal(report.computeMode, managed ? 'managed-instances' : 'on-demand');
+          assert.equal(report.invokes.length, invokes);
+          // On demand one invoke at a time: a miss, then hits. On Managed Instances they run at once, and the
+          // concurrent misses still make one call (single flight).
+          if (managed) assert.ok(report.maxInFlight > 1, `invokes in flight at once: ${report.maxInFlight}`);
+          const outcomes = report.invokes.map(
+            (invoke) => (JSON.parse(invoke.response?.payload ?? '{}') as { secret?: { cache?: string } }).secret?.cache,
+          );
+          if (!managed) assert.deepEqual(outcomes, ['miss', 'hit', 'hit', 'hit']);
+          for (const invoke of report.invokes) {
+            assert.equal(invoke.response?.kind, 'response', JSON.stringify(invoke.response));
+            const answer = JSON.parse(invoke.response.payload) as {
+              secret?: { name?: string; found?: boolean; length?: number };
+            };
+            assert.deepEqual(
+              { name: answer.secret?.name, found: answer.secret?.found, length: answer.secret?.length },
+              { name: secretId, found: true, length: secret.length },
+              invoke.response.payload,
+            );
+            assert.ok(!invoke.response.payload.includes(secret), 'the function answers the length, not the value');
+          }
+          const totals = extensionLines(report, name).find((line) => line['msg'] === 'cache totals');
+          assert.equal(totals?.['awsCalls'], 1, `${invokes} invokes, one call to moto (${JSON.stringify(totals)})`);
+          assert.ok(
+            !result.stdout.includes(secret) && !result.stdout.includes(token),
+            'no value, no token in the report',
           );
         });
       }
