@@ -279,7 +279,10 @@ test('a timeout kills the runtime, answers Sandbox.Timedout, and resets with SHU
   assert.equal(timedOut?.environmentReset, 'timeout');
   assert.ok(texts(report, 'note').some((text) => text.startsWith('RESET Reason: timeout')));
   assert.equal(report.inits.length, 2, 'the next invoke ran in a fresh environment');
-  assert.ok(texts(report, 'init-report').every((text) => text.includes('Phase: init')), 'after a good Init');
+  assert.ok(
+    texts(report, 'init-report').every((text) => text.includes('Phase: init')),
+    'after a good Init',
+  );
   const shutdowns = (await extensionEvents(eventsFile)).filter((entry) => entry['eventType'] === 'SHUTDOWN');
   assert.deepEqual(
     shutdowns.map((entry) => entry['shutdownReason']),
