@@ -4,7 +4,7 @@
  * bench/floors/) and against the tools a user would compare them with.
  * Prints a Markdown table and writes bench/results/latest.json.
  * `--quick`: fewer runs. `--only startup,extensions`: only those sections
- * (startup, first-prompt, pack, go-build, ts-build, extensions, standalone, emulator, runtime-api, telemetry, telemetry-delivery, proxy, cost, cache), their
+ * (startup, first-prompt, pack, go-build, ts-build, extensions, standalone, emulator, runtime-api, telemetry, telemetry-delivery, proxy, cost, cache, template-cost), their
  * rows replacing the same rows of the existing latest.json. `--against BUILD`: the emulator section also
  * runs the emulator of another commit's build folder, alternately with this one (bench/extensions.ts).
  */
@@ -14,6 +14,7 @@ import path from 'node:path';
 import { goBuildFigures, packFigures, startupFigures, typeScriptBuildFigure } from './cli.js';
 import { binarySizeFigures, emulatorFigure, extensionFigures } from './extensions.js';
 import { costFigures } from './cost.js';
+import { templateCostFigures } from './template-cost.js';
 import { buildNullGo, nullNode } from './floors.js';
 import { firstPromptFigure } from './first-prompt.js';
 import { runtimeApiFigure } from './runtime-api.js';
@@ -45,6 +46,7 @@ const sections = [
   'proxy',
   'cost',
   'cache',
+  'template-cost',
 ] as const;
 const onlyIndex = process.argv.indexOf('--only');
 const only = onlyIndex === -1 ? undefined : (process.argv[onlyIndex + 1] ?? '').split(',');
@@ -88,6 +90,7 @@ async function main(): Promise<void> {
     if (selected('emulator')) await emulatorFigure(path.join(goProject, 'dist', 'x86_64'), against);
     if (selected('cost')) await costFigures();
     if (selected('cache')) await cacheFigures(workspace);
+    if (selected('template-cost')) await templateCostFigures(workspace);
     if (selected('runtime-api')) await runtimeApiFigure(workspace);
     if (selected('telemetry')) {
       for (const language of ['go', 'ts'] as const) {
