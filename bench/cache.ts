@@ -9,7 +9,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { probeExtension } from './extensions.js';
 import { paired, timeCommand } from './measure.js';
-import { absoluteRow, createBin, extBin, log, node, ratioRow, runs } from './rows.js';
+import { absoluteRow, createBin, extBin, log, node, rows, runs } from './rows.js';
 
 const run = promisify(execFile);
 
@@ -42,13 +42,17 @@ export async function cacheFigures(workspace: string): Promise<void> {
       async () => (await probeExtension(program(basic, 'basic'), 0)).registerMs,
       2,
     );
-    // Go: the v4 signer and credentials add a little to the binary's start; TS: @smithy's signer to load.
-    ratioRow(
-      `generated ${label} cache extension: spawn to \`register\` received`,
-      `the ${label} basic template`,
-      register,
-      language === 'go' ? 1.5 : 1.6,
-    );
+    // Reported, not held to a target: the signing library is the price of signing at all (Go: the v4 signer and
+    // credentials; TS: @smithy's signer to load), and issue 33 chose the smallest that does it by these figures.
+    rows.push({
+      figure: `generated ${label} cache extension: spawn to \`register\` received`,
+      baseline: `the ${label} basic template`,
+      ratio: register.ratio,
+      medianMs: register.medianMs,
+      baselineMedianMs: register.baselineMedianMs,
+      target: 'reported',
+      met: null,
+    });
     const zip = async (project: string, template: string) =>
       (await stat(path.join(project, 'dist', `bench-${template}-${language}-x86_64.zip`))).size / 1e6;
     const [cacheZip, basicZip] = [await zip(cache, 'cache'), await zip(basic, 'basic')];
