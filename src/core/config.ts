@@ -37,6 +37,11 @@ export interface ExtensionConfig {
    * for functions to run through AWS_LAMBDA_EXEC_WRAPPER=/opt/<name>-wrapper (the proxy template's).
    */
   wrapper?: string;
+  /**
+   * The template the project was made from, where later commands need it: `ext add iac` gives the cache
+   * template's function the policy it reads parameters and secrets with. Written by create.
+   */
+  template?: string;
 }
 
 /** "cost" in lambda-extension.json: upper bounds `ext cost --check` holds the layer to; absent ones are not checked. */
@@ -123,6 +128,7 @@ const knownFields = new Set([
   'cost',
   'dev',
   'wrapper',
+  'template',
 ]);
 
 /** A value quoted in a message, cut so that a megabyte-long key or value cannot flood the one-line error. */
@@ -236,6 +242,10 @@ export function configProblems(value: unknown): string[] {
   }
   problems.push(...costProblems(config['cost']));
   problems.push(...devProblems(config['dev']));
+  const template = config['template'];
+  if (template !== undefined && (typeof template !== 'string' || !/^[a-z][a-z0-9-]{0,31}$/u.test(template))) {
+    problems.push(`"template" must be a template's name, such as "cache", not ${shown(template)}`);
+  }
   const wrapper = config['wrapper'];
   if (wrapper !== undefined && (typeof wrapper !== 'string' || !isProjectRelativePath(wrapper))) {
     problems.push(`"wrapper" must be a path inside the project, such as "wrapper.sh", not ${shown(wrapper)}`);

@@ -11,7 +11,7 @@ import {
   terraformBlocks,
 } from '../helpers/infrastructure-tools.js';
 import { buildZip } from '../helpers/zip-fixtures.js';
-import { describeRun, run, runCreate, temporaryDirectory } from '../helpers/run-cli.js';
+import { describeRun, run, runCreate, runExt, temporaryDirectory } from '../helpers/run-cli.js';
 import { scaled } from '../helpers/time-scale.js';
 
 /**
@@ -71,6 +71,24 @@ describe('cache template: SAM', () => {
       path.join(basic, 'infra', 'template.yaml'),
     );
     assert.equal(linted.code, 0, describeRun(linted));
+  });
+});
+
+describe('cache template: ext add iac later', () => {
+  it('reads "template" from lambda-extension.json and adds the same policy as create --iac', async () => {
+    const cache = await create('added-cache', ['--lang', 'go', '--template', 'cache', '--ci', 'none', '--iac', 'none']);
+    const config = JSON.parse(await readFile(path.join(cache, 'lambda-extension.json'), 'utf8')) as {
+      template?: string;
+    };
+    assert.equal(config.template, 'cache', 'create records the template where ext add reads it');
+    const added = await runExt(['add', 'iac', 'sam'], { cwd: cache });
+    assert.equal(added.code, 0, describeRun(added));
+    const text = await readFile(path.join(cache, 'infra', 'template.yaml'), 'utf8');
+    const policy = text.slice(text.indexOf('  CacheReadPolicy:'), text.indexOf('\nOutputs:'));
+    assert.deepEqual(
+      [...policy.matchAll(/^\s+Action: (\S+)$/gm)].map((match) => match[1]),
+      cacheActions,
+    );
   });
 });
 

@@ -112,6 +112,7 @@ async function addSharedFiles(
     name: config.name,
     language: config.language,
     architectures: config.architectures,
+    ...(config.template === undefined ? {} : { template: config.template }),
     ...choice,
   });
   const context = { ...projectContext(config), ...infrastructure };

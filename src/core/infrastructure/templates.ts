@@ -71,7 +71,7 @@ export function infrastructureContext(options: {
   architectures: readonly Architecture[];
   ci: CiProvider;
   iac: IacKind;
-  /** The project's template, when known (create knows it; ext add does not). */
+  /** The project's template, when known: create's, or "template" in lambda-extension.json for ext add. */
   template?: string;
 }): InfrastructureContext {
   const titles: Record<IacKind, string> = { sam: 'AWS SAM', cdk: 'the AWS CDK', terraform: 'Terraform', none: '' };
