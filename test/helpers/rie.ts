@@ -365,8 +365,21 @@ interface NamespaceRun {
   keepAlive?: boolean;
 }
 
-/** Starts RIE in its own mount and PID namespace, sends the invokes one by one, then stops it. */
+/**
+ * runInNamespaceOnce, again with fresh ports when RIE could not bind its own: a port free when freePort saw
+ * it can be taken by a concurrent test before RIE listens, on a busy machine. RIE then exits before starting
+ * anything, so a second start changes nothing else.
+ */
 async function runInNamespace(binary: string, run: NamespaceRun): Promise<RieFunctionRun> {
+  for (let attempt = 1; ; attempt += 1) {
+    const result = await runInNamespaceOnce(binary, run);
+    if (attempt === 3 || !/could not start .*bind: address already in use/u.test(result.log)) return result;
+    await rm(path.join(run.workspace, 'opt'), { recursive: true, force: true });
+  }
+}
+
+/** Starts RIE in its own mount and PID namespace, sends the invokes one by one, then stops it. */
+async function runInNamespaceOnce(binary: string, run: NamespaceRun): Promise<RieFunctionRun> {
   const opt = path.join(run.workspace, 'opt');
   if (run.layerDirectory === undefined) await mkdir(opt);
   else await cp(run.layerDirectory, opt, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });

@@ -118,19 +118,30 @@ export async function writeLayerZip(
     createWriteStream(zipPath),
     options.signal === undefined ? {} : { signal: options.signal },
   );
-  for (const entry of entries) {
-    const data = {
-      name: entry.kind === 'directory' ? `${entry.path}/` : entry.path,
-      date: options.timestamp,
-      mode: entry.mode,
-    };
-    if (entry.kind === 'directory') {
-      archive.append(Buffer.alloc(0), { ...data, type: 'directory' });
-    } else {
-      // Given stats, archiver queues entries in call order (its stat queue runs in
-      // parallel and would not) and opens each file lazily, one at a time.
-      archive.file(entry.absolutePath, { ...data, stats: await stat(entry.absolutePath) });
+  // archiver starts reading the first files while later ones are still being queued (each awaits its stat): a
+  // file that vanishes meanwhile rejects `written` before the await below, and must not be an unhandled rejection.
+  written.catch(() => undefined);
+  try {
+    for (const entry of entries) {
+      const data = {
+        name: entry.kind === 'directory' ? `${entry.path}/` : entry.path,
+        date: options.timestamp,
+        mode: entry.mode,
+      };
+      if (entry.kind === 'directory') {
+        archive.append(Buffer.alloc(0), { ...data, type: 'directory' });
+      } else {
+        // Given stats, archiver queues entries in call order (its stat queue runs in
+        // parallel and would not) and opens each file lazily, one at a time.
+        archive.file(entry.absolutePath, { ...data, stats: await stat(entry.absolutePath) });
+      }
     }
+  } catch (error) {
+    // A file gone before its stat: stop the archive too, so that the output stream closes before the caller
+    // removes the temp file.
+    archive.destroy(error as Error);
+    await written.catch(() => undefined);
+    throw error;
   }
   const finalized = archive.finalize();
   finalized.catch(() => undefined); // the same failure surfaces through `written`
