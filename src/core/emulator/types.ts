@@ -371,6 +371,7 @@ export interface EmulatorReport {
   /** Set when the environment was frozen between invokes (see EmulatorOptions.freezeMs). */
   freeze?: { minimumMs: number | undefined; gaps: number };
   inits: InitResult[];
+  /** In the order the invokes started (with `events`, their order), whatever order concurrent ones ended in. */
   invokes: InvokeResult[];
   shutdown?: ShutdownResult | undefined;
   extensions: ExtensionReport[];

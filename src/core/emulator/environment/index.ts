@@ -48,6 +48,8 @@ export class Environment {
   readonly waits: Waits;
   readonly inits: InitResult[] = [];
   readonly invokes: InvokeResult[] = [];
+  /** Each invoke's place in the order invokes started: concurrent ones (Managed Instances) end in another. */
+  readonly invokeOrder = new Map<string, number>();
   lastShutdown: ShutdownResult | undefined;
   environmentNumber = 0;
   /** The current environment finished Init and has not been reset since. */

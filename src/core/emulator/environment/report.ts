@@ -45,7 +45,10 @@ export function environmentReport(environment: Environment): EmulatorReport {
     ...(environment.containment === undefined ? {} : { containment: { ...environment.containment } }),
     ...(environment.freezes === 0 ? {} : { freeze: { minimumMs: settings.freezeMs ?? 0, gaps: environment.freezes } }),
     inits: [...environment.inits],
-    invokes: [...environment.invokes],
+    // In the order they started (the events' order), whatever order concurrent ones ended in.
+    invokes: [...environment.invokes].sort(
+      (a, b) => (environment.invokeOrder.get(a.requestId) ?? 0) - (environment.invokeOrder.get(b.requestId) ?? 0),
+    ),
     ...(environment.lastShutdown === undefined ? {} : { shutdown: environment.lastShutdown }),
     extensions,
     verdicts: [...verdictLog.all],

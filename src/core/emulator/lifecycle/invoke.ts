@@ -297,6 +297,7 @@ export async function invoke(
 ): Promise<InvokeResult> {
   const settings = { ...environment.settings.function, ...behaviour };
   const requestId = randomUUID();
+  environment.invokeOrder.set(requestId, environment.invokeOrder.size);
   // A runtime that died between invokes: Lambda resets the environment before this one.
   const runtime = environment.runtime;
   if (environment.initialized && environment.inFlight === 0 && runtime?.started === true && runtime.exited) {
